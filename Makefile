@@ -1,0 +1,59 @@
+# Dropship — the two commands that matter are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+
+# Tests run on PostgreSQL + Redis at 127.0.0.1 unless the environment says otherwise.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dropship
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: help install run test lint format bench migrate seed
+
+help:
+	@echo "make run    install, migrate, seed demo data, start web + worker + beat + sandboxes (PORT=8000)"
+	@echo "make test   install, lint, then the whole pytest suite on PostgreSQL + Redis"
+	@echo "make lint   ruff check, ruff format --check, makemigrations --check"
+	@echo "make bench  the benchmarks in tests/perf/"
+
+.tools/bin/uv:
+	@echo "uv not found: bootstrapping it from PyPI into .tools/"
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: $(VENV)/.synced
+
+run: install
+	$(PY) manage.py runstack --port $${PORT:-8000}
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DATABASE_URL=$${DATABASE_URL:-sqlite:///:memory:} $(PY) manage.py makemigrations --check --dry-run
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} \
+		$(PY) tests/perf/run.py $(BENCH_ARGS)
+
+migrate: install
+	$(PY) manage.py migrate
+
+seed: install
+	$(PY) manage.py seed_demo

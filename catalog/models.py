@@ -1,0 +1,191 @@
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models import F, Q
+
+from dropship.core.models import TimeStampedModel
+from dropship.core.money import CurrencyField, MoneyField
+
+
+class Category(models.Model):
+    """A node of the category tree ("Home" > "Kitchen" > "Knives")."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"], name="category_name_unique_per_parent"
+            ),
+            models.CheckConstraint(name="category_not_own_parent", condition=~Q(parent=F("pk"))),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(TimeStampedModel):
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE", "Active"
+        DRAFT = "DRAFT", "Draft"
+        DISCONTINUED = "DISCONTINUED", "Discontinued"
+
+    supplier = models.ForeignKey(
+        "suppliers.Supplier", on_delete=models.CASCADE, related_name="products"
+    )
+    handle = models.SlugField(
+        max_length=255,
+        help_text="The supplier's own product key; variants of one product share it.",
+    )
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products"
+    )
+    attributes = models.JSONField(default=dict, blank=True)
+    option_names = models.JSONField(default=list, blank=True, help_text='e.g. ["Size", "Color"]')
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "handle"], name="product_handle_unique_per_supplier"
+            ),
+        ]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="product_search_vector_gin"),
+            models.Index(fields=["supplier", "status"], name="product_supplier_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ProductImage(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(upload_to="catalog/products/", blank=True)
+    source_url = models.URLField(
+        max_length=1000, blank=True, help_text="Where an imported image came from."
+    )
+    alt_text = models.CharField(max_length=255, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["product", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.alt_text or f"Image {self.position} of {self.product_id}"
+
+
+class Variant(TimeStampedModel):
+    """A purchasable unit (size/colour) with its price and stock.
+
+    Available = on hand − reserved; the database refuses a row where reserved exceeds on hand or
+    either is negative, whatever code wrote it. Stock changes go through catalog.services.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    supplier = models.ForeignKey(
+        "suppliers.Supplier",
+        on_delete=models.CASCADE,
+        related_name="variants",
+        help_text="Denormalised from the product so SKU uniqueness per supplier is a constraint.",
+    )
+    sku = models.CharField(max_length=100)
+    options = models.JSONField(
+        default=dict, blank=True, help_text='e.g. {"Size": "M", "Color": "Blue"}'
+    )
+    wholesale_price = MoneyField()
+    msrp = MoneyField(null=True, blank=True)
+    currency = CurrencyField()
+    weight_grams = models.PositiveIntegerField(default=0)
+    shipping_class = models.CharField(max_length=32, default="standard")
+    stock_on_hand = models.IntegerField(default=0)
+    stock_reserved = models.IntegerField(default=0)
+    low_stock_threshold = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Overrides the supplier's threshold."
+    )
+    is_low_stock_alerted = models.BooleanField(default=False)
+    stock_updated_at = models.DateTimeField(null=True, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["product", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "sku"], name="variant_sku_unique_per_supplier"
+            ),
+            models.CheckConstraint(
+                name="variant_stock_on_hand_non_negative", condition=Q(stock_on_hand__gte=0)
+            ),
+            models.CheckConstraint(
+                name="variant_stock_reserved_non_negative", condition=Q(stock_reserved__gte=0)
+            ),
+            models.CheckConstraint(
+                name="variant_reserved_within_on_hand",
+                condition=Q(stock_reserved__lte=F("stock_on_hand")),
+            ),
+            models.CheckConstraint(
+                name="variant_wholesale_price_non_negative", condition=Q(wholesale_price__gte=0)
+            ),
+            models.CheckConstraint(
+                name="variant_msrp_non_negative", condition=Q(msrp__isnull=True) | Q(msrp__gte=0)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku}"
+
+    @property
+    def stock_available(self) -> int:
+        return self.stock_on_hand - self.stock_reserved
+
+    @property
+    def options_label(self) -> str:
+        return " / ".join(str(v) for v in self.options.values()) or "Default"
+
+
+class StockMovement(models.Model):
+    """One change of a variant's stock: where it came from, before and after, who, when."""
+
+    class Source(models.TextChoices):
+        PAGE = "PAGE", "Supplier page"
+        IMPORT = "IMPORT", "File import"
+        API = "API", "API"
+        FEED = "FEED", "Inventory feed"
+        RESERVATION = "RESERVATION", "Order reservation"
+        RELEASE = "RELEASE", "Reservation released"
+        SHIPMENT = "SHIPMENT", "Shipment"
+        ADMIN = "ADMIN", "Admin"
+
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="stock_movements")
+    source = models.CharField(max_length=12, choices=Source.choices)
+    on_hand_before = models.IntegerField()
+    on_hand_after = models.IntegerField()
+    reserved_before = models.IntegerField()
+    reserved_after = models.IntegerField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reference = models.CharField(
+        max_length=120, blank=True, help_text="Import job, order number, API key prefix ..."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["variant", "-created_at"], name="stockmove_variant_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.variant_id}: {self.on_hand_before}→{self.on_hand_after} ({self.source})"

@@ -1,0 +1,26 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _sync_roles_after_migrate(sender, using, **kwargs) -> None:
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
+
+    from dropship.accounts.roles import MARKETPLACE_APPS, sync_role_permissions
+
+    # post_migrate runs app by app; make sure every marketplace model's permissions exist first.
+    for label in MARKETPLACE_APPS:
+        create_permissions(global_apps.get_app_config(label), verbosity=0, using=using)
+    sync_role_permissions(apps=global_apps)
+
+
+class AccountsConfig(AppConfig):
+    name = "dropship.accounts"
+    label = "accounts"
+    verbose_name = "Accounts and roles"
+
+    def ready(self) -> None:
+        # Models added after the roles migration get their permissions into the role groups here.
+        post_migrate.connect(
+            _sync_roles_after_migrate, sender=self, dispatch_uid="dropship.sync_roles"
+        )

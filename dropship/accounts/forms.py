@@ -1,0 +1,67 @@
+from django import forms
+
+from dropship.accounts.models import OrganisationKind, Role
+from dropship.accounts.services import accept_invitation, create_organisation
+
+INVITATION_SESSION_KEY = "pending_invitation_token"
+
+
+class OrganisationSignupForm(forms.Form):
+    """Extra signup fields: who you are and your company. Used by allauth's signup form."""
+
+    full_name = forms.CharField(label="Your name", max_length=150, required=False)
+    organisation_kind = forms.ChoiceField(
+        label="I am a",
+        choices=OrganisationKind.choices,
+        widget=forms.RadioSelect,
+        required=False,
+        help_text="Suppliers list wholesale products; retailers sell them in their own stores.",
+    )
+    organisation_name = forms.CharField(label="Company name", max_length=255, required=False)
+
+    def __init__(self, *args, **kwargs):
+        request = kwargs.pop("request", None)
+        super().__init__(*args, **kwargs)
+        self.invitation_token = (
+            request.session.get(INVITATION_SESSION_KEY) if request is not None else None
+        )
+        if self.invitation_token:
+            for name in ("organisation_kind", "organisation_name"):
+                self.fields[name].widget = forms.HiddenInput()
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.invitation_token:
+            if not cleaned.get("organisation_kind"):
+                self.add_error(
+                    "organisation_kind", "Choose whether you are a supplier or a retailer."
+                )
+            if not (cleaned.get("organisation_name") or "").strip():
+                self.add_error("organisation_name", "Enter your company name.")
+        return cleaned
+
+    def signup(self, request, user) -> None:
+        """Called by allauth inside our atomic signup view, after the user row is saved."""
+        if self.cleaned_data.get("full_name"):
+            user.full_name = self.cleaned_data["full_name"]
+            user.save(update_fields=["full_name"])
+        token = request.session.pop(INVITATION_SESSION_KEY, None)
+        if token:
+            accept_invitation(token=token, user=user)
+            return
+        create_organisation(
+            owner=user,
+            kind=self.cleaned_data["organisation_kind"],
+            name=self.cleaned_data["organisation_name"],
+        )
+
+
+class InviteMemberForm(forms.Form):
+    email = forms.EmailField(label="Email address")
+    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.STAFF)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        label="Key name", max_length=100, help_text="e.g. the system that will use it (ERP, WMS)."
+    )

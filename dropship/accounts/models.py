@@ -1,0 +1,276 @@
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from dropship.accounts.roles import PLATFORM_ADMIN as PLATFORM_ADMIN_GROUP
+from dropship.accounts.roles import SUPPORT_AGENT as SUPPORT_AGENT_GROUP
+from dropship.core.models import TimeStampedModel
+
+
+def exactly_one_organisation(prefix: str) -> models.CheckConstraint:
+    """Rows that belong to an organisation point at a supplier or a retailer, never both or neither."""
+    return models.CheckConstraint(
+        name=f"{prefix}_exactly_one_organisation",
+        condition=Q(supplier__isnull=False, retailer__isnull=True)
+        | Q(supplier__isnull=True, retailer__isnull=False),
+    )
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person. Logs in by email; belongs to at most one organisation through `membership`."""
+
+    username = None
+    email = models.EmailField("email address", unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return self.is_superuser or (self.is_staff and self._in_group(PLATFORM_ADMIN_GROUP))
+
+    @property
+    def is_support_agent(self) -> bool:
+        return self.is_staff and self._in_group(SUPPORT_AGENT_GROUP)
+
+    def _in_group(self, name: str) -> bool:
+        cache = self.__dict__.setdefault("_group_names", None)
+        if cache is None:
+            cache = set(self.groups.values_list("name", flat=True))
+            self.__dict__["_group_names"] = cache
+        return name in cache
+
+
+class Role(models.TextChoices):
+    OWNER = "OWNER", "Owner"
+    STAFF = "STAFF", "Staff"
+
+
+class OrganisationKind(models.TextChoices):
+    SUPPLIER = "SUPPLIER", "Supplier"
+    RETAILER = "RETAILER", "Retailer"
+
+
+class Membership(TimeStampedModel):
+    """The one organisation a user works for, and their role in it."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="membership")
+    supplier = models.ForeignKey(
+        "suppliers.Supplier",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    retailer = models.ForeignKey(
+        "retailers.Retailer",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.STAFF)
+
+    class Meta:
+        constraints = [
+            exactly_one_organisation("membership"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.organisation} ({self.get_role_display()})"
+
+    @property
+    def organisation(self):
+        return self.supplier or self.retailer
+
+    @property
+    def kind(self) -> str:
+        return OrganisationKind.SUPPLIER if self.supplier_id else OrganisationKind.RETAILER
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.OWNER
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Invitation(TimeStampedModel):
+    """An owner invites a colleague by email; the emailed token is stored only as a hash."""
+
+    supplier = models.ForeignKey(
+        "suppliers.Supplier",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="invitations",
+    )
+    retailer = models.ForeignKey(
+        "retailers.Retailer",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="invitations",
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.STAFF)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            exactly_one_organisation("invitation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email}"
+
+    @property
+    def organisation(self):
+        return self.supplier or self.retailer
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.expires_at > timezone.now()
+
+
+class ApiKey(TimeStampedModel):
+    """A bearer key for the JSON API, owned by a supplier or a retailer.
+
+    Only the prefix (shown in lists) and a SHA-256 hash of the whole key are stored; the key itself
+    is shown once, when created.
+    """
+
+    PREFIX_LENGTH = 8
+
+    supplier = models.ForeignKey(
+        "suppliers.Supplier",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+    )
+    retailer = models.ForeignKey(
+        "retailers.Retailer",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+        constraints = [
+            exactly_one_organisation("api_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def organisation(self):
+        return self.supplier or self.retailer
+
+    @staticmethod
+    def generate_secret(kind: str) -> str:
+        """`dsk_` for supplier keys, `drk_` for retailer keys, then 40 random URL-safe characters."""
+        return (
+            f"{'dsk' if kind == OrganisationKind.SUPPLIER else 'drk'}_{secrets.token_urlsafe(30)}"
+        )
+
+
+class Notification(TimeStampedModel):
+    """A message on an organisation's dashboard (low stock, review decision, sync errors ...)."""
+
+    class Level(models.TextChoices):
+        INFO = "INFO", "Info"
+        SUCCESS = "SUCCESS", "Success"
+        WARNING = "WARNING", "Warning"
+        ERROR = "ERROR", "Error"
+
+    supplier = models.ForeignKey(
+        "suppliers.Supplier",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    retailer = models.ForeignKey(
+        "retailers.Retailer",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    level = models.CharField(max_length=10, choices=Level.choices, default=Level.INFO)
+    kind = models.CharField(max_length=64, db_index=True)
+    message = models.CharField(max_length=500)
+    url = models.CharField(max_length=300, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            exactly_one_organisation("notification"),
+        ]
+
+    def __str__(self) -> str:
+        return self.message

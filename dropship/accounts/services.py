@@ -1,0 +1,224 @@
+"""Writes for accounts: organisations created at signup, invitations, API keys, notifications."""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from dropship.accounts.models import (
+    ApiKey,
+    Invitation,
+    Membership,
+    Notification,
+    OrganisationKind,
+    Role,
+    User,
+    hash_token,
+)
+from dropship.core.errors import Conflict, DomainError, PermissionDenied
+from dropship.core.text import unique_slug
+from retailers.models import Retailer
+from suppliers.models import Supplier
+
+INVITATION_TTL = timedelta(days=7)
+
+
+class InvitationError(DomainError):
+    pass
+
+
+@transaction.atomic
+def create_organisation(*, owner: User, kind: str, name: str) -> Supplier | Retailer:
+    """Create a supplier (PENDING until approved) or a retailer with `owner` as its owner."""
+    if Membership.objects.filter(user=owner).exists():
+        raise Conflict("This account already belongs to an organisation.")
+    name = name.strip()
+    if not name:
+        raise DomainError("Enter your company name.", field="organisation_name")
+    if kind == OrganisationKind.SUPPLIER:
+        organisation: Supplier | Retailer = Supplier.objects.create(
+            company_name=name, slug=unique_slug(Supplier, name), contact_email=owner.email
+        )
+        Membership.objects.create(user=owner, supplier=organisation, role=Role.OWNER)
+    elif kind == OrganisationKind.RETAILER:
+        organisation = Retailer.objects.create(
+            business_name=name, slug=unique_slug(Retailer, name), contact_email=owner.email
+        )
+        Membership.objects.create(user=owner, retailer=organisation, role=Role.OWNER)
+    else:
+        raise DomainError(
+            "Choose whether you are a supplier or a retailer.", field="organisation_kind"
+        )
+    return organisation
+
+
+def invite_member(*, inviter: User, email: str, role: str = Role.STAFF) -> tuple[Invitation, str]:
+    """An owner invites a colleague; returns the invitation and the one-time token emailed to them."""
+    membership = getattr(inviter, "membership", None)
+    if membership is None or not membership.is_owner:
+        raise PermissionDenied("Only an owner can invite people.")
+    email = email.strip().lower()
+    existing = User.objects.filter(email__iexact=email).select_related("membership").first()
+    if existing is not None and hasattr(existing, "membership"):
+        raise Conflict(f"{email} already belongs to an organisation.")
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        organisation_field = "supplier" if membership.supplier_id else "retailer"
+        Invitation.objects.filter(
+            **{organisation_field: membership.organisation}, email=email, accepted_at__isnull=True
+        ).delete()
+        invitation = Invitation.objects.create(
+            **{organisation_field: membership.organisation},
+            email=email,
+            role=role,
+            token_hash=hash_token(token),
+            invited_by=inviter,
+            expires_at=timezone.now() + INVITATION_TTL,
+        )
+        link = settings.SITE_URL + reverse("accounts:accept_invitation", args=[token])
+        organisation = membership.organisation
+        transaction.on_commit(
+            lambda: send_mail(
+                subject=f"{inviter.display_name} invited you to {organisation} on Dropship",
+                message=(
+                    f"You have been invited to join {organisation} on Dropship.\n\n"
+                    f"Accept the invitation within 7 days: {link}\n"
+                ),
+                from_email=None,
+                recipient_list=[email],
+            )
+        )
+    return invitation, token
+
+
+def get_pending_invitation(*, token: str) -> Invitation:
+    invitation = (
+        Invitation.objects.select_related("supplier", "retailer")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+    if invitation is None or invitation.accepted_at is not None:
+        raise InvitationError("This invitation link is not valid or has already been used.")
+    if not invitation.is_pending:
+        raise InvitationError("This invitation has expired. Ask the owner to send a new one.")
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(*, token: str, user: User) -> Membership:
+    invitation = get_pending_invitation(token=token)
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is not None:
+        raise InvitationError("This invitation has already been used.")
+    if invitation.email.lower() != user.email.lower():
+        raise InvitationError(
+            f"This invitation was sent to {invitation.email}; sign in with that address."
+        )
+    if Membership.objects.filter(user=user).exists():
+        raise Conflict("Your account already belongs to an organisation.")
+    try:
+        membership = Membership.objects.create(
+            user=user,
+            supplier=invitation.supplier,
+            retailer=invitation.retailer,
+            role=invitation.role,
+        )
+    except IntegrityError as exc:  # a concurrent acceptance for the same user
+        raise Conflict("Your account already belongs to an organisation.") from exc
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
+    return membership
+
+
+def create_api_key(
+    *, organisation: Supplier | Retailer, name: str, created_by: User | None
+) -> tuple[ApiKey, str]:
+    """Create a key; the returned secret is shown once and never stored."""
+    name = name.strip()
+    if not name:
+        raise DomainError("Give the key a name, e.g. the system that will use it.", field="name")
+    kind = (
+        OrganisationKind.SUPPLIER
+        if isinstance(organisation, Supplier)
+        else OrganisationKind.RETAILER
+    )
+    secret = ApiKey.generate_secret(kind)
+    owner = (
+        {"supplier": organisation}
+        if kind == OrganisationKind.SUPPLIER
+        else {"retailer": organisation}
+    )
+    api_key = ApiKey.objects.create(
+        **owner,
+        name=name[:100],
+        prefix=secret[: ApiKey.PREFIX_LENGTH],
+        key_hash=hash_token(secret),
+        created_by=created_by,
+    )
+    return api_key, secret
+
+
+def revoke_api_key(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at", "updated_at"])
+    return api_key
+
+
+def authenticate_api_key(*, secret: str) -> ApiKey | None:
+    """The active key matching `secret`, with its owner loaded; None for unknown or revoked keys."""
+    if not secret or len(secret) > 200:
+        return None
+    api_key = (
+        ApiKey.objects.select_related("supplier", "retailer")
+        .filter(key_hash=hash_token(secret), revoked_at__isnull=True)
+        .first()
+    )
+    if api_key is None:
+        return None
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key
+
+
+def notify(
+    *,
+    organisation: Supplier | Retailer,
+    kind: str,
+    message: str,
+    level: str = Notification.Level.INFO,
+    url: str = "",
+) -> Notification:
+    owner = (
+        {"supplier": organisation}
+        if isinstance(organisation, Supplier)
+        else {"retailer": organisation}
+    )
+    return Notification.objects.create(
+        **owner, kind=kind, message=message[:500], level=level, url=url
+    )
+
+
+def email_organisation(*, organisation: Supplier | Retailer, subject: str, message: str) -> None:
+    """Email the owners (and the contact address) of an organisation, after the transaction commits."""
+    owner_field = "supplier" if isinstance(organisation, Supplier) else "retailer"
+    recipients = set(
+        Membership.objects.filter(**{owner_field: organisation}, role=Role.OWNER).values_list(
+            "user__email", flat=True
+        )
+    )
+    if organisation.contact_email:
+        recipients.add(organisation.contact_email)
+    if recipients:
+        transaction.on_commit(
+            lambda: send_mail(
+                subject=subject, message=message, from_email=None, recipient_list=sorted(recipients)
+            )
+        )

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from dropship.accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("", views.team, name="team"),
+    path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
+    path("api-keys/", views.api_keys, name="api_keys"),
+    path("api-keys/<int:api_key_id>/revoke/", views.revoke_api_key, name="revoke_api_key"),
+]

@@ -1,0 +1,167 @@
+from allauth.account.views import SignupView as AllauthSignupView
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from dropship.accounts import selectors, services
+from dropship.accounts.forms import INVITATION_SESSION_KEY, ApiKeyForm, InviteMemberForm
+from dropship.accounts.models import ApiKey
+from dropship.core.errors import DomainError
+
+
+class SignupView(AllauthSignupView):
+    """allauth's signup, made atomic: the user, its organisation and membership exist together or not at all."""
+
+    def get_form_kwargs(self) -> dict:
+        kwargs = super().get_form_kwargs()
+        kwargs["request"] = self.request
+        return kwargs
+
+    def get_context_data(self, **kwargs) -> dict:
+        context = super().get_context_data(**kwargs)
+        token = self.request.session.get(INVITATION_SESSION_KEY)
+        if token:
+            try:
+                context["invitation"] = services.get_pending_invitation(token=token)
+                context["form"].fields["email"].initial = context["invitation"].email
+            except DomainError:
+                self.request.session.pop(INVITATION_SESSION_KEY, None)
+        return context
+
+    def form_valid(self, form) -> HttpResponse:
+        try:
+            with transaction.atomic():
+                return super().form_valid(form)
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            return self.form_invalid(form)
+
+
+signup = SignupView.as_view()
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Send each kind of user to their own home."""
+    membership = selectors.get_membership(user=request.user)
+    if membership is not None and membership.supplier_id:
+        return redirect("suppliers:dashboard")
+    if membership is not None and membership.retailer_id:
+        return redirect("retailers:dashboard")
+    if request.user.is_staff:
+        return redirect("admin:index")
+    return render(request, "accounts/no_organisation.html")
+
+
+def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = services.get_pending_invitation(token=token)
+    except DomainError as exc:
+        return render(
+            request, "accounts/invitation_invalid.html", {"error": exc.message}, status=404
+        )
+    if not request.user.is_authenticated:
+        request.session[INVITATION_SESSION_KEY] = token
+        messages.info(
+            request,
+            f"Create your account with {invitation.email} to join {invitation.organisation}.",
+        )
+        return redirect("account_signup")
+    if request.method == "POST":
+        try:
+            services.accept_invitation(token=token, user=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("dashboard")
+        messages.success(request, f"Welcome to {invitation.organisation}.")
+        return redirect("dashboard")
+    return render(request, "accounts/invitation_accept.html", {"invitation": invitation})
+
+
+def _organisation_or_403(request: HttpRequest):
+    membership = selectors.get_membership(user=request.user)
+    if membership is None:
+        return None, render(request, "accounts/no_organisation.html", status=403)
+    if not membership.is_owner:
+        return None, render(request, "owner_only.html", status=403)
+    return membership, None
+
+
+@login_required
+def team(request: HttpRequest) -> HttpResponse:
+    membership, refusal = _organisation_or_403(request)
+    if refusal:
+        return refusal
+    form = InviteMemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.invite_member(
+                inviter=request.user,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+            )
+        except DomainError as exc:
+            form.add_error("email", exc.message)
+        else:
+            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            return redirect("accounts:team")
+    organisation = membership.organisation
+    return render(
+        request,
+        "accounts/team.html",
+        {
+            "form": form,
+            "members": selectors.list_members(organisation=organisation),
+            "invitations": selectors.list_pending_invitations(organisation=organisation),
+        },
+    )
+
+
+@login_required
+def api_keys(request: HttpRequest) -> HttpResponse:
+    membership, refusal = _organisation_or_403(request)
+    if refusal:
+        return refusal
+    form = ApiKeyForm(request.POST or None)
+    new_secret = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _, new_secret = services.create_api_key(
+                organisation=membership.organisation,
+                name=form.cleaned_data["name"],
+                created_by=request.user,
+            )
+        except DomainError as exc:
+            form.add_error("name", exc.message)
+        else:
+            form = ApiKeyForm()
+    return render(
+        request,
+        "accounts/api_keys.html",
+        {
+            "form": form,
+            "new_secret": new_secret,
+            "keys": selectors.list_api_keys(organisation=membership.organisation),
+        },
+    )
+
+
+@login_required
+@require_POST
+def revoke_api_key(request: HttpRequest, api_key_id: int) -> HttpResponse:
+    membership, refusal = _organisation_or_403(request)
+    if refusal:
+        return refusal
+    try:
+        api_key = selectors.get_api_key_for_organisation(
+            organisation=membership.organisation, api_key_id=api_key_id
+        )
+    except ApiKey.DoesNotExist as exc:
+        raise Http404 from exc
+    services.revoke_api_key(api_key=api_key)
+    messages.success(request, f"Key “{api_key.name}” revoked. Calls using it now get 401.")
+    return redirect(reverse("accounts:api_keys"))

@@ -1,0 +1,15 @@
+"""The Celery app. Queues are named after the work (DESIGN.md); each task names its queue."""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dropship.settings")
+
+app = Celery("dropship")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = [
+    Queue(name) for name in ("webhooks", "orders", "sync", "imports", "billing", "default")
+]
+app.autodiscover_tasks()

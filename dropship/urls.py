@@ -1,0 +1,28 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+
+from dropship.accounts import views as account_views
+from dropship.api import api
+from dropship.core import views as core_views
+
+admin.site.site_header = "Dropship operations"
+admin.site.site_title = "Dropship admin"
+admin.site.index_title = "Marketplace"
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.health, name="health"),
+    path("dashboard/", account_views.dashboard, name="dashboard"),
+    path("accounts/signup/", account_views.signup, name="account_signup"),
+    path("accounts/", include("allauth.urls")),
+    path("team/", include("dropship.accounts.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("", include("suppliers.urls")),
+    path("", include("retailers.urls")),
+]
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,308 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from dropship.core.fields import EncryptedJSONField, EncryptedTextField
+from dropship.core.models import TimeStampedModel
+from dropship.core.money import ZERO, CurrencyField, MoneyField
+
+
+class Order(TimeStampedModel):
+    """A shopper's order in a retailer's store, once per store order id."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        CONFIRMED = "CONFIRMED", "Confirmed"
+        PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED", "Partially shipped"
+        SHIPPED = "SHIPPED", "Shipped"
+        DELIVERED = "DELIVERED", "Delivered"
+        CANCELLED = "CANCELLED", "Cancelled"
+        EXCEPTION = "EXCEPTION", "Needs attention"
+
+    store = models.ForeignKey("retailers.Store", on_delete=models.PROTECT, related_name="orders")
+    retailer = models.ForeignKey(
+        "retailers.Retailer", on_delete=models.PROTECT, related_name="orders"
+    )
+    store_order_id = models.CharField(max_length=100)
+    number = models.CharField(max_length=50, help_text="The store's order name, e.g. #1001.")
+    currency = CurrencyField()
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    # The shopper's personal data is encrypted at rest and erased on a privacy request.
+    shopper_name = EncryptedTextField(blank=True)
+    shopper_email = EncryptedTextField(blank=True)
+    shipping_address = EncryptedJSONField(null=True, blank=True)
+    shipping_country = models.CharField(
+        max_length=2, blank=True, help_text="Kept in clear for routing and shipping zones."
+    )
+    retail_total = MoneyField(default=ZERO)
+    placed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    is_redacted = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "store_order_id"], name="order_unique_per_store"
+            )
+        ]
+        indexes = [models.Index(fields=["retailer", "-created_at"], name="order_retailer_recent")]
+
+    def __str__(self) -> str:
+        return f"Order {self.number}"
+
+
+class SupplierOrder(TimeStampedModel):
+    """The part of an order one supplier fulfils, with the money frozen when it was routed."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending payment"
+        PAYMENT_FAILED = "PAYMENT_FAILED", "Payment failed"
+        PAID = "PAID", "Paid"
+        SENT = "SENT", "Sent to supplier"
+        ACCEPTED = "ACCEPTED", "Accepted"
+        SHIPPED = "SHIPPED", "Shipped"
+        DELIVERED = "DELIVERED", "Delivered"
+        EXCEPTION = "EXCEPTION", "Exception"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="supplier_orders")
+    supplier = models.ForeignKey(
+        "suppliers.Supplier", on_delete=models.PROTECT, related_name="supplier_orders"
+    )
+    number = models.CharField(max_length=40, unique=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    currency = CurrencyField()
+    wholesale_total = MoneyField(default=ZERO)
+    shipping_total = MoneyField(default=ZERO)
+    platform_fee = MoneyField(default=ZERO)
+    commission_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    status_reason = models.TextField(blank=True, help_text="Why rejected, held or in exception.")
+    carrier = models.CharField(max_length=32, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    tracking_url = models.URLField(max_length=500, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    is_flagged = models.BooleanField(default=False, help_text="Raised by the watchdog for support.")
+    flag_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "supplier"], name="supplier_order_one_per_supplier"
+            ),
+            models.CheckConstraint(
+                name="supplier_order_money_non_negative",
+                condition=Q(wholesale_total__gte=0, shipping_total__gte=0, platform_fee__gte=0),
+            ),
+        ]
+        indexes = [models.Index(fields=["supplier", "status"], name="supplier_order_inbox")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def total(self):
+        """What the retailer pays: wholesale + shipping + platform fee."""
+        return self.wholesale_total + self.shipping_total + self.platform_fee
+
+
+class OrderItem(models.Model):
+    class Status(models.TextChoices):
+        RESERVED = "RESERVED", "Reserved"
+        EXCEPTION = "EXCEPTION", "Out of stock"
+        NOT_OURS = "NOT_OURS", "Not a Dropship product"
+        SHIPPED = "SHIPPED", "Shipped"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    supplier_order = models.ForeignKey(
+        SupplierOrder, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    variant = models.ForeignKey(
+        "catalog.Variant",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="order_items",
+    )
+    listing_variant = models.ForeignKey(
+        "retailers.ListingVariant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    store_line_id = models.CharField(max_length=100)
+    store_variant_id = models.CharField(max_length=100, blank=True)
+    sku = models.CharField(max_length=100, blank=True)
+    title = models.CharField(max_length=500)
+    quantity = models.PositiveIntegerField()
+    quantity_shipped = models.PositiveIntegerField(default=0)
+    wholesale_unit_price = MoneyField(null=True, blank=True)
+    retail_unit_price = MoneyField(default=ZERO)
+    status = models.CharField(max_length=10, choices=Status.choices, db_index=True)
+    status_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "store_line_id"], name="order_item_unique_line"
+            ),
+            models.CheckConstraint(
+                name="order_item_quantity_positive", condition=Q(quantity__gt=0)
+            ),
+            models.CheckConstraint(
+                name="order_item_shipped_within_quantity",
+                condition=Q(quantity_shipped__lte=F("quantity")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.title}"
+
+
+class Shipment(TimeStampedModel):
+    """One parcel: some lines of a supplier order with one carrier and tracking number."""
+
+    class PushStatus(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        PUSHED = "PUSHED", "Pushed to store"
+        FAILED = "FAILED", "Failed"
+
+    supplier_order = models.ForeignKey(
+        SupplierOrder, on_delete=models.CASCADE, related_name="shipments"
+    )
+    carrier = models.CharField(max_length=32)
+    tracking_number = models.CharField(max_length=100)
+    tracking_url = models.URLField(max_length=500, blank=True)
+    shipped_at = models.DateTimeField()
+    store_fulfillment_id = models.CharField(max_length=100, blank=True)
+    push_status = models.CharField(
+        max_length=8, choices=PushStatus.choices, default=PushStatus.PENDING
+    )
+    push_error = models.TextField(blank=True)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-shipped_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier_order", "carrier", "tracking_number"],
+                name="shipment_unique_tracking",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.tracking_number}"
+
+
+class ShipmentItem(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="items")
+    order_item = models.ForeignKey(
+        OrderItem, on_delete=models.CASCADE, related_name="shipment_items"
+    )
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "order_item"], name="shipment_item_unique"),
+            models.CheckConstraint(
+                name="shipment_item_quantity_positive", condition=Q(quantity__gt=0)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.order_item_id}"
+
+
+class OrderEvent(models.Model):
+    """A line of an order's timeline: received, reserved, paid, sent, accepted, shipped ..."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    supplier_order = models.ForeignKey(
+        SupplierOrder, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(max_length=32, db_index=True)
+    message = models.CharField(max_length=500)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+class ReturnRequest(TimeStampedModel):
+    class Status(models.TextChoices):
+        REQUESTED = "REQUESTED", "Requested"
+        APPROVED = "APPROVED", "Approved"
+        RECEIVED = "RECEIVED", "Received by supplier"
+        REFUNDED = "REFUNDED", "Refunded"
+        REJECTED = "REJECTED", "Rejected"
+
+    order_item = models.ForeignKey(OrderItem, on_delete=models.CASCADE, related_name="returns")
+    supplier_order = models.ForeignKey(
+        SupplierOrder, on_delete=models.CASCADE, related_name="returns"
+    )
+    quantity = models.PositiveIntegerField()
+    reason = models.TextField()
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.REQUESTED, db_index=True
+    )
+    supplier_instructions = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(name="return_quantity_positive", condition=Q(quantity__gt=0))
+        ]
+
+    def __str__(self) -> str:
+        return f"Return of {self.quantity} × {self.order_item}"
+
+
+class Dispute(TimeStampedModel):
+    """A chargeback opened by the retailer's bank, or a case support mediates."""
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "Open"
+        WON = "WON", "Won"
+        LOST = "LOST", "Lost"
+        CLOSED = "CLOSED", "Closed"
+
+    supplier_order = models.ForeignKey(
+        SupplierOrder, on_delete=models.CASCADE, related_name="disputes"
+    )
+    stripe_dispute_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    reason = models.CharField(max_length=100, blank=True)
+    amount = MoneyField(default=ZERO)
+    currency = CurrencyField()
+    status = models.CharField(
+        max_length=6, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    notes = models.TextField(blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Dispute on {self.supplier_order}"

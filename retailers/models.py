@@ -1,0 +1,277 @@
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from dropship.core.fields import EncryptedJSONField, EncryptedTextField
+from dropship.core.models import TimeStampedModel
+from dropship.core.money import CurrencyField, MoneyField
+
+
+class Retailer(TimeStampedModel):
+    """A business that sells supplier products in its own online stores."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE", "Active"
+        SUSPENDED = "SUSPENDED", "Suspended"
+
+    class Plan(models.TextChoices):
+        BASIC = "BASIC", "Basic"
+        PRO = "PRO", "Pro"
+        ENTERPRISE = "ENTERPRISE", "Enterprise"
+
+    business_name = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=255, unique=True)
+    contact_email = models.EmailField(blank=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True
+    )
+    plan = models.CharField(max_length=10, choices=Plan.choices, default=Plan.BASIC)
+    currency = CurrencyField()
+    has_payment_terms = models.BooleanField(
+        default=False,
+        help_text="Trusted to pay a monthly invoice instead of a card charge per order (set by admins).",
+    )
+    # Branding on packing slips and invoices: the shopper sees the retailer, never the supplier.
+    brand_name = models.CharField(max_length=255, blank=True)
+    brand_logo = models.ImageField(upload_to="retailers/logos/", blank=True)
+    packing_slip_message = models.CharField(max_length=500, blank=True)
+    unpublish_when_out_of_stock = models.BooleanField(default=True)
+    stripe_customer_id = models.CharField(max_length=64, blank=True)
+    stripe_payment_method_id = models.CharField(max_length=64, blank=True)
+    card_brand = models.CharField(max_length=20, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+
+    class Meta:
+        ordering = ["business_name"]
+
+    def __str__(self) -> str:
+        return self.business_name
+
+    @property
+    def display_brand(self) -> str:
+        return self.brand_name or self.business_name
+
+
+class Store(TimeStampedModel):
+    """A connected online shop (Shopify, WooCommerce or a custom store using our API)."""
+
+    class Platform(models.TextChoices):
+        SHOPIFY = "SHOPIFY", "Shopify"
+        WOOCOMMERCE = "WOOCOMMERCE", "WooCommerce"
+        CUSTOM = "CUSTOM", "Custom (API)"
+
+    class Status(models.TextChoices):
+        CONNECTED = "CONNECTED", "Connected"
+        NEEDS_RECONNECT = "NEEDS_RECONNECT", "Needs reconnection"
+        DISCONNECTED = "DISCONNECTED", "Disconnected"
+
+    retailer = models.ForeignKey(Retailer, on_delete=models.CASCADE, related_name="stores")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=255)
+    platform = models.CharField(max_length=12, choices=Platform.choices)
+    domain = models.CharField(
+        max_length=255, help_text="shop.myshopify.com, or the WooCommerce site URL."
+    )
+    credentials = EncryptedJSONField(
+        null=True, blank=True, help_text="Access token or consumer key/secret."
+    )
+    webhook_secret = EncryptedTextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.CONNECTED, db_index=True
+    )
+    status_reason = models.CharField(max_length=500, blank=True)
+    currency = CurrencyField()
+    location_id = models.CharField(
+        max_length=100, blank=True, help_text="The store location our stock is set at."
+    )
+    connected_at = models.DateTimeField(null=True, blank=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+    last_webhook_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["retailer", "name"]
+        constraints = [
+            # A shop is connected to one Dropship retailer at a time.
+            models.UniqueConstraint(
+                fields=["platform", "domain"],
+                condition=~Q(status="DISCONNECTED"),
+                name="store_domain_unique_while_connected",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_platform_display()})"
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status == self.Status.CONNECTED
+
+
+class PricingRule(TimeStampedModel):
+    """How a retailer turns wholesale cost into retail price; the most specific rule applies.
+
+    Scope: store and category both empty is the retailer's default; a store and/or a category
+    narrows it. Tiers (PricingTier) override the rule's method for a range of costs.
+    """
+
+    class Method(models.TextChoices):
+        PERCENT = "PERCENT", "Percent markup"
+        MULTIPLIER = "MULTIPLIER", "Multiplier"
+        FIXED = "FIXED", "Fixed amount added"
+
+    class Rounding(models.TextChoices):
+        NONE = "NONE", "No rounding"
+        END_99 = "END_99", "End in .99"
+        END_95 = "END_95", "End in .95"
+        WHOLE = "WHOLE", "Whole amount"
+
+    retailer = models.ForeignKey(Retailer, on_delete=models.CASCADE, related_name="pricing_rules")
+    store = models.ForeignKey(
+        Store, null=True, blank=True, on_delete=models.CASCADE, related_name="pricing_rules"
+    )
+    category = models.ForeignKey(
+        "catalog.Category", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    name = models.CharField(max_length=100)
+    method = models.CharField(max_length=10, choices=Method.choices, default=Method.MULTIPLIER)
+    value = models.DecimalField(max_digits=10, decimal_places=4, default=2)
+    include_shipping_in_cost = models.BooleanField(default=False)
+    rounding = models.CharField(max_length=8, choices=Rounding.choices, default=Rounding.END_99)
+    compare_at_from_msrp = models.BooleanField(default=True)
+    min_margin_amount = MoneyField(null=True, blank=True)
+    min_margin_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["retailer", "store", "category", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["retailer", "store", "category"],
+                nulls_distinct=False,
+                name="pricing_rule_one_per_scope",
+            ),
+            models.CheckConstraint(
+                name="pricing_rule_value_non_negative", condition=Q(value__gte=0)
+            ),
+            models.CheckConstraint(
+                name="pricing_rule_min_margin_percent_range",
+                condition=Q(min_margin_percent__isnull=True)
+                | Q(min_margin_percent__gte=0, min_margin_percent__lt=100),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PricingTier(models.Model):
+    """A cost range with its own markup: cost in [min_cost, max_cost) uses method/value."""
+
+    rule = models.ForeignKey(PricingRule, on_delete=models.CASCADE, related_name="tiers")
+    min_cost = MoneyField()
+    max_cost = MoneyField(null=True, blank=True, help_text="Empty means no upper bound.")
+    method = models.CharField(max_length=10, choices=PricingRule.Method.choices)
+    value = models.DecimalField(max_digits=10, decimal_places=4)
+
+    class Meta:
+        ordering = ["rule", "min_cost"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "min_cost"], name="pricing_tier_unique_start"),
+            models.CheckConstraint(
+                name="pricing_tier_range_ordered",
+                condition=Q(max_cost__isnull=True) | Q(max_cost__gt=models.F("min_cost")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.min_cost}–{self.max_cost or '∞'}: {self.method} {self.value}"
+
+
+class Listing(TimeStampedModel):
+    """A supplier product as listed in one retailer store."""
+
+    class SyncStatus(models.TextChoices):
+        SYNCED = "SYNCED", "Synced"
+        PENDING = "PENDING", "Pending"
+        ERROR = "ERROR", "Error"
+
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE", "Active"
+        PAUSED = "PAUSED", "Paused (awaiting price approval)"
+        UNLISTED = "UNLISTED", "Unlisted"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="listings")
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.CASCADE, related_name="listings"
+    )
+    pricing_rule = models.ForeignKey(
+        PricingRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="listings"
+    )
+    title = models.CharField(
+        max_length=255, blank=True, help_text="Overrides the supplier's title in this store."
+    )
+    description = models.TextField(blank=True)
+    image_order = models.JSONField(
+        default=list, blank=True, help_text="ProductImage ids in the order shown in the store."
+    )
+    store_product_id = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    is_published = models.BooleanField(default=True)
+    sync_status = models.CharField(
+        max_length=8, choices=SyncStatus.choices, default=SyncStatus.PENDING, db_index=True
+    )
+    last_error = models.TextField(blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["store", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "product"], name="listing_unique_per_store")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} in {self.store}"
+
+
+class ListingVariant(models.Model):
+    """One variant of a listing: the store's ids for it, its retail price and the stock last pushed."""
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="variants")
+    variant = models.ForeignKey(
+        "catalog.Variant", on_delete=models.CASCADE, related_name="listing_variants"
+    )
+    store = models.ForeignKey(
+        Store,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Denormalised for the per-store sync drain.",
+    )
+    store_variant_id = models.CharField(max_length=100, blank=True)
+    inventory_item_id = models.CharField(max_length=100, blank=True)
+    retail_price = MoneyField()
+    compare_at_price = MoneyField(null=True, blank=True)
+    currency = CurrencyField()
+    last_pushed_quantity = models.IntegerField(null=True, blank=True)
+    last_pushed_at = models.DateTimeField(null=True, blank=True)
+    is_inventory_dirty = models.BooleanField(default=True)
+    inventory_dirty_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["listing", "variant"]
+        constraints = [
+            models.UniqueConstraint(fields=["listing", "variant"], name="listing_variant_unique"),
+            models.CheckConstraint(
+                name="listing_variant_price_non_negative", condition=Q(retail_price__gte=0)
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["store", "variant"],
+                condition=Q(is_inventory_dirty=True),
+                name="listing_variant_dirty_by_store",
+            ),
+            models.Index(fields=["store", "store_variant_id"], name="listing_variant_store_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant} in {self.store_id}"

@@ -1,0 +1,180 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from dropship.core.fields import EncryptedTextField
+from dropship.core.models import TimeStampedModel
+from dropship.core.money import ZERO, CurrencyField, MoneyField
+
+
+class Supplier(TimeStampedModel):
+    """A wholesale business that lists a catalog and ships orders straight to shoppers."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending review"
+        ACTIVE = "ACTIVE", "Active"
+        REJECTED = "REJECTED", "Rejected"
+        SUSPENDED = "SUSPENDED", "Suspended"
+
+    class BusinessType(models.TextChoices):
+        MANUFACTURER = "MANUFACTURER", "Manufacturer"
+        DISTRIBUTOR = "DISTRIBUTOR", "Distributor"
+        WHOLESALER = "WHOLESALER", "Wholesaler"
+
+    class OrderChannel(models.TextChoices):
+        DASHBOARD = "DASHBOARD", "Dashboard"
+        WEBHOOK = "WEBHOOK", "Webhook to our system"
+        EMAIL = "EMAIL", "Email"
+
+    class OnboardingStep(models.TextChoices):
+        PROFILE = "PROFILE", "Company profile"
+        FULFILMENT = "FULFILMENT", "Fulfilment"
+        CHANNEL = "CHANNEL", "Order channel"
+        VERIFICATION = "VERIFICATION", "Verification"
+        SUBMITTED = "SUBMITTED", "Submitted"
+
+    company_name = models.CharField(max_length=255)
+    legal_name = models.CharField(max_length=255, blank=True)
+    slug = models.SlugField(max_length=255, unique=True)
+    business_type = models.CharField(max_length=20, choices=BusinessType.choices, blank=True)
+    description = models.TextField(blank=True)
+    logo = models.ImageField(upload_to="suppliers/logos/", blank=True)
+    contact_email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    website = models.URLField(blank=True)
+    ship_from_country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+
+    handling_days = models.PositiveSmallIntegerField(default=2, validators=[MaxValueValidator(60)])
+    min_order_value = MoneyField(default=ZERO)
+    currency = CurrencyField()
+    rating = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    stock_buffer_percent = models.PositiveSmallIntegerField(
+        default=90,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Share of available stock advertised to retailers.",
+    )
+    low_stock_threshold = models.PositiveIntegerField(default=5)
+
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    status_reason = models.TextField(
+        blank=True, help_text="Shown to the supplier: why rejected or suspended."
+    )
+    onboarding_step = models.CharField(
+        max_length=12, choices=OnboardingStep.choices, default=OnboardingStep.PROFILE
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    order_channel = models.CharField(
+        max_length=10, choices=OrderChannel.choices, default=OrderChannel.DASHBOARD
+    )
+    webhook_url = models.URLField(blank=True)
+    webhook_secret = EncryptedTextField(blank=True)
+    order_email = models.EmailField(blank=True)
+
+    inventory_feed_url = models.URLField(blank=True)
+    inventory_feed_format = models.CharField(
+        max_length=4, choices=[("CSV", "CSV"), ("JSON", "JSON")], blank=True
+    )
+    inventory_feed_mapping = models.JSONField(default=dict, blank=True)
+
+    stripe_account_id = models.CharField(max_length=64, blank=True)
+    payouts_enabled = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["company_name"]
+        permissions = [("review_supplier", "Can approve, reject, suspend and reinstate suppliers")]
+        constraints = [
+            models.CheckConstraint(
+                name="supplier_buffer_percent_1_100",
+                condition=Q(stock_buffer_percent__gte=1, stock_buffer_percent__lte=100),
+            ),
+            models.CheckConstraint(
+                name="supplier_min_order_value_non_negative", condition=Q(min_order_value__gte=0)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.company_name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def buffer_ratio(self) -> Decimal:
+        return Decimal(self.stock_buffer_percent) / 100
+
+
+class ShippingRate(TimeStampedModel):
+    """What a supplier charges to ship one shipping class to one destination zone with one carrier."""
+
+    class Zone(models.TextChoices):
+        DOMESTIC = "DOMESTIC", "Domestic"
+        INTERNATIONAL = "INTERNATIONAL", "International"
+
+    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="shipping_rates")
+    carrier = models.CharField(max_length=32)
+    service = models.CharField(max_length=64, help_text="e.g. Ground, Express")
+    shipping_class = models.CharField(max_length=32, default="standard")
+    zone = models.CharField(max_length=16, choices=Zone.choices, default=Zone.DOMESTIC)
+    price = MoneyField()
+    additional_item_price = MoneyField(default=ZERO, help_text="For every unit after the first.")
+    min_days = models.PositiveSmallIntegerField(default=2)
+    max_days = models.PositiveSmallIntegerField(default=7)
+
+    class Meta:
+        ordering = ["supplier", "zone", "shipping_class", "price"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "carrier", "service", "shipping_class", "zone"],
+                name="shipping_rate_unique_per_route",
+            ),
+            models.CheckConstraint(
+                name="shipping_rate_price_non_negative",
+                condition=Q(price__gte=0, additional_item_price__gte=0),
+            ),
+            models.CheckConstraint(
+                name="shipping_rate_days_ordered", condition=Q(min_days__lte=models.F("max_days"))
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.service} · {self.shipping_class} · {self.get_zone_display()}"
+
+
+class SupplierVerification(TimeStampedModel):
+    """The onboarding answers and documents a platform admin reviews."""
+
+    supplier = models.OneToOneField(Supplier, on_delete=models.CASCADE, related_name="verification")
+    registration_number = models.CharField(max_length=64, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    document = models.FileField(upload_to="suppliers/verification/", blank=True)
+    answers = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"Verification of {self.supplier}"
+
+
+class SupplierStatusChange(models.Model):
+    """Every review decision (approve, reject, suspend, reinstate, resubmit): who, when, why."""
+
+    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=10, choices=Supplier.Status.choices)
+    to_status = models.CharField(max_length=10, choices=Supplier.Status.choices)
+    reason = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.supplier}: {self.from_status} → {self.to_status}"

@@ -1,0 +1,27 @@
+import pytest
+
+from tests import factories
+
+
+@pytest.fixture
+def supplier_member(db):
+    return factories.SupplierMemberFactory()
+
+
+@pytest.fixture
+def retailer_member(db):
+    return factories.RetailerMemberFactory()
+
+
+@pytest.fixture
+def supplier_client(client, supplier_member):
+    client.force_login(supplier_member.user)
+    client.supplier = supplier_member.supplier
+    return client
+
+
+@pytest.fixture
+def retailer_client(client, retailer_member):
+    client.force_login(retailer_member.user)
+    client.retailer = retailer_member.retailer
+    return client
