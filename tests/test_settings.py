@@ -1,0 +1,74 @@
+"""Configuration comes from the environment; production refuses to start without its secrets."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _check(**overrides: str) -> subprocess.CompletedProcess:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(DJANGO_SETTINGS_MODULE="dropship.settings", **overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "missing"),
+    [
+        ({"DEBUG": "0"}, "SECRET_KEY"),
+        ({"DEBUG": "0", "SECRET_KEY": "a-real-secret"}, "FIELD_ENCRYPTION_KEYS"),
+    ],
+)
+def test_debug_off_without_a_secret_stops_start_up_naming_it(overrides, missing):
+    result = _check(**overrides)
+    assert result.returncode != 0
+    assert f"{missing} is not set. It is required when DEBUG is off" in result.stderr
+
+
+def test_debug_off_with_every_secret_starts():
+    result = _check(
+        DEBUG="0",
+        SECRET_KEY="a-real-secret",
+        FIELD_ENCRYPTION_KEYS="Y29sbGVjdHN0YXRpYy1vbmx5LW5vdC1hLXNlY3JldCE=",
+        ALLOWED_HOSTS="dropship.example.com",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_a_malformed_encryption_key_is_refused_with_how_to_make_one():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from dropship.core.fields import encrypt_str; encrypt_str('x')",
+        ],
+        cwd=REPO,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "dropship.settings",
+            "FIELD_ENCRYPTION_KEYS": "not-a-key",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS must be comma-separated Fernet keys" in result.stderr
