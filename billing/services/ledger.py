@@ -1,0 +1,85 @@
+"""The double-entry ledger: every money movement is written as legs that sum to zero.
+
+Debits are positive, credits negative. The database enforces it too (PostgreSQL): a deferred
+constraint trigger refuses to commit a transaction whose legs do not balance per currency, and
+ledger rows can never be updated or deleted (corrections are new, reversing movements).
+"""
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+
+from billing.models import LedgerEntry
+from dropship.core.money import ZERO, quantize
+from orders.models import SupplierOrder
+from retailers.models import Retailer
+from suppliers.models import Supplier
+
+Account = LedgerEntry.Account
+Kind = LedgerEntry.Kind
+
+
+class UnbalancedMovement(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Leg:
+    account: str
+    amount: Decimal
+    retailer: Retailer | None = None
+    supplier: Supplier | None = None
+
+
+@transaction.atomic
+def record_movement(
+    *,
+    kind: str,
+    legs: list[Leg],
+    currency: str,
+    supplier_order: SupplierOrder | None = None,
+    memo: str = "",
+) -> uuid.UUID:
+    """Write one movement; legs with a zero amount are dropped. Returns its transaction id."""
+    legs = [Leg(leg.account, quantize(leg.amount), leg.retailer, leg.supplier) for leg in legs]
+    legs = [leg for leg in legs if leg.amount != ZERO]
+    if not legs:
+        raise UnbalancedMovement("A movement needs at least one non-zero leg.")
+    total = sum((leg.amount for leg in legs), ZERO)
+    if total != ZERO:
+        raise UnbalancedMovement(f"{kind} legs sum to {total} {currency}, not zero.")
+    transaction_id = uuid.uuid4()
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                transaction_id=transaction_id,
+                kind=kind,
+                account=leg.account,
+                retailer=leg.retailer,
+                supplier=leg.supplier,
+                supplier_order=supplier_order,
+                amount=leg.amount,
+                currency=currency,
+                memo=memo[:300],
+            )
+            for leg in legs
+        ]
+    )
+    return transaction_id
+
+
+def unbalanced_transactions() -> dict[uuid.UUID, dict[str, Decimal]]:
+    """Every ledger transaction whose legs do not sum to zero (should always be empty)."""
+    sums: dict[uuid.UUID, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for transaction_id, currency, amount in LedgerEntry.objects.values_list(
+        "transaction_id", "currency", "amount"
+    ):
+        sums[transaction_id][currency] += amount
+    return {
+        tid: dict(per_currency)
+        for tid, per_currency in sums.items()
+        if any(value != ZERO for value in per_currency.values())
+    }
