@@ -1,0 +1,113 @@
+"""The packing slip a supplier puts in the parcel. It carries the retailer's brand (name, logo,
+message) and never the supplier's name or any price: the shopper bought from the retailer."""
+
+import io
+from dataclasses import dataclass
+from datetime import date
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+
+@dataclass(frozen=True)
+class PackingSlipLine:
+    sku: str
+    title: str
+    options: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class PackingSlip:
+    brand_name: str
+    order_number: str
+    order_date: date
+    ship_to_lines: list[str]
+    lines: list[PackingSlipLine]
+    message: str = ""
+    logo_path: str | None = None
+
+
+ADDRESS_FIELDS = ("name", "company", "address1", "address2", "city", "province", "zip", "country")
+
+
+def address_lines(address: dict | None) -> list[str]:
+    """A shipping address as printed lines; unknown keys are ignored, empty ones skipped."""
+    if not address:
+        return []
+    city_line = " ".join(
+        str(address.get(k) or "").strip() for k in ("zip", "city", "province")
+    ).strip()
+    parts = [
+        address.get("name"),
+        address.get("company"),
+        address.get("address1"),
+        address.get("address2"),
+        city_line,
+        address.get("country"),
+    ]
+    return [str(part).strip()[:200] for part in parts if part and str(part).strip()]
+
+
+def render_packing_slip_pdf(slip: PackingSlip) -> bytes:
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=16 * mm,
+        bottomMargin=16 * mm,
+        title=f"Packing slip {slip.order_number}",
+        author=slip.brand_name,
+    )
+    styles = getSampleStyleSheet()
+    story: list = []
+    if slip.logo_path:
+        logo = Image(slip.logo_path)
+        logo._restrictSize(45 * mm, 20 * mm)
+        logo.hAlign = "LEFT"
+        story += [logo, Spacer(1, 4 * mm)]
+    story += [
+        Paragraph(escape(slip.brand_name), styles["Title"]),
+        Paragraph(
+            f"Packing slip · Order {escape(slip.order_number)} · {slip.order_date:%d %B %Y}",
+            styles["Heading3"],
+        ),
+        Spacer(1, 4 * mm),
+        Paragraph("<b>Ship to</b>", styles["Normal"]),
+        *[Paragraph(escape(line), styles["Normal"]) for line in slip.ship_to_lines],
+        Spacer(1, 6 * mm),
+    ]
+    rows = [["SKU", "Item", "Quantity"]] + [
+        [
+            escape(line.sku),
+            Paragraph(
+                escape(line.title + (f" — {line.options}" if line.options else "")),
+                styles["Normal"],
+            ),
+            str(line.quantity),
+        ]
+        for line in slip.lines
+    ]
+    table = Table(rows, colWidths=[40 * mm, 105 * mm, 25 * mm], repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef0f4")),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#d9dde5")),
+                ("ALIGN", (2, 0), (2, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    story += [table, Spacer(1, 8 * mm)]
+    if slip.message:
+        story.append(Paragraph(escape(slip.message), styles["Italic"]))
+    document.build(story)
+    return buffer.getvalue()

@@ -1,0 +1,44 @@
+"""An order's status is derived from its supplier orders and items, never set by hand."""
+
+from collections.abc import Iterable
+
+from orders.models import Order, OrderItem, SupplierOrder
+
+S = SupplierOrder.Status
+
+
+def derive_order_status(
+    *, supplier_order_statuses: Iterable[str], item_statuses: Iterable[str]
+) -> str:
+    """PENDING → CONFIRMED → PARTIALLY_SHIPPED → SHIPPED → DELIVERED, or CANCELLED / EXCEPTION.
+
+    EXCEPTION wins while something needs the retailer's attention (an out-of-stock item, a failed
+    payment, a supplier order in exception) and nothing has shipped yet; once parcels are on their
+    way the order reads PARTIALLY_SHIPPED so the shopper-facing progress is not hidden.
+    """
+    statuses = [status for status in supplier_order_statuses if status != S.CANCELLED]
+    items = list(item_statuses)
+    live_items = [
+        s for s in items if s not in (OrderItem.Status.CANCELLED, OrderItem.Status.NOT_OURS)
+    ]
+    if not statuses and not live_items:
+        return (
+            Order.Status.CANCELLED
+            if any(s == OrderItem.Status.CANCELLED for s in items)
+            else Order.Status.EXCEPTION
+        )
+    needs_attention = any(s == OrderItem.Status.EXCEPTION for s in live_items) or any(
+        s in (S.EXCEPTION, S.PAYMENT_FAILED) for s in statuses
+    )
+    shipped = [s for s in statuses if s in (S.SHIPPED, S.DELIVERED)]
+    if statuses and all(s == S.DELIVERED for s in statuses) and not needs_attention:
+        return Order.Status.DELIVERED
+    if statuses and len(shipped) == len(statuses) and not needs_attention:
+        return Order.Status.SHIPPED
+    if shipped:
+        return Order.Status.PARTIALLY_SHIPPED
+    if needs_attention:
+        return Order.Status.EXCEPTION
+    if statuses and all(s in (S.PAID, S.SENT, S.ACCEPTED) for s in statuses):
+        return Order.Status.CONFIRMED
+    return Order.Status.PENDING
