@@ -1,3 +1,4 @@
+import base64
 import contextlib
 import zlib
 from datetime import date
@@ -6,13 +7,15 @@ from orders.packing_slip import PackingSlip, PackingSlipLine, address_lines, ren
 
 
 def _pdf_text(pdf: bytes) -> str:
-    """Concatenate the text of every (Flate-compressed) content stream of a reportlab PDF."""
+    """The text drawn on the pages: reportlab writes content streams as ASCII85 over Flate."""
     text, position = [], 0
     while (start := pdf.find(b"stream\n", position)) != -1:
         end = pdf.find(b"endstream", start)
         chunk = pdf[start + 7 : end].rstrip(b"\r\n")
-        with contextlib.suppress(zlib.error):  # an image or font stream is not page text
-            text.append(zlib.decompress(chunk).decode("latin-1"))
+        with contextlib.suppress(
+            ValueError, zlib.error
+        ):  # image and font streams are not page text
+            text.append(zlib.decompress(base64.a85decode(chunk, adobe=True)).decode("latin-1"))
         position = end
     return "\n".join(text)
 
