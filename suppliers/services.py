@@ -25,6 +25,13 @@ class SupplierTransitionError(DomainError):
     pass
 
 
+def allowed_review_decisions(*, supplier: Supplier) -> list[str]:
+    """The review decisions ("approve", "reject", "suspend", "reinstate") its status allows now."""
+    return [
+        decision for decision, moves in _ALLOWED_TRANSITIONS.items() if supplier.status in moves
+    ]
+
+
 def _transition(
     *, supplier: Supplier, decision: str, actor: User | None, reason: str = ""
 ) -> Supplier:

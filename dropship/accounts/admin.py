@@ -1,0 +1,183 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from dropship.accounts import services
+from dropship.accounts.models import ApiKey, Invitation, Membership, Notification, User
+from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, admin_link, organisation_of
+
+
+class UserCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email",)
+
+
+class UserEditForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+class MembershipInline(admin.StackedInline):
+    model = Membership
+    extra = 0
+    max_num = 1
+    fields = ["supplier", "retailer", "role", "created_at"]
+    readonly_fields = ["created_at"]
+    autocomplete_fields = ["supplier", "retailer"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserEditForm
+    add_form = UserCreationForm
+    ordering = ["email"]
+    list_display = [
+        "email",
+        "full_name",
+        "organisation",
+        "is_staff",
+        "is_superuser",
+        "is_active",
+        "last_login",
+        "date_joined",
+    ]
+    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
+    search_fields = ["email", "full_name"]
+    date_hierarchy = "date_joined"
+    list_select_related = ["membership__supplier", "membership__retailer"]
+    readonly_fields = ["last_login", "date_joined"]
+    inlines = [MembershipInline]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Person", {"fields": ["full_name", "first_name", "last_name"]}),
+        (
+            "Staff access",
+            {
+                "fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"],
+                "description": "Platform admins and support agents are staff in the group of that name.",
+            },
+        ),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": ["email", "usable_password", "password1", "password2"],
+            },
+        ),
+    ]
+
+    @admin.display(description="organisation")
+    def organisation(self, obj: User) -> str:
+        membership = getattr(obj, "membership", None)
+        if membership is None:
+            return EMPTY
+        return admin_link(membership.organisation)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organisation", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "supplier__company_name", "retailer__business_name"]
+    list_select_related = ["user", "supplier", "retailer"]
+    autocomplete_fields = ["user", "supplier", "retailer"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    @admin.display(description="organisation")
+    def organisation(self, obj: Membership) -> str:
+        return admin_link(organisation_of(obj))
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations are sent by owners from their team page; staff can see them and delete stale ones."""
+
+    list_display = ["email", "organisation", "role", "invited_by", "expires_at", "accepted_at"]
+    list_filter = ["role", ("accepted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email", "supplier__company_name", "retailer__business_name"]
+    date_hierarchy = "created_at"
+    list_select_related = ["supplier", "retailer", "invited_by"]
+    fields = [
+        "email",
+        "supplier",
+        "retailer",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="organisation")
+    def organisation(self, obj: Invitation) -> str:
+        return admin_link(organisation_of(obj))
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Keys are created by their owners (the secret is shown once, only to them); staff may revoke."""
+
+    list_display = ["name", "prefix", "organisation", "created_by", "last_used_at", "is_active"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "supplier__company_name", "retailer__business_name"]
+    date_hierarchy = "created_at"
+    list_select_related = ["supplier", "retailer", "created_by"]
+    fields = [
+        "name",
+        "prefix",
+        "supplier",
+        "retailer",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    readonly_fields = fields
+    actions = ["revoke_keys"]
+
+    @admin.display(description="organisation")
+    def organisation(self, obj: ApiKey) -> str:
+        return admin_link(organisation_of(obj))
+
+    @admin.display(description="active", boolean=True)
+    def is_active(self, obj: ApiKey) -> bool:
+        return obj.is_active
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.change_apikey")
+
+    @admin.action(description="Revoke selected API keys", permissions=["revoke"])
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        revoked = 0
+        for api_key in queryset.filter(revoked_at__isnull=True):
+            services.revoke_api_key(api_key=api_key)
+            revoked += 1
+        messages.success(request, f"{revoked} key(s) revoked; calls using them now get 401.")
+
+
+@admin.register(Notification)
+class NotificationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "organisation", "level", "kind", "message", "read_at"]
+    list_filter = ["level", "kind"]
+    search_fields = ["message", "kind", "supplier__company_name", "retailer__business_name"]
+    date_hierarchy = "created_at"
+    list_select_related = ["supplier", "retailer"]
+
+    @admin.display(description="organisation")
+    def organisation(self, obj: Notification) -> str:
+        return admin_link(organisation_of(obj))

@@ -1,0 +1,387 @@
+"""Orders in the admin, for support. Orders arrive from stores and move through the order services,
+so statuses, money and tracking are read-only here. The shopper's name and address are shown to
+staff (support needs them) but never editable."""
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+
+from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, ViewOnlyTabularInline, money
+from orders.models import (
+    Dispute,
+    Order,
+    OrderEvent,
+    OrderItem,
+    ReturnRequest,
+    Shipment,
+    ShipmentItem,
+    SupplierOrder,
+)
+
+ORDER_ITEM_FIELDS = [
+    "title",
+    "sku",
+    "variant",
+    "quantity",
+    "quantity_shipped",
+    "wholesale_unit_price",
+    "retail_unit_price",
+    "status",
+    "status_reason",
+]
+
+
+class OrderItemInline(ViewOnlyTabularInline):
+    model = OrderItem
+    fk_name = "order"
+    fields = ["supplier_order", *ORDER_ITEM_FIELDS]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderItem]:
+        return super().get_queryset(request).select_related("variant", "supplier_order")
+
+
+class SupplierOrderItemInline(OrderItemInline):
+    fk_name = "supplier_order"
+    fields = ORDER_ITEM_FIELDS
+    readonly_fields = fields
+
+
+class SupplierOrderInline(ViewOnlyTabularInline):
+    model = SupplierOrder
+    fields = [
+        "number",
+        "supplier",
+        "status",
+        "wholesale_total",
+        "shipping_total",
+        "platform_fee",
+        "carrier",
+        "tracking_number",
+        "is_flagged",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SupplierOrder]:
+        return super().get_queryset(request).select_related("supplier")
+
+
+class OrderEventInline(ViewOnlyTabularInline):
+    model = OrderEvent
+    fk_name = "order"
+    show_change_link = False
+    fields = ["created_at", "kind", "message", "supplier_order", "actor"]
+    readonly_fields = fields
+    verbose_name_plural = "timeline"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderEvent]:
+        return super().get_queryset(request).select_related("supplier_order", "actor")
+
+
+class ShipmentInline(ViewOnlyTabularInline):
+    model = Shipment
+    fields = [
+        "carrier",
+        "tracking_number",
+        "tracking_url",
+        "shipped_at",
+        "push_status",
+        "push_error",
+        "pushed_at",
+    ]
+    readonly_fields = fields
+
+
+class ShipmentItemInline(ViewOnlyTabularInline):
+    model = ShipmentItem
+    show_change_link = False
+    fields = ["order_item", "quantity"]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ShipmentItem]:
+        return super().get_queryset(request).select_related("order_item")
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "store",
+        "retailer",
+        "status",
+        "total",
+        "shipping_country",
+        "placed_at",
+        "created_at",
+    ]
+    list_filter = ["status", "store__platform", "shipping_country", "is_redacted"]
+    search_fields = [
+        "number",
+        "store_order_id",
+        "store__name",
+        "store__domain",
+        "retailer__business_name",
+        "supplier_orders__number",
+    ]
+    date_hierarchy = "created_at"
+    list_select_related = ["store", "retailer"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "number",
+                    "store_order_id",
+                    "store",
+                    "retailer",
+                    "status",
+                    "retail_total",
+                    "currency",
+                ]
+            },
+        ),
+        (
+            "Shopper (personal data, encrypted at rest)",
+            {
+                "fields": [
+                    "shopper_name",
+                    "shopper_email",
+                    "shipping_address_lines",
+                    "shipping_country",
+                    "is_redacted",
+                ]
+            },
+        ),
+        ("Dates", {"fields": ["placed_at", "cancelled_at", "created_at", "updated_at"]}),
+    ]
+    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
+    inlines = [SupplierOrderInline, OrderItemInline, OrderEventInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # orders come from stores (webhooks, API), never typed in
+
+    @admin.display(description="total", ordering="retail_total")
+    def total(self, obj: Order) -> str:
+        return money(obj.retail_total, obj.currency)
+
+    @admin.display(description="shipping address")
+    def shipping_address_lines(self, obj: Order) -> str:
+        address = obj.shipping_address
+        if not address:
+            return EMPTY
+        if not isinstance(address, dict):
+            return str(address)
+        rows = ((key, value) for key, value in address.items() if value not in (None, ""))
+        return format_html(
+            "<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
+        )
+
+
+@admin.register(SupplierOrder)
+class SupplierOrderAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "order",
+        "supplier",
+        "status",
+        "amount_due",
+        "carrier",
+        "tracking_number",
+        "is_flagged",
+        "created_at",
+    ]
+    list_filter = ["status", "is_flagged", "carrier", "currency"]
+    search_fields = [
+        "number",
+        "order__number",
+        "order__store_order_id",
+        "supplier__company_name",
+        "tracking_number",
+    ]
+    date_hierarchy = "created_at"
+    list_select_related = ["order", "supplier"]
+    fieldsets = [
+        (None, {"fields": ["number", "order", "supplier", "status", "status_reason"]}),
+        (
+            "Money (frozen when routed)",
+            {
+                "fields": [
+                    "currency",
+                    "wholesale_total",
+                    "shipping_total",
+                    "platform_fee",
+                    "commission_percent",
+                ]
+            },
+        ),
+        ("Tracking", {"fields": ["carrier", "tracking_number", "tracking_url"]}),
+        (
+            "Dates",
+            {
+                "fields": [
+                    "paid_at",
+                    "sent_at",
+                    "accepted_at",
+                    "shipped_at",
+                    "delivered_at",
+                    "cancelled_at",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
+        ),
+        ("Support", {"fields": ["is_flagged", "flag_reason"]}),
+    ]
+    # Support may raise or clear the watchdog flag; everything else moves through services.
+    readonly_fields = [
+        name
+        for _, options in fieldsets
+        for name in options["fields"]
+        if name not in ("is_flagged", "flag_reason")
+    ]
+    inlines = [SupplierOrderItemInline, ShipmentInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # supplier orders are made by order routing
+
+    @admin.display(description="retailer pays", ordering="wholesale_total")
+    def amount_due(self, obj: SupplierOrder) -> str:
+        return money(obj.total, obj.currency)
+
+
+@admin.register(OrderItem)
+class OrderItemAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "title",
+        "order",
+        "supplier_order",
+        "sku",
+        "quantity",
+        "quantity_shipped",
+        "status",
+    ]
+    list_filter = ["status"]
+    search_fields = ["title", "sku", "order__number", "supplier_order__number", "store_line_id"]
+    list_select_related = ["order", "supplier_order"]
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(admin.ModelAdmin):
+    list_display = [
+        "tracking_number",
+        "carrier",
+        "supplier_order",
+        "shipped_at",
+        "push_status",
+        "pushed_at",
+    ]
+    list_filter = ["push_status", "carrier"]
+    search_fields = ["tracking_number", "supplier_order__number", "store_fulfillment_id"]
+    date_hierarchy = "shipped_at"
+    list_select_related = ["supplier_order"]
+    readonly_fields = [
+        "supplier_order",
+        "carrier",
+        "tracking_number",
+        "shipped_at",
+        "store_fulfillment_id",
+        "push_status",
+        "push_error",
+        "pushed_at",
+        "created_at",
+        "updated_at",
+    ]
+    fields = ["tracking_url", *readonly_fields]
+    inlines = [ShipmentItemInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a shipment is recorded by the supplier's fulfilment service, which pushes it
+
+
+@admin.register(ShipmentItem)
+class ShipmentItemAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["shipment", "order_item", "quantity"]
+    search_fields = ["shipment__tracking_number", "order_item__title", "order_item__sku"]
+    list_select_related = ["shipment", "order_item"]
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "order", "supplier_order", "kind", "message", "actor"]
+    list_filter = ["kind"]
+    search_fields = ["order__number", "supplier_order__number", "message"]
+    date_hierarchy = "created_at"
+    list_select_related = ["order", "supplier_order", "actor"]
+
+
+@admin.register(ReturnRequest)
+class ReturnRequestAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "supplier_order",
+        "quantity",
+        "status",
+        "requested_by",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["supplier_order__number", "order_item__title", "order_item__sku", "reason"]
+    date_hierarchy = "created_at"
+    list_select_related = ["order_item", "supplier_order", "requested_by"]
+    autocomplete_fields = ["order_item", "supplier_order"]
+    readonly_fields = ["status", "requested_by", "created_at", "updated_at"]
+    fields = [
+        "supplier_order",
+        "order_item",
+        "quantity",
+        "reason",
+        "supplier_instructions",
+        *readonly_fields,
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        if obj is None:
+            return self.readonly_fields
+        return [*self.readonly_fields, "supplier_order", "order_item", "quantity"]
+
+    def save_model(self, request: HttpRequest, obj: ReturnRequest, form, change: bool) -> None:
+        if not change:
+            obj.requested_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Dispute)
+class DisputeAdmin(admin.ModelAdmin):
+    list_display = [
+        "supplier_order",
+        "stripe_dispute_id",
+        "reason",
+        "disputed_amount",
+        "status",
+        "created_at",
+        "closed_at",
+    ]
+    list_filter = ["status", "currency"]
+    search_fields = ["supplier_order__number", "stripe_dispute_id", "reason", "notes"]
+    date_hierarchy = "created_at"
+    list_select_related = ["supplier_order"]
+    autocomplete_fields = ["supplier_order"]
+    # Amount and status follow Stripe's dispute events; support writes notes.
+    readonly_fields = [
+        "stripe_dispute_id",
+        "amount",
+        "currency",
+        "status",
+        "closed_at",
+        "created_at",
+        "updated_at",
+    ]
+    fields = ["supplier_order", "reason", "notes", *readonly_fields]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return self.readonly_fields if obj is None else [*self.readonly_fields, "supplier_order"]
+
+    @admin.display(description="amount", ordering="amount")
+    def disputed_amount(self, obj: Dispute) -> str:
+        return money(obj.amount, obj.currency)

@@ -1,0 +1,267 @@
+"""Retailers in the admin. Store credentials and webhook secrets are encrypted and never shown;
+stores and listings change through the connection and sync services, so they are read-only here."""
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from dropship.core.admin_utils import ViewOnlyAdminMixin, ViewOnlyTabularInline, admin_link
+from retailers.models import (
+    Listing,
+    ListingVariant,
+    PricingRule,
+    PricingTier,
+    Retailer,
+    Store,
+)
+
+STORE_FIELDS = [
+    "retailer",
+    "name",
+    "platform",
+    "domain",
+    "public_id",
+    "status",
+    "status_reason",
+    "currency",
+    "location_id",
+    "connected_at",
+    "disconnected_at",
+    "last_webhook_at",
+    "created_at",
+    "updated_at",
+]
+
+
+class PricingRuleForm(forms.ModelForm):
+    class Meta:
+        model = PricingRule
+        fields = [
+            "retailer",
+            "store",
+            "category",
+            "name",
+            "method",
+            "value",
+            "include_shipping_in_cost",
+            "rounding",
+            "compare_at_from_msrp",
+            "min_margin_amount",
+            "min_margin_percent",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        store = cleaned.get("store")
+        retailer = cleaned.get("retailer")
+        retailer_id = retailer.pk if retailer is not None else self.instance.retailer_id
+        if store is not None and retailer_id and store.retailer_id != retailer_id:
+            self.add_error("store", "This store belongs to another retailer.")
+        return cleaned
+
+
+class StoreInline(ViewOnlyTabularInline):
+    model = Store
+    fields = ["name", "platform", "domain", "status", "connected_at", "last_webhook_at"]
+    readonly_fields = fields
+
+
+class PricingRuleInline(admin.TabularInline):
+    model = PricingRule
+    form = PricingRuleForm
+    extra = 0
+    show_change_link = True
+    fields = ["name", "store", "category", "method", "value", "rounding", "min_margin_percent"]
+    autocomplete_fields = ["store", "category"]
+
+
+class PricingTierInline(admin.TabularInline):
+    model = PricingTier
+    extra = 0
+    fields = ["min_cost", "max_cost", "method", "value"]
+
+
+class ListingVariantInline(ViewOnlyTabularInline):
+    model = ListingVariant
+    fields = [
+        "variant",
+        "store_variant_id",
+        "inventory_item_id",
+        "retail_price",
+        "compare_at_price",
+        "currency",
+        "last_pushed_quantity",
+        "last_pushed_at",
+        "is_inventory_dirty",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ListingVariant]:
+        return super().get_queryset(request).select_related("variant")
+
+
+@admin.register(Retailer)
+class RetailerAdmin(admin.ModelAdmin):
+    list_display = [
+        "business_name",
+        "status",
+        "plan",
+        "has_payment_terms",
+        "store_count",
+        "contact_email",
+        "created_at",
+    ]
+    list_filter = ["status", "plan", "has_payment_terms"]
+    search_fields = ["business_name", "slug", "contact_email", "brand_name"]
+    date_hierarchy = "created_at"
+    prepopulated_fields = {"slug": ["business_name"]}
+    readonly_fields = [
+        "stripe_customer_id",
+        "stripe_payment_method_id",
+        "card_brand",
+        "card_last4",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (
+            None,
+            {"fields": ["business_name", "slug", "contact_email", "status", "plan", "currency"]},
+        ),
+        ("Billing", {"fields": ["has_payment_terms", *readonly_fields[:4]]}),
+        (
+            "Branding",
+            {
+                "fields": [
+                    "brand_name",
+                    "brand_logo",
+                    "packing_slip_message",
+                    "unpublish_when_out_of_stock",
+                ]
+            },
+        ),
+        ("Dates", {"fields": ["created_at", "updated_at"]}),
+    ]
+    inlines = [StoreInline, PricingRuleInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Retailer]:
+        return super().get_queryset(request).annotate(_store_count=Count("stores"))
+
+    @admin.display(description="stores", ordering="_store_count")
+    def store_count(self, obj: Retailer) -> int:
+        return obj._store_count
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "retailer",
+        "platform",
+        "domain",
+        "status",
+        "listing_count",
+        "connected_at",
+        "last_webhook_at",
+    ]
+    list_filter = ["platform", "status", "currency"]
+    search_fields = ["name", "domain", "retailer__business_name", "public_id__exact"]
+    date_hierarchy = "created_at"
+    list_select_related = ["retailer"]
+    # credentials and webhook_secret are encrypted secrets: not in `fields`, never rendered.
+    fields = STORE_FIELDS
+    readonly_fields = [f for f in STORE_FIELDS if f not in ("name", "location_id", "currency")]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Store]:
+        return super().get_queryset(request).annotate(_listing_count=Count("listings"))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a store is connected by its retailer (OAuth / keys), never typed in here
+
+    @admin.display(description="listings", ordering="_listing_count")
+    def listing_count(self, obj: Store) -> int:
+        return obj._listing_count
+
+
+@admin.register(PricingRule)
+class PricingRuleAdmin(admin.ModelAdmin):
+    form = PricingRuleForm
+    list_display = [
+        "name",
+        "retailer",
+        "store",
+        "category",
+        "method",
+        "value",
+        "rounding",
+        "min_margin_percent",
+    ]
+    list_filter = ["method", "rounding"]
+    search_fields = ["name", "retailer__business_name", "store__name"]
+    list_select_related = ["retailer", "store", "category"]
+    autocomplete_fields = ["retailer", "store", "category"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [PricingTierInline]
+
+
+@admin.register(PricingTier)
+class PricingTierAdmin(admin.ModelAdmin):
+    list_display = ["rule", "retailer", "min_cost", "max_cost", "method", "value"]
+    list_filter = ["method"]
+    search_fields = ["rule__name", "rule__retailer__business_name"]
+    list_select_related = ["rule__retailer"]
+    autocomplete_fields = ["rule"]
+
+    @admin.display(description="retailer", ordering="rule__retailer__business_name")
+    def retailer(self, obj: PricingTier) -> str:
+        return admin_link(obj.rule.retailer)
+
+
+@admin.register(Listing)
+class ListingAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Listings are created, priced and synced by the import and sync services; here support reads
+    their sync state and last error."""
+
+    list_display = [
+        "product",
+        "store",
+        "retailer",
+        "status",
+        "sync_status",
+        "is_published",
+        "last_synced_at",
+    ]
+    list_filter = ["sync_status", "status", "is_published", "store__platform"]
+    search_fields = [
+        "product__title",
+        "title",
+        "store__name",
+        "store__domain",
+        "store_product_id",
+        "store__retailer__business_name",
+    ]
+    date_hierarchy = "created_at"
+    list_select_related = ["product", "store__retailer"]
+    inlines = [ListingVariantInline]
+
+    @admin.display(description="retailer", ordering="store__retailer__business_name")
+    def retailer(self, obj: Listing) -> str:
+        return admin_link(obj.store.retailer)
+
+
+@admin.register(ListingVariant)
+class ListingVariantAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "variant",
+        "listing",
+        "store",
+        "retail_price",
+        "currency",
+        "last_pushed_quantity",
+        "last_pushed_at",
+        "is_inventory_dirty",
+    ]
+    list_filter = ["is_inventory_dirty", "store__platform"]
+    search_fields = ["variant__sku", "store_variant_id", "inventory_item_id", "store__name"]
+    list_select_related = ["variant", "listing__product", "listing__store", "store"]

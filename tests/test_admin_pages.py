@@ -1,0 +1,258 @@
+"""Every registered admin page renders with real rows, and list pages do not query per row."""
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib import admin
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.models import (
+    Charge,
+    FeeSchedule,
+    Invoice,
+    InvoiceCounter,
+    LedgerEntry,
+    Payout,
+    StripeEvent,
+)
+from catalog.models import ProductImage, StockMovement
+from dropship.accounts.models import ApiKey, Invitation, Notification, User
+from dropship.core.audit import record_audit
+from integrations.models import InboundWebhook, OutboundPush
+from orders.models import Dispute, OrderEvent, ReturnRequest, Shipment, ShipmentItem
+from retailers.models import PricingRule, PricingTier
+from suppliers.models import SupplierStatusChange, SupplierVerification
+from tests import factories
+
+REGISTERED = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
+
+
+def _populate() -> dict:
+    """At least one row of every registered model, linked the way the domain links them."""
+    superuser = User.objects.create_superuser("root@example.com", "root-password-123")
+    EmailAddress.objects.create(user=superuser, email=superuser.email, verified=True, primary=True)
+    member = factories.SupplierMemberFactory()
+    supplier = member.supplier
+    SupplierVerification.objects.create(
+        supplier=supplier,
+        registration_number="REG-1",
+        country="US",
+        answers={"years_trading": "7"},
+    )
+    SupplierStatusChange.objects.create(
+        supplier=supplier, from_status="PENDING", to_status="ACTIVE", actor=superuser
+    )
+    factories.ShippingRateFactory(supplier=supplier)
+    category = factories.CategoryFactory(parent=factories.CategoryFactory())
+    product = factories.ProductFactory(supplier=supplier, category=category)
+    ProductImage.objects.create(product=product, source_url="https://cdn.example.com/a.jpg")
+    variant = factories.VariantFactory(product=product, options={"Size": "M"})
+    StockMovement.objects.create(
+        variant=variant,
+        source=StockMovement.Source.PAGE,
+        on_hand_before=90,
+        on_hand_after=100,
+        reserved_before=0,
+        reserved_after=0,
+        actor=member.user,
+    )
+    retailer_member = factories.RetailerMemberFactory()
+    retailer = retailer_member.retailer
+    store = factories.StoreFactory(retailer=retailer)
+    rule = PricingRule.objects.create(retailer=retailer, name="Default")
+    PricingTier.objects.create(rule=rule, min_cost=Decimal("0"), method="PERCENT", value=50)
+    listing = factories.ListingFactory(store=store, product=product, pricing_rule=rule)
+    listing_variant = factories.ListingVariantFactory(listing=listing, variant=variant)
+    order = factories.OrderFactory(store=store)
+    supplier_order = factories.SupplierOrderFactory(order=order, supplier=supplier)
+    item = factories.OrderItemFactory(
+        order=order,
+        supplier_order=supplier_order,
+        variant=variant,
+        listing_variant=listing_variant,
+        sku=variant.sku,
+    )
+    shipment = Shipment.objects.create(
+        supplier_order=supplier_order,
+        carrier="UPS",
+        tracking_number="1Z999AA10123456784",
+        shipped_at=timezone.now(),
+    )
+    ShipmentItem.objects.create(shipment=shipment, order_item=item, quantity=1)
+    OrderEvent.objects.create(
+        order=order, supplier_order=supplier_order, kind="received", message="Order received"
+    )
+    ReturnRequest.objects.create(
+        order_item=item, supplier_order=supplier_order, quantity=1, reason="Too small"
+    )
+    Dispute.objects.create(supplier_order=supplier_order, stripe_dispute_id="dp_1", amount=10)
+    charge = Charge.objects.create(
+        supplier_order=supplier_order,
+        retailer=retailer,
+        method=Charge.Method.CARD,
+        amount=Decimal("27.00"),
+        idempotency_key="charge-1",
+    )
+    invoice = Invoice.objects.create(
+        retailer=retailer,
+        year=2026,
+        sequence=1,
+        number="INV-2026-000001",
+        issued_at=timezone.now(),
+        lines=[{"description": "Order", "amount": "27.00"}],
+    )
+    charge.invoice = invoice
+    charge.save(update_fields=["invoice"])
+    InvoiceCounter.objects.create(year=2026, last_sequence=1)
+    Payout.objects.create(
+        supplier=supplier,
+        supplier_order=supplier_order,
+        amount=Decimal("22.00"),
+        available_at=timezone.now() + timedelta(days=7),
+    )
+    transaction_id = uuid.uuid4()
+    for account, amount in (("RETAILER_RECEIVABLE", "27.00"), ("STRIPE_CLEARING", "-27.00")):
+        LedgerEntry.objects.create(
+            transaction_id=transaction_id,
+            kind="CHARGE",
+            account=account,
+            amount=Decimal(amount),
+            retailer=retailer,
+            supplier_order=supplier_order,
+        )
+    StripeEvent.objects.create(
+        event_id="evt_1", type="charge.succeeded", created=timezone.now(), payload={"id": "evt_1"}
+    )
+    InboundWebhook.objects.create(
+        source=InboundWebhook.Source.SHOPIFY,
+        store=store,
+        topic="orders/create",
+        dedup_key="evt-shopify-1",
+        body=b'{"id": 1}',
+        headers={"X-Shopify-Topic": "orders/create"},
+    )
+    OutboundPush.objects.create(
+        kind=OutboundPush.Kind.STORE_FULFILLMENT,
+        store=store,
+        supplier_order=supplier_order,
+        shipment=shipment,
+        idempotency_key="push-1",
+        payload={"tracking": "1Z"},
+    )
+    Invitation.objects.create(
+        supplier=supplier,
+        email="new@example.com",
+        token_hash="a" * 64,
+        invited_by=member.user,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+    ApiKey.objects.create(supplier=supplier, name="ERP", prefix="dsk_abcd", key_hash="b" * 64)
+    Notification.objects.create(retailer=retailer, kind="test", message="Hello")
+    record_audit(actor=superuser, action="supplier.approve", target=supplier)
+    assert FeeSchedule.objects.exists()  # created by billing's data migration
+    return {"superuser": superuser}
+
+
+@pytest.fixture
+def admin_client_with_rows(client, db):
+    rows = _populate()
+    client.force_login(rows["superuser"])
+    return client
+
+
+def test_every_model_of_every_app_is_registered():
+    from django.apps import apps
+
+    ours = {"core", "accounts", "suppliers", "catalog", "retailers", "orders", "billing"}
+    ours.add("integrations")
+    missing = [
+        model._meta.label
+        for model in apps.get_models()
+        if model._meta.app_label in ours and model not in admin.site._registry
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("model", "model_admin"), REGISTERED, ids=[m._meta.label for m, _ in REGISTERED]
+)
+def test_admin_changelist_search_add_and_change_pages_render_for_a_superuser(
+    admin_client_with_rows, model, model_admin, rf
+):
+    opts = model._meta
+    changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    response = admin_client_with_rows.get(changelist)
+    assert response.status_code == 200
+    assert response.context["cl"].result_count >= 1, f"no {opts.label} row to render"
+
+    if model_admin.search_fields:
+        response = admin_client_with_rows.get(changelist, {"q": "no-such-thing 123"})
+        assert response.status_code == 200
+
+    obj = model._default_manager.order_by("pk").first()
+    change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    assert admin_client_with_rows.get(change).status_code == 200
+
+    request = rf.get(changelist)
+    request.user = response.wsgi_request.user
+    add = reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
+    expected = 200 if model_admin.has_add_permission(request) else 403
+    assert admin_client_with_rows.get(add).status_code == expected
+
+
+def _changelist_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def _add_products(n: int, supplier) -> None:
+    for _ in range(n):
+        product = factories.ProductFactory(supplier=supplier, category=factories.CategoryFactory())
+        factories.VariantFactory.create_batch(2, product=product)
+
+
+def _add_orders(n: int, store, supplier) -> None:
+    for _ in range(n):
+        order = factories.OrderFactory(store=store)
+        factories.SupplierOrderFactory(order=order, supplier=supplier)
+
+
+def _add_listings(n: int, store, supplier) -> None:
+    for _ in range(n):
+        factories.ListingFactory(store=store, product=factories.ProductFactory(supplier=supplier))
+
+
+@pytest.mark.parametrize(
+    ("url_name", "add_rows"),
+    [
+        ("admin:catalog_product_changelist", "products"),
+        ("admin:orders_order_changelist", "orders"),
+        ("admin:orders_supplierorder_changelist", "orders"),
+        ("admin:retailers_listing_changelist", "listings"),
+    ],
+)
+def test_admin_changelist_queries_do_not_grow_with_rows(
+    admin_client, django_assert_max_num_queries, url_name, add_rows
+):
+    supplier = factories.SupplierFactory()
+    store = factories.StoreFactory()
+    add = {
+        "products": lambda n: _add_products(n, supplier),
+        "orders": lambda n: _add_orders(n, store, factories.SupplierFactory()),
+        "listings": lambda n: _add_listings(n, store, supplier),
+    }[add_rows]
+    url = reverse(url_name)
+    add(2)
+    with_two = _changelist_queries(admin_client, url)
+    add(18)
+    with django_assert_max_num_queries(with_two):
+        response = admin_client.get(url)
+    assert response.context["cl"].result_count == 20
