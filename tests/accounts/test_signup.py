@@ -1,0 +1,162 @@
+"""Signing up creates the user, its organisation and an OWNER membership together, or nothing."""
+
+import pytest
+from django.urls import reverse
+
+from dropship.accounts.models import Membership, Role, User
+from retailers.models import Retailer
+from suppliers.models import Supplier
+from tests import factories
+
+PASSWORD = "plum-orchard-lantern-42"
+
+
+def signup(client, **overrides):
+    data = {
+        "organisation_kind": "SUPPLIER",
+        "organisation_name": "Harbour Ceramics",
+        "full_name": "Hana Potter",
+        "email": "hana@harbour.test",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+        **overrides,
+    }
+    return client.post(reverse("account_signup"), data)
+
+
+def row_counts() -> dict[str, int]:
+    return {
+        "users": User.objects.count(),
+        "suppliers": Supplier.objects.count(),
+        "retailers": Retailer.objects.count(),
+        "memberships": Membership.objects.count(),
+    }
+
+
+def test_supplier_signup_creates_a_pending_supplier_owned_by_the_new_user(client, db):
+    response = signup(client)
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("dashboard")
+    user = User.objects.get(email="hana@harbour.test")
+    assert user.full_name == "Hana Potter"
+    membership = Membership.objects.select_related("supplier").get(user=user)
+    assert membership.role == Role.OWNER
+    assert membership.retailer_id is None
+    assert membership.supplier.company_name == "Harbour Ceramics"
+    assert membership.supplier.slug == "harbour-ceramics"
+    assert membership.supplier.status == Supplier.Status.PENDING
+    assert membership.supplier.contact_email == "hana@harbour.test"
+    # Signed in straight away and sent to the supplier's own dashboard.
+    assert client.get(reverse("dashboard"))["Location"] == reverse("suppliers:dashboard")
+
+
+def test_retailer_signup_creates_the_retailer_owned_by_the_new_user(client, db):
+    response = signup(
+        client,
+        organisation_kind="RETAILER",
+        organisation_name="Maple Goods",
+        email="rita@maple.test",
+    )
+
+    assert response.status_code == 302
+    membership = Membership.objects.select_related("retailer").get(user__email="rita@maple.test")
+    assert membership.role == Role.OWNER
+    assert membership.supplier_id is None
+    assert membership.retailer.business_name == "Maple Goods"
+    assert client.get(reverse("dashboard"))["Location"] == reverse("retailers:dashboard")
+
+
+def test_login_is_by_email_and_password(client, db):
+    member = factories.RetailerMemberFactory(user__email="rita@maple.test")
+
+    refused = client.post(
+        reverse("account_login"), {"login": "rita@maple.test", "password": "wrong-password"}
+    )
+    assert refused.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+    response = client.post(
+        reverse("account_login"),
+        {"login": "Rita@Maple.test", "password": factories.DEFAULT_PASSWORD},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("dashboard")
+    assert client.session["_auth_user_id"] == str(member.user.pk)
+
+
+def test_signup_with_an_email_already_registered_is_refused_and_writes_nothing(client, db):
+    factories.SupplierMemberFactory(user__email="taken@example.com")
+    before = row_counts()
+
+    response = signup(client, email="Taken@Example.com", organisation_name="Copycat Ltd")
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["email"] == [
+        "A user is already registered with this email address."
+    ]
+    assert "A user is already registered with this email address." in response.content.decode()
+    assert row_counts() == before
+    assert not Supplier.objects.filter(company_name="Copycat Ltd").exists()
+
+
+@pytest.mark.parametrize(
+    ("password", "messages"),
+    [
+        (
+            "12345678",
+            [
+                "This password is too short. It must contain at least 10 characters.",
+                "This password is too common.",
+                "This password is entirely numeric.",
+            ],
+        ),
+        (
+            "password",
+            [
+                "This password is too short. It must contain at least 10 characters.",
+                "This password is too common.",
+            ],
+        ),
+    ],
+)
+def test_weak_passwords_are_rejected_with_the_validator_message(client, db, password, messages):
+    before = row_counts()
+
+    response = signup(client, password1=password, password2=password)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["password1"] == messages
+    assert messages[-1] in response.content.decode()
+    assert row_counts() == before
+
+
+KIND_MISSING = "Choose whether you are a supplier or a retailer."
+NAME_MISSING = "Enter your company name."
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "messages"),
+    [
+        ({"organisation_kind": ""}, "organisation_kind", [KIND_MISSING]),
+        (
+            {"organisation_kind": "BANK"},
+            "organisation_kind",
+            ["Select a valid choice. BANK is not one of the available choices.", KIND_MISSING],
+        ),
+        ({"organisation_name": "   "}, "organisation_name", [NAME_MISSING]),
+        ({"organisation_name": ""}, "organisation_name", [NAME_MISSING]),
+    ],
+)
+def test_missing_organisation_kind_or_name_is_a_field_error_and_writes_nothing(
+    client, db, overrides, field, messages
+):
+    before = row_counts()
+
+    response = signup(client, **overrides)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors[field] == messages
+    assert messages[-1] in response.content.decode()
+    assert row_counts() == before
