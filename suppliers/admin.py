@@ -83,6 +83,7 @@ class SupplierVerificationInline(ViewOnlyTabularInline):
 
     model = SupplierVerification
     show_change_link = False
+    shown_with_review = True  # rendered right under the Review fieldset (see change_form.html)
     fields = ["registration_number", "country", "document_link", "answers_table", "updated_at"]
     readonly_fields = fields
     verbose_name = "verification"
@@ -113,6 +114,7 @@ class SupplierStatusChangeInline(ViewOnlyTabularInline):
 
     model = SupplierStatusChange
     show_change_link = False
+    shown_with_review = True
     fields = ["created_at", "actor", "from_status", "to_status", "reason"]
     readonly_fields = fields
     verbose_name = "decision"

@@ -33,9 +33,10 @@ from tests import factories
 REGISTERED = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
 
 
-def _populate() -> dict:
-    """At least one row of every registered model, linked the way the domain links them."""
-    superuser = User.objects.create_superuser("root@example.com", "root-password-123")
+def _populate(n: int = 0) -> dict:
+    """One row of every registered model, linked the way the domain links them; `n` keeps the
+    unique values of each call apart."""
+    superuser = User.objects.create_superuser(f"root{n}@example.com", "root-password-123")
     EmailAddress.objects.create(user=superuser, email=superuser.email, verified=True, primary=True)
     member = factories.SupplierMemberFactory()
     supplier = member.supplier
@@ -91,25 +92,25 @@ def _populate() -> dict:
     ReturnRequest.objects.create(
         order_item=item, supplier_order=supplier_order, quantity=1, reason="Too small"
     )
-    Dispute.objects.create(supplier_order=supplier_order, stripe_dispute_id="dp_1", amount=10)
+    Dispute.objects.create(supplier_order=supplier_order, stripe_dispute_id=f"dp_{n}", amount=10)
     charge = Charge.objects.create(
         supplier_order=supplier_order,
         retailer=retailer,
         method=Charge.Method.CARD,
         amount=Decimal("27.00"),
-        idempotency_key="charge-1",
+        idempotency_key=f"charge-{n}",
     )
     invoice = Invoice.objects.create(
         retailer=retailer,
         year=2026,
-        sequence=1,
-        number="INV-2026-000001",
+        sequence=n + 1,
+        number=f"INV-2026-{n + 1:06d}",
         issued_at=timezone.now(),
         lines=[{"description": "Order", "amount": "27.00"}],
     )
     charge.invoice = invoice
     charge.save(update_fields=["invoice"])
-    InvoiceCounter.objects.create(year=2026, last_sequence=1)
+    InvoiceCounter.objects.create(year=2026 + n, last_sequence=1)
     Payout.objects.create(
         supplier=supplier,
         supplier_order=supplier_order,
@@ -127,13 +128,13 @@ def _populate() -> dict:
             supplier_order=supplier_order,
         )
     StripeEvent.objects.create(
-        event_id="evt_1", type="charge.succeeded", created=timezone.now(), payload={"id": "evt_1"}
+        event_id=f"evt_{n}", type="charge.succeeded", created=timezone.now(), payload={"id": n}
     )
     InboundWebhook.objects.create(
         source=InboundWebhook.Source.SHOPIFY,
         store=store,
         topic="orders/create",
-        dedup_key="evt-shopify-1",
+        dedup_key=f"evt-shopify-{n}",
         body=b'{"id": 1}',
         headers={"X-Shopify-Topic": "orders/create"},
     )
@@ -142,17 +143,17 @@ def _populate() -> dict:
         store=store,
         supplier_order=supplier_order,
         shipment=shipment,
-        idempotency_key="push-1",
+        idempotency_key=f"push-{n}",
         payload={"tracking": "1Z"},
     )
     Invitation.objects.create(
         supplier=supplier,
-        email="new@example.com",
-        token_hash="a" * 64,
+        email=f"new{n}@example.com",
+        token_hash=f"{n:064d}",
         invited_by=member.user,
         expires_at=timezone.now() + timedelta(days=7),
     )
-    ApiKey.objects.create(supplier=supplier, name="ERP", prefix="dsk_abcd", key_hash="b" * 64)
+    ApiKey.objects.create(supplier=supplier, name="ERP", prefix="dsk_abcd", key_hash=f"{n:064x}")
     Notification.objects.create(retailer=retailer, kind="test", message="Hello")
     record_audit(actor=superuser, action="supplier.approve", target=supplier)
     assert FeeSchedule.objects.exists()  # created by billing's data migration
@@ -204,6 +205,27 @@ def test_admin_changelist_search_add_and_change_pages_render_for_a_superuser(
     add = reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
     expected = 200 if model_admin.has_add_permission(request) else 403
     assert admin_client_with_rows.get(add).status_code == expected
+
+
+def test_no_admin_changelist_queries_per_row(admin_client_with_rows):
+    """Each list page runs as many queries with three rows of everything as with one."""
+
+    def counts() -> dict[str, int]:
+        return {
+            model._meta.label: _changelist_queries(
+                admin_client_with_rows,
+                reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"),
+            )
+            for model, _ in REGISTERED
+        }
+
+    with_one = counts()
+    _populate(1)
+    _populate(2)
+    with_three = counts()
+
+    grown = {label: (with_one[label], n) for label, n in with_three.items() if n > with_one[label]}
+    assert grown == {}
 
 
 def _changelist_queries(client, url: str) -> int:

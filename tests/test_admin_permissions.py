@@ -8,6 +8,7 @@ from django.core import mail
 from django.urls import reverse
 
 from billing.models import FeeSchedule
+from dropship.accounts.models import User
 from dropship.accounts.roles import PLATFORM_ADMIN, SUPPORT_AGENT
 from suppliers.models import Supplier, SupplierStatusChange
 from tests import factories
@@ -123,3 +124,25 @@ def test_staff_without_a_role_cannot_open_marketplace_pages(client, db):
 
     assert client.get(reverse("admin:suppliers_supplier_changelist")).status_code == 403
     assert client.get(reverse("admin:orders_order_changelist")).status_code == 403
+
+
+def test_admin_creates_users_by_lower_case_email_and_refuses_a_taken_one(admin_client):
+    url = reverse("admin:accounts_user_add")
+    form = {
+        "usable_password": "true",
+        "password1": "plum-orchard-lantern-42",
+        "password2": "plum-orchard-lantern-42",
+        "membership-TOTAL_FORMS": "0",
+        "membership-INITIAL_FORMS": "0",
+    }
+
+    created = admin_client.post(url, {**form, "email": "New.Agent@Example.com"})
+    assert created.status_code == 302
+    assert User.objects.filter(email="new.agent@example.com").count() == 1
+
+    taken = admin_client.post(url, {**form, "email": "NEW.AGENT@example.com"})
+    assert taken.status_code == 200
+    assert taken.context["adminform"].form.errors["email"] == [
+        "A user with this email address already exists."
+    ]
+    assert User.objects.filter(email__iexact="new.agent@example.com").count() == 1

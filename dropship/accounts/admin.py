@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
@@ -9,13 +10,24 @@ from dropship.accounts.models import ApiKey, Invitation, Membership, Notificatio
 from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, admin_link, organisation_of
 
 
-class UserCreationForm(AdminUserCreationForm):
+class EmailCleaningMixin:
+    """Emails are stored lower-case (as signup stores them) and unique whatever their case."""
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        taken = User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists()
+        if taken:
+            raise forms.ValidationError("A user with this email address already exists.")
+        return email
+
+
+class UserCreationForm(EmailCleaningMixin, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("email",)
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(EmailCleaningMixin, UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
