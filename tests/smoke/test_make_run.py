@@ -48,6 +48,18 @@ def _wait_for(url: str, process: subprocess.Popen, timeout: float) -> requests.R
     pytest.fail(f"{url} did not answer within {timeout} s")
 
 
+def _wait_for_log(path: Path, text: str, process: subprocess.Popen, timeout: float) -> None:
+    """runstack prints its banner only after its own health check; wait for it rather than race."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in path.read_text():
+            return
+        if process.poll() is not None:
+            pytest.fail(f"`make run` exited early with code {process.returncode}")
+        time.sleep(0.3)
+    pytest.fail(f"`make run` never printed {text!r}")
+
+
 @pytest.fixture
 def embedded_stack(tmp_path):
     port = _free_port()
@@ -64,6 +76,7 @@ def embedded_stack(tmp_path):
     )
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz", process, timeout=180)
+        _wait_for_log(tmp_path / "stack.log", "Dropship is running at", process, timeout=60)
         yield {"url": f"http://127.0.0.1:{port}", "env": env, "log": tmp_path / "stack.log"}
     finally:
         if process.poll() is None:
