@@ -148,7 +148,7 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
             error="The body is not valid JSON.",
         )
         return _answer(400, "The body is not valid JSON.")
-    event_id, event_type = event.get("id"), event.get("type")
+    event_id, event_type = getattr(event, "id", None), getattr(event, "type", None)
     if not event_id or not event_type:
         return _answer(400, "The event has no id or type.")
     _, created = services.receive_webhook(
