@@ -18,7 +18,8 @@ SHOP = "maple-and-co.myshopify.com"
 def _approve_in_shopify(authorize_url: str) -> dict[str, str]:
     """What the merchant does in their browser: open the install page and press Install."""
     page = requests.get(authorize_url, timeout=5)
-    assert page.status_code == 200 and "Install app" in page.text
+    assert page.status_code == 200
+    assert "Install app" in page.text
     query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
     answer = requests.post(
         authorize_url.split("?")[0],
@@ -48,7 +49,8 @@ def test_full_shopify_oauth_connect_flow(retailer_client, shopify_sandbox, setti
 
     callback = _approve_in_shopify(authorize_url)
     response = retailer_client.get("/retailer/stores/shopify/callback/", callback)
-    assert response.status_code == 302 and response["Location"] == "/retailer/stores/"
+    assert response.status_code == 302
+    assert response["Location"] == "/retailer/stores/"
 
     store = Store.objects.get()
     shop = shopify_sandbox.app.shop(SHOP)
