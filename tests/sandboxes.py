@@ -66,6 +66,9 @@ class WooHandle(RunningSandbox):
 
 @pytest.fixture
 def shopify_sandbox(settings):
+    from django.core.cache import cache
+
+    cache.clear()  # the Shopify client keeps each shop's throttle state in the cache
     app = ShopifySandbox(
         api_key=settings.SHOPIFY_API_KEY, api_secret=settings.SHOPIFY_API_SECRET, plan=STANDARD_PLAN
     )

@@ -48,11 +48,13 @@ WEBHOOK_TOPICS = {
     "APP_UNINSTALLED": "app/uninstalled",
 }
 # What each operation costs before Shopify has told us (its requestedQueryCost replaces these).
+# Queries stay under Shopify's 1,000-point single-query limit: orders are read with their first
+# 100 lines and first 4 fulfillment orders.
 COST_SEEDS = {
     "productSet": 520,
     "inventorySetQuantities": 20,
-    "order": 800,
-    "fulfillmentOrders": 800,
+    "order": 520,
+    "fulfillmentOrders": 820,
 }
 DEFAULT_COST_SEED = 50
 
@@ -393,7 +395,7 @@ class ShopifyClient:
                 customer { firstName lastName email }
                 shippingAddress { name firstName lastName company address1 address2 city province provinceCode zip country countryCodeV2 phone }
                 totalPriceSet { shopMoney { amount currencyCode } }
-                lineItems(first: 250) {
+                lineItems(first: 100) {
                   nodes { id sku title quantity variant { id } product { id } originalUnitPriceSet { shopMoney { amount } } }
                 }
               }
@@ -409,8 +411,8 @@ class ShopifyClient:
         data = self.graphql(
             """query($id: ID!) {
               order(id: $id) {
-                fulfillmentOrders(first: 20) {
-                  nodes { id status lineItems(first: 250) { nodes { id remainingQuantity lineItem { id } } } }
+                fulfillmentOrders(first: 4) {
+                  nodes { id status lineItems(first: 100) { nodes { id remainingQuantity lineItem { id } } } }
                 }
               }
             }""",
