@@ -111,6 +111,36 @@ def complete_shopify_connection(
     )
 
 
+def connect_shopify_store_with_token(
+    *, retailer: Retailer, shop: str, access_token: str, scope: str = "", actor=None
+) -> Store:
+    """Connect with an access token obtained outside the OAuth redirect (a custom app's token,
+    or the demo's sandbox): verified by a real call, webhooks registered, then saved."""
+    domain = shopify_oauth.normalise_shop_domain(shop)
+    existing = _check_not_taken(retailer=retailer, platform=Store.Platform.SHOPIFY, domain=domain)
+    client = ShopifyClient(shop_domain=domain, access_token=access_token)
+    try:
+        info = client.verify_connection()
+        callback = settings.SITE_URL + reverse("integrations:shopify_webhook")
+        registrations = client.register_webhooks(callback_url=callback)
+    except (StorePermanentError, StoreTemporaryError) as exc:
+        raise StoreConnectionError(f"Shopify did not accept this token: {exc}") from exc
+    return _save_connected_store(
+        retailer=retailer,
+        existing=existing,
+        platform=Store.Platform.SHOPIFY,
+        domain=domain,
+        info=info,
+        credentials={
+            "access_token": access_token,
+            "scope": scope,
+            "webhook_ids": [r.store_webhook_id for r in registrations],
+        },
+        webhook_secret="",
+        actor=actor,
+    )
+
+
 # --- WooCommerce ---------------------------------------------------------------------------------
 def connect_woocommerce_store(
     *, retailer: Retailer, site_url: str, consumer_key: str, consumer_secret: str, actor=None

@@ -290,6 +290,7 @@ class ShopifySandbox:
         if not domain.endswith(".myshopify.com"):
             return Response.json({"error": "not a myshopify.com domain"}, status=400)
         if action == "token":
+            self.add_shop(domain, name=(request.json() or {}).get("name", ""))
             return Response.json(
                 {"access_token": self.issue_token(domain), "scope": ""}, status=201
             )

@@ -217,7 +217,9 @@ class WooCommerceSandbox:
         if request.method == "POST" and not rest:
             data = request.json() or {}
             slug = data.get("name") or f"site-{self.next_id()}"
-            site, key, secret = self.add_site(slug, currency=data.get("currency") or "USD")
+            site, key, secret = self.add_site(
+                slug, name=data.get("title") or "", currency=data.get("currency") or "USD"
+            )
             return Response.json(
                 {"url": site.url, "consumer_key": key, "consumer_secret": secret}, 201
             )
