@@ -60,25 +60,33 @@ def receive_webhook(
     from integrations.tasks import process_inbound_webhook_task
 
     now = timezone.now()
+    fields = {
+        "source": source,
+        "topic": topic[:64],
+        "dedup_key": dedup_key[:128],
+        "body": body,
+        "headers": _kept_headers(headers),
+        "store": store,
+        "supplier": supplier,
+    }
     try:
-        with transaction.atomic():
-            webhook = InboundWebhook.objects.create(
-                source=source,
-                topic=topic[:64],
-                dedup_key=dedup_key[:128],
-                body=body,
-                headers=_kept_headers(headers),
-                store=store,
-                supplier=supplier,
-            )
-            transaction.on_commit(partial(process_inbound_webhook_task.delay, webhook.pk))
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():  # a savepoint, so a duplicate leaves the caller usable
+                webhook = InboundWebhook.objects.create(**fields)
+        else:
+            webhook = InboundWebhook.objects.create(**fields)  # one autocommitted INSERT
     except IntegrityError:
         InboundWebhook.objects.filter(source=source, dedup_key=dedup_key[:128]).update(
             duplicate_count=F("duplicate_count") + 1
         )
         return InboundWebhook.objects.get(source=source, dedup_key=dedup_key[:128]), False
-    if store is not None:
+    # Runs at once in autocommit, or when the caller's transaction commits.
+    transaction.on_commit(partial(process_inbound_webhook_task.delay, webhook.pk))
+    if store is not None and (
+        store.last_webhook_at is None or now - store.last_webhook_at > timedelta(minutes=1)
+    ):
         _touch_store(store_id=store.pk, now=now)
+        store.last_webhook_at = now
     return webhook, True
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 
 import stripe
 from django.conf import settings
+from django.db.models import Case, F, Value, When
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -34,14 +36,38 @@ def _is_json(body: bytes) -> bool:
     return True
 
 
-def _shopify_store(domain: str) -> Store | None:
+def _find_shopify_store(domain: str) -> Store | None:
     """The connected store for the shop, else its most recent row (privacy topics arrive after
-    an uninstall, when the store is already disconnected)."""
-    rows = Store.objects.filter(platform=Store.Platform.SHOPIFY, domain=domain)
+    an uninstall, when the store is already disconnected). One query."""
     return (
-        rows.exclude(status=Store.Status.DISCONNECTED).first()
-        or rows.order_by("-disconnected_at", "-pk").first()
+        Store.objects.filter(platform=Store.Platform.SHOPIFY, domain=domain)
+        .annotate(
+            is_disconnected=Case(
+                When(status=Store.Status.DISCONNECTED, then=Value(1)), default=Value(0)
+            )
+        )
+        .only("pk", "status", "last_webhook_at", "retailer_id", "domain")
+        .order_by("is_disconnected", F("disconnected_at").desc(nulls_last=True), "-pk")
+        .first()
     )
+
+
+_STORE_CACHE: dict[str, tuple[float, Store]] = {}
+
+
+def _shopify_store(domain: str) -> Store | None:
+    """Stores found are remembered for a few seconds per process (a busy shop sends many
+    webhooks a second); an unknown shop is looked up every time, so a new store is seen at once."""
+    now = time.monotonic()
+    cached = _STORE_CACHE.get(domain)
+    if cached is not None and now - cached[0] < settings.WEBHOOK_STORE_CACHE_SECONDS:
+        return cached[1]
+    store = _find_shopify_store(domain)
+    if store is not None:
+        if len(_STORE_CACHE) > 10000:
+            _STORE_CACHE.clear()
+        _STORE_CACHE[domain] = (now, store)
+    return store
 
 
 @csrf_exempt
