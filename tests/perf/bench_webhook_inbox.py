@@ -123,7 +123,7 @@ def _fire(port: int, body: bytes, count: int) -> tuple[list[float], int, float]:
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def run() -> dict:
