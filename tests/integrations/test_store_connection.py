@@ -243,3 +243,19 @@ def test_another_retailers_store_is_404(retailer_client, shopify_sandbox):
     assert retailer_client.post(f"/retailer/stores/{other.pk}/disconnect/").status_code == 404
     other.refresh_from_db()
     assert other.status == "CONNECTED"
+
+
+def test_stores_page_shows_webhook_health_without_a_query_per_store(retailer_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = factories.StoreFactory(retailer=retailer_client.retailer, name="First shop")
+    with CaptureQueriesContext(connection) as one_store:
+        retailer_client.get("/retailer/stores/")
+    for n in range(5):
+        factories.StoreFactory(retailer=retailer_client.retailer, name=f"Shop {n}")
+    with CaptureQueriesContext(connection) as six_stores:
+        page = retailer_client.get("/retailer/stores/")
+    assert len(six_stores) == len(one_store)
+    assert "First shop" in page.content.decode()
+    assert first.domain in page.content.decode()
