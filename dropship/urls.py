@@ -20,6 +20,7 @@ urlpatterns = [
     path("team/", include("dropship.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("webhooks/", include("integrations.urls")),
     path("", include("suppliers.urls")),
     path("", include("retailers.urls")),
 ]

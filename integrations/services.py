@@ -1,26 +1,228 @@
-"""Writes for the inbound webhook inbox and outbound pushes."""
+"""Writes for integrations: the inbound webhook inbox and durable outbound pushes.
 
-from django.db import transaction
+Inbox (DESIGN flow 2): a verified event is stored first (`receive_webhook`), answered, and
+processed by a task (`process_inbound_webhook`) that claims the row with one conditional UPDATE,
+so two workers never run the same event, then dispatches through the `{topic: handler}` table.
+The sweeper re-enqueues rows left RECEIVED (temporary failure) or stuck PROCESSING (a worker
+died), so nothing is lost.
 
-from dropship.accounts.models import User
+Outbound pushes: a call to a store or supplier that must land is an `OutboundPush` row sent by
+a task through the `{kind: sender}` table, retried with exponential backoff and jitter until it
+succeeds or runs out of attempts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
 from dropship.core.audit import record_audit
-from dropship.core.errors import DomainError
-from integrations.models import InboundWebhook
+from dropship.core.errors import DomainError, PermanentError, TemporaryError
+from integrations.models import InboundWebhook, OutboundPush
+from integrations.webhooks.handlers import get_handler
+
+logger = logging.getLogger(__name__)
+
+# A row RECEIVED or PROCESSING for longer than this is picked up again by the sweeper.
+STALE_AFTER = timedelta(minutes=2)
+MAX_WEBHOOK_ATTEMPTS = 10
+KEPT_HEADERS = ("content-type", "user-agent", "x-shopify-", "x-wc-webhook-", "stripe-signature")
 
 
+def _kept_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {
+        name: value
+        for name, value in headers.items()
+        if any(name.lower().startswith(prefix) for prefix in KEPT_HEADERS)
+    }
+
+
+# --- inbox ---------------------------------------------------------------------------------------
+def receive_webhook(
+    *,
+    source: str,
+    topic: str,
+    dedup_key: str,
+    body: bytes,
+    headers: dict[str, str],
+    store: Any = None,
+    supplier: Any = None,
+) -> tuple[InboundWebhook, bool]:
+    """Store a verified event and enqueue its processing; (row, False) for a duplicate delivery."""
+    from integrations.tasks import process_inbound_webhook_task
+
+    now = timezone.now()
+    fields = {
+        "source": source,
+        "topic": topic[:64],
+        "dedup_key": dedup_key[:128],
+        "body": body,
+        "headers": _kept_headers(headers),
+        "store": store,
+        "supplier": supplier,
+    }
+    try:
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():  # a savepoint, so a duplicate leaves the caller usable
+                webhook = InboundWebhook.objects.create(**fields)
+        else:
+            webhook = InboundWebhook.objects.create(**fields)  # one autocommitted INSERT
+    except IntegrityError:
+        InboundWebhook.objects.filter(source=source, dedup_key=dedup_key[:128]).update(
+            duplicate_count=F("duplicate_count") + 1
+        )
+        return InboundWebhook.objects.get(source=source, dedup_key=dedup_key[:128]), False
+    # Runs at once in autocommit, or when the caller's transaction commits.
+    transaction.on_commit(partial(process_inbound_webhook_task.delay, webhook.pk))
+    if store is not None and (
+        store.last_webhook_at is None or now - store.last_webhook_at > timedelta(minutes=1)
+    ):
+        _touch_store(store_id=store.pk, now=now)
+        store.last_webhook_at = now
+    return webhook, True
+
+
+def _touch_store(*, store_id: int, now) -> None:
+    """Webhook health for the stores page; written at most once a minute per store."""
+    from retailers.models import Store
+
+    Store.objects.filter(pk=store_id).filter(
+        Q(last_webhook_at__isnull=True) | Q(last_webhook_at__lt=now - timedelta(minutes=1))
+    ).update(last_webhook_at=now)
+
+
+def record_failed_webhook(
+    *,
+    source: str,
+    topic: str,
+    dedup_key: str,
+    body: bytes,
+    headers: dict[str, str],
+    error: str,
+    store: Any = None,
+) -> InboundWebhook:
+    """A signed delivery we cannot read (malformed JSON): kept as FAILED for support to see."""
+    webhook, created = InboundWebhook.objects.get_or_create(
+        source=source,
+        dedup_key=dedup_key[:128],
+        defaults={
+            "topic": topic[:64],
+            "body": body,
+            "headers": _kept_headers(headers),
+            "store": store,
+            "status": InboundWebhook.Status.FAILED,
+            "last_error": error,
+        },
+    )
+    if not created:
+        InboundWebhook.objects.filter(pk=webhook.pk).update(
+            duplicate_count=F("duplicate_count") + 1
+        )
+    return webhook
+
+
+def _claim(webhook_id: int) -> bool:
+    """Take the row for this worker: RECEIVED, or PROCESSING abandoned by a dead worker."""
+    now = timezone.now()
+    return bool(
+        InboundWebhook.objects.filter(pk=webhook_id)
+        .filter(
+            Q(status=InboundWebhook.Status.RECEIVED)
+            | Q(status=InboundWebhook.Status.PROCESSING, updated_at__lt=now - STALE_AFTER)
+        )
+        .update(status=InboundWebhook.Status.PROCESSING, attempts=F("attempts") + 1, updated_at=now)
+    )
+
+
+def process_inbound_webhook(*, webhook_id: int) -> InboundWebhook | None:
+    """Run the topic's handler once for this event; record the outcome on the row."""
+    if not _claim(webhook_id):
+        return None  # processed, failed, or another worker holds it
+    webhook = InboundWebhook.objects.select_related("store").get(pk=webhook_id)
+    handler = get_handler(webhook.source, webhook.topic)
+    if handler is None:
+        _finish(
+            webhook,
+            InboundWebhook.Status.FAILED,
+            f"No handler is registered for {webhook.get_source_display()} topic "
+            f"{webhook.topic!r}; replay it once one is.",
+        )
+        return webhook
+    try:
+        payload = json.loads(bytes(webhook.body))
+    except ValueError:
+        _finish(webhook, InboundWebhook.Status.FAILED, "The body is not valid JSON.")
+        return webhook
+    try:
+        with transaction.atomic():
+            handler(webhook, payload)
+            _finish(webhook, InboundWebhook.Status.PROCESSED, "")
+    except TemporaryError as exc:
+        status = (
+            InboundWebhook.Status.FAILED
+            if webhook.attempts >= MAX_WEBHOOK_ATTEMPTS
+            else InboundWebhook.Status.RECEIVED
+        )
+        _finish(webhook, status, f"Temporary failure (attempt {webhook.attempts}): {exc}")
+    except PermanentError as exc:
+        _finish(webhook, InboundWebhook.Status.FAILED, str(exc) or type(exc).__name__)
+    except Exception as exc:  # a bug in a handler: keep the event, show the error, stop retrying
+        logger.exception("Webhook %s (%s) handler crashed", webhook.pk, webhook.topic)
+        _finish(webhook, InboundWebhook.Status.FAILED, f"{type(exc).__name__}: {exc}")
+    return webhook
+
+
+def _finish(webhook: InboundWebhook, status: str, error: str) -> None:
+    webhook.status = status
+    webhook.last_error = error[:2000]
+    fields = ["status", "last_error", "updated_at"]
+    if status == InboundWebhook.Status.PROCESSED:
+        webhook.processed_at = timezone.now()
+        fields.append("processed_at")
+    webhook.save(update_fields=fields)
+
+
+def sweep_inbound_webhooks(*, stale_after: timedelta = STALE_AFTER) -> int:
+    """Re-enqueue events left RECEIVED or stuck PROCESSING for longer than `stale_after`."""
+    from integrations.tasks import process_inbound_webhook_task
+
+    cutoff = timezone.now() - stale_after
+    ids = list(
+        InboundWebhook.objects.filter(
+            status__in=[InboundWebhook.Status.RECEIVED, InboundWebhook.Status.PROCESSING],
+            updated_at__lt=cutoff,
+        )
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:500]
+    )
+    for webhook_id in ids:
+        transaction.on_commit(partial(process_inbound_webhook_task.delay, webhook_id))
+    return len(ids)
+
+
+@transaction.atomic
 class WebhookReplayError(DomainError):
     pass
 
 
 @transaction.atomic
-def mark_webhook_for_replay(
-    *, webhook: InboundWebhook, actor: User | None = None
-) -> InboundWebhook:
-    """Put a processed or failed webhook back in the inbox (status RECEIVED) to be processed again.
+def mark_webhook_for_replay(*, webhook: InboundWebhook, actor: Any = None) -> InboundWebhook:
+    """Support replays a processed or failed event: back to RECEIVED, processed again after commit.
 
-    The inbox sweeper enqueues RECEIVED rows, so the replay survives a crash like any delivery;
-    processing is idempotent, so replaying an event that was handled changes nothing twice.
+    Processing is idempotent, so replaying an event that was handled changes nothing twice; the
+    sweeper would also pick the RECEIVED row up if the enqueue were lost.
     """
+    from integrations.tasks import process_inbound_webhook_task
+
     webhook = InboundWebhook.objects.select_for_update().get(pk=webhook.pk)
     label = f"{webhook.get_source_display()} {webhook.topic} webhook #{webhook.pk}"
     if webhook.status == InboundWebhook.Status.RECEIVED:
@@ -29,15 +231,150 @@ def mark_webhook_for_replay(
         raise WebhookReplayError(
             f"{label} is being processed right now; replay it once it has finished or failed."
         )
-    previous = webhook.status
+    previous, previous_error = webhook.status, webhook.last_error
     webhook.status = InboundWebhook.Status.RECEIVED
+    webhook.last_error = ""
     webhook.processed_at = None
-    webhook.save(update_fields=["status", "processed_at", "updated_at"])
+    webhook.save(update_fields=["status", "last_error", "processed_at", "updated_at"])
     record_audit(
         actor=actor,
         action="webhook.replay",
         target=webhook,
         summary=f"{label} replayed (was {previous})",
-        data={"previous_status": previous, "last_error": webhook.last_error[:500]},
+        data={"previous_status": previous, "last_error": previous_error[:500]},
     )
+    transaction.on_commit(partial(process_inbound_webhook_task.delay, webhook.pk))
     return webhook
+
+
+# --- outbound pushes -----------------------------------------------------------------------------
+Sender = Callable[[OutboundPush], None]
+SENDERS: dict[str, Sender] = {}
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_MAX_SECONDS = 6 * 3600
+
+
+def register_sender(kind: str) -> Callable[[Sender], Sender]:
+    """`@register_sender(OutboundPush.Kind.STORE_FULFILLMENT)` on a function(push) that sends it,
+    raising TemporaryError to be retried later or PermanentError to give up."""
+
+    def decorator(sender: Sender) -> Sender:
+        SENDERS[str(kind)] = sender
+        return sender
+
+    return decorator
+
+
+def backoff_delay(attempts: int) -> timedelta:
+    """Exponential backoff with full jitter: up to 30 s, 60 s, 120 s ... capped at 6 hours."""
+    ceiling = min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
+    return timedelta(seconds=ceiling / 2 + random.random() * ceiling / 2)  # noqa: S311 - jitter
+
+
+def create_outbound_push(
+    *,
+    kind: str,
+    idempotency_key: str,
+    payload: dict | None = None,
+    store: Any = None,
+    supplier: Any = None,
+    supplier_order: Any = None,
+    shipment: Any = None,
+    max_attempts: int = 12,
+) -> OutboundPush:
+    """Record a push (once per idempotency key) and send it after the transaction commits."""
+    from integrations.tasks import send_outbound_push_task
+
+    with transaction.atomic():
+        push, created = OutboundPush.objects.get_or_create(
+            idempotency_key=idempotency_key,
+            defaults={
+                "kind": kind,
+                "payload": payload,
+                "store": store,
+                "supplier": supplier,
+                "supplier_order": supplier_order,
+                "shipment": shipment,
+                "max_attempts": max_attempts,
+                "next_attempt_at": timezone.now(),
+            },
+        )
+        if created:
+            transaction.on_commit(partial(send_outbound_push_task.delay, push.pk))
+    return push
+
+
+def _claim_push(push_id: int) -> bool:
+    now = timezone.now()
+    return bool(
+        OutboundPush.objects.filter(pk=push_id)
+        .filter(
+            Q(status=OutboundPush.Status.PENDING)
+            & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            | Q(status=OutboundPush.Status.SENDING, updated_at__lt=now - STALE_AFTER)
+        )
+        .update(status=OutboundPush.Status.SENDING, attempts=F("attempts") + 1, updated_at=now)
+    )
+
+
+def send_outbound_push(*, push_id: int) -> OutboundPush | None:
+    """Send one due push through its kind's sender and record the outcome."""
+    if not _claim_push(push_id):
+        return None
+    push = OutboundPush.objects.get(pk=push_id)
+    sender = SENDERS.get(push.kind)
+    now = timezone.now()
+    if sender is None:
+        push.status = OutboundPush.Status.FAILED
+        push.last_error = f"No sender is registered for {push.get_kind_display()}."
+    else:
+        try:
+            sender(push)
+        except TemporaryError as exc:
+            push.last_error = str(exc)[:2000]
+            if push.attempts >= push.max_attempts:
+                push.status = OutboundPush.Status.FAILED
+            else:
+                push.status = OutboundPush.Status.PENDING
+                push.next_attempt_at = now + backoff_delay(push.attempts)
+        except PermanentError as exc:
+            push.status = OutboundPush.Status.FAILED
+            push.last_error = str(exc)[:2000] or type(exc).__name__
+        except Exception as exc:
+            logger.exception("Outbound push %s (%s) sender crashed", push.pk, push.kind)
+            push.status = OutboundPush.Status.FAILED
+            push.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        else:
+            push.status = OutboundPush.Status.SUCCEEDED
+            push.succeeded_at = now
+            push.last_error = ""
+    push.save(
+        update_fields=[
+            "status",
+            "last_error",
+            "next_attempt_at",
+            "succeeded_at",
+            "last_response_status",
+            "updated_at",
+        ]
+    )
+    return push
+
+
+def sweep_outbound_pushes(*, stale_after: timedelta = STALE_AFTER) -> int:
+    """Enqueue pushes that are due (PENDING past next_attempt_at) or stuck SENDING."""
+    from integrations.tasks import send_outbound_push_task
+
+    now = timezone.now()
+    ids = list(
+        OutboundPush.objects.filter(
+            Q(status=OutboundPush.Status.PENDING)
+            & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            | Q(status=OutboundPush.Status.SENDING, updated_at__lt=now - stale_after)
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:500]
+    )
+    for push_id in ids:
+        transaction.on_commit(partial(send_outbound_push_task.delay, push_id))
+    return len(ids)

@@ -1,10 +1,13 @@
 """Reads about retailers, always scoped to the retailer asking."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
+from integrations.models import InboundWebhook
 from orders.models import Order
 from retailers.models import Listing, Retailer, Store
 
@@ -20,6 +23,25 @@ def list_stores_for_retailer(*, retailer: Retailer) -> QuerySet[Store]:
     return (
         Store.objects.filter(retailer=retailer)
         .exclude(status=Store.Status.DISCONNECTED)
+        .order_by("name")
+    )
+
+
+def list_stores_with_health_for_retailer(*, retailer: Retailer) -> QuerySet[Store]:
+    """Stores for the stores page, with webhook health: events received in the last 24 hours
+    and events that failed processing."""
+    since = timezone.now() - timedelta(hours=24)
+    return (
+        Store.objects.filter(retailer=retailer)
+        .exclude(status=Store.Status.DISCONNECTED)
+        .annotate(
+            events_last_day=Count(
+                "inbound_webhooks", filter=Q(inbound_webhooks__created_at__gte=since)
+            ),
+            failed_events=Count(
+                "inbound_webhooks", filter=Q(inbound_webhooks__status=InboundWebhook.Status.FAILED)
+            ),
+        )
         .order_by("name")
     )
 

@@ -25,3 +25,7 @@ def retailer_client(client, retailer_member):
     client.force_login(retailer_member.user)
     client.retailer = retailer_member.retailer
     return client
+
+
+# The Shopify and WooCommerce sandboxes (tests/sandboxes.py), for every test package.
+from tests.sandboxes import shopify_sandbox, woo_sandbox  # noqa: E402, F401

@@ -1,5 +1,11 @@
-"""The processes `make run` starts together. Apps that bring a process (the sandboxes) add it here."""
+"""The processes `make run` starts together. Apps that bring a process (the sandboxes) add it here.
 
+The Shopify and WooCommerce sandboxes listen on PORT+1 and PORT+2 (8001 and 8002 with the
+default PORT=8000); web, worker and beat are pointed at them through SHOPIFY_BASE_URL unless
+the environment already says otherwise.
+"""
+
+import os
 import sys
 from dataclasses import dataclass, field
 
@@ -16,9 +22,55 @@ class StackProcess:
 QUEUES = "webhooks,orders,sync,imports,billing,default"
 
 
+def sandbox_urls(*, port: int, host: str = "127.0.0.1") -> dict[str, str]:
+    return {
+        "shopify": f"http://{host}:{port + 1}",
+        "woocommerce": f"http://{host}:{port + 2}",
+    }
+
+
+def app_env(*, port: int, host: str = "127.0.0.1") -> dict[str, str]:
+    """What web, worker and beat need to reach the sandboxes and be reached back."""
+    urls = sandbox_urls(port=port, host=host)
+    wanted = {"SHOPIFY_BASE_URL": urls["shopify"], "SITE_URL": f"http://{host}:{port}"}
+    return {name: value for name, value in wanted.items() if not os.environ.get(name)}
+
+
 def stack_processes(*, port: int, host: str = "127.0.0.1") -> list[StackProcess]:
     python = sys.executable
+    env = app_env(port=port, host=host)
+    urls = sandbox_urls(port=port, host=host)
     return [
+        StackProcess(
+            name="shopify",
+            argv=[
+                python,
+                "-m",
+                "integrations.sandbox",
+                "shopify",
+                "--host",
+                host,
+                "--port",
+                str(port + 1),
+                "--privacy-webhook-url",
+                f"http://{host}:{port}/webhooks/shopify/",
+            ],
+            url=urls["shopify"] + "/",
+        ),
+        StackProcess(
+            name="woocommerce",
+            argv=[
+                python,
+                "-m",
+                "integrations.sandbox",
+                "woocommerce",
+                "--host",
+                host,
+                "--port",
+                str(port + 2),
+            ],
+            url=urls["woocommerce"] + "/",
+        ),
         StackProcess(
             name="web",
             argv=[
@@ -37,6 +89,7 @@ def stack_processes(*, port: int, host: str = "127.0.0.1") -> list[StackProcess]
                 "--graceful-timeout",
                 "5",
             ],
+            env=env,
             url=f"http://{host}:{port}/",
         ),
         StackProcess(
@@ -59,9 +112,11 @@ def stack_processes(*, port: int, host: str = "127.0.0.1") -> list[StackProcess]
                 "--without-gossip",
                 "--without-mingle",
             ],
+            env=env,
         ),
         StackProcess(
             name="beat",
             argv=[python, "-m", "celery", "-A", "dropship", "beat", "--loglevel", "INFO"],
+            env=env,
         ),
     ]

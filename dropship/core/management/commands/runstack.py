@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from dropship.core.stack import StackProcess, stack_processes
+from dropship.core.stack import StackProcess, app_env, sandbox_urls, stack_processes
 
 COLOURS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m"]
 RESET = "\033[0m"
@@ -45,7 +45,12 @@ class Command(BaseCommand):
         try:
             for index, process in enumerate(processes):
                 self._start(process, COLOURS[index % len(COLOURS)])
+            urls = sandbox_urls(port=port, host=host)
+            self._wait_until_up(urls["shopify"] + "/", what="The Shopify sandbox")
+            self._wait_until_up(urls["woocommerce"] + "/", what="The WooCommerce sandbox")
             self._wait_until_up(f"http://{host}:{port}/healthz")
+            if not no_seed:
+                self._connect_demo_stores(host, port)
             self._banner(host, port, processes, seeded=not no_seed)
             while not self.stopping.is_set():
                 for process, popen in self.children:
@@ -83,7 +88,19 @@ class Command(BaseCommand):
             sys.stdout.write(prefix + line)
             sys.stdout.flush()
 
-    def _wait_until_up(self, url: str, timeout: float = 60) -> None:
+    def _connect_demo_stores(self, host: str, port: int) -> None:
+        """Point the demo retailer's stores at the sandboxes (webhooks come back to this web)."""
+        for name, value in app_env(port=port, host=host).items():
+            setattr(settings, name, value)
+        urls = sandbox_urls(port=port, host=host)
+        try:
+            call_command(
+                "prepare_demo", shopify_url=urls["shopify"], woocommerce_url=urls["woocommerce"]
+            )
+        except CommandError as exc:
+            self.stderr.write(f"Demo stores not connected: {exc}")
+
+    def _wait_until_up(self, url: str, timeout: float = 60, what: str = "The web server") -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -98,7 +115,7 @@ class Command(BaseCommand):
                         f"{process.name} exited with code {popen.returncode} while starting."
                     )
             time.sleep(0.3)
-        raise CommandError(f"The web server did not answer {url} within {timeout:.0f} s.")
+        raise CommandError(f"{what} did not answer {url} within {timeout:.0f} s.")
 
     def _banner(self, host: str, port: int, processes: list[StackProcess], *, seeded: bool) -> None:
         from dropship.core.management.commands.seed_demo import Command as SeedDemo

@@ -1,0 +1,211 @@
+"""The store protocol every flow uses, and the data it exchanges.
+
+Domain code gets a client with `integrations.registry.get_store_client(store=...)` and calls the
+methods below; SDKs, URLs and JSON shapes never leave `integrations/<vendor>/`. Ids are the
+store's own, as strings: Shopify global ids (``gid://shopify/ProductVariant/123``), WooCommerce
+numeric ids (``"123"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol, TypeVar, runtime_checkable
+
+from dropship.core.errors import PermanentError, TemporaryError
+
+
+class StoreTemporaryError(TemporaryError):
+    """The store failed in a way that may succeed later (timeout, 429, 5xx): retry with backoff."""
+
+
+class StorePermanentError(PermanentError):
+    """The store refused for good (4xx, bad data): record the message and stop retrying."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class StoreAuthError(StorePermanentError):
+    """The store answered 401/403: our credentials were revoked; the retailer must reconnect."""
+
+
+# --- products ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VariantData:
+    sku: str
+    price: Decimal
+    options: dict[str, str] = field(default_factory=dict)  # {"Size": "M", "Color": "Blue"}
+    compare_at_price: Decimal | None = None
+    weight_grams: int = 0
+    inventory_quantity: int = 0
+    store_variant_id: str = ""  # set when updating a variant the store already has
+
+
+@dataclass(frozen=True)
+class ProductData:
+    """A product as we want it in the store. `reference` is ours (e.g. the listing id)."""
+
+    reference: str
+    title: str
+    description_html: str = ""
+    vendor: str = ""
+    product_type: str = ""
+    tags: tuple[str, ...] = ()
+    option_names: tuple[str, ...] = ()
+    images: tuple[str, ...] = ()  # absolute image URLs, in display order
+    variants: tuple[VariantData, ...] = ()
+    is_published: bool = True
+    store_product_id: str = ""  # set when updating
+
+
+@dataclass(frozen=True)
+class ProductResult:
+    """What the store answered for one product: its ids, or why it refused it."""
+
+    reference: str
+    store_product_id: str = ""
+    variant_ids: dict[str, str] = field(default_factory=dict)  # sku -> store variant id
+    inventory_item_ids: dict[str, str] = field(default_factory=dict)  # sku -> inventory item id
+    error: str = ""
+
+    @property
+    def is_ok(self) -> bool:
+        return not self.error
+
+
+# --- inventory -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InventoryChange:
+    """Set the sellable quantity of one variant (absolute, not a delta).
+
+    Shopify needs `inventory_item_id`; WooCommerce needs `store_product_id` and, for a variation,
+    `store_variant_id`.
+    """
+
+    quantity: int
+    inventory_item_id: str = ""
+    store_variant_id: str = ""
+    store_product_id: str = ""
+
+
+@dataclass(frozen=True)
+class InventoryResult:
+    calls: int  # API calls used
+    updated: int
+    errors: tuple[str, ...] = ()
+
+
+# --- orders --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OrderLineData:
+    store_line_id: str
+    store_variant_id: str
+    sku: str
+    title: str
+    quantity: int
+    unit_price: Decimal
+    store_product_id: str = ""
+
+
+@dataclass(frozen=True)
+class OrderData:
+    store_order_id: str
+    number: str  # "#1001" (Shopify's name) or "1001"
+    currency: str
+    shopper_name: str
+    shopper_email: str
+    shipping_address: dict
+    lines: tuple[OrderLineData, ...]
+    total: Decimal = Decimal("0")
+    placed_at: str = ""  # ISO 8601 as the store sent it
+    status: str = ""  # the store's own status word, for information
+    is_cancelled: bool = False
+
+    @property
+    def shipping_country(self) -> str:
+        return str(self.shipping_address.get("country_code") or "")[:2].upper()
+
+
+# --- fulfilment and notes ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FulfillmentLine:
+    store_line_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class FulfillmentData:
+    store_order_id: str
+    lines: tuple[FulfillmentLine, ...]
+    carrier: str
+    tracking_number: str
+    tracking_url: str = ""
+    notify_customer: bool = True
+    # WooCommerce: mark the order completed (set by the caller when every line has shipped).
+    is_order_complete: bool = False
+
+
+@dataclass(frozen=True)
+class FulfillmentResult:
+    store_fulfillment_id: str
+
+
+@dataclass(frozen=True)
+class OrderNote:
+    store_order_id: str
+    text: str
+    is_customer_note: bool = False
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """What a connection check learned about the store."""
+
+    name: str
+    currency: str
+    location_id: str = ""
+    domain: str = ""
+
+
+@dataclass(frozen=True)
+class WebhookRegistration:
+    topic: str
+    store_webhook_id: str
+
+
+# --- the protocol --------------------------------------------------------------------------------
+@runtime_checkable
+class StoreClient(Protocol):
+    """What every store platform client offers. Each call may raise StoreTemporaryError,
+    StorePermanentError or StoreAuthError (a StorePermanentError)."""
+
+    #: largest batch the platform accepts in one products / inventory call
+    product_batch_size: int
+    inventory_batch_size: int
+
+    def verify_connection(self) -> StoreInfo: ...
+
+    def register_webhooks(self, *, callback_url: str) -> list[WebhookRegistration]: ...
+
+    def delete_webhooks(self, *, store_webhook_ids: list[str]) -> None: ...
+
+    def upsert_products(self, *, products: list[ProductData]) -> list[ProductResult]: ...
+
+    def set_inventory(self, *, changes: list[InventoryChange]) -> InventoryResult: ...
+
+    def set_product_published(self, *, store_product_id: str, is_published: bool) -> None: ...
+
+    def get_order(self, *, store_order_id: str) -> OrderData: ...
+
+    def create_fulfillment(self, *, fulfillment: FulfillmentData) -> FulfillmentResult: ...
+
+    def add_order_note(self, *, note: OrderNote) -> None: ...
+
+
+T = TypeVar("T")
+
+
+def chunked(items: list[T], size: int) -> list[list[T]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

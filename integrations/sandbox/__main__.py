@@ -1,0 +1,61 @@
+"""`python -m integrations.sandbox shopify|woocommerce --port N`"""
+
+import argparse
+import contextlib
+import os
+import sys
+
+from integrations.sandbox.server import SandboxServer
+from integrations.sandbox.shopify import (
+    ADVANCED_PLAN,
+    PLUS_PLAN,
+    STANDARD_PLAN,
+    Plan,
+    ShopifySandbox,
+)
+from integrations.sandbox.woocommerce import WooCommerceSandbox
+
+PLANS = {"standard": STANDARD_PLAN, "advanced": ADVANCED_PLAN, "plus": PLUS_PLAN}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m integrations.sandbox")
+    parser.add_argument("platform", choices=["shopify", "woocommerce"])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--plan", choices=sorted(PLANS), default="standard")
+    parser.add_argument("--bucket", type=float, help="Override the plan's bucket size (points).")
+    parser.add_argument("--restore-rate", type=float, help="Override the restore rate (points/s).")
+    parser.add_argument(
+        "--privacy-webhook-url",
+        default=os.environ.get("SANDBOX_PRIVACY_WEBHOOK_URL", ""),
+        help="Where the mandatory privacy topics are sent (the app configuration's URL).",
+    )
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    if args.platform == "shopify":
+        base = PLANS[args.plan]
+        plan = Plan(
+            maximum_available=args.bucket or base.maximum_available,
+            restore_rate=args.restore_rate or base.restore_rate,
+        )
+        app = ShopifySandbox(
+            api_key=os.environ.get("SHOPIFY_API_KEY", "dropship-dev-app"),
+            api_secret=os.environ.get("SHOPIFY_API_SECRET", "dropship-dev-app-secret"),
+            plan=plan,
+            privacy_webhook_url=args.privacy_webhook_url,
+            verbose=args.verbose,
+        )
+        server = SandboxServer(app, host=args.host, port=args.port)
+    else:
+        app = WooCommerceSandbox(verbose=args.verbose)
+        server = SandboxServer(app, host=args.host, port=args.port)
+        app.base_url = server.base_url
+    sys.stdout.write(f"{args.platform} sandbox listening on {server.base_url}\n")
+    sys.stdout.flush()
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1506 @@
+"""A Shopify that runs on this machine: OAuth, the GraphQL Admin API subset we use, its cost
+throttle, and signed webhooks. Standard library + graphql-core only (no Django).
+
+Paths (SHOPIFY_BASE_URL points here; the shop domain is the first path segment):
+    GET/POST /{shop}/admin/oauth/authorize        the install page a merchant approves
+    POST     /{shop}/admin/oauth/access_token     code -> offline access token
+    POST     /{shop}/admin/api/{version}/graphql.json
+
+Rate limit: a leaky bucket per shop. `STANDARD_PLAN` follows shopify.dev ("GraphQL Admin API
+rate limits": Standard plan restores 100 points/second; a single query may cost at most 1,000
+points); the bucket holds 20 seconds of restore. A query whose requested cost exceeds what is
+available is answered 200 with a THROTTLED error and `extensions.cost`, as Shopify does.
+Cost model (shopify.dev "Cost calculation"): scalars and enums 0, objects 1, connections
+2 + first × node cost, mutations 10; the actual cost counts the nodes really returned.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import itertools
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    build_schema,
+    execute,
+    get_named_type,
+    is_leaf_type,
+    parse,
+    validate,
+)
+from graphql.utilities import value_from_ast_untyped
+
+from integrations.sandbox.server import Delivery, Request, Response, post
+
+MAX_QUERY_COST = 1000
+MAX_INPUT_ARRAY = 250  # shopify.dev "Shopify API limits": input arrays hold at most 250 items
+INVENTORY_REASONS = {
+    "correction",
+    "cycle_count_available",
+    "damaged",
+    "movement_created",
+    "movement_updated",
+    "movement_received",
+    "movement_canceled",
+    "other",
+    "promotion",
+    "quality_control",
+    "received",
+    "reservation_created",
+    "reservation_deleted",
+    "reservation_updated",
+    "restock",
+    "safety_stock",
+    "shrinkage",
+}
+TOPIC_NAMES = {
+    "ORDERS_CREATE": "orders/create",
+    "ORDERS_CANCELLED": "orders/cancelled",
+    "ORDERS_UPDATED": "orders/updated",
+    "ORDERS_PAID": "orders/paid",
+    "APP_UNINSTALLED": "app/uninstalled",
+    "PRODUCTS_UPDATE": "products/update",
+}
+SCHEMA = build_schema((Path(__file__).with_name("shopify_schema.graphql")).read_text())
+
+
+@dataclass(frozen=True)
+class Plan:
+    maximum_available: float
+    restore_rate: float
+
+
+STANDARD_PLAN = Plan(maximum_available=2000.0, restore_rate=100.0)
+ADVANCED_PLAN = Plan(maximum_available=4000.0, restore_rate=200.0)
+PLUS_PLAN = Plan(maximum_available=20000.0, restore_rate=1000.0)
+
+
+class Bucket:
+    """Shopify's leaky bucket: `available` refills at `restore_rate` up to `maximum`."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.maximum = plan.maximum_available
+        self.restore_rate = plan.restore_rate
+        self.available = plan.maximum_available
+        self.updated = time.monotonic()
+
+    def refill(self) -> None:
+        now = time.monotonic()
+        self.available = min(
+            self.maximum, self.available + (now - self.updated) * self.restore_rate
+        )
+        self.updated = now
+
+    def status(self) -> dict[str, float]:
+        return {
+            "maximumAvailable": self.maximum,
+            "currentlyAvailable": round(self.available, 1),
+            "restoreRate": self.restore_rate,
+        }
+
+
+@dataclass
+class CallRecord:
+    shop: str
+    operation: str  # the root field names, e.g. "inventorySetQuantities"
+    status: int
+    throttled: bool
+    requested_cost: int
+    actual_cost: int | None
+    error: str = ""
+    variables: dict = field(default_factory=dict)
+
+    @property
+    def is_rejected(self) -> bool:
+        return self.throttled or self.status >= 400 or bool(self.error)
+
+
+@dataclass
+class Shop:
+    domain: str
+    name: str
+    shop_id: int
+    currency: str = "USD"
+    email: str = "owner@example.com"
+    plan: Plan = STANDARD_PLAN
+    products: dict[str, dict] = field(default_factory=dict)
+    variants: dict[str, dict] = field(default_factory=dict)
+    inventory_items: dict[str, dict] = field(default_factory=dict)
+    orders: dict[str, dict] = field(default_factory=dict)
+    fulfillment_orders: dict[str, dict] = field(default_factory=dict)
+    fulfillments: dict[str, dict] = field(default_factory=dict)
+    webhooks: dict[str, dict] = field(default_factory=dict)
+    location_id: str = ""
+    bucket: Bucket | None = None
+    is_installed: bool = False
+
+    def quantity(self, inventory_item_id: str, name: str = "available") -> int:
+        item = self.inventory_items[inventory_item_id]
+        return int(item["levels"].get(self.location_id, {}).get(name, 0))
+
+    def quantity_for_sku(self, sku: str) -> int:
+        for variant in self.variants.values():
+            if variant["sku"] == sku:
+                return self.quantity(variant["inventory_item_id"])
+        raise KeyError(sku)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sign_query(params: dict[str, str], secret: str) -> str:
+    """The OAuth `hmac`: hex HMAC-SHA256 of the sorted `k=v` pairs joined by `&` (hmac left out)."""
+    pairs = []
+    for key, value in params.items():
+        if key in {"hmac", "signature"}:
+            continue
+        key = str(key).replace("%", "%25").replace("=", "%3D").replace("&", "%26")
+        value = str(value).replace("%", "%25").replace("&", "%26")
+        pairs.append(f"{key}={value}")
+    message = "&".join(sorted(pairs))
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def sign_webhook(body: bytes, secret: str) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+class ShopifySandbox:
+    def __init__(
+        self,
+        *,
+        api_key: str = "dropship-dev-app",
+        api_secret: str = "dropship-dev-app-secret",  # noqa: S107 - the dev default
+        plan: Plan = STANDARD_PLAN,
+        privacy_webhook_url: str = "",
+        verbose: bool = False,
+    ) -> None:
+        self.api_key = api_key
+        self.api_secret = api_secret
+        self.plan = plan
+        self.privacy_webhook_url = privacy_webhook_url
+        self.verbose = verbose
+        self.shops: dict[str, Shop] = {}
+        self.codes: dict[str, tuple[str, str, str]] = {}  # code -> (shop, scope, redirect_uri)
+        self.tokens: dict[str, str] = {}  # access token -> shop domain
+        self.calls: list[CallRecord] = []
+        self.deliveries: list[Delivery] = []
+        self.injected: dict[str, list[Response]] = {}
+        self.lock = threading.RLock()
+        self._ids = itertools.count(1000001)
+
+    # --- state helpers for tests and the demo --------------------------------------------------
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def add_shop(self, domain: str, *, name: str = "", currency: str = "USD") -> Shop:
+        with self.lock:
+            shop = self.shops.get(domain)
+            if shop is None:
+                shop = Shop(
+                    domain=domain,
+                    name=name or domain.split(".")[0].replace("-", " ").title(),
+                    shop_id=self.next_id(),
+                    currency=currency,
+                    plan=self.plan,
+                )
+                shop.location_id = f"gid://shopify/Location/{self.next_id()}"
+                shop.bucket = Bucket(self.plan)
+                self.shops[domain] = shop
+            return shop
+
+    def shop(self, domain: str) -> Shop:
+        return self.shops[domain]
+
+    def issue_token(self, domain: str) -> str:
+        """An access token as if the app had been installed (for tests that skip OAuth)."""
+        with self.lock:
+            shop = self.add_shop(domain)
+            shop.is_installed = True
+            token = "shpat_" + secrets.token_hex(16)
+            self.tokens[token] = domain
+            return token
+
+    def revoke_tokens(self, domain: str) -> None:
+        with self.lock:
+            for token in [t for t, d in self.tokens.items() if d == domain]:
+                del self.tokens[token]
+
+    def set_plan(self, domain: str, plan: Plan, *, currently_available: float | None = None):
+        with self.lock:
+            shop = self.add_shop(domain)
+            shop.bucket = Bucket(plan)
+            if currently_available is not None:
+                shop.bucket.available = currently_available
+
+    def inject(self, domain: str, *responses: Response) -> None:
+        """Answer the next GraphQL calls for `domain` with these responses (429, 500, 401...)."""
+        with self.lock:
+            self.injected.setdefault(domain, []).extend(responses)
+
+    def rejected_calls(self, domain: str | None = None) -> list[CallRecord]:
+        return [c for c in self.calls if c.is_rejected and (domain is None or c.shop == domain)]
+
+    def calls_for(self, domain: str, operation: str | None = None) -> list[CallRecord]:
+        return [
+            c
+            for c in self.calls
+            if c.shop == domain and (operation is None or c.operation == operation)
+        ]
+
+    # --- HTTP --------------------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        parts = request.path.strip("/").split("/")
+        if parts[:2] == ["_sandbox", "shops"] and len(parts) == 4 and request.method == "POST":
+            return self._control(request, parts[2], parts[3])
+        if len(parts) >= 4 and parts[1:4] == ["admin", "oauth", "authorize"]:
+            return self._authorize(request, parts[0])
+        if len(parts) >= 4 and parts[1:4] == ["admin", "oauth", "access_token"]:
+            return self._access_token(request, parts[0])
+        if len(parts) == 5 and parts[1:3] == ["admin", "api"] and parts[4] == "graphql.json":
+            return self._graphql(request, parts[0])
+        if request.path in {"", "/"}:
+            return Response.html(f"<h1>Shopify sandbox</h1><p>Shops: {len(self.shops)}</p>")
+        return Response.json({"errors": "Not Found"}, status=404)
+
+    def _control(self, request: Request, domain: str, action: str) -> Response:
+        """Sandbox-only calls for the demo: install without a browser, place an order, uninstall."""
+        if not domain.endswith(".myshopify.com"):
+            return Response.json({"error": "not a myshopify.com domain"}, status=400)
+        if action == "token":
+            self.add_shop(domain, name=(request.json() or {}).get("name", ""))
+            return Response.json(
+                {"access_token": self.issue_token(domain), "scope": ""}, status=201
+            )
+        if domain not in self.shops:
+            return Response.json({"error": "unknown shop"}, status=404)
+        if action == "orders":
+            order = self.create_order(domain, lines=(request.json() or {}).get("lines", []))
+            return Response.json(self.order_payload(self.shops[domain], order), status=201)
+        if action == "uninstall":
+            self.uninstall(domain)
+            return Response.json({"uninstalled": domain})
+        return Response.json({"error": "unknown action"}, status=404)
+
+    def _authorize(self, request: Request, domain: str) -> Response:
+        params = request.query_dict if request.method == "GET" else request.form()
+        if params.get("client_id") != self.api_key:
+            return Response.html(
+                "<h1>Oauth error invalid_request: The app couldn't be found</h1>", 400
+            )
+        redirect_uri = params.get("redirect_uri", "")
+        if not redirect_uri.startswith(("http://", "https://")):
+            return Response.html(
+                "<h1>Oauth error invalid_request: redirect_uri is missing</h1>", 400
+            )
+        if not domain.endswith(".myshopify.com"):
+            return Response.html("<h1>There is no store at this address</h1>", 404)
+        shop = self.add_shop(domain)
+        if request.method == "GET":
+            hidden = "".join(
+                f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+                for k, v in params.items()
+            )
+            scopes = ", ".join(html.escape(s) for s in params.get("scope", "").split(",") if s)
+            return Response.html(
+                f"""<!doctype html><html lang="en"><head><title>Install app</title></head><body>
+<main><h1>Install Dropship on {html.escape(shop.name)}</h1>
+<p>{html.escape(domain)} · sandbox</p><p>The app asks for: {scopes}</p>
+<form method="post">{hidden}<button type="submit" name="decision" value="install">Install app</button>
+<button type="submit" name="decision" value="cancel">Cancel</button></form></main></body></html>"""
+            )
+        if params.get("decision") == "cancel":
+            return Response.redirect(redirect_uri + "?" + urlencode({"error": "access_denied"}))
+        code = secrets.token_hex(16)
+        with self.lock:
+            self.codes[code] = (domain, params.get("scope", ""), redirect_uri)
+        query = {
+            "code": code,
+            "host": base64.b64encode(f"admin.shopify.com/store/{domain.split('.')[0]}".encode())
+            .decode()
+            .rstrip("="),
+            "shop": domain,
+            "state": params.get("state", ""),
+            "timestamp": str(int(time.time())),
+        }
+        query["hmac"] = sign_query(query, self.api_secret)
+        separator = "&" if "?" in redirect_uri else "?"
+        return Response.redirect(redirect_uri + separator + urlencode(query))
+
+    def _access_token(self, request: Request, domain: str) -> Response:
+        content_type = request.headers.get("content-type", "")
+        params = request.json() if "json" in content_type else request.form()
+        params = params or {}
+        if params.get("client_id") != self.api_key or not hmac.compare_digest(
+            str(params.get("client_secret", "")), self.api_secret
+        ):
+            return Response.json(
+                {"error": "invalid_client", "error_description": "Client credentials are invalid"},
+                status=401,
+            )
+        with self.lock:
+            grant = self.codes.pop(str(params.get("code", "")), None)
+        if grant is None or grant[0] != domain:
+            return Response.json(
+                {
+                    "error": "invalid_request",
+                    "error_description": "The authorization code was not found or was already used",
+                },
+                status=400,
+            )
+        token = self.issue_token(domain)
+        return Response.json({"access_token": token, "scope": grant[1]})
+
+    def _graphql(self, request: Request, domain: str) -> Response:
+        token = request.headers.get("x-shopify-access-token", "")
+        with self.lock:
+            known = self.tokens.get(token) == domain
+            injected = self.injected.get(domain)
+            forced = injected.pop(0) if injected else None
+        if forced is not None:
+            self.calls.append(CallRecord(domain, "injected", forced.status, False, 0, None))
+            return forced
+        if not known:
+            self.calls.append(CallRecord(domain, "unauthorized", 401, False, 0, None))
+            return Response.json(
+                {
+                    "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"
+                },
+                status=401,
+            )
+        shop = self.shops[domain]
+        try:
+            payload = request.json() or {}
+            document = parse(payload["query"])
+        except (ValueError, KeyError, TypeError, GraphQLError) as exc:
+            self.calls.append(CallRecord(domain, "invalid", 400, False, 0, None, error=str(exc)))
+            return Response.json({"errors": [{"message": f"Parse error: {exc}"}]}, status=400)
+        variables = payload.get("variables") or {}
+        errors = validate(SCHEMA, document)
+        operation = _operation(document)
+        op_name = _root_fields(operation) if operation else "invalid"
+        if errors or operation is None:
+            message = errors[0].message if errors else "No operation"
+            self.calls.append(CallRecord(domain, op_name, 200, False, 0, None, error=message))
+            return Response.json(
+                {"errors": [e.formatted for e in errors] or [{"message": message}]}
+            )
+        too_big = _oversized_input(operation, variables)
+        if too_big:
+            self.calls.append(CallRecord(domain, op_name, 200, False, 0, None, error=too_big))
+            return Response.json(
+                {
+                    "errors": [
+                        {"message": too_big, "extensions": {"code": "MAX_INPUT_SIZE_EXCEEDED"}}
+                    ]
+                }
+            )
+        fragments = {
+            d.name.value: d
+            for d in document.definitions
+            if hasattr(d, "selection_set") and d.__class__.__name__ == "FragmentDefinitionNode"
+        }
+        root_type = (
+            SCHEMA.mutation_type
+            if operation.operation == OperationType.MUTATION
+            else SCHEMA.query_type
+        )
+        requested = _cost(
+            operation.selection_set,
+            root_type,
+            variables,
+            fragments,
+            None,
+            root=True,
+            is_mutation=operation.operation == OperationType.MUTATION,
+        )
+        with self.lock:
+            bucket = shop.bucket
+            bucket.refill()
+            if requested > MAX_QUERY_COST:
+                self.calls.append(
+                    CallRecord(
+                        domain, op_name, 200, False, requested, None, error="MAX_COST_EXCEEDED"
+                    )
+                )
+                return Response.json(
+                    {
+                        "errors": [
+                            {
+                                "message": f"Query cost is {requested}, which exceeds the single query max cost limit ({MAX_QUERY_COST}).",
+                                "extensions": {
+                                    "code": "MAX_COST_EXCEEDED",
+                                    "cost": requested,
+                                    "maxCost": MAX_QUERY_COST,
+                                },
+                            }
+                        ],
+                        "extensions": {
+                            "cost": {
+                                "requestedQueryCost": requested,
+                                "actualQueryCost": None,
+                                "throttleStatus": bucket.status(),
+                            }
+                        },
+                    }
+                )
+            if requested > bucket.available:
+                self.calls.append(
+                    CallRecord(domain, op_name, 200, True, requested, None, variables=variables)
+                )
+                return Response.json(
+                    {
+                        "errors": [
+                            {
+                                "message": "Throttled",
+                                "extensions": {
+                                    "code": "THROTTLED",
+                                    "documentation": "https://shopify.dev/api/usage/rate-limits",
+                                },
+                            }
+                        ],
+                        "extensions": {
+                            "cost": {
+                                "requestedQueryCost": requested,
+                                "actualQueryCost": None,
+                                "throttleStatus": bucket.status(),
+                            }
+                        },
+                    }
+                )
+            context = {"shop": shop, "sandbox": self}
+            result = execute(
+                SCHEMA,
+                document,
+                root_value=_Root(self, shop),
+                context_value=context,
+                variable_values=variables,
+            )
+            actual = _cost(
+                operation.selection_set,
+                root_type,
+                variables,
+                fragments,
+                result.data,
+                root=True,
+                is_mutation=operation.operation == OperationType.MUTATION,
+            )
+            bucket.available = max(0.0, bucket.available - actual)
+            body: dict[str, Any] = {"data": result.data}
+            if result.errors:
+                body["errors"] = [e.formatted for e in result.errors]
+            body["extensions"] = {
+                "cost": {
+                    "requestedQueryCost": requested,
+                    "actualQueryCost": actual,
+                    "throttleStatus": bucket.status(),
+                }
+            }
+            self.calls.append(
+                CallRecord(
+                    domain,
+                    op_name,
+                    200,
+                    False,
+                    requested,
+                    actual,
+                    error=body["errors"][0]["message"] if result.errors else "",
+                    variables=variables,
+                )
+            )
+        return Response.json(body)
+
+    # --- webhooks ------------------------------------------------------------------------------
+    def webhook_headers(
+        self, shop: Shop, topic: str, body: bytes, *, event_id: str = "", webhook_id: str = ""
+    ) -> dict[str, str]:
+        return {
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Hmac-Sha256": sign_webhook(body, self.api_secret),
+            "X-Shopify-Shop-Domain": shop.domain,
+            "X-Shopify-API-Version": "2025-07",
+            "X-Shopify-Webhook-Id": webhook_id or secrets.token_hex(8) + "-" + secrets.token_hex(4),
+            "X-Shopify-Event-Id": event_id or secrets.token_hex(8) + "-" + secrets.token_hex(4),
+            "X-Shopify-Triggered-At": _now(),
+            "User-Agent": "Shopify-Captain-Hook",
+        }
+
+    def deliver(
+        self, domain: str, topic: str, payload: dict, *, event_id: str = ""
+    ) -> list[Delivery]:
+        """Send `topic` to every subscription of the shop, as Shopify would (signed, real headers)."""
+        shop = self.shops[domain]
+        body = json.dumps(payload).encode()
+        event_id = event_id or secrets.token_hex(8)
+        results = []
+        for subscription in list(shop.webhooks.values()):
+            if TOPIC_NAMES[subscription["topic"]] != topic:
+                continue
+            headers = self.webhook_headers(
+                shop, topic, body, event_id=event_id, webhook_id=secrets.token_hex(8)
+            )
+            status, error = post(subscription["callbackUrl"], body, headers)
+            delivery = Delivery(subscription["callbackUrl"], topic, status, body, headers, error)
+            self.deliveries.append(delivery)
+            results.append(delivery)
+        return results
+
+    def deliver_privacy(self, domain: str, topic: str, payload: dict) -> Delivery:
+        """The mandatory compliance topics go to the URL set in the app's configuration."""
+        shop = self.shops[domain]
+        body = json.dumps(payload).encode()
+        headers = self.webhook_headers(shop, topic, body)
+        status, error = post(self.privacy_webhook_url, body, headers)
+        delivery = Delivery(self.privacy_webhook_url, topic, status, body, headers, error)
+        self.deliveries.append(delivery)
+        return delivery
+
+    def uninstall(self, domain: str) -> list[Delivery]:
+        shop = self.shops[domain]
+        payload = self.shop_payload(shop)
+        deliveries = self.deliver(domain, "app/uninstalled", payload)
+        self.revoke_tokens(domain)
+        shop.is_installed = False
+        shop.webhooks.clear()
+        return deliveries
+
+    def shop_payload(self, shop: Shop) -> dict:
+        return {
+            "id": shop.shop_id,
+            "name": shop.name,
+            "email": shop.email,
+            "domain": shop.domain,
+            "myshopify_domain": shop.domain,
+            "currency": shop.currency,
+            "plan_name": "basic",
+        }
+
+    # --- orders ------------------------------------------------------------------------------
+    def create_order(
+        self,
+        domain: str,
+        *,
+        lines: list[dict],
+        email: str = "bob.norman@example.com",
+        first_name: str = "Bob",
+        last_name: str = "Norman",
+        address: dict | None = None,
+        deliver: bool = True,
+    ) -> dict:
+        """Place an order for variants of the shop (lines: {"sku"|"variant_id", "quantity"})."""
+        shop = self.shops[domain]
+        with self.lock:
+            order_number = 1000 + len(shop.orders) + 1
+            order_id = self.next_id()
+            address = address or {
+                "address1": "Chestnut Street 92",
+                "address2": "",
+                "city": "Louisville",
+                "province": "Kentucky",
+                "province_code": "KY",
+                "zip": "40202",
+                "country": "United States",
+                "country_code": "US",
+                "phone": "555-625-1199",
+                "company": None,
+            }
+            line_items = []
+            for line in lines:
+                variant = (
+                    shop.variants[line["variant_id"]]
+                    if "variant_id" in line
+                    else next(v for v in shop.variants.values() if v["sku"] == line["sku"])
+                )
+                product = shop.products[variant["product_id"]]
+                line_items.append(
+                    {
+                        "gid": f"gid://shopify/LineItem/{self.next_id()}",
+                        "variant_id": variant["id"],
+                        "product_id": product["id"],
+                        "sku": variant["sku"],
+                        "title": product["title"],
+                        "variant_title": variant["title"],
+                        "quantity": int(line["quantity"]),
+                        "price": str(variant["price"]),
+                    }
+                )
+            total = sum(Decimal(li["price"]) * li["quantity"] for li in line_items)
+            order = {
+                "id": f"gid://shopify/Order/{order_id}",
+                "legacy_id": order_id,
+                "name": f"#{order_number}",
+                "number": order_number,
+                "email": email,
+                "note": None,
+                "created_at": _now(),
+                "cancelled_at": None,
+                "currency": shop.currency,
+                "customer": {
+                    "id": f"gid://shopify/Customer/{self.next_id()}",
+                    "first_name": first_name,
+                    "last_name": last_name,
+                    "email": email,
+                },
+                "shipping_address": {
+                    "first_name": first_name,
+                    "last_name": last_name,
+                    "name": f"{first_name} {last_name}",
+                    **address,
+                },
+                "line_items": line_items,
+                "total_price": str(total),
+                "fulfillment_order_ids": [],
+                "fulfillment_ids": [],
+            }
+            fulfillment_order_id = f"gid://shopify/FulfillmentOrder/{self.next_id()}"
+            shop.fulfillment_orders[fulfillment_order_id] = {
+                "id": fulfillment_order_id,
+                "order_id": order["id"],
+                "status": "OPEN",
+                "line_items": [
+                    {
+                        "id": f"gid://shopify/FulfillmentOrderLineItem/{self.next_id()}",
+                        "line_item_id": li["gid"],
+                        "totalQuantity": li["quantity"],
+                        "remainingQuantity": li["quantity"],
+                    }
+                    for li in line_items
+                ],
+            }
+            order["fulfillment_order_ids"].append(fulfillment_order_id)
+            shop.orders[order["id"]] = order
+        if deliver:
+            self.deliver(domain, "orders/create", self.order_payload(shop, order))
+        return order
+
+    def cancel_order(self, domain: str, order_id: str) -> dict:
+        shop = self.shops[domain]
+        order = shop.orders[order_id]
+        order["cancelled_at"] = _now()
+        for fo_id in order["fulfillment_order_ids"]:
+            shop.fulfillment_orders[fo_id]["status"] = "CANCELLED"
+        self.deliver(domain, "orders/cancelled", self.order_payload(shop, order))
+        return order
+
+    def order_payload(self, shop: Shop, order: dict) -> dict:
+        """The order as a webhook body: the REST resource of the subscription's API version."""
+        legacy = order["legacy_id"]
+        customer = order["customer"]
+        return {
+            "id": legacy,
+            "admin_graphql_api_id": order["id"],
+            "name": order["name"],
+            "order_number": order["number"],
+            "number": order["number"] - 1000,
+            "email": order["email"],
+            "contact_email": order["email"],
+            "created_at": order["created_at"],
+            "cancelled_at": order["cancelled_at"],
+            "currency": order["currency"],
+            "presentment_currency": order["currency"],
+            "financial_status": "paid",
+            "fulfillment_status": None,
+            "total_price": order["total_price"],
+            "subtotal_price": order["total_price"],
+            "note": order["note"],
+            "customer": {
+                "id": int(customer["id"].rsplit("/", 1)[1]),
+                "admin_graphql_api_id": customer["id"],
+                "email": customer["email"],
+                "first_name": customer["first_name"],
+                "last_name": customer["last_name"],
+            },
+            "shipping_address": order["shipping_address"],
+            "billing_address": order["shipping_address"],
+            "line_items": [
+                {
+                    "id": int(li["gid"].rsplit("/", 1)[1]),
+                    "admin_graphql_api_id": li["gid"],
+                    "variant_id": int(li["variant_id"].rsplit("/", 1)[1]),
+                    "product_id": int(li["product_id"].rsplit("/", 1)[1]),
+                    "sku": li["sku"],
+                    "title": li["title"],
+                    "variant_title": li["variant_title"],
+                    "name": f"{li['title']} - {li['variant_title']}",
+                    "quantity": li["quantity"],
+                    "price": li["price"],
+                    "fulfillable_quantity": li["quantity"],
+                    "requires_shipping": True,
+                }
+                for li in order["line_items"]
+            ],
+        }
+
+
+# --- cost analysis -------------------------------------------------------------------------------
+def _operation(document) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    return operations[0] if len(operations) == 1 else None
+
+
+def _root_fields(operation: OperationDefinitionNode) -> str:
+    return ",".join(
+        s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)
+    )
+
+
+def _argument(field: FieldNode, name: str, variables: dict) -> Any:
+    for argument in field.arguments:
+        if argument.name.value == name:
+            return value_from_ast_untyped(argument.value, variables)
+    return None
+
+
+def _unwrap(graphql_type):
+    while isinstance(graphql_type, GraphQLNonNull | GraphQLList):
+        graphql_type = graphql_type.of_type
+    return graphql_type
+
+
+def _cost(
+    selection_set, parent_type, variables, fragments, data, *, root=False, is_mutation=False
+) -> int:
+    total = 0
+    for selection in selection_set.selections if selection_set else []:
+        if isinstance(selection, InlineFragmentNode):
+            total += _cost(selection.selection_set, parent_type, variables, fragments, data)
+            continue
+        if isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                total += _cost(fragment.selection_set, parent_type, variables, fragments, data)
+            continue
+        name = selection.name.value
+        if name.startswith("__") or not isinstance(parent_type, GraphQLObjectType):
+            continue
+        field_def = parent_type.fields.get(name)
+        if field_def is None:
+            continue
+        named = get_named_type(field_def.type)
+        if is_leaf_type(named):
+            continue
+        key = selection.alias.value if selection.alias else name
+        child_data = data.get(key) if isinstance(data, dict) else None
+        if root and is_mutation:
+            total += 10 + _cost(selection.selection_set, named, variables, fragments, child_data)
+        elif named.name.endswith("Connection"):
+            first = _argument(selection, "first", variables) or 0
+            per_node = 1
+            nodes_data = None
+            for sub in selection.selection_set.selections:
+                if isinstance(sub, FieldNode) and sub.name.value == "nodes":
+                    node_type = _unwrap(named.fields["nodes"].type)
+                    if isinstance(child_data, dict):
+                        nodes_data = child_data.get("nodes") or []
+                    sample = nodes_data[0] if nodes_data else None
+                    per_node = 1 + _cost(sub.selection_set, node_type, variables, fragments, sample)
+            count = (
+                len(nodes_data)
+                if isinstance(child_data, dict) and nodes_data is not None
+                else int(first)
+            )
+            total += 2 + count * per_node
+        else:
+            if isinstance(child_data, list):
+                child_data = child_data[0] if child_data else None
+            total += 1 + _cost(selection.selection_set, named, variables, fragments, child_data)
+    return total
+
+
+def _oversized_input(operation: OperationDefinitionNode, variables: dict) -> str:
+    """Shopify refuses an input array longer than 250 (productSet variants excepted)."""
+
+    def walk(value: Any, path: str) -> str:
+        if isinstance(value, list):
+            if len(value) > MAX_INPUT_ARRAY and not path.endswith("variants"):
+                return f"The input array size of {len(value)} is greater than the maximum allowed of {MAX_INPUT_ARRAY}."
+            for item in value:
+                found = walk(item, path)
+                if found:
+                    return found
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                found = walk(item, key)
+                if found:
+                    return found
+        return ""
+
+    return walk(variables, "")
+
+
+# --- resolvers -----------------------------------------------------------------------------------
+def _legacy(gid: str) -> str:
+    return gid.rsplit("/", 1)[-1]
+
+
+def _money(amount: Any, currency: str) -> dict:
+    return {"shopMoney": {"amount": str(amount), "currencyCode": currency}}
+
+
+class _Root:
+    """Root value: graphql-core calls these methods for Query and Mutation fields."""
+
+    def __init__(self, sandbox: ShopifySandbox, shop: Shop) -> None:
+        self.sandbox = sandbox
+        self.shop_state = shop
+
+    # queries
+    def shop(self, info) -> dict:
+        s = self.shop_state
+        return {
+            "id": f"gid://shopify/Shop/{s.shop_id}",
+            "name": s.name,
+            "email": s.email,
+            "myshopifyDomain": s.domain,
+            "currencyCode": s.currency,
+        }
+
+    def locations(self, info, first: int | None = None) -> dict:
+        return {
+            "nodes": [
+                {"id": self.shop_state.location_id, "name": "Shop location", "isActive": True}
+            ]
+        }
+
+    def product(self, info, id: str) -> dict | None:
+        return _product(self.shop_state, id)
+
+    def productVariant(self, info, id: str) -> dict | None:
+        return _variant(self.shop_state, id)
+
+    def inventoryItem(self, info, id: str) -> dict | None:
+        return _inventory_item(self.shop_state, id)
+
+    def order(self, info, id: str) -> dict | None:
+        return _order(self.shop_state, id)
+
+    def webhookSubscriptions(self, info, first: int | None = None) -> dict:
+        return {"nodes": list(self.shop_state.webhooks.values())[: first or 50]}
+
+    # mutations
+    def productSet(self, info, input: dict, synchronous: bool = True) -> dict:
+        return _product_set(self.sandbox, self.shop_state, input)
+
+    def productUpdate(self, info, product: dict) -> dict:
+        shop = self.shop_state
+        state = shop.products.get(product["id"])
+        if state is None:
+            return {
+                "product": None,
+                "userErrors": [{"field": ["id"], "message": "Product does not exist"}],
+            }
+        if product.get("status"):
+            state["status"] = product["status"]
+        if product.get("title"):
+            state["title"] = product["title"]
+        return {"product": _product(shop, product["id"]), "userErrors": []}
+
+    def inventorySetQuantities(self, info, input: dict) -> dict:
+        return _inventory_set(self.shop_state, input)
+
+    def fulfillmentCreate(self, info, fulfillment: dict, message: str | None = None) -> dict:
+        return _fulfillment_create(self.sandbox, self.shop_state, fulfillment)
+
+    def orderUpdate(self, info, input: dict) -> dict:
+        order = self.shop_state.orders.get(input["id"])
+        if order is None:
+            return {
+                "order": None,
+                "userErrors": [{"field": ["id"], "message": "Order does not exist"}],
+            }
+        if "note" in input:
+            order["note"] = input["note"]
+        return {"order": _order(self.shop_state, input["id"]), "userErrors": []}
+
+    def webhookSubscriptionCreate(self, info, topic: str, webhookSubscription: dict) -> dict:
+        shop = self.shop_state
+        url = webhookSubscription.get("callbackUrl") or ""
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            return {
+                "webhookSubscription": None,
+                "userErrors": [
+                    {
+                        "field": ["webhookSubscription", "callbackUrl"],
+                        "message": "Address is invalid",
+                    }
+                ],
+            }
+        for existing in shop.webhooks.values():
+            if existing["topic"] == topic and existing["callbackUrl"] == url:
+                return {
+                    "webhookSubscription": None,
+                    "userErrors": [
+                        {
+                            "field": ["webhookSubscription", "callbackUrl"],
+                            "message": "Address for this topic has already been taken",
+                        }
+                    ],
+                }
+        gid = f"gid://shopify/WebhookSubscription/{self.sandbox.next_id()}"
+        shop.webhooks[gid] = {
+            "id": gid,
+            "topic": topic,
+            "callbackUrl": url,
+            "format": webhookSubscription.get("format") or "JSON",
+        }
+        return {"webhookSubscription": shop.webhooks[gid], "userErrors": []}
+
+    def webhookSubscriptionDelete(self, info, id: str) -> dict:
+        if self.shop_state.webhooks.pop(id, None) is None:
+            return {
+                "deletedWebhookSubscriptionId": None,
+                "userErrors": [{"field": ["id"], "message": "Webhook subscription does not exist"}],
+            }
+        return {"deletedWebhookSubscriptionId": id, "userErrors": []}
+
+
+def _resolve_root(root: Any, info, **kwargs) -> Any:
+    return getattr(root, info.field_name)(info, **kwargs)
+
+
+for _type in (SCHEMA.query_type, SCHEMA.mutation_type):
+    for _field in _type.fields.values():
+        _field.resolve = _resolve_root
+
+
+def _product(shop: Shop, gid: str) -> dict | None:
+    product = shop.products.get(gid)
+    if product is None:
+        return None
+    return {
+        **{k: v for k, v in product.items() if k not in {"variant_ids"}},
+        "legacyResourceId": _legacy(gid),
+        "options": product["options"],
+        "variants": lambda info, first=None, _p=product: {
+            "nodes": [_variant(shop, v) for v in _p["variant_ids"]][: first or 250]
+        },
+    }
+
+
+def _variant(shop: Shop, gid: str) -> dict | None:
+    variant = shop.variants.get(gid)
+    if variant is None:
+        return None
+    item_id = variant["inventory_item_id"]
+    return {
+        "id": gid,
+        "legacyResourceId": _legacy(gid),
+        "sku": variant["sku"],
+        "title": variant["title"],
+        "price": str(variant["price"]),
+        "compareAtPrice": None
+        if variant["compareAtPrice"] is None
+        else str(variant["compareAtPrice"]),
+        "selectedOptions": variant["selectedOptions"],
+        "inventoryQuantity": shop.quantity(item_id),
+        "inventoryItem": lambda info: _inventory_item(shop, item_id),
+        "product": lambda info: _product(shop, variant["product_id"]),
+    }
+
+
+def _inventory_item(shop: Shop, gid: str) -> dict | None:
+    item = shop.inventory_items.get(gid)
+    if item is None:
+        return None
+
+    def level(info, locationId: str):
+        if locationId not in item["levels"]:
+            return None
+        quantities = item["levels"][locationId]
+        return {
+            "id": f"gid://shopify/InventoryLevel/{_legacy(gid)}?inventory_item_id={_legacy(gid)}",
+            "quantities": lambda info, names: [
+                {"name": n, "quantity": int(quantities.get(n, 0))} for n in names
+            ],
+        }
+
+    return {"id": gid, "sku": item["sku"], "tracked": item["tracked"], "inventoryLevel": level}
+
+
+def _order(shop: Shop, gid: str) -> dict | None:
+    order = shop.orders.get(gid)
+    if order is None:
+        return None
+    currency = order["currency"]
+    line_items = {li["gid"]: li for li in order["line_items"]}
+
+    def line(li: dict) -> dict:
+        return {
+            "id": li["gid"],
+            "title": li["title"],
+            "sku": li["sku"],
+            "quantity": li["quantity"],
+            "variant": lambda info: _variant(shop, li["variant_id"]),
+            "product": lambda info: _product(shop, li["product_id"]),
+            "originalUnitPriceSet": _money(li["price"], currency),
+        }
+
+    def fulfillment_orders(info, first=None):
+        nodes = []
+        for fo_id in order["fulfillment_order_ids"]:
+            fo = shop.fulfillment_orders[fo_id]
+            nodes.append(
+                {
+                    "id": fo["id"],
+                    "status": fo["status"],
+                    "lineItems": lambda info, first=None, _fo=fo: {
+                        "nodes": [
+                            {
+                                "id": foli["id"],
+                                "totalQuantity": foli["totalQuantity"],
+                                "remainingQuantity": foli["remainingQuantity"],
+                                "lineItem": line(line_items[foli["line_item_id"]]),
+                            }
+                            for foli in _fo["line_items"]
+                        ]
+                    },
+                }
+            )
+        return {"nodes": nodes[: first or 250]}
+
+    remaining = sum(
+        foli["remainingQuantity"]
+        for fo_id in order["fulfillment_order_ids"]
+        for foli in shop.fulfillment_orders[fo_id]["line_items"]
+    )
+    total = sum(li["quantity"] for li in order["line_items"])
+    status = (
+        "UNFULFILLED"
+        if remaining == total
+        else "FULFILLED"
+        if remaining == 0
+        else "PARTIALLY_FULFILLED"
+    )
+    shipping = order["shipping_address"]
+    return {
+        "id": gid,
+        "legacyResourceId": str(order["legacy_id"]),
+        "name": order["name"],
+        "email": order["email"],
+        "note": order["note"],
+        "currencyCode": currency,
+        "createdAt": order["created_at"],
+        "cancelledAt": order["cancelled_at"],
+        "displayFulfillmentStatus": status,
+        "customer": {
+            "id": order["customer"]["id"],
+            "firstName": order["customer"]["first_name"],
+            "lastName": order["customer"]["last_name"],
+            "email": order["customer"]["email"],
+        },
+        "shippingAddress": {
+            "firstName": shipping.get("first_name"),
+            "lastName": shipping.get("last_name"),
+            "name": shipping.get("name"),
+            "company": shipping.get("company"),
+            "address1": shipping.get("address1"),
+            "address2": shipping.get("address2"),
+            "city": shipping.get("city"),
+            "province": shipping.get("province"),
+            "provinceCode": shipping.get("province_code"),
+            "zip": shipping.get("zip"),
+            "country": shipping.get("country"),
+            "countryCodeV2": shipping.get("country_code"),
+            "phone": shipping.get("phone"),
+        },
+        "totalPriceSet": _money(order["total_price"], currency),
+        "lineItems": lambda info, first=None: {
+            "nodes": [line(li) for li in order["line_items"]][: first or 250]
+        },
+        "fulfillmentOrders": fulfillment_orders,
+        "fulfillments": [shop.fulfillments[f] for f in order["fulfillment_ids"]],
+    }
+
+
+def _product_set(sandbox: ShopifySandbox, shop: Shop, data: dict) -> dict:
+    errors: list[dict] = []
+    product_id = data.get("id")
+    existing = shop.products.get(product_id) if product_id else None
+    if product_id and existing is None:
+        return {
+            "product": None,
+            "userErrors": [
+                {
+                    "field": ["input", "id"],
+                    "message": "Product does not exist",
+                    "code": "PRODUCT_DOES_NOT_EXIST",
+                }
+            ],
+        }
+    title = data.get("title") if data.get("title") is not None else (existing or {}).get("title")
+    if not title or not str(title).strip():
+        errors.append(
+            {"field": ["input", "title"], "message": "Title can't be blank", "code": "BLANK"}
+        )
+    option_names = [o.get("name") for o in data.get("productOptions") or []]
+    variants = data.get("variants") or []
+    if len(variants) > 2048:
+        errors.append(
+            {
+                "field": ["input", "variants"],
+                "message": "Product can have a maximum of 2048 variants",
+                "code": "VARIANTS_OVER_LIMIT",
+            }
+        )
+    combos = set()
+    for index, variant in enumerate(variants):
+        combo = tuple(
+            (v.get("optionName"), v.get("name")) for v in variant.get("optionValues") or []
+        )
+        if option_names and [c[0] for c in combo] != option_names:
+            errors.append(
+                {
+                    "field": ["input", "variants", str(index), "optionValues"],
+                    "message": "Option values must match the product options",
+                    "code": "INVALID_INPUT",
+                }
+            )
+        if combo in combos:
+            errors.append(
+                {
+                    "field": ["input", "variants", str(index)],
+                    "message": "The variant option values are duplicated",
+                    "code": "DUPLICATED_OPTION_VALUE",
+                }
+            )
+        combos.add(combo)
+        price = variant.get("price")
+        if price is not None and Decimal(str(price)) < 0:
+            errors.append(
+                {
+                    "field": ["input", "variants", str(index), "price"],
+                    "message": "Price must be greater than or equal to 0",
+                    "code": "INVALID_INPUT",
+                }
+            )
+        for quantity in variant.get("inventoryQuantities") or []:
+            if quantity["locationId"] != shop.location_id:
+                errors.append(
+                    {
+                        "field": ["input", "variants", str(index), "inventoryQuantities"],
+                        "message": "Location does not exist",
+                        "code": "INVALID_INPUT",
+                    }
+                )
+    if errors:
+        return {"product": None, "userErrors": errors}
+    if existing is None:
+        product_id = f"gid://shopify/Product/{sandbox.next_id()}"
+        existing = shop.products[product_id] = {
+            "id": product_id,
+            "title": title,
+            "handle": data.get("handle") or "-".join(str(title).lower().split()),
+            "status": "ACTIVE",
+            "descriptionHtml": "",
+            "vendor": "",
+            "productType": "",
+            "tags": [],
+            "options": [],
+            "variant_ids": [],
+            "files": [],
+        }
+    for key in ("title", "descriptionHtml", "vendor", "productType", "tags", "status"):
+        if data.get(key) is not None:
+            existing[key] = data[key]
+    if data.get("files") is not None:
+        existing["files"] = [f.get("originalSource") for f in data["files"]]
+    if data.get("productOptions") is not None:
+        existing["options"] = [
+            {
+                "id": f"gid://shopify/ProductOption/{sandbox.next_id()}",
+                "name": o.get("name"),
+                "values": [v.get("name") for v in o.get("values") or []],
+            }
+            for o in data["productOptions"]
+        ]
+    if "variants" in data:
+        old = {vid: shop.variants[vid] for vid in existing["variant_ids"]}
+        by_combo = {
+            tuple((o["name"], o["value"]) for o in v["selectedOptions"]): vid
+            for vid, v in old.items()
+        }
+        kept: list[str] = []
+        for variant in variants:
+            combo = tuple(
+                (v.get("optionName"), v.get("name")) for v in variant.get("optionValues") or []
+            )
+            variant_id = variant.get("id") if variant.get("id") in old else by_combo.get(combo)
+            if variant_id is None:
+                variant_id = f"gid://shopify/ProductVariant/{sandbox.next_id()}"
+                item_id = f"gid://shopify/InventoryItem/{sandbox.next_id()}"
+                shop.inventory_items[item_id] = {
+                    "id": item_id,
+                    "sku": "",
+                    "tracked": True,
+                    "levels": {shop.location_id: {"available": 0, "on_hand": 0}},
+                    "weight": None,
+                }
+                shop.variants[variant_id] = {
+                    "id": variant_id,
+                    "product_id": existing["id"],
+                    "inventory_item_id": item_id,
+                    "sku": "",
+                    "price": Decimal("0"),
+                    "compareAtPrice": None,
+                    "title": "",
+                    "selectedOptions": [],
+                }
+            state = shop.variants[variant_id]
+            item = shop.inventory_items[state["inventory_item_id"]]
+            sku = variant.get("sku") or (variant.get("inventoryItem") or {}).get("sku")
+            if sku is not None:
+                state["sku"] = item["sku"] = sku
+            if variant.get("price") is not None:
+                state["price"] = Decimal(str(variant["price"]))
+            if "compareAtPrice" in variant:
+                state["compareAtPrice"] = (
+                    None
+                    if variant["compareAtPrice"] is None
+                    else Decimal(str(variant["compareAtPrice"]))
+                )
+            state["selectedOptions"] = [{"name": n, "value": v} for n, v in combo]
+            state["title"] = " / ".join(v for _, v in combo) or "Default Title"
+            weight = ((variant.get("inventoryItem") or {}).get("measurement") or {}).get("weight")
+            if weight:
+                item["weight"] = weight
+            for quantity in variant.get("inventoryQuantities") or []:
+                level = item["levels"].setdefault(
+                    quantity["locationId"], {"available": 0, "on_hand": 0}
+                )
+                level[quantity["name"]] = int(quantity["quantity"])
+                if quantity["name"] == "available":
+                    level["on_hand"] = int(quantity["quantity"])
+            kept.append(variant_id)
+        for variant_id in set(existing["variant_ids"]) - set(kept):
+            removed = shop.variants.pop(variant_id)
+            shop.inventory_items.pop(removed["inventory_item_id"], None)
+        existing["variant_ids"] = kept
+    return {"product": _product(shop, existing["id"]), "userErrors": []}
+
+
+def _inventory_set(shop: Shop, data: dict) -> dict:
+    errors = []
+    if data["name"] not in {"available", "on_hand"}:
+        errors.append(
+            {
+                "code": "INVALID_NAME",
+                "field": ["input", "name"],
+                "message": "The quantity name must be either 'available' or 'on_hand'.",
+            }
+        )
+    if data["reason"] not in INVENTORY_REASONS:
+        errors.append(
+            {
+                "code": "INVALID_REASON",
+                "field": ["input", "reason"],
+                "message": "The specified reason is invalid.",
+            }
+        )
+    for index, quantity in enumerate(data["quantities"]):
+        item = shop.inventory_items.get(quantity["inventoryItemId"])
+        if item is None:
+            errors.append(
+                {
+                    "code": "INVALID_INVENTORY_ITEM",
+                    "field": ["input", "quantities", str(index), "inventoryItemId"],
+                    "message": "The specified inventory item could not be found.",
+                }
+            )
+        elif quantity["locationId"] not in item["levels"]:
+            errors.append(
+                {
+                    "code": "INVALID_LOCATION",
+                    "field": ["input", "quantities", str(index), "locationId"],
+                    "message": "The specified location could not be found.",
+                }
+            )
+        elif not data.get("ignoreCompareQuantity"):
+            if quantity.get("compareQuantity") is None:
+                errors.append(
+                    {
+                        "code": "COMPARE_QUANTITY_REQUIRED",
+                        "field": ["input", "quantities", str(index), "compareQuantity"],
+                        "message": "The compareQuantity argument must be given to each quantity or ignored using ignoreCompareQuantity.",
+                    }
+                )
+            elif (
+                int(item["levels"][quantity["locationId"]].get(data["name"], 0))
+                != quantity["compareQuantity"]
+            ):
+                errors.append(
+                    {
+                        "code": "COMPARE_QUANTITY_STALE",
+                        "field": ["input", "quantities", str(index), "compareQuantity"],
+                        "message": "The compareQuantity value does not match persisted value.",
+                    }
+                )
+    if errors:
+        return {"inventoryAdjustmentGroup": None, "userErrors": errors}
+    changes = []
+    for quantity in data["quantities"]:
+        item = shop.inventory_items[quantity["inventoryItemId"]]
+        level = item["levels"][quantity["locationId"]]
+        before = int(level.get(data["name"], 0))
+        level[data["name"]] = int(quantity["quantity"])
+        if data["name"] == "available":
+            level["on_hand"] = int(level.get("on_hand", 0)) + int(quantity["quantity"]) - before
+        changes.append(
+            {
+                "name": data["name"],
+                "delta": int(quantity["quantity"]) - before,
+                "quantityAfterChange": None,
+                "item": {
+                    "id": item["id"],
+                    "sku": item["sku"],
+                    "tracked": True,
+                    "inventoryLevel": None,
+                },
+            }
+        )
+    return {
+        "inventoryAdjustmentGroup": {
+            "createdAt": _now(),
+            "reason": data["reason"],
+            "changes": changes,
+        },
+        "userErrors": [],
+    }
+
+
+def _fulfillment_create(sandbox: ShopifySandbox, shop: Shop, data: dict) -> dict:
+    groups = data.get("lineItemsByFulfillmentOrder") or []
+    if not groups:
+        return {
+            "fulfillment": None,
+            "userErrors": [
+                {
+                    "field": ["fulfillment", "lineItemsByFulfillmentOrder"],
+                    "message": "Line items by fulfillment order can't be blank",
+                }
+            ],
+        }
+    order_ids = set()
+    plan: list[tuple[dict, int]] = []
+    for g_index, group in enumerate(groups):
+        fo = shop.fulfillment_orders.get(group["fulfillmentOrderId"])
+        if fo is None:
+            return {
+                "fulfillment": None,
+                "userErrors": [
+                    {
+                        "field": [
+                            "fulfillment",
+                            "lineItemsByFulfillmentOrder",
+                            str(g_index),
+                            "fulfillmentOrderId",
+                        ],
+                        "message": "Fulfillment order does not exist.",
+                    }
+                ],
+            }
+        if fo["status"] not in {"OPEN", "IN_PROGRESS"}:
+            return {
+                "fulfillment": None,
+                "userErrors": [
+                    {
+                        "field": ["fulfillment"],
+                        "message": f"Fulfillment order {_legacy(fo['id'])} has an unfulfillable status= {fo['status'].lower()}.",
+                    }
+                ],
+            }
+        order_ids.add(fo["order_id"])
+        lines = group.get("fulfillmentOrderLineItems")
+        by_id = {li["id"]: li for li in fo["line_items"]}
+        if lines is None:
+            plan += [
+                (li, li["remainingQuantity"]) for li in fo["line_items"] if li["remainingQuantity"]
+            ]
+            continue
+        for line in lines:
+            li = by_id.get(line["id"])
+            if li is None:
+                return {
+                    "fulfillment": None,
+                    "userErrors": [
+                        {
+                            "field": ["fulfillment"],
+                            "message": "Invalid fulfillment order line item id.",
+                        }
+                    ],
+                }
+            if line["quantity"] <= 0 or line["quantity"] > li["remainingQuantity"]:
+                return {
+                    "fulfillment": None,
+                    "userErrors": [
+                        {
+                            "field": ["fulfillment"],
+                            "message": f"Invalid fulfillment order line item quantity requested ({line['quantity']}, {li['remainingQuantity']} remaining).",
+                        }
+                    ],
+                }
+            plan.append((li, line["quantity"]))
+    if len(order_ids) != 1:
+        return {
+            "fulfillment": None,
+            "userErrors": [
+                {
+                    "field": ["fulfillment"],
+                    "message": "All fulfillment orders must belong to the same order.",
+                }
+            ],
+        }
+    for li, quantity in plan:
+        li["remainingQuantity"] -= quantity
+    for group in groups:
+        fo = shop.fulfillment_orders[group["fulfillmentOrderId"]]
+        fo["status"] = (
+            "CLOSED"
+            if all(li["remainingQuantity"] == 0 for li in fo["line_items"])
+            else "IN_PROGRESS"
+        )
+    tracking = data.get("trackingInfo") or {}
+    gid = f"gid://shopify/Fulfillment/{sandbox.next_id()}"
+    fulfillment = {
+        "id": gid,
+        "status": "SUCCESS",
+        "createdAt": _now(),
+        "trackingInfo": [
+            {
+                "company": tracking.get("company"),
+                "number": tracking.get("number"),
+                "url": tracking.get("url"),
+            }
+        ]
+        if tracking
+        else [],
+        "order_id": next(iter(order_ids)),
+        "notify_customer": bool(data.get("notifyCustomer")),
+        "line_items": [{"line_item_id": li["line_item_id"], "quantity": q} for li, q in plan],
+    }
+    shop.fulfillments[gid] = fulfillment
+    shop.orders[fulfillment["order_id"]]["fulfillment_ids"].append(gid)
+    return {"fulfillment": fulfillment, "userErrors": []}

@@ -1,0 +1,822 @@
+"""A WooCommerce (REST API v3) that runs on this machine. Standard library only (no Django).
+
+Several sites live side by side, each under its own path: a site's URL is
+``{base}/{site}`` and its API ``{base}/{site}/wp-json/wc/v3/...``. Over plain HTTP WooCommerce
+accepts only OAuth 1.0a "one-legged" signatures; this checks them the way
+WC_REST_Authentication does (consumer key looked up by its wc_api_hash, parameters normalised
+with RFC 3986 encoding then encoded again when joined, HMAC-SHA1 or HMAC-SHA256 keyed with
+`consumer_secret&`, a 15-minute timestamp window, nonces remembered per timestamp).
+
+Control endpoints for the demo and tests (not WooCommerce's):
+    POST /_sandbox/sites                      {"name"} -> {"url", "consumer_key", "consumer_secret"}
+    POST /_sandbox/sites/{site}/orders        {"lines": [{"sku", "quantity"}]} -> the order
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from urllib.parse import quote, unquote, urlencode
+
+from integrations.sandbox.server import Delivery, Request, Response, post
+
+BATCH_LIMIT = 100  # woocommerce_rest_batch_items_limit
+TIMESTAMP_WINDOW = 15 * 60
+WEBHOOK_TOPICS = {
+    "order.created",
+    "order.updated",
+    "order.deleted",
+    "order.restored",
+    "product.created",
+    "product.updated",
+    "product.deleted",
+}
+
+
+def wc_api_hash(data: str) -> str:
+    return hmac.new(b"wc-api", data.encode(), hashlib.sha256).hexdigest()
+
+
+def rfc3986(value: str) -> str:
+    """wc_rest_urlencode_rfc3986: PHP rawurlencode."""
+    return quote(value, safe="-_.~")
+
+
+def sign_webhook(body: bytes, secret: str) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _error(code: str, message: str, status: int) -> Response:
+    return Response.json({"code": code, "message": message, "data": {"status": status}}, status)
+
+
+@dataclass
+class ApiKey:
+    consumer_secret: str
+    permissions: str = "read_write"
+    nonces: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
+class Site:
+    slug: str
+    name: str
+    url: str
+    currency: str = "USD"
+    keys: dict[str, ApiKey] = field(default_factory=dict)  # wc_api_hash(consumer_key) -> key
+    products: dict[int, dict] = field(default_factory=dict)
+    variations: dict[int, dict] = field(default_factory=dict)
+    orders: dict[int, dict] = field(default_factory=dict)
+    notes: dict[int, list[dict]] = field(default_factory=dict)
+    webhooks: dict[int, dict] = field(default_factory=dict)
+
+    def stock(self, item_id: int) -> int | None:
+        item = self.products.get(item_id) or self.variations.get(item_id)
+        return None if item is None else item["stock_quantity"]
+
+    def stock_for_sku(self, sku: str) -> int | None:
+        for item in itertools.chain(self.products.values(), self.variations.values()):
+            if item["sku"] == sku:
+                return item["stock_quantity"]
+        raise KeyError(sku)
+
+
+@dataclass
+class CallRecord:
+    site: str
+    method: str
+    path: str
+    status: int
+    items: int = 0
+
+    @property
+    def is_rejected(self) -> bool:
+        return self.status >= 400
+
+
+class WooCommerceSandbox:
+    def __init__(self, *, base_url: str = "", verbose: bool = False) -> None:
+        self.base_url = base_url.rstrip("/")  # set by the server once its port is known
+        self.verbose = verbose
+        self.sites: dict[str, Site] = {}
+        self.calls: list[CallRecord] = []
+        self.deliveries: list[Delivery] = []
+        self.injected: dict[str, list[Response]] = {}
+        self.lock = threading.RLock()
+        self._ids = itertools.count(700)
+        self._outbox = threading.local()  # deliveries queued under the lock, sent after it
+
+    def _later(self, action) -> None:
+        if not hasattr(self._outbox, "items"):
+            self._outbox.items = []
+        self._outbox.items.append(action)
+
+    def _flush(self) -> None:
+        items, self._outbox.items = getattr(self._outbox, "items", []), []
+        for action in items:
+            action()
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    # --- state helpers -------------------------------------------------------------------------
+    def add_site(
+        self, slug: str, *, name: str = "", currency: str = "USD"
+    ) -> tuple[Site, str, str]:
+        """Create a site (or reuse it) and a new read/write API key: (site, key, secret)."""
+        with self.lock:
+            site = self.sites.get(slug)
+            if site is None:
+                site = Site(
+                    slug=slug,
+                    name=name or slug.replace("-", " ").title(),
+                    url=f"{self.base_url}/{slug}",
+                    currency=currency,
+                )
+                self.sites[slug] = site
+            consumer_key = "ck_" + secrets.token_hex(20)
+            consumer_secret = "cs_" + secrets.token_hex(20)
+            site.keys[wc_api_hash(consumer_key)] = ApiKey(consumer_secret=consumer_secret)
+            return site, consumer_key, consumer_secret
+
+    def revoke_keys(self, slug: str) -> None:
+        with self.lock:
+            self.sites[slug].keys.clear()
+
+    def inject(self, slug: str, *responses: Response) -> None:
+        with self.lock:
+            self.injected.setdefault(slug, []).extend(responses)
+
+    def rejected_calls(self, slug: str | None = None) -> list[CallRecord]:
+        return [c for c in self.calls if c.is_rejected and (slug is None or c.site == slug)]
+
+    def calls_for(self, slug: str) -> list[CallRecord]:
+        return [c for c in self.calls if c.site == slug]
+
+    # --- HTTP ----------------------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        parts = [p for p in request.path.split("/") if p]
+        if parts[:2] == ["_sandbox", "sites"]:
+            return self._control(request, parts[2:])
+        if not parts:
+            return Response.html("<h1>WooCommerce sandbox</h1>")
+        site = self.sites.get(parts[0])
+        if site is None:
+            return _error(
+                "rest_no_route", "No route was found matching the URL and request method.", 404
+            )
+        rest = parts[1:]
+        if rest == ["wp-json"]:
+            return Response.json(
+                {
+                    "name": site.name,
+                    "description": "A WooCommerce sandbox",
+                    "url": site.url,
+                    "home": site.url,
+                    "namespaces": ["wc/v3"],
+                }
+            )
+        if rest[:3] != ["wp-json", "wc", "v3"]:
+            return _error(
+                "rest_no_route", "No route was found matching the URL and request method.", 404
+            )
+        with self.lock:
+            forced = self.injected.get(site.slug)
+            forced = forced.pop(0) if forced else None
+        if forced is not None:
+            self.calls.append(CallRecord(site.slug, request.method, request.path, forced.status))
+            return forced
+        failure = self._authenticate(site, request)
+        if failure is not None:
+            self.calls.append(CallRecord(site.slug, request.method, request.path, failure.status))
+            return failure
+        try:
+            response, items = self._route(site, request, rest[3:])
+        except (ValueError, KeyError, TypeError) as exc:
+            response, items = _error("rest_invalid_param", f"Invalid parameter(s): {exc}", 400), 0
+        self.calls.append(
+            CallRecord(site.slug, request.method, request.path, response.status, items)
+        )
+        self._flush()
+        return response
+
+    def _control(self, request: Request, rest: list[str]) -> Response:
+        if request.method == "POST" and not rest:
+            data = request.json() or {}
+            slug = data.get("name") or f"site-{self.next_id()}"
+            site, key, secret = self.add_site(
+                slug, name=data.get("title") or "", currency=data.get("currency") or "USD"
+            )
+            return Response.json(
+                {"url": site.url, "consumer_key": key, "consumer_secret": secret}, 201
+            )
+        if request.method == "POST" and len(rest) == 2 and rest[1] == "orders":
+            site = self.sites[rest[0]]
+            order = self.create_order(site.slug, lines=(request.json() or {}).get("lines", []))
+            return Response.json(order, 201)
+        return Response.json({"error": "unknown control call"}, 404)
+
+    def _authenticate(self, site: Site, request: Request) -> Response | None:
+        params = dict(request.query)
+        if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            params.update(request.form())
+        names = [
+            "oauth_consumer_key",
+            "oauth_timestamp",
+            "oauth_nonce",
+            "oauth_signature",
+            "oauth_signature_method",
+        ]
+        missing = [n for n in names if not params.get(n)]
+        if len(missing) == len(names):
+            return _error("woocommerce_rest_cannot_view", "Sorry, you cannot list resources.", 401)
+        if missing:
+            label = "parameter" if len(missing) == 1 else "parameters"
+            return _error(
+                "woocommerce_rest_authentication_missing_parameter",
+                f"Missing OAuth {label} {', '.join(missing)}",
+                401,
+            )
+        key = site.keys.get(wc_api_hash(params["oauth_consumer_key"]))
+        if key is None:
+            return _error("woocommerce_rest_authentication_error", "Consumer key is invalid.", 401)
+        # check_oauth_signature
+        request_path = request.path
+        wp_base = f"/{site.slug}/"
+        if request_path.startswith(wp_base):
+            request_path = request_path[len(wp_base) :]
+        base_request_uri = rfc3986(f"{site.url}/{request_path}")
+        consumer_signature = unquote(params["oauth_signature"].replace(" ", "+"))
+        signed = {k: v for k, v in params.items() if k != "oauth_signature"}
+        ordered = sorted(signed.items(), key=lambda kv: kv[0].encode())
+        normalised = [(rfc3986(k), rfc3986(v)) for k, v in ordered]
+        query_string = "%26".join(rfc3986(f"{k}={v}") for k, v in normalised)
+        string_to_sign = f"{request.method.upper()}&{base_request_uri}&{query_string}"
+        method = params["oauth_signature_method"]
+        if method not in {"HMAC-SHA1", "HMAC-SHA256"}:
+            return _error(
+                "woocommerce_rest_authentication_error",
+                "Invalid signature - signature method is invalid.",
+                401,
+            )
+        algorithm = hashlib.sha1 if method == "HMAC-SHA1" else hashlib.sha256
+        expected = base64.b64encode(
+            hmac.new(
+                f"{key.consumer_secret}&".encode(), string_to_sign.encode(), algorithm
+            ).digest()
+        ).decode()
+        if not hmac.compare_digest(expected, consumer_signature):
+            return _error(
+                "woocommerce_rest_authentication_error",
+                "Invalid signature - provided signature does not match.",
+                401,
+            )
+        # check_oauth_timestamp_and_nonce
+        timestamp = int(params["oauth_timestamp"])
+        now = int(time.time())
+        if timestamp < now - TIMESTAMP_WINDOW or timestamp > now + TIMESTAMP_WINDOW:
+            return _error("woocommerce_rest_authentication_error", "Invalid timestamp.", 401)
+        with self.lock:
+            if params["oauth_nonce"] in key.nonces.values():
+                return _error(
+                    "woocommerce_rest_authentication_error",
+                    "Invalid nonce - nonce has already been used.",
+                    401,
+                )
+            key.nonces[timestamp] = params["oauth_nonce"]
+            for stamp in [s for s in key.nonces if s < now - TIMESTAMP_WINDOW]:
+                del key.nonces[stamp]
+        return None
+
+    def _route(self, site: Site, request: Request, path: list[str]) -> tuple[Response, int]:
+        method = request.method
+        body = (
+            request.json()
+            if request.body and "json" in request.headers.get("content-type", "")
+            else {}
+        )
+        with self.lock:
+            if path == ["settings", "general"] and method == "GET":
+                return Response.json(
+                    [
+                        {
+                            "id": "woocommerce_currency",
+                            "label": "Currency",
+                            "type": "select",
+                            "value": site.currency,
+                        },
+                        {
+                            "id": "woocommerce_store_address",
+                            "label": "Address line 1",
+                            "type": "text",
+                            "value": "",
+                        },
+                    ]
+                ), 0
+            if path == ["products", "batch"] and method in {"POST", "PUT", "PATCH"}:
+                return self._batch(
+                    site,
+                    body,
+                    lambda data: self._save_product(site, None, data),
+                    lambda data: self._save_product(site, int(data["id"]), data),
+                    site.products,
+                )
+            if path and path[0] == "products":
+                if len(path) == 1:
+                    if method == "POST":
+                        return self._created(self._save_product(site, None, body))
+                    if method == "GET":
+                        return Response.json(list(site.products.values())), 0
+                product_id = int(path[1])
+                if product_id not in site.products:
+                    return _error("woocommerce_rest_product_invalid_id", "Invalid ID.", 404), 0
+                if len(path) == 2:
+                    if method == "GET":
+                        return Response.json(site.products[product_id]), 0
+                    if method in {"PUT", "POST", "PATCH"}:
+                        return self._saved(self._save_product(site, product_id, body))
+                    if method == "DELETE":
+                        return Response.json(site.products.pop(product_id)), 0
+                if len(path) >= 3 and path[2] == "variations":
+                    if path[3:] == ["batch"]:
+                        return self._batch(
+                            site,
+                            body,
+                            lambda data: self._save_variation(site, product_id, None, data),
+                            lambda data: self._save_variation(
+                                site, product_id, int(data["id"]), data
+                            ),
+                            site.variations,
+                        )
+                    if len(path) == 3:
+                        if method == "POST":
+                            return self._created(self._save_variation(site, product_id, None, body))
+                        return Response.json(
+                            [v for v in site.variations.values() if v["parent_id"] == product_id]
+                        ), 0
+                    variation_id = int(path[3])
+                    if site.variations.get(variation_id, {}).get("parent_id") != product_id:
+                        return _error(
+                            "woocommerce_rest_product_variation_invalid_id", "Invalid ID.", 404
+                        ), 0
+                    if method in {"PUT", "POST", "PATCH"}:
+                        return self._saved(
+                            self._save_variation(site, product_id, variation_id, body)
+                        )
+                    return Response.json(site.variations[variation_id]), 0
+            if path and path[0] == "orders" and len(path) >= 2:
+                order_id = int(path[1])
+                order = site.orders.get(order_id)
+                if order is None:
+                    return _error("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404), 0
+                if len(path) == 2 and method == "GET":
+                    return Response.json(order), 0
+                if len(path) == 2 and method in {"PUT", "POST", "PATCH"}:
+                    return Response.json(self._update_order(site, order, body)), 1
+                if path[2:] == ["notes"]:
+                    if method == "POST":
+                        if not body.get("note"):
+                            return _error(
+                                "rest_missing_callback_param", "Missing parameter(s): note", 400
+                            ), 0
+                        note = {
+                            "id": self.next_id(),
+                            "author": "WooCommerce",
+                            "date_created": _now(),
+                            "date_created_gmt": _now(),
+                            "note": body["note"],
+                            "customer_note": bool(body.get("customer_note")),
+                        }
+                        site.notes.setdefault(order_id, []).append(note)
+                        return Response.json(note, 201), 1
+                    return Response.json(site.notes.get(order_id, [])), 0
+            if path and path[0] == "webhooks":
+                if len(path) == 1 and method == "POST":
+                    return self._create_webhook(site, body)
+                if len(path) == 1:
+                    return Response.json(list(site.webhooks.values())), 0
+                webhook_id = int(path[1])
+                if webhook_id not in site.webhooks:
+                    return _error("woocommerce_rest_webhook_invalid_id", "Invalid ID.", 404), 0
+                if method == "DELETE":
+                    if request.query_dict.get("force") not in {"true", "1"}:
+                        return _error(
+                            "woocommerce_rest_trash_not_supported",
+                            "Webhooks do not support trashing.",
+                            501,
+                        ), 0
+                    return Response.json(site.webhooks.pop(webhook_id)), 1
+                return Response.json(site.webhooks[webhook_id]), 0
+        return _error(
+            "rest_no_route", "No route was found matching the URL and request method.", 404
+        ), 0
+
+    @staticmethod
+    def _created(result: tuple[dict | None, Response | None]) -> tuple[Response, int]:
+        item, error = result
+        return (error, 0) if error is not None else (Response.json(item, 201), 1)
+
+    @staticmethod
+    def _saved(result: tuple[dict | None, Response | None]) -> tuple[Response, int]:
+        item, error = result
+        return (error, 0) if error is not None else (Response.json(item), 1)
+
+    def _batch(self, site: Site, body: dict, create, update, items: dict) -> tuple[Response, int]:
+        body = body or {}
+        total = sum(len(body.get(k) or []) for k in ("create", "update", "delete"))
+        if total > BATCH_LIMIT:
+            return _error(
+                "woocommerce_rest_request_entity_too_large",
+                f"Unable to accept more than {BATCH_LIMIT} items for this request.",
+                413,
+            ), 0
+        answer: dict[str, list] = {}
+        for key, action in (("create", create), ("update", update)):
+            if key not in body:
+                continue
+            answer[key] = []
+            for data in body[key]:
+                if key == "update" and int(data.get("id") or 0) not in items:
+                    answer[key].append(
+                        {
+                            "id": int(data.get("id") or 0),
+                            "error": {
+                                "code": "woocommerce_rest_product_invalid_id",
+                                "message": "Invalid ID.",
+                                "data": {"status": 400},
+                            },
+                        }
+                    )
+                    continue
+                item, error = action(data)
+                answer[key].append(
+                    item if error is None else {"id": 0, "error": json.loads(error.body)}
+                )
+        if "delete" in body:
+            answer["delete"] = [
+                items.pop(
+                    int(i),
+                    {
+                        "id": int(i),
+                        "error": {
+                            "code": "woocommerce_rest_product_invalid_id",
+                            "message": "Invalid ID.",
+                            "data": {"status": 404},
+                        },
+                    },
+                )
+                for i in body["delete"]
+            ]
+        return Response.json(answer), total
+
+    def _save_product(
+        self, site: Site, product_id: int | None, data: dict
+    ) -> tuple[dict | None, Response | None]:
+        if product_id is None:
+            if not data.get("name"):
+                return None, _error(
+                    "woocommerce_rest_product_invalid_name", "Product name is required.", 400
+                )
+            product_id = self.next_id()
+            site.products[product_id] = {
+                "id": product_id,
+                "name": "",
+                "slug": "",
+                "type": "simple",
+                "status": "publish",
+                "description": "",
+                "sku": "",
+                "price": "",
+                "regular_price": "",
+                "sale_price": "",
+                "manage_stock": False,
+                "stock_quantity": None,
+                "stock_status": "instock",
+                "weight": "",
+                "images": [],
+                "attributes": [],
+                "variations": [],
+                "date_created": _now(),
+            }
+        product = site.products[product_id]
+        sku = data.get("sku")
+        if sku:
+            for other in itertools.chain(site.products.values(), site.variations.values()):
+                if other["sku"] == sku and other["id"] != product_id:
+                    if product.get("name") == "":
+                        site.products.pop(product_id)
+                    return None, _error("product_invalid_sku", "Invalid or duplicated SKU.", 400)
+        for key in (
+            "name",
+            "type",
+            "status",
+            "description",
+            "sku",
+            "regular_price",
+            "sale_price",
+            "weight",
+            "manage_stock",
+            "attributes",
+        ):
+            if key in data:
+                product[key] = data[key]
+        if "name" in data:
+            product["slug"] = "-".join(str(data["name"]).lower().split())
+        if "images" in data:
+            product["images"] = [
+                {"id": self.next_id(), "src": img.get("src"), "position": i}
+                for i, img in enumerate(data["images"])
+            ]
+        if "stock_quantity" in data:
+            product["stock_quantity"] = (
+                None if data["stock_quantity"] is None else int(data["stock_quantity"])
+            )
+            product["stock_status"] = (
+                "instock" if (product["stock_quantity"] or 0) > 0 else "outofstock"
+            )
+        product["price"] = product["sale_price"] or product["regular_price"]
+        return product, None
+
+    def _save_variation(
+        self, site: Site, product_id: int, variation_id: int | None, data: dict
+    ) -> tuple[dict | None, Response | None]:
+        parent = site.products[product_id]
+        if variation_id is None:
+            variation_id = self.next_id()
+            site.variations[variation_id] = {
+                "id": variation_id,
+                "parent_id": product_id,
+                "sku": "",
+                "price": "",
+                "regular_price": "",
+                "sale_price": "",
+                "manage_stock": False,
+                "stock_quantity": None,
+                "stock_status": "instock",
+                "weight": "",
+                "attributes": [],
+                "image": None,
+                "status": "publish",
+            }
+            parent["variations"].append(variation_id)
+        elif variation_id not in site.variations:
+            return None, _error("woocommerce_rest_product_variation_invalid_id", "Invalid ID.", 400)
+        variation = site.variations[variation_id]
+        sku = data.get("sku")
+        if sku:
+            for other in itertools.chain(site.products.values(), site.variations.values()):
+                if other["sku"] == sku and other["id"] != variation_id:
+                    return None, _error("product_invalid_sku", "Invalid or duplicated SKU.", 400)
+        for key in (
+            "sku",
+            "regular_price",
+            "sale_price",
+            "weight",
+            "manage_stock",
+            "attributes",
+            "status",
+        ):
+            if key in data:
+                variation[key] = data[key]
+        if "stock_quantity" in data:
+            variation["stock_quantity"] = (
+                None if data["stock_quantity"] is None else int(data["stock_quantity"])
+            )
+            variation["stock_status"] = (
+                "instock" if (variation["stock_quantity"] or 0) > 0 else "outofstock"
+            )
+        variation["price"] = variation["sale_price"] or variation["regular_price"]
+        return variation, None
+
+    def _update_order(self, site: Site, order: dict, data: dict) -> dict:
+        before = order["status"]
+        if "status" in data:
+            order["status"] = data["status"]
+            if data["status"] == "completed":
+                order["date_completed"] = _now()
+        for meta in data.get("meta_data") or []:
+            existing = next((m for m in order["meta_data"] if m["key"] == meta["key"]), None)
+            if existing:
+                existing["value"] = meta["value"]
+            else:
+                order["meta_data"].append(
+                    {"id": self.next_id(), "key": meta["key"], "value": meta["value"]}
+                )
+        order["date_modified"] = _now()
+        if before != order["status"] or data.get("meta_data"):
+            snapshot = json.loads(json.dumps(order))
+            self._later(lambda: self.deliver(site.slug, "order.updated", snapshot))
+        return order
+
+    def _create_webhook(self, site: Site, data: dict) -> tuple[Response, int]:
+        topic = data.get("topic", "")
+        if topic not in WEBHOOK_TOPICS:
+            return _error("rest_invalid_param", "Invalid parameter(s): topic", 400), 0
+        if not str(data.get("delivery_url", "")).startswith(("http://", "https://")):
+            return _error("rest_invalid_param", "Invalid parameter(s): delivery_url", 400), 0
+        webhook_id = self.next_id()
+        resource, event = topic.split(".")
+        webhook = {
+            "id": webhook_id,
+            "name": data.get("name") or f"Webhook created on {_now()}",
+            "status": data.get("status") or "active",
+            "topic": topic,
+            "resource": resource,
+            "event": event,
+            "hooks": [f"woocommerce_{'new' if event == 'created' else 'update'}_{resource}"],
+            "delivery_url": data["delivery_url"],
+            "date_created": _now(),
+            "secret": data.get("secret") or secrets.token_urlsafe(32),
+        }
+        site.webhooks[webhook_id] = webhook
+        if webhook["status"] == "active":
+            # WC_Webhook::deliver_ping: a form-encoded `webhook_id=N`, no signature headers.
+            self._later(lambda: self._ping(webhook))
+        return Response.json({k: v for k, v in webhook.items() if k != "secret"}, 201), 1
+
+    def _ping(self, webhook: dict) -> None:
+        body = f"webhook_id={webhook['id']}".encode()
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": "WooCommerce/9.9.0 Hookshot (WordPress/6.8)",
+        }
+        status, error = post(webhook["delivery_url"], body, headers)
+        self.deliveries.append(
+            Delivery(webhook["delivery_url"], "ping", status, body, headers, error)
+        )
+
+    # --- webhooks and orders -------------------------------------------------------------------
+    def deliver(self, slug: str, topic: str, payload: dict) -> list[Delivery]:
+        site = self.sites[slug]
+        body = json.dumps(payload).encode()
+        results = []
+        for webhook in list(site.webhooks.values()):
+            if webhook["topic"] != topic or webhook["status"] != "active":
+                continue
+            resource, event = topic.split(".")
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "WooCommerce/9.9.0 Hookshot (WordPress/6.8)",
+                "X-WC-Webhook-Source": site.url + "/",
+                "X-WC-Webhook-Topic": topic,
+                "X-WC-Webhook-Resource": resource,
+                "X-WC-Webhook-Event": event,
+                "X-WC-Webhook-Signature": sign_webhook(body, webhook["secret"]),
+                "X-WC-Webhook-ID": str(webhook["id"]),
+                # wp_hash(id . time()): the same id and second give the same delivery id.
+                "X-WC-Webhook-Delivery-ID": hashlib.md5(
+                    f"{webhook['id']}{int(time.time())}".encode(), usedforsecurity=False
+                ).hexdigest(),
+            }
+            status, error = post(webhook["delivery_url"], body, headers)
+            delivery = Delivery(webhook["delivery_url"], topic, status, body, headers, error)
+            self.deliveries.append(delivery)
+            results.append(delivery)
+        return results
+
+    def create_order(
+        self,
+        slug: str,
+        *,
+        lines: list[dict],
+        email: str = "john.doe@example.com",
+        first_name: str = "John",
+        last_name: str = "Doe",
+        deliver: bool = True,
+    ) -> dict:
+        site = self.sites[slug]
+        with self.lock:
+            order_id = self.next_id()
+            line_items = []
+            for line in lines:
+                item = next(
+                    i
+                    for i in itertools.chain(site.variations.values(), site.products.values())
+                    if i["sku"] == line["sku"]
+                )
+                parent = site.products[item["parent_id"]] if "parent_id" in item else item
+                price = Decimal(item["price"] or "0")
+                quantity = int(line["quantity"])
+                line_items.append(
+                    {
+                        "id": self.next_id(),
+                        "name": parent["name"],
+                        "product_id": parent["id"],
+                        "variation_id": item["id"] if "parent_id" in item else 0,
+                        "quantity": quantity,
+                        "tax_class": "",
+                        "subtotal": f"{price * quantity:.2f}",
+                        "subtotal_tax": "0.00",
+                        "total": f"{price * quantity:.2f}",
+                        "total_tax": "0.00",
+                        "taxes": [],
+                        "meta_data": [],
+                        "sku": item["sku"],
+                        "price": float(price),
+                    }
+                )
+            total = sum(Decimal(li["total"]) for li in line_items)
+            address = {
+                "first_name": first_name,
+                "last_name": last_name,
+                "company": "",
+                "address_1": "969 Market",
+                "address_2": "",
+                "city": "San Francisco",
+                "state": "CA",
+                "postcode": "94103",
+                "country": "US",
+            }
+            order = {
+                "id": order_id,
+                "parent_id": 0,
+                "number": str(order_id),
+                "order_key": "wc_order_" + secrets.token_hex(6),
+                "created_via": "checkout",
+                "version": "9.9.0",
+                "status": "processing",
+                "currency": site.currency,
+                "date_created": _now(),
+                "date_created_gmt": _now(),
+                "date_modified": _now(),
+                "date_modified_gmt": _now(),
+                "discount_total": "0.00",
+                "discount_tax": "0.00",
+                "shipping_total": "0.00",
+                "shipping_tax": "0.00",
+                "cart_tax": "0.00",
+                "total": f"{total:.2f}",
+                "total_tax": "0.00",
+                "prices_include_tax": False,
+                "customer_id": 0,
+                "customer_ip_address": "",
+                "customer_user_agent": "",
+                "customer_note": "",
+                "billing": {**address, "email": email, "phone": "(555) 555-5555"},
+                "shipping": address,
+                "payment_method": "bacs",
+                "payment_method_title": "Direct Bank Transfer",
+                "transaction_id": "",
+                "date_paid": _now(),
+                "date_paid_gmt": _now(),
+                "date_completed": None,
+                "date_completed_gmt": None,
+                "cart_hash": "",
+                "meta_data": [],
+                "line_items": line_items,
+                "tax_lines": [],
+                "shipping_lines": [],
+                "fee_lines": [],
+                "coupon_lines": [],
+                "refunds": [],
+                "_links": {
+                    "self": [{"href": f"{site.url}/wp-json/wc/v3/orders/{order_id}"}],
+                    "collection": [{"href": f"{site.url}/wp-json/wc/v3/orders"}],
+                },
+            }
+            site.orders[order_id] = order
+        if deliver:
+            self.deliver(slug, "order.created", order)
+        return order
+
+
+def sign_oauth_url(
+    url: str,
+    method: str,
+    params: dict[str, str],
+    consumer_key: str,
+    consumer_secret: str,
+    *,
+    timestamp: int | None = None,
+    nonce: str | None = None,
+    algorithm: str = "HMAC-SHA256",
+) -> str:
+    """Sign a request the way a WooCommerce client does (for tests of the checker itself)."""
+    oauth = {
+        **params,
+        "oauth_consumer_key": consumer_key,
+        "oauth_timestamp": str(timestamp or int(time.time())),
+        "oauth_nonce": nonce or secrets.token_hex(16),
+        "oauth_signature_method": algorithm,
+    }
+    ordered = sorted(oauth.items(), key=lambda kv: kv[0].encode())
+    query_string = "%26".join(rfc3986(f"{rfc3986(k)}={rfc3986(v)}") for k, v in ordered)
+    string_to_sign = f"{method.upper()}&{rfc3986(url)}&{query_string}"
+    digest = hashlib.sha1 if algorithm == "HMAC-SHA1" else hashlib.sha256
+    oauth["oauth_signature"] = base64.b64encode(
+        hmac.new(f"{consumer_secret}&".encode(), string_to_sign.encode(), digest).digest()
+    ).decode()
+    return f"{url}?{urlencode(oauth)}"

@@ -1,0 +1,497 @@
+"""Shopify GraphQL Admin API client (HTTP + JSON only), paced by the cost throttle.
+
+Every answer carries `extensions.cost.throttleStatus` (bucket size, points available, restore
+rate). The client keeps that per shop in the cache, shared by every worker, estimates what has
+refilled since, and waits before a call whose cost (learned from `requestedQueryCost`) would not
+fit, so a store is not pushed past its limit. A THROTTLED answer (200) or a 429 with Retry-After
+still waits and retries; nothing here hard-codes a plan's limits.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+from dropship.core.errors import PermanentError, TemporaryError
+from integrations.base import (
+    FulfillmentData,
+    FulfillmentResult,
+    InventoryChange,
+    InventoryResult,
+    OrderData,
+    OrderNote,
+    ProductData,
+    ProductResult,
+    StoreAuthError,
+    StoreInfo,
+    StorePermanentError,
+    StoreTemporaryError,
+    WebhookRegistration,
+    chunked,
+)
+from integrations.safe_http import safe_request
+from integrations.shopify import mappers
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+WEBHOOK_TOPICS = {
+    "ORDERS_CREATE": "orders/create",
+    "ORDERS_CANCELLED": "orders/cancelled",
+    "APP_UNINSTALLED": "app/uninstalled",
+}
+# What each operation costs before Shopify has told us (its requestedQueryCost replaces these).
+# Queries stay under Shopify's 1,000-point single-query limit: orders are read with their first
+# 100 lines and first 4 fulfillment orders.
+COST_SEEDS = {
+    "productSet": 520,
+    "inventorySetQuantities": 20,
+    "order": 520,
+    "fulfillmentOrders": 820,
+}
+DEFAULT_COST_SEED = 50
+
+
+def shop_base_url(shop_domain: str) -> str:
+    """https://{shop} in production; SHOPIFY_BASE_URL (e.g. the sandbox) when set."""
+    base = settings.SHOPIFY_BASE_URL
+    if not base:
+        return f"https://{shop_domain}"
+    if "{shop}" in base:
+        return base.format(shop=shop_domain).rstrip("/")
+    return f"{base.rstrip('/')}/{shop_domain}"
+
+
+@dataclass
+class ThrottleState:
+    maximum: float
+    available: float
+    restore_rate: float
+    observed_at: float  # time.time()
+
+    def available_now(self, now: float) -> float:
+        return min(self.maximum, self.available + (now - self.observed_at) * self.restore_rate)
+
+
+class CostThrottle:
+    """The shop's bucket as last reported, shared through the cache by every process."""
+
+    _locks: dict[str, threading.Lock] = {}
+    _locks_guard = threading.Lock()
+
+    def __init__(self, shop_domain: str) -> None:
+        self.key = f"shopify-throttle:{shop_domain}"
+        self.cost_key = f"shopify-costs:{shop_domain}"
+        with self._locks_guard:
+            self.lock = self._locks.setdefault(shop_domain, threading.Lock())
+
+    def _state(self) -> ThrottleState | None:
+        raw = cache.get(self.key)
+        return ThrottleState(**raw) if raw else None
+
+    def cost_of(self, operation: str) -> float:
+        costs = cache.get(self.cost_key) or {}
+        return float(costs.get(operation, COST_SEEDS.get(operation, DEFAULT_COST_SEED)))
+
+    def reserve(self, operation: str) -> None:
+        """Wait until the bucket holds the operation's cost, then take it from the estimate."""
+        needed = self.cost_of(operation)
+        while True:
+            with self.lock:
+                state = self._state()
+                now = time.time()
+                if state is None:
+                    return
+                available = state.available_now(now)
+                needed = min(needed, state.maximum)
+                if available >= needed:
+                    state.available = available - needed
+                    state.observed_at = now
+                    cache.set(self.key, state.__dict__, timeout=3600)
+                    return
+                wait = (needed - available) / max(state.restore_rate, 0.001)
+            time.sleep(min(wait + 0.01, 30))
+
+    def observe(self, operation: str, cost: dict) -> None:
+        status = cost.get("throttleStatus") or {}
+        if not status:
+            return
+        with self.lock:
+            cache.set(
+                self.key,
+                ThrottleState(
+                    maximum=float(status["maximumAvailable"]),
+                    available=float(status["currentlyAvailable"]),
+                    restore_rate=float(status["restoreRate"]),
+                    observed_at=time.time(),
+                ).__dict__,
+                timeout=3600,
+            )
+            requested = cost.get("requestedQueryCost")
+            if requested is not None:
+                costs = cache.get(self.cost_key) or {}
+                costs[operation] = float(requested)
+                cache.set(self.cost_key, costs, timeout=24 * 3600)
+
+    def wait_after_throttle(self, operation: str, cost: dict) -> float:
+        status = cost.get("throttleStatus") or {}
+        requested = float(cost.get("requestedQueryCost") or self.cost_of(operation))
+        available = float(status.get("currentlyAvailable") or 0)
+        rate = float(status.get("restoreRate") or 1)
+        return max(0.05, (requested - available) / max(rate, 0.001))
+
+
+class ShopifyClient:
+    product_batch_size = 1  # productSet takes one product (with up to 2,048 variants) per call
+    inventory_batch_size = 250  # inventorySetQuantities: input arrays hold at most 250 items
+
+    def __init__(self, *, shop_domain: str, access_token: str, location_id: str = "") -> None:
+        self.shop_domain = shop_domain
+        self.access_token = access_token
+        self.location_id = location_id
+        self.throttle = CostThrottle(shop_domain)
+        self.calls = 0  # HTTP calls made by this client (tests and benchmarks read it)
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{shop_base_url(self.shop_domain)}/admin/api/{settings.SHOPIFY_API_VERSION}/graphql.json"
+
+    # --- transport -----------------------------------------------------------------------------
+    def graphql(self, query: str, variables: dict | None = None, *, operation: str) -> dict:
+        backoff = 0.5
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            self.throttle.reserve(operation)
+            self.calls += 1
+            try:
+                response = safe_request(
+                    "POST",
+                    self.graphql_url,
+                    json={"query": query, "variables": variables or {}},
+                    headers={
+                        "X-Shopify-Access-Token": self.access_token,
+                        "Content-Type": "application/json",
+                        "Accept": "application/json",
+                    },
+                )
+            except TemporaryError as exc:
+                if attempt >= 3:
+                    raise StoreTemporaryError(str(exc)) from exc
+                time.sleep(backoff + random.random() * backoff)  # noqa: S311 - jitter
+                backoff *= 2
+                continue
+            except PermanentError as exc:
+                raise StorePermanentError(str(exc)) from exc
+            status = response.status_code
+            if status in (401, 403):
+                raise StoreAuthError(
+                    "Shopify refused our access token: the app was uninstalled or its access "
+                    "revoked. Reconnect the store.",
+                    status_code=status,
+                )
+            if status == 429:
+                retry_after = _retry_after(response.headers, default=1.0)
+                if attempt >= MAX_ATTEMPTS:
+                    raise StoreTemporaryError(
+                        "Shopify kept answering 429.", retry_after=retry_after
+                    )
+                time.sleep(retry_after)
+                continue
+            if status >= 500:
+                if attempt >= 3:
+                    raise StoreTemporaryError(f"Shopify answered {status}.")
+                time.sleep(backoff + random.random() * backoff)  # noqa: S311 - jitter
+                backoff *= 2
+                continue
+            if status >= 400:
+                raise StorePermanentError(
+                    f"Shopify refused the request ({status}): {response.text[:300]}",
+                    status_code=status,
+                )
+            try:
+                body = response.json()
+            except ValueError as exc:
+                raise StoreTemporaryError("Shopify answered something that is not JSON.") from exc
+            cost = (body.get("extensions") or {}).get("cost") or {}
+            if cost:
+                self.throttle.observe(operation, cost)
+            errors = body.get("errors") or []
+            if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
+                wait = self.throttle.wait_after_throttle(operation, cost)
+                logger.warning(
+                    "Shopify throttled %s on %s; waiting %.2fs", operation, self.shop_domain, wait
+                )
+                time.sleep(wait)
+                continue
+            if errors:
+                message = "; ".join(str(e.get("message")) for e in errors)
+                raise StorePermanentError(f"Shopify rejected the query: {message}")
+            return body.get("data") or {}
+        raise StoreTemporaryError(f"Shopify stayed throttled for {operation}.")
+
+    # --- the protocol --------------------------------------------------------------------------
+    def verify_connection(self) -> StoreInfo:
+        data = self.graphql(
+            "query { shop { name myshopifyDomain currencyCode } locations(first: 1) { nodes { id } } }",
+            operation="shop",
+        )
+        shop = data["shop"]
+        locations = (data.get("locations") or {}).get("nodes") or []
+        location_id = locations[0]["id"] if locations else ""
+        self.location_id = self.location_id or location_id
+        return StoreInfo(
+            name=shop["name"],
+            currency=shop["currencyCode"],
+            location_id=location_id,
+            domain=shop["myshopifyDomain"],
+        )
+
+    def register_webhooks(self, *, callback_url: str) -> list[WebhookRegistration]:
+        existing = self.graphql(
+            "query { webhookSubscriptions(first: 50) { nodes { id topic callbackUrl } } }",
+            operation="webhookSubscriptions",
+        )["webhookSubscriptions"]["nodes"]
+        registrations = []
+        for topic_enum, topic in WEBHOOK_TOPICS.items():
+            match = next(
+                (
+                    s
+                    for s in existing
+                    if s["topic"] == topic_enum and s["callbackUrl"] == callback_url
+                ),
+                None,
+            )
+            if match is not None:
+                registrations.append(WebhookRegistration(topic=topic, store_webhook_id=match["id"]))
+                continue
+            payload = self.graphql(
+                """mutation($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) {
+                  webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) {
+                    webhookSubscription { id topic }
+                    userErrors { field message }
+                  }
+                }""",
+                {"topic": topic_enum, "sub": {"callbackUrl": callback_url, "format": "JSON"}},
+                operation="webhookSubscriptionCreate",
+            )["webhookSubscriptionCreate"]
+            if payload["userErrors"]:
+                raise StorePermanentError(
+                    f"Shopify refused the {topic} webhook: "
+                    + mappers.user_errors_text(payload["userErrors"])
+                )
+            registrations.append(
+                WebhookRegistration(
+                    topic=topic, store_webhook_id=payload["webhookSubscription"]["id"]
+                )
+            )
+        return registrations
+
+    def delete_webhooks(self, *, store_webhook_ids: list[str]) -> None:
+        for webhook_id in store_webhook_ids:
+            self.graphql(
+                """mutation($id: ID!) {
+                  webhookSubscriptionDelete(id: $id) { deletedWebhookSubscriptionId userErrors { field message } }
+                }""",
+                {"id": webhook_id},
+                operation="webhookSubscriptionDelete",
+            )
+
+    def upsert_products(self, *, products: list[ProductData]) -> list[ProductResult]:
+        if not self.location_id:
+            self.verify_connection()
+        results = []
+        for product in products:
+            payload = self.graphql(
+                """mutation($input: ProductSetInput!) {
+                  productSet(input: $input, synchronous: true) {
+                    product { id variants(first: 250) { nodes { id sku inventoryItem { id } } } }
+                    userErrors { field message code }
+                  }
+                }""",
+                {"input": mappers.product_set_input(product, location_id=self.location_id)},
+                operation="productSet",
+            )["productSet"]
+            results.append(mappers.product_result(product.reference, payload))
+        return results
+
+    def set_inventory(self, *, changes: list[InventoryChange]) -> InventoryResult:
+        if not self.location_id:
+            self.verify_connection()
+        calls_before = self.calls
+        updated = 0
+        errors: list[str] = []
+        for batch in chunked(changes, self.inventory_batch_size):
+            pending = batch
+            for _round in range(2):  # a batch with bad items is retried once without them
+                payload = self.graphql(
+                    """mutation($input: InventorySetQuantitiesInput!) {
+                      inventorySetQuantities(input: $input) {
+                        inventoryAdjustmentGroup { reason }
+                        userErrors { code field message }
+                      }
+                    }""",
+                    {
+                        "input": {
+                            "name": "available",
+                            "reason": "correction",
+                            "ignoreCompareQuantity": True,
+                            "quantities": [
+                                {
+                                    "inventoryItemId": change.inventory_item_id,
+                                    "locationId": self.location_id,
+                                    "quantity": max(0, change.quantity),
+                                }
+                                for change in pending
+                            ],
+                        }
+                    },
+                    operation="inventorySetQuantities",
+                )["inventorySetQuantities"]
+                user_errors = payload["userErrors"]
+                if not user_errors:
+                    updated += len(pending)
+                    break
+                bad = set()
+                for error in user_errors:
+                    field = error.get("field") or []
+                    if len(field) >= 3 and field[1] == "quantities" and field[2].isdigit():
+                        bad.add(int(field[2]))
+                        errors.append(
+                            f"{pending[int(field[2])].inventory_item_id}: {error['message']}"
+                        )
+                    else:
+                        errors.append(error["message"])
+                if not bad:
+                    break
+                pending = [c for i, c in enumerate(pending) if i not in bad]
+                if not pending:
+                    break
+        return InventoryResult(
+            calls=self.calls - calls_before, updated=updated, errors=tuple(errors)
+        )
+
+    def set_product_published(self, *, store_product_id: str, is_published: bool) -> None:
+        payload = self.graphql(
+            """mutation($product: ProductUpdateInput!) {
+              productUpdate(product: $product) { product { id status } userErrors { field message } }
+            }""",
+            {"product": {"id": store_product_id, "status": "ACTIVE" if is_published else "DRAFT"}},
+            operation="productUpdate",
+        )["productUpdate"]
+        if payload["userErrors"]:
+            raise StorePermanentError(mappers.user_errors_text(payload["userErrors"]))
+
+    def get_order(self, *, store_order_id: str) -> OrderData:
+        data = self.graphql(
+            """query($id: ID!) {
+              order(id: $id) {
+                id name email currencyCode createdAt cancelledAt displayFulfillmentStatus
+                customer { firstName lastName email }
+                shippingAddress { name firstName lastName company address1 address2 city province provinceCode zip country countryCodeV2 phone }
+                totalPriceSet { shopMoney { amount currencyCode } }
+                lineItems(first: 100) {
+                  nodes { id sku title quantity variant { id } product { id } originalUnitPriceSet { shopMoney { amount } } }
+                }
+              }
+            }""",
+            {"id": mappers.gid("Order", store_order_id)},
+            operation="order",
+        )
+        if not data.get("order"):
+            raise StorePermanentError(f"Shopify has no order {store_order_id}.", status_code=404)
+        return mappers.order_from_graphql(data["order"])
+
+    def create_fulfillment(self, *, fulfillment: FulfillmentData) -> FulfillmentResult:
+        data = self.graphql(
+            """query($id: ID!) {
+              order(id: $id) {
+                fulfillmentOrders(first: 4) {
+                  nodes { id status lineItems(first: 100) { nodes { id remainingQuantity lineItem { id } } } }
+                }
+              }
+            }""",
+            {"id": mappers.gid("Order", fulfillment.store_order_id)},
+            operation="fulfillmentOrders",
+        )
+        if not data.get("order"):
+            raise StorePermanentError(f"Shopify has no order {fulfillment.store_order_id}.")
+        wanted = {line.store_line_id: line.quantity for line in fulfillment.lines}
+        groups: dict[str, list[dict]] = {}
+        for fulfillment_order in data["order"]["fulfillmentOrders"]["nodes"]:
+            if fulfillment_order["status"] not in {"OPEN", "IN_PROGRESS"}:
+                continue
+            for item in fulfillment_order["lineItems"]["nodes"]:
+                line_id = item["lineItem"]["id"]
+                take = min(wanted.get(line_id, 0), item["remainingQuantity"])
+                if take > 0:
+                    groups.setdefault(fulfillment_order["id"], []).append(
+                        {"id": item["id"], "quantity": take}
+                    )
+                    wanted[line_id] -= take
+        missing = {line_id: qty for line_id, qty in wanted.items() if qty > 0}
+        if missing:
+            raise StorePermanentError(
+                "These lines have nothing left to fulfil in Shopify: "
+                + ", ".join(f"{mappers.legacy_id(k)} ({v})" for k, v in missing.items())
+            )
+        payload = self.graphql(
+            """mutation($fulfillment: FulfillmentInput!) {
+              fulfillmentCreate(fulfillment: $fulfillment) {
+                fulfillment { id status }
+                userErrors { field message }
+              }
+            }""",
+            {
+                "fulfillment": {
+                    "notifyCustomer": fulfillment.notify_customer,
+                    "trackingInfo": {
+                        "company": fulfillment.carrier,
+                        "number": fulfillment.tracking_number,
+                        **({"url": fulfillment.tracking_url} if fulfillment.tracking_url else {}),
+                    },
+                    "lineItemsByFulfillmentOrder": [
+                        {"fulfillmentOrderId": fo_id, "fulfillmentOrderLineItems": items}
+                        for fo_id, items in groups.items()
+                    ],
+                }
+            },
+            operation="fulfillmentCreate",
+        )["fulfillmentCreate"]
+        if payload["userErrors"]:
+            raise StorePermanentError(mappers.user_errors_text(payload["userErrors"]))
+        return FulfillmentResult(store_fulfillment_id=payload["fulfillment"]["id"])
+
+    def add_order_note(self, *, note: OrderNote) -> None:
+        order_id = mappers.gid("Order", note.store_order_id)
+        data = self.graphql(
+            "query($id: ID!) { order(id: $id) { id note } }",
+            {"id": order_id},
+            operation="orderNote",
+        )
+        if not data.get("order"):
+            raise StorePermanentError(f"Shopify has no order {note.store_order_id}.")
+        existing = data["order"].get("note") or ""
+        text = f"{existing}\n{note.text}" if existing else note.text
+        payload = self.graphql(
+            """mutation($input: OrderInput!) {
+              orderUpdate(input: $input) { order { id } userErrors { field message } }
+            }""",
+            {"input": {"id": order_id, "note": text}},
+            operation="orderUpdate",
+        )["orderUpdate"]
+        if payload["userErrors"]:
+            raise StorePermanentError(mappers.user_errors_text(payload["userErrors"]))
+
+
+def _retry_after(headers: dict[str, Any], *, default: float) -> float:
+    value = {k.lower(): v for k, v in headers.items()}.get("retry-after")
+    try:
+        return max(0.0, min(float(value), 60.0)) if value is not None else default
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,187 @@
+"""The webhook inbox: verify the signature on the raw body, store, answer fast.
+
+Answers (DESIGN "Interfaces"): 200 accepted or duplicate, 401 bad or missing signature, 400
+malformed body (recorded as FAILED), 404 unknown shop or store. Processing happens in a task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+import stripe
+from django.conf import settings
+from django.db.models import Case, F, Value, When
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from integrations import services
+from integrations.models import InboundWebhook
+from integrations.shopify import webhooks as shopify_webhooks
+from integrations.woocommerce import webhooks as woo_webhooks
+from retailers.models import Store
+
+
+def _answer(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"detail": message}, status=status)
+
+
+def _is_json(body: bytes) -> bool:
+    try:
+        json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def _find_shopify_store(domain: str) -> Store | None:
+    """The connected store for the shop, else its most recent row (privacy topics arrive after
+    an uninstall, when the store is already disconnected). One query."""
+    return (
+        Store.objects.filter(platform=Store.Platform.SHOPIFY, domain=domain)
+        .annotate(
+            is_disconnected=Case(
+                When(status=Store.Status.DISCONNECTED, then=Value(1)), default=Value(0)
+            )
+        )
+        .only("pk", "status", "last_webhook_at", "retailer_id", "domain")
+        .order_by("is_disconnected", F("disconnected_at").desc(nulls_last=True), "-pk")
+        .first()
+    )
+
+
+_STORE_CACHE: dict[str, tuple[float, Store]] = {}
+
+
+def _shopify_store(domain: str) -> Store | None:
+    """Stores found are remembered for a few seconds per process (a busy shop sends many
+    webhooks a second); an unknown shop is looked up every time, so a new store is seen at once."""
+    now = time.monotonic()
+    cached = _STORE_CACHE.get(domain)
+    if cached is not None and now - cached[0] < settings.WEBHOOK_STORE_CACHE_SECONDS:
+        return cached[1]
+    store = _find_shopify_store(domain)
+    if store is not None:
+        if len(_STORE_CACHE) > 10000:
+            _STORE_CACHE.clear()
+        _STORE_CACHE[domain] = (now, store)
+    return store
+
+
+@csrf_exempt
+@require_POST
+def shopify_webhook(request: HttpRequest) -> HttpResponse:
+    body = request.body
+    if not shopify_webhooks.is_valid_signature(body, request.headers.get("X-Shopify-Hmac-Sha256")):
+        return _answer(401, "The X-Shopify-Hmac-Sha256 signature is missing or wrong.")
+    topic = request.headers.get("X-Shopify-Topic", "").strip()
+    domain = request.headers.get("X-Shopify-Shop-Domain", "").strip().lower()
+    if not topic or not domain:
+        return _answer(400, "X-Shopify-Topic and X-Shopify-Shop-Domain are required.")
+    store = _shopify_store(domain)
+    if store is None:
+        return _answer(404, f"No store is connected for {domain}.")
+    dedup_key = shopify_webhooks.dedup_key(request.headers) or hashlib.sha256(body).hexdigest()
+    headers = dict(request.headers)
+    if not _is_json(body):
+        services.record_failed_webhook(
+            source=InboundWebhook.Source.SHOPIFY,
+            topic=topic,
+            dedup_key=dedup_key,
+            body=body,
+            headers=headers,
+            error="The body is not valid JSON.",
+            store=store,
+        )
+        return _answer(400, "The body is not valid JSON.")
+    _, created = services.receive_webhook(
+        source=InboundWebhook.Source.SHOPIFY,
+        topic=topic,
+        dedup_key=dedup_key,
+        body=body,
+        headers=headers,
+        store=store,
+    )
+    return _answer(200, "accepted" if created else "duplicate")
+
+
+@csrf_exempt
+@require_POST
+def woocommerce_webhook(request: HttpRequest, public_id) -> HttpResponse:
+    body = request.body
+    if woo_webhooks.is_ping(body):
+        # WooCommerce's ping on webhook creation: unsigned, carries nothing, triggers nothing.
+        return _answer(200, "pong")
+    store = (
+        Store.objects.filter(public_id=public_id, platform=Store.Platform.WOOCOMMERCE)
+        .exclude(status=Store.Status.DISCONNECTED)
+        .first()
+    )
+    if store is None:
+        return _answer(404, "No WooCommerce store is connected at this address.")
+    if not woo_webhooks.is_valid_signature(
+        body, request.headers.get("X-WC-Webhook-Signature"), store.webhook_secret
+    ):
+        return _answer(401, "The X-WC-Webhook-Signature signature is missing or wrong.")
+    topic = request.headers.get("X-WC-Webhook-Topic", "").strip()
+    if not topic:
+        return _answer(400, "X-WC-Webhook-Topic is required.")
+    dedup_key = woo_webhooks.dedup_key(topic, body)
+    headers = dict(request.headers)
+    if not _is_json(body):
+        services.record_failed_webhook(
+            source=InboundWebhook.Source.WOOCOMMERCE,
+            topic=topic,
+            dedup_key=dedup_key,
+            body=body,
+            headers=headers,
+            error="The body is not valid JSON.",
+            store=store,
+        )
+        return _answer(400, "The body is not valid JSON.")
+    _, created = services.receive_webhook(
+        source=InboundWebhook.Source.WOOCOMMERCE,
+        topic=topic,
+        dedup_key=dedup_key,
+        body=body,
+        headers=headers,
+        store=store,
+    )
+    return _answer(200, "accepted" if created else "duplicate")
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    body = request.body
+    try:
+        event = stripe.Webhook.construct_event(
+            body.decode("utf-8"),
+            request.headers.get("Stripe-Signature"),
+            settings.STRIPE_WEBHOOK_SECRET,
+        )
+    except stripe.SignatureVerificationError:
+        return _answer(401, "The Stripe-Signature header is missing or wrong.")
+    except (ValueError, UnicodeDecodeError):
+        services.record_failed_webhook(
+            source=InboundWebhook.Source.STRIPE,
+            topic="(unreadable)",
+            dedup_key=hashlib.sha256(body).hexdigest(),
+            body=body,
+            headers=dict(request.headers),
+            error="The body is not valid JSON.",
+        )
+        return _answer(400, "The body is not valid JSON.")
+    event_id, event_type = getattr(event, "id", None), getattr(event, "type", None)
+    if not event_id or not event_type:
+        return _answer(400, "The event has no id or type.")
+    _, created = services.receive_webhook(
+        source=InboundWebhook.Source.STRIPE,
+        topic=str(event_type),
+        dedup_key=str(event_id),
+        body=body,
+        headers=dict(request.headers),
+    )
+    return _answer(200, "accepted" if created else "duplicate")

@@ -1,0 +1,1 @@
+"""WooCommerce: REST API v3 client (OAuth 1.0a over HTTP, basic auth over HTTPS), webhook checks, mappers."""

@@ -1,0 +1,364 @@
+"""WooCommerce REST API v3 client (HTTP + JSON only), every call through the safe-call helper.
+
+Authentication is what the `woocommerce` package does: HTTP basic auth over HTTPS, and over
+plain HTTP (the sandbox on loopback) an OAuth 1.0a one-legged signature built by the package's
+own `woocommerce.oauth.OAuth`. The HTTP itself goes through `integrations.safe_http` so the
+site address a retailer typed can never reach a private or metadata address.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from requests.auth import HTTPBasicAuth
+from woocommerce.oauth import OAuth
+
+from dropship.core.errors import PermanentError, TemporaryError
+from integrations.base import (
+    FulfillmentData,
+    FulfillmentResult,
+    InventoryChange,
+    InventoryResult,
+    OrderData,
+    OrderNote,
+    ProductData,
+    ProductResult,
+    StoreAuthError,
+    StoreInfo,
+    StorePermanentError,
+    StoreTemporaryError,
+    WebhookRegistration,
+    chunked,
+)
+from integrations.safe_http import safe_request
+from integrations.woocommerce import mappers
+
+MAX_ATTEMPTS = 5
+BATCH_LIMIT = 100  # WooCommerce answers 413 above 100 items per batch call
+WEBHOOK_TOPICS = ("order.created", "order.updated")
+SHIPMENTS_META_KEY = "_dropship_shipments"
+
+
+class WooCommerceClient:
+    product_batch_size = BATCH_LIMIT
+    inventory_batch_size = BATCH_LIMIT
+
+    def __init__(
+        self, *, url: str, consumer_key: str, consumer_secret: str, webhook_secret: str = ""
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.consumer_key = consumer_key
+        self.consumer_secret = consumer_secret
+        self.webhook_secret = webhook_secret
+        self.version = settings.WOOCOMMERCE_API_VERSION
+        self.calls = 0
+
+    # --- transport -----------------------------------------------------------------------------
+    def _signed(self, method: str, url: str, params: dict[str, Any]) -> tuple[str, Any]:
+        if url.startswith("https://"):
+            query = f"?{urlencode(params)}" if params else ""
+            return url + query, HTTPBasicAuth(self.consumer_key, self.consumer_secret)
+        query = f"?{urlencode(params)}" if params else ""
+        oauth = OAuth(
+            url=url + query,
+            consumer_key=self.consumer_key,
+            consumer_secret=self.consumer_secret,
+            version=self.version,
+            method=method,
+            oauth_timestamp=int(time.time()),
+        )
+        return oauth.get_oauth_url(), None
+
+    def request(
+        self, method: str, endpoint: str, *, data: Any = None, params: dict | None = None
+    ) -> Any:
+        url = f"{self.url}/wp-json/{self.version}/{endpoint}"
+        backoff = 0.5
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            signed_url, auth = self._signed(method, url, dict(params or {}))
+            self.calls += 1
+            try:
+                response = safe_request(
+                    method,
+                    signed_url,
+                    data=None if data is None else json.dumps(data).encode(),
+                    headers={
+                        "Accept": "application/json",
+                        **({"Content-Type": "application/json"} if data is not None else {}),
+                    },
+                    auth=auth,
+                    allow_redirects=False,  # a redirect would drop or leak the signature
+                )
+            except TemporaryError as exc:
+                if attempt >= 3:
+                    raise StoreTemporaryError(str(exc)) from exc
+                time.sleep(backoff + random.random() * backoff)  # noqa: S311 - jitter
+                backoff *= 2
+                continue
+            except PermanentError as exc:
+                raise StorePermanentError(str(exc)) from exc
+            status = response.status_code
+            if status in (401, 403):
+                raise StoreAuthError(
+                    "WooCommerce refused our API keys (" + _message(response) + "). "
+                    "Reconnect the store with new keys.",
+                    status_code=status,
+                )
+            if status == 429 or status >= 500:
+                if attempt >= MAX_ATTEMPTS:
+                    raise StoreTemporaryError(f"WooCommerce answered {status}.")
+                retry_after = response.headers.get("Retry-After")
+                wait = float(retry_after) if retry_after and retry_after.isdigit() else backoff
+                time.sleep(min(wait, 30) + random.random() * 0.1)  # noqa: S311 - jitter
+                backoff *= 2
+                continue
+            if 300 <= status < 400:
+                raise StorePermanentError(
+                    f"WooCommerce redirected the API call to {response.headers.get('Location')}; "
+                    "check the site address (https, www).",
+                    status_code=status,
+                )
+            if status >= 400:
+                raise StorePermanentError(
+                    f"WooCommerce refused {method} {endpoint} ({status}): {_message(response)}",
+                    status_code=status,
+                )
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise StorePermanentError(
+                    "The site did not answer like a WooCommerce store (not JSON). Check the address."
+                ) from exc
+        raise StoreTemporaryError("WooCommerce did not answer.")  # pragma: no cover
+
+    # --- the protocol --------------------------------------------------------------------------
+    def verify_connection(self) -> StoreInfo:
+        settings_list = self.request("GET", "settings/general")
+        if not isinstance(settings_list, list):
+            raise StorePermanentError("The site did not answer like a WooCommerce store.")
+        currency = next(
+            (s.get("value") for s in settings_list if s.get("id") == "woocommerce_currency"), ""
+        )
+        name = self.url.split("://", 1)[-1]
+        try:
+            index = safe_request("GET", f"{self.url}/wp-json/", allow_redirects=False)
+            if index.ok:
+                name = index.json().get("name") or name
+        except (TemporaryError, PermanentError, ValueError, AttributeError):
+            pass  # the name is a nicety; the authenticated call above proved the connection
+        return StoreInfo(name=name, currency=currency or "", domain=self.url)
+
+    def register_webhooks(self, *, callback_url: str) -> list[WebhookRegistration]:
+        if not self.webhook_secret:
+            raise StorePermanentError("A webhook secret is needed to register webhooks.")
+        existing = self.request("GET", "webhooks", params={"per_page": 100})
+        registrations = []
+        for topic in WEBHOOK_TOPICS:
+            match = next(
+                (
+                    w
+                    for w in existing
+                    if w.get("topic") == topic and w.get("delivery_url") == callback_url
+                ),
+                None,
+            )
+            if match is not None:
+                # Its secret is unknown to us now: replace it so signatures check out.
+                self.request("DELETE", f"webhooks/{match['id']}", params={"force": "true"})
+            created = self.request(
+                "POST",
+                "webhooks",
+                data={
+                    "name": f"Dropship {topic}",
+                    "topic": topic,
+                    "delivery_url": callback_url,
+                    "secret": self.webhook_secret,
+                    "status": "active",
+                },
+            )
+            registrations.append(
+                WebhookRegistration(topic=topic, store_webhook_id=str(created["id"]))
+            )
+        return registrations
+
+    def delete_webhooks(self, *, store_webhook_ids: list[str]) -> None:
+        for webhook_id in store_webhook_ids:
+            try:
+                self.request("DELETE", f"webhooks/{webhook_id}", params={"force": "true"})
+            except StorePermanentError as exc:
+                if exc.status_code != 404 or isinstance(exc, StoreAuthError):
+                    raise
+
+    def upsert_products(self, *, products: list[ProductData]) -> list[ProductResult]:
+        results: dict[str, ProductResult] = {}
+        for batch in chunked(products, BATCH_LIMIT):
+            body: dict[str, list] = {"create": [], "update": []}
+            order: dict[str, list[ProductData]] = {"create": [], "update": []}
+            for product in batch:
+                key = "update" if product.store_product_id else "create"
+                body[key].append(mappers.product_payload(product))
+                order[key].append(product)
+            answer = self.request(
+                "POST", "products/batch", data={k: v for k, v in body.items() if v}
+            )
+            for key in ("create", "update"):
+                for product, item in zip(order[key], answer.get(key) or [], strict=False):
+                    error = mappers.batch_error(item)
+                    if error:
+                        results[product.reference] = ProductResult(product.reference, error=error)
+                    elif mappers.is_simple(product):
+                        ids = {v.sku: str(item["id"]) for v in product.variants}
+                        results[product.reference] = ProductResult(
+                            product.reference, str(item["id"]), ids, ids
+                        )
+                    else:
+                        results[product.reference] = self._upsert_variations(
+                            product, str(item["id"])
+                        )
+        return [results[p.reference] for p in products if p.reference in results]
+
+    def _upsert_variations(self, product: ProductData, product_id: str) -> ProductResult:
+        ids: dict[str, str] = {}
+        errors = []
+        for batch in chunked(list(product.variants), BATCH_LIMIT):
+            create = [v for v in batch if not v.store_variant_id]
+            update = [v for v in batch if v.store_variant_id]
+            answer = self.request(
+                "POST",
+                f"products/{product_id}/variations/batch",
+                data={
+                    "create": [mappers.variation_payload(v, product.option_names) for v in create],
+                    "update": [mappers.variation_payload(v, product.option_names) for v in update],
+                },
+            )
+            for key, variants in (("create", create), ("update", update)):
+                for variant, item in zip(variants, answer.get(key) or [], strict=False):
+                    error = mappers.batch_error(item)
+                    if error:
+                        errors.append(f"{variant.sku}: {error}")
+                    else:
+                        ids[variant.sku] = str(item["id"])
+        return ProductResult(product.reference, product_id, ids, dict(ids), error="; ".join(errors))
+
+    def set_inventory(self, *, changes: list[InventoryChange]) -> InventoryResult:
+        calls_before = self.calls
+        simple: list[InventoryChange] = []
+        by_parent: dict[str, list[InventoryChange]] = {}
+        for change in changes:
+            variant_id = change.store_variant_id or change.store_product_id
+            if not change.store_product_id or variant_id == change.store_product_id:
+                simple.append(change)
+            else:
+                by_parent.setdefault(change.store_product_id, []).append(change)
+        updated = 0
+        errors: list[str] = []
+        groups: list[tuple[str, list[InventoryChange]]] = [
+            ("products/batch", batch) for batch in chunked(simple, BATCH_LIMIT)
+        ]
+        for parent, items in by_parent.items():
+            groups += [
+                (f"products/{parent}/variations/batch", batch)
+                for batch in chunked(items, BATCH_LIMIT)
+            ]
+        for endpoint, batch in groups:
+            answer = self.request(
+                "POST",
+                endpoint,
+                data={
+                    "update": [
+                        {
+                            "id": int(c.store_variant_id or c.store_product_id),
+                            "manage_stock": True,
+                            "stock_quantity": max(0, c.quantity),
+                        }
+                        for c in batch
+                    ]
+                },
+            )
+            for change, item in zip(batch, answer.get("update") or [], strict=False):
+                error = mappers.batch_error(item)
+                if error:
+                    errors.append(f"{change.store_variant_id or change.store_product_id}: {error}")
+                else:
+                    updated += 1
+        return InventoryResult(
+            calls=self.calls - calls_before, updated=updated, errors=tuple(errors)
+        )
+
+    def set_product_published(self, *, store_product_id: str, is_published: bool) -> None:
+        self.request(
+            "PUT",
+            f"products/{store_product_id}",
+            data={"status": "publish" if is_published else "draft"},
+        )
+
+    def get_order(self, *, store_order_id: str) -> OrderData:
+        return mappers.order_from_payload(self.request("GET", f"orders/{store_order_id}"))
+
+    def create_fulfillment(self, *, fulfillment: FulfillmentData) -> FulfillmentResult:
+        order = self.request("GET", f"orders/{fulfillment.store_order_id}")
+        lines = {str(item["id"]): item for item in order.get("line_items") or []}
+        unknown = [
+            line.store_line_id for line in fulfillment.lines if line.store_line_id not in lines
+        ]
+        if unknown:
+            raise StorePermanentError(
+                f"WooCommerce order {fulfillment.store_order_id} has no line {', '.join(unknown)}."
+            )
+        shipped = ", ".join(
+            f"{line.quantity} × {lines[line.store_line_id].get('name', '')}"
+            for line in fulfillment.lines
+        )
+        text = f"Shipped {shipped} with {fulfillment.carrier}, tracking number {fulfillment.tracking_number}."
+        if fulfillment.tracking_url:
+            text += f" Track it at {fulfillment.tracking_url}"
+        note = self.request(
+            "POST",
+            f"orders/{fulfillment.store_order_id}/notes",
+            data={"note": text, "customer_note": fulfillment.notify_customer},
+        )
+        shipments = next(
+            (
+                m.get("value")
+                for m in order.get("meta_data") or []
+                if m.get("key") == SHIPMENTS_META_KEY
+            ),
+            None,
+        )
+        shipments = list(shipments) if isinstance(shipments, list) else []
+        shipments.append(
+            {
+                "carrier": fulfillment.carrier,
+                "tracking_number": fulfillment.tracking_number,
+                "tracking_url": fulfillment.tracking_url,
+                "lines": [
+                    {"line_id": line.store_line_id, "quantity": line.quantity}
+                    for line in fulfillment.lines
+                ],
+            }
+        )
+        update: dict[str, Any] = {"meta_data": [{"key": SHIPMENTS_META_KEY, "value": shipments}]}
+        if fulfillment.is_order_complete:
+            update["status"] = "completed"
+        self.request("PUT", f"orders/{fulfillment.store_order_id}", data=update)
+        return FulfillmentResult(store_fulfillment_id=str(note["id"]))
+
+    def add_order_note(self, *, note: OrderNote) -> None:
+        self.request(
+            "POST",
+            f"orders/{note.store_order_id}/notes",
+            data={"note": note.text, "customer_note": note.is_customer_note},
+        )
+
+
+def _message(response) -> str:
+    try:
+        body = response.json()
+        return str(body.get("message") or body.get("code") or response.status_code)
+    except (ValueError, AttributeError):
+        return str(response.status_code)

@@ -1,0 +1,343 @@
+"""Writes for retailers: connecting, checking and disconnecting stores.
+
+Every outside call happens before the database is written, so a refused connection leaves
+nothing behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from dropship.accounts.models import Notification
+from dropship.accounts.services import email_organisation, notify
+from dropship.core.audit import record_audit
+from dropship.core.errors import DomainError
+from integrations.base import StoreAuthError, StoreInfo, StorePermanentError, StoreTemporaryError
+from integrations.registry import build_platform_client, get_store_client
+from integrations.safe_http import UnsafeURLError, validate_url
+from integrations.shopify import oauth as shopify_oauth
+from integrations.shopify.client import ShopifyClient
+from integrations.woocommerce.client import WooCommerceClient
+from retailers.models import Retailer, Store
+
+logger = logging.getLogger(__name__)
+
+
+class StoreConnectionError(DomainError):
+    pass
+
+
+def _stores_url() -> str:
+    return reverse("retailers:stores")
+
+
+def _check_not_taken(*, retailer: Retailer, platform: str, domain: str) -> Store | None:
+    """The retailer's own earlier row for this shop (to reuse), or an error if another has it."""
+    rows = Store.objects.filter(platform=platform, domain=domain).exclude(
+        status=Store.Status.DISCONNECTED
+    )
+    other = rows.exclude(retailer=retailer).first()
+    if other is not None:
+        raise StoreConnectionError(
+            f"{domain} is already connected to another Dropship account.", field="domain"
+        )
+    return (
+        Store.objects.filter(retailer=retailer, platform=platform, domain=domain)
+        .order_by("-updated_at")
+        .first()
+    )
+
+
+# --- Shopify -------------------------------------------------------------------------------------
+def shopify_redirect_uri() -> str:
+    return settings.SITE_URL + reverse("retailers:shopify_callback")
+
+
+def start_shopify_connection(*, retailer: Retailer, shop: str) -> tuple[str, str, str]:
+    """Validate the shop and build Shopify's authorize URL: (url, state nonce, shop domain)."""
+    domain = shopify_oauth.normalise_shop_domain(shop)
+    _check_not_taken(retailer=retailer, platform=Store.Platform.SHOPIFY, domain=domain)
+    state = secrets.token_urlsafe(24)
+    url = shopify_oauth.authorize_url(shop=domain, state=state, redirect_uri=shopify_redirect_uri())
+    return url, state, domain
+
+
+def complete_shopify_connection(
+    *,
+    retailer: Retailer,
+    params: dict[str, str],
+    expected_state: str,
+    expected_shop: str,
+    actor=None,
+) -> Store:
+    """Check Shopify's callback, exchange the code, verify the token and register webhooks."""
+    checked = shopify_oauth.verify_callback(params, expected_state=expected_state)
+    if checked.shop != expected_shop:
+        raise shopify_oauth.OAuthCallbackError(
+            "Shopify answered for a different shop than the one you asked to connect."
+        )
+    existing = _check_not_taken(
+        retailer=retailer, platform=Store.Platform.SHOPIFY, domain=checked.shop
+    )
+    try:
+        token, scope = shopify_oauth.exchange_code(shop=checked.shop, code=checked.code)
+        client = ShopifyClient(shop_domain=checked.shop, access_token=token)
+        info = client.verify_connection()
+        callback = settings.SITE_URL + reverse("integrations:shopify_webhook")
+        registrations = client.register_webhooks(callback_url=callback)
+    except (StorePermanentError, StoreTemporaryError) as exc:
+        raise StoreConnectionError(f"Shopify did not complete the connection: {exc}") from exc
+    credentials = {
+        "access_token": token,
+        "scope": scope,
+        "webhook_ids": [r.store_webhook_id for r in registrations],
+    }
+    return _save_connected_store(
+        retailer=retailer,
+        existing=existing,
+        platform=Store.Platform.SHOPIFY,
+        domain=checked.shop,
+        info=info,
+        credentials=credentials,
+        webhook_secret="",
+        actor=actor,
+    )
+
+
+def connect_shopify_store_with_token(
+    *, retailer: Retailer, shop: str, access_token: str, scope: str = "", actor=None
+) -> Store:
+    """Connect with an access token obtained outside the OAuth redirect (a custom app's token,
+    or the demo's sandbox): verified by a real call, webhooks registered, then saved."""
+    domain = shopify_oauth.normalise_shop_domain(shop)
+    existing = _check_not_taken(retailer=retailer, platform=Store.Platform.SHOPIFY, domain=domain)
+    client = ShopifyClient(shop_domain=domain, access_token=access_token)
+    try:
+        info = client.verify_connection()
+        callback = settings.SITE_URL + reverse("integrations:shopify_webhook")
+        registrations = client.register_webhooks(callback_url=callback)
+    except (StorePermanentError, StoreTemporaryError) as exc:
+        raise StoreConnectionError(f"Shopify did not accept this token: {exc}") from exc
+    return _save_connected_store(
+        retailer=retailer,
+        existing=existing,
+        platform=Store.Platform.SHOPIFY,
+        domain=domain,
+        info=info,
+        credentials={
+            "access_token": access_token,
+            "scope": scope,
+            "webhook_ids": [r.store_webhook_id for r in registrations],
+        },
+        webhook_secret="",
+        actor=actor,
+    )
+
+
+# --- WooCommerce ---------------------------------------------------------------------------------
+def connect_woocommerce_store(
+    *, retailer: Retailer, site_url: str, consumer_key: str, consumer_secret: str, actor=None
+) -> Store:
+    """Check the address is safe, prove the keys with a real call, create our webhooks, save."""
+    try:
+        url = validate_url(site_url, require_https=True)
+    except UnsafeURLError as exc:
+        raise StoreConnectionError(str(exc), field="site_url") from exc
+    consumer_key, consumer_secret = consumer_key.strip(), consumer_secret.strip()
+    if not consumer_key.startswith("ck_"):
+        raise StoreConnectionError(
+            "The consumer key starts with ck_ (WooCommerce › Settings › Advanced › REST API).",
+            field="consumer_key",
+        )
+    if not consumer_secret.startswith("cs_"):
+        raise StoreConnectionError("The consumer secret starts with cs_.", field="consumer_secret")
+    existing = _check_not_taken(retailer=retailer, platform=Store.Platform.WOOCOMMERCE, domain=url)
+    public_id = existing.public_id if existing else uuid.uuid4()
+    webhook_secret = secrets.token_urlsafe(32)
+    client = WooCommerceClient(
+        url=url,
+        consumer_key=consumer_key,
+        consumer_secret=consumer_secret,
+        webhook_secret=webhook_secret,
+    )
+    try:
+        info = client.verify_connection()
+    except StoreAuthError as exc:
+        raise StoreConnectionError(
+            "WooCommerce refused these keys. Create a key with Read/Write permission and paste "
+            "both parts again.",
+            field="consumer_key",
+        ) from exc
+    except (StorePermanentError, StoreTemporaryError) as exc:
+        raise StoreConnectionError(
+            f"Could not talk to this WooCommerce site: {exc}", field="site_url"
+        ) from exc
+    callback = settings.SITE_URL + reverse("integrations:woocommerce_webhook", args=[public_id])
+    try:
+        registrations = client.register_webhooks(callback_url=callback)
+    except (StorePermanentError, StoreTemporaryError) as exc:
+        raise StoreConnectionError(f"WooCommerce did not accept our webhooks: {exc}") from exc
+    credentials = {
+        "consumer_key": consumer_key,
+        "consumer_secret": consumer_secret,
+        "webhook_ids": [r.store_webhook_id for r in registrations],
+    }
+    return _save_connected_store(
+        retailer=retailer,
+        existing=existing,
+        platform=Store.Platform.WOOCOMMERCE,
+        domain=url,
+        info=info,
+        credentials=credentials,
+        webhook_secret=webhook_secret,
+        public_id=public_id,
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def _save_connected_store(
+    *,
+    retailer: Retailer,
+    existing: Store | None,
+    platform: str,
+    domain: str,
+    info: StoreInfo,
+    credentials: dict,
+    webhook_secret: str,
+    public_id: uuid.UUID | None = None,
+    actor=None,
+) -> Store:
+    store = existing or Store(retailer=retailer, platform=platform, domain=domain)
+    if public_id is not None and existing is None:
+        store.public_id = public_id
+    store.name = info.name[:255] or domain
+    store.currency = (info.currency or store.currency or settings.DEFAULT_CURRENCY)[:3].upper()
+    store.location_id = info.location_id
+    store.credentials = credentials
+    store.webhook_secret = webhook_secret
+    store.status = Store.Status.CONNECTED
+    store.status_reason = ""
+    store.connected_at = timezone.now()
+    store.disconnected_at = None
+    store.save()
+    record_audit(
+        actor=actor,
+        action="store.connected",
+        target=store,
+        summary=f"{store.get_platform_display()} store {store.domain} connected",
+    )
+    return store
+
+
+# --- checks and disconnection --------------------------------------------------------------------
+def check_store_connection(*, store: Store) -> StoreInfo:
+    """A real call to the store. A 401 marks it NEEDS_RECONNECT (through the registry)."""
+    try:
+        info = get_store_client(store=store).verify_connection()
+    except StoreAuthError as exc:
+        raise StoreConnectionError(str(exc)) from exc
+    except (StorePermanentError, StoreTemporaryError) as exc:
+        raise StoreConnectionError(f"{store.name} did not answer correctly: {exc}") from exc
+    if store.status == Store.Status.NEEDS_RECONNECT:
+        Store.objects.filter(pk=store.pk).update(
+            status=Store.Status.CONNECTED, status_reason="", updated_at=timezone.now()
+        )
+        store.refresh_from_db()
+    return info
+
+
+def disconnect_store(*, store: Store, actor=None) -> Store:
+    """Remove our webhooks where the store still lets us, then wipe the credentials."""
+    webhook_ids = list((store.credentials or {}).get("webhook_ids") or [])
+    note = ""
+    if webhook_ids and store.status == Store.Status.CONNECTED:
+        try:
+            build_platform_client(store=store).delete_webhooks(store_webhook_ids=webhook_ids)
+        except (StorePermanentError, StoreTemporaryError) as exc:
+            note = f" Our webhooks could not be removed from the store ({exc})."
+            logger.warning("Could not remove webhooks of store %s: %s", store.pk, exc)
+    with transaction.atomic():
+        store.credentials = None
+        store.webhook_secret = ""
+        store.status = Store.Status.DISCONNECTED
+        store.status_reason = ("Disconnected by the retailer." + note)[:500]
+        store.disconnected_at = timezone.now()
+        store.save(
+            update_fields=[
+                "credentials",
+                "webhook_secret",
+                "status",
+                "status_reason",
+                "disconnected_at",
+                "updated_at",
+            ]
+        )
+        record_audit(actor=actor, action="store.disconnected", target=store, summary=store.domain)
+    return store
+
+
+def mark_store_needs_reconnect(*, store: Store, reason: str) -> bool:
+    """The store refused our credentials: flag it and tell the retailer once (page + email)."""
+    changed = Store.objects.filter(pk=store.pk, status=Store.Status.CONNECTED).update(
+        status=Store.Status.NEEDS_RECONNECT, status_reason=reason[:500], updated_at=timezone.now()
+    )
+    store.status = Store.Status.NEEDS_RECONNECT
+    store.status_reason = reason[:500]
+    if not changed:
+        return False
+    retailer = store.retailer
+    message = f"{store.name} refused our access: reconnect it to keep orders and stock in sync."
+    notify(
+        organisation=retailer,
+        kind="store_needs_reconnect",
+        message=message,
+        level=Notification.Level.ERROR,
+        url=_stores_url(),
+    )
+    email_organisation(
+        organisation=retailer,
+        subject=f"Reconnect {store.name} to Dropship",
+        message=(
+            f"{message}\n\n{store.get_platform_display()} answered: {reason}\n\n"
+            f"Reconnect it here: {settings.SITE_URL}{_stores_url()}\n"
+        ),
+    )
+    return True
+
+
+@transaction.atomic
+def mark_store_uninstalled(*, store: Store) -> Store:
+    """Shopify told us the app was uninstalled: the token is dead, forget it."""
+    was_connected = store.status != Store.Status.DISCONNECTED
+    store.credentials = None
+    store.webhook_secret = ""
+    store.status = Store.Status.DISCONNECTED
+    store.status_reason = "The Dropship app was uninstalled from the shop."
+    store.disconnected_at = store.disconnected_at if not was_connected else timezone.now()
+    store.save(
+        update_fields=[
+            "credentials",
+            "webhook_secret",
+            "status",
+            "status_reason",
+            "disconnected_at",
+            "updated_at",
+        ]
+    )
+    if was_connected:
+        notify(
+            organisation=store.retailer,
+            kind="store_uninstalled",
+            message=f"The Dropship app was uninstalled from {store.name}; the store is disconnected.",
+            level=Notification.Level.WARNING,
+            url=_stores_url(),
+        )
+    return store

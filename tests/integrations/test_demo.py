@@ -1,0 +1,46 @@
+"""`make run` starts both sandboxes and connects the demo retailer's two stores to them."""
+
+import pytest
+from django.core.management import call_command
+
+from dropship.core.stack import stack_processes
+from retailers.models import Store
+from tests import factories
+
+
+def test_stack_starts_both_sandboxes_before_web_and_points_the_app_at_them(monkeypatch):
+    monkeypatch.delenv("SHOPIFY_BASE_URL", raising=False)
+    monkeypatch.delenv("SITE_URL", raising=False)
+    processes = {p.name: p for p in stack_processes(port=8000)}
+    assert list(processes)[:3] == ["shopify", "woocommerce", "web"]
+    assert "8001" in processes["shopify"].argv
+    assert "8002" in processes["woocommerce"].argv
+    for name in ("web", "worker", "beat"):
+        assert processes[name].env == {
+            "SHOPIFY_BASE_URL": "http://127.0.0.1:8001",
+            "SITE_URL": "http://127.0.0.1:8000",
+        }
+
+
+@pytest.mark.django_db
+def test_prepare_demo_connects_both_demo_stores_and_is_idempotent(shopify_sandbox, woo_sandbox):
+    retailer = factories.RetailerFactory(slug="maple-and-co", business_name="Maple & Co")
+    for _ in range(2):
+        call_command(
+            "prepare_demo",
+            shopify_url=shopify_sandbox.base_url,
+            woocommerce_url=woo_sandbox.base_url,
+        )
+    stores = {s.platform: s for s in Store.objects.filter(retailer=retailer)}
+    assert sorted(stores) == ["SHOPIFY", "WOOCOMMERCE"]
+    assert Store.objects.count() == 2
+    assert (stores["SHOPIFY"].name, stores["SHOPIFY"].status) == (
+        "Maple & Co (Shopify)",
+        "CONNECTED",
+    )
+    assert (stores["WOOCOMMERCE"].name, stores["WOOCOMMERCE"].status) == (
+        "Maple & Co (WooCommerce)",
+        "CONNECTED",
+    )
+    assert stores["SHOPIFY"].credentials["access_token"] in shopify_sandbox.app.tokens
+    assert len(shopify_sandbox.app.shop("maple-and-co.myshopify.com").webhooks) == 3
