@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("suppliers.urls")),
+    path("", include("catalog.urls")),
     path("", include("retailers.urls")),
 ]
 
