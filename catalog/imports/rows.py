@@ -124,6 +124,7 @@ class ParsedRow:
     # filled by the checkers
     defines_product: bool = False
     variant_id: int | None = None
+    known_options: dict | None = None  # the existing variant's options
     product_id: int | None = None
 
 
@@ -304,7 +305,7 @@ class CatalogChecker:
         existing = {
             v["sku"]: v
             for v in Variant.objects.filter(supplier_id=self.supplier_id, sku__in=skus).values(
-                "id", "sku", "product_id", "product__handle", "stock_reserved"
+                "id", "sku", "product_id", "product__handle", "stock_reserved", "options"
             )
         }
         for row, _ in parsed:
@@ -338,6 +339,7 @@ class CatalogChecker:
                     self.seen_skus[row.sku] = row.row
             if known is not None:
                 row.variant_id = known["id"]
+                row.known_options = known["options"] or {}
                 if row.handle_given and row.handle != known["product__handle"]:
                     errors.append(
                         RowError(
@@ -413,6 +415,9 @@ class CatalogChecker:
         values = list(row.option_values)
         if not state.option_names and values == ["Default Title", "", ""]:
             values = ["", "", ""]
+        if row.known_options is not None and not any(values):  # blank cells keep what exists
+            kept = [str(row.known_options.get(name, "")) for name in state.option_names]
+            values = [*kept, "", "", ""][:3]
         for i, name in enumerate(state.option_names):
             if not values[i]:
                 errors.append(
