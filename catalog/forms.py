@@ -12,6 +12,7 @@ class CategoryChoiceField(forms.ModelChoiceField):
 
 
 def _category_field(**kwargs) -> CategoryChoiceField:
+    kwargs.setdefault("empty_label", "— none —")
     return CategoryChoiceField(queryset=list_categories(), required=False, **kwargs)
 
 

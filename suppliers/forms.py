@@ -101,9 +101,11 @@ class ShippingRateForm(forms.Form):
         return cleaned
 
 
-ShippingRateFormSet = forms.formset_factory(
-    ShippingRateForm, extra=1, can_delete=True, max_num=30, validate_max=True
-)
+def shipping_rate_formset(*, extra: int) -> type[forms.BaseFormSet]:
+    """Rates as rows; `extra` empty rows to add new ones (more when there are none yet)."""
+    return forms.formset_factory(
+        ShippingRateForm, extra=extra, can_delete=True, max_num=30, validate_max=True
+    )
 
 
 def shipping_rate_initial(supplier: Supplier) -> list[dict]:

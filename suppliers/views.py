@@ -12,8 +12,8 @@ from suppliers.forms import (
     ChannelForm,
     FulfilmentForm,
     ProfileForm,
-    ShippingRateFormSet,
     VerificationForm,
+    shipping_rate_formset,
     shipping_rate_initial,
 )
 from suppliers.models import Supplier, SupplierVerification
@@ -161,10 +161,9 @@ def _fulfilment_step(request: HttpRequest, supplier: Supplier, context: dict) ->
             "min_order_value": supplier.min_order_value,
         },
     )
-    formset = ShippingRateFormSet(
-        request.POST if is_post else None,
-        initial=shipping_rate_initial(supplier),
-        prefix="rates",
+    initial = shipping_rate_initial(supplier)
+    formset = shipping_rate_formset(extra=1 if initial else 3)(
+        request.POST if is_post else None, initial=initial, prefix="rates"
     )
     _locked_notice(request, context, form, *formset.forms)
     if is_post and context["is_editable"] and form.is_valid() and formset.is_valid():
