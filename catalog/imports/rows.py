@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache, partial
 
 from django.utils.text import slugify
 
@@ -157,8 +158,34 @@ class CategoryIndex:
         raise CellError(f"Unknown category “{text}”.")
 
 
+_PARSE_ORDER = (
+    "sku",
+    "handle",
+    "title",
+    "description",
+    "category",
+    "status",
+    "option1_name",
+    "option1_value",
+    "option2_name",
+    "option2_value",
+    "option3_name",
+    "option3_value",
+    "wholesale_price",
+    "msrp",
+    "weight_grams",
+    "shipping_class",
+    "stock",
+    "image_url",
+)
+
+
 class RowParser:
-    """Turns one row's cells into a ParsedRow, or lists what is wrong with its cells."""
+    """Turns one row's cells into a ParsedRow, or lists what is wrong with its cells.
+
+    The columns to read are worked out once (a plan of column, header and converter), so a row
+    costs one converter call per mapped column.
+    """
 
     def __init__(
         self, *, headers: list[str], mapping: dict[str, str], categories: CategoryIndex | None
@@ -166,6 +193,31 @@ class RowParser:
         self.columns = {name: int(index) for index, name in mapping.items()}
         self.headers = headers
         self.categories = categories
+        converters = {
+            "sku": _sku,
+            "handle": _handle,
+            "title": partial(_max_length, limit=255, label="title"),
+            "description": str,
+            "category": self._category,
+            "status": _status,
+            "wholesale_price": parse_money,
+            "msrp": parse_money,
+            "weight_grams": partial(parse_whole_number, maximum=1_000_000, unit=" of grams"),
+            "shipping_class": partial(_max_length, limit=32, label="shipping class"),
+            "stock": partial(parse_whole_number, maximum=MAX_STOCK_QUANTITY),
+            "image_url": _image_url,
+        }
+        for i in range(1, 4):
+            converters[f"option{i}_name"] = partial(_max_length, limit=40, label="option name")
+            converters[f"option{i}_value"] = partial(_max_length, limit=100, label="option value")
+        self.plan = [
+            (name, self.columns[name], self.header(name), converters[name])
+            for name in _PARSE_ORDER
+            if name in self.columns and (name != "category" or categories is not None)
+        ]
+
+    def _category(self, text: str) -> int | None:
+        return self.categories.resolve(text) if text else None
 
     def header(self, field_name: str) -> str:
         index = self.columns.get(field_name)
@@ -174,71 +226,67 @@ class RowParser:
         return self.headers[index] or f"Column {index + 1}"
 
     def parse(self, number: int, cells: list) -> tuple[ParsedRow, list[RowError]]:
-        row = ParsedRow(row=number)
         errors: list[RowError] = []
-
-        def cell(name: str) -> str:
-            index = self.columns.get(name)
-            if index is None or index >= len(cells):
-                return ""
-            value = cells[index]
-            if isinstance(value, Formula):
-                raise CellError(
-                    f"Formulas are not accepted ({value[:40]}): paste the values instead."
+        failed: set[str] = set()
+        values: dict[str, object] = {}
+        width = len(cells)
+        for name, index, header, convert in self.plan:
+            raw = cells[index] if index < width else ""
+            if isinstance(raw, Formula):
+                errors.append(
+                    RowError(
+                        number,
+                        header,
+                        f"Formulas are not accepted ({raw[:40]}): paste the values instead.",
+                    )
                 )
-            return str(value).strip()
-
-        def take(name: str, convert):
-            if name not in self.columns:
-                return None
+                failed.add(name)
+                continue
             try:
-                return convert(cell(name))
+                values[name] = convert(raw.strip())
             except CellError as exc:
-                errors.append(RowError(number, self.header(name), str(exc)))
-                return None
-
-        row.sku = take("sku", _sku) or ""
-        if (
-            "sku" in self.columns
-            and not row.sku
-            and not any(e.column == self.header("sku") for e in errors)
-        ):
-            errors.append(RowError(number, self.header("sku"), "SKU is required."))
-        row.handle = take("handle", _handle) or ""
-        row.title = take("title", lambda t: _max_length(t, 255, "title")) or ""
-        row.description = take("description", lambda t: t) or ""
-        if self.categories is not None:
-            row.category_id = take("category", lambda t: self.categories.resolve(t) if t else None)
-        row.status = take("status", _status) or ""
-        for i in range(3):
-            row.option_names[i] = (
-                take(f"option{i + 1}_name", lambda t: _max_length(t, 40, "option name")) or ""
-            )
-            row.option_values[i] = (
-                take(f"option{i + 1}_value", lambda t: _max_length(t, 100, "option value")) or ""
-            )
-        row.wholesale_price = take("wholesale_price", parse_money)
+                errors.append(RowError(number, header, str(exc)))
+                failed.add(name)
+        get = values.get
+        row = ParsedRow(
+            row=number,
+            sku=get("sku") or "",
+            handle=get("handle") or "",
+            title=get("title") or "",
+            description=get("description") or "",
+            category_id=get("category"),
+            status=get("status") or "",
+            option_names=[
+                get("option1_name") or "",
+                get("option2_name") or "",
+                get("option3_name") or "",
+            ],
+            option_values=[
+                get("option1_value") or "",
+                get("option2_value") or "",
+                get("option3_value") or "",
+            ],
+            wholesale_price=get("wholesale_price"),
+            msrp=get("msrp"),
+            weight_grams=get("weight_grams"),
+            shipping_class=get("shipping_class") or "",
+            stock=get("stock"),
+            image_url=get("image_url") or "",
+        )
+        if "sku" in self.columns and not row.sku and "sku" not in failed:
+            errors.insert(0, RowError(number, self.header("sku"), "SKU is required."))
         if (
             "wholesale_price" in self.columns
             and row.wholesale_price is None
-            and not any(e.column == self.header("wholesale_price") for e in errors)
+            and "wholesale_price" not in failed
         ):
             errors.append(
                 RowError(number, self.header("wholesale_price"), "Wholesale price is required.")
             )
-        row.msrp = take("msrp", parse_money)
-        row.weight_grams = take(
-            "weight_grams", lambda t: parse_whole_number(t, maximum=1_000_000, unit=" of grams")
-        )
-        row.shipping_class = (
-            take("shipping_class", lambda t: _max_length(t, 32, "shipping class")) or ""
-        )
-        row.stock = take("stock", lambda t: parse_whole_number(t, maximum=MAX_STOCK_QUANTITY))
-        row.image_url = take("image_url", _image_url) or ""
         return row, errors
 
 
-def _max_length(text: str, limit: int, label: str) -> str:
+def _max_length(text: str, *, limit: int, label: str) -> str:
     if len(text) > limit:
         raise CellError(f"The {label} is longer than {limit} characters.")
     return text
@@ -250,6 +298,7 @@ def _sku(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=4096)
 def _handle(text: str) -> str:
     if not text:
         return ""

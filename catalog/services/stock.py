@@ -1,8 +1,8 @@
 """The one way stock changes. Pages, imports, the API, feeds and (later) orders all come through here.
 
 Every change locks the variant rows in primary-key order (so two callers touching the same
-variants never deadlock), refuses on-hand below reserved, writes the new values with one
-conditional UPDATE, appends a StockMovement per variant (source, before/after, who, reference)
+variants never deadlock), refuses on-hand below reserved, writes the new values with a
+conditional UPDATE per row (sent together), appends a StockMovement per variant (source, before/after, who, reference)
 and raises or clears low-stock alerts. `_apply_stock_changes` is the single place where rows are
 written; whatever must follow a stock change (alerts today) hangs off its result.
 """
@@ -11,8 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from django.db import transaction
-from django.db.models import BooleanField, Case, F, IntegerField, Value, When
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -141,29 +140,7 @@ def _apply_stock_changes(
         elif not is_low and row.is_low_stock_alerted:
             alert_flags[change.variant_id] = False
 
-    now = timezone.now()
-    updates = {
-        "stock_on_hand": Case(
-            *[When(pk=c.variant_id, then=Value(c.on_hand_after)) for c in changes],
-            output_field=IntegerField(),
-        ),
-        "stock_updated_at": Value(now),
-    }
-    if any(c.reserved_after != c.reserved_before for c in changes):
-        updates["stock_reserved"] = Case(
-            *[When(pk=c.variant_id, then=Value(c.reserved_after)) for c in changes],
-            output_field=IntegerField(),
-        )
-    if alert_flags:
-        updates["is_low_stock_alerted"] = Case(
-            *[When(pk=pk, then=Value(flag)) for pk, flag in alert_flags.items()],
-            default=F("is_low_stock_alerted"),
-            output_field=BooleanField(),
-        )
-    written = Variant.objects.filter(pk__in=[c.variant_id for c in changes]).update(**updates)
-    if written != len(changes):  # the rows are locked; this cannot happen unless one was deleted
-        raise StockError("Some variants disappeared while their stock was being changed.")
-
+    _write_conditionally(changes, alert_flags, by_id)
     StockMovement.objects.bulk_create(
         [
             StockMovement(
@@ -183,6 +160,63 @@ def _apply_stock_changes(
     for supplier_id, low in newly_low.items():
         _alert_low_stock(supplier=suppliers[supplier_id], changes=low)
     return changes
+
+
+def _write_conditionally(
+    changes: list[StockChange], alert_flags: dict[int, bool], rows: dict[int, Variant]
+) -> None:
+    """Conditional UPDATEs: a row is written only if it still holds the values read under the lock.
+
+    On PostgreSQL the batch is one `UPDATE … FROM (VALUES …)`; elsewhere one UPDATE per row. The
+    database's check constraints refuse reserved > on hand whatever happens, and a row that does
+    not match aborts the whole change.
+    """
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    table = connection.ops.quote_name(Variant._meta.db_table)  # our own model's table name
+    rows_params = [
+        (
+            c.variant_id,
+            c.on_hand_before,
+            c.reserved_before,
+            c.on_hand_after,
+            c.reserved_after,
+            alert_flags.get(c.variant_id, rows[c.variant_id].is_low_stock_alerted),
+        )
+        for c in changes
+    ]
+    written = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows_params), 5000):
+            chunk = rows_params[start : start + 5000]
+            written += _update_chunk(cursor, table, now, chunk)
+    if written != len(changes):  # rows are locked: only a deleted variant can get here
+        raise StockError("Some variants changed or disappeared while their stock was being set.")
+
+
+def _update_chunk(cursor, table: str, now, rows_params: list[tuple]) -> int:
+    if connection.vendor == "postgresql":
+        values = ", ".join(
+            ["(%s::bigint, %s::int, %s::int, %s::int, %s::int, %s::bool)"] * len(rows_params)
+        )
+        cursor.execute(
+            f"UPDATE {table} AS v SET stock_on_hand = d.on_hand, stock_reserved = d.reserved, "  # noqa: S608 - the values are placeholders
+            "is_low_stock_alerted = d.alerted, stock_updated_at = %s "
+            f"FROM (VALUES {values}) AS d(id, old_on_hand, old_reserved, on_hand, reserved, alerted) "
+            "WHERE v.id = d.id AND v.stock_on_hand = d.old_on_hand "
+            "AND v.stock_reserved = d.old_reserved",
+            [now, *(value for row in rows_params for value in row)],
+        )
+    else:
+        cursor.executemany(
+            f"UPDATE {table} SET stock_on_hand = %s, stock_reserved = %s, "  # noqa: S608 - the values are placeholders
+            "is_low_stock_alerted = %s, stock_updated_at = %s "
+            "WHERE id = %s AND stock_on_hand = %s AND stock_reserved = %s",
+            [
+                (on, res, alerted, now, pk, old_on, old_res)
+                for pk, old_on, old_res, on, res, alerted in rows_params
+            ],
+        )
+    return cursor.rowcount
 
 
 def _alert_low_stock(*, supplier: Supplier, changes: list[StockChange]) -> None:
