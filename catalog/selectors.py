@@ -1,15 +1,12 @@
 """Reads of a supplier's own catalog, shared by pages, the API and tasks. Always scoped to a supplier."""
 
 from django.db.models import (
-    Count,
     Exists,
     F,
-    IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -157,10 +154,3 @@ def list_import_jobs(*, supplier: Supplier, limit: int | None = None) -> QuerySe
 
 def get_import_job_for_supplier(*, supplier: Supplier, job_id: int) -> ImportJob:
     return get_object_or_404(ImportJob, pk=job_id, supplier=supplier)
-
-
-def catalog_totals(*, supplier: Supplier) -> dict[str, int]:
-    return Variant.objects.filter(supplier=supplier).aggregate(
-        on_hand=Coalesce(Sum("stock_on_hand"), 0, output_field=IntegerField()),
-        variants=Count("id"),
-    )

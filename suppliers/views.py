@@ -125,7 +125,7 @@ def onboarding_step(request: HttpRequest, step_slug: str) -> HttpResponse:
     return handler(request, supplier, context)
 
 
-def _locked_notice(request: HttpRequest, context: dict, *forms) -> None:
+def _disable_when_locked(context: dict, *forms) -> None:
     if not context["is_editable"]:
         for form in forms:
             for field in form.fields.values():
@@ -138,7 +138,7 @@ def _profile_step(request: HttpRequest, supplier: Supplier, context: dict) -> Ht
         request.FILES or None,
         initial=ProfileForm.initial_for(supplier),
     )
-    _locked_notice(request, context, form)
+    _disable_when_locked(context, form)
     if request.method == "POST" and context["is_editable"] and form.is_valid():
         try:
             supplier = services.save_company_profile(
@@ -165,7 +165,7 @@ def _fulfilment_step(request: HttpRequest, supplier: Supplier, context: dict) ->
     formset = shipping_rate_formset(extra=1 if initial else 3)(
         request.POST if is_post else None, initial=initial, prefix="rates"
     )
-    _locked_notice(request, context, form, *formset.forms)
+    _disable_when_locked(context, form, *formset.forms)
     if is_post and context["is_editable"] and form.is_valid() and formset.is_valid():
         rates = [
             services.ShippingRateData(
@@ -203,7 +203,7 @@ def _channel_step(request: HttpRequest, supplier: Supplier, context: dict) -> Ht
             "order_email": supplier.order_email or supplier.contact_email,
         },
     )
-    _locked_notice(request, context, form)
+    _disable_when_locked(context, form)
     if request.method == "POST" and context["is_editable"] and "rotate_secret" in request.POST:
         try:
             services.rotate_webhook_secret(supplier=supplier, actor=request.user)
@@ -257,7 +257,7 @@ def _verification_step(request: HttpRequest, supplier: Supplier, context: dict) 
             "country": (verification.country if verification else "") or supplier.ship_from_country,
         },
     )
-    _locked_notice(request, context, form)
+    _disable_when_locked(context, form)
     if request.method == "POST" and context["is_editable"] and form.is_valid():
         try:
             services.save_verification(

@@ -126,7 +126,6 @@ class ParsedRow:
     defines_product: bool = False
     variant_id: int | None = None
     known_options: dict | None = None  # the existing variant's options
-    product_id: int | None = None
 
 
 class CategoryIndex:
@@ -459,8 +458,6 @@ class CatalogChecker:
                     f"Skipped: row {state.first_row}, which defines product “{row.handle}”, has errors.",
                 )
             )
-        if existing is not None:
-            row.product_id = existing["id"]
         values = list(row.option_values)
         if not state.option_names and values == ["Default Title", "", ""]:
             values = ["", "", ""]

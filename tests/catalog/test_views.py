@@ -403,3 +403,32 @@ def test_another_suppliers_import_is_not_found(supplier_client):
 
 def test_retailers_cannot_open_the_catalog_manager(retailer_client):
     assert retailer_client.get("/supplier/catalog/").status_code == 403
+
+
+def test_the_downloadable_template_is_understood_and_imports_cleanly(
+    supplier_client, django_capture_on_commit_callbacks
+):
+    factories.CategoryFactory(name="Bags")
+    factories.CategoryFactory(name="Kitchen")
+    template = supplier_client.get("/supplier/imports/template.csv")
+    assert template["Content-Disposition"] == 'attachment; filename="dropship-catalog-template.csv"'
+
+    supplier_client.post(
+        "/supplier/imports/", {"file": SimpleUploadedFile("template.csv", template.content)}
+    )
+    job = ImportJob.objects.get()
+    assert len(job.mapping) == len(job.headers) == 16  # every column recognised
+    form = {"step": "mapping", "kind": job.kind}
+    form.update({f"column_{index}": field for index, field in job.mapping.items()})
+    with django_capture_on_commit_callbacks(execute=True):
+        supplier_client.post(f"/supplier/imports/{job.pk}/", form)
+    with django_capture_on_commit_callbacks(execute=True):
+        supplier_client.post(f"/supplier/imports/{job.pk}/", {"step": "commit", "mode": "ALL"})
+
+    job.refresh_from_db()
+    assert (job.status, job.created_count, job.failed_count) == ("COMPLETED", 3, 0)
+    assert sorted(Variant.objects.values_list("sku", flat=True)) == [
+        "BOTTLE-750",
+        "TOTE-NAT-L",
+        "TOTE-NAT-M",
+    ]
