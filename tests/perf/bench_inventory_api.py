@@ -58,15 +58,15 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_for(url: str, timeout: float = 30) -> None:
+def _wait_for(url: str, timeout: float = 60) -> None:
     import requests
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if requests.get(url, timeout=2).status_code == 200:
+            if requests.get(url, timeout=10).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still loading Django
             time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not answer at {url}")
 
