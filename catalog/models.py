@@ -75,6 +75,11 @@ class Product(TimeStampedModel):
 class ProductImage(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
     image = models.ImageField(upload_to="catalog/products/", blank=True)
+    thumbnail = models.ImageField(
+        upload_to="catalog/thumbnails/",
+        blank=True,
+        help_text="A small copy made when the image is uploaded; lists show this one.",
+    )
     source_url = models.URLField(
         max_length=1000, blank=True, help_text="Where an imported image came from."
     )
@@ -86,6 +91,15 @@ class ProductImage(models.Model):
 
     def __str__(self) -> str:
         return self.alt_text or f"Image {self.position} of {self.product_id}"
+
+    @property
+    def list_url(self) -> str:
+        """The URL a list should show: the thumbnail, else the original or the imported URL."""
+        if self.thumbnail:
+            return self.thumbnail.url
+        if self.image:
+            return self.image.url
+        return self.source_url
 
 
 class Variant(TimeStampedModel):
@@ -189,3 +203,109 @@ class StockMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.variant_id}: {self.on_hand_before}→{self.on_hand_after} ({self.source})"
+
+
+class ImportJob(TimeStampedModel):
+    """One uploaded catalog or stock file: its column mapping, validation, progress and result.
+
+    UPLOADED (mapping editable) → VALIDATING → VALIDATED (errors listed; commit all or only valid
+    rows) → IMPORTING → COMPLETED; FAILED when the file itself cannot be read.
+    """
+
+    class Status(models.TextChoices):
+        UPLOADED = "UPLOADED", "Uploaded"
+        VALIDATING = "VALIDATING", "Validating"
+        VALIDATED = "VALIDATED", "Validated"
+        IMPORTING = "IMPORTING", "Importing"
+        COMPLETED = "COMPLETED", "Completed"
+        FAILED = "FAILED", "Failed"
+
+    class Kind(models.TextChoices):
+        CATALOG = "CATALOG", "Catalog (products and variants)"
+        STOCK = "STOCK", "Stock only (SKU and quantity)"
+
+    class FileFormat(models.TextChoices):
+        CSV = "CSV", "CSV"
+        XLSX = "XLSX", "Excel (XLSX)"
+
+    class Mode(models.TextChoices):
+        ALL = "ALL", "All rows"
+        VALID_ONLY = "VALID_ONLY", "Only valid rows"
+
+    supplier = models.ForeignKey(
+        "suppliers.Supplier", on_delete=models.CASCADE, related_name="import_jobs"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_filename = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=4, choices=FileFormat.choices)
+    encoding = models.CharField(max_length=20, blank=True)
+    delimiter = models.CharField(max_length=1, blank=True)
+    headers = models.JSONField(default=list, blank=True)
+    mapping = models.JSONField(
+        default=dict, blank=True, help_text="Column position (as text) → our field name."
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.CATALOG)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.UPLOADED, db_index=True
+    )
+    mode = models.CharField(max_length=10, choices=Mode.choices, blank=True)
+    file_error = models.TextField(blank=True, help_text="Why the file as a whole was refused.")
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    valid_rows = models.PositiveIntegerField(default=0)
+    invalid_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    validated_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["supplier", "-created_at"], name="importjob_supplier_recent")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="importjob_processed_within_total",
+                condition=Q(processed_rows__lte=F("total_rows")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} ({self.original_filename})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (self.Status.VALIDATING, self.Status.IMPORTING)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.COMPLETED, self.Status.FAILED)
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.is_finished else 0
+        return round(self.processed_rows * 100 / self.total_rows)
+
+
+class ImportRowError(models.Model):
+    """One problem found in one row (or the header, row 1) of an import file."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    row_number = models.PositiveIntegerField(help_text="As the spreadsheet shows it; 1 = header.")
+    column = models.CharField(max_length=255, blank=True)
+    message = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["job", "row_number", "id"]
+        indexes = [models.Index(fields=["job", "row_number"], name="importrowerror_job_row")]
+
+    def __str__(self) -> str:
+        return f"Row {self.row_number} {self.column}: {self.message}"

@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("webhooks/", include("integrations.urls")),
     path("", include("suppliers.urls")),
+    path("", include("catalog.urls")),
     path("", include("retailers.urls")),
 ]
 

@@ -1,4 +1,6 @@
+import uuid
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -34,6 +36,7 @@ class Supplier(TimeStampedModel):
         FULFILMENT = "FULFILMENT", "Fulfilment"
         CHANNEL = "CHANNEL", "Order channel"
         VERIFICATION = "VERIFICATION", "Verification"
+        REVIEW = "REVIEW", "Review and submit"
         SUBMITTED = "SUBMITTED", "Submitted"
 
     company_name = models.CharField(max_length=255)
@@ -148,13 +151,23 @@ class ShippingRate(TimeStampedModel):
         return f"{self.carrier} {self.service} · {self.shipping_class} · {self.get_zone_display()}"
 
 
+def verification_document_path(instance: "SupplierVerification", filename: str) -> str:
+    """An unguessable name: verification documents are private papers, not catalog assets."""
+    extension = Path(filename).suffix.lower()[:8]
+    return f"suppliers/verification/{uuid.uuid4().hex}{extension}"
+
+
 class SupplierVerification(TimeStampedModel):
     """The onboarding answers and documents a platform admin reviews."""
 
     supplier = models.OneToOneField(Supplier, on_delete=models.CASCADE, related_name="verification")
     registration_number = models.CharField(max_length=64, blank=True)
     country = models.CharField(max_length=2, blank=True)
-    document = models.FileField(upload_to="suppliers/verification/", blank=True)
+    document = models.FileField(upload_to=verification_document_path, blank=True)
+    document_name = models.CharField(
+        max_length=255, blank=True, help_text="The file name as the supplier uploaded it."
+    )
+    document_content_type = models.CharField(max_length=64, blank=True)
     answers = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:

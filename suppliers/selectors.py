@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Product, Variant
@@ -104,4 +105,79 @@ def get_supplier_dashboard(*, supplier: Supplier) -> SupplierDashboard:
         open_order_count=sum(orders_by_status.get(s, 0) for s in OPEN_SUPPLIER_ORDER_STATUSES),
         orders_by_status=orders_by_status,
         shipped_last_30_days=shipped_recently,
+    )
+
+
+@dataclass(frozen=True)
+class OnboardingStepState:
+    key: str  # URL slug
+    step: str  # Supplier.OnboardingStep value
+    label: str
+    number: int
+    is_done: bool
+    is_current: bool
+    is_reachable: bool
+
+
+# The wizard's pages; SUBMITTED (after the last page) shows the review page, read-only.
+ONBOARDING_SLUGS = {
+    Supplier.OnboardingStep.PROFILE: "profile",
+    Supplier.OnboardingStep.FULFILMENT: "fulfilment",
+    Supplier.OnboardingStep.CHANNEL: "channel",
+    Supplier.OnboardingStep.VERIFICATION: "verification",
+    Supplier.OnboardingStep.REVIEW: "review",
+}
+STEP_BY_SLUG = {slug: step for step, slug in ONBOARDING_SLUGS.items()}
+PROGRESS_ORDER = [*ONBOARDING_SLUGS, Supplier.OnboardingStep.SUBMITTED]
+
+
+def onboarding_slug(step: str) -> str:
+    return ONBOARDING_SLUGS.get(step, "review")
+
+
+def list_onboarding_steps(
+    *, supplier: Supplier, current: str | None = None
+) -> list[OnboardingStepState]:
+    """The wizard's steps with what is done, which one is shown and which can be opened."""
+    progress = PROGRESS_ORDER.index(supplier.onboarding_step)
+    labels = dict(Supplier.OnboardingStep.choices)
+    return [
+        OnboardingStepState(
+            key=slug,
+            step=step,
+            label=labels[step],
+            number=index + 1,
+            is_done=index < progress,
+            is_current=step == current,
+            is_reachable=index <= progress,
+        )
+        for index, (step, slug) in enumerate(ONBOARDING_SLUGS.items())
+    ]
+
+
+def has_unfinished_application(*, supplier: Supplier) -> bool:
+    return (
+        supplier.status == Supplier.Status.PENDING
+        and supplier.onboarding_step != Supplier.OnboardingStep.SUBMITTED
+    )
+
+
+def get_supplier_landing_url(*, supplier: Supplier) -> str:
+    """Where a supplier lands after logging in: its unfinished application, else its dashboard."""
+    if has_unfinished_application(supplier=supplier):
+        return reverse(
+            "suppliers:onboarding_step", args=[onboarding_slug(supplier.onboarding_step)]
+        )
+    return reverse("suppliers:dashboard")
+
+
+def list_public_products_of_supplier(*, supplier: Supplier, limit: int = 12) -> list[Product]:
+    """An approved supplier's active products for its public profile; nothing for anyone else."""
+    if supplier.status != Supplier.Status.ACTIVE:
+        return []
+    return list(
+        Product.objects.filter(supplier=supplier, status=Product.Status.ACTIVE)
+        .select_related("category")
+        .annotate(lowest_price=Min("variants__wholesale_price"))
+        .order_by("title")[:limit]
     )

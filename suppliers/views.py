@@ -1,10 +1,24 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 
+from catalog import selectors as catalog_selectors
 from dropship.accounts.access import supplier_required
 from dropship.accounts.selectors import list_recent_notifications
-from suppliers import selectors
-from suppliers.models import Supplier
+from dropship.core.errors import DomainError
+from suppliers import selectors, services
+from suppliers.forms import (
+    ChannelForm,
+    FulfilmentForm,
+    ProfileForm,
+    VerificationForm,
+    shipping_rate_formset,
+    shipping_rate_initial,
+)
+from suppliers.models import Supplier, SupplierVerification
+
+Step = Supplier.OnboardingStep
 
 
 @supplier_required
@@ -17,6 +31,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "supplier": supplier,
             "stats": selectors.get_supplier_dashboard(supplier=supplier),
             "notifications": list_recent_notifications(organisation=supplier),
+            "application_steps": selectors.list_onboarding_steps(supplier=supplier),
+            "application_unfinished": selectors.has_unfinished_application(supplier=supplier),
+            "low_stock": catalog_selectors.list_low_stock_variants(supplier=supplier),
+            "out_of_stock": catalog_selectors.list_out_of_stock_variants(supplier=supplier),
+            "imports": catalog_selectors.list_import_jobs(supplier=supplier, limit=5),
         },
     )
 
@@ -44,5 +63,244 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "suppliers/profile.html",
-        {"supplier": supplier, "shipping_rates": supplier.shipping_rates.all()},
+        {
+            "supplier": supplier,
+            "shipping_rates": supplier.shipping_rates.all(),
+            "products": selectors.list_public_products_of_supplier(supplier=supplier),
+        },
+    )
+
+
+# --- Onboarding wizard ----------------------------------------------------------------------------
+
+
+def _step_url(step: str) -> str:
+    return reverse("suppliers:onboarding_step", args=[selectors.onboarding_slug(step)])
+
+
+def _next_url(supplier: Supplier, step: str) -> str:
+    if not services.is_application_editable(supplier):
+        return _step_url(step)  # an approved supplier editing its settings stays on the page
+    order = services.STEP_ORDER
+    return _step_url(order[order.index(step) + 1])
+
+
+def _form_error(form, exc: DomainError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+@supplier_required
+def onboarding(request: HttpRequest) -> HttpResponse:
+    return redirect(_step_url(request.supplier.onboarding_step))
+
+
+@supplier_required
+def onboarding_step(request: HttpRequest, step_slug: str) -> HttpResponse:
+    step = selectors.STEP_BY_SLUG.get(step_slug)
+    if step is None:
+        raise Http404("No such step.")
+    supplier = request.supplier
+    steps = selectors.list_onboarding_steps(supplier=supplier, current=step)
+    state = next(s for s in steps if s.step == step)
+    if not state.is_reachable:
+        messages.info(request, "Complete the steps in order; you are here.")
+        return redirect(_step_url(supplier.onboarding_step))
+    handler = {
+        Step.PROFILE: _profile_step,
+        Step.FULFILMENT: _fulfilment_step,
+        Step.CHANNEL: _channel_step,
+        Step.VERIFICATION: _verification_step,
+        Step.REVIEW: _review_step,
+    }[step]
+    context = {
+        "supplier": supplier,
+        "steps": steps,
+        "step": state,
+        "step_count": len(steps),
+        "is_editable": step in services.editable_steps(supplier) or step == Step.REVIEW,
+        "previous_url": _step_url(services.STEP_ORDER[state.number - 2])
+        if state.number > 1
+        else "",
+    }
+    return handler(request, supplier, context)
+
+
+def _disable_when_locked(context: dict, *forms) -> None:
+    if not context["is_editable"]:
+        for form in forms:
+            for field in form.fields.values():
+                field.disabled = True
+
+
+def _profile_step(request: HttpRequest, supplier: Supplier, context: dict) -> HttpResponse:
+    form = ProfileForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES or None,
+        initial=ProfileForm.initial_for(supplier),
+    )
+    _disable_when_locked(context, form)
+    if request.method == "POST" and context["is_editable"] and form.is_valid():
+        try:
+            supplier = services.save_company_profile(
+                supplier=supplier, actor=request.user, **form.cleaned_data
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Company profile saved.")
+            return redirect(_next_url(supplier, Step.PROFILE))
+    return render(request, "suppliers/onboarding_step.html", {**context, "form": form})
+
+
+def _fulfilment_step(request: HttpRequest, supplier: Supplier, context: dict) -> HttpResponse:
+    is_post = request.method == "POST"
+    form = FulfilmentForm(
+        request.POST if is_post else None,
+        initial={
+            "handling_days": supplier.handling_days,
+            "min_order_value": supplier.min_order_value,
+        },
+    )
+    initial = shipping_rate_initial(supplier)
+    formset = shipping_rate_formset(extra=1 if initial else 3)(
+        request.POST if is_post else None, initial=initial, prefix="rates"
+    )
+    _disable_when_locked(context, form, *formset.forms)
+    if is_post and context["is_editable"] and form.is_valid() and formset.is_valid():
+        rates = [
+            services.ShippingRateData(
+                **{k: v for k, v in rate_form.cleaned_data.items() if k != "DELETE"}
+            )
+            for rate_form in formset.forms
+            if rate_form.cleaned_data and not rate_form.cleaned_data.get("DELETE")
+        ]
+        try:
+            supplier = services.save_fulfilment(
+                supplier=supplier,
+                actor=request.user,
+                handling_days=form.cleaned_data["handling_days"],
+                min_order_value=form.cleaned_data["min_order_value"],
+                rates=rates,
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Fulfilment details saved.")
+            return redirect(_next_url(supplier, Step.FULFILMENT))
+    return render(
+        request,
+        "suppliers/onboarding_step.html",
+        {**context, "form": form, "formset": formset},
+    )
+
+
+def _channel_step(request: HttpRequest, supplier: Supplier, context: dict) -> HttpResponse:
+    form = ChannelForm(
+        request.POST if request.method == "POST" else None,
+        initial={
+            "order_channel": supplier.order_channel,
+            "webhook_url": supplier.webhook_url,
+            "order_email": supplier.order_email or supplier.contact_email,
+        },
+    )
+    _disable_when_locked(context, form)
+    if request.method == "POST" and context["is_editable"] and "rotate_secret" in request.POST:
+        try:
+            services.rotate_webhook_secret(supplier=supplier, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "New signing secret created; update it in your system.")
+        return redirect(_step_url(Step.CHANNEL))
+    if request.method == "POST" and context["is_editable"] and form.is_valid():
+        had_secret = bool(supplier.webhook_secret)
+        try:
+            supplier = services.save_order_channel(
+                supplier=supplier,
+                actor=request.user,
+                channel=form.cleaned_data["order_channel"],
+                webhook_url=form.cleaned_data["webhook_url"],
+                order_email=form.cleaned_data["order_email"] or "",
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            if supplier.webhook_secret and not had_secret:
+                messages.success(
+                    request,
+                    "Order channel saved. Copy your signing secret below into your system, "
+                    "then continue.",
+                )
+                return redirect(_step_url(Step.CHANNEL))
+            messages.success(request, "Order channel saved.")
+            return redirect(_next_url(supplier, Step.CHANNEL))
+    return render(
+        request,
+        "suppliers/onboarding_step.html",
+        {
+            **context,
+            "form": form,
+            "next_url": _next_url(supplier, Step.CHANNEL),
+            "show_secret": supplier.order_channel == Supplier.OrderChannel.WEBHOOK
+            and bool(supplier.webhook_secret),
+        },
+    )
+
+
+def _verification_step(request: HttpRequest, supplier: Supplier, context: dict) -> HttpResponse:
+    verification = SupplierVerification.objects.filter(supplier=supplier).first()
+    form = VerificationForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES or None,
+        initial={
+            "registration_number": verification.registration_number if verification else "",
+            "country": (verification.country if verification else "") or supplier.ship_from_country,
+        },
+    )
+    _disable_when_locked(context, form)
+    if request.method == "POST" and context["is_editable"] and form.is_valid():
+        try:
+            services.save_verification(
+                supplier=supplier,
+                actor=request.user,
+                registration_number=form.cleaned_data["registration_number"],
+                country=form.cleaned_data["country"],
+                document=form.cleaned_data["document"],
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Verification details saved.")
+            supplier.refresh_from_db()
+            return redirect(_next_url(supplier, Step.VERIFICATION))
+    return render(
+        request,
+        "suppliers/onboarding_step.html",
+        {**context, "form": form, "verification": verification},
+    )
+
+
+def _review_step(request: HttpRequest, supplier: Supplier, context: dict) -> HttpResponse:
+    can_submit = services.is_application_editable(supplier)
+    if request.method == "POST" and can_submit:
+        try:
+            services.submit_supplier_for_review(supplier=supplier, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request, "Application submitted. We will email you when it has been reviewed."
+            )
+            return redirect("suppliers:dashboard")
+    return render(
+        request,
+        "suppliers/onboarding_review.html",
+        {
+            **context,
+            "can_submit": can_submit,
+            "problems": services.application_problems(supplier),
+            "verification": SupplierVerification.objects.filter(supplier=supplier).first(),
+            "shipping_rates": supplier.shipping_rates.order_by("zone", "shipping_class", "price"),
+            "status_changes": supplier.status_changes.select_related("actor")[:10],
+        },
     )

@@ -11,6 +11,7 @@ from dropship.accounts import selectors, services
 from dropship.accounts.forms import INVITATION_SESSION_KEY, ApiKeyForm, InviteMemberForm
 from dropship.accounts.models import ApiKey
 from dropship.core.errors import DomainError
+from suppliers.selectors import get_supplier_landing_url
 
 
 class SignupView(AllauthSignupView):
@@ -49,7 +50,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """Send each kind of user to their own home."""
     membership = selectors.get_membership(user=request.user)
     if membership is not None and membership.supplier_id:
-        return redirect("suppliers:dashboard")
+        return redirect(get_supplier_landing_url(supplier=membership.supplier))
     if membership is not None and membership.retailer_id:
         return redirect("retailers:dashboard")
     if request.user.is_staff:

@@ -1,0 +1,56 @@
+"""Every write to the catalog. Stock changes, whatever their source, go through `stock`."""
+
+from catalog.services.images import add_product_image, remove_product_image
+from catalog.services.imports import (
+    commit_import,
+    create_import_job,
+    run_import,
+    start_import_validation,
+    validate_import,
+)
+from catalog.services.products import (
+    BulkAction,
+    CatalogError,
+    VariantData,
+    apply_bulk_action,
+    create_product,
+    create_variant,
+    update_product,
+    update_variant,
+    update_variant_price,
+)
+from catalog.services.stock import (
+    MAX_STOCK_QUANTITY,
+    StockBelowReserved,
+    StockChange,
+    StockError,
+    StockUpdateResult,
+    set_stock,
+    set_stock_levels,
+)
+
+__all__ = [
+    "MAX_STOCK_QUANTITY",
+    "BulkAction",
+    "CatalogError",
+    "StockBelowReserved",
+    "StockChange",
+    "StockError",
+    "StockUpdateResult",
+    "VariantData",
+    "add_product_image",
+    "apply_bulk_action",
+    "commit_import",
+    "create_import_job",
+    "create_product",
+    "create_variant",
+    "remove_product_image",
+    "run_import",
+    "set_stock",
+    "set_stock_levels",
+    "start_import_validation",
+    "update_product",
+    "update_variant",
+    "update_variant_price",
+    "validate_import",
+]

@@ -1,0 +1,328 @@
+"""The one way stock changes. Pages, imports, the API, feeds and (later) orders all come through here.
+
+Every change locks the variant rows in primary-key order (so two callers touching the same
+variants never deadlock), refuses on-hand below reserved, writes the new values with a
+conditional UPDATE per row (sent together), appends a StockMovement per variant (source, before/after, who, reference)
+and raises or clears low-stock alerts. `_apply_stock_changes` is the single place where rows are
+written; whatever must follow a stock change (alerts today) hangs off its result.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog.models import StockMovement, Variant
+from dropship.accounts.models import Notification, User
+from dropship.accounts.services import email_organisation, notify
+from dropship.core.errors import Conflict, DomainError
+from suppliers.models import Supplier
+
+MAX_STOCK_QUANTITY = 10_000_000
+Source = StockMovement.Source
+
+
+class StockError(DomainError):
+    pass
+
+
+class StockBelowReserved(Conflict):
+    """On hand may not drop below what open orders have already reserved."""
+
+
+@dataclass(frozen=True)
+class StockChange:
+    variant_id: int
+    sku: str
+    supplier_id: int
+    on_hand_before: int
+    on_hand_after: int
+    reserved_before: int
+    reserved_after: int
+
+    @property
+    def available_after(self) -> int:
+        return self.on_hand_after - self.reserved_after
+
+
+@dataclass
+class StockUpdateResult:
+    changes: list[StockChange] = field(default_factory=list)
+    unchanged: list[int] = field(default_factory=list)  # variant ids already at the target
+    refused: dict[int, str] = field(default_factory=dict)  # variant id → why
+
+
+def _validate_quantity(quantity: object, *, field_name: str = "quantity") -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise StockError("Stock must be a whole number.", field=field_name)
+    if quantity < 0:
+        raise StockError("Stock cannot be negative.", field=field_name)
+    if quantity > MAX_STOCK_QUANTITY:
+        raise StockError(
+            f"Stock cannot be more than {MAX_STOCK_QUANTITY:,} units.", field=field_name
+        )
+    return quantity
+
+
+def below_reserved_message(*, sku: str, quantity: int, reserved: int) -> str:
+    return (
+        f"{sku}: stock {quantity:,} is below the {reserved:,} "
+        f"unit{'s' if reserved != 1 else ''} reserved for open orders; "
+        f"set at least {reserved:,}."
+    )
+
+
+def _lock_variants(variant_ids: Iterable[int]) -> list[Variant]:
+    """The rows, locked FOR UPDATE in primary-key order (the supplier row is not locked)."""
+    return list(
+        Variant.objects.select_for_update(of=("self",))
+        .filter(pk__in=set(variant_ids))
+        .only(
+            "id",
+            "sku",
+            "supplier_id",
+            "stock_on_hand",
+            "stock_reserved",
+            "low_stock_threshold",
+            "is_low_stock_alerted",
+        )
+        .order_by("pk")
+    )
+
+
+def _apply_stock_changes(
+    *,
+    rows: list[Variant],
+    targets: Mapping[int, tuple[int, int]],
+    source: str,
+    actor: User | None,
+    reference: str,
+) -> list[StockChange]:
+    """Write (on hand, reserved) targets for locked rows; record movements; raise/clear alerts.
+
+    Callers have locked `rows` and checked every target (reserved ≤ on hand, both ≥ 0); the
+    database's check constraints stand behind that. Rows whose target equals their current
+    values are not touched.
+    """
+    changes = [
+        StockChange(
+            variant_id=row.pk,
+            sku=row.sku,
+            supplier_id=row.supplier_id,
+            on_hand_before=row.stock_on_hand,
+            on_hand_after=targets[row.pk][0],
+            reserved_before=row.stock_reserved,
+            reserved_after=targets[row.pk][1],
+        )
+        for row in rows
+        if row.pk in targets and targets[row.pk] != (row.stock_on_hand, row.stock_reserved)
+    ]
+    if not changes:
+        return []
+    by_id = {row.pk: row for row in rows}
+    suppliers = Supplier.objects.in_bulk({change.supplier_id for change in changes})
+    newly_low: dict[int, list[StockChange]] = defaultdict(list)
+    alert_flags: dict[int, bool] = {}
+    for change in changes:
+        row = by_id[change.variant_id]
+        threshold = (
+            row.low_stock_threshold
+            if row.low_stock_threshold is not None
+            else suppliers[change.supplier_id].low_stock_threshold
+        )
+        is_low = change.available_after <= threshold
+        if is_low and not row.is_low_stock_alerted:
+            newly_low[change.supplier_id].append(change)
+            alert_flags[change.variant_id] = True
+        elif not is_low and row.is_low_stock_alerted:
+            alert_flags[change.variant_id] = False
+
+    _write_conditionally(changes, alert_flags, by_id)
+    StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                variant_id=c.variant_id,
+                source=source,
+                on_hand_before=c.on_hand_before,
+                on_hand_after=c.on_hand_after,
+                reserved_before=c.reserved_before,
+                reserved_after=c.reserved_after,
+                actor=actor if getattr(actor, "is_authenticated", False) else None,
+                reference=reference[:120],
+            )
+            for c in changes
+        ],
+        batch_size=1000,
+    )
+    for supplier_id, low in newly_low.items():
+        _alert_low_stock(supplier=suppliers[supplier_id], changes=low)
+    return changes
+
+
+def _write_conditionally(
+    changes: list[StockChange], alert_flags: dict[int, bool], rows: dict[int, Variant]
+) -> None:
+    """Conditional UPDATEs: a row is written only if it still holds the values read under the lock.
+
+    On PostgreSQL the batch is one `UPDATE … FROM (VALUES …)`; elsewhere one UPDATE per row. The
+    database's check constraints refuse reserved > on hand whatever happens, and a row that does
+    not match aborts the whole change.
+    """
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    table = connection.ops.quote_name(Variant._meta.db_table)  # our own model's table name
+    rows_params = [
+        (
+            c.variant_id,
+            c.on_hand_before,
+            c.reserved_before,
+            c.on_hand_after,
+            c.reserved_after,
+            alert_flags.get(c.variant_id, rows[c.variant_id].is_low_stock_alerted),
+        )
+        for c in changes
+    ]
+    written = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows_params), 5000):
+            chunk = rows_params[start : start + 5000]
+            written += _update_chunk(cursor, table, now, chunk)
+    if written != len(changes):  # rows are locked: only a deleted variant can get here
+        raise StockError("Some variants changed or disappeared while their stock was being set.")
+
+
+def _update_chunk(cursor, table: str, now, rows_params: list[tuple]) -> int:
+    if connection.vendor == "postgresql":
+        values = ", ".join(
+            ["(%s::bigint, %s::int, %s::int, %s::int, %s::int, %s::bool)"] * len(rows_params)
+        )
+        cursor.execute(
+            f"UPDATE {table} AS v SET stock_on_hand = d.on_hand, stock_reserved = d.reserved, "  # noqa: S608 - the values are placeholders
+            "is_low_stock_alerted = d.alerted, stock_updated_at = %s "
+            f"FROM (VALUES {values}) AS d(id, old_on_hand, old_reserved, on_hand, reserved, alerted) "
+            "WHERE v.id = d.id AND v.stock_on_hand = d.old_on_hand "
+            "AND v.stock_reserved = d.old_reserved",
+            [now, *(value for row in rows_params for value in row)],
+        )
+    else:
+        cursor.executemany(
+            f"UPDATE {table} SET stock_on_hand = %s, stock_reserved = %s, "  # noqa: S608 - the values are placeholders
+            "is_low_stock_alerted = %s, stock_updated_at = %s "
+            "WHERE id = %s AND stock_on_hand = %s AND stock_reserved = %s",
+            [
+                (on, res, alerted, now, pk, old_on, old_res)
+                for pk, old_on, old_res, on, res, alerted in rows_params
+            ],
+        )
+    return cursor.rowcount
+
+
+def _alert_low_stock(*, supplier: Supplier, changes: list[StockChange]) -> None:
+    """One notification and one email per stock update, however many variants crossed."""
+    listed = ", ".join(f"{c.sku} ({max(c.available_after, 0)} left)" for c in changes[:10])
+    more = f" and {len(changes) - 10} more" if len(changes) > 10 else ""
+    count = len(changes)
+    subject = (
+        f"Low stock: {changes[0].sku}"
+        if count == 1
+        else f"Low stock: {count} variants reached their threshold"
+    )
+    message = (
+        f"{'This variant is' if count == 1 else 'These variants are'} low on stock: {listed}{more}."
+    )
+    url = reverse("catalog:product_list") + "?stock=low"
+    notify(
+        organisation=supplier,
+        kind="stock.low",
+        level=Notification.Level.WARNING,
+        message=message,
+        url=url,
+    )
+    email_organisation(
+        organisation=supplier,
+        subject=subject,
+        message=f"{message}\n\nRestock or update the quantities in your catalog: {url}",
+    )
+
+
+def set_stock_levels(
+    *,
+    supplier: Supplier,
+    levels: Mapping[int, int],
+    source: str,
+    actor: User | None = None,
+    reference: str = "",
+    skip_refused: bool = False,
+) -> StockUpdateResult:
+    """Set on-hand quantities {variant id: quantity} of one supplier's variants.
+
+    Each quantity is checked against the locked row's reservations. With `skip_refused` the
+    refused variants are reported and the others applied; without it the first refusal raises
+    and nothing is written.
+    """
+    return _set_levels(
+        supplier_id=supplier.pk,
+        levels=levels,
+        source=source,
+        actor=actor,
+        reference=reference,
+        skip_refused=skip_refused,
+    )
+
+
+def set_stock(
+    *,
+    variant: Variant,
+    quantity: int,
+    source: str,
+    actor: User | None = None,
+    reference: str = "",
+) -> StockChange | None:
+    """Set one variant's on-hand quantity; None when it already was that. Refuses below reserved."""
+    result = _set_levels(
+        supplier_id=variant.supplier_id,
+        levels={variant.pk: quantity},
+        source=source,
+        actor=actor,
+        reference=reference,
+        skip_refused=False,
+    )
+    return result.changes[0] if result.changes else None
+
+
+@transaction.atomic
+def _set_levels(
+    *,
+    supplier_id: int,
+    levels: Mapping[int, int],
+    source: str,
+    actor: User | None,
+    reference: str,
+    skip_refused: bool,
+) -> StockUpdateResult:
+    for quantity in levels.values():
+        _validate_quantity(quantity)
+    rows = _lock_variants(levels)
+    if len(rows) != len(levels) or any(row.supplier_id != supplier_id for row in rows):
+        raise StockError("Some of these variants are not in your catalog.")
+    result = StockUpdateResult()
+    targets: dict[int, tuple[int, int]] = {}
+    for row in rows:
+        quantity = levels[row.pk]
+        if quantity < row.stock_reserved:
+            message = below_reserved_message(
+                sku=row.sku, quantity=quantity, reserved=row.stock_reserved
+            )
+            if not skip_refused:
+                raise StockBelowReserved(message, field="quantity")
+            result.refused[row.pk] = message
+        elif quantity == row.stock_on_hand:
+            result.unchanged.append(row.pk)
+        else:
+            targets[row.pk] = (quantity, row.stock_reserved)
+    result.changes = _apply_stock_changes(
+        rows=rows, targets=targets, source=source, actor=actor, reference=reference
+    )
+    return result

@@ -1,0 +1,102 @@
+"""Shared plumbing for the benchmarks: a dedicated database per benchmark, and child processes.
+
+A benchmark never touches the database DATABASE_URL names: it creates `bench_<label>` next to it
+(same server), migrates it, and drops it afterwards. Work that is measured runs in a child
+process with the production settings (DEBUG off) pointed at that database, so its peak memory
+is its own and not the harness's.
+"""
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+
+
+def _database_url() -> str:
+    return os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dropship")
+
+
+def child_env(database_url: str, **extra: str) -> dict[str, str]:
+    """Environment for a measured child: production-like settings on the benchmark database."""
+    from cryptography.fernet import Fernet
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dropship.settings",
+        "DATABASE_URL": database_url,
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-" + os.urandom(16).hex(),
+        "FIELD_ENCRYPTION_KEYS": os.environ.get("BENCH_FIELD_KEY")
+        or Fernet.generate_key().decode(),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING",
+        "CELERY_TASK_ALWAYS_EAGER": "1",
+        "PYTHONPATH": str(ROOT),
+        **extra,
+    }
+    os.environ.setdefault("BENCH_FIELD_KEY", env["FIELD_ENCRYPTION_KEYS"])
+    return env
+
+
+@contextlib.contextmanager
+def bench_database(label: str) -> Iterator[str]:
+    """Create, migrate and finally drop a dedicated database; yields its URL."""
+    base = _database_url()
+    parts = urlsplit(base)
+    if parts.scheme.startswith("sqlite"):
+        with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+            url = f"sqlite:///{folder}/bench_{label}.sqlite3"
+            _migrate(url)
+            yield url
+        return
+    import psycopg
+
+    name = f"bench_{label}"
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    url = urlunsplit(parts._replace(path=f"/{name}"))
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        _migrate(url)
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _migrate(url: str) -> None:
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=child_env(url),
+        check=True,
+    )
+
+
+def run_child(module: str, *args: str, env: dict[str, str]) -> dict:
+    """Run `python -m <module> child <args>` and return the JSON it prints last."""
+    completed = subprocess.run(
+        [PYTHON, "-m", module, "child", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size (Linux reports KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
