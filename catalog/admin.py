@@ -8,7 +8,15 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from catalog.models import Category, Product, ProductImage, StockMovement, Variant
+from catalog.models import (
+    Category,
+    ImportJob,
+    ImportRowError,
+    Product,
+    ProductImage,
+    StockMovement,
+    Variant,
+)
 from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, admin_link
 
 RECENT_MOVEMENTS = 20
@@ -316,3 +324,45 @@ class StockMovementAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="reserved")
     def reserved_change(self, obj: StockMovement) -> str:
         return f"{obj.reserved_before} → {obj.reserved_after}"
+
+
+class ImportRowErrorInline(admin.TabularInline):
+    model = ImportRowError
+    fields = ["row_number", "column", "message"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Supplier catalog imports: what was uploaded, how far it got, and every row's problem."""
+
+    list_display = [
+        "id",
+        "supplier",
+        "original_filename",
+        "kind",
+        "status",
+        "total_rows",
+        "created_count",
+        "updated_count",
+        "unchanged_count",
+        "failed_count",
+        "created_at",
+    ]
+    list_filter = ["status", "kind"]
+    search_fields = ["original_filename", "supplier__company_name"]
+    date_hierarchy = "created_at"
+    list_select_related = ["supplier"]
+    exclude = ["file"]
+    inlines = [ImportRowErrorInline]
+
+
+@admin.register(ImportRowError)
+class ImportRowErrorAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["job", "row_number", "column", "message"]
+    search_fields = ["message", "column", "job__original_filename", "job__supplier__company_name"]
+    list_select_related = ["job__supplier"]

@@ -6,6 +6,7 @@ from django.db.models import F, Q
 
 from dropship.core.models import TimeStampedModel
 from dropship.core.money import CurrencyField, MoneyField
+from dropship.core.storage import private_storage
 
 
 class Category(models.Model):
@@ -238,7 +239,7 @@ class ImportJob(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    file = models.FileField(upload_to="imports/%Y/%m/")
+    file = models.FileField(upload_to="imports/%Y/%m/", storage=private_storage)
     original_filename = models.CharField(max_length=255)
     file_format = models.CharField(max_length=4, choices=FileFormat.choices)
     encoding = models.CharField(max_length=20, blank=True)

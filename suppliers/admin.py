@@ -12,7 +12,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -94,9 +94,9 @@ class SupplierVerificationInline(ViewOnlyTabularInline):
         if not obj.document:
             return "No document uploaded"
         return format_html(
-            '<a href="{}" target="_blank" rel="noopener">{}</a>',
-            obj.document.url,
-            obj.document.name.rsplit("/", 1)[-1],
+            '<a href="{}">{}</a>',
+            reverse("admin:suppliers_supplier_verification_document", args=[obj.supplier_id]),
+            obj.document_name or obj.document.name.rsplit("/", 1)[-1],
         )
 
     @admin.display(description="answers")
@@ -222,7 +222,13 @@ class SupplierAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         review = self.admin_site.admin_view(self.review_view)
+        document = self.admin_site.admin_view(self.verification_document_view)
         return [
+            path(
+                "<path:object_id>/verification-document/",
+                document,
+                name="suppliers_supplier_verification_document",
+            ),
             path(
                 "<path:object_id>/review/<str:decision>/",
                 review,
@@ -243,6 +249,20 @@ class SupplierAdmin(admin.ModelAdmin):
                 for name in services.allowed_review_decisions(supplier=supplier)
             ]
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def verification_document_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The uploaded document, only for staff allowed to see verifications (it is private)."""
+        if not request.user.has_perm("suppliers.view_supplierverification"):
+            raise PermissionDenied
+        verification = SupplierVerification.objects.filter(supplier_id=unquote(object_id)).first()
+        if verification is None or not verification.document:
+            raise Http404("No verification document.")
+        return FileResponse(
+            verification.document.open("rb"),
+            as_attachment=True,
+            filename=verification.document_name or verification.document.name.rsplit("/", 1)[-1],
+            content_type=verification.document_content_type or "application/octet-stream",
+        )
 
     # --- one supplier: confirm (and give a reason), then decide ---------------------------------
     def review_view(self, request: HttpRequest, object_id: str, decision: str) -> HttpResponse:

@@ -10,6 +10,7 @@ from django.db.models import Q
 from dropship.core.fields import EncryptedTextField
 from dropship.core.models import TimeStampedModel
 from dropship.core.money import ZERO, CurrencyField, MoneyField
+from dropship.core.storage import private_storage
 
 
 class Supplier(TimeStampedModel):
@@ -163,7 +164,9 @@ class SupplierVerification(TimeStampedModel):
     supplier = models.OneToOneField(Supplier, on_delete=models.CASCADE, related_name="verification")
     registration_number = models.CharField(max_length=64, blank=True)
     country = models.CharField(max_length=2, blank=True)
-    document = models.FileField(upload_to=verification_document_path, blank=True)
+    document = models.FileField(
+        upload_to=verification_document_path, storage=private_storage, blank=True
+    )
     document_name = models.CharField(
         max_length=255, blank=True, help_text="The file name as the supplier uploaded it."
     )

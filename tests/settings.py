@@ -25,4 +25,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
+PRIVATE_MEDIA_ROOT = VAR_DIR / "test-private"  # noqa: F405
 WEBHOOK_STORE_CACHE_SECONDS = 0  # each test builds its own stores

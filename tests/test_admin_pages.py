@@ -21,7 +21,7 @@ from billing.models import (
     Payout,
     StripeEvent,
 )
-from catalog.models import ProductImage, StockMovement
+from catalog.models import ImportJob, ImportRowError, ProductImage, StockMovement
 from dropship.accounts.models import ApiKey, Invitation, Notification, User
 from dropship.core.audit import record_audit
 from integrations.models import InboundWebhook, OutboundPush
@@ -86,6 +86,13 @@ def _populate(n: int = 0) -> dict:
         shipped_at=timezone.now(),
     )
     ShipmentItem.objects.create(shipment=shipment, order_item=item, quantity=1)
+    job = ImportJob.objects.create(
+        supplier=supplier,
+        original_filename=f"catalog-{n}.csv",
+        file=f"imports/catalog-{n}.csv",
+        file_format=ImportJob.FileFormat.CSV,
+    )
+    ImportRowError.objects.create(job=job, row_number=2, column="sku", message="SKU is missing.")
     OrderEvent.objects.create(
         order=order, supplier_order=supplier_order, kind="received", message="Order received"
     )

@@ -47,8 +47,10 @@ def test_supplier_signup_creates_a_pending_supplier_owned_by_the_new_user(client
     assert membership.supplier.slug == "harbour-ceramics"
     assert membership.supplier.status == Supplier.Status.PENDING
     assert membership.supplier.contact_email == "hana@harbour.test"
-    # Signed in straight away and sent to the supplier's own dashboard.
-    assert client.get(reverse("dashboard"))["Location"] == reverse("suppliers:dashboard")
+    # Signed in straight away and sent to the first step of the supplier application.
+    assert client.get(reverse("dashboard"))["Location"] == reverse(
+        "suppliers:onboarding_step", args=["profile"]
+    )
 
 
 def test_retailer_signup_creates_the_retailer_owned_by_the_new_user(client, db):

@@ -54,7 +54,7 @@ def messages_of(response) -> list[tuple[str, str]]:
 def test_change_page_shows_verification_document_and_offers_approve_and_reject(
     admin_desk, pending_member, settings, tmp_path
 ):
-    settings.MEDIA_ROOT = tmp_path
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
     supplier = pending_member.supplier
     verification = SupplierVerification.objects.create(
         supplier=supplier,
@@ -70,7 +70,8 @@ def test_change_page_shows_verification_document_and_offers_approve_and_reject(
     html = response.content.decode()
     assert "GB-0472-2291" in html
     assert "<th>warehouse_city</th><td>Leeds</td>" in html
-    assert f'href="{verification.document.url}"' in html
+    document_url = reverse("admin:suppliers_supplier_verification_document", args=[supplier.pk])
+    assert f'href="{document_url}"' in html
     assert f'href="{review_url(supplier, "approve")}"' in html
     assert f'href="{review_url(supplier, "reject")}"' in html
     assert review_url(supplier, "suspend") not in html
@@ -252,3 +253,55 @@ def test_bulk_reject_asks_for_a_reason_first_and_applies_it_to_each(
         ("REJECTED", "Incomplete documents")
     }
     assert SupplierStatusChange.objects.filter(reason="Incomplete documents").count() == 2
+
+
+@pytest.fixture
+def uploaded_document(pending_member, settings, tmp_path):
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    verification = SupplierVerification.objects.create(
+        supplier=pending_member.supplier, country="GB"
+    )
+    verification.document.save("x.pdf", ContentFile(b"%PDF-1.4 registration"), save=False)
+    verification.document_name = "Certificate of incorporation.pdf"
+    verification.document_content_type = "application/pdf"
+    verification.save()
+    return verification
+
+
+def test_verification_documents_are_stored_outside_the_public_media_folder(
+    uploaded_document, settings
+):
+    stored = uploaded_document.document.path
+    assert stored.startswith(str(settings.PRIVATE_MEDIA_ROOT))
+    assert not stored.startswith(str(settings.MEDIA_ROOT))
+    with pytest.raises(ValueError, match="no public URL"):
+        _ = uploaded_document.document.url
+
+
+def test_a_reviewer_downloads_the_document_under_its_original_name(admin_desk, uploaded_document):
+    url = reverse(
+        "admin:suppliers_supplier_verification_document", args=[uploaded_document.supplier_id]
+    )
+
+    response = admin_desk.get(url)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert 'filename="Certificate of incorporation.pdf"' in response["Content-Disposition"]
+    assert b"".join(response.streaming_content) == b"%PDF-1.4 registration"
+
+
+def test_the_document_is_refused_to_staff_without_the_permission_and_to_the_public(
+    client, uploaded_document
+):
+    url = reverse(
+        "admin:suppliers_supplier_verification_document", args=[uploaded_document.supplier_id]
+    )
+    assert client.get(url).status_code == 302  # anonymous: to the admin login
+    client.force_login(factories.UserFactory(is_staff=True))
+    assert client.get(url).status_code == 403
+    client.force_login(
+        uploaded_document.supplier.memberships.get().user
+    )  # the supplier is not staff
+    assert client.get(url).status_code == 302
