@@ -19,6 +19,7 @@ from catalog.models import StockMovement, Variant
 from dropship.accounts.models import Notification, User
 from dropship.accounts.services import email_organisation, notify
 from dropship.core.errors import Conflict, DomainError
+from retailers.sync import mark_variants_dirty
 from suppliers.models import Supplier
 
 MAX_STOCK_QUANTITY = 10_000_000
@@ -42,6 +43,10 @@ class StockChange:
     on_hand_after: int
     reserved_before: int
     reserved_after: int
+
+    @property
+    def available_before(self) -> int:
+        return self.on_hand_before - self.reserved_before
 
     @property
     def available_after(self) -> int:
@@ -159,6 +164,9 @@ def _apply_stock_changes(
     )
     for supplier_id, low in newly_low.items():
         _alert_low_stock(supplier=suppliers[supplier_id], changes=low)
+    mark_variants_dirty(
+        variant_ids=[c.variant_id for c in changes if c.available_after != c.available_before]
+    )
     return changes
 
 
