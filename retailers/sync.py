@@ -27,3 +27,18 @@ def mark_variants_dirty(*, variant_ids: Iterable[int]) -> int:
             is_inventory_dirty=True, inventory_dirty_since=Coalesce("inventory_dirty_since", Now())
         )
     )
+
+
+def mark_listings_dirty(*, listing_ids: Iterable[int]) -> int:
+    """Mark every variant of these listings for a push (paused, unlisted, relisted, re-imported)."""
+    ids = sorted(set(listing_ids))
+    if not ids:
+        return 0
+    return _mark(ListingVariant.objects.filter(listing_id__in=ids))
+
+
+def _mark(rows) -> int:
+    """One UPDATE; keeps the time a row first became dirty (freshness is measured from it)."""
+    return rows.filter(Q(is_inventory_dirty=False) | Q(inventory_dirty_since__isnull=True)).update(
+        is_inventory_dirty=True, inventory_dirty_since=Coalesce("inventory_dirty_since", Now())
+    )

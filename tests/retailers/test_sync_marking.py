@@ -6,7 +6,7 @@ from django.utils import timezone
 from catalog.models import StockMovement
 from catalog.services import set_stock
 from retailers.models import ListingVariant
-from retailers.sync import mark_variants_dirty
+from retailers.sync import mark_listings_dirty, mark_variants_dirty
 from tests.factories import ListingFactory, ListingVariantFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -60,3 +60,17 @@ def test_setting_the_same_stock_marks_nothing():
 
     row.refresh_from_db()
     assert not row.is_inventory_dirty
+
+
+def test_marking_a_listing_marks_all_its_variants_and_nothing_else():
+    listing = ListingFactory()
+    rows = [
+        ListingVariantFactory(listing=listing, is_inventory_dirty=False, inventory_dirty_since=None)
+        for _ in range(2)
+    ]
+    other = ListingVariantFactory(is_inventory_dirty=False, inventory_dirty_since=None)
+
+    assert mark_listings_dirty(listing_ids=[listing.pk]) == 2
+
+    assert [ListingVariant.objects.get(pk=r.pk).is_inventory_dirty for r in rows] == [True, True]
+    assert not ListingVariant.objects.get(pk=other.pk).is_inventory_dirty
