@@ -209,7 +209,6 @@ def sweep_inbound_webhooks(*, stale_after: timedelta = STALE_AFTER) -> int:
     return len(ids)
 
 
-@transaction.atomic
 class WebhookReplayError(DomainError):
     pass
 

@@ -253,3 +253,19 @@ def test_backoff_grows_exponentially_and_is_capped():
     for attempts, ceiling in [(1, 30), (2, 60), (5, 480), (30, 6 * 3600)]:
         delay = services.backoff_delay(attempts).total_seconds()
         assert ceiling / 2 <= delay <= ceiling
+
+
+def test_replaying_a_webhook_that_is_still_waiting_is_refused_with_a_catchable_error(db):
+    from integrations.models import InboundWebhook
+    from integrations.services import WebhookReplayError, mark_webhook_for_replay
+
+    waiting = InboundWebhook.objects.create(
+        source=InboundWebhook.Source.SHOPIFY,
+        topic="orders/create",
+        dedup_key="evt-waiting",
+        body=b"{}",
+    )
+    with pytest.raises(WebhookReplayError, match="already waiting to be processed"):
+        mark_webhook_for_replay(webhook=waiting)
+    waiting.refresh_from_db()
+    assert waiting.status == InboundWebhook.Status.RECEIVED
