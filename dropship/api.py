@@ -96,3 +96,6 @@ def me(request: HttpRequest):
     return MeOut(
         kind="retailer", organisation_id=request.retailer.pk, name=request.retailer.business_name
     )
+
+
+api.add_router("/billing", "billing.api.router")

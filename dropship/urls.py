@@ -23,6 +23,7 @@ urlpatterns = [
     path("webhooks/", include("integrations.urls")),
     path("", include("suppliers.urls")),
     path("", include("retailers.urls")),
+    path("", include("billing.urls")),
 ]
 
 if settings.DEBUG:
