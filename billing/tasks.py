@@ -24,8 +24,8 @@ RETRY = {
 def retry_failed_payments_task(self, retailer_id: int) -> list[int]:
     """After a retailer's card changed: pay its supplier orders that were waiting.
 
-    The newly paid supplier orders are returned (ids); the order pipeline sends them to their
-    suppliers (wired at merge: see billing/README in the lead's notes)."""
+    Returns the ids of the supplier orders this run paid; sending those to their suppliers is
+    the order pipeline's job. A Stripe outage on some of them brings the task back later."""
     retailer = Retailer.objects.get(pk=retailer_id)
     paid = services.retry_failed_payments(retailer=retailer)
     if services.has_payments_awaiting_stripe(retailer=retailer):

@@ -48,7 +48,7 @@ def start_payout_onboarding(*, supplier: Supplier, return_url: str, refresh_url:
             account, _ = ConnectedAccount.objects.get_or_create(
                 supplier=supplier, defaults={"stripe_account_id": created["id"]}
             )
-            _apply(account, created, observed_at=timezone.now())
+            _apply(account, created, observed_at=_now_to_the_second())
     try:
         link = stripe_client.create_onboarding_link(
             account_id=account.stripe_account_id, refresh_url=refresh_url, return_url=return_url
@@ -64,7 +64,7 @@ def refresh_connected_account(*, supplier: Supplier) -> ConnectedAccount | None:
     if account is None:
         return None
     data = stripe_client.retrieve_account(account.stripe_account_id)
-    return apply_account_update(account=data, observed_at=timezone.now())
+    return apply_account_update(account=data, observed_at=_now_to_the_second())
 
 
 def apply_account_update(*, account: dict, observed_at: datetime) -> ConnectedAccount | None:
@@ -170,6 +170,11 @@ def record_bank_payout(
                 organisation=supplier, subject="A payout to your bank failed", message=message
             )
     return bank_payout
+
+
+def _now_to_the_second() -> datetime:
+    """Stripe's clock has one-second steps: an event of this same second is not older news."""
+    return timezone.now().replace(microsecond=0)
 
 
 def event_time(payload: dict) -> datetime:
