@@ -21,13 +21,13 @@ RETRY = {
 
 
 @shared_task(bind=True, queue="billing", acks_late=True, max_retries=10, ignore_result=True)
-def retry_failed_payments_task(self, retailer_id: int) -> list[int]:
+def retry_failed_payments_task(self, retailer_id: int, retry_same_card: bool = False) -> list[int]:
     """After a retailer's card changed: pay its supplier orders that were waiting.
 
     Returns the ids of the supplier orders this run paid; sending those to their suppliers is
     the order pipeline's job. A Stripe outage on some of them brings the task back later."""
     retailer = Retailer.objects.get(pk=retailer_id)
-    paid = services.retry_failed_payments(retailer=retailer)
+    paid = services.retry_failed_payments(retailer=retailer, retry_same_card=retry_same_card)
     if services.has_payments_awaiting_stripe(retailer=retailer):
         raise self.retry(countdown=min(30 * 2**self.request.retries, 3600))
     return [supplier_order.pk for supplier_order in paid]

@@ -95,8 +95,8 @@ def retry_payments(request: HttpRequest) -> HttpResponse:
     if not waiting:
         messages.info(request, "No payment is waiting.")
         return redirect("billing:retailer")
-    retailer_id = request.retailer.pk
-    transaction.on_commit(partial(retry_failed_payments_task.delay, retailer_id))
+    # The retailer asks: charge the card on file again, even the one that was declined.
+    transaction.on_commit(partial(retry_failed_payments_task.delay, request.retailer.pk, True))
     messages.info(request, f"Retrying {waiting} payment(s) with your card on file.")
     return redirect("billing:retailer")
 

@@ -18,7 +18,7 @@ import logging
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from billing.fees import RefundSplit, split_refund, supplier_order_amounts
@@ -28,7 +28,7 @@ from billing.services.payouts import freeze_payout, release_held_payouts, take_b
 from dropship.accounts.models import Notification
 from dropship.accounts.services import email_organisation, notify
 from dropship.core.audit import record_audit
-from dropship.core.errors import DomainError
+from dropship.core.errors import DomainError, TemporaryError
 from dropship.core.money import ZERO, format_money, from_minor_units, quantize, to_minor_units
 from integrations.stripe import client as stripe_client
 from integrations.stripe.client import StripeRequestError, StripeTemporaryError
@@ -293,22 +293,16 @@ def _book_outside_refund(
 def apply_charge_refunded(*, stripe_charge: dict) -> int:
     """charge.refunded: book each refund of the charge we have not booked (ours still in flight
     are completed, dashboard refunds are split and booked). Returns how many were booked."""
-    from dropship.core.errors import TemporaryError
-
     found = Charge.objects.filter(
         method=Charge.Method.CARD, stripe_charge_id=stripe_charge.get("id") or "-"
     ).first()
     if found is None:
-        intent = stripe_charge.get("payment_intent")
-        pending = Charge.objects.filter(
-            stripe_payment_intent_id=intent or "-", status=Charge.Status.PENDING
-        ).exists() or (
-            (stripe_charge.get("metadata") or {}).get("charge_id")
-            and Charge.objects.filter(
-                pk=int(stripe_charge["metadata"]["charge_id"]), status=Charge.Status.PENDING
-            ).exists()
+        ours = str((stripe_charge.get("metadata") or {}).get("charge_id") or "")
+        waiting = Charge.objects.filter(status=Charge.Status.PENDING).filter(
+            Q(stripe_payment_intent_id=stripe_charge.get("payment_intent") or "-")
+            | Q(pk=int(ours) if ours.isdigit() else None)
         )
-        if pending:
+        if waiting.exists():
             raise TemporaryError("The payment is not booked yet; the refund is booked after it.")
         return 0
     supplier_order = _lock(found.supplier_order_id)
@@ -351,8 +345,6 @@ DISPUTE_STATUS = {"won": Dispute.Status.WON, "lost": Dispute.Status.LOST}
 
 
 def _charge_for_dispute(dispute: dict) -> Charge:
-    from dropship.core.errors import TemporaryError
-
     charge = (
         Charge.objects.filter(
             method=Charge.Method.CARD, stripe_charge_id=dispute.get("charge") or "-"

@@ -189,3 +189,21 @@ def test_payouts_fees_and_refunds_always_add_up_to_what_was_captured(
     assert platform >= 0
     if refunded.total == captured:
         assert (payouts, platform) == (D("0.00"), D("0.00"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("plan", "fee", "percent"),
+    [("BASIC", "2.00", "5.00"), ("PRO", "1.50", "4.00"), ("ENTERPRISE", "1.00", "3.00")],
+)
+def test_the_fees_to_freeze_on_a_supplier_order_come_from_the_retailers_plan(plan, fee, percent):
+    from billing.selectors import get_fees_for_retailer
+    from tests.factories import RetailerFactory
+
+    fees = get_fees_for_retailer(retailer=RetailerFactory(plan=plan))
+
+    assert (fees.platform_fee, fees.commission_percent, fees.currency) == (
+        D(fee),
+        D(percent),
+        "USD",
+    )

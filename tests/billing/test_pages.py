@@ -153,5 +153,46 @@ def test_an_expired_onboarding_link_sends_the_supplier_back_through_a_new_one(
     assert len(stripe_sandbox.app.objects_of("account")) == 1
 
 
+def test_the_payout_statement_does_not_query_per_row(
+    supplier_client, stripe_sandbox, django_assert_max_num_queries
+):
+    supplier = supplier_client.supplier
+    stripe_sandbox.connect_supplier(supplier)
+
+    def add_payouts(n: int) -> None:
+        for _ in range(n):
+            ship(paid_supplier_order(stripe_sandbox, supplier=supplier), days_ago=8)
+        schedule_payouts()
+
+    add_payouts(1)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as with_one:
+        supplier_client.get("/supplier/billing/")
+    add_payouts(4)
+    with django_assert_max_num_queries(len(with_one.captured_queries)):
+        page = supplier_client.get("/supplier/billing/")
+    assert page.text.count("Scheduled (holdback)") == 5
+
+
 def test_billing_pages_are_for_their_own_kind_of_organisation(supplier_client, retailer_member):
     assert supplier_client.get("/retailer/billing/").status_code == 403
+
+
+def test_the_retry_button_charges_the_card_on_file_again(
+    retailer_client, stripe_sandbox, django_capture_on_commit_callbacks
+):
+    retailer = retailer_client.retailer
+    stripe_sandbox.save_card(retailer, "4000000000009995")
+    supplier_order = supplier_order_for(retailer)
+    pay_supplier_order(supplier_order=supplier_order)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = retailer_client.post("/retailer/billing/retry/", follow=True)
+
+    assert "Retrying 1 payment(s) with your card on file." in response.text
+    attempts = list(supplier_order.charges.order_by("attempt").values_list("attempt", "status"))
+    assert attempts == [(1, "FAILED"), (2, "FAILED")]
+    assert len(stripe_sandbox.app.payment_intents()) == 2
+    assert supplier_order.charges.last().failure_message == "Your card has insufficient funds."

@@ -224,3 +224,34 @@ def test_a_refund_before_the_payout_lowers_it_and_a_full_refund_cancels_it(strip
     assert cancelled.status_reason == "Nothing left to pay: the order was refunded."
     assert [t["amount"] for t in _transfers(stripe_sandbox)] == [1450]
     assert unbalanced_transactions() == {}
+
+
+def test_a_lost_transfer_answer_then_a_refund_keeps_the_transfer_and_reverses_the_difference(
+    stripe_sandbox, django_capture_on_commit_callbacks
+):
+    """Stripe made the transfer but the answer was lost; a refund then lowered what is owed. The
+    retry's new amount meets Stripe's idempotency check: the existing transfer is found and
+    booked, and the difference is reversed, so the supplier is never paid twice."""
+    supplier_order = ship(paid_supplier_order(stripe_sandbox), days_ago=8)
+    stripe_sandbox.connect_supplier(supplier_order.supplier)
+    (payout,) = schedule_payouts()
+    stripe_sandbox.app.add_fault("/v1/transfers", status=502, after=True)
+    with pytest.raises(StripeTemporaryError):
+        transfer_payout(payout_id=payout.pk)
+    refund_supplier_order(supplier_order=supplier_order, amount=D("4.00"), reason="Scuffed")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        transfer_payout(payout_id=payout.pk)
+
+    payout.refresh_from_db()
+    (transfer,) = _transfers(stripe_sandbox)
+    assert (payout.status, payout.amount, payout.stripe_transfer_id) == (
+        "PAID",
+        D("24.00"),
+        transfer["id"],
+    )
+    # 4.00 of wholesale less the 0.20 commission on it comes back from the 24.00 transfer
+    assert (transfer["amount"], transfer["amount_reversed"]) == (2400, 380)
+    assert payout.amount_reversed == D("3.80")
+    assert balance(Account.SUPPLIER_PAYABLE) == D("0.00")
+    assert unbalanced_transactions() == {}

@@ -166,3 +166,28 @@ def test_the_sandbox_delivers_enabled_events_to_its_endpoint(live_server, stripe
     delivered = [(d.topic, d.status) for d in stripe_sandbox.app.deliveries]
     # payment_method.attached and setup_intent.succeeded are not enabled on the endpoint.
     assert delivered == [("checkout.session.completed", 200)]
+
+
+@pytest.mark.django_db
+def test_a_connected_accounts_own_balance_is_read_with_the_stripe_account_header(stripe_sandbox):
+    from billing.services import schedule_payouts, transfer_payout
+    from tests.billing.helpers import paid_supplier_order, ship
+
+    supplier_order = ship(paid_supplier_order(stripe_sandbox), days_ago=8)
+    account = stripe_sandbox.connect_supplier(supplier_order.supplier)
+    (payout,) = schedule_payouts()
+    transfer_payout(payout_id=payout.pk)
+
+    answer = requests.get(
+        f"{stripe_sandbox.base_url}/v1/balance",
+        headers={
+            "Authorization": "Bearer sk_test_dropship_sandbox",
+            "Stripe-Account": account.stripe_account_id,
+        },
+        timeout=10,
+    )
+
+    assert answer.status_code == 200
+    assert answer.json()["pending"] == [
+        {"amount": 2400, "currency": "usd", "source_types": {"card": 2400}}
+    ]
