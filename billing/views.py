@@ -16,7 +16,10 @@ from billing import selectors, services
 from billing.pdf import render_invoice_pdf
 from billing.tasks import retry_failed_payments_task
 from dropship.accounts.access import owner_required, retailer_required, supplier_required
-from dropship.core.errors import DomainError, TemporaryError
+from dropship.core.errors import DomainError, PermanentError, TemporaryError
+
+# What a Stripe call can raise that a page turns into a message (never a 500).
+STRIPE_TROUBLE = (DomainError, TemporaryError, PermanentError)
 
 
 def _absolute(name: str) -> str:
@@ -52,7 +55,7 @@ def start_card_setup(request: HttpRequest) -> HttpResponse:
             success_url=_absolute("billing:card_done") + "?session_id={CHECKOUT_SESSION_ID}",
             cancel_url=_absolute("billing:retailer"),
         )
-    except (DomainError, TemporaryError) as exc:
+    except STRIPE_TROUBLE as exc:
         messages.error(request, f"Stripe could not open the card page: {exc}")
         return redirect("billing:retailer")
     return redirect(url)
@@ -67,8 +70,8 @@ def card_setup_done(request: HttpRequest) -> HttpResponse:
             session_id=request.GET.get("session_id", ""),
             actor=request.user,
         )
-    except DomainError as exc:
-        messages.error(request, exc.message)
+    except (DomainError, PermanentError) as exc:
+        messages.error(request, getattr(exc, "message", str(exc)))
     except TemporaryError:
         messages.warning(
             request, "Stripe is not answering right now; your card appears here once it does."
@@ -144,7 +147,7 @@ def _onboarding_redirect(request: HttpRequest) -> HttpResponse:
             return_url=_absolute("billing:connect_return"),
             refresh_url=_absolute("billing:connect_refresh"),
         )
-    except (DomainError, TemporaryError) as exc:
+    except STRIPE_TROUBLE as exc:
         messages.error(request, f"Could not open Stripe onboarding: {exc}")
         return redirect("billing:supplier")
     return redirect(url)
@@ -170,7 +173,7 @@ def connect_refresh(request: HttpRequest) -> HttpResponse:
 def connect_return(request: HttpRequest) -> HttpResponse:
     try:
         account = services.refresh_connected_account(supplier=request.supplier)
-    except (DomainError, TemporaryError):
+    except STRIPE_TROUBLE:
         messages.warning(request, "Stripe is not answering right now; your status updates soon.")
         return redirect("billing:supplier")
     if account is not None and account.is_enabled:

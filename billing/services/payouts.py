@@ -21,7 +21,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -431,14 +431,3 @@ def apply_transfer_reversed(*, transfer: dict) -> int:
         )
         booked += 1
     return booked
-
-
-def open_payout_amounts(*, supplier: Supplier) -> dict[str, Decimal]:
-    """Scheduled or held payouts per currency, for the supplier's billing page."""
-    rows = (
-        Payout.objects.filter(supplier=supplier)
-        .filter(Q(status=Payout.Status.SCHEDULED) | Q(status=Payout.Status.HELD))
-        .values("currency")
-        .annotate(total=Sum("amount"))
-    )
-    return {row["currency"]: row["total"] for row in rows}
