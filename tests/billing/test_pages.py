@@ -196,3 +196,33 @@ def test_the_retry_button_charges_the_card_on_file_again(
     assert attempts == [(1, "FAILED"), (2, "FAILED")]
     assert len(stripe_sandbox.app.payment_intents()) == 2
     assert supplier_order.charges.last().failure_message == "Your card has insufficient funds."
+
+
+def test_stripe_being_down_when_adding_a_card_is_a_message_not_an_error(
+    retailer_client, stripe_sandbox
+):
+    stripe_sandbox.app.add_fault("/v1/customers", status=503)
+
+    response = retailer_client.post("/retailer/billing/card/", follow=True)
+
+    assert response.status_code == 200
+    assert "Stripe could not open the card page: Stripe answered 503" in response.text
+    retailer_client.retailer.refresh_from_db()
+    assert retailer_client.retailer.stripe_customer_id == ""
+
+
+def test_the_billing_jobs_are_scheduled_and_registered(settings):
+    from dropship.celery import app
+
+    billing_jobs = {
+        entry["task"]
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"].startswith("billing.")
+    }
+    assert billing_jobs == {
+        "billing.tasks.settle_payouts_task",
+        "billing.tasks.issue_monthly_invoices_task",
+        "billing.tasks.reconcile_stripe_task",
+    }
+    assert billing_jobs <= set(app.tasks)
+    assert {app.tasks[name].queue for name in billing_jobs} == {"billing"}
