@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = "Billing"
+
+    def ready(self) -> None:
+        # Stripe topic handlers register themselves in the webhook inbox's table when imported.
+        from billing import webhooks  # noqa: F401

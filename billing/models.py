@@ -79,6 +79,16 @@ class Charge(TimeStampedModel):
     invoice = models.ForeignKey(
         "billing.Invoice", null=True, blank=True, on_delete=models.SET_NULL, related_name="charges"
     )
+    attempt = models.PositiveSmallIntegerField(
+        default=1, help_text="1 for the first try; a new card makes a new attempt (and key)."
+    )
+    stripe_payment_method_id = models.CharField(max_length=64, blank=True)
+    card_label = models.CharField(max_length=40, blank=True, help_text="e.g. Visa •••• 4242")
+    stripe_fee = MoneyField(default=ZERO, help_text="Stripe's processing fee (platform's cost).")
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    LIVE_STATUSES = ("PENDING", "SUCCEEDED", "PARTIALLY_REFUNDED", "REFUNDED")
+    PAID_STATUSES = ("SUCCEEDED", "PARTIALLY_REFUNDED", "REFUNDED")
 
     class Meta:
         ordering = ["-created_at"]
@@ -89,10 +99,24 @@ class Charge(TimeStampedModel):
                 name="charge_refund_within_amount",
                 condition=Q(amount_refunded__gte=0, amount_refunded__lte=models.F("amount")),
             ),
+            # Never two payments for one supplier order: at most one charge pending or paid.
+            models.UniqueConstraint(
+                fields=["supplier_order"],
+                condition=Q(status__in=["PENDING", "SUCCEEDED", "PARTIALLY_REFUNDED", "REFUNDED"]),
+                name="charge_one_live_per_supplier_order",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Charge {self.amount} {self.currency} for {self.supplier_order_id}"
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status in self.PAID_STATUSES
+
+    @property
+    def refundable(self):
+        return self.amount - self.amount_refunded if self.is_paid else ZERO
 
 
 class Invoice(TimeStampedModel):
@@ -126,7 +150,13 @@ class Invoice(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["year", "sequence"], name="invoice_number_unique_per_year"
-            )
+            ),
+            # One monthly invoice per payment-terms retailer and period.
+            models.UniqueConstraint(
+                fields=["retailer", "period_start", "period_end"],
+                condition=Q(period_start__isnull=False),
+                name="invoice_one_per_retailer_period",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -152,6 +182,7 @@ class Payout(TimeStampedModel):
         PAID = "PAID", "Transferred"
         FAILED = "FAILED", "Failed"
         REVERSED = "REVERSED", "Reversed"
+        CANCELLED = "CANCELLED", "Nothing to pay (refunded)"
 
     supplier = models.ForeignKey(
         "suppliers.Supplier", on_delete=models.PROTECT, related_name="payouts"
@@ -236,6 +267,238 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.amount} {self.currency}"
+
+
+class Refund(TimeStampedModel):
+    """Money given back to a retailer on a supplier order: a line, an amount or all of it.
+
+    The split says where it comes from: the supplier's share (wholesale and shipping, with the
+    commission on it returned) and the platform fee. `amount == supplier_share + platform_fee_share`.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        SUCCEEDED = "SUCCEEDED", "Refunded"
+        FAILED = "FAILED", "Failed"
+
+    class Source(models.TextChoices):
+        SUPPORT = "SUPPORT", "Support agent"
+        STRIPE = "STRIPE", "Made in Stripe"
+        CHARGEBACK = "CHARGEBACK", "Chargeback lost"
+
+    charge = models.ForeignKey(Charge, on_delete=models.PROTECT, related_name="refunds")
+    supplier_order = models.ForeignKey(
+        "orders.SupplierOrder", on_delete=models.PROTECT, related_name="refunds"
+    )
+    order_item = models.ForeignKey(
+        "orders.OrderItem",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="refunds",
+        help_text="Set when one line is refunded.",
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.SUPPORT)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    amount = MoneyField()
+    supplier_share = MoneyField(help_text="Taken back from wholesale + shipping.")
+    platform_fee_share = MoneyField(help_text="Taken back from the platform fee.")
+    commission_returned = MoneyField(help_text="Commission no longer kept on the refunded goods.")
+    currency = CurrencyField()
+    reason = models.TextField()
+    failure_message = models.CharField(max_length=500, blank=True)
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    stripe_refund_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(name="refund_amount_positive", condition=Q(amount__gt=0)),
+            models.CheckConstraint(
+                name="refund_split_adds_up",
+                condition=Q(amount=models.F("supplier_share") + models.F("platform_fee_share")),
+            ),
+            models.CheckConstraint(
+                name="refund_commission_within_supplier_share",
+                condition=Q(commission_returned__lte=models.F("supplier_share")),
+            ),
+            # One refund in flight per charge: each split is computed on the settled ones.
+            models.UniqueConstraint(
+                fields=["charge"],
+                condition=Q(status="PENDING"),
+                name="refund_one_pending_per_charge",
+            ),
+            models.UniqueConstraint(
+                fields=["order_item"],
+                condition=Q(order_item__isnull=False) & ~Q(status="FAILED"),
+                name="refund_line_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount} {self.currency} on {self.supplier_order_id}"
+
+    @property
+    def supplier_net(self):
+        """What the supplier gives back: its share minus the commission returned to it."""
+        return self.supplier_share - self.commission_returned
+
+
+class TransferReversal(TimeStampedModel):
+    """Money taken back from a supplier's Stripe transfer (its share of a refund after payout)."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        SUCCEEDED = "SUCCEEDED", "Reversed"
+        FAILED = "FAILED", "Failed"
+
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="reversals")
+    refund = models.ForeignKey(
+        Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
+    )
+    amount = MoneyField()
+    currency = CurrencyField()
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    failure_message = models.CharField(max_length=500, blank=True)
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    stripe_reversal_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(name="reversal_amount_positive", condition=Q(amount__gt=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reversal {self.amount} {self.currency} of payout {self.payout_id}"
+
+
+class ConnectedAccount(TimeStampedModel):
+    """A supplier's Stripe Connect account, as Stripe last told us (API answer or account.updated)."""
+
+    supplier = models.OneToOneField(
+        "suppliers.Supplier", on_delete=models.PROTECT, related_name="connected_account"
+    )
+    stripe_account_id = models.CharField(max_length=64, unique=True)
+    details_submitted = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+    transfers_active = models.BooleanField(default=False)
+    requirements_due = models.JSONField(default=list, blank=True)
+    disabled_reason = models.CharField(max_length=100, blank=True)
+    synced_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When Stripe reported this state (older events are ignored).",
+    )
+
+    def __str__(self) -> str:
+        return self.stripe_account_id
+
+    @property
+    def is_enabled(self) -> bool:
+        return self.payouts_enabled and self.transfers_active
+
+    @property
+    def status_label(self) -> str:
+        return "Enabled" if self.is_enabled else "Details needed"
+
+
+class BankPayout(TimeStampedModel):
+    """Stripe paying a supplier's connected balance out to its bank (payout.paid / payout.failed)."""
+
+    class Status(models.TextChoices):
+        PAID = "PAID", "Paid to bank"
+        FAILED = "FAILED", "Failed"
+        IN_TRANSIT = "IN_TRANSIT", "In transit"
+
+    supplier = models.ForeignKey(
+        "suppliers.Supplier", on_delete=models.PROTECT, related_name="bank_payouts"
+    )
+    stripe_payout_id = models.CharField(max_length=64, unique=True)
+    amount = MoneyField()
+    currency = CurrencyField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    arrival_date = models.DateField(null=True, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    reported_at = models.DateTimeField(help_text="When Stripe reported this state.")
+
+    class Meta:
+        ordering = ["-reported_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.stripe_payout_id
+
+
+class ReconciliationRun(models.Model):
+    """One comparison of ledger, Stripe balance transactions and supplier orders for a day."""
+
+    class Status(models.TextChoices):
+        RUNNING = "RUNNING", "Running"
+        CLEAN = "CLEAN", "Everything matches"
+        MISMATCHES = "MISMATCHES", "Mismatches found"
+        FAILED = "FAILED", "Could not run"
+
+    day = models.DateField(db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    balance_transactions_checked = models.PositiveIntegerField(default=0)
+    supplier_orders_checked = models.PositiveIntegerField(default=0)
+    mismatch_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-day", "-started_at"]
+
+    def __str__(self) -> str:
+        return f"Reconciliation {self.day} ({self.get_status_display()})"
+
+
+class ReconciliationMismatch(models.Model):
+    """Something the ledger, Stripe and the supplier orders disagree on, for an admin to resolve."""
+
+    class Kind(models.TextChoices):
+        MISSING_IN_LEDGER = "MISSING_IN_LEDGER", "In Stripe, not in our books"
+        MISSING_IN_STRIPE = "MISSING_IN_STRIPE", "In our books, not in Stripe"
+        AMOUNT = "AMOUNT", "Amounts differ"
+        FEE = "FEE", "Stripe fee differs"
+        ORDER_STATE = "ORDER_STATE", "Supplier order and money disagree"
+        UNBALANCED = "UNBALANCED", "Ledger transaction does not balance"
+
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="mismatches")
+    kind = models.CharField(max_length=20, choices=Kind.choices, db_index=True)
+    reference = models.CharField(max_length=100, help_text="Stripe id or our record.")
+    supplier_order = models.ForeignKey(
+        "orders.SupplierOrder",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reconciliation_mismatches",
+    )
+    expected = models.CharField(max_length=100, blank=True)
+    actual = models.CharField(max_length=100, blank=True)
+    message = models.CharField(max_length=500)
+    is_resolved = models.BooleanField(default=False)
+    resolved_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "reconciliation mismatches"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.reference}"
 
 
 class StripeEvent(models.Model):

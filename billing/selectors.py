@@ -1,11 +1,25 @@
-"""Reads of money: balances are sums over ledger rows, never stored totals."""
+"""Reads of money: balances are sums over ledger rows, never stored totals. Every list is scoped
+to its owner; another organisation's invoice is a 404."""
 
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
 
-from billing.models import Charge, Invoice, LedgerEntry, Payout
+from billing.models import (
+    BankPayout,
+    Charge,
+    ConnectedAccount,
+    FeeSchedule,
+    Invoice,
+    LedgerEntry,
+    Payout,
+    Refund,
+)
 from dropship.core.money import ZERO
+from orders.models import SupplierOrder
 from retailers.models import Retailer
 from suppliers.models import Supplier
 
@@ -25,8 +39,31 @@ def account_balance(
     return LedgerEntry.objects.filter(filters).aggregate(total=Sum("amount"))["total"] or ZERO
 
 
+@dataclass(frozen=True)
+class FrozenFees:
+    platform_fee: Decimal
+    commission_percent: Decimal
+    currency: str
+
+
+def get_fees_for_retailer(*, retailer: Retailer) -> FrozenFees:
+    """The fee and commission of the retailer's plan, to freeze on a new supplier order."""
+    schedule = FeeSchedule.objects.get(plan=retailer.plan)
+    return FrozenFees(
+        platform_fee=schedule.order_fee,
+        commission_percent=schedule.commission_percent,
+        currency=schedule.currency,
+    )
+
+
 def list_invoices_for_retailer(*, retailer: Retailer) -> QuerySet[Invoice]:
     return Invoice.objects.filter(retailer=retailer).order_by("-issued_at", "-id")
+
+
+def get_invoice_for_retailer(*, retailer: Retailer, number: str) -> Invoice:
+    return get_object_or_404(
+        Invoice.objects.select_related("retailer"), retailer=retailer, number=number
+    )
 
 
 def list_charges_for_retailer(*, retailer: Retailer) -> QuerySet[Charge]:
@@ -37,9 +74,62 @@ def list_charges_for_retailer(*, retailer: Retailer) -> QuerySet[Charge]:
     )
 
 
+def list_payment_failures_for_retailer(*, retailer: Retailer) -> QuerySet[SupplierOrder]:
+    return (
+        SupplierOrder.objects.filter(
+            order__retailer=retailer, status=SupplierOrder.Status.PAYMENT_FAILED
+        )
+        .select_related("order")
+        .order_by("created_at")
+    )
+
+
 def list_payouts_for_supplier(*, supplier: Supplier) -> QuerySet[Payout]:
+    """Payout statement rows: gross, commission and the supplier's share of refunds per order."""
+    refunds = (
+        Refund.objects.filter(
+            supplier_order=OuterRef("supplier_order"), status=Refund.Status.SUCCEEDED
+        )
+        .values("supplier_order")
+        .annotate(total=Sum("supplier_share") - Sum("commission_returned"))
+        .values("total")
+    )
+    money = DecimalField(max_digits=14, decimal_places=2)
     return (
         Payout.objects.filter(supplier=supplier)
         .select_related("supplier_order__order")
-        .order_by("-created_at")
+        .annotate(
+            refunded_share=Coalesce(
+                Subquery(refunds, output_field=money), Value(ZERO), output_field=money
+            )
+        )
+        .order_by("-created_at", "-id")
     )
+
+
+def list_bank_payouts_for_supplier(*, supplier: Supplier) -> QuerySet[BankPayout]:
+    return BankPayout.objects.filter(supplier=supplier).order_by("-reported_at", "-id")
+
+
+def get_connected_account(*, supplier: Supplier) -> ConnectedAccount | None:
+    return ConnectedAccount.objects.filter(supplier=supplier).first()
+
+
+def payout_totals_for_supplier(*, supplier: Supplier) -> dict[str, dict[str, Decimal]]:
+    """Per status group and currency: paid (net of reversals) and waiting (scheduled or held)."""
+    totals: dict[str, dict[str, Decimal]] = {"paid": {}, "waiting": {}}
+    rows = (
+        Payout.objects.filter(supplier=supplier)
+        .values("status", "currency")
+        .annotate(amount=Sum("amount"), reversed=Sum("amount_reversed"))
+    )
+    for row in rows:
+        if row["status"] in (Payout.Status.PAID, Payout.Status.REVERSED):
+            group = totals["paid"]
+            group[row["currency"]] = (
+                group.get(row["currency"], ZERO) + row["amount"] - row["reversed"]
+            )
+        elif row["status"] in (Payout.Status.SCHEDULED, Payout.Status.HELD):
+            group = totals["waiting"]
+            group[row["currency"]] = group.get(row["currency"], ZERO) + row["amount"]
+    return totals

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -174,6 +175,20 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "integrations.tasks.sweep_outbound_pushes_task",
         "schedule": timedelta(minutes=1),
     },
+    # Shipped supplier orders get a payout; due payouts are transferred; stuck refunds resent.
+    "settle-supplier-payouts": {
+        "task": "billing.tasks.settle_payouts_task",
+        "schedule": timedelta(minutes=15),
+    },
+    # Safe to run every day: it issues last month's invoice once per payment-terms retailer.
+    "issue-monthly-invoices": {
+        "task": "billing.tasks.issue_monthly_invoices_task",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "reconcile-stripe": {
+        "task": "billing.tasks.reconcile_stripe_task",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 # --- Auth and accounts --------------------------------------------------------------------------
@@ -245,7 +260,10 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str(
     "STRIPE_WEBHOOK_SECRET", default="whsec_dropship_sandbox" if DEBUG else ""
 )
+# Where stripe-python sends its calls: empty for api.stripe.com, the sandbox in dev and tests.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
+STRIPE_CONNECT_COUNTRY = env.str("STRIPE_CONNECT_COUNTRY", default="US")
 WOOCOMMERCE_API_VERSION = env.str("WOOCOMMERCE_API_VERSION", default="wc/v3")
 # The sandboxes listen on loopback; a user-typed URL may point there only when this is on.
 ALLOW_LOOPBACK_URLS = env.bool("ALLOW_LOOPBACK_URLS", default=DEBUG)
@@ -257,6 +275,8 @@ WEBHOOK_STORE_CACHE_SECONDS = env.float("WEBHOOK_STORE_CACHE_SECONDS", default=1
 # --- Marketplace rules --------------------------------------------------------------------------
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
 PAYOUT_HOLDBACK_DAYS = env.int("PAYOUT_HOLDBACK_DAYS", default=7)
+# Payment-terms retailers receive a monthly invoice due this many days after it is issued.
+INVOICE_PAYMENT_TERMS_DAYS = env.int("INVOICE_PAYMENT_TERMS_DAYS", default=30)
 
 # --- I18N, static, media ------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -308,7 +328,7 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "stripe": {"level": "WARNING"}},
 }
 
 # A used email address gets a clear form error at signup rather than a silent "check your inbox".

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("suppliers.urls")),
     path("", include("catalog.urls")),
     path("", include("retailers.urls")),
+    path("", include("billing.urls")),
 ]
 
 if settings.DEBUG:

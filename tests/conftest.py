@@ -27,5 +27,5 @@ def retailer_client(client, retailer_member):
     return client
 
 
-# The Shopify and WooCommerce sandboxes (tests/sandboxes.py), for every test package.
-from tests.sandboxes import shopify_sandbox, woo_sandbox  # noqa: E402, F401
+# The Shopify, WooCommerce and Stripe sandboxes (tests/sandboxes.py), for every test package.
+from tests.sandboxes import shopify_sandbox, stripe_sandbox, woo_sandbox  # noqa: E402, F401

@@ -194,3 +194,14 @@ class OrderItemFactory(factory.django.DjangoModelFactory):
     quantity = 1
     retail_unit_price = Decimal("24.99")
     status = OrderItem.Status.RESERVED
+
+
+# --- billing -------------------------------------------------------------------------------------
+class PayableSupplierOrderFactory(SupplierOrderFactory):
+    """A routed supplier order waiting for payment, with the fees of the BASIC plan frozen on it."""
+
+    status = SupplierOrder.Status.PENDING
+    wholesale_total = Decimal("20.00")
+    shipping_total = Decimal("5.00")
+    platform_fee = Decimal("2.00")
+    commission_percent = Decimal("5.00")

@@ -1,4 +1,4 @@
-"""Pytest fixtures that run the Shopify and WooCommerce sandboxes in threads on port 0.
+"""Pytest fixtures that run the Shopify, WooCommerce and Stripe sandboxes in threads on port 0.
 
 def test_x(shopify_sandbox, woo_sandbox):
     shopify_sandbox.app        # ShopifySandbox: shops, calls, deliveries, helpers
@@ -14,12 +14,13 @@ import pytest
 
 from integrations.sandbox.server import SandboxServer
 from integrations.sandbox.shopify import STANDARD_PLAN, ShopifySandbox
+from integrations.sandbox.stripe import StripeSandbox
 from integrations.sandbox.woocommerce import WooCommerceSandbox
 
 
 @dataclass
 class RunningSandbox:
-    app: ShopifySandbox | WooCommerceSandbox
+    app: ShopifySandbox | WooCommerceSandbox | StripeSandbox
     server: SandboxServer
 
     @property
@@ -87,5 +88,81 @@ def woo_sandbox():
     app.base_url = server.base_url
     try:
         yield WooHandle(app, server)
+    finally:
+        server.stop()
+
+
+class StripeHandle(RunningSandbox):
+    """The Stripe sandbox; stripe-python is pointed at it (settings.STRIPE_API_BASE)."""
+
+    def save_card(self, retailer, number: str = "4242424242424242"):
+        """Save a card the way a retailer does: our service opens Checkout in setup mode, the
+        card is submitted on the sandbox's hosted page, and our service reads it back."""
+        import re
+
+        import requests
+
+        from billing.services import complete_card_setup, start_card_setup
+
+        url = start_card_setup(
+            retailer=retailer,
+            success_url="http://testserver/done?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url="http://testserver/cancel",
+        )
+        answer = requests.post(url, data={"cardnumber": number}, allow_redirects=False, timeout=10)
+        assert answer.status_code == 303, answer.text
+        session_id = re.search(r"session_id=(cs_[A-Za-z0-9_]+)", answer.headers["Location"])[1]
+        complete_card_setup(retailer=retailer, session_id=session_id)
+        retailer.refresh_from_db()
+        return retailer
+
+    def connect_supplier(self, supplier, *, complete: bool = True):
+        """Onboard a supplier through our service and the sandbox's hosted onboarding page."""
+        import requests
+
+        from billing.services import refresh_connected_account, start_payout_onboarding
+
+        url = start_payout_onboarding(
+            supplier=supplier,
+            return_url="http://testserver/return",
+            refresh_url="http://testserver/refresh",
+        )
+        if complete:
+            answer = requests.post(
+                url,
+                data={"business_name": supplier.company_name},
+                allow_redirects=False,
+                timeout=10,
+            )
+            assert answer.status_code == 303, answer.text
+        account = refresh_connected_account(supplier=supplier)
+        supplier.refresh_from_db()
+        return account
+
+    def deliver(self, client, event: dict):
+        """POST one event to /webhooks/stripe/ exactly as the sandbox signs it."""
+        body, headers = self.app.signed_delivery(event)
+        return client.post(
+            "/webhooks/stripe/",
+            data=body,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=headers["Stripe-Signature"],
+        )
+
+
+@pytest.fixture
+def stripe_sandbox(settings):
+    from billing.webhooks import HANDLED_EVENT_TYPES
+
+    app = StripeSandbox(
+        secret_key=settings.STRIPE_SECRET_KEY,
+        webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
+        enabled_events=list(HANDLED_EVENT_TYPES),
+    )
+    server = SandboxServer(app).start()
+    app.base_url = server.base_url
+    settings.STRIPE_API_BASE = server.base_url
+    try:
+        yield StripeHandle(app, server)
     finally:
         server.stop()

@@ -13,13 +13,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import (
+    BankPayout,
     Charge,
+    ConnectedAccount,
     FeeSchedule,
     Invoice,
     InvoiceCounter,
     LedgerEntry,
     Payout,
+    ReconciliationMismatch,
+    ReconciliationRun,
+    Refund,
     StripeEvent,
+    TransferReversal,
 )
 from catalog.models import ImportJob, ImportRowError, ProductImage, StockMovement
 from dropship.accounts.models import ApiKey, Invitation, Notification, User
@@ -118,11 +124,42 @@ def _populate(n: int = 0) -> dict:
     charge.invoice = invoice
     charge.save(update_fields=["invoice"])
     InvoiceCounter.objects.create(year=2026 + n, last_sequence=1)
-    Payout.objects.create(
+    payout = Payout.objects.create(
         supplier=supplier,
         supplier_order=supplier_order,
         amount=Decimal("22.00"),
         available_at=timezone.now() + timedelta(days=7),
+    )
+    refund = Refund.objects.create(
+        charge=charge,
+        supplier_order=supplier_order,
+        order_item=item,
+        amount=Decimal("10.00"),
+        supplier_share=Decimal("10.00"),
+        platform_fee_share=Decimal("0.00"),
+        commission_returned=Decimal("0.50"),
+        reason="Arrived broken",
+        idempotency_key=f"refund-{n}",
+        created_by=superuser,
+    )
+    TransferReversal.objects.create(
+        payout=payout, refund=refund, amount=Decimal("9.50"), idempotency_key=f"reversal-{n}"
+    )
+    ConnectedAccount.objects.create(supplier=supplier, stripe_account_id=f"acct_{n}")
+    BankPayout.objects.create(
+        supplier=supplier,
+        stripe_payout_id=f"po_{n}",
+        amount=Decimal("22.00"),
+        status=BankPayout.Status.PAID,
+        reported_at=timezone.now(),
+    )
+    run = ReconciliationRun.objects.create(day=timezone.now().date())
+    ReconciliationMismatch.objects.create(
+        run=run,
+        kind=ReconciliationMismatch.Kind.MISSING_IN_LEDGER,
+        reference=f"re_{n}",
+        supplier_order=supplier_order,
+        message="Stripe refunded $2.50 and our books do not have that refund.",
     )
     transaction_id = uuid.uuid4()
     for account, amount in (("RETAILER_RECEIVABLE", "27.00"), ("STRIPE_CLEARING", "-27.00")):

@@ -83,3 +83,94 @@ def unbalanced_transactions() -> dict[uuid.UUID, dict[str, Decimal]]:
         for tid, per_currency in sums.items()
         if any(value != ZERO for value in per_currency.values())
     }
+
+
+# --- the movements, one function each (debits positive, credits negative) -----------------------
+def money_account_for(method: str) -> str:
+    """Where a retailer's money for a charge sits: Stripe's balance for cards, a receivable on terms."""
+    return Account.RETAILER_RECEIVABLE if method == "TERMS" else Account.STRIPE_CLEARING
+
+
+def record_stripe_fee(
+    *, supplier_order: SupplierOrder, fee: Decimal, currency: str, memo: str
+) -> uuid.UUID | None:
+    """Stripe's processing (or dispute) fee: the platform's cost, paid out of its Stripe balance."""
+    if fee == ZERO:
+        return None
+    return record_movement(
+        kind=Kind.STRIPE_FEE,
+        currency=currency,
+        supplier_order=supplier_order,
+        memo=memo,
+        legs=[Leg(Account.STRIPE_FEES, fee), Leg(Account.STRIPE_CLEARING, -fee)],
+    )
+
+
+def record_refund(
+    *,
+    supplier_order: SupplierOrder,
+    money_account: str,
+    amount: Decimal,
+    supplier_share: Decimal,
+    platform_fee_share: Decimal,
+    commission_returned: Decimal,
+    currency: str,
+    memo: str,
+) -> None:
+    """Money back to the retailer, taken from the supplier's share and the platform fee; the
+    commission on the refunded goods goes back to the supplier."""
+    retailer, supplier = supplier_order.order.retailer, supplier_order.supplier
+    record_movement(
+        kind=Kind.REFUND,
+        currency=currency,
+        supplier_order=supplier_order,
+        memo=memo,
+        legs=[
+            Leg(money_account, -amount, retailer=retailer),
+            Leg(Account.SUPPLIER_PAYABLE, supplier_share, supplier=supplier),
+            Leg(Account.PLATFORM_REVENUE, platform_fee_share),
+        ],
+    )
+    if commission_returned:
+        record_movement(
+            kind=Kind.COMMISSION,
+            currency=currency,
+            supplier_order=supplier_order,
+            memo=f"Commission returned: {memo}",
+            legs=[
+                Leg(Account.SUPPLIER_PAYABLE, -commission_returned, supplier=supplier),
+                Leg(Account.PLATFORM_REVENUE, commission_returned),
+            ],
+        )
+
+
+def record_transfer(
+    *, supplier_order: SupplierOrder, amount: Decimal, currency: str, memo: str
+) -> uuid.UUID:
+    """The supplier is paid what it was owed: payable cleared, money leaves the Stripe balance."""
+    return record_movement(
+        kind=Kind.TRANSFER,
+        currency=currency,
+        supplier_order=supplier_order,
+        memo=memo,
+        legs=[
+            Leg(Account.SUPPLIER_PAYABLE, amount, supplier=supplier_order.supplier),
+            Leg(Account.STRIPE_CLEARING, -amount),
+        ],
+    )
+
+
+def record_reversal(
+    *, supplier_order: SupplierOrder, amount: Decimal, currency: str, memo: str
+) -> uuid.UUID:
+    """Money taken back from a supplier's transfer returns to the platform's Stripe balance."""
+    return record_movement(
+        kind=Kind.REVERSAL,
+        currency=currency,
+        supplier_order=supplier_order,
+        memo=memo,
+        legs=[
+            Leg(Account.STRIPE_CLEARING, amount),
+            Leg(Account.SUPPLIER_PAYABLE, -amount, supplier=supplier_order.supplier),
+        ],
+    )

@@ -1,8 +1,9 @@
 """The processes `make run` starts together. Apps that bring a process (the sandboxes) add it here.
 
-The Shopify and WooCommerce sandboxes listen on PORT+1 and PORT+2 (8001 and 8002 with the
-default PORT=8000); web, worker and beat are pointed at them through SHOPIFY_BASE_URL unless
-the environment already says otherwise.
+The Shopify, WooCommerce and Stripe sandboxes listen on PORT+1, PORT+2 and PORT+3 (8001-8003
+with the default PORT=8000); web, worker and beat are pointed at them through SHOPIFY_BASE_URL
+and STRIPE_API_BASE unless the environment already says otherwise. The Stripe sandbox delivers
+its signed webhooks to this web's /webhooks/stripe/.
 """
 
 import os
@@ -26,14 +27,26 @@ def sandbox_urls(*, port: int, host: str = "127.0.0.1") -> dict[str, str]:
     return {
         "shopify": f"http://{host}:{port + 1}",
         "woocommerce": f"http://{host}:{port + 2}",
+        "stripe": f"http://{host}:{port + 3}",
     }
 
 
 def app_env(*, port: int, host: str = "127.0.0.1") -> dict[str, str]:
     """What web, worker and beat need to reach the sandboxes and be reached back."""
     urls = sandbox_urls(port=port, host=host)
-    wanted = {"SHOPIFY_BASE_URL": urls["shopify"], "SITE_URL": f"http://{host}:{port}"}
+    wanted = {
+        "SHOPIFY_BASE_URL": urls["shopify"],
+        "STRIPE_API_BASE": urls["stripe"],
+        "SITE_URL": f"http://{host}:{port}",
+    }
     return {name: value for name, value in wanted.items() if not os.environ.get(name)}
+
+
+def _stripe_events() -> list[str]:
+    """The event types the Stripe sandbox's webhook endpoint is enabled for: those we handle."""
+    from billing.webhooks import HANDLED_EVENT_TYPES
+
+    return HANDLED_EVENT_TYPES
 
 
 def stack_processes(*, port: int, host: str = "127.0.0.1") -> list[StackProcess]:
@@ -70,6 +83,24 @@ def stack_processes(*, port: int, host: str = "127.0.0.1") -> list[StackProcess]
                 str(port + 2),
             ],
             url=urls["woocommerce"] + "/",
+        ),
+        StackProcess(
+            name="stripe",
+            argv=[
+                python,
+                "-m",
+                "integrations.sandbox",
+                "stripe",
+                "--host",
+                host,
+                "--port",
+                str(port + 3),
+                "--webhook-url",
+                f"http://{host}:{port}/webhooks/stripe/",
+                "--events",
+                ",".join(_stripe_events()),
+            ],
+            url=urls["stripe"] + "/",
         ),
         StackProcess(
             name="web",

@@ -1,4 +1,4 @@
-"""`python -m integrations.sandbox shopify|woocommerce --port N`"""
+"""`python -m integrations.sandbox shopify|woocommerce|stripe --port N`"""
 
 import argparse
 import contextlib
@@ -13,6 +13,7 @@ from integrations.sandbox.shopify import (
     Plan,
     ShopifySandbox,
 )
+from integrations.sandbox.stripe import StripeSandbox
 from integrations.sandbox.woocommerce import WooCommerceSandbox
 
 PLANS = {"standard": STANDARD_PLAN, "advanced": ADVANCED_PLAN, "plus": PLUS_PLAN}
@@ -20,7 +21,7 @@ PLANS = {"standard": STANDARD_PLAN, "advanced": ADVANCED_PLAN, "plus": PLUS_PLAN
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m integrations.sandbox")
-    parser.add_argument("platform", choices=["shopify", "woocommerce"])
+    parser.add_argument("platform", choices=["shopify", "woocommerce", "stripe"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--plan", choices=sorted(PLANS), default="standard")
@@ -30,6 +31,16 @@ def main(argv: list[str] | None = None) -> None:
         "--privacy-webhook-url",
         default=os.environ.get("SANDBOX_PRIVACY_WEBHOOK_URL", ""),
         help="Where the mandatory privacy topics are sent (the app configuration's URL).",
+    )
+    parser.add_argument(
+        "--webhook-url",
+        default=os.environ.get("SANDBOX_STRIPE_WEBHOOK_URL", ""),
+        help="Stripe: the webhook endpoint events are delivered to.",
+    )
+    parser.add_argument(
+        "--events",
+        default=os.environ.get("SANDBOX_STRIPE_EVENTS", "*"),
+        help="Stripe: comma-separated event types the endpoint is enabled for ('*' for all).",
     )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -47,6 +58,16 @@ def main(argv: list[str] | None = None) -> None:
             verbose=args.verbose,
         )
         server = SandboxServer(app, host=args.host, port=args.port)
+    elif args.platform == "stripe":
+        app = StripeSandbox(
+            secret_key=os.environ.get("STRIPE_SECRET_KEY") or "sk_test_dropship_sandbox",
+            webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET") or "whsec_dropship_sandbox",
+            webhook_url=args.webhook_url,
+            enabled_events=[e.strip() for e in args.events.split(",") if e.strip()] or ["*"],
+            verbose=args.verbose,
+        )
+        server = SandboxServer(app, host=args.host, port=args.port)
+        app.base_url = server.base_url
     else:
         app = WooCommerceSandbox(verbose=args.verbose)
         server = SandboxServer(app, host=args.host, port=args.port)

@@ -80,3 +80,40 @@ def test_ledger_rows_are_append_only_in_the_database(statement):
     ):
         cursor.execute(statement)
     assert sorted(LedgerEntry.objects.values_list("amount", flat=True)) == [D("-2.00"), D("2.00")]
+
+
+def test_every_kind_of_money_movement_is_written_as_legs_that_sum_to_zero(
+    stripe_sandbox, django_capture_on_commit_callbacks
+):
+    """Charge, platform fee, commission, Stripe fee, transfer, refund and reversal: the whole
+    life of a card-paid supplier order, each movement balanced on its own."""
+    from collections import defaultdict
+
+    from billing.services import refund_supplier_order, schedule_payouts, transfer_payout
+    from tests.billing.helpers import paid_supplier_order, ship
+
+    supplier_order = ship(paid_supplier_order(stripe_sandbox), days_ago=8)
+    stripe_sandbox.connect_supplier(supplier_order.supplier)
+    (payout,) = schedule_payouts()
+    transfer_payout(payout_id=payout.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        refund_supplier_order(supplier_order=supplier_order, amount=D("12.00"), reason="Part")
+
+    per_transaction = defaultdict(lambda: D("0"))
+    kinds = defaultdict(set)
+    for entry in LedgerEntry.objects.all():
+        per_transaction[entry.transaction_id] += entry.amount
+        kinds[entry.kind].add(entry.transaction_id)
+    assert set(kinds) == set(LedgerEntry.Kind.values)
+    assert {tid: total for tid, total in per_transaction.items() if total} == {}
+    assert {kind: len(tids) for kind, tids in kinds.items()} == {
+        "CHARGE": 1,
+        "FEE": 1,
+        "COMMISSION": 2,  # kept on the charge, returned on the refund
+        "STRIPE_FEE": 1,
+        "TRANSFER": 1,
+        "REFUND": 1,
+        "REVERSAL": 1,
+    }
+    assert unbalanced_transactions() == {}
+    assert account_balance(account=Account.SUPPLIER_PAYABLE, currency="USD") == D("0.00")

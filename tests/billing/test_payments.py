@@ -57,9 +57,8 @@ def test_paying_twice_charges_once():
 
     assert second.is_paid
     assert Charge.objects.filter(supplier_order=supplier_order).count() == 1
-    assert (
-        LedgerEntry.objects.filter(supplier_order=supplier_order).count() == 5
-    )  # 3 charge legs + 2 commission legs
+    # 2 legs each: the supplier's gross, the platform fee, the commission
+    assert LedgerEntry.objects.filter(supplier_order=supplier_order).count() == 6
 
 
 def test_without_terms_or_a_card_the_supplier_order_waits_with_a_reason_and_nothing_is_booked():

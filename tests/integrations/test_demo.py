@@ -1,4 +1,4 @@
-"""`make run` starts both sandboxes and connects the demo retailer's two stores to them."""
+"""`make run` starts the sandboxes and connects the demo retailer's two stores to them."""
 
 import pytest
 from django.core.management import call_command
@@ -8,16 +8,24 @@ from retailers.models import Store
 from tests import factories
 
 
-def test_stack_starts_both_sandboxes_before_web_and_points_the_app_at_them(monkeypatch):
+def test_stack_starts_the_sandboxes_before_web_and_points_the_app_at_them(monkeypatch):
     monkeypatch.delenv("SHOPIFY_BASE_URL", raising=False)
+    monkeypatch.delenv("STRIPE_API_BASE", raising=False)
     monkeypatch.delenv("SITE_URL", raising=False)
     processes = {p.name: p for p in stack_processes(port=8000)}
-    assert list(processes)[:3] == ["shopify", "woocommerce", "web"]
+    assert list(processes)[:4] == ["shopify", "woocommerce", "stripe", "web"]
     assert "8001" in processes["shopify"].argv
     assert "8002" in processes["woocommerce"].argv
+    stripe_argv = processes["stripe"].argv
+    assert stripe_argv[stripe_argv.index("--port") + 1] == "8003"
+    assert stripe_argv[stripe_argv.index("--webhook-url") + 1] == (
+        "http://127.0.0.1:8000/webhooks/stripe/"
+    )
+    assert "payment_intent.succeeded" in stripe_argv[stripe_argv.index("--events") + 1]
     for name in ("web", "worker", "beat"):
         assert processes[name].env == {
             "SHOPIFY_BASE_URL": "http://127.0.0.1:8001",
+            "STRIPE_API_BASE": "http://127.0.0.1:8003",
             "SITE_URL": "http://127.0.0.1:8000",
         }
 

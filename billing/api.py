@@ -1,0 +1,72 @@
+"""GET /api/v1/billing/invoices: a retailer's invoices (its API key or its dashboard session)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.http import HttpRequest
+from django.urls import reverse
+from ninja import Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from billing import selectors
+from dropship.api import ErrorOut, organisation_auth
+from dropship.core.errors import NotFound
+
+router = Router(tags=["billing"], auth=organisation_auth)
+
+
+class InvoiceLineOut(Schema):
+    description: str
+    quantity: int
+    unit_amount: Decimal
+    amount: Decimal
+    reference: str | None = None
+
+
+class InvoiceOut(Schema):
+    number: str
+    status: str
+    currency: str
+    subtotal: Decimal
+    total: Decimal
+    issued_at: datetime
+    due_at: datetime | None
+    paid_at: datetime | None
+    period_start: date | None
+    period_end: date | None
+    lines: list[InvoiceLineOut]
+    html_url: str
+    pdf_url: str
+
+    @staticmethod
+    def resolve_html_url(obj) -> str:
+        return reverse("billing:invoice", args=[obj.number])
+
+    @staticmethod
+    def resolve_pdf_url(obj) -> str:
+        return reverse("billing:invoice_pdf", args=[obj.number])
+
+
+def _retailer(request: HttpRequest):
+    if request.retailer is None:
+        raise NotFound("Invoices belong to retailers; a supplier has none.")
+    return request.retailer
+
+
+@router.get("/invoices", response={200: list[InvoiceOut], 401: ErrorOut, 404: ErrorOut})
+@paginate(LimitOffsetPagination)
+def list_invoices(request: HttpRequest):
+    """The caller's invoices, newest first."""
+    return selectors.list_invoices_for_retailer(retailer=_retailer(request))
+
+
+@router.get("/invoices/{number}", response={200: InvoiceOut, 401: ErrorOut, 404: ErrorOut})
+def get_invoice(request: HttpRequest, number: str):
+    invoice = (
+        selectors.list_invoices_for_retailer(retailer=_retailer(request))
+        .filter(number=number)
+        .first()
+    )
+    if invoice is None:
+        raise NotFound(f"No invoice {number}.")
+    return invoice

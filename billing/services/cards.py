@@ -1,0 +1,113 @@
+"""A retailer's card on file: saved through Stripe Checkout in setup mode, changed the same way.
+
+The retailer is sent to Checkout's page; when it comes back (or when Stripe's
+checkout.session.completed webhook arrives, whichever is first) the card is read from the
+session's SetupIntent and kept on the retailer. A changed card retries the payments that
+failed, in a task on the billing queue.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from django.db import transaction
+
+from billing.services.payments import PaymentError
+from dropship.core.audit import record_audit
+from integrations.stripe import client as stripe_client
+from retailers.models import Retailer
+
+
+class CardSetupError(PaymentError):
+    pass
+
+
+def ensure_customer(*, retailer: Retailer) -> str:
+    """The retailer's Stripe customer id, created once (a retried creation returns the same one)."""
+    if retailer.stripe_customer_id:
+        return retailer.stripe_customer_id
+    customer = stripe_client.create_customer(
+        email=retailer.contact_email,
+        name=retailer.business_name,
+        metadata={"retailer_id": str(retailer.pk)},
+        idempotency_key=f"retailer-{retailer.pk}-customer",
+    )
+    updated = Retailer.objects.filter(pk=retailer.pk, stripe_customer_id="").update(
+        stripe_customer_id=customer["id"]
+    )
+    if not updated:  # someone else saved one first
+        retailer.refresh_from_db(fields=["stripe_customer_id"])
+        return retailer.stripe_customer_id
+    retailer.stripe_customer_id = customer["id"]
+    return customer["id"]
+
+
+def start_card_setup(*, retailer: Retailer, success_url: str, cancel_url: str) -> str:
+    """The address of Stripe's page where the retailer saves a card for later payments."""
+    customer_id = ensure_customer(retailer=retailer)
+    session = stripe_client.create_setup_session(
+        customer_id=customer_id,
+        success_url=success_url,
+        cancel_url=cancel_url,
+        metadata={"retailer_id": str(retailer.pk)},
+    )
+    return session["url"]
+
+
+def complete_card_setup(*, retailer: Retailer, session_id: str, actor=None) -> bool:
+    """Keep the card saved in the retailer's Checkout session. True when the card changed."""
+    if not session_id or not session_id.startswith("cs_"):
+        raise CardSetupError("That card setup link is not valid. Add your card again.")
+    try:
+        session = stripe_client.retrieve_checkout_session(session_id)
+    except stripe_client.StripeRequestError as exc:
+        raise CardSetupError(f"Stripe does not know that card setup: {exc.message}") from exc
+    if not retailer.stripe_customer_id or session.get("customer") != retailer.stripe_customer_id:
+        raise CardSetupError("That card setup belongs to another account.")
+    if session.get("mode") != "setup" or session.get("status") != "complete":
+        raise CardSetupError("The card was not saved: the Stripe page was left before the end.")
+    return _save_card_from_session(retailer_id=retailer.pk, session=session, actor=actor)
+
+
+def apply_checkout_session_completed(*, session: dict) -> bool:
+    """The webhook's copy of a completed setup session (the retailer may never come back)."""
+    if session.get("mode") != "setup" or session.get("status") != "complete":
+        return False
+    retailer = Retailer.objects.filter(stripe_customer_id=session.get("customer") or "-").first()
+    if retailer is None:
+        return False
+    full = stripe_client.retrieve_checkout_session(session["id"])
+    return _save_card_from_session(retailer_id=retailer.pk, session=full, actor=None)
+
+
+def _save_card_from_session(*, retailer_id: int, session: dict, actor) -> bool:
+    from billing.tasks import retry_failed_payments_task
+
+    setup_intent = session.get("setup_intent") or {}
+    method = setup_intent.get("payment_method") if isinstance(setup_intent, dict) else None
+    if not isinstance(method, dict) or setup_intent.get("status") != "succeeded":
+        raise CardSetupError("Stripe has not confirmed the card yet. Try again in a moment.")
+    card = method.get("card") or {}
+    with transaction.atomic():
+        retailer = Retailer.objects.select_for_update().get(pk=retailer_id)
+        if retailer.stripe_payment_method_id == method["id"]:
+            return False
+        previous = retailer.card_last4
+        retailer.stripe_payment_method_id = method["id"]
+        retailer.card_brand = str(card.get("brand") or "")[:20]
+        retailer.card_last4 = str(card.get("last4") or "")[:4]
+        retailer.save(
+            update_fields=["stripe_payment_method_id", "card_brand", "card_last4", "updated_at"]
+        )
+        stripe_client.set_default_payment_method(
+            customer_id=retailer.stripe_customer_id, payment_method_id=method["id"]
+        )
+        record_audit(
+            actor=actor,
+            action="billing.card_saved",
+            target=retailer,
+            summary=f"Card {retailer.card_brand} •••• {retailer.card_last4} saved"
+            + (f" (replaces •••• {previous})" if previous else ""),
+        )
+        transaction.on_commit(partial(retry_failed_payments_task.delay, retailer.pk))
+    return True

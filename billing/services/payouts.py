@@ -1,0 +1,433 @@
+"""Supplier payouts: a Stripe Connect transfer per shipped supplier order, after the holdback.
+
+A beat job (`settle_payouts`) finds paid supplier orders that shipped and have no payout yet,
+schedules one (available_at = shipped_at + PAYOUT_HOLDBACK_DAYS) and transfers the due ones, each
+in its own task. The amount is what the ledger says the platform owes the supplier on that order
+at transfer time (wholesale + shipping − commission, less its share of refunds), so a refund made
+before the payout simply lowers it. A payout waits (HELD, with the reason shown to the supplier)
+while the supplier has no connected account that can receive transfers, or while the retailer's
+bank disputes the payment; it is released when that changes.
+
+Never a double payout: the transfer's idempotency key is the payout's, the supplier order row is
+locked while Stripe is called, and the payout is one row per supplier order.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.models import Charge, ConnectedAccount, LedgerEntry, Payout, Refund, TransferReversal
+from billing.services.ledger import record_reversal, record_transfer
+from dropship.accounts.models import Notification
+from dropship.accounts.services import notify
+from dropship.core.money import ZERO, format_money, from_minor_units, to_minor_units
+from integrations.stripe import client as stripe_client
+from integrations.stripe.client import IdempotencyConflict, StripeRequestError
+from orders.models import Dispute, SupplierOrder
+from suppliers.models import Supplier
+
+logger = logging.getLogger(__name__)
+SHIPPED_STATUSES = (SupplierOrder.Status.SHIPPED, SupplierOrder.Status.DELIVERED)
+STUCK_AFTER = timedelta(minutes=5)
+
+
+def supplier_order_payable(*, supplier_order: SupplierOrder) -> Decimal:
+    """What the platform owes the supplier on this order now (positive), from the ledger."""
+    total = LedgerEntry.objects.filter(
+        account=LedgerEntry.Account.SUPPLIER_PAYABLE,
+        supplier_order=supplier_order,
+        supplier_id=supplier_order.supplier_id,
+    ).aggregate(total=Sum("amount"))["total"]
+    return -(total or ZERO)
+
+
+def _lock(supplier_order_id: int) -> SupplierOrder:
+    return (
+        SupplierOrder.objects.select_for_update(of=("self",))
+        .select_related("supplier", "order")
+        .get(pk=supplier_order_id)
+    )
+
+
+def schedule_payouts(*, now=None) -> list[Payout]:
+    """A SCHEDULED payout for each paid supplier order that shipped and has none yet."""
+    now = now or timezone.now()
+    holdback = timedelta(days=settings.PAYOUT_HOLDBACK_DAYS)
+    candidates = (
+        SupplierOrder.objects.filter(
+            status__in=SHIPPED_STATUSES, shipped_at__isnull=False, payout__isnull=True
+        )
+        .filter(charges__status__in=Charge.PAID_STATUSES)
+        .distinct()
+        .order_by("shipped_at", "pk")
+        .values_list("pk", "supplier_id", "currency", "shipped_at", "number")[:1000]
+    )
+    created = []
+    for pk, supplier_id, currency, shipped_at, number in candidates:
+        try:
+            with transaction.atomic():
+                payout = Payout.objects.create(
+                    supplier_id=supplier_id,
+                    supplier_order_id=pk,
+                    amount=supplier_order_payable(
+                        supplier_order=SupplierOrder(pk=pk, supplier_id=supplier_id)
+                    ),
+                    currency=currency,
+                    status=Payout.Status.SCHEDULED,
+                    available_at=shipped_at + holdback,
+                    transfer_group=number,
+                )
+        except IntegrityError:  # another run scheduled it first
+            continue
+        created.append(payout)
+    return created
+
+
+def settle_payouts(*, now=None) -> dict[str, int]:
+    """The beat job: schedule new payouts, release held ones that may go, transfer due ones,
+    and send again refunds and reversals left pending by a Stripe outage."""
+    from billing.tasks import reverse_transfer_task, submit_refund_task, transfer_payout_task
+
+    now = now or timezone.now()
+    scheduled = schedule_payouts(now=now)
+    released = release_held_payouts()
+    due = list(
+        Payout.objects.filter(status=Payout.Status.SCHEDULED, available_at__lte=now)
+        .order_by("available_at")
+        .values_list("pk", flat=True)[:500]
+    )
+    for payout_id in due:
+        transaction.on_commit(partial(transfer_payout_task.delay, payout_id))
+    stuck_before = now - STUCK_AFTER
+    refunds = list(
+        Refund.objects.filter(
+            status=Refund.Status.PENDING, updated_at__lt=stuck_before
+        ).values_list("pk", flat=True)[:100]
+    )
+    for refund_id in refunds:
+        transaction.on_commit(partial(submit_refund_task.delay, refund_id))
+    reversals = list(
+        TransferReversal.objects.filter(
+            status=TransferReversal.Status.PENDING, updated_at__lt=stuck_before
+        ).values_list("pk", flat=True)[:100]
+    )
+    for reversal_id in reversals:
+        transaction.on_commit(partial(reverse_transfer_task.delay, reversal_id))
+    return {
+        "scheduled": len(scheduled),
+        "released": released,
+        "due": len(due),
+        "refunds": len(refunds),
+        "reversals": len(reversals),
+    }
+
+
+def _hold_reason(*, supplier_order: SupplierOrder) -> str:
+    dispute = (
+        Dispute.objects.filter(supplier_order=supplier_order, status=Dispute.Status.OPEN)
+        .order_by("created_at")
+        .first()
+    )
+    if dispute is not None:
+        return (
+            "Frozen while the retailer's bank disputes the payment "
+            f"({dispute.stripe_dispute_id or 'dispute'}); released when the dispute closes."
+        )
+    account = ConnectedAccount.objects.filter(supplier_id=supplier_order.supplier_id).first()
+    if account is None:
+        return "No Stripe account to pay into: set up payouts on your billing page."
+    if not account.is_enabled:
+        due = ", ".join(account.requirements_due) or "account details"
+        return f"Stripe needs more details before paying you ({due}): finish on your billing page."
+    return ""
+
+
+def _hold(*, payout: Payout, reason: str) -> None:
+    if payout.status == Payout.Status.HELD and payout.status_reason == reason:
+        return
+    payout.status = Payout.Status.HELD
+    payout.status_reason = reason
+    payout.save(update_fields=["status", "status_reason", "updated_at"])
+    notify(
+        organisation=payout.supplier,
+        kind="billing.payout_held",
+        message=f"Payout for {payout.supplier_order.number} is on hold. {reason}",
+        level=Notification.Level.WARNING,
+        url=reverse("billing:supplier"),
+    )
+
+
+def release_held_payouts(*, supplier: Supplier | None = None) -> int:
+    """HELD payouts whose reason has gone go back to SCHEDULED; due ones are transferred."""
+    from billing.tasks import transfer_payout_task
+
+    held = Payout.objects.filter(status=Payout.Status.HELD)
+    if supplier is not None:
+        held = held.filter(supplier=supplier)
+    released = 0
+    for payout_id, supplier_order_id in held.values_list("pk", "supplier_order_id")[:500]:
+        with transaction.atomic():
+            supplier_order = _lock(supplier_order_id)
+            payout = Payout.objects.select_for_update().get(pk=payout_id)
+            if payout.status != Payout.Status.HELD:
+                continue
+            reason = _hold_reason(supplier_order=supplier_order)
+            if reason:
+                if reason != payout.status_reason:
+                    payout.status_reason = reason
+                    payout.save(update_fields=["status_reason", "updated_at"])
+                continue
+            payout.status = Payout.Status.SCHEDULED
+            payout.status_reason = ""
+            payout.save(update_fields=["status", "status_reason", "updated_at"])
+            released += 1
+            if payout.available_at <= timezone.now():
+                transaction.on_commit(partial(transfer_payout_task.delay, payout.pk))
+    return released
+
+
+def freeze_payout(*, supplier_order: SupplierOrder) -> Payout | None:
+    """A dispute opened: a payout not yet transferred waits until it closes."""
+    payout = Payout.objects.select_for_update().filter(supplier_order=supplier_order).first()
+    if payout is None or payout.status not in (Payout.Status.SCHEDULED, Payout.Status.HELD):
+        return payout
+    payout.supplier_order = supplier_order
+    _hold(payout=payout, reason=_hold_reason(supplier_order=supplier_order))
+    return payout
+
+
+def transfer_payout(*, payout_id: int, now=None) -> Payout:
+    """Transfer one due payout to the supplier's connected account (safe to run twice)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        supplier_order_id = Payout.objects.values_list("supplier_order_id", flat=True).get(
+            pk=payout_id
+        )
+        supplier_order = _lock(supplier_order_id)
+        payout = Payout.objects.select_for_update().select_related("supplier").get(pk=payout_id)
+        payout.supplier_order = supplier_order
+        if payout.status != Payout.Status.SCHEDULED or payout.available_at > now:
+            return payout
+        reason = _hold_reason(supplier_order=supplier_order)
+        if reason:
+            _hold(payout=payout, reason=reason)
+            return payout
+        amount = supplier_order_payable(supplier_order=supplier_order)
+        if amount <= ZERO:
+            payout.amount = ZERO
+            payout.status = Payout.Status.CANCELLED
+            payout.status_reason = "Nothing left to pay: the order was refunded."
+            payout.save(update_fields=["amount", "status", "status_reason", "updated_at"])
+            return payout
+        payout.amount = amount
+        account = ConnectedAccount.objects.get(supplier_id=supplier_order.supplier_id)
+        charge = supplier_order.charges.filter(
+            status__in=Charge.PAID_STATUSES, method=Charge.Method.CARD
+        ).first()
+        params = {
+            "amount": to_minor_units(amount, payout.currency),
+            "currency": payout.currency,
+            "destination": account.stripe_account_id,
+            "transfer_group": payout.transfer_group or supplier_order.number,
+            "source_transaction": charge.stripe_charge_id if charge else None,
+            "description": f"Dropship payout for {supplier_order.number}",
+            "metadata": {"payout_id": str(payout.pk), "supplier_order": supplier_order.number},
+            "idempotency_key": f"payout-{payout.pk}",
+        }
+        try:
+            transfer = stripe_client.create_transfer(**params)
+        except IdempotencyConflict:
+            # An earlier attempt reached Stripe with another amount (a refund came in between).
+            transfer = _find_transfer(payout=payout)
+            if transfer is None:
+                raise
+        except StripeRequestError as exc:
+            payout.status = Payout.Status.FAILED
+            payout.status_reason = f"Stripe refused the transfer: {exc.message}"[:300]
+            payout.save(update_fields=["amount", "status", "status_reason", "updated_at"])
+            logger.warning("Payout %s failed: %s", payout.pk, exc.message)
+            return payout
+        transferred = from_minor_units(int(transfer["amount"]), payout.currency)
+        payout.amount = transferred
+        payout.status = Payout.Status.PAID
+        payout.status_reason = ""
+        payout.stripe_transfer_id = transfer["id"]
+        payout.paid_at = now
+        payout.save(
+            update_fields=[
+                "amount",
+                "status",
+                "status_reason",
+                "stripe_transfer_id",
+                "paid_at",
+                "updated_at",
+            ]
+        )
+        record_transfer(
+            supplier_order=supplier_order,
+            amount=transferred,
+            currency=payout.currency,
+            memo=f"Transfer {transfer['id']} for {supplier_order.number}",
+        )
+        if transferred > amount:  # the earlier, larger transfer stands: take back the difference
+            _queue_reversal(payout=payout, amount=transferred - amount, refund=None)
+        notify(
+            organisation=payout.supplier,
+            kind="billing.payout_paid",
+            message=f"{format_money(transferred, payout.currency)} transferred for "
+            f"{supplier_order.number}.",
+            level=Notification.Level.SUCCESS,
+            url=reverse("billing:supplier"),
+        )
+        return payout
+
+
+def _find_transfer(*, payout: Payout) -> dict | None:
+    for transfer in stripe_client.find_transfers(transfer_group=payout.transfer_group):
+        if (transfer.get("metadata") or {}).get("payout_id") == str(payout.pk):
+            return transfer
+    return None
+
+
+def _queue_reversal(*, payout: Payout, amount: Decimal, refund: Refund | None) -> TransferReversal:
+    from billing.tasks import reverse_transfer_task
+
+    pending = (
+        TransferReversal.objects.filter(payout=payout)
+        .exclude(status=TransferReversal.Status.FAILED)
+        .aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
+    amount = min(amount, payout.amount - pending)
+    if amount <= ZERO:
+        raise ValueError(f"Payout {payout.pk} has nothing left to reverse.")
+    number = TransferReversal.objects.filter(payout=payout).count() + 1
+    reversal = TransferReversal.objects.create(
+        payout=payout,
+        refund=refund,
+        amount=amount,
+        currency=payout.currency,
+        idempotency_key=f"payout-{payout.pk}-reversal-{number}",
+    )
+    transaction.on_commit(partial(reverse_transfer_task.delay, reversal.pk))
+    return reversal
+
+
+def take_back_from_payout(*, supplier_order: SupplierOrder, refund: Refund) -> None:
+    """After a refund: the supplier's net share comes back from its transfer if it was paid."""
+    payout = Payout.objects.select_for_update().filter(supplier_order=supplier_order).first()
+    if payout is None or payout.status not in (Payout.Status.PAID, Payout.Status.REVERSED):
+        return  # not transferred yet: the payout will be computed from the ledger
+    if refund.supplier_net > ZERO:
+        _queue_reversal(payout=payout, amount=refund.supplier_net, refund=refund)
+
+
+def reverse_transfer(*, reversal_id: int) -> TransferReversal:
+    """Send one pending reversal to Stripe (safe to run twice)."""
+    with transaction.atomic():
+        reversal = TransferReversal.objects.select_related("payout").get(pk=reversal_id)
+        supplier_order = _lock(reversal.payout.supplier_order_id)
+        reversal = TransferReversal.objects.select_for_update().get(pk=reversal_id)
+        payout = (
+            Payout.objects.select_for_update().select_related("supplier").get(pk=reversal.payout_id)
+        )
+        if reversal.status != TransferReversal.Status.PENDING:
+            return reversal
+        try:
+            result = stripe_client.create_transfer_reversal(
+                transfer_id=payout.stripe_transfer_id,
+                amount=to_minor_units(reversal.amount, reversal.currency),
+                metadata={
+                    "reversal_id": str(reversal.pk),
+                    "refund_id": str(reversal.refund_id or ""),
+                    "supplier_order": supplier_order.number,
+                },
+                idempotency_key=reversal.idempotency_key,
+            )
+        except StripeRequestError as exc:
+            reversal.status = TransferReversal.Status.FAILED
+            reversal.failure_message = exc.message[:500]
+            reversal.save(update_fields=["status", "failure_message", "updated_at"])
+            logger.warning("Reversal %s failed: %s", reversal.pk, exc.message)
+            return reversal
+        _settle_reversal(
+            reversal=reversal, payout=payout, supplier_order=supplier_order, stripe_id=result["id"]
+        )
+        return reversal
+
+
+def _settle_reversal(
+    *,
+    reversal: TransferReversal,
+    payout: Payout,
+    supplier_order: SupplierOrder,
+    stripe_id: str,
+) -> None:
+    reversal.status = TransferReversal.Status.SUCCEEDED
+    reversal.stripe_reversal_id = stripe_id
+    reversal.reversed_at = timezone.now()
+    reversal.failure_message = ""
+    reversal.save(
+        update_fields=[
+            "status",
+            "stripe_reversal_id",
+            "reversed_at",
+            "failure_message",
+            "updated_at",
+        ]
+    )
+    payout.amount_reversed += reversal.amount
+    if payout.amount_reversed >= payout.amount:
+        payout.status = Payout.Status.REVERSED
+    payout.save(update_fields=["amount_reversed", "status", "updated_at"])
+    record_reversal(
+        supplier_order=supplier_order,
+        amount=reversal.amount,
+        currency=reversal.currency,
+        memo=f"Reversal {stripe_id} of {payout.stripe_transfer_id}",
+    )
+
+
+def apply_transfer_reversed(*, transfer: dict) -> int:
+    """transfer.reversed: book every reversal of the transfer we have not booked yet (ours still
+    in flight, or one made in the Stripe dashboard). Returns how many were booked."""
+    payout_row = Payout.objects.filter(stripe_transfer_id=transfer.get("id") or "-").first()
+    if payout_row is None:
+        return 0
+    supplier_order = _lock(payout_row.supplier_order_id)
+    payout = Payout.objects.select_for_update().select_related("supplier").get(pk=payout_row.pk)
+    booked = 0
+    reversals = (transfer.get("reversals") or {}).get("data") or []
+    for item in sorted(reversals, key=lambda r: (r.get("created") or 0, r["id"])):
+        if TransferReversal.objects.filter(stripe_reversal_id=item["id"]).exists():
+            continue
+        amount = from_minor_units(int(item["amount"]), payout.currency)
+        ours_id = (item.get("metadata") or {}).get("reversal_id")
+        reversal = None
+        if ours_id and str(ours_id).isdigit():
+            reversal = (
+                TransferReversal.objects.select_for_update()
+                .filter(pk=int(ours_id), payout=payout, status=TransferReversal.Status.PENDING)
+                .first()
+            )
+        if reversal is None:
+            reversal = TransferReversal.objects.create(
+                payout=payout,
+                amount=amount,
+                currency=payout.currency,
+                idempotency_key=f"stripe-{item['id']}",
+            )
+        _settle_reversal(
+            reversal=reversal, payout=payout, supplier_order=supplier_order, stripe_id=item["id"]
+        )
+        booked += 1
+    return booked

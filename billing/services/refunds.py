@@ -1,0 +1,426 @@
+"""Refunds and chargebacks.
+
+A support agent refunds a line or a whole supplier order (or an amount) from the admin, with a
+reason. The refund is split (billing.fees.split_refund) between the supplier's share and the
+platform fee, written as a PENDING row with its idempotency key, sent to Stripe, then booked: the
+charge's refunded amount, the ledger (refund and the commission returned), and, when the supplier
+was already paid out, a reversal of its net share from its transfer. A refund larger than what is
+left of the payment is refused with the numbers, and nothing is written.
+
+Refunds made in the Stripe dashboard arrive as charge.refunded and are booked the same way.
+A dispute opened by the retailer's bank freezes the supplier order's payout until it closes;
+a lost dispute is booked like a refund of the disputed amount.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from billing.fees import RefundSplit, split_refund, supplier_order_amounts
+from billing.models import Charge, Refund
+from billing.services.ledger import money_account_for, record_refund, record_stripe_fee
+from billing.services.payouts import freeze_payout, release_held_payouts, take_back_from_payout
+from dropship.accounts.models import Notification
+from dropship.accounts.services import email_organisation, notify
+from dropship.core.audit import record_audit
+from dropship.core.errors import DomainError, TemporaryError
+from dropship.core.money import ZERO, format_money, from_minor_units, quantize, to_minor_units
+from integrations.stripe import client as stripe_client
+from integrations.stripe.client import StripeRequestError, StripeTemporaryError
+from orders.models import Dispute, OrderItem, SupplierOrder
+
+logger = logging.getLogger(__name__)
+
+
+class RefundError(DomainError):
+    pass
+
+
+class RefundPending(DomainError):
+    """Stripe did not answer: the refund is recorded as pending and is sent again."""
+
+    status_code = 503
+
+
+def _lock(pk: int) -> SupplierOrder:
+    return (
+        SupplierOrder.objects.select_for_update(of=("self",))
+        .select_related("order__retailer", "supplier")
+        .get(pk=pk)
+    )
+
+
+def _paid_charge(supplier_order: SupplierOrder) -> Charge | None:
+    return (
+        Charge.objects.select_for_update()
+        .filter(supplier_order=supplier_order, status__in=Charge.PAID_STATUSES)
+        .first()
+    )
+
+
+def refunded_so_far(*, charge: Charge) -> RefundSplit:
+    totals = Refund.objects.filter(charge=charge, status=Refund.Status.SUCCEEDED).aggregate(
+        supplier=Sum("supplier_share"),
+        fee=Sum("platform_fee_share"),
+        commission=Sum("commission_returned"),
+    )
+    return RefundSplit(
+        supplier_share=totals["supplier"] or ZERO,
+        platform_fee_share=totals["fee"] or ZERO,
+        commission_returned=totals["commission"] or ZERO,
+    )
+
+
+def _split(*, supplier_order: SupplierOrder, charge: Charge, amount: Decimal) -> RefundSplit:
+    amounts = supplier_order_amounts(
+        wholesale=supplier_order.wholesale_total,
+        shipping=supplier_order.shipping_total,
+        platform_fee=supplier_order.platform_fee,
+        commission_percent=supplier_order.commission_percent,
+    )
+    return split_refund(
+        amounts=amounts,
+        commission_percent=supplier_order.commission_percent,
+        refunded=refunded_so_far(charge=charge),
+        amount=amount,
+    )
+
+
+def refund_supplier_order(
+    *,
+    supplier_order: SupplierOrder,
+    reason: str,
+    actor=None,
+    amount: Decimal | None = None,
+    order_item: OrderItem | None = None,
+) -> Refund:
+    """Refund a line (`order_item`: its wholesale value), an `amount`, or everything left.
+    Raises RefundError with the numbers when it cannot be done (nothing is written), and
+    RefundPending when Stripe did not answer (the refund is sent again by a task)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RefundError("Give a reason for the refund.", field="reason")
+    with transaction.atomic():
+        supplier_order = _lock(supplier_order.pk)
+        charge = _paid_charge(supplier_order)
+        currency = supplier_order.currency
+        if charge is None:
+            raise RefundError(f"{supplier_order.number} has not been paid: nothing to refund.")
+        if Refund.objects.filter(charge=charge, status=Refund.Status.PENDING).exists():
+            raise RefundError(
+                f"A refund on {supplier_order.number} is still being processed by Stripe; "
+                "try again in a minute."
+            )
+        if order_item is not None:
+            if order_item.supplier_order_id != supplier_order.pk:
+                raise RefundError("That line is not part of this supplier order.", field="line")
+            if order_item.wholesale_unit_price is None:
+                raise RefundError("That line has no wholesale price to refund.", field="line")
+            if (
+                Refund.objects.filter(order_item=order_item)
+                .exclude(status=Refund.Status.FAILED)
+                .exists()
+            ):
+                raise RefundError(f"“{order_item.title}” was already refunded.", field="line")
+            amount = quantize(order_item.wholesale_unit_price * order_item.quantity)
+        elif amount is None:
+            amount = charge.refundable
+        amount = quantize(Decimal(amount))
+        remaining = charge.refundable
+        if amount <= ZERO:
+            raise RefundError("A refund must be more than zero.", field="amount")
+        if amount > remaining:
+            raise RefundError(
+                f"A refund of {format_money(amount, currency)} is more than the "
+                f"{format_money(remaining, currency)} left to refund on {supplier_order.number} "
+                f"({format_money(charge.amount, currency)} paid, "
+                f"{format_money(charge.amount_refunded, currency)} already refunded).",
+                field="amount",
+            )
+        split = _split(supplier_order=supplier_order, charge=charge, amount=amount)
+        number = Refund.objects.filter(charge=charge).count() + 1
+        refund = Refund.objects.create(
+            charge=charge,
+            supplier_order=supplier_order,
+            order_item=order_item,
+            source=Refund.Source.SUPPORT,
+            amount=amount,
+            supplier_share=split.supplier_share,
+            platform_fee_share=split.platform_fee_share,
+            commission_returned=split.commission_returned,
+            currency=currency,
+            reason=reason,
+            idempotency_key=f"charge-{charge.pk}-refund-{number}",
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+    try:
+        return submit_refund(refund_id=refund.pk)
+    except StripeTemporaryError as exc:
+        # The row stays PENDING with its key; the settle-payouts beat job sends it again.
+        raise RefundPending(
+            f"Stripe did not answer ({exc}). The refund of {format_money(amount, currency)} is "
+            "recorded as pending and is sent again automatically within a few minutes."
+        ) from exc
+
+
+def submit_refund(*, refund_id: int) -> Refund:
+    """Send a pending refund to Stripe and book it (safe to run twice: same idempotency key)."""
+    with transaction.atomic():
+        refund = Refund.objects.only("supplier_order_id").get(pk=refund_id)
+        supplier_order = _lock(refund.supplier_order_id)
+        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        charge = Charge.objects.select_for_update().get(pk=refund.charge_id)
+        if refund.status != Refund.Status.PENDING:
+            return refund
+        if charge.method == Charge.Method.CARD:
+            try:
+                result = stripe_client.create_refund(
+                    charge_id=charge.stripe_charge_id,
+                    amount=to_minor_units(refund.amount, refund.currency),
+                    metadata={
+                        "refund_id": str(refund.pk),
+                        "supplier_order": supplier_order.number,
+                    },
+                    idempotency_key=refund.idempotency_key,
+                )
+            except StripeRequestError as exc:
+                refund.status = Refund.Status.FAILED
+                refund.failure_message = f"Stripe refused the refund: {exc.message}"[:500]
+                refund.save(update_fields=["status", "failure_message", "updated_at"])
+                return refund
+            refund.stripe_refund_id = result["id"]
+        _settle_refund(refund=refund, charge=charge, supplier_order=supplier_order)
+        return refund
+
+
+def _settle_refund(*, refund: Refund, charge: Charge, supplier_order: SupplierOrder) -> None:
+    refund.status = Refund.Status.SUCCEEDED
+    refund.refunded_at = timezone.now()
+    refund.failure_message = ""
+    refund.save(
+        update_fields=["status", "refunded_at", "failure_message", "stripe_refund_id", "updated_at"]
+    )
+    charge.amount_refunded += refund.amount
+    charge.status = (
+        Charge.Status.REFUNDED
+        if charge.amount_refunded >= charge.amount
+        else Charge.Status.PARTIALLY_REFUNDED
+    )
+    charge.save(update_fields=["amount_refunded", "status", "updated_at"])
+    label = {
+        Refund.Source.SUPPORT: "Refund",
+        Refund.Source.STRIPE: "Refund made in Stripe",
+        Refund.Source.CHARGEBACK: "Chargeback lost",
+    }[refund.source]
+    record_refund(
+        supplier_order=supplier_order,
+        money_account=money_account_for(charge.method),
+        amount=refund.amount,
+        supplier_share=refund.supplier_share,
+        platform_fee_share=refund.platform_fee_share,
+        commission_returned=refund.commission_returned,
+        currency=refund.currency,
+        memo=f"{label} {refund.stripe_refund_id or refund.pk} on {supplier_order.number}",
+    )
+    take_back_from_payout(supplier_order=supplier_order, refund=refund)
+    record_audit(
+        actor=refund.created_by,
+        action="billing.refund",
+        target=refund,
+        summary=f"{label} of {format_money(refund.amount, refund.currency)} on "
+        f"{supplier_order.number}: {refund.reason}"[:500],
+        data={
+            "supplier_share": str(refund.supplier_share),
+            "platform_fee_share": str(refund.platform_fee_share),
+            "commission_returned": str(refund.commission_returned),
+        },
+    )
+    amount = format_money(refund.amount, refund.currency)
+    retailer = supplier_order.order.retailer
+    notify(
+        organisation=retailer,
+        kind="billing.refund",
+        message=f"{amount} refunded on {supplier_order.number}: {refund.reason}"[:500],
+        level=Notification.Level.INFO,
+    )
+    if refund.supplier_net > ZERO:
+        notify(
+            organisation=supplier_order.supplier,
+            kind="billing.refund",
+            message=f"{format_money(refund.supplier_net, refund.currency)} of a {amount} refund "
+            f"on {supplier_order.number} comes out of your payout: {refund.reason}"[:500],
+            level=Notification.Level.WARNING,
+        )
+
+
+def _book_outside_refund(
+    *,
+    supplier_order: SupplierOrder,
+    charge: Charge,
+    amount: Decimal,
+    source: str,
+    reason: str,
+    stripe_refund_id: str | None,
+    key: str,
+) -> Refund | None:
+    """A refund we did not ask for (dashboard, lost chargeback): split and booked at once."""
+    amount = min(amount, charge.refundable)
+    if amount <= ZERO:
+        return None
+    split = _split(supplier_order=supplier_order, charge=charge, amount=amount)
+    refund = Refund.objects.create(
+        charge=charge,
+        supplier_order=supplier_order,
+        source=source,
+        amount=amount,
+        supplier_share=split.supplier_share,
+        platform_fee_share=split.platform_fee_share,
+        commission_returned=split.commission_returned,
+        currency=charge.currency,
+        reason=reason,
+        idempotency_key=key,
+        stripe_refund_id=stripe_refund_id,
+    )
+    _settle_refund(refund=refund, charge=charge, supplier_order=supplier_order)
+    return refund
+
+
+def apply_charge_refunded(*, stripe_charge: dict) -> int:
+    """charge.refunded: book each refund of the charge we have not booked (ours still in flight
+    are completed, dashboard refunds are split and booked). Returns how many were booked."""
+    found = Charge.objects.filter(
+        method=Charge.Method.CARD, stripe_charge_id=stripe_charge.get("id") or "-"
+    ).first()
+    if found is None:
+        ours = str((stripe_charge.get("metadata") or {}).get("charge_id") or "")
+        waiting = Charge.objects.filter(status=Charge.Status.PENDING).filter(
+            Q(stripe_payment_intent_id=stripe_charge.get("payment_intent") or "-")
+            | Q(pk=int(ours) if ours.isdigit() else None)
+        )
+        if waiting.exists():
+            raise TemporaryError("The payment is not booked yet; the refund is booked after it.")
+        return 0
+    supplier_order = _lock(found.supplier_order_id)
+    charge = Charge.objects.select_for_update().get(pk=found.pk)
+    booked = 0
+    items = (stripe_charge.get("refunds") or {}).get("data") or []
+    for item in sorted(items, key=lambda r: (r.get("created") or 0, r["id"])):
+        if item.get("status") not in (None, "succeeded", "pending"):
+            continue
+        if Refund.objects.filter(stripe_refund_id=item["id"]).exists():
+            continue
+        amount = from_minor_units(int(item["amount"]), charge.currency)
+        ours_id = (item.get("metadata") or {}).get("refund_id")
+        ours = None
+        if ours_id and str(ours_id).isdigit():
+            ours = (
+                Refund.objects.select_for_update()
+                .filter(pk=int(ours_id), charge=charge, status=Refund.Status.PENDING)
+                .first()
+            )
+        if ours is not None:
+            ours.stripe_refund_id = item["id"]
+            _settle_refund(refund=ours, charge=charge, supplier_order=supplier_order)
+        else:
+            _book_outside_refund(
+                supplier_order=supplier_order,
+                charge=charge,
+                amount=amount,
+                source=Refund.Source.STRIPE,
+                reason="Refunded in the Stripe dashboard",
+                stripe_refund_id=item["id"],
+                key=f"stripe-{item['id']}",
+            )
+        booked += 1
+    return booked
+
+
+# --- disputes ------------------------------------------------------------------------------------
+DISPUTE_STATUS = {"won": Dispute.Status.WON, "lost": Dispute.Status.LOST}
+
+
+def _charge_for_dispute(dispute: dict) -> Charge:
+    charge = (
+        Charge.objects.filter(
+            method=Charge.Method.CARD, stripe_charge_id=dispute.get("charge") or "-"
+        ).first()
+        or Charge.objects.filter(stripe_payment_intent_id=dispute.get("payment_intent") or "-")
+        .exclude(status=Charge.Status.FAILED)
+        .first()
+    )
+    if charge is None or not charge.is_paid:
+        raise TemporaryError(
+            f"Dispute {dispute.get('id')} is on a payment not booked yet; it is retried later."
+        )
+    return charge
+
+
+def _dispute_fee(dispute: dict) -> int:
+    return sum(int(bt.get("fee") or 0) for bt in dispute.get("balance_transactions") or [])
+
+
+def apply_dispute(*, dispute: dict) -> Dispute:
+    """charge.dispute.created / .closed, in either order: keep the dispute, freeze or release
+    the payout, book Stripe's dispute fee once, and a lost dispute like a refund."""
+    found = _charge_for_dispute(dispute)
+    supplier_order = _lock(found.supplier_order_id)
+    charge = Charge.objects.select_for_update().get(pk=found.pk)
+    currency = charge.currency
+    closed = dispute.get("status") in DISPUTE_STATUS
+    row = Dispute.objects.select_for_update().filter(stripe_dispute_id=dispute["id"]).first()
+    is_new = row is None
+    if row is None:
+        row = Dispute.objects.create(
+            supplier_order=supplier_order,
+            stripe_dispute_id=dispute["id"],
+            reason=str(dispute.get("reason") or "")[:100],
+            amount=from_minor_units(int(dispute.get("amount") or 0), currency),
+            currency=currency,
+            status=Dispute.Status.OPEN,
+        )
+        record_stripe_fee(
+            supplier_order=supplier_order,
+            fee=from_minor_units(_dispute_fee(dispute), currency),
+            currency=currency,
+            memo=f"Stripe dispute fee on {dispute['id']}",
+        )
+    was_open = row.status == Dispute.Status.OPEN
+    if closed and was_open:
+        row.status = DISPUTE_STATUS[dispute["status"]]
+        row.closed_at = timezone.now()
+        row.save(update_fields=["status", "closed_at", "updated_at"])
+        if row.status == Dispute.Status.LOST:
+            _book_outside_refund(
+                supplier_order=supplier_order,
+                charge=charge,
+                amount=row.amount,
+                source=Refund.Source.CHARGEBACK,
+                reason=f"Chargeback {dispute['id']} lost ({row.reason or 'no reason given'})",
+                stripe_refund_id=None,
+                key=f"chargeback-{dispute['id']}",
+            )
+        transaction.on_commit(lambda: release_held_payouts(supplier=supplier_order.supplier))
+    elif not closed and is_new:
+        freeze_payout(supplier_order=supplier_order)
+        message = (
+            f"The retailer's bank disputes the payment for {supplier_order.number} "
+            f"({format_money(row.amount, currency)}, {row.reason or 'no reason given'}). "
+            "Its payout is frozen until the dispute closes."
+        )
+        notify(
+            organisation=supplier_order.supplier,
+            kind="billing.dispute",
+            message=message,
+            level=Notification.Level.WARNING,
+        )
+        email_organisation(
+            organisation=supplier_order.supplier,
+            subject=f"Payment disputed on {supplier_order.number}",
+            message=message,
+        )
+    return row

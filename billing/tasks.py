@@ -1,0 +1,67 @@
+"""Billing tasks, on the `billing` queue: ids in, one service call, safe to run twice.
+Temporary Stripe failures (timeout, 429, 5xx) are retried with backoff; the idempotency keys
+make a retry send exactly the same request."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from billing import services
+from dropship.core.errors import TemporaryError
+from retailers.models import Retailer
+
+RETRY = {
+    "autoretry_for": (TemporaryError,),
+    "retry_backoff": 30,
+    "retry_backoff_max": 3600,
+    "retry_jitter": True,
+    "max_retries": 10,
+}
+
+
+@shared_task(bind=True, queue="billing", acks_late=True, max_retries=10, ignore_result=True)
+def retry_failed_payments_task(self, retailer_id: int, retry_same_card: bool = False) -> list[int]:
+    """After a retailer's card changed: pay its supplier orders that were waiting.
+
+    Returns the ids of the supplier orders this run paid; sending those to their suppliers is
+    the order pipeline's job. A Stripe outage on some of them brings the task back later."""
+    retailer = Retailer.objects.get(pk=retailer_id)
+    paid = services.retry_failed_payments(retailer=retailer, retry_same_card=retry_same_card)
+    if services.has_payments_awaiting_stripe(retailer=retailer):
+        raise self.retry(countdown=min(30 * 2**self.request.retries, 3600))
+    return [supplier_order.pk for supplier_order in paid]
+
+
+@shared_task(queue="billing", acks_late=True, ignore_result=True, **RETRY)
+def transfer_payout_task(payout_id: int) -> None:
+    services.transfer_payout(payout_id=payout_id)
+
+
+@shared_task(queue="billing", acks_late=True, ignore_result=True, **RETRY)
+def reverse_transfer_task(reversal_id: int) -> None:
+    services.reverse_transfer(reversal_id=reversal_id)
+
+
+@shared_task(queue="billing", acks_late=True, ignore_result=True, **RETRY)
+def submit_refund_task(refund_id: int) -> None:
+    services.submit_refund(refund_id=refund_id)
+
+
+@shared_task(queue="billing", ignore_result=True)
+def settle_payouts_task() -> dict:
+    return services.settle_payouts()
+
+
+@shared_task(queue="billing", ignore_result=True)
+def issue_monthly_invoices_task() -> int:
+    return len(services.issue_monthly_invoices())
+
+
+@shared_task(queue="billing", ignore_result=True, **RETRY)
+def reconcile_stripe_task(day: str | None = None) -> int:
+    """Reconcile a day (ISO date; yesterday by default)."""
+    from datetime import date
+
+    target = date.fromisoformat(day) if day else timezone.localdate() - timedelta(days=1)
+    return services.reconcile_day(day=target).pk

@@ -1,0 +1,1 @@
+"""Stripe: the API client (stripe-python pointed at settings.STRIPE_API_BASE) and its errors."""

@@ -1,0 +1,323 @@
+"""The Stripe calls Dropship makes, through stripe-python, with plain dicts in and out.
+
+`settings.STRIPE_API_BASE` points the client at the sandbox in development and tests (empty:
+api.stripe.com). Every call has the outbound timeout; stripe-python's own network retries are
+off, because the caller's task retries (with the same idempotency key, so nothing happens twice).
+Errors become ours:
+    CardDeclined (a PermanentError)  the card was refused; the message is the bank's, for users
+    StripeTemporaryError             timeout, connection error, 429, 5xx, 409 key in flight: retry
+    IdempotencyConflict              the key was used before with other parameters
+    StripeRequestError               anything else Stripe refused (400/401/403/404)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+from dropship.core.errors import PermanentError, TemporaryError
+
+
+class StripeTemporaryError(TemporaryError):
+    """Stripe could not answer now (timeout, 429, 5xx): retry later with the same idempotency key."""
+
+
+class StripeRequestError(PermanentError):
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+
+
+class IdempotencyConflict(StripeRequestError):
+    """The idempotency key was first used with different parameters."""
+
+
+@dataclass
+class CardDeclined(PermanentError):
+    message: str
+    code: str
+    decline_code: str
+    payment_intent_id: str | None
+    charge_id: str | None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+_clients: dict[tuple[str, str, float], stripe.StripeClient] = {}
+_clients_lock = threading.Lock()
+
+
+def get_client() -> stripe.StripeClient:
+    """One StripeClient per (key, base, timeout); tests change the settings between runs."""
+    api_key = settings.STRIPE_SECRET_KEY
+    base = (settings.STRIPE_API_BASE or stripe.DEFAULT_API_BASE).rstrip("/")
+    timeout = float(settings.STRIPE_TIMEOUT_SECONDS)
+    if not api_key:
+        raise StripeRequestError("STRIPE_SECRET_KEY is not set: card payments are unavailable.")
+    key = (api_key, base, timeout)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = stripe.StripeClient(
+                api_key,
+                base_addresses={"api": base, "connect": base, "files": base},
+                http_client=stripe.RequestsClient(timeout=timeout),
+                max_network_retries=0,
+            )
+            _clients[key] = client
+    return client
+
+
+def _translate(exc: stripe.StripeError) -> Exception:
+    status = getattr(exc, "http_status", None)
+    error = getattr(exc, "error", None)
+    message = getattr(error, "message", None) or exc.user_message or str(exc) or "Stripe error"
+    code = getattr(error, "code", None) or getattr(exc, "code", None)
+    if isinstance(exc, stripe.CardError):
+        intent = getattr(error, "payment_intent", None)
+        return CardDeclined(
+            message=message,
+            code=code or "card_declined",
+            decline_code=getattr(error, "decline_code", None) or "",
+            payment_intent_id=getattr(intent, "id", None) if intent else None,
+            charge_id=getattr(error, "charge", None),
+        )
+    if isinstance(exc, stripe.RateLimitError):
+        return StripeTemporaryError(f"Stripe asked us to slow down (429): {message}")
+    if isinstance(exc, stripe.APIConnectionError):
+        return StripeTemporaryError(f"Stripe did not answer in time: {message}")
+    if status is not None and (status >= 500 or status == 409):
+        return StripeTemporaryError(f"Stripe answered {status}: {message}")
+    if isinstance(exc, stripe.IdempotencyError):
+        return IdempotencyConflict(message, code="idempotency_error", status=status)
+    return StripeRequestError(message, code=code, status=status)
+
+
+def _call(method, params: dict[str, Any], options: dict[str, Any] | None = None) -> dict:
+    try:
+        result = method(params=params, options=options or {})
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+    return result.to_dict()
+
+
+def _clean(params: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in params.items() if value not in (None, "")}
+
+
+# --- customers and cards -------------------------------------------------------------------------
+def create_customer(*, email: str, name: str, metadata: dict, idempotency_key: str) -> dict:
+    return _call(
+        get_client().v1.customers.create,
+        _clean({"email": email, "name": name, "metadata": metadata}),
+        {"idempotency_key": idempotency_key},
+    )
+
+
+def set_default_payment_method(*, customer_id: str, payment_method_id: str) -> dict:
+    client = get_client()
+    try:
+        result = client.v1.customers.update(
+            customer_id, params={"invoice_settings": {"default_payment_method": payment_method_id}}
+        )
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+    return result.to_dict()
+
+
+def create_setup_session(
+    *, customer_id: str, success_url: str, cancel_url: str, metadata: dict
+) -> dict:
+    return _call(
+        get_client().v1.checkout.sessions.create,
+        {
+            "mode": "setup",
+            "customer": customer_id,
+            "payment_method_types": ["card"],
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "metadata": metadata,
+        },
+    )
+
+
+def retrieve_checkout_session(session_id: str) -> dict:
+    try:
+        result = get_client().v1.checkout.sessions.retrieve(
+            session_id, params={"expand": ["setup_intent.payment_method"]}
+        )
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+    return result.to_dict()
+
+
+# --- payments ------------------------------------------------------------------------------------
+def create_off_session_payment(
+    *,
+    amount: int,
+    currency: str,
+    customer_id: str,
+    payment_method_id: str,
+    description: str,
+    metadata: dict,
+    transfer_group: str,
+    idempotency_key: str,
+) -> dict:
+    """Charge a saved card without the customer present; the answer carries the charge and its
+    balance transaction (for Stripe's fee). Raises CardDeclined when the bank says no."""
+    return _call(
+        get_client().v1.payment_intents.create,
+        {
+            "amount": amount,
+            "currency": currency.lower(),
+            "customer": customer_id,
+            "payment_method": payment_method_id,
+            "off_session": True,
+            "confirm": True,
+            "description": description,
+            "metadata": metadata,
+            "transfer_group": transfer_group,
+            "expand": ["latest_charge.balance_transaction"],
+        },
+        {"idempotency_key": idempotency_key},
+    )
+
+
+def retrieve_charge(charge_id: str) -> dict:
+    try:
+        result = get_client().v1.charges.retrieve(
+            charge_id, params={"expand": ["balance_transaction"]}
+        )
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+    return result.to_dict()
+
+
+def create_refund(*, charge_id: str, amount: int, metadata: dict, idempotency_key: str) -> dict:
+    return _call(
+        get_client().v1.refunds.create,
+        {
+            "charge": charge_id,
+            "amount": amount,
+            "reason": "requested_by_customer",
+            "metadata": metadata,
+        },
+        {"idempotency_key": idempotency_key},
+    )
+
+
+# --- Connect -------------------------------------------------------------------------------------
+def create_connected_account(
+    *, email: str, country: str, business_name: str, metadata: dict, idempotency_key: str
+) -> dict:
+    return _call(
+        get_client().v1.accounts.create,
+        _clean(
+            {
+                "type": "express",
+                "country": country,
+                "email": email,
+                "business_profile": {"name": business_name},
+                "capabilities": {"transfers": {"requested": True}},
+                "metadata": metadata,
+            }
+        ),
+        {"idempotency_key": idempotency_key},
+    )
+
+
+def retrieve_account(account_id: str) -> dict:
+    try:
+        result = get_client().v1.accounts.retrieve(account_id)
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+    return result.to_dict()
+
+
+def create_onboarding_link(*, account_id: str, refresh_url: str, return_url: str) -> dict:
+    return _call(
+        get_client().v1.account_links.create,
+        {
+            "account": account_id,
+            "refresh_url": refresh_url,
+            "return_url": return_url,
+            "type": "account_onboarding",
+        },
+    )
+
+
+def create_transfer(
+    *,
+    amount: int,
+    currency: str,
+    destination: str,
+    transfer_group: str,
+    source_transaction: str | None,
+    description: str,
+    metadata: dict,
+    idempotency_key: str,
+) -> dict:
+    return _call(
+        get_client().v1.transfers.create,
+        _clean(
+            {
+                "amount": amount,
+                "currency": currency.lower(),
+                "destination": destination,
+                "transfer_group": transfer_group,
+                "source_transaction": source_transaction,
+                "description": description,
+                "metadata": metadata,
+            }
+        ),
+        {"idempotency_key": idempotency_key},
+    )
+
+
+def find_transfers(*, transfer_group: str) -> list[dict]:
+    try:
+        page = get_client().v1.transfers.list(
+            params={"transfer_group": transfer_group, "limit": 100}
+        )
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+    return [item.to_dict() for item in page.data]
+
+
+def create_transfer_reversal(
+    *, transfer_id: str, amount: int, metadata: dict, idempotency_key: str
+) -> dict:
+    try:
+        result = get_client().v1.transfers.reversals.create(
+            transfer_id,
+            params={"amount": amount, "metadata": metadata},
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+    return result.to_dict()
+
+
+# --- reporting -----------------------------------------------------------------------------------
+def iter_balance_transactions(*, created_gte: int, created_lt: int) -> Iterator[dict]:
+    """Every balance transaction of the platform in [created_gte, created_lt), all pages."""
+    client = get_client()
+    params: dict[str, Any] = {"created": {"gte": created_gte, "lt": created_lt}, "limit": 100}
+    while True:
+        try:
+            page = client.v1.balance_transactions.list(params=params)
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        for item in page.data:
+            yield item.to_dict()
+        if not page.has_more or not page.data:
+            return
+        params = {**params, "starting_after": page.data[-1].id}
