@@ -1,0 +1,1 @@
+"""Order pipeline services: intake, reservation, routing, dispatch, fulfilment, tracking."""

@@ -1,0 +1,39 @@
+"""The order timeline: one OrderEvent per thing that happened, shown to retailer and supplier."""
+
+from orders.models import Order, OrderEvent, SupplierOrder
+
+
+class EventKind:
+    RECEIVED = "received"
+    RESERVED = "reserved"
+    OUT_OF_STOCK = "out_of_stock"
+    PAID = "paid"
+    PAYMENT_FAILED = "payment_failed"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    SHIPPED = "shipped"
+    TRACKING_PUSHED = "tracking_pushed"
+    TRACKING_FAILED = "tracking_failed"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    SUBSTITUTED = "substituted"
+    FLAGGED = "flagged"
+
+
+def record_event(
+    *,
+    order: Order,
+    kind: str,
+    message: str,
+    supplier_order: SupplierOrder | None = None,
+    actor=None,
+) -> OrderEvent:
+    """Append a line to the order's timeline (messages are cut to the column's 500 characters)."""
+    return OrderEvent.objects.create(
+        order=order,
+        supplier_order=supplier_order,
+        kind=kind,
+        message=message[:500],
+        actor=actor,
+    )
