@@ -189,6 +189,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "billing.tasks.reconcile_stripe_task",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Flags supplier orders that stopped moving (not accepted, tracking not pushed, stuck).
+    "order-watchdog": {
+        "task": "orders.tracking_tasks.run_order_watchdog_task",
+        "schedule": timedelta(minutes=10),
+    },
+}
+CELERY_TASK_ROUTES: dict[str, dict] = {
+    "orders.tracking_tasks.*": {"queue": "orders"},
 }
 
 # --- Auth and accounts --------------------------------------------------------------------------
