@@ -109,7 +109,7 @@ def test_bulk_ship_page_lists_row_errors(supplier_client):
 
 def test_bulk_ship_page_ships_a_good_file(supplier_client):
     one, _ = _orders(supplier_client.supplier)
-    a, b = _skus(one)
+    a, _ = _skus(one)
     upload = SimpleUploadedFile(
         "ship.csv",
         f"order_number,sku,carrier,tracking_number\n{one.number},{a},UPS,{UPS}\n".encode(),
