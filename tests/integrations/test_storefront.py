@@ -158,3 +158,26 @@ def test_storefront_escapes_what_it_shows(shopify_sandbox):
     page = requests.get(f"{shopify_sandbox.base_url}/{store.domain}/storefront/", timeout=10)
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;" in page.text
+
+
+def test_prepare_demo_prints_the_storefront_urls_and_they_answer(shopify_sandbox, woo_sandbox):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests import factories
+
+    factories.RetailerFactory(slug="maple-and-co", business_name="Maple & Co")
+    out = StringIO()
+    call_command(
+        "prepare_demo",
+        shopify_url=shopify_sandbox.base_url,
+        woocommerce_url=woo_sandbox.base_url,
+        stdout=out,
+    )
+    shopify_url = f"{shopify_sandbox.base_url}/maple-and-co.myshopify.com/storefront/"
+    woo_url = f"{woo_sandbox.base_url}/maple-and-co/storefront/"
+    assert f"Shopify sandbox storefront (order as a shopper): {shopify_url}" in out.getvalue()
+    assert f"WooCommerce sandbox storefront (order as a shopper): {woo_url}" in out.getvalue()
+    assert "Maple &amp; Co (Shopify)" in requests.get(shopify_url, timeout=10).text
+    assert "Maple &amp; Co (WooCommerce)" in requests.get(woo_url, timeout=10).text
