@@ -141,6 +141,7 @@ def test_ship_per_line_with_partial_quantities():
     supplier_order.refresh_from_db()
     first.refresh_from_db()
     assert supplier_order.status == S.ACCEPTED  # a line and a unit are still to ship
+    assert Order.objects.get(pk=supplier_order.order_id).status == Order.Status.CONFIRMED
     assert (first.quantity_shipped, first.status) == (2, "RESERVED")
     assert (_variant(first).stock_on_hand, _variant(first).stock_reserved) == (8, 1)
 
@@ -153,6 +154,18 @@ def test_ship_per_line_with_partial_quantities():
     supplier_order.refresh_from_db()
     assert supplier_order.status == S.SHIPPED
     assert supplier_order.shipments.count() == 2
+
+
+def test_an_order_with_a_fully_shipped_line_reads_partially_shipped():
+    supplier_order = factories.make_supplier_order(lines=[(1, None), (1, None)])
+    first = supplier_order.items.order_by("pk").first()
+    fulfilment.ship_supplier_order(
+        supplier_order=supplier_order,
+        carrier="UPS",
+        tracking_number=UPS,
+        lines=[ShipLine(first.pk, 1)],
+    )
+    assert Order.objects.get(pk=supplier_order.order_id).status == Order.Status.PARTIALLY_SHIPPED
     assert set(supplier_order.items.values_list("status", flat=True)) == {"SHIPPED"}
 
 
