@@ -84,3 +84,14 @@ def list_timeline_for_supplier_order(*, supplier_order: SupplierOrder) -> QueryS
         .select_related("actor")
         .order_by("created_at", "pk")
     )
+
+
+def list_shipments_for_order(*, order) -> QuerySet[Shipment]:
+    """Every parcel of an order (all suppliers) with its push state, for the retailer's page."""
+    return (
+        Shipment.objects.filter(supplier_order__order=order)
+        .prefetch_related(
+            Prefetch("items", queryset=ShipmentItem.objects.select_related("order_item"))
+        )
+        .order_by("shipped_at", "pk")
+    )

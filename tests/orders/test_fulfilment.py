@@ -334,3 +334,35 @@ def test_reject_without_reason_on_the_page_shows_the_error(supplier_client):
     assert "This field is required" in response.content.decode()
     supplier_order.refresh_from_db()
     assert supplier_order.status == S.SENT
+
+
+def test_packing_slip_carries_the_retailers_brand(supplier_client):
+    supplier_order = factories.make_supplier_order(supplier=supplier_client.supplier)
+    response = supplier_client.get(
+        reverse("supplier_orders:packing_slip", args=[supplier_order.pk])
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    other = factories.make_supplier_order()
+    assert (
+        supplier_client.get(reverse("supplier_orders:packing_slip", args=[other.pk])).status_code
+        == 404
+    )
+
+
+def test_retailer_shipments_partial_shows_the_push_state():
+    from django.template.loader import render_to_string
+
+    from orders.supplier_selectors import list_shipments_for_order
+
+    supplier_order = factories.make_supplier_order()
+    fulfilment.ship_supplier_order(
+        supplier_order=supplier_order, carrier="UPS", tracking_number=UPS
+    )
+    html = render_to_string(
+        "orders/_shipments.html",
+        {"shipments": list_shipments_for_order(order=supplier_order.order)},
+    )
+    assert UPS in html
+    assert "Pending" in html

@@ -276,3 +276,47 @@ def test_retry_now_resends_a_failed_push(shopify_sandbox, django_capture_on_comm
     shipment.refresh_from_db()
     assert shipment.push_status == Shipment.PushStatus.PUSHED
     assert len(shopify_sandbox.app.shop(store.domain).fulfillments) == 1
+
+
+def test_the_push_task_runs_twice_without_a_second_fulfilment(
+    shopify_sandbox, django_capture_on_commit_callbacks
+):
+    from orders.tracking_tasks import push_shipment_tracking_task
+
+    store, _, _, [supplier_order] = _shopify_setup(shopify_sandbox, {"APRON-A": 1})
+    with django_capture_on_commit_callbacks(execute=False):
+        shipment = fulfilment.ship_supplier_order(
+            supplier_order=supplier_order, carrier="UPS", tracking_number=UPS
+        )
+
+    push_shipment_tracking_task.delay(shipment.pk)
+    push_shipment_tracking_task.delay(shipment.pk)
+
+    shipment.refresh_from_db()
+    assert shipment.push_status == Shipment.PushStatus.PUSHED
+    assert len(shopify_sandbox.app.shop(store.domain).fulfillments) == 1
+
+
+def test_support_retries_a_failed_push_from_the_admin(
+    admin_client, shopify_sandbox, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    store, _, _, [supplier_order] = _shopify_setup(shopify_sandbox, {"APRON-A": 1})
+    down = Response.json({"errors": "Service Unavailable"}, status=503)
+    shopify_sandbox.app.inject(store.domain, down, down, down)
+    shipment = _ship(django_capture_on_commit_callbacks, supplier_order)
+    listing = admin_client.get(
+        reverse("admin:orders_shipment_changelist"), {"push_status": "PENDING"}
+    )
+    assert UPS in listing.content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:orders_shipment_changelist"),
+            {"action": "retry_tracking_push", "_selected_action": [shipment.pk]},
+        )
+    assert response.status_code == 302
+    tracking.push_shipment_now(shipment_id=shipment.pk)
+    shipment.refresh_from_db()
+    assert shipment.push_status == Shipment.PushStatus.PUSHED
