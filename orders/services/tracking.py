@@ -32,9 +32,27 @@ def push_key(shipment_id: int) -> str:
     return f"store-fulfillment:shipment:{shipment_id}"
 
 
-def queue_tracking_push(*, shipment: Shipment) -> OutboundPush:
-    """Record the push for a new shipment; it is sent after the caller's transaction commits."""
+def queue_tracking_push(*, shipment: Shipment) -> OutboundPush | None:
+    """Record the push for a new shipment; it is sent after the caller's transaction commits.
+
+    A CUSTOM store is not called by Dropship: its retailer reads the tracking from the API
+    (`GET /api/v1/orders/{id}/status`), so the shipment is marked delivered to it at once.
+    """
     supplier_order = shipment.supplier_order
+    store = supplier_order.order.store
+    if store.platform == store.Platform.CUSTOM:
+        now = timezone.now()
+        Shipment.objects.filter(pk=shipment.pk).update(
+            push_status=Shipment.PushStatus.PUSHED, push_error="", pushed_at=now, updated_at=now
+        )
+        record_event(
+            order=supplier_order.order,
+            supplier_order=supplier_order,
+            kind=EventKind.TRACKING_PUSHED,
+            message=f"Tracking {shipment.tracking_number} is available to {store.name} "
+            "through the API.",
+        )
+        return None
     return create_outbound_push(
         kind=KIND,
         idempotency_key=push_key(shipment.pk),
@@ -49,12 +67,14 @@ class TrackingPushError(DomainError):
     pass
 
 
-def retry_tracking_push(*, shipment: Shipment, actor=None) -> OutboundPush:
+def retry_tracking_push(*, shipment: Shipment, actor=None) -> OutboundPush | None:
     """Send a pending or failed push again now (the "Retry now" button and the admin action)."""
     if shipment.push_status == Shipment.PushStatus.PUSHED:
         raise TrackingPushError(f"Tracking {shipment.tracking_number} is already in the store.")
     with transaction.atomic():
         push = queue_tracking_push(shipment=shipment)
+        if push is None:
+            return None
         push = OutboundPush.objects.select_for_update().get(pk=push.pk)
         if push.status == OutboundPush.Status.SENDING:
             raise TrackingPushError("The push is being sent right now.")
@@ -75,7 +95,8 @@ def push_shipment_now(*, shipment_id: int) -> Shipment:
         if push is None:
             with transaction.atomic():
                 push = queue_tracking_push(shipment=shipment)
-        send_outbound_push(push_id=push.pk)
+        if push is not None:
+            send_outbound_push(push_id=push.pk)
         shipment.refresh_from_db()
     return shipment
 

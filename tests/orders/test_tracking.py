@@ -320,3 +320,17 @@ def test_support_retries_a_failed_push_from_the_admin(
     tracking.push_shipment_now(shipment_id=shipment.pk)
     shipment.refresh_from_db()
     assert shipment.push_status == Shipment.PushStatus.PUSHED
+
+
+def test_a_custom_store_reads_tracking_from_the_api_so_nothing_is_pushed(
+    django_capture_on_commit_callbacks,
+):
+    store = factories.StoreFactory(platform="CUSTOM", domain="shop.example.com", credentials={})
+    supplier_order = factories.make_supplier_order(order=factories.OrderFactory(store=store))
+
+    shipment = _ship(django_capture_on_commit_callbacks, supplier_order)
+
+    shipment.refresh_from_db()
+    assert shipment.push_status == Shipment.PushStatus.PUSHED
+    assert not OutboundPush.objects.exists()
+    assert "through the API" in supplier_order.events.get(kind="tracking_pushed").message
