@@ -432,6 +432,7 @@ def bulk_ship_from_csv(*, supplier, content: bytes, actor=None) -> BulkShipResul
         .prefetch_related("items")
     }
     parcels: dict[tuple[str, str, str], list[tuple[int, OrderItem, int]]] = defaultdict(list)
+    planned: dict[int, int] = defaultdict(int)  # order item id -> quantity already in the file
     for row_number, row in rows:
         number, sku = row.get("order_number", ""), row.get("sku", "")
         carrier, tracking = row.get("carrier", ""), row.get("tracking_number", "")
@@ -484,13 +485,7 @@ def bulk_ship_from_csv(*, supplier, content: bytes, actor=None) -> BulkShipResul
                 CsvRowError(row_number, f"{sku} on order {number} has nothing left to ship.")
             )
             continue
-        already = sum(
-            q
-            for key, entries in parcels.items()
-            if key[0] == number
-            for _, i, q in entries
-            if i.pk == item.pk
-        )
+        already = planned[item.pk]
         if quantity + already > remaining:
             errors.append(
                 CsvRowError(
@@ -498,6 +493,7 @@ def bulk_ship_from_csv(*, supplier, content: bytes, actor=None) -> BulkShipResul
                 )
             )
             continue
+        planned[item.pk] += quantity
         parcels[(number, found.code, normalised)].append((row_number, item, quantity))
     if errors:
         return BulkShipResult(shipments=[], errors=errors)

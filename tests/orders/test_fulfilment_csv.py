@@ -118,3 +118,19 @@ def test_bulk_ship_page_ships_a_good_file(supplier_client):
     response = supplier_client.post(reverse("supplier_orders:bulk_ship"), {"file": upload})
     assert response.status_code == 302
     assert Shipment.objects.get().items.get().order_item.sku == a
+
+
+def test_rows_that_together_ship_more_than_is_left_are_refused():
+    supplier = factories.SupplierFactory()
+    one, _ = _orders(supplier)
+    a, _ = _skus(one)
+    content = (
+        "order_number,sku,carrier,tracking_number,quantity\n"
+        f"{one.number},{a},UPS,{UPS},1\n"
+        f"{one.number},{a},DHL,1234567890,2\n"
+    ).encode()
+    result = bulk_ship_from_csv(supplier=supplier, content=content)
+    assert [(e.row, e.message) for e in result.errors] == [
+        (3, f"Only 2 of {a} on order {one.number} are left to ship.")
+    ]
+    assert Shipment.objects.count() == 0
