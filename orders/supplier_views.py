@@ -58,6 +58,14 @@ def order_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _labelled(events) -> list:
+    """Events with a readable label for their kind ("tracking_pushed" -> "Tracking pushed")."""
+    events = list(events)
+    for event in events:
+        event.label = event.kind.replace("_", " ").capitalize()
+    return events
+
+
 def _detail_context(request: HttpRequest, supplier_order_id: int, **extra) -> dict:
     supplier_order = selectors.get_supplier_order_detail(
         supplier=request.supplier, supplier_order_id=supplier_order_id
@@ -72,7 +80,9 @@ def _detail_context(request: HttpRequest, supplier_order_id: int, **extra) -> di
         "items": items,
         "shippable": [i for i in items if i.status == OrderItem.Status.RESERVED and i.remaining],
         "shipments": list(supplier_order.shipments.all()),
-        "timeline": list(selectors.list_timeline_for_supplier_order(supplier_order=supplier_order)),
+        "timeline": _labelled(
+            selectors.list_timeline_for_supplier_order(supplier_order=supplier_order)
+        ),
         "address": address_lines(supplier_order.order.shipping_address),
         "can_accept": supplier_order.status in fulfilment.ACCEPTABLE,
         "can_reject": supplier_order.status in fulfilment.REJECTABLE
