@@ -201,6 +201,11 @@ class StoreClient(Protocol):
 
     def create_fulfillment(self, *, fulfillment: FulfillmentData) -> FulfillmentResult: ...
 
+    def find_fulfillment(self, *, store_order_id: str, tracking_number: str) -> str:
+        """The store's id of the order's fulfilment carrying this tracking number, or "".
+        A retried push asks first, so a fulfilment created just before a crash is not doubled."""
+        ...
+
     def add_order_note(self, *, note: OrderNote) -> None: ...
 
 

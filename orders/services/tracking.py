@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dropship.core.errors import DomainError, PermanentError, TemporaryError
-from integrations.base import FulfillmentData, FulfillmentLine
+from integrations.base import FulfillmentData, FulfillmentLine, FulfillmentResult
 from integrations.models import OutboundPush
 from integrations.services import create_outbound_push, register_sender, send_outbound_push
 from orders.carriers import CARRIERS
@@ -136,7 +136,16 @@ def send_store_fulfillment(push: OutboundPush) -> None:
     order = supplier_order.order
     try:
         client = get_store_client(store=order.store)
-        result = client.create_fulfillment(fulfillment=build_fulfillment(shipment))
+        existing = ""
+        if push.attempts > 1:  # an earlier attempt may have landed before we could record it
+            existing = client.find_fulfillment(
+                store_order_id=order.store_order_id, tracking_number=shipment.tracking_number
+            )
+        result = (
+            FulfillmentResult(store_fulfillment_id=existing)
+            if existing
+            else client.create_fulfillment(fulfillment=build_fulfillment(shipment))
+        )
     except TemporaryError as exc:
         gave_up = push.attempts >= push.max_attempts
         _record_failure(shipment, f"Attempt {push.attempts}: {exc}", gave_up=gave_up)

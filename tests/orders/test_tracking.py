@@ -334,3 +334,64 @@ def test_a_custom_store_reads_tracking_from_the_api_so_nothing_is_pushed(
     assert shipment.push_status == Shipment.PushStatus.PUSHED
     assert not OutboundPush.objects.exists()
     assert "through the API" in supplier_order.events.get(kind="tracking_pushed").message
+
+
+def _crash_after_the_store_accepted(store, shipment) -> str:
+    """Attempt 1 reached the store, then the worker died before recording it."""
+    result = get_store_client(store=store).create_fulfillment(
+        fulfillment=tracking.build_fulfillment(shipment)
+    )
+    OutboundPush.objects.filter(shipment=shipment).update(
+        attempts=1,
+        status=OutboundPush.Status.SENDING,
+        updated_at=timezone.now() - timedelta(minutes=5),
+    )
+    return result.store_fulfillment_id
+
+
+def test_a_retry_after_a_crash_finds_the_shopify_fulfilment_instead_of_doubling_it(
+    shopify_sandbox, django_capture_on_commit_callbacks
+):
+    store, _, _, [supplier_order] = _shopify_setup(shopify_sandbox, {"APRON-A": 2})
+    with django_capture_on_commit_callbacks(execute=False):
+        shipment = fulfilment.ship_supplier_order(
+            supplier_order=supplier_order, carrier="UPS", tracking_number=UPS
+        )
+    landed = _crash_after_the_store_accepted(store, shipment)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep_outbound_pushes() == 1  # the stuck SENDING push is picked up again
+
+    shipment.refresh_from_db()
+    assert shipment.push_status == Shipment.PushStatus.PUSHED
+    assert shipment.store_fulfillment_id == landed
+    assert len(shopify_sandbox.app.shop(store.domain).fulfillments) == 1
+
+
+def test_a_retry_after_a_crash_finds_the_woocommerce_shipment(
+    woo_sandbox, django_capture_on_commit_callbacks
+):
+    store = woo_sandbox.connect_store()
+    _publish(store, ["MUG-1"])
+    sandbox_order = woo_sandbox.app.create_order(
+        "maple-woo", lines=[{"sku": "MUG-1", "quantity": 1}], deliver=False
+    )
+    _, [supplier_order] = _our_order(
+        store,
+        str(sandbox_order["id"]),
+        str(sandbox_order["number"]),
+        {"MUG-1": (str(sandbox_order["line_items"][0]["id"]), 1)},
+        {"MUG-1": factories.SupplierFactory()},
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        shipment = fulfilment.ship_supplier_order(
+            supplier_order=supplier_order, carrier="UPS", tracking_number=UPS
+        )
+    landed = _crash_after_the_store_accepted(store, shipment)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep_outbound_pushes() == 1
+
+    shipment.refresh_from_db()
+    assert shipment.store_fulfillment_id == landed
+    assert len(woo_sandbox.app.sites["maple-woo"].notes[sandbox_order["id"]]) == 1
