@@ -195,7 +195,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": timedelta(minutes=10),
     },
 }
-CELERY_TASK_ROUTES: dict[str, dict] = {
+# Tracking pushes and the watchdog run on the orders queue (merged with any routes set above).
+CELERY_TASK_ROUTES = {
+    **vars().get("CELERY_TASK_ROUTES", {}),
     "orders.tracking_tasks.*": {"queue": "orders"},
 }
 
