@@ -195,11 +195,6 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": timedelta(minutes=10),
     },
 }
-# Tracking pushes and the watchdog run on the orders queue (merged with any routes set above).
-CELERY_TASK_ROUTES = {
-    **vars().get("CELERY_TASK_ROUTES", {}),
-    "orders.tracking_tasks.*": {"queue": "orders"},
-}
 
 # --- Auth and accounts --------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -343,3 +338,10 @@ LOGGING = {
 
 # A used email address gets a clear form error at signup rather than a silent "check your inbox".
 ACCOUNT_PREVENT_ENUMERATION = False
+
+# Tracking pushes and the watchdog run on the orders queue (merged with the
+# routes set above, wherever they are defined).
+CELERY_TASK_ROUTES = {
+    **vars().get("CELERY_TASK_ROUTES", {}),
+    "orders.tracking_tasks.*": {"queue": "orders"},
+}
