@@ -51,10 +51,21 @@ def order_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = selectors.count_supplier_orders_by_tab(supplier=request.supplier)
     tabs = [(key, label, counts[key]) for key, (label, _) in selectors.TABS.items()]
+    inbound_url = ""
+    if request.supplier.order_channel == request.supplier.OrderChannel.WEBHOOK:
+        inbound_url = request.build_absolute_uri(
+            reverse("supplier_webhook", args=[request.supplier.slug])
+        )
     return render(
         request,
         "orders/supplier/order_list.html",
-        {"page": page, "tab": tab, "tabs": tabs, "bulk_form": BulkShipForm()},
+        {
+            "page": page,
+            "tab": tab,
+            "tabs": tabs,
+            "bulk_form": BulkShipForm(),
+            "inbound_url": inbound_url,
+        },
     )
 
 

@@ -138,3 +138,10 @@ def test_bad_tracking_or_another_suppliers_order_fails_the_event_with_the_reason
     assert errors[f"{supplier.pk}:b"] == f"No order {theirs.number} of this supplier was found."
     assert Shipment.objects.count() == 0
     assert SupplierOrder.objects.get(pk=theirs.pk).status == "SENT"
+
+
+def test_the_orders_page_tells_a_webhook_supplier_where_to_post(client, supplier):
+    member = factories.SupplierMemberFactory(supplier=supplier)
+    client.force_login(member.user)
+    response = client.get("/supplier/orders/")
+    assert f"http://testserver/webhooks/supplier/{supplier.slug}/" in response.content.decode()
