@@ -112,7 +112,7 @@ def _store(retailer, public_id: UUID | None) -> Store:
 
 
 def _out(order, *, created: bool = False) -> OrderOut:
-    order = selectors.get_order_for_retailer(retailer=order.retailer, order_id=order.pk)
+    """`order` as the selector loads it (supplier orders, shipments and items prefetched)."""
     return OrderOut(
         id=order.pk,
         number=order.number,
@@ -194,7 +194,8 @@ def create_order(request: HttpRequest, payload: OrderIn):
     result = receive_store_order(store=store, data=data)
     if result.order is None:
         raise OrderIntakeError(result.message, field="lines")
-    return (201 if result.created else 200), _out(result.order, created=result.created)
+    order = selectors.get_order_for_retailer(retailer=retailer, order_id=result.order.pk)
+    return (201 if result.created else 200), _out(order, created=result.created)
 
 
 @router.get("/{order_id}/status", response={200: OrderOut, 403: ErrorOut, 404: ErrorOut})

@@ -25,7 +25,9 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -265,32 +267,31 @@ def receive_store_order(*, store: Store, data: OrderData, actor=None) -> IntakeR
     Raises OrderIntakeError (nothing written) for a payload that cannot be an order.
     """
     data = clean_order_data(data=data)
-    with transaction.atomic(savepoint=False):
-        if data.is_cancelled:
-            from orders.services.cancellation import cancel_store_order
+    if data.is_cancelled:
+        from orders.services.cancellation import cancel_store_order
 
-            order = cancel_store_order(
-                store=store,
-                store_order_id=data.store_order_id,
-                reason=f"Cancelled in {store.name}.",
-            )
-            return IntakeResult(order=order, created=False, message="cancelled")
-        existing = (
-            Order.objects.filter(store=store, store_order_id=data.store_order_id)
-            .only("pk", "number", "status", "store_id", "retailer_id")
-            .first()
+        order = cancel_store_order(
+            store=store, store_order_id=data.store_order_id, reason=f"Cancelled in {store.name}."
         )
-        if existing is not None:
-            return IntakeResult(order=existing, created=False, message="duplicate")
-        matches = map_lines(store=store, lines=data.lines)
-        if not any(matches):
-            return IntakeResult(
-                order=None,
-                created=False,
-                message="None of the lines are Dropship products "
-                f"({', '.join(line.sku or line.title for line in data.lines)[:300]}).",
-            )
-        _require_address(data.shipping_address)
+        return IntakeResult(order=order, created=False, message="cancelled")
+    # Reads and checks first: a refusal leaves the caller's transaction untouched.
+    existing = (
+        Order.objects.filter(store=store, store_order_id=data.store_order_id)
+        .only("pk", "number", "status", "store_id", "retailer_id")
+        .first()
+    )
+    if existing is not None:
+        return IntakeResult(order=existing, created=False, message="duplicate")
+    matches = map_lines(store=store, lines=data.lines)
+    if not any(matches):
+        return IntakeResult(
+            order=None,
+            created=False,
+            message="None of the lines are Dropship products "
+            f"({', '.join(line.sku or line.title for line in data.lines)[:300]}).",
+        )
+    _require_address(data.shipping_address)
+    with transaction.atomic(savepoint=False):
         order, created = _insert_order(store=store, data=data, retail_total=data.total)
         order.store = store
         if not created:
@@ -452,7 +453,15 @@ def build_supplier_orders(
     groups = {supplier_id: lines for supplier_id, lines in groups.items() if lines}
     if not groups:
         return []
-    fees = get_fees_for_retailer(retailer=order.retailer)
+    try:
+        fees = get_fees_for_retailer(retailer=order.retailer)
+    except ObjectDoesNotExist:  # an admin deleted the plan's schedule: route, charge no fee
+        logger.error(
+            "No fee schedule for plan %s; routing order %s without fees",
+            order.retailer.plan,
+            order.pk,
+        )
+        fees = SimpleNamespace(platform_fee=Decimal("0"), commission_percent=Decimal("0"))
     supplier_orders = []
     for supplier_id, lines in sorted(groups.items()):
         supplier = suppliers[supplier_id]
