@@ -32,7 +32,7 @@ from dropship.core.errors import PermanentError, TemporaryError
 from integrations.models import OutboundPush
 from integrations.safe_http import safe_request
 from integrations.services import create_outbound_push, register_sender
-from orders.models import Order, OrderItem, SupplierOrder
+from orders.models import Order, OrderEvent, OrderItem, SupplierOrder
 from orders.packing_slip import PackingSlip, PackingSlipLine, address_lines, render_packing_slip_pdf
 from orders.services.timeline import EventKind, record_event
 from suppliers.models import Supplier
@@ -118,7 +118,9 @@ def _channel(supplier: Supplier) -> str:
     return Channel.DASHBOARD
 
 
-def dispatch_supplier_order(*, supplier_order: SupplierOrder, actor=None) -> bool:
+def dispatch_supplier_order(
+    *, supplier_order: SupplierOrder, actor=None, events: list | None = None
+) -> bool:
     """PAID → SENT over the supplier's channel, once; False when it was not PAID (already sent,
     cancelled, unpaid). Must run in a transaction or autocommit; side effects follow its commit."""
     now = timezone.now()
@@ -153,13 +155,17 @@ def dispatch_supplier_order(*, supplier_order: SupplierOrder, actor=None) -> boo
         else:
             _notify_dashboard(supplier_order=supplier_order, order=order)
             how = "to its dashboard"
-        record_event(
-            order=order,
-            supplier_order=supplier_order,
-            kind=EventKind.SENT,
-            message=f"{supplier_order.number} sent to {supplier.company_name} {how}.",
-            actor=actor,
-        )
+        event = {
+            "order": order,
+            "supplier_order": supplier_order,
+            "kind": EventKind.SENT,
+            "message": f"{supplier_order.number} sent to {supplier.company_name} {how}."[:500],
+            "actor": actor,
+        }
+        if events is None:
+            record_event(**event)
+        else:
+            events.append(OrderEvent(**event))
     return True
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -274,14 +275,8 @@ def receive_store_order(*, store: Store, data: OrderData, actor=None) -> IntakeR
             store=store, store_order_id=data.store_order_id, reason=f"Cancelled in {store.name}."
         )
         return IntakeResult(order=order, created=False, message="cancelled")
-    # Reads and checks first: a refusal leaves the caller's transaction untouched.
-    existing = (
-        Order.objects.filter(store=store, store_order_id=data.store_order_id)
-        .only("pk", "number", "status", "store_id", "retailer_id")
-        .first()
-    )
-    if existing is not None:
-        return IntakeResult(order=existing, created=False, message="duplicate")
+    # Reads and checks first: a refusal leaves the caller's transaction untouched. A repeated
+    # delivery is recognised by the INSERT below (the unique constraint), not by a read.
     matches = map_lines(store=store, lines=data.lines)
     if not any(matches):
         return IntakeResult(
@@ -296,10 +291,14 @@ def receive_store_order(*, store: Store, data: OrderData, actor=None) -> IntakeR
         order.store = store
         if not created:
             return IntakeResult(order=order, created=False, message="duplicate")
-        supplier_orders = _route_new_order(order=order, store=store, data=data, matches=matches)
+        supplier_orders, item_statuses = _route_new_order(
+            order=order, store=store, data=data, matches=matches
+        )
     from orders.services.routing import settle_supplier_orders
 
-    settle_supplier_orders(order=order, supplier_orders=supplier_orders, actor=actor)
+    settle_supplier_orders(
+        order=order, supplier_orders=supplier_orders, actor=actor, item_statuses=item_statuses
+    )
     return IntakeResult(order=order, created=True, supplier_orders=supplier_orders)
 
 
@@ -314,7 +313,7 @@ class _Line:
 
 def _route_new_order(
     *, order: Order, store: Store, data: OrderData, matches: list[ListingVariant | None]
-) -> list[SupplierOrder]:
+) -> tuple[list[SupplierOrder], list[str]]:
     lines = [_Line(data=line, match=match) for line, match in zip(data.lines, matches, strict=True)]
     ours = [line for line in lines if line.match is not None]
     by_supplier: dict[int, list[_Line]] = defaultdict(list)
@@ -421,7 +420,7 @@ def _route_new_order(
     OrderEvent.objects.bulk_create(events)
     if any(line.status == OrderItem.Status.EXCEPTION for line in lines):
         _tell_retailer_exceptions(order=order, lines=lines)
-    return supplier_orders
+    return supplier_orders, [line.status for line in lines]
 
 
 def _cannot_route_reason(*, supplier: Supplier, country: str, lines) -> str:
@@ -454,7 +453,7 @@ def build_supplier_orders(
     if not groups:
         return []
     try:
-        fees = get_fees_for_retailer(retailer=order.retailer)
+        fees = _fees_for(order.retailer, get_fees_for_retailer)
     except ObjectDoesNotExist:  # an admin deleted the plan's schedule: route, charge no fee
         logger.error(
             "No fee schedule for plan %s; routing order %s without fees",
@@ -494,6 +493,22 @@ def build_supplier_orders(
         supplier_orders.append(supplier_order)
     SupplierOrder.objects.bulk_create(supplier_orders)
     return supplier_orders
+
+
+_FEES: dict[str, tuple[float, object]] = {}
+FEES_CACHE_SECONDS = 30.0
+
+
+def _fees_for(retailer, lookup):
+    """The plan's fees, remembered for a few seconds per process (one query less per order on
+    the hot path; an admin's change of a fee schedule applies within FEES_CACHE_SECONDS)."""
+    now = time.monotonic()
+    cached = _FEES.get(retailer.plan)
+    if cached is not None and now - cached[0] < FEES_CACHE_SECONDS:
+        return cached[1]
+    fees = lookup(retailer=retailer)
+    _FEES[retailer.plan] = (now, fees)
+    return fees
 
 
 def _tell_retailer_exceptions(*, order: Order, lines) -> None:

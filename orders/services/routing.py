@@ -17,8 +17,9 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
-from orders.models import Order, SupplierOrder
+from orders.models import Order, OrderEvent, SupplierOrder
 from orders.services.timeline import EventKind, record_event, refresh_order_status
+from orders.status import derive_order_status
 
 logger = logging.getLogger(__name__)
 
@@ -27,21 +28,53 @@ PAID_GRACE = timedelta(minutes=1)
 
 
 def settle_supplier_orders(
-    *, order: Order, supplier_orders: list[SupplierOrder], actor=None
+    *,
+    order: Order,
+    supplier_orders: list[SupplierOrder],
+    actor=None,
+    item_statuses: list[str] | None = None,
 ) -> None:
-    """Pay and dispatch now (payment terms) or after commit by one task (card)."""
+    """Pay and dispatch now (payment terms) or after commit by one task (card).
+
+    `item_statuses`: a brand-new order's item statuses, when `supplier_orders` are all it has;
+    its status is then derived from them in memory (the same rule as refresh_order_status)."""
     from orders.tasks import pay_and_dispatch_order_task
 
+    events: list[OrderEvent] = []
     if supplier_orders and order.retailer.has_payment_terms:
         for supplier_order in supplier_orders:
-            pay_and_dispatch_supplier_order(supplier_order=supplier_order, actor=actor)
+            pay_and_dispatch_supplier_order(
+                supplier_order=supplier_order, actor=actor, events=events
+            )
     elif supplier_orders:
         transaction.on_commit(partial(pay_and_dispatch_order_task.delay, order.pk))
-    refresh_order_status(order=order)
+    if events:
+        OrderEvent.objects.bulk_create(events)
+    if item_statuses is None:
+        refresh_order_status(order=order)
+        return
+    status = derive_order_status(
+        supplier_order_statuses=[supplier_order.status for supplier_order in supplier_orders],
+        item_statuses=item_statuses,
+    )
+    if status != order.status:
+        Order.objects.filter(pk=order.pk).update(status=status, updated_at=timezone.now())
+        order.status = status
 
 
-def pay_and_dispatch_supplier_order(*, supplier_order: SupplierOrder, actor=None) -> bool:
+def _event(events, **fields) -> None:
+    if events is None:
+        record_event(**fields)
+    else:
+        fields["message"] = fields["message"][:500]
+        events.append(OrderEvent(**fields))
+
+
+def pay_and_dispatch_supplier_order(
+    *, supplier_order: SupplierOrder, actor=None, events: list | None = None
+) -> bool:
     """Pay (once) and, when paid, dispatch; True when it is now with the supplier.
+    Timeline events go to `events` (for one bulk insert) when given.
 
     Raises billing's StripeTemporaryError when Stripe cannot answer (the task retries)."""
     from billing.services import pay_supplier_order
@@ -55,7 +88,8 @@ def pay_and_dispatch_supplier_order(*, supplier_order: SupplierOrder, actor=None
                 if result.charge is not None and result.charge.method == "TERMS"
                 else f"by card{f' ({result.charge.card_label})' if result.charge and result.charge.card_label else ''}"
             )
-            record_event(
+            _event(
+                events,
                 order=supplier_order.order,
                 supplier_order=supplier_order,
                 kind=EventKind.PAID,
@@ -65,7 +99,8 @@ def pay_and_dispatch_supplier_order(*, supplier_order: SupplierOrder, actor=None
             )
         if not result.is_paid:
             if result.supplier_order.status == SupplierOrder.Status.PAYMENT_FAILED:
-                record_event(
+                _event(
+                    events,
                     order=supplier_order.order,
                     supplier_order=supplier_order,
                     kind=EventKind.PAYMENT_FAILED,
@@ -83,7 +118,7 @@ def pay_and_dispatch_supplier_order(*, supplier_order: SupplierOrder, actor=None
             SupplierOrder.Status.SHIPPED,
             SupplierOrder.Status.DELIVERED,
         )
-    return dispatch_supplier_order(supplier_order=supplier_order, actor=actor)
+    return dispatch_supplier_order(supplier_order=supplier_order, actor=actor, events=events)
 
 
 def pay_and_dispatch_order(*, order_id: int) -> list[str]:
