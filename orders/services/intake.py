@@ -30,7 +30,7 @@ from types import SimpleNamespace
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -221,7 +221,7 @@ def map_lines(*, store: Store, lines: tuple[OrderLineData, ...]) -> list[Listing
     rows = list(
         ListingVariant.objects.filter(store=store)
         .filter(Q(store_variant_id__in=ids) | Q(variant__sku__in=skus))
-        .select_related("variant")
+        .select_related("variant__supplier", "store__retailer")
         .order_by("pk")
     )
     by_id = {row.store_variant_id: row for row in rows if row.store_variant_id}
@@ -289,6 +289,7 @@ def receive_store_order(*, store: Store, data: OrderData, actor=None) -> IntakeR
     with transaction.atomic(savepoint=False):
         order, created = _insert_order(store=store, data=data, retail_total=data.total)
         order.store = store
+        order.retailer = next(match for match in matches if match).store.retailer
         if not created:
             return IntakeResult(order=order, created=False, message="duplicate")
         supplier_orders, item_statuses = _route_new_order(
@@ -319,12 +320,8 @@ def _route_new_order(
     by_supplier: dict[int, list[_Line]] = defaultdict(list)
     for line in ours:
         by_supplier[line.match.variant.supplier_id].append(line)
-    suppliers = {
-        supplier.pk: supplier
-        for supplier in Supplier.objects.filter(pk__in=by_supplier).prefetch_related(
-            "shipping_rates"
-        )
-    }
+    suppliers = {line.match.variant.supplier_id: line.match.variant.supplier for line in ours}
+    prefetch_related_objects(list(suppliers.values()), "shipping_rates")
     country = order.shipping_country
     to_reserve: list[_Line] = []
     for supplier_id, supplier_lines in by_supplier.items():

@@ -265,6 +265,22 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its descendants so far (Linux /proc)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            for child in children.read().split():
+                total += _cpu_seconds(int(child))
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        pass
+    return total
+
+
 def _start(argv, env, log):
     return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -346,8 +362,14 @@ def run() -> dict:
             _wait_dispatched(set(sent), timeout=120)
 
             burst = _bodies(stores, BURST, start=2_000_000)
+            cpu_before = [_cpu_seconds(process.pid) for process in processes]
             burst_sent, burst_errors = _post_all(port, burst, rate=None)
             burst_done = _wait_dispatched(set(burst_sent), timeout=300)
+            cpu_after = [_cpu_seconds(process.pid) for process in processes]
+            web_cpu, worker_cpu = (
+                (after - before) / max(len(burst_done), 1)
+                for before, after in zip(cpu_before, cpu_after, strict=True)
+            )
             burst_elapsed = max(burst_done.values(), default=0) - min(burst_sent.values())
             burst_latency = [burst_done[g] - burst_sent[g] for g in burst_done]
 
@@ -374,6 +396,8 @@ def run() -> dict:
         "orders_burst_p50_ms": round(statistics.median(burst_latency) * 1000, 1),
         "orders_burst_p95_ms": round(_percentile(burst_latency, 0.95) * 1000, 1),
         "orders_burst_http_errors": burst_errors,
+        "orders_cpu_ms_per_order_web": round(web_cpu * 1000, 1),
+        "orders_cpu_ms_per_order_worker": round(worker_cpu * 1000, 1),
         "orders_steady_rate_offered": RATE,
         "orders_steady_orders_per_second": round(len(steady_done) / steady_elapsed, 1),
         "orders_steady_dispatched": f"{len(steady_done)}/{steady_count}",
