@@ -51,6 +51,7 @@ RATE = float(os.environ.get("BENCH_ORDERS_RATE", "50"))
 STEADY_SECONDS = float(os.environ.get("BENCH_ORDERS_STEADY_SECONDS", "10"))
 POOL = os.environ.get("BENCH_ORDERS_POOL", "threads")
 CONCURRENCY = os.environ.get("BENCH_ORDERS_CONCURRENCY", "8")
+WORKERS = int(os.environ.get("BENCH_ORDERS_WORKERS", "1"))  # worker processes
 CLIENT_THREADS = 4
 
 
@@ -322,28 +323,33 @@ def run() -> dict:
                 env,
                 log,
             ),
-            _start(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "dropship",
-                    "worker",
-                    "-Q",
-                    "webhooks,orders,default",
-                    "--pool",
-                    POOL,
-                    "--concurrency",
-                    CONCURRENCY,
-                    "--loglevel",
-                    "WARNING",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                ],
-                env,
-                log,
+            *(
+                _start(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "dropship",
+                        "worker",
+                        "-n",
+                        f"bench{n}@%h",
+                        "-Q",
+                        "webhooks,orders,default",
+                        "--pool",
+                        POOL,
+                        "--concurrency",
+                        CONCURRENCY,
+                        "--loglevel",
+                        "WARNING",
+                        "--without-gossip",
+                        "--without-mingle",
+                        "--without-heartbeat",
+                    ],
+                    env,
+                    log,
+                )
+                for n in range(WORKERS)
             ),
         ]
         try:
@@ -366,10 +372,9 @@ def run() -> dict:
             burst_sent, burst_errors = _post_all(port, burst, rate=None)
             burst_done = _wait_dispatched(set(burst_sent), timeout=300)
             cpu_after = [_cpu_seconds(process.pid) for process in processes]
-            web_cpu, worker_cpu = (
-                (after - before) / max(len(burst_done), 1)
-                for before, after in zip(cpu_before, cpu_after, strict=True)
-            )
+            spent = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
+            web_cpu = spent[0] / max(len(burst_done), 1)
+            worker_cpu = sum(spent[1:]) / max(len(burst_done), 1)
             burst_elapsed = max(burst_done.values(), default=0) - min(burst_sent.values())
             burst_latency = [burst_done[g] - burst_sent[g] for g in burst_done]
 
@@ -404,7 +409,7 @@ def run() -> dict:
         "orders_steady_p50_ms": round(statistics.median(steady_latency) * 1000, 1),
         "orders_steady_p95_ms": round(_percentile(steady_latency, 0.95) * 1000, 1),
         "orders_steady_http_errors": steady_errors,
-        "orders_setup": f"gunicorn 1x8 gthread; celery {POOL} x{CONCURRENCY}; "
+        "orders_setup": f"gunicorn 1x8 gthread; {WORKERS} celery workers {POOL} x{CONCURRENCY}; "
         f"{STORES} stores, {SUPPLIERS} suppliers, 1-2 lines/order",
     }
 
