@@ -184,3 +184,31 @@ def test_worker_killed_mid_order_leaves_nothing_and_the_inbox_sweeper_replays_it
     assert order.supplier_orders.get().status == SupplierOrder.Status.SENT
     offer.variant.refresh_from_db()
     assert offer.variant.stock_reserved == 1
+
+
+def test_cancelling_a_webhook_suppliers_order_sends_a_signed_cancellation(
+    client, django_capture_on_commit_callbacks, receiver
+):
+    from orders.services.cancellation import cancel_supplier_order
+
+    supplier = make_supplier(
+        order_channel="WEBHOOK",
+        webhook_url=f"http://127.0.0.1:{receiver.server_port}/orders",
+        webhook_secret="supplier-secret",
+    )
+    store = terms_store()
+    offer = make_offer(store=store, supplier=supplier, stock=4)
+    order = _order(client, django_capture_on_commit_callbacks, store, offer, quantity=3)
+    supplier_order = order.supplier_orders.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert cancel_supplier_order(supplier_order=supplier_order, reason="Shopper cancelled.")
+        assert not cancel_supplier_order(supplier_order=supplier_order, reason="again")
+    offer.variant.refresh_from_db()
+    assert offer.variant.stock_reserved == 0
+    headers, raw = receiver.received[-1]
+    assert headers["X-Dropship-Event"] == "order.cancelled"
+    assert headers["X-Dropship-Signature"] == sign_payload(raw, "supplier-secret")
+    assert json.loads(raw)["reason"] == "Shopper cancelled."
+    assert OutboundPush.objects.filter(supplier_order=supplier_order).count() == 2
+    supplier_order.refresh_from_db()
+    assert supplier_order.status == SupplierOrder.Status.CANCELLED
