@@ -7,7 +7,7 @@ at all. A payload we cannot turn into an order fails the row with a message nami
 
 from __future__ import annotations
 
-from dropship.core.errors import PermanentError
+from dropship.core.errors import PermanentError, TemporaryError
 from integrations.models import InboundWebhook
 from integrations.shopify.mappers import order_from_webhook
 from integrations.webhooks.handlers import register
@@ -33,14 +33,31 @@ def handle_shopify_order_created(webhook: InboundWebhook, payload: dict) -> None
     _receive(webhook, order_from_webhook(_object(payload)))
 
 
+def _cancel(webhook: InboundWebhook, store_order_id: str, reason: str, create_topics) -> None:
+    order = cancel_store_order(store=webhook.store, store_order_id=store_order_id, reason=reason)
+    if order is None and (
+        InboundWebhook.objects.filter(
+            source=webhook.source,
+            store=webhook.store,
+            topic__in=create_topics,
+            status__in=[InboundWebhook.Status.RECEIVED, InboundWebhook.Status.PROCESSING],
+        )
+        .exclude(pk=webhook.pk)
+        .exists()
+    ):
+        # The cancellation overtook the order it cancels: come back once that is processed.
+        raise TemporaryError("The order this cancels has not been processed yet.")
+
+
 @register(SHOPIFY, "orders/cancelled")
 def handle_shopify_order_cancelled(webhook: InboundWebhook, payload: dict) -> None:
     data = order_from_webhook(_object(payload))
     reason = str(_object(payload).get("cancel_reason") or "").strip()
-    cancel_store_order(
-        store=webhook.store,
-        store_order_id=data.store_order_id,
-        reason=f"Cancelled in {webhook.store.name}" + (f" ({reason})." if reason else "."),
+    _cancel(
+        webhook,
+        data.store_order_id,
+        f"Cancelled in {webhook.store.name}" + (f" ({reason})." if reason else "."),
+        ["orders/create"],
     )
 
 
@@ -50,10 +67,11 @@ def handle_woocommerce_order(webhook: InboundWebhook, payload: dict) -> None:
     payload = _object(payload)
     status = str(payload.get("status") or "")
     if status in WOO_CANCELLED_STATUSES:
-        cancel_store_order(
-            store=webhook.store,
-            store_order_id=str(payload.get("id") or ""),
-            reason=f"Cancelled in {webhook.store.name}.",
+        _cancel(
+            webhook,
+            str(payload.get("id") or ""),
+            f"Cancelled in {webhook.store.name}.",
+            ["order.created", "order.updated"],
         )
         return
     if status not in WOO_ORDER_STATUSES:

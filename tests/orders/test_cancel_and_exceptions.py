@@ -177,3 +177,32 @@ def test_cancel_exception_line_and_routed_line(client, django_capture_on_commit_
     assert order.status == Order.Status.CONFIRMED  # the remaining line is with the supplier
     with pytest.raises(OrderItemActionError):
         cancel_item(item=routed)
+
+
+def test_cancellation_that_overtakes_its_order_waits_for_it(
+    client, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    from integrations import tasks as integration_tasks
+    from integrations.services import process_inbound_webhook
+
+    store = terms_store()
+    offer = make_offer(store=store, stock=5)
+    payload = shopify_order(lines=[(numeric(offer.store_variant_id), offer.variant.sku, 1)])
+    lost = mock.patch.object(integration_tasks.process_inbound_webhook_task, "delay")
+    with lost, django_capture_on_commit_callbacks(execute=True):
+        post_shopify(client, body(payload), topic="orders/create", shop=store.domain)
+        payload["cancelled_at"] = "2026-12-03T10:00:00-05:00"
+        post_shopify(client, body(payload), topic="orders/cancelled", shop=store.domain)
+    create, cancel = InboundWebhook.objects.order_by("pk")
+    process_inbound_webhook(webhook_id=cancel.pk)
+    cancel.refresh_from_db()
+    assert cancel.status == InboundWebhook.Status.RECEIVED  # to be retried
+    assert "not been processed yet" in cancel.last_error
+    with django_capture_on_commit_callbacks(execute=True):
+        process_inbound_webhook(webhook_id=create.pk)
+        process_inbound_webhook(webhook_id=cancel.pk)
+    order = Order.objects.get()
+    assert order.status == Order.Status.CANCELLED
+    assert Variant.objects.get(pk=offer.variant_id).stock_reserved == 0
