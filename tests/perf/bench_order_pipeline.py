@@ -6,7 +6,8 @@ dispatch in one inbox task per webhook — against PostgreSQL in a dedicated dat
 (`bench_orders_pipeline`, created and dropped here). Stock is plentiful; each order has one or
 two lines from 40 variants of 4 suppliers listed in 5 stores of retailers on payment terms.
 
-Two runs:
+Three runs:
+- light: LIGHT_RATE orders/s, latency of the path itself without queueing (p50/p95);
 - burst: BURST orders fired as fast as 4 client threads can; throughput is orders whose supplier
   orders are all SENT divided by the time from the first POST to the last dispatch;
 - steady: RATE orders/s for STEADY_SECONDS; latency is POST start → last supplier order SENT
@@ -52,6 +53,8 @@ STEADY_SECONDS = float(os.environ.get("BENCH_ORDERS_STEADY_SECONDS", "10"))
 POOL = os.environ.get("BENCH_ORDERS_POOL", "threads")
 CONCURRENCY = os.environ.get("BENCH_ORDERS_CONCURRENCY", "8")
 WORKERS = int(os.environ.get("BENCH_ORDERS_WORKERS", "1"))  # worker processes
+LIGHT_RATE = float(os.environ.get("BENCH_ORDERS_LIGHT_RATE", "5"))
+LIGHT_SECONDS = 8.0
 CLIENT_THREADS = 4
 
 
@@ -378,6 +381,11 @@ def run() -> dict:
             burst_elapsed = max(burst_done.values(), default=0) - min(burst_sent.values())
             burst_latency = [burst_done[g] - burst_sent[g] for g in burst_done]
 
+            light = _bodies(stores, int(LIGHT_RATE * LIGHT_SECONDS), start=4_000_000)
+            light_sent, _ = _post_all(port, light, rate=LIGHT_RATE)
+            light_done = _wait_dispatched(set(light_sent), timeout=300)
+            light_latency = [light_done[g] - light_sent[g] for g in light_done]
+
             steady_count = int(RATE * STEADY_SECONDS)
             steady = _bodies(stores, steady_count, start=3_000_000)
             steady_sent, steady_errors = _post_all(port, steady, rate=RATE)
@@ -403,6 +411,9 @@ def run() -> dict:
         "orders_burst_http_errors": burst_errors,
         "orders_cpu_ms_per_order_web": round(web_cpu * 1000, 1),
         "orders_cpu_ms_per_order_worker": round(worker_cpu * 1000, 1),
+        "orders_light_rate_offered": LIGHT_RATE,
+        "orders_light_p50_ms": round(statistics.median(light_latency) * 1000, 1),
+        "orders_light_p95_ms": round(_percentile(light_latency, 0.95) * 1000, 1),
         "orders_steady_rate_offered": RATE,
         "orders_steady_orders_per_second": round(len(steady_done) / steady_elapsed, 1),
         "orders_steady_dispatched": f"{len(steady_done)}/{steady_count}",
