@@ -212,3 +212,27 @@ def test_cancelling_a_webhook_suppliers_order_sends_a_signed_cancellation(
     assert OutboundPush.objects.filter(supplier_order=supplier_order).count() == 2
     supplier_order.refresh_from_db()
     assert supplier_order.status == SupplierOrder.Status.CANCELLED
+
+
+def test_card_retailer_is_charged_through_stripe_after_commit_then_dispatched(
+    client, django_capture_on_commit_callbacks, stripe_sandbox
+):
+    retailer = stripe_sandbox.save_card(factories.RetailerMemberFactory().retailer)
+    store = factories.StoreFactory(retailer=retailer)
+    offer = make_offer(store=store, stock=5)
+    order = _order(client, django_capture_on_commit_callbacks, store, offer, quantity=1)
+    supplier_order = order.supplier_orders.get()
+    assert supplier_order.status == SupplierOrder.Status.SENT
+    (intent,) = stripe_sandbox.app.payment_intents()
+    assert intent["status"] == "succeeded"
+    assert intent["metadata"]["supplier_order"] == supplier_order.number
+    charge = supplier_order.charges.get()
+    assert (charge.method, charge.status) == ("CARD", "SUCCEEDED")
+    assert list(order.events.values_list("kind", flat=True)) == [
+        "received",
+        "reserved",
+        "paid",
+        "sent",
+    ]
+    order.refresh_from_db()
+    assert order.status == Order.Status.CONFIRMED
