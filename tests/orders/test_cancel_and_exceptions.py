@@ -206,3 +206,33 @@ def test_cancellation_that_overtakes_its_order_waits_for_it(
     order = Order.objects.get()
     assert order.status == Order.Status.CANCELLED
     assert Variant.objects.get(pk=offer.variant_id).stock_reserved == 0
+
+
+def test_waited_line_of_a_supplier_already_sent_goes_in_a_second_part(
+    client, django_capture_on_commit_callbacks
+):
+    store = terms_store()
+    supplier = make_supplier()
+    plenty = make_offer(store=store, supplier=supplier, stock=5)
+    scarce = make_offer(store=store, supplier=supplier, stock=0)
+    payload = shopify_order(
+        lines=[
+            (numeric(plenty.store_variant_id), plenty.variant.sku, 1),
+            (numeric(scarce.store_variant_id), scarce.variant.sku, 1),
+        ]
+    )
+    _post(client, django_capture_on_commit_callbacks, store, payload)
+    order = Order.objects.get()
+    first = order.supplier_orders.get()
+    assert (first.part, first.status) == (1, "SENT")
+    late = order.items.get(variant=scarce.variant)
+    with django_capture_on_commit_callbacks(execute=True):
+        wait_for_stock(item=late)
+    Variant.objects.filter(pk=scarce.variant_id).update(stock_on_hand=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert retry_waiting_items() == 1
+    parts = list(order.supplier_orders.order_by("part").values_list("part", "number", "status"))
+    assert parts == [(1, first.number, "SENT"), (2, f"{first.number}-2", "SENT")]
+    first.refresh_from_db()
+    assert first.wholesale_total == 10  # what the supplier already had is unchanged
+    assert first.items.count() == 1
