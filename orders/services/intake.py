@@ -279,6 +279,9 @@ def receive_store_order(*, store: Store, data: OrderData, actor=None) -> IntakeR
     # delivery is recognised by the INSERT below (the unique constraint), not by a read.
     matches = map_lines(store=store, lines=data.lines)
     if not any(matches):
+        existing = Order.objects.filter(store=store, store_order_id=data.store_order_id).first()
+        if existing is not None:  # received before; its products were delisted since
+            return IntakeResult(order=existing, created=False, message="duplicate")
         return IntakeResult(
             order=None,
             created=False,
