@@ -195,6 +195,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": timedelta(minutes=10),
     },
 }
+# Order pipeline: supplier orders a dead worker left PAID-but-not-SENT (or unpaid) are picked up
+# again; lines whose retailer chose to wait for stock are retried.
+CELERY_BEAT_SCHEDULE["sweep-undispatched-supplier-orders"] = {
+    "task": "orders.tasks.sweep_undispatched_supplier_orders_task",
+    "schedule": timedelta(minutes=1),
+}
+CELERY_BEAT_SCHEDULE["retry-waiting-order-items"] = {
+    "task": "orders.tasks.retry_waiting_items_task",
+    "schedule": timedelta(minutes=5),
+}
+CELERY_TASK_ROUTES = {"orders.tasks.*": {"queue": "orders"}}
 
 # --- Auth and accounts --------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("billing.urls")),
     path("supplier/orders/", include("orders.supplier_urls")),
     path("webhooks/supplier/<slug:slug>/", supplier_webhook, name="supplier_webhook"),
+    path("", include("orders.urls")),
 ]
 
 if settings.DEBUG:

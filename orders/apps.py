@@ -6,6 +6,7 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self) -> None:
-        # The supplier webhook handlers and the store-fulfilment sender register on import.
-        from orders import supplier_webhooks, tracking_tasks  # noqa: F401
-        from orders.services import tracking  # noqa: F401
+        # Inbox handlers for order topics and the supplier-webhook sender register themselves;
+        # so do the supplier's own webhook handlers and the store-fulfilment (tracking) sender.
+        from orders import supplier_webhooks, tracking_tasks, webhooks  # noqa: F401
+        from orders.services import dispatch, tracking  # noqa: F401
