@@ -395,3 +395,27 @@ def test_a_retry_after_a_crash_finds_the_woocommerce_shipment(
     shipment.refresh_from_db()
     assert shipment.store_fulfillment_id == landed
     assert len(woo_sandbox.app.sites["maple-woo"].notes[sandbox_order["id"]]) == 1
+
+
+def test_the_retailer_sees_whether_the_tracking_reached_the_store(
+    retailer_client, shopify_sandbox, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    store, _, order, [supplier_order] = _shopify_setup(shopify_sandbox, {"APRON-A": 1})
+    store.retailer = retailer_client.retailer
+    store.save()
+    order.retailer = retailer_client.retailer
+    order.save()
+    down = Response.json({"errors": "Service Unavailable"}, status=503)
+    shopify_sandbox.app.inject(store.domain, down, down, down)
+    _ship(django_capture_on_commit_callbacks, supplier_order)
+
+    page = retailer_client.get(reverse("orders:retailer_detail", args=[order.pk]))
+
+    text = page.content.decode()
+    assert UPS in text
+    assert (
+        '<span class="badge badge-PENDING" title="Attempt 1: Shopify answered 503.">Pending</span>'
+        in text
+    )
