@@ -199,10 +199,6 @@ class SupplierAdmin(admin.ModelAdmin):
             },
         ),
         ("Order channel", {"fields": ["order_channel", "webhook_url", "order_email"]}),
-        (
-            "Inventory feed",
-            {"fields": ["inventory_feed_url", "inventory_feed_format", "inventory_feed_mapping"]},
-        ),
         ("Payouts", {"fields": ["stripe_account_id", "payouts_enabled"]}),
         ("Dates", {"fields": ["created_at", "updated_at"]}),
     ]

@@ -46,10 +46,14 @@ def test_marking_again_keeps_the_time_the_row_first_became_dirty():
     row.refresh_from_db()
     first_dirty = row.inventory_dirty_since
 
-    assert mark_variants_dirty(variant_ids=[variant.pk, variant.pk]) == 0
+    version = row.inventory_version
+
+    # Marking again bumps the version (a drain in flight must not clear it) but keeps the time.
+    assert mark_variants_dirty(variant_ids=[variant.pk, variant.pk]) == 1
 
     row.refresh_from_db()
     assert row.inventory_dirty_since == first_dirty <= timezone.now()
+    assert row.inventory_version == version + 1
 
 
 def test_setting_the_same_stock_marks_nothing():
