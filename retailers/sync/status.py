@@ -115,6 +115,7 @@ def retailer_sync_summary(*, retailer: Retailer) -> dict:
         "pending": sum(s.pending for s in statuses),
         "stores_with_errors": sum(1 for s in statuses if s.errors),
         "freshness_p95_seconds": max(freshness) if freshness else None,
+        "freshness_label": humanise_seconds(max(freshness) if freshness else None),
         "last_push_at": max(pushes) if pushes else None,
         "now": timezone.now(),
     }
