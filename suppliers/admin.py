@@ -212,6 +212,13 @@ class SupplierAdmin(admin.ModelAdmin):
     def product_count(self, obj: Supplier) -> int:
         return obj._product_count
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "stock_buffer_percent" in form.changed_data:
+            from retailers.sync import mark_suppliers_dirty  # every listing shows a new number
+
+            mark_suppliers_dirty(supplier_ids=[obj.pk])
+
     # --- review permission ----------------------------------------------------------------------
     def has_review_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(REVIEW_PERMISSION)
