@@ -58,17 +58,20 @@ def listing_advertised_quantity(
     return advertised_quantity(on_hand=on_hand, reserved=reserved, buffer_percent=buffer_percent)
 
 
-def listing_advertised_expression() -> Case:
-    """`listing_advertised_quantity` as an expression over ListingVariant rows (for the drain)."""
+def listing_advertised_expression(*, from_listing: bool = False) -> Case:
+    """`listing_advertised_quantity` as an expression: over ListingVariant rows (the drain,
+    reconciliation), or with `from_listing` over a Listing's variants (to Sum per listing)."""
+    variant = "variants__variant__" if from_listing else "variant__"
+    listing_status = "status" if from_listing else "listing__status"
     return Case(
         When(
-            Q(listing__status__in=LISTING_STATUSES_SHOWING_STOCK)
-            & Q(variant__product__status__in=PRODUCT_STATUSES_SHOWING_STOCK)
-            & Q(variant__supplier__status__in=SUPPLIER_STATUSES_SHOWING_STOCK),
+            Q(**{f"{listing_status}__in": LISTING_STATUSES_SHOWING_STOCK})
+            & Q(**{f"{variant}product__status__in": PRODUCT_STATUSES_SHOWING_STOCK})
+            & Q(**{f"{variant}supplier__status__in": SUPPLIER_STATUSES_SHOWING_STOCK}),
             then=advertised_quantity_expression(
-                on_hand="variant__stock_on_hand",
-                reserved="variant__stock_reserved",
-                buffer_percent="variant__supplier__stock_buffer_percent",
+                on_hand=f"{variant}stock_on_hand",
+                reserved=f"{variant}stock_reserved",
+                buffer_percent=f"{variant}supplier__stock_buffer_percent",
             ),
         ),
         default=Value(0),

@@ -140,6 +140,24 @@ def _rows_from_json(content: bytes) -> tuple[list[str], list[tuple[int, list]]]:
     return headers, rows
 
 
+def _positions(mapping: dict, headers: list[str]) -> dict[str, str]:
+    """The wizard's {position: field}; a mapping by column name ({name: field}, what the feed
+    page stores, so a reordered file still reads right) is turned into positions."""
+    if all(str(key).isdigit() for key in mapping):
+        return {str(k): v for k, v in mapping.items()}
+    lowered = [h.strip().lower() for h in headers]
+    positions: dict[str, str] = {}
+    for name, field_name in mapping.items():
+        key = str(name).strip().lower()
+        if key not in lowered:
+            raise FeedError(
+                f"The feed has no column “{name}” any more. Its columns: "
+                f"{', '.join(headers)[:200]}."
+            )
+        positions[str(lowered.index(key))] = field_name
+    return positions
+
+
 def parse_feed(*, content: bytes, format: str, mapping: dict | None) -> ParsedFeed:
     from catalog.imports.rows import CellError, parse_whole_number  # after catalog.services
 
@@ -156,7 +174,7 @@ def parse_feed(*, content: bytes, format: str, mapping: dict | None) -> ParsedFe
             raise FeedError(f"The CSV feed cannot be read: {exc.message}") from exc
         headers = info.headers
         rows = list(iter_data_rows(fileobj, info))
-    chosen = mapping or auto_map(headers)
+    chosen = _positions(mapping, headers) if mapping else auto_map(headers)
     try:
         chosen = clean_mapping(headers=headers, mapping=chosen, kind="STOCK")
     except MappingError as exc:
@@ -408,7 +426,7 @@ def read_headers(*, content: bytes, format: str) -> list[str]:
 
 
 def mapping_from_names(*, headers: list[str], sku: str, stock: str) -> dict[str, str]:
-    """{position: field} from the column names a supplier typed (case-insensitive)."""
+    """{column name: field} from the names a supplier typed (checked case-insensitively)."""
     mapping: dict[str, str] = {}
     lowered = [h.strip().lower() for h in headers]
     for name, field_name in ((sku, "sku"), (stock, "stock")):
@@ -419,7 +437,7 @@ def mapping_from_names(*, headers: list[str], sku: str, stock: str) -> dict[str,
                 f"The feed has no column “{name}”. Its columns: {', '.join(headers)[:200]}.",
                 field=f"{field_name}_column",
             )
-        mapping[str(lowered.index(name.strip().lower()))] = field_name
+        mapping[headers[lowered.index(name.strip().lower())]] = field_name
     return mapping
 
 

@@ -191,7 +191,7 @@ def _update_publication(store: Store, client, listing_ids: set[int]) -> list[str
     listings = (
         Listing.objects.filter(pk__in=listing_ids, status=Listing.Status.ACTIVE)
         .exclude(store_product_id="")
-        .annotate(total=Sum(listing_advertised_expression_for_listing()))
+        .annotate(total=Sum(listing_advertised_expression(from_listing=True)))
     )
     errors: list[str] = []
     unpublish = store.retailer.unpublish_when_out_of_stock
@@ -217,31 +217,6 @@ def _update_publication(store: Store, client, listing_ids: set[int]) -> list[str
             is_published=wanted, is_delisted_for_stock=delisted, updated_at=timezone.now()
         )
     return errors
-
-
-def listing_advertised_expression_for_listing():
-    """The advertised quantity of each variant of a Listing (summed per listing)."""
-    from catalog.inventory import (
-        LISTING_STATUSES_SHOWING_STOCK,
-        PRODUCT_STATUSES_SHOWING_STOCK,
-        SUPPLIER_STATUSES_SHOWING_STOCK,
-        advertised_quantity_expression,
-    )
-
-    return Case(
-        When(
-            Q(status__in=LISTING_STATUSES_SHOWING_STOCK)
-            & Q(variants__variant__product__status__in=PRODUCT_STATUSES_SHOWING_STOCK)
-            & Q(variants__variant__supplier__status__in=SUPPLIER_STATUSES_SHOWING_STOCK),
-            then=advertised_quantity_expression(
-                on_hand="variants__variant__stock_on_hand",
-                reserved="variants__variant__stock_reserved",
-                buffer_percent="variants__variant__supplier__stock_buffer_percent",
-            ),
-        ),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
 
 
 # --- the drain -----------------------------------------------------------------------------------

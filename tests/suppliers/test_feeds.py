@@ -143,18 +143,23 @@ def test_a_json_feed_with_its_own_keys(feed_server, catalog):
     supplier, variants = catalog
     app.content_type = "application/json"
     app.body = json.dumps(
-        {"items": [{"item_sku": "A-1", "qty": 2}, {"item_sku": "A-3", "qty": 0}]}
+        {"items": [{"item_sku": "A-1", "qty": 2}, {"qty": 0, "item_sku": "A-3"}]}
     ).encode()
     feed = feeds.save_feed(
         supplier=supplier,
         url=base + "/feed.json",
         format="JSON",
-        mapping={"0": "sku", "1": "stock"},
+        mapping={"item_sku": "sku", "qty": "stock"},
         is_enabled=True,
     )
 
     assert _poll(feed).outcome == "applied"
     assert _stock(variants) == {"A-1": 2, "A-2": 10, "A-3": 0}
+
+    # The supplier's system reorders its keys: the mapping by name still reads it right.
+    app.body = json.dumps([{"qty": 6, "item_sku": "A-2"}]).encode()
+    assert _poll(feed).outcome == "applied"
+    assert _stock(variants) == {"A-1": 2, "A-2": 6, "A-3": 0}
 
 
 @pytest.mark.parametrize(
@@ -284,7 +289,7 @@ def test_the_feed_page_saves_tests_and_rejects_bad_input(supplier_client, feed_s
     assert tested.status_code == 200
     assert "The feed works: 1 rows, 1 usable" in tested.content.decode()
     feed = SupplierFeed.objects.get(supplier=supplier)
-    assert feed.mapping == {"0": "sku", "1": "stock"}
+    assert feed.mapping == {"Item": "sku", "On hand": "stock"}
     assert Variant.objects.get(sku="P-1").stock_on_hand == 100  # a test applies nothing
 
     dashboard = supplier_client.get("/supplier/")
