@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from dropship.accounts.access import retailer_required
-from retailers.sync.status import humanise_seconds, list_store_sync_status
+from retailers.sync.status import humanise_seconds, list_stalest_listings, list_store_sync_status
 
 
 @require_GET
@@ -18,5 +18,9 @@ def sync_status(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         template,
-        {"statuses": statuses, "any_pending": any(s.pending for s in statuses)},
+        {
+            "statuses": statuses,
+            "any_pending": any(s.pending for s in statuses),
+            "stalest": list_stalest_listings(retailer=request.retailer),
+        },
     )

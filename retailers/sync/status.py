@@ -132,3 +132,48 @@ def humanise_seconds(seconds: float | None) -> str:
     if seconds < 48 * 3600:
         return f"{seconds // 3600} h"
     return f"{seconds // 86400} days"
+
+
+def freshness_by_listing(*, listing_ids) -> dict[int, float | None]:
+    """Per listing: age in seconds of its least fresh variant (None: never confirmed)."""
+    from django.db.models import Min
+    from django.db.models.functions import Coalesce
+
+    now = timezone.now()
+    rows = (
+        ListingVariant.objects.filter(listing_id__in=list(listing_ids))
+        .values("listing_id")
+        .annotate(oldest=Min(Coalesce("inventory_confirmed_at", "inventory_dirty_since")))
+    )
+    return {
+        row["listing_id"]: (now - row["oldest"]).total_seconds() if row["oldest"] else None
+        for row in rows
+    }
+
+
+def list_stalest_listings(*, retailer: Retailer, limit: int = 10) -> list[dict]:
+    """The listings whose stock was confirmed longest ago (pending ones first), for the page."""
+    from django.db.models import Min
+    from django.db.models.functions import Coalesce
+
+    now = timezone.now()
+    rows = (
+        ListingVariant.objects.filter(store__retailer=retailer)
+        .exclude(store__status=Store.Status.DISCONNECTED)
+        .values("listing_id", "listing__title", "listing__product__title", "store__name")
+        .annotate(
+            oldest=Min(Coalesce("inventory_confirmed_at", "inventory_dirty_since")),
+            pending=Count("id", filter=Q(is_inventory_dirty=True)),
+        )
+        .filter(oldest__isnull=False)
+        .order_by("oldest")[:limit]
+    )
+    return [
+        {
+            "title": row["listing__title"] or row["listing__product__title"],
+            "store": row["store__name"],
+            "pending": row["pending"],
+            "age": humanise_seconds((now - row["oldest"]).total_seconds()),
+        }
+        for row in rows
+    ]

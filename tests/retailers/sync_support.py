@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils import timezone
+
 from integrations.base import ProductData, VariantData
 from integrations.registry import build_platform_client
 from retailers.models import Listing, ListingVariant
@@ -45,7 +47,7 @@ def list_product(store, product, *, pushed: int | None = None, dirty: bool = Fal
             retail_price=Decimal("19.99"),
             last_pushed_quantity=pushed,
             is_inventory_dirty=dirty,
-            inventory_dirty_since=None,
+            inventory_dirty_since=timezone.now() if dirty else None,
         )
     return listing
 

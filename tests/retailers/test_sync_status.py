@@ -77,8 +77,22 @@ def test_the_sync_page_and_dashboard_show_the_stores(
 
     assert page.status_code == 200
     html = page.content.decode()
-    assert html.count("<tr>") == 4  # header + 3 stores
+    assert html.count("<tr>") == 4 + 4  # stores: header + 3; least fresh listings: header + 3
     assert 'hx-trigger="every 10s"' in html  # pending changes: the table refreshes itself
     dashboard = retailer_client.get("/retailer/").content.decode()
     assert "Stock updates pending" in dashboard
     assert "Stock freshness (p95)" in dashboard
+
+
+def test_freshness_per_listing(synced):
+    from retailers.models import Listing
+    from retailers.sync.status import freshness_by_listing
+
+    retailer, shop, woo = synced
+    listings = {lst.store_id: lst.pk for lst in Listing.objects.filter(store__retailer=retailer)}
+
+    ages = freshness_by_listing(listing_ids=listings.values())
+
+    assert ages[listings[shop.pk]] is not None  # one variant pushed; the other never confirmed
+    assert ages[listings[shop.pk]] >= 0
+    assert ages[listings[woo.pk]] is not None  # pending since the change
