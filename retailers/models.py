@@ -291,4 +291,4 @@ class ListingVariant(models.Model):
         return f"{self.variant} in {self.store_id}"
 
 
-from retailers.sync.models import ReconciliationRun, StoreSyncState  # noqa: E402, F401
+from retailers.sync.models import StockReconciliation, StoreSyncState  # noqa: E402, F401

@@ -20,7 +20,13 @@ from django.utils.html import format_html, format_html_join
 from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, ViewOnlyTabularInline, admin_link
 from dropship.core.errors import DomainError
 from suppliers import services
-from suppliers.models import ShippingRate, Supplier, SupplierStatusChange, SupplierVerification
+from suppliers.models import (
+    ShippingRate,
+    Supplier,
+    SupplierFeed,
+    SupplierStatusChange,
+    SupplierVerification,
+)
 
 REVIEW_PERMISSION = "suppliers.review_supplier"
 
@@ -422,3 +428,14 @@ class SupplierStatusChangeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="supplier", ordering="supplier__company_name")
     def supplier_link(self, obj: SupplierStatusChange) -> str:
         return admin_link(obj.supplier)
+
+
+@admin.register(SupplierFeed)
+class SupplierFeedAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Suppliers set their feed on their own page; support reads its health here."""
+
+    list_display = ["supplier", "format", "health", "is_enabled", "last_success_at", "last_status"]
+    list_filter = ["health", "format", "is_enabled"]
+    search_fields = ["supplier__company_name", "url", "last_error"]
+    list_select_related = ["supplier"]
+    exclude = ["last_quantities"]

@@ -30,7 +30,7 @@ class StoreSyncState(models.Model):
         return f"Sync state of store {self.store_id}"
 
 
-class ReconciliationRun(TimeStampedModel):
+class StockReconciliation(TimeStampedModel):
     """One read-back of a store's quantities compared with what we pushed and what we advertise."""
 
     class Status(models.TextChoices):
@@ -61,7 +61,9 @@ class ReconciliationRun(TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["store", "-created_at"], name="reconcile_store_recent")]
+        indexes = [
+            models.Index(fields=["store", "-created_at"], name="stock_reconcile_store_recent")
+        ]
 
     def __str__(self) -> str:
-        return f"Reconciliation of store {self.store_id} ({self.status})"
+        return f"Stock reconciliation of store {self.store_id} ({self.status})"

@@ -21,7 +21,7 @@ from catalog.inventory import listing_advertised_expression
 from integrations.base import InventoryRef, StoreAuthError, StorePermanentError, StoreTemporaryError
 from retailers.models import ListingVariant, Store
 from retailers.sync.marking import mark_rows_dirty
-from retailers.sync.models import ReconciliationRun
+from retailers.sync.models import StockReconciliation
 
 MAX_SAMPLES = 50
 RECONCILE_EVERY = timedelta(minutes=30)
@@ -42,7 +42,7 @@ def _ref(store: Store, row: dict) -> InventoryRef | None:
     )
 
 
-def reconcile_store(*, store_id: int) -> ReconciliationRun | None:
+def reconcile_store(*, store_id: int) -> StockReconciliation | None:
     from integrations.registry import get_store_client
     from retailers.services import mark_store_needs_reconnect
 
@@ -51,7 +51,7 @@ def reconcile_store(*, store_id: int) -> ReconciliationRun | None:
         return None
     if store.platform not in (Store.Platform.SHOPIFY, Store.Platform.WOOCOMMERCE):
         return None
-    run = ReconciliationRun.objects.create(store=store)
+    run = StockReconciliation.objects.create(store=store)
     try:
         client = get_store_client(store=store)
     except StoreAuthError as exc:
@@ -91,7 +91,7 @@ def reconcile_store(*, store_id: int) -> ReconciliationRun | None:
     return _finish(run)
 
 
-def _compare(run: ReconciliationRun, rows: list[dict], shown: tuple[int | None, ...]) -> None:
+def _compare(run: StockReconciliation, rows: list[dict], shown: tuple[int | None, ...]) -> None:
     drifted: list[int] = []
     stale: list[int] = []
     confirmed: list[tuple[int, int]] = []
@@ -126,7 +126,7 @@ def _compare(run: ReconciliationRun, rows: list[dict], shown: tuple[int | None, 
         ListingVariant.objects.filter(same).update(inventory_confirmed_at=timezone.now())
 
 
-def _sample(run: ReconciliationRun, row: dict, shown: int | None, kind: str) -> None:
+def _sample(run: StockReconciliation, row: dict, shown: int | None, kind: str) -> None:
     if len(run.samples) < MAX_SAMPLES:
         run.samples.append(
             {
@@ -139,8 +139,8 @@ def _sample(run: ReconciliationRun, row: dict, shown: int | None, kind: str) -> 
         )
 
 
-def _finish(run: ReconciliationRun, *, error: str = "") -> ReconciliationRun:
-    run.status = ReconciliationRun.Status.FAILED if error else ReconciliationRun.Status.DONE
+def _finish(run: StockReconciliation, *, error: str = "") -> StockReconciliation:
+    run.status = StockReconciliation.Status.FAILED if error else StockReconciliation.Status.DONE
     run.error = error[:500]
     run.finished_at = timezone.now()
     run.save()
@@ -151,7 +151,7 @@ def schedule_reconciliations() -> int:
     """Beat: reconcile every connected store not reconciled in the last half hour."""
     from retailers.sync.tasks import reconcile_store_task
 
-    recent = ReconciliationRun.objects.filter(
+    recent = StockReconciliation.objects.filter(
         created_at__gte=timezone.now() - RECONCILE_EVERY
     ).values("store_id")
     store_ids = list(

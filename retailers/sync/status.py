@@ -11,7 +11,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from retailers.models import ListingVariant, Retailer, Store
-from retailers.sync.models import ReconciliationRun, StoreSyncState
+from retailers.sync.models import StockReconciliation, StoreSyncState
 
 
 @dataclass
@@ -23,7 +23,7 @@ class StoreSyncStatus:
     last_error: str = ""
     last_error_at: datetime | None = None
     freshness_p95_seconds: float | None = None
-    last_reconciliation: ReconciliationRun | None = None
+    last_reconciliation: StockReconciliation | None = None
     item_errors: list[str] = field(default_factory=list)
 
     @property
@@ -66,9 +66,9 @@ def list_store_sync_status(*, retailer: Retailer) -> list[StoreSyncStatus]:
         )
     }
     states = StoreSyncState.objects.in_bulk(ids)
-    runs: dict[int, ReconciliationRun] = {}
+    runs: dict[int, StockReconciliation] = {}
     for run in (
-        ReconciliationRun.objects.filter(store_id__in=ids)
+        StockReconciliation.objects.filter(store_id__in=ids)
         .order_by("store_id", "-created_at", "-id")
         .distinct("store_id")
         if connection.vendor == "postgresql"

@@ -6,7 +6,7 @@ from catalog.services import set_stock
 from integrations.shopify.client import ShopifyClient
 from retailers.models import ListingVariant
 from retailers.sync.drain import drain_store
-from retailers.sync.models import ReconciliationRun
+from retailers.sync.models import StockReconciliation
 from retailers.sync.reconcile import reconcile_store, schedule_reconciliations
 from tests import factories
 from tests.retailers.sync_support import list_product, shown
@@ -38,7 +38,7 @@ def test_a_quantity_changed_behind_our_back_in_shopify_is_detected_and_repaired(
     run = reconcile_store(store_id=store.pk)
 
     assert (run.status, run.checked, run.matched, run.drifted, run.repaired) == (
-        ReconciliationRun.Status.DONE,
+        StockReconciliation.Status.DONE,
         2,
         1,
         1,
@@ -99,7 +99,7 @@ def test_beat_reconciles_each_connected_store_once_per_period(shopify_sandbox):
 
     assert schedule_reconciliations() == 1
     assert schedule_reconciliations() == 0
-    assert ReconciliationRun.objects.filter(store=store).count() == 1
+    assert StockReconciliation.objects.filter(store=store).count() == 1
 
 
 def test_a_confirmed_match_refreshes_freshness(shopify_sandbox):
