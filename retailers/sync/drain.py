@@ -23,6 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
 from django.utils import timezone
@@ -44,6 +45,7 @@ LEASE_SECONDS = 120
 TIME_BUDGET_SECONDS = 45.0  # then hand over to a fresh task (other stores get workers too)
 ITEM_RETRY_AFTER = timedelta(minutes=10)
 MAX_BACKOFF_SECONDS = 15 * 60
+KICK_KEY_SECONDS = 120
 
 
 @dataclass
@@ -286,6 +288,13 @@ def _push_batch(store: Store, client, rows: list[dict], result: DrainResult) -> 
 def drain_store(*, store_id: int, time_budget: float = TIME_BUDGET_SECONDS) -> DrainResult:
     """Push what is dirty for one store until done or out of time. Safe to run twice at once:
     the second one finds the lease taken and returns "busy"."""
+    try:
+        return _drain(store_id, time_budget)
+    finally:
+        cache.delete(_queued_key(store_id))  # beat may queue this store again
+
+
+def _drain(store_id: int, time_budget: float) -> DrainResult:
     from integrations.registry import get_store_client
     from retailers.services import mark_store_needs_reconnect
 
@@ -394,8 +403,15 @@ def kick_drains() -> int:
     """Beat: start a drain for each store with work (a running drain just answers "busy")."""
     from retailers.sync.tasks import drain_store_task
 
-    store_ids = stores_with_work()
-    for batch in chunked(store_ids, 500):
+    kicked = 0
+    for batch in chunked(stores_with_work(), 500):
         for store_id in batch:
-            drain_store_task.delay(store_id)
-    return len(store_ids)
+            # One queued drain per store: the key is dropped when that drain ends (or expires).
+            if cache.add(_queued_key(store_id), 1, timeout=KICK_KEY_SECONDS):
+                drain_store_task.delay(store_id)
+                kicked += 1
+    return kicked
+
+
+def _queued_key(store_id: int) -> str:
+    return f"inventory-drain-queued:{store_id}"
