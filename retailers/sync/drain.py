@@ -136,8 +136,25 @@ def _ident(change: InventoryChange) -> str:
 
 
 # --- recording -----------------------------------------------------------------------------------
+def lock_free_rows(ids: list[int]) -> list[int]:
+    """Lock these listing variants without waiting (call inside a transaction); a row another
+    transaction holds is being marked again right now, so it is left for the next pass. The
+    drain never waits on a stock change's locks, so the two can never deadlock."""
+    return list(
+        ListingVariant.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
 def _record_pushed(rows: list[dict], *, confirmed: bool) -> None:
     """Pushed (or already shown): remember the quantity; clear dirty where the version held."""
+    if not rows:
+        return
+    free = set(lock_free_rows([row["id"] for row in rows]))
+    rows = [row for row in rows if row["id"] in free]
     if not rows:
         return
     now = timezone.now()
@@ -162,9 +179,13 @@ def _record_pushed(rows: list[dict], *, confirmed: bool) -> None:
     ListingVariant.objects.filter(pk__in=[row["id"] for row in rows]).update(**updates)
 
 
+@transaction.atomic
 def _record_refused(rows: list[dict], messages: dict[int, str]) -> None:
     retry_at = timezone.now() + ITEM_RETRY_AFTER
+    free = set(lock_free_rows([row["id"] for row in rows]))
     for row in rows:
+        if row["id"] not in free:
+            continue
         ListingVariant.objects.filter(pk=row["id"]).update(
             inventory_error=messages.get(row["id"], "The store refused this item.")[:500],
             inventory_retry_at=retry_at,
@@ -244,6 +265,15 @@ def _push_batch(store: Store, client, rows: list[dict], result: DrainResult) -> 
     if unpushable:
         _record_refused([r for r in rows if r["id"] in unpushable], unpushable)
         result.failed_items += len(unpushable)
+    if not to_push:
+        return
+    # While a push is in flight the store's quantity is unknown: forget what we last pushed
+    # first, so a worker killed before recording the answer never lets a later drain believe
+    # the store still shows the old number (and skip a push it needs).
+    with transaction.atomic():
+        free = set(lock_free_rows([row["id"] for row, _c in to_push]))
+        to_push = [(row, change) for row, change in to_push if row["id"] in free]
+        ListingVariant.objects.filter(pk__in=free).update(last_pushed_quantity=None)
     if not to_push:
         return
     changes = [change for _row, change in to_push]

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from catalog.inventory import listing_advertised_expression
 from integrations.base import InventoryRef, StoreAuthError, StorePermanentError, StoreTemporaryError
 from retailers.models import ListingVariant, Store
+from retailers.sync.drain import lock_free_rows
 from retailers.sync.marking import mark_rows_dirty
 from retailers.sync.models import StockReconciliation
 
@@ -117,13 +119,18 @@ def _compare(run: StockReconciliation, rows: list[dict], shown: tuple[int | None
             run.matched += 1
             if quantity == advertised:
                 confirmed.append((row["id"], row["inventory_version"]))
-    run.repaired += mark_rows_dirty(listing_variant_ids=drifted, forget_pushed=True)
-    run.repaired += mark_rows_dirty(listing_variant_ids=stale)
-    if confirmed:
-        same = Q()
-        for pk, version in confirmed:
-            same |= Q(pk=pk, inventory_version=version)
-        ListingVariant.objects.filter(same).update(inventory_confirmed_at=timezone.now())
+    with transaction.atomic():  # never wait on a stock change's row locks (no deadlock)
+        free = set(lock_free_rows(drifted + stale + [pk for pk, _v in confirmed]))
+        run.repaired += mark_rows_dirty(
+            listing_variant_ids=[pk for pk in drifted if pk in free], forget_pushed=True
+        )
+        run.repaired += mark_rows_dirty(listing_variant_ids=[pk for pk in stale if pk in free])
+        confirmed = [(pk, version) for pk, version in confirmed if pk in free]
+        if confirmed:
+            same = Q()
+            for pk, version in confirmed:
+                same |= Q(pk=pk, inventory_version=version)
+            ListingVariant.objects.filter(same).update(inventory_confirmed_at=timezone.now())
 
 
 def _sample(run: StockReconciliation, row: dict, shown: int | None, kind: str) -> None:

@@ -81,6 +81,34 @@ def test_a_drain_killed_mid_batch_resumes_without_loss_or_duplicates(shopify_san
 
 
 @pytest.mark.django_db
+def test_a_value_pushed_by_a_killed_drain_is_not_mistaken_for_the_stores_later(
+    shopify_sandbox, monkeypatch
+):
+    product, (variant,) = _product_with_variants(1)
+    store = shopify_sandbox.connect_store()
+    list_product(store, product, pushed=20)
+    set_stock(variant=variant, quantity=7, source="API")
+
+    real_record = drain_module._record_pushed
+
+    def killed(rows, *, confirmed):
+        if confirmed:
+            raise RuntimeError("worker killed after the store took 7")
+        return real_record(rows, confirmed=confirmed)
+
+    monkeypatch.setattr(drain_module, "_record_pushed", killed)
+    with pytest.raises(RuntimeError):
+        drain_store(store_id=store.pk)
+    monkeypatch.undo()
+    assert shown(shopify_sandbox, store, variant) == 7
+    set_stock(variant=variant, quantity=20, source="API")  # back to what was pushed before
+
+    drain_store(store_id=store.pk)
+
+    assert shown(shopify_sandbox, store, variant) == 20
+
+
+@pytest.mark.django_db
 def test_a_store_throttled_to_one_call_a_second_converges_with_no_rejected_call(
     shopify_sandbox, monkeypatch
 ):
