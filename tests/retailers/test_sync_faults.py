@@ -303,3 +303,23 @@ def test_no_older_value_overwrites_a_newer_one_under_concurrent_drains(shopify_s
     assert pushed[-1] == 40
     assert shown(shopify_sandbox, store, variant) == 40
     assert (row.is_inventory_dirty, row.last_pushed_quantity) == (False, 40)
+
+
+@pytest.mark.django_db
+def test_a_woocommerce_site_that_answers_429_still_gets_every_change(woo_sandbox, monkeypatch):
+    from integrations.woocommerce.client import WooCommerceClient
+
+    monkeypatch.setattr(WooCommerceClient, "inventory_batch_size", 1)  # one call per item
+    monkeypatch.setattr("integrations.woocommerce.client.BATCH_LIMIT", 1)
+    product, variants = _product_with_variants(2)
+    store = woo_sandbox.connect_store()
+    list_product(store, product, pushed=20)
+    woo_sandbox.app.throttle_to("maple-woo", calls_per_second=1)
+    _set_all(variants, lambda i: 30 + i)
+
+    result = drain_store(store_id=store.pk)
+
+    assert (result.outcome, result.pushed) == ("done", 2)
+    assert [shown(woo_sandbox, store, v) for v in variants] == [30, 31]
+    # The site refused the calls that came too soon (429 + Retry-After); the client waited.
+    assert {c.status for c in woo_sandbox.app.rejected_calls("maple-woo")} <= {429}
