@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from catalog.services.stock import set_stock_buffer
 from dropship.accounts.access import supplier_required
 from dropship.core.errors import DomainError
 from suppliers import feeds
@@ -35,6 +36,16 @@ class FeedForm(forms.Form):
     is_enabled = forms.BooleanField(label="Poll this feed", required=False, initial=True)
 
 
+class BufferForm(forms.Form):
+    stock_buffer_percent = forms.IntegerField(
+        label="Share of available stock shown to retailers (%)",
+        min_value=1,
+        max_value=100,
+        help_text="e.g. 90: with 10 available, stores show 9, keeping a margin for stock you "
+        "sell elsewhere. Every store listing is updated within a minute.",
+    )
+
+
 @supplier_required
 @require_http_methods(["GET", "POST"])
 def feed_settings(request: HttpRequest) -> HttpResponse:
@@ -42,7 +53,24 @@ def feed_settings(request: HttpRequest) -> HttpResponse:
     feed = SupplierFeed.objects.filter(supplier=supplier).first()
     preview = None
     status = 200
-    if request.method == "POST":
+    buffer_form = BufferForm(initial={"stock_buffer_percent": supplier.stock_buffer_percent})
+    if request.method == "POST" and "buffer" in request.POST:
+        buffer_form = BufferForm(request.POST)
+        if buffer_form.is_valid():
+            set_stock_buffer(
+                supplier=supplier,
+                percent=buffer_form.cleaned_data["stock_buffer_percent"],
+                actor=request.user,
+            )
+            messages.success(request, "Stock buffer saved; your listings are being updated.")
+            return redirect("suppliers:feed")
+        status = 400
+        form = FeedForm(
+            initial={"url": feed.url, "format": feed.format, "is_enabled": feed.is_enabled}
+            if feed
+            else {"is_enabled": True, "format": SupplierFeed.Format.CSV}
+        )
+    elif request.method == "POST":
         form = FeedForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
@@ -80,6 +108,6 @@ def feed_settings(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "suppliers/feed.html",
-        {"form": form, "feed": feed, "preview": preview},
+        {"form": form, "feed": feed, "preview": preview, "buffer_form": buffer_form},
         status=status,
     )

@@ -294,3 +294,28 @@ def test_the_feed_page_saves_tests_and_rejects_bad_input(supplier_client, feed_s
 
     dashboard = supplier_client.get("/supplier/")
     assert "Inventory feed" in dashboard.content.decode()
+
+
+def test_the_supplier_sets_the_stock_buffer_and_listings_are_marked(supplier_client):
+    supplier = supplier_client.supplier
+    variant = factories.VariantFactory(product__supplier=supplier)
+    row = factories.ListingVariantFactory(
+        variant=variant,
+        listing__product=variant.product,
+        is_inventory_dirty=False,
+        inventory_dirty_since=None,
+    )
+
+    bad = supplier_client.post(
+        "/supplier/inventory-feed/", {"stock_buffer_percent": "150", "buffer": "1"}
+    )
+    assert bad.status_code == 400
+    assert "less than or equal to 100" in bad.content.decode()
+
+    good = supplier_client.post(
+        "/supplier/inventory-feed/", {"stock_buffer_percent": "80", "buffer": "1"}
+    )
+    assert good.status_code == 302
+    supplier.refresh_from_db()
+    assert supplier.stock_buffer_percent == 80
+    assert ListingVariant.objects.get(pk=row.pk).is_inventory_dirty
