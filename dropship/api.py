@@ -101,3 +101,4 @@ def me(request: HttpRequest):
 api.add_router("/supplier", "catalog.api.router")
 api.add_router("/billing", "billing.api.router")
 api.add_router("/orders", "orders.api.router")
+api.add_router("/sync", "retailers.sync_api.router")
