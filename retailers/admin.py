@@ -265,3 +265,6 @@ class ListingVariantAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["is_inventory_dirty", "store__platform"]
     search_fields = ["variant__sku", "store_variant_id", "inventory_item_id", "store__name"]
     list_select_related = ["variant", "listing__product", "listing__store", "store"]
+
+
+from retailers.sync import admin as _sync_admin  # noqa: E402, F401 - registers the sync pages

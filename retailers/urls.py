@@ -1,6 +1,6 @@
 from django.urls import path
 
-from retailers import views
+from retailers import sync_views, views
 
 app_name = "retailers"
 
@@ -16,4 +16,5 @@ urlpatterns = [
     ),
     path("retailer/stores/<int:store_id>/test/", views.test_connection, name="test_connection"),
     path("retailer/stores/<int:store_id>/disconnect/", views.disconnect, name="disconnect"),
+    path("retailer/sync/", sync_views.sync_status, name="sync_status"),
 ]

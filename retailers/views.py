@@ -8,6 +8,7 @@ from dropship.accounts.selectors import list_recent_notifications
 from dropship.core.errors import DomainError
 from retailers import selectors, services
 from retailers.forms import ShopifyConnectForm, WooCommerceConnectForm
+from retailers.sync.status import retailer_sync_summary
 
 SHOPIFY_OAUTH_SESSION_KEY = "shopify_oauth"
 
@@ -24,6 +25,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "stores": selectors.list_stores_for_retailer(retailer=retailer),
             "recent_orders": selectors.list_recent_orders_for_retailer(retailer=retailer),
             "notifications": list_recent_notifications(organisation=retailer),
+            "sync": retailer_sync_summary(retailer=retailer),
         },
     )
 
