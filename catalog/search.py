@@ -1,0 +1,430 @@
+"""Retailer catalog search on PostgreSQL: one denormalised row per product (catalog.ProductSearch,
+kept current by database triggers) searched with a weighted tsvector, filtered, sorted and paged
+with a keyset cursor (never OFFSET).
+
+Relevance: an exact SKU match first, then `ts_rank` over the weighted document (title A, SKUs B,
+category and supplier C, description D). Only the first CANDIDATE_LIMIT matches (in index order)
+are ranked, which bounds the cost of a very common word. A search that finds nothing is retried
+once with each unknown word replaced by the nearest known word (pg_trgm similarity over
+catalog.SearchTerm), so "blendr" still finds blenders.
+
+Facets and the total are counted over at most FACET_LIMIT matching rows; beyond that the page
+says "10,000+". Bad input raises SearchError with a message for the user, never a database error:
+the text goes through websearch_to_tsquery, which accepts any string, and is capped in length.
+"""
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.db import connection
+
+from dropship.core.errors import DomainError
+
+MAX_QUERY_LENGTH = 200
+MAX_PRICE = Decimal("1000000")
+MAX_HANDLING_DAYS = 60
+CANDIDATE_LIMIT = 5000
+FACET_LIMIT = 10000
+MAX_CORRECTED_WORDS = 8
+
+RELEVANCE, NEWEST, PRICE, PRICE_DESC, MARGIN = (
+    "relevance",
+    "newest",
+    "price",
+    "price_desc",
+    "margin",
+)
+SORTS = {
+    RELEVANCE: "Best match",
+    NEWEST: "Newest",
+    PRICE: "Wholesale price: low to high",
+    PRICE_DESC: "Wholesale price: high to low",
+    MARGIN: "Estimated margin (MSRP − wholesale)",
+}
+PRICE_SORTS = {PRICE, PRICE_DESC, MARGIN}
+TRUE_WORDS = {"1", "true", "on", "yes"}
+FALSE_WORDS = {"", "0", "false", "off", "no"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_WORD = re.compile(r"[^\W_]+")
+
+# Sort → (key column, direction). Keyset: ORDER BY key <dir>, product_id <dir>.
+_SORT_SQL = {
+    RELEVANCE: ("sort_key", "DESC"),
+    NEWEST: ("ps.created_at", "DESC"),
+    PRICE: ("ps.min_price", "ASC"),
+    PRICE_DESC: ("ps.min_price", "DESC"),
+    MARGIN: ("ps.est_margin", "DESC"),
+}
+_TSQUERY = "websearch_to_tsquery('english'::regconfig, %s)"
+
+
+class SearchError(DomainError):
+    """A search parameter the user can fix; the message names it."""
+
+
+@dataclass(frozen=True)
+class SearchCriteria:
+    q: str = ""
+    category_id: int | None = None
+    supplier_id: int | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    in_stock: bool = False
+    max_handling_days: int | None = None
+    ship_from: str = ""
+    sort: str = NEWEST
+
+    @property
+    def has_filters(self) -> bool:
+        return any(
+            (
+                self.q,
+                self.category_id,
+                self.supplier_id,
+                self.min_price is not None,
+                self.max_price is not None,
+                self.in_stock,
+                self.max_handling_days is not None,
+                self.ship_from,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    product_id: int
+    min_price: Decimal
+    est_margin: Decimal
+    in_stock: bool
+
+
+@dataclass
+class SearchResult:
+    criteria: SearchCriteria
+    hits: list[SearchHit]
+    next_cursor: str | None
+    total: int
+    total_is_capped: bool
+    category_counts: dict[int | None, int] = field(default_factory=dict)
+    supplier_counts: dict[int, int] = field(default_factory=dict)
+    corrected_query: str | None = None
+    ignored_query: bool = False
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _text(params: Mapping[str, str], name: str) -> str:
+    value = params.get(name)
+    return "" if value is None else str(value).strip()
+
+
+def _positive_id(params: Mapping[str, str], name: str, label: str) -> int | None:
+    raw = _text(params, name)
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 18 or int(raw) == 0:
+        raise SearchError(f"{label} must be the number of an existing {label.lower()}.", field=name)
+    return int(raw)
+
+
+def _price(params: Mapping[str, str], name: str, label: str) -> Decimal | None:
+    raw = _text(params, name)
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw[:40])
+    except InvalidOperation:
+        raise SearchError(f"{label} “{raw[:40]}” is not a number.", field=name) from None
+    if not value.is_finite():
+        raise SearchError(f"{label} must be a number.", field=name)
+    if value < 0:
+        raise SearchError(f"{label} cannot be negative.", field=name)
+    if value > MAX_PRICE:
+        raise SearchError(f"{label} must be at most {MAX_PRICE:,}.", field=name)
+    return value.quantize(Decimal("0.01"))
+
+
+def parse_criteria(params: Mapping[str, str], *, can_see_prices: bool) -> SearchCriteria:
+    """Validate raw query parameters (a page's GET or the API's query) into SearchCriteria."""
+    q = _CONTROL.sub(" ", _text(params, "q"))
+    if len(q) > MAX_QUERY_LENGTH:
+        raise SearchError(
+            f"The search text is {len(q):,} characters long; use at most {MAX_QUERY_LENGTH}.",
+            field="q",
+        )
+    min_price = _price(params, "min_price", "Minimum price")
+    max_price = _price(params, "max_price", "Maximum price")
+    if min_price is not None and max_price is not None and min_price > max_price:
+        raise SearchError(
+            f"The minimum price ({min_price}) is above the maximum price ({max_price}).",
+            field="min_price",
+        )
+    if (min_price is not None or max_price is not None) and not can_see_prices:
+        raise SearchError("Sign in as a retailer to filter by wholesale price.", field="min_price")
+    raw_days = _text(params, "max_handling_days")
+    max_handling_days = None
+    if raw_days:
+        if not raw_days.isdigit() or int(raw_days) > MAX_HANDLING_DAYS:
+            raise SearchError(
+                f"Handling time must be a whole number of days from 0 to {MAX_HANDLING_DAYS}.",
+                field="max_handling_days",
+            )
+        max_handling_days = int(raw_days)
+    ship_from = _text(params, "ship_from").upper()
+    if ship_from and not re.fullmatch(r"[A-Z]{2}", ship_from):
+        raise SearchError(
+            "Shipping origin must be a two-letter country code such as US or DE.",
+            field="ship_from",
+        )
+    in_stock_raw = _text(params, "in_stock").lower()
+    if in_stock_raw not in TRUE_WORDS | FALSE_WORDS:
+        raise SearchError("“In stock only” must be true or false.", field="in_stock")
+    sort = _text(params, "sort") or (RELEVANCE if q else NEWEST)
+    if sort not in SORTS:
+        raise SearchError(
+            f"Unknown sort “{sort[:40]}”; use one of: {', '.join(SORTS)}.", field="sort"
+        )
+    if sort in PRICE_SORTS and not can_see_prices:
+        raise SearchError("Sign in as a retailer to sort by price or margin.", field="sort")
+    if sort == RELEVANCE and not q:
+        sort = NEWEST
+    return SearchCriteria(
+        q=q,
+        category_id=_positive_id(params, "category", "Category"),
+        supplier_id=_positive_id(params, "supplier", "Supplier"),
+        min_price=min_price,
+        max_price=max_price,
+        in_stock=in_stock_raw in TRUE_WORDS,
+        max_handling_days=max_handling_days,
+        ship_from=ship_from,
+        sort=sort,
+    )
+
+
+# ---------------------------------------------------------------- cursor
+
+
+def encode_cursor(*, sort: str, key: object, product_id: int) -> str:
+    if isinstance(key, datetime):
+        key = key.isoformat()
+    raw = json.dumps([sort, str(key), product_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+_BAD_CURSOR = "That page link is not valid any more; start again from the first page."
+
+
+def decode_cursor(cursor: str, *, sort: str) -> tuple[object, int]:
+    """(key, product_id) of the last row of the previous page; SearchError when tampered with."""
+    try:
+        if len(cursor) > 200:
+            raise ValueError
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        cursor_sort, key, product_id = json.loads(raw)
+        if cursor_sort != sort or not isinstance(product_id, int) or product_id <= 0:
+            raise ValueError
+        if sort == NEWEST:
+            parsed: object = datetime.fromisoformat(key)
+            if parsed.tzinfo is None:
+                raise ValueError
+        else:
+            parsed = Decimal(key)
+            if not parsed.is_finite() or abs(parsed) > 10**9:
+                raise ValueError
+    except (ValueError, TypeError, binascii.Error, InvalidOperation, UnicodeDecodeError):
+        raise SearchError(_BAD_CURSOR, field="cursor") from None
+    return parsed, product_id
+
+
+# ---------------------------------------------------------------- running
+
+
+def _category_ids(cursor, category_id: int) -> list[int]:
+    cursor.execute(
+        """
+        WITH RECURSIVE tree(id) AS (
+            SELECT id FROM catalog_category WHERE id = %s
+            UNION
+            SELECT c.id FROM catalog_category c JOIN tree t ON c.parent_id = t.id
+        ) SELECT id FROM tree
+        """,
+        [category_id],
+    )
+    ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        raise SearchError(f"There is no category number {category_id}.", field="category")
+    return ids
+
+
+def _check_supplier(cursor, supplier_id: int) -> None:
+    cursor.execute(
+        "SELECT 1 FROM suppliers_supplier WHERE id = %s AND status = 'ACTIVE'", [supplier_id]
+    )
+    if cursor.fetchone() is None:
+        raise SearchError(f"There is no active supplier number {supplier_id}.", field="supplier")
+
+
+def _where(criteria: SearchCriteria, *, text: str | None, category_ids: list[int] | None):
+    clauses, params = ["ps.is_listed"], []
+    if text:
+        clauses.append(f"ps.document @@ {_TSQUERY}")
+        params.append(text)
+    if category_ids is not None:
+        clauses.append("ps.category_id = ANY(%s)")
+        params.append(category_ids)
+    if criteria.supplier_id:
+        clauses.append("ps.supplier_id = %s")
+        params.append(criteria.supplier_id)
+    if criteria.min_price is not None:
+        clauses.append("ps.min_price >= %s")
+        params.append(criteria.min_price)
+    if criteria.max_price is not None:
+        clauses.append("ps.min_price <= %s")
+        params.append(criteria.max_price)
+    if criteria.in_stock:
+        clauses.append("ps.in_stock")
+    if criteria.max_handling_days is not None:
+        clauses.append("ps.handling_days <= %s")
+        params.append(criteria.max_handling_days)
+    if criteria.ship_from:
+        clauses.append("ps.ship_from = %s")
+        params.append(criteria.ship_from)
+    return " AND ".join(clauses), params
+
+
+def _count(cursor, where: str, params: list) -> tuple[int, dict, dict]:
+    cursor.execute(
+        f"""
+        WITH m AS (
+            SELECT ps.category_id, ps.supplier_id FROM catalog_productsearch ps
+            WHERE {where} LIMIT {FACET_LIMIT + 1}
+        )
+        SELECT 0, category_id, count(*) FROM m GROUP BY category_id
+        UNION ALL
+        SELECT 1, supplier_id, count(*) FROM m GROUP BY supplier_id
+        """,  # noqa: S608 - only our own clause strings; values are parameters
+        params,
+    )
+    categories: dict[int | None, int] = {}
+    suppliers: dict[int, int] = {}
+    for kind, key, count in cursor.fetchall():
+        (categories if kind == 0 else suppliers)[key] = count
+    return sum(categories.values()), categories, suppliers
+
+
+def _has_lexemes(cursor, text: str) -> bool:
+    cursor.execute(f"SELECT numnode({_TSQUERY}) > 0", [text])
+    return bool(cursor.fetchone()[0])
+
+
+def _corrected(cursor, text: str) -> str | None:
+    """The text with each unknown word replaced by the most similar known one, or None."""
+    words = list(dict.fromkeys(w for w in _WORD.findall(text.lower()) if 3 <= len(w) <= 40))
+    words = words[:MAX_CORRECTED_WORDS]
+    if not words:
+        return None
+    cursor.execute(
+        """
+        SELECT w.word, (
+            SELECT t.term FROM catalog_searchterm t
+            WHERE t.term %% w.word
+            ORDER BY similarity(t.term, w.word) DESC, t.term LIMIT 1)
+        FROM unnest(%s::text[]) AS w(word)
+        WHERE NOT EXISTS (SELECT 1 FROM catalog_searchterm t WHERE t.term = w.word)
+        """,
+        [words],
+    )
+    replacements = {word: term for word, term in cursor.fetchall() if term}
+    if not replacements:
+        return None
+    return _WORD.sub(lambda m: replacements.get(m.group(0).lower(), m.group(0)), text)
+
+
+def _page(cursor, criteria, *, where, params, text, after, limit) -> list[tuple]:
+    key_sql, direction = _SORT_SQL[criteria.sort]
+    compare = "<" if direction == "DESC" else ">"
+    order = f"{key_sql} {direction}, product_id {direction}"
+    if criteria.sort == RELEVANCE:
+        sql = f"""
+            WITH cand AS (
+                SELECT ps.product_id, ps.min_price, ps.est_margin, ps.in_stock,
+                       round((CASE WHEN position(' ' || %s || ' ' IN ' ' || ps.skus || ' ') > 0
+                                   THEN 10 ELSE 0 END
+                              + ts_rank(ps.document, {_TSQUERY}))::numeric, 6) AS sort_key
+                FROM catalog_productsearch ps
+                WHERE {where}
+                LIMIT {CANDIDATE_LIMIT}
+            )
+            SELECT product_id, min_price, est_margin, in_stock, sort_key FROM cand
+            {"WHERE (sort_key, product_id) < (%s, %s)" if after else ""}
+            ORDER BY {order} LIMIT %s
+        """  # noqa: S608
+        args = [text.lower(), text, *params]
+    else:
+        keyset = f"AND ({key_sql}, ps.product_id) {compare} (%s, %s)" if after else ""
+        sql = f"""
+            SELECT ps.product_id, ps.min_price, ps.est_margin, ps.in_stock, {key_sql}
+            FROM catalog_productsearch ps
+            WHERE {where} {keyset}
+            ORDER BY {order.replace("product_id", "ps.product_id")} LIMIT %s
+        """  # noqa: S608
+        args = [*params]
+    if after:
+        args += [after[0], after[1]]
+    cursor.execute(sql, [*args, limit + 1])
+    return cursor.fetchall()
+
+
+def run_search(
+    *, criteria: SearchCriteria, cursor: str | None = None, limit: int = 24, with_facets=True
+) -> SearchResult:
+    """One page of listed products matching the criteria, with the next page's cursor."""
+    with connection.cursor() as db:
+        category_ids = _category_ids(db, criteria.category_id) if criteria.category_id else None
+        if criteria.supplier_id:
+            _check_supplier(db, criteria.supplier_id)
+        text, ignored, corrected = criteria.q or None, False, None
+        if text and not _has_lexemes(db, text):
+            text, ignored = None, True
+            if criteria.sort == RELEVANCE:
+                criteria = replace(criteria, sort=NEWEST)
+        after = decode_cursor(cursor, sort=criteria.sort) if cursor else None
+        where, params = _where(criteria, text=text, category_ids=category_ids)
+        total, categories, suppliers = (
+            _count(db, where, params) if with_facets or text else (0, {}, {})
+        )
+        if text and total == 0:
+            corrected = _corrected(db, text)
+            if corrected and _has_lexemes(db, corrected):
+                text = corrected
+                where, params = _where(criteria, text=text, category_ids=category_ids)
+                total, categories, suppliers = _count(db, where, params)
+            else:
+                corrected = None
+        rows = _page(db, criteria, where=where, params=params, text=text, after=after, limit=limit)
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    hits = [SearchHit(r[0], r[1], r[2], r[3]) for r in rows]
+    next_cursor = (
+        encode_cursor(sort=criteria.sort, key=rows[-1][4], product_id=rows[-1][0])
+        if has_more
+        else None
+    )
+    return SearchResult(
+        criteria=criteria,
+        hits=hits,
+        next_cursor=next_cursor,
+        total=min(total, FACET_LIMIT),
+        total_is_capped=total > FACET_LIMIT,
+        category_counts=categories,
+        supplier_counts=suppliers,
+        corrected_query=corrected,
+        ignored_query=ignored,
+    )
