@@ -62,31 +62,8 @@ def search_catalog(
         if product is not None:
             product.hit = hit
             products.append(product)
-    category_names = dict(
-        Category.objects.filter(pk__in=[k for k in result.category_counts if k]).values_list(
-            "pk", "name"
-        )
-    )
-    supplier_names = dict(
-        Supplier.objects.filter(pk__in=list(result.supplier_counts)).values_list(
-            "pk", "company_name"
-        )
-    )
-    category_facets = sorted(
-        (
-            Facet(pk, category_names.get(pk, "Uncategorised") if pk else "Uncategorised", count)
-            for pk, count in result.category_counts.items()
-        ),
-        key=lambda f: (-f.count, f.name),
-    )
-    supplier_facets = sorted(
-        (
-            Facet(pk, supplier_names[pk], count)
-            for pk, count in result.supplier_counts.items()
-            if pk in supplier_names
-        ),
-        key=lambda f: (-f.count, f.name),
-    )
+    category_facets = [Facet(pk, name, count) for pk, name, count in result.category_facets]
+    supplier_facets = [Facet(pk, name, count) for pk, name, count in result.supplier_facets]
     return CatalogPage(
         result=result,
         products=products,

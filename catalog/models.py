@@ -318,6 +318,9 @@ class ProductSearch(models.Model):
     Written only by database triggers (migration 0004) whenever a product, its variants, its
     supplier or its category changes, so it is current on every write path (pages, API, imports,
     feeds, admin). `is_listed` = the product is ACTIVE, has variants and its supplier is ACTIVE.
+    PostgreSQL-only parts live in that migration: the `category_path` column (the category and
+    its ancestors), the GIN index on (document, category_path) and the sort indexes, which
+    include every filter column so browsing without text is answered from the index alone.
     """
 
     product = models.OneToOneField(
@@ -345,25 +348,6 @@ class ProductSearch(models.Model):
 
     class Meta:
         indexes = [
-            GinIndex(fields=["document"], name="psearch_document", condition=Q(is_listed=True)),
-            models.Index(
-                fields=["-created_at", "-product"],
-                name="psearch_newest",
-                condition=Q(is_listed=True),
-            ),
-            models.Index(
-                fields=["min_price", "product"], name="psearch_price", condition=Q(is_listed=True)
-            ),
-            models.Index(
-                fields=["-est_margin", "-product"],
-                name="psearch_margin",
-                condition=Q(is_listed=True),
-            ),
-            models.Index(
-                fields=["category_id", "-created_at", "-product"],
-                name="psearch_category",
-                condition=Q(is_listed=True),
-            ),
             models.Index(
                 fields=["supplier_id", "-created_at", "-product"],
                 name="psearch_supplier",

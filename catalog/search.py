@@ -8,8 +8,8 @@ are ranked, which bounds the cost of a very common word. A search that finds not
 once with each unknown word replaced by the nearest known word (pg_trgm similarity over
 catalog.SearchTerm), so "blendr" still finds blenders.
 
-Facets and the total are counted over at most FACET_LIMIT matching rows; beyond that the page
-says "10,000+". Bad input raises SearchError with a message for the user, never a database error:
+Facets and the total are counted over at most FACET_LIMIT matching rows (beyond that the page says
+"more than 2,000"), and only the FACETS_SHOWN biggest categories and suppliers are returned. Bad input raises SearchError with a message for the user, never a database error:
 the text goes through websearch_to_tsquery, which accepts any string, and is capped in length.
 """
 
@@ -29,8 +29,9 @@ from dropship.core.errors import DomainError
 MAX_QUERY_LENGTH = 200
 MAX_PRICE = Decimal("1000000")
 MAX_HANDLING_DAYS = 60
-CANDIDATE_LIMIT = 5000
-FACET_LIMIT = 10000
+CANDIDATE_LIMIT = 2000
+FACET_LIMIT = 2000
+FACETS_SHOWN = 20
 MAX_CORRECTED_WORDS = 8
 
 RELEVANCE, NEWEST, PRICE, PRICE_DESC, MARGIN = (
@@ -111,8 +112,8 @@ class SearchResult:
     next_cursor: str | None
     total: int
     total_is_capped: bool
-    category_counts: dict[int | None, int] = field(default_factory=dict)
-    supplier_counts: dict[int, int] = field(default_factory=dict)
+    category_facets: list[tuple] = field(default_factory=list)  # (id or None, name, count)
+    supplier_facets: list[tuple] = field(default_factory=list)
     corrected_query: str | None = None
     ignored_query: bool = False
 
@@ -246,21 +247,10 @@ def decode_cursor(cursor: str, *, sort: str) -> tuple[object, int]:
 # ---------------------------------------------------------------- running
 
 
-def _category_ids(cursor, category_id: int) -> list[int]:
-    cursor.execute(
-        """
-        WITH RECURSIVE tree(id) AS (
-            SELECT id FROM catalog_category WHERE id = %s
-            UNION
-            SELECT c.id FROM catalog_category c JOIN tree t ON c.parent_id = t.id
-        ) SELECT id FROM tree
-        """,
-        [category_id],
-    )
-    ids = [row[0] for row in cursor.fetchall()]
-    if not ids:
+def _check_category(cursor, category_id: int) -> None:
+    cursor.execute("SELECT 1 FROM catalog_category WHERE id = %s", [category_id])
+    if cursor.fetchone() is None:
         raise SearchError(f"There is no category number {category_id}.", field="category")
-    return ids
 
 
 def _check_supplier(cursor, supplier_id: int) -> None:
@@ -271,14 +261,15 @@ def _check_supplier(cursor, supplier_id: int) -> None:
         raise SearchError(f"There is no active supplier number {supplier_id}.", field="supplier")
 
 
-def _where(criteria: SearchCriteria, *, text: str | None, category_ids: list[int] | None):
+def _where(criteria: SearchCriteria, *, text: str | None):
     clauses, params = ["ps.is_listed"], []
     if text:
         clauses.append(f"ps.document @@ {_TSQUERY}")
         params.append(text)
-    if category_ids is not None:
-        clauses.append("ps.category_id = ANY(%s)")
-        params.append(category_ids)
+    if criteria.category_id:
+        # category_path holds the category and its ancestors: this includes the children.
+        clauses.append("ps.category_path @> ARRAY[%s]::bigint[]")
+        params.append(criteria.category_id)
     if criteria.supplier_id:
         clauses.append("ps.supplier_id = %s")
         params.append(criteria.supplier_id)
@@ -299,24 +290,40 @@ def _where(criteria: SearchCriteria, *, text: str | None, category_ids: list[int
     return " AND ".join(clauses), params
 
 
-def _count(cursor, where: str, params: list) -> tuple[int, dict, dict]:
+def _count(cursor, where: str, params: list) -> tuple[int, list[tuple], list[tuple]]:
+    """(total, [(category id, name, count)], [(supplier id, name, count)]) over at most
+    FACET_LIMIT + 1 matching rows; the FACETS_SHOWN biggest of each, names joined in."""
     cursor.execute(
         f"""
-        WITH m AS (
+        WITH m AS MATERIALIZED (
             SELECT ps.category_id, ps.supplier_id FROM catalog_productsearch ps
             WHERE {where} LIMIT {FACET_LIMIT + 1}
-        )
-        SELECT 0, category_id, count(*) FROM m GROUP BY category_id
+        ),
+        c AS (SELECT category_id AS id, count(*) AS n FROM m GROUP BY 1
+              ORDER BY n DESC, id LIMIT {FACETS_SHOWN}),
+        s AS (SELECT supplier_id AS id, count(*) AS n FROM m GROUP BY 1
+              ORDER BY n DESC, id LIMIT {FACETS_SHOWN})
+        SELECT 0, c.id, c.n, cat.name FROM c LEFT JOIN catalog_category cat ON cat.id = c.id
         UNION ALL
-        SELECT 1, supplier_id, count(*) FROM m GROUP BY supplier_id
+        SELECT 1, s.id, s.n, sup.company_name FROM s
+        JOIN suppliers_supplier sup ON sup.id = s.id
+        UNION ALL
+        SELECT 2, NULL, count(*), NULL FROM m
         """,  # noqa: S608 - only our own clause strings; values are parameters
         params,
     )
-    categories: dict[int | None, int] = {}
-    suppliers: dict[int, int] = {}
-    for kind, key, count in cursor.fetchall():
-        (categories if kind == 0 else suppliers)[key] = count
-    return sum(categories.values()), categories, suppliers
+    categories: list[tuple] = []
+    suppliers: list[tuple] = []
+    total = 0
+    for kind, key, count, name in cursor.fetchall():
+        if kind == 0:
+            categories.append((key, name or "Uncategorised", count))
+        elif kind == 1:
+            suppliers.append((key, name, count))
+        else:
+            total = count
+    order = {"key": lambda row: (-row[2], row[1])}
+    return total, sorted(categories, **order), sorted(suppliers, **order)
 
 
 def _has_lexemes(cursor, text: str) -> bool:
@@ -387,7 +394,8 @@ def run_search(
 ) -> SearchResult:
     """One page of listed products matching the criteria, with the next page's cursor."""
     with connection.cursor() as db:
-        category_ids = _category_ids(db, criteria.category_id) if criteria.category_id else None
+        if criteria.category_id:
+            _check_category(db, criteria.category_id)
         if criteria.supplier_id:
             _check_supplier(db, criteria.supplier_id)
         text, ignored, corrected = criteria.q or None, False, None
@@ -396,15 +404,15 @@ def run_search(
             if criteria.sort == RELEVANCE:
                 criteria = replace(criteria, sort=NEWEST)
         after = decode_cursor(cursor, sort=criteria.sort) if cursor else None
-        where, params = _where(criteria, text=text, category_ids=category_ids)
+        where, params = _where(criteria, text=text)
         total, categories, suppliers = (
-            _count(db, where, params) if with_facets or text else (0, {}, {})
+            _count(db, where, params) if with_facets or text else (0, [], [])
         )
         if text and total == 0:
             corrected = _corrected(db, text)
             if corrected and _has_lexemes(db, corrected):
                 text = corrected
-                where, params = _where(criteria, text=text, category_ids=category_ids)
+                where, params = _where(criteria, text=text)
                 total, categories, suppliers = _count(db, where, params)
             else:
                 corrected = None
@@ -423,8 +431,8 @@ def run_search(
         next_cursor=next_cursor,
         total=min(total, FACET_LIMIT),
         total_is_capped=total > FACET_LIMIT,
-        category_counts=categories,
-        supplier_counts=suppliers,
+        category_facets=categories,
+        supplier_facets=suppliers,
         corrected_query=corrected,
         ignored_query=ignored,
     )

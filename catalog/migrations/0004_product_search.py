@@ -12,16 +12,46 @@ from django.db import migrations, models
 # A stock-only change of a variant touches its search row only when the in-stock flag flips, and
 # then without taking a lock on unchanged rows, so order transactions do not queue on it.
 SEARCH_SQL = """
+-- The category and all its ancestors, so "a category with its children" is one GIN lookup that
+-- the planner can AND with the text match. PostgreSQL only, hence not a model field.
+ALTER TABLE catalog_productsearch ADD COLUMN category_path bigint[] NOT NULL DEFAULT '{}';
+-- The sort orders (keyset: key, product_id), each carrying every filter column so a browse
+-- without text is an index-only scan.
+CREATE INDEX psearch_newest ON catalog_productsearch (created_at DESC, product_id DESC)
+    INCLUDE (min_price, est_margin, in_stock, category_id, supplier_id, handling_days, ship_from,
+             category_path)
+    WHERE is_listed;
+CREATE INDEX psearch_price ON catalog_productsearch (min_price, product_id)
+    INCLUDE (est_margin, in_stock, category_id, supplier_id, handling_days, ship_from,
+             category_path, created_at)
+    WHERE is_listed;
+CREATE INDEX psearch_margin ON catalog_productsearch (est_margin DESC, product_id DESC)
+    INCLUDE (min_price, in_stock, category_id, supplier_id, handling_days, ship_from,
+             category_path, created_at)
+    WHERE is_listed;
+-- One GIN index over both: text AND category is intersected inside the index.
+CREATE INDEX psearch_document ON catalog_productsearch USING gin (document, category_path)
+    WHERE is_listed;
+
 CREATE OR REPLACE FUNCTION catalog_refresh_product_search(ids bigint[], with_terms boolean)
 RETURNS void LANGUAGE plpgsql AS $fn$
 BEGIN
     IF ids IS NULL OR cardinality(ids) = 0 THEN
         RETURN;
     END IF;
+    WITH RECURSIVE up(start, id, parent_id, depth) AS (
+        SELECT c.id, c.id, c.parent_id, 0 FROM catalog_category c
+        WHERE c.id IN (SELECT category_id FROM catalog_product WHERE id = ANY(ids))
+        UNION ALL
+        SELECT up.start, c.id, c.parent_id, up.depth + 1
+        FROM up JOIN catalog_category c ON c.id = up.parent_id
+        WHERE up.depth < 20
+    ),
+    paths AS (SELECT start, array_agg(id ORDER BY depth) AS path FROM up GROUP BY start)
     INSERT INTO catalog_productsearch AS ps (
-        product_id, supplier_id, category_id, is_listed, document, skus, min_price, est_margin,
-        in_stock, handling_days, ship_from, created_at)
-    SELECT p.id, p.supplier_id, p.category_id,
+        product_id, supplier_id, category_id, category_path, is_listed, document, skus,
+        min_price, est_margin, in_stock, handling_days, ship_from, created_at)
+    SELECT p.id, p.supplier_id, p.category_id, coalesce(paths.path, '{}'),
            p.status = 'ACTIVE' AND s.status = 'ACTIVE' AND v.n > 0,
            setweight(to_tsvector('english', p.title), 'A')
            || setweight(to_tsvector('english', coalesce(v.sku_text, '')), 'B')
@@ -33,6 +63,7 @@ BEGIN
     JOIN suppliers_supplier s ON s.id = p.supplier_id
     LEFT JOIN catalog_category c ON c.id = p.category_id
     LEFT JOIN catalog_category pc ON pc.id = c.parent_id
+    LEFT JOIN paths ON paths.start = p.category_id
     CROSS JOIN LATERAL (
         SELECT count(*) AS n,
                string_agg(lower(x.sku), ' ') AS skus,
@@ -46,6 +77,7 @@ BEGIN
     WHERE p.id = ANY(ids)
     ON CONFLICT (product_id) DO UPDATE SET
         supplier_id = EXCLUDED.supplier_id, category_id = EXCLUDED.category_id,
+        category_path = EXCLUDED.category_path,
         is_listed = EXCLUDED.is_listed, document = EXCLUDED.document, skus = EXCLUDED.skus,
         min_price = EXCLUDED.min_price, est_margin = EXCLUDED.est_margin,
         in_stock = EXCLUDED.in_stock, handling_days = EXCLUDED.handling_days,
@@ -142,14 +174,17 @@ END $fn$;
 
 CREATE OR REPLACE FUNCTION catalog_category_search_upd() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
+    -- Products in a renamed or moved category or anywhere below it.
     PERFORM catalog_refresh_product_search(ARRAY(
         SELECT p.id FROM catalog_product p
-        JOIN catalog_category c ON c.id = p.category_id
-        WHERE c.id IN (SELECT changed.id FROM (
-                  SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
-                  WHERE (n.name, n.parent_id) IS DISTINCT FROM (o.name, o.parent_id)) changed)
-           OR c.parent_id IN (SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
-                              WHERE n.name IS DISTINCT FROM o.name)
+        WHERE p.category_id IN (
+            WITH RECURSIVE below(id, depth) AS (
+                SELECT n.id, 0 FROM new_rows n JOIN old_rows o ON o.id = n.id
+                WHERE (n.name, n.parent_id) IS DISTINCT FROM (o.name, o.parent_id)
+                UNION ALL
+                SELECT c.id, below.depth + 1 FROM catalog_category c
+                JOIN below ON c.parent_id = below.id WHERE below.depth < 20
+            ) SELECT id FROM below)
     ), true);
     RETURN NULL;
 END $fn$;
@@ -206,40 +241,72 @@ def remove_search_triggers(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0003_private_documents'),
+        ("catalog", "0003_private_documents"),
     ]
 
     operations = [
         TrigramExtension(),
         migrations.CreateModel(
-            name='ProductSearch',
+            name="ProductSearch",
             fields=[
-                ('product', models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, primary_key=True, related_name='search_row', serialize=False, to='catalog.product')),
-                ('supplier_id', models.BigIntegerField()),
-                ('category_id', models.BigIntegerField(null=True)),
-                ('is_listed', models.BooleanField(default=False)),
-                ('document', django.contrib.postgres.search.SearchVectorField(null=True)),
-                ('skus', models.TextField(blank=True, help_text="The variants' SKUs, lower case, space separated.")),
-                ('min_price', models.DecimalField(decimal_places=2, default=0, max_digits=12)),
-                ('est_margin', models.DecimalField(decimal_places=2, default=0, help_text='Best MSRP − wholesale of a variant.', max_digits=12)),
-                ('in_stock', models.BooleanField(default=False)),
-                ('handling_days', models.SmallIntegerField(default=0)),
-                ('ship_from', models.CharField(blank=True, max_length=2)),
-                ('created_at', models.DateTimeField()),
+                (
+                    "product",
+                    models.OneToOneField(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        primary_key=True,
+                        related_name="search_row",
+                        serialize=False,
+                        to="catalog.product",
+                    ),
+                ),
+                ("supplier_id", models.BigIntegerField()),
+                ("category_id", models.BigIntegerField(null=True)),
+                ("is_listed", models.BooleanField(default=False)),
+                ("document", django.contrib.postgres.search.SearchVectorField(null=True)),
+                (
+                    "skus",
+                    models.TextField(
+                        blank=True, help_text="The variants' SKUs, lower case, space separated."
+                    ),
+                ),
+                ("min_price", models.DecimalField(decimal_places=2, default=0, max_digits=12)),
+                (
+                    "est_margin",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="Best MSRP − wholesale of a variant.",
+                        max_digits=12,
+                    ),
+                ),
+                ("in_stock", models.BooleanField(default=False)),
+                ("handling_days", models.SmallIntegerField(default=0)),
+                ("ship_from", models.CharField(blank=True, max_length=2)),
+                ("created_at", models.DateTimeField()),
             ],
             options={
-                'indexes': [django.contrib.postgres.indexes.GinIndex(condition=models.Q(('is_listed', True)), fields=['document'], name='psearch_document'), models.Index(condition=models.Q(('is_listed', True)), fields=['-created_at', '-product'], name='psearch_newest'), models.Index(condition=models.Q(('is_listed', True)), fields=['min_price', 'product'], name='psearch_price'), models.Index(condition=models.Q(('is_listed', True)), fields=['-est_margin', '-product'], name='psearch_margin'), models.Index(condition=models.Q(('is_listed', True)), fields=['category_id', '-created_at', '-product'], name='psearch_category'), models.Index(condition=models.Q(('is_listed', True)), fields=['supplier_id', '-created_at', '-product'], name='psearch_supplier')],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("is_listed", True)),
+                        fields=["supplier_id", "-created_at", "-product"],
+                        name="psearch_supplier",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SearchTerm',
+            name="SearchTerm",
             fields=[
-                ('term', models.CharField(max_length=40, primary_key=True, serialize=False)),
+                ("term", models.CharField(max_length=40, primary_key=True, serialize=False)),
             ],
             options={
-                'indexes': [django.contrib.postgres.indexes.GinIndex(fields=['term'], name='searchterm_trgm', opclasses=['gin_trgm_ops'])],
+                "indexes": [
+                    django.contrib.postgres.indexes.GinIndex(
+                        fields=["term"], name="searchterm_trgm", opclasses=["gin_trgm_ops"]
+                    )
+                ],
             },
         ),
         migrations.RunPython(install_search_triggers, remove_search_triggers),

@@ -191,8 +191,12 @@ def test_facets_count_categories_and_suppliers_of_the_whole_result():
     result = run_search(criteria=SearchCriteria(q="bowl"), limit=1)
     assert result.total == 4
     assert result.total_is_capped is False
-    assert result.category_counts == {one.pk: 2, two.pk: 1, None: 1}
-    assert result.supplier_counts == {s1.pk: 1, s2.pk: 3}
+    assert result.category_facets == [
+        (one.pk, "One", 2),
+        (two.pk, "Two", 1),
+        (None, "Uncategorised", 1),
+    ]
+    assert result.supplier_facets == [(s2.pk, s2.company_name, 3), (s1.pk, s1.company_name, 1)]
 
 
 # ---------------------------------------------------------------- keyset paging
