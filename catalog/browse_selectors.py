@@ -72,23 +72,28 @@ def search_catalog(
     )
 
 
-def list_category_choices() -> list[tuple[int, str]]:
-    """Every category as (id, "Parent › Child" label), parents before their children."""
-    categories = list(Category.objects.only("id", "name", "parent_id"))
-    children: dict[int | None, list[Category]] = {}
-    for category in categories:
-        children.setdefault(category.parent_id, []).append(category)
-    choices: list[tuple[int, str]] = []
+def list_category_choices(*, selected_id: int | None = None, depth: int = 2) -> list[tuple]:
+    """Categories for the filter menu as (id, "Parent › Child" label, is_selected): the top
+    `depth` levels (deeper ones are reached through the facets), plus the selected category."""
+    rows = sorted(
+        Category.objects.values_list("id", "name", "parent_id"), key=lambda r: r[1].lower()
+    )
+    children: dict[int | None, list[tuple]] = {}
+    for row in rows:
+        children.setdefault(row[2], []).append(row)
+    choices: list[tuple] = []
 
-    def walk(parent_id: int | None, prefix: str, seen: set[int]) -> None:
-        for category in sorted(children.get(parent_id, []), key=lambda c: c.name.lower()):
-            if category.pk in seen:
+    def walk(parent_id: int | None, prefix: str, level: int, seen: frozenset) -> None:
+        for pk, name, _ in children.get(parent_id, ()):
+            if pk in seen:
                 continue
-            label = f"{prefix}{category.name}"
-            choices.append((category.pk, label))
-            walk(category.pk, f"{label} › ", seen | {category.pk})
+            label = f"{prefix}{name}"
+            if level < depth or pk == selected_id:
+                choices.append((pk, label, pk == selected_id))
+            if level + 1 < depth or selected_id is not None:
+                walk(pk, f"{label} › ", level + 1, seen | {pk})
 
-    walk(None, "", set())
+    walk(None, "", 0, frozenset())
     return choices
 
 

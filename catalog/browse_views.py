@@ -6,6 +6,8 @@ retailer's pricing rule only for a signed-in retailer. Bad parameters show a mes
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from catalog import browse_selectors
 from catalog.search import PRICE_SORTS, SORTS, SearchError, parse_criteria
@@ -80,7 +82,16 @@ def catalog_search(request: HttpRequest) -> HttpResponse:
         "retailer": retailer,
         "can_see_prices": can_see_prices,
         "sorts": sorts,
-        "category_choices": browse_selectors.list_category_choices(),
+        "category_options": format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (pk, mark_safe(" selected") if selected else "", label)
+                for pk, label, selected in browse_selectors.list_category_choices(
+                    selected_id=page.result.criteria.category_id if page else None
+                )
+            ),
+        ),
         "countries": list(countries),
         "next_url": _with(query, cursor=page.next_cursor)
         if page is not None and page.next_cursor

@@ -3,8 +3,9 @@ kept current by database triggers) searched with a weighted tsvector, filtered, 
 with a keyset cursor (never OFFSET).
 
 Relevance: an exact SKU match first, then `ts_rank` over the weighted document (title A, SKUs B,
-category and supplier C, description D). Only the first CANDIDATE_LIMIT matches (in index order)
-are ranked, which bounds the cost of a very common word. A search that finds nothing is retried
+category and supplier C, description D). Only the first FACET_LIMIT + 1 matches (in index order)
+are ranked, which bounds the cost of a very common word; the same single pass over them yields
+the facets, the total and the page. A search that finds nothing is retried
 once with each unknown word replaced by the nearest known word (pg_trgm similarity over
 catalog.SearchTerm), so "blendr" still finds blenders.
 
@@ -29,7 +30,6 @@ from dropship.core.errors import DomainError
 MAX_QUERY_LENGTH = 200
 MAX_PRICE = Decimal("1000000")
 MAX_HANDLING_DAYS = 60
-CANDIDATE_LIMIT = 2000
 FACET_LIMIT = 2000
 FACETS_SHOWN = 20
 MAX_CORRECTED_WORDS = 8
@@ -290,40 +290,73 @@ def _where(criteria: SearchCriteria, *, text: str | None):
     return " AND ".join(clauses), params
 
 
-def _count(cursor, where: str, params: list) -> tuple[int, list[tuple], list[tuple]]:
-    """(total, [(category id, name, count)], [(supplier id, name, count)]) over at most
-    FACET_LIMIT + 1 matching rows; the FACETS_SHOWN biggest of each, names joined in."""
+_RANK_SQL = f"""round((CASE WHEN position(' ' || %s || ' ' IN ' ' || ps.skus || ' ') > 0
+                         THEN 10 ELSE 0 END
+                    + ts_rank(ps.document, {_TSQUERY}))::numeric, 6)"""
+
+
+def _count(cursor, where: str, params: list, *, rank_text=None, after=None, limit=0):
+    """(total, [(category id, name, count)], [(supplier id, name, count)], page rows) over at
+    most FACET_LIMIT + 1 matching rows; the FACETS_SHOWN biggest of each, names joined in.
+
+    With `rank_text` (relevance order) the same single pass over the matches also ranks them and
+    returns the page after `after`: the ranked candidates are exactly the counted rows."""
+    ranked = rank_text is not None
+    rank_columns = (
+        f", ps.product_id, ps.min_price, ps.est_margin, ps.in_stock, {_RANK_SQL} AS sort_key"
+        if ranked
+        else ""
+    )
+    page_sql = ""
+    args: list = [rank_text.lower(), rank_text] if ranked else []
+    args += params
+    if ranked:
+        keyset = "WHERE (sort_key, product_id) < (%s, %s)" if after else ""
+        page_sql = f"""
+        UNION ALL
+        SELECT * FROM (
+            SELECT 3, product_id, NULL::bigint, NULL::text, min_price, est_margin, in_stock,
+                   sort_key
+            FROM m {keyset} ORDER BY sort_key DESC, product_id DESC LIMIT %s) page"""  # noqa: S608
+        args += [*(after or ()), limit + 1]
     cursor.execute(
         f"""
         WITH m AS MATERIALIZED (
-            SELECT ps.category_id, ps.supplier_id FROM catalog_productsearch ps
+            SELECT ps.category_id, ps.supplier_id {rank_columns}
+            FROM catalog_productsearch ps
             WHERE {where} LIMIT {FACET_LIMIT + 1}
         ),
         c AS (SELECT category_id AS id, count(*) AS n FROM m GROUP BY 1
               ORDER BY n DESC, id LIMIT {FACETS_SHOWN}),
         s AS (SELECT supplier_id AS id, count(*) AS n FROM m GROUP BY 1
               ORDER BY n DESC, id LIMIT {FACETS_SHOWN})
-        SELECT 0, c.id, c.n, cat.name FROM c LEFT JOIN catalog_category cat ON cat.id = c.id
+        SELECT 0, c.id, c.n, cat.name::text{", NULL::numeric, NULL::numeric, NULL::boolean, NULL::numeric" if ranked else ""}
+        FROM c LEFT JOIN catalog_category cat ON cat.id = c.id
         UNION ALL
-        SELECT 1, s.id, s.n, sup.company_name FROM s
-        JOIN suppliers_supplier sup ON sup.id = s.id
+        SELECT 1, s.id, s.n, sup.company_name::text{", NULL, NULL, NULL, NULL" if ranked else ""}
+        FROM s JOIN suppliers_supplier sup ON sup.id = s.id
         UNION ALL
-        SELECT 2, NULL, count(*), NULL FROM m
+        SELECT 2, NULL, count(*), NULL{", NULL, NULL, NULL, NULL" if ranked else ""} FROM m
+        {page_sql}
         """,  # noqa: S608 - only our own clause strings; values are parameters
-        params,
+        args,
     )
     categories: list[tuple] = []
     suppliers: list[tuple] = []
+    rows: list[tuple] = []
     total = 0
-    for kind, key, count, name in cursor.fetchall():
+    for kind, key, count, name, *rest in cursor.fetchall():
         if kind == 0:
             categories.append((key, name or "Uncategorised", count))
         elif kind == 1:
             suppliers.append((key, name, count))
-        else:
+        elif kind == 2:
             total = count
+        else:
+            rows.append((key, *rest))
+    rows.sort(key=lambda row: (row[4], row[0]), reverse=True)
     order = {"key": lambda row: (-row[2], row[1])}
-    return total, sorted(categories, **order), sorted(suppliers, **order)
+    return total, sorted(categories, **order), sorted(suppliers, **order), rows
 
 
 def _has_lexemes(cursor, text: str) -> bool:
@@ -354,43 +387,25 @@ def _corrected(cursor, text: str) -> str | None:
     return _WORD.sub(lambda m: replacements.get(m.group(0).lower(), m.group(0)), text)
 
 
-def _page(cursor, criteria, *, where, params, text, after, limit) -> list[tuple]:
+def _page(cursor, criteria, *, where, params, after, limit) -> list[tuple]:
+    """A page in a column order (newest, price, margin): keyset on (key, product_id)."""
     key_sql, direction = _SORT_SQL[criteria.sort]
     compare = "<" if direction == "DESC" else ">"
-    order = f"{key_sql} {direction}, product_id {direction}"
-    if criteria.sort == RELEVANCE:
-        sql = f"""
-            WITH cand AS (
-                SELECT ps.product_id, ps.min_price, ps.est_margin, ps.in_stock,
-                       round((CASE WHEN position(' ' || %s || ' ' IN ' ' || ps.skus || ' ') > 0
-                                   THEN 10 ELSE 0 END
-                              + ts_rank(ps.document, {_TSQUERY}))::numeric, 6) AS sort_key
-                FROM catalog_productsearch ps
-                WHERE {where}
-                LIMIT {CANDIDATE_LIMIT}
-            )
-            SELECT product_id, min_price, est_margin, in_stock, sort_key FROM cand
-            {"WHERE (sort_key, product_id) < (%s, %s)" if after else ""}
-            ORDER BY {order} LIMIT %s
-        """  # noqa: S608
-        args = [text.lower(), text, *params]
-    else:
-        keyset = f"AND ({key_sql}, ps.product_id) {compare} (%s, %s)" if after else ""
-        sql = f"""
-            SELECT ps.product_id, ps.min_price, ps.est_margin, ps.in_stock, {key_sql}
-            FROM catalog_productsearch ps
-            WHERE {where} {keyset}
-            ORDER BY {order.replace("product_id", "ps.product_id")} LIMIT %s
-        """  # noqa: S608
-        args = [*params]
-    if after:
-        args += [after[0], after[1]]
-    cursor.execute(sql, [*args, limit + 1])
+    keyset = f"AND ({key_sql}, ps.product_id) {compare} (%s, %s)" if after else ""
+    cursor.execute(
+        f"""
+        SELECT ps.product_id, ps.min_price, ps.est_margin, ps.in_stock, {key_sql}
+        FROM catalog_productsearch ps
+        WHERE {where} {keyset}
+        ORDER BY {key_sql} {direction}, ps.product_id {direction} LIMIT %s
+        """,  # noqa: S608 - only our own clause strings; values are parameters
+        [*params, *(after or ()), limit + 1],
+    )
     return cursor.fetchall()
 
 
 def run_search(
-    *, criteria: SearchCriteria, cursor: str | None = None, limit: int = 24, with_facets=True
+    *, criteria: SearchCriteria, cursor: str | None = None, limit: int = 24
 ) -> SearchResult:
     """One page of listed products matching the criteria, with the next page's cursor."""
     with connection.cursor() as db:
@@ -404,19 +419,24 @@ def run_search(
             if criteria.sort == RELEVANCE:
                 criteria = replace(criteria, sort=NEWEST)
         after = decode_cursor(cursor, sort=criteria.sort) if cursor else None
-        where, params = _where(criteria, text=text)
-        total, categories, suppliers = (
-            _count(db, where, params) if with_facets or text else (0, [], [])
-        )
+        ranked = criteria.sort == RELEVANCE
+
+        def counted(search_text):
+            where, params = _where(criteria, text=search_text)
+            rank_text = search_text if ranked else None
+            found = _count(db, where, params, rank_text=rank_text, after=after, limit=limit)
+            return where, params, found
+
+        where, params, (total, categories, suppliers, rows) = counted(text)
         if text and total == 0:
             corrected = _corrected(db, text)
             if corrected and _has_lexemes(db, corrected):
                 text = corrected
-                where, params = _where(criteria, text=text)
-                total, categories, suppliers = _count(db, where, params)
+                where, params, (total, categories, suppliers, rows) = counted(text)
             else:
                 corrected = None
-        rows = _page(db, criteria, where=where, params=params, text=text, after=after, limit=limit)
+        if not ranked:
+            rows = _page(db, criteria, where=where, params=params, after=after, limit=limit)
     has_more = len(rows) > limit
     rows = rows[:limit]
     hits = [SearchHit(r[0], r[1], r[2], r[3]) for r in rows]
