@@ -408,6 +408,8 @@ def run_search(
     *, criteria: SearchCriteria, cursor: str | None = None, limit: int = 24
 ) -> SearchResult:
     """One page of listed products matching the criteria, with the next page's cursor."""
+    if connection.vendor != "postgresql":
+        return run_search_portable(criteria=criteria, cursor=cursor, limit=limit)
     with connection.cursor() as db:
         if criteria.category_id:
             _check_category(db, criteria.category_id)
@@ -455,4 +457,171 @@ def run_search(
         supplier_facets=suppliers,
         corrected_query=corrected,
         ignored_query=ignored,
+    )
+
+
+# ---------------------------------------------------------------- other databases
+
+
+def _cents(value) -> Decimal:
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
+def run_search_portable(
+    *, criteria: SearchCriteria, cursor: str | None = None, limit: int = 24
+) -> SearchResult:
+    """The same search with the ORM only, for the embedded SQLite default (`make run`).
+
+    No stemming, weights or typo correction: words must appear (case-insensitively) in the
+    title, description, a SKU, the supplier or the category name; relevance is an exact SKU
+    match, then a title match, then the rest. Same filters, sorts, cursor and facets."""
+    from django.db.models import (
+        Case,
+        Count,
+        DecimalField,
+        Exists,
+        ExpressionWrapper,
+        F,
+        IntegerField,
+        Max,
+        Min,
+        OuterRef,
+        Q,
+        Value,
+        When,
+    )
+    from django.db.models.functions import Cast, Coalesce
+
+    from catalog.inventory import advertised_quantity_expression
+    from catalog.models import Category, Product, Variant
+    from suppliers.models import Supplier
+
+    if criteria.category_id and not Category.objects.filter(pk=criteria.category_id).exists():
+        raise SearchError(f"There is no category number {criteria.category_id}.", field="category")
+    if (
+        criteria.supplier_id
+        and not Supplier.objects.filter(
+            pk=criteria.supplier_id, status=Supplier.Status.ACTIVE
+        ).exists()
+    ):
+        raise SearchError(
+            f"There is no active supplier number {criteria.supplier_id}.", field="supplier"
+        )
+    words = _WORD.findall(criteria.q.lower())[:MAX_CORRECTED_WORDS]
+    if criteria.sort == RELEVANCE and not words:
+        criteria = replace(criteria, sort=NEWEST)
+    after = decode_cursor(cursor, sort=criteria.sort) if cursor else None
+    money = DecimalField(max_digits=12, decimal_places=2)
+    products = (
+        Product.objects.filter(
+            status=Product.Status.ACTIVE, supplier__status=Supplier.Status.ACTIVE
+        )
+        .annotate(
+            variant_count=Count("variants"),
+            min_price=Min("variants__wholesale_price"),
+            est_margin=Coalesce(
+                Max(ExpressionWrapper(F("variants__msrp") - F("variants__wholesale_price"), money)),
+                Value(0, money),
+            ),
+            in_stock=Exists(
+                Variant.objects.filter(product=OuterRef("pk"))
+                .annotate(advertised=advertised_quantity_expression())
+                .filter(advertised__gt=0)
+            ),
+        )
+        .filter(variant_count__gt=0)
+    )
+    for word in words:
+        products = products.filter(
+            Q(title__icontains=word)
+            | Q(description__icontains=word)
+            | Q(supplier__company_name__icontains=word)
+            | Q(category__name__icontains=word)
+            | Exists(Variant.objects.filter(product=OuterRef("pk"), sku__icontains=word))
+        )
+    if criteria.category_id:
+        ids, frontier = {criteria.category_id}, {criteria.category_id}
+        while frontier:
+            frontier = (
+                set(Category.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+                - ids
+            )
+            ids |= frontier
+        products = products.filter(category_id__in=ids)
+    if criteria.supplier_id:
+        products = products.filter(supplier_id=criteria.supplier_id)
+    if criteria.min_price is not None:
+        products = products.filter(min_price__gte=criteria.min_price)
+    if criteria.max_price is not None:
+        products = products.filter(min_price__lte=criteria.max_price)
+    if criteria.in_stock:
+        products = products.filter(in_stock=True)
+    if criteria.max_handling_days is not None:
+        products = products.filter(supplier__handling_days__lte=criteria.max_handling_days)
+    if criteria.ship_from:
+        products = products.filter(supplier__ship_from_country=criteria.ship_from)
+    matches = list(
+        products.order_by().values_list(
+            "category_id", "category__name", "supplier_id", "supplier__company_name"
+        )[: FACET_LIMIT + 1]
+    )
+    categories: dict = {}
+    suppliers: dict = {}
+    for category_id, category_name, supplier_id, supplier_name in matches:
+        key = (category_id, category_name or "Uncategorised")
+        categories[key] = categories.get(key, 0) + 1
+        suppliers[(supplier_id, supplier_name)] = suppliers.get((supplier_id, supplier_name), 0) + 1
+
+    def top(counts: dict) -> list[tuple]:
+        ranked = sorted(((k[0], k[1], n) for k, n in counts.items()), key=lambda r: (-r[2], r[1]))
+        return ranked[:FACETS_SHOWN]
+
+    if criteria.sort == RELEVANCE:
+        phrase = criteria.q.lower()
+        products = products.annotate(
+            sort_key=Cast(
+                Case(
+                    When(
+                        Exists(Variant.objects.filter(product=OuterRef("pk"), sku__iexact=phrase)),
+                        then=Value(10),
+                    ),
+                    When(title__icontains=words[0], then=Value(1)),
+                    default=Value(0),
+                    output_field=IntegerField(),
+                ),
+                output_field=money,
+            )
+        )
+        key, descending = "sort_key", True
+    else:
+        key, descending = {
+            NEWEST: ("created_at", True),
+            PRICE: ("min_price", False),
+            PRICE_DESC: ("min_price", True),
+            MARGIN: ("est_margin", True),
+        }[criteria.sort]
+    if after:
+        beyond = "lt" if descending else "gt"
+        products = products.filter(
+            Q(**{f"{key}__{beyond}": after[0]}) | Q(**{key: after[0], f"pk__{beyond}": after[1]})
+        )
+    prefix = "-" if descending else ""
+    rows = list(
+        products.order_by(f"{prefix}{key}", f"{prefix}pk").values_list(
+            "pk", "min_price", "est_margin", "in_stock", key
+        )[: limit + 1]
+    )
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    total = len(matches)
+    return SearchResult(
+        criteria=criteria,
+        hits=[SearchHit(r[0], _cents(r[1]), _cents(r[2]), bool(r[3])) for r in rows],
+        next_cursor=encode_cursor(sort=criteria.sort, key=rows[-1][4], product_id=rows[-1][0])
+        if has_more
+        else None,
+        total=min(total, FACET_LIMIT),
+        total_is_capped=total > FACET_LIMIT,
+        category_facets=top(categories),
+        supplier_facets=top(suppliers),
     )

@@ -15,6 +15,7 @@ from catalog.search import (
     encode_cursor,
     parse_criteria,
     run_search,
+    run_search_portable,
 )
 from suppliers.models import Supplier
 from tests.factories import CategoryFactory, ProductFactory, SupplierFactory, VariantFactory
@@ -334,3 +335,65 @@ def test_malformed_cursor_is_refused(cursor):
     _product(title="Anything")
     with pytest.raises(SearchError, match=re.escape("That page link is not valid any more")):
         decode_cursor(cursor, sort="newest")
+
+
+# ---------------------------------------------------------------- portable path (SQLite demo)
+
+
+def test_portable_search_agrees_with_postgres_on_filters_sorts_paging_and_facets():
+    home = CategoryFactory(name="Home")
+    kitchen = CategoryFactory(name="Kitchen", parent=home)
+    fast = SupplierFactory(handling_days=1, ship_from_country="US")
+    slow = SupplierFactory(handling_days=5, ship_from_country="DE")
+    for i in range(7):
+        _product(
+            title=f"Teapot {i}",
+            category=kitchen if i % 2 else home,
+            supplier=fast if i % 3 else slow,
+            price=f"{10 + i}.00",
+            stock_on_hand=0 if i == 4 else 50,
+        )
+    _product(title="Unrelated lamp", category=home, supplier=fast, price="3.00")
+    for params in (
+        {"sort": "price"},
+        {"sort": "price_desc", "category": str(kitchen.pk)},
+        {"sort": "newest", "q": "teapot", "in_stock": "1"},
+        {"sort": "margin", "max_handling_days": "2", "ship_from": "US"},
+        {"sort": "price", "min_price": "11", "max_price": "15", "category": str(home.pk)},
+    ):
+        criteria = parse_criteria(params, can_see_prices=True)
+        expected = run_search(criteria=criteria, limit=3)
+        portable = run_search_portable(criteria=criteria, limit=3)
+        assert [h.product_id for h in portable.hits] == [h.product_id for h in expected.hits]
+        assert portable.total == expected.total
+        assert portable.category_facets == expected.category_facets
+        assert portable.supplier_facets == expected.supplier_facets
+        if expected.next_cursor:
+            after_pg = run_search(criteria=criteria, cursor=expected.next_cursor, limit=3)
+            after_portable = run_search_portable(
+                criteria=criteria, cursor=portable.next_cursor, limit=3
+            )
+            assert [h.product_id for h in after_portable.hits] == [
+                h.product_id for h in after_pg.hits
+            ]
+
+
+def test_portable_relevance_puts_the_exact_sku_first():
+    in_title = _product(title="Kettle KT-9")
+    exact = _product(title="Teapot", sku="KT-9")
+    result = run_search_portable(criteria=SearchCriteria(q="kt-9", sort="relevance"))
+    assert [h.product_id for h in result.hits] == [exact.pk, in_title.pk]
+
+
+def test_moving_a_category_moves_its_products_in_the_category_filter():
+    home, garden = CategoryFactory(name="Home"), CategoryFactory(name="Garden")
+    pots = CategoryFactory(name="Pots", parent=home)
+    product = _product(title="Clay pot", category=pots)
+    assert _ids(SearchCriteria(category_id=home.pk)) == [product.pk]
+    pots.parent = garden
+    pots.save(update_fields=["parent"])
+    assert _ids(SearchCriteria(category_id=home.pk)) == []
+    assert _ids(SearchCriteria(category_id=garden.pk)) == [product.pk]
+    garden.name = "Outdoor living"
+    garden.save(update_fields=["name"])
+    assert _ids(SearchCriteria(q="outdoor")) == [product.pk]
