@@ -233,3 +233,16 @@ def test_unlisted_products_are_not_found(client, case):
     response = client.get(reverse("catalog:browse_product", args=[product_id]))
     assert response.status_code == 404
     assert client.get(URL).context["page"].products == ([] if case != "missing" else [product])
+
+
+def test_product_page_has_no_n_plus_one(retailer_client, django_assert_max_num_queries):
+    supplier = SupplierFactory()
+    product = ProductFactory(supplier=supplier, category=CategoryFactory())
+    for i in range(12):
+        VariantFactory(product=product, options={"Size": str(i)})
+        ProductImage.objects.create(product=product, source_url=f"https://img.example/{i}.jpg")
+    for service in ("Ground", "Express", "Overnight"):
+        ShippingRateFactory(supplier=supplier, service=service)
+    with django_assert_max_num_queries(12):
+        response = retailer_client.get(reverse("catalog:browse_product", args=[product.pk]))
+    assert len(response.context["quotes"]) == 12
