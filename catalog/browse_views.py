@@ -78,6 +78,7 @@ def catalog_search(request: HttpRequest) -> HttpResponse:
         "page": page,
         "error": error,
         "values": values,
+        "total_label": f"{page.result.total:,}" if page else "",
         "effective_sort": page.result.criteria.sort if page else values["sort"],
         "retailer": retailer,
         "can_see_prices": can_see_prices,
