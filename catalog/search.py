@@ -261,10 +261,10 @@ def _check_supplier(cursor, supplier_id: int) -> None:
         raise SearchError(f"There is no active supplier number {supplier_id}.", field="supplier")
 
 
-def _where(criteria: SearchCriteria, *, text: str | None):
+def _where(criteria: SearchCriteria, *, text: str | None, column: str = "document"):
     clauses, params = ["ps.is_listed"], []
     if text:
-        clauses.append(f"ps.document @@ {_TSQUERY}")
+        clauses.append(f"ps.{column} @@ {_TSQUERY}")
         params.append(text)
     if criteria.category_id:
         # category_path holds the category and its ancestors: this includes the children.
@@ -295,21 +295,45 @@ _RANK_SQL = f"""round((CASE WHEN position(' ' || %s || ' ' IN ' ' || ps.skus || 
                     + ts_rank(ps.document, {_TSQUERY}))::numeric, 6)"""
 
 
-def _count(cursor, where: str, params: list, *, rank_text=None, after=None, limit=0):
+def _count(
+    cursor, where: str, params: list, *, rank_text=None, title_where=None, after=None, limit=0
+):
     """(total, [(category id, name, count)], [(supplier id, name, count)], page rows) over at
     most FACET_LIMIT + 1 matching rows; the FACETS_SHOWN biggest of each, names joined in.
 
     With `rank_text` (relevance order) the same single pass over the matches also ranks them and
     returns the page after `after`: the ranked candidates are exactly the counted rows."""
     ranked = rank_text is not None
-    rank_columns = (
-        f", ps.product_id, ps.min_price, ps.est_margin, ps.in_stock, {_RANK_SQL} AS sort_key"
-        if ranked
-        else ""
-    )
+    columns = "ps.category_id, ps.supplier_id"
+    if ranked:
+        # Candidates: title (and SKU) matches first, then the other matches, FACET_LIMIT + 1 in
+        # all; the same rows give the facets and the total.
+        columns += (
+            f", ps.product_id, ps.min_price, ps.est_margin, ps.in_stock, {_RANK_SQL} AS sort_key"
+        )
+        title_sql, title_params = title_where
+        matches_sql = f"""
+            t AS MATERIALIZED (
+                SELECT {columns} FROM catalog_productsearch ps
+                WHERE {title_sql} LIMIT {FACET_LIMIT + 1}
+            ),
+            m AS MATERIALIZED (
+                SELECT * FROM t
+                UNION ALL
+                (SELECT {columns} FROM catalog_productsearch ps
+                 WHERE {where} AND NOT (ps.title_document @@ {_TSQUERY})
+                 LIMIT greatest(0, {FACET_LIMIT + 1} - (SELECT count(*) FROM t)))
+            )"""  # noqa: S608
+        rank_args = [rank_text.lower(), rank_text]
+        args: list = [*rank_args, *title_params, *rank_args, *params, rank_text]
+    else:
+        matches_sql = f"""
+            m AS MATERIALIZED (
+                SELECT {columns} FROM catalog_productsearch ps
+                WHERE {where} LIMIT {FACET_LIMIT + 1}
+            )"""  # noqa: S608
+        args = [*params]
     page_sql = ""
-    args: list = [rank_text.lower(), rank_text] if ranked else []
-    args += params
     if ranked:
         keyset = "WHERE (sort_key, product_id) < (%s, %s)" if after else ""
         page_sql = f"""
@@ -321,11 +345,7 @@ def _count(cursor, where: str, params: list, *, rank_text=None, after=None, limi
         args += [*(after or ()), limit + 1]
     cursor.execute(
         f"""
-        WITH m AS MATERIALIZED (
-            SELECT ps.category_id, ps.supplier_id {rank_columns}
-            FROM catalog_productsearch ps
-            WHERE {where} LIMIT {FACET_LIMIT + 1}
-        ),
+        WITH {matches_sql},
         c AS (SELECT category_id AS id, count(*) AS n FROM m GROUP BY 1
               ORDER BY n DESC, id LIMIT {FACETS_SHOWN}),
         s AS (SELECT supplier_id AS id, count(*) AS n FROM m GROUP BY 1
@@ -425,8 +445,17 @@ def run_search(
 
         def counted(search_text):
             where, params = _where(criteria, text=search_text)
-            rank_text = search_text if ranked else None
-            found = _count(db, where, params, rank_text=rank_text, after=after, limit=limit)
+            rank_text = search_text if ranked and search_text else None
+            title_where = _where(criteria, text=search_text, column="title_document")
+            found = _count(
+                db,
+                where,
+                params,
+                rank_text=rank_text,
+                title_where=title_where,
+                after=after,
+                limit=limit,
+            )
             return where, params, found
 
         where, params, (total, categories, suppliers, rows) = counted(text)

@@ -29,6 +29,11 @@ CREATE INDEX psearch_margin ON catalog_productsearch (est_margin DESC, product_i
     INCLUDE (min_price, in_stock, category_id, supplier_id, handling_days, ship_from,
              category_path, created_at)
     WHERE is_listed;
+-- Title and SKUs alone: relevance takes its bounded candidates from here first, so with very
+-- many matches the title matches are the ones ranked.
+ALTER TABLE catalog_productsearch ADD COLUMN title_document tsvector;
+CREATE INDEX psearch_title ON catalog_productsearch USING gin (title_document, category_path)
+    WHERE is_listed;
 -- One GIN index over both: text AND category is intersected inside the index.
 CREATE INDEX psearch_document ON catalog_productsearch USING gin (document, category_path)
     WHERE is_listed;
@@ -49,7 +54,7 @@ BEGIN
     ),
     paths AS (SELECT start, array_agg(id ORDER BY depth) AS path FROM up GROUP BY start)
     INSERT INTO catalog_productsearch AS ps (
-        product_id, supplier_id, category_id, category_path, is_listed, document, skus,
+        product_id, supplier_id, category_id, category_path, is_listed, document, title_document, skus,
         min_price, est_margin, in_stock, handling_days, ship_from, created_at)
     SELECT p.id, p.supplier_id, p.category_id, coalesce(paths.path, '{}'),
            p.status = 'ACTIVE' AND s.status = 'ACTIVE' AND v.n > 0,
@@ -57,6 +62,8 @@ BEGIN
            || setweight(to_tsvector('english', coalesce(v.sku_text, '')), 'B')
            || setweight(to_tsvector('english', concat_ws(' ', c.name, pc.name, s.company_name)), 'C')
            || setweight(to_tsvector('english', left(p.description, 2000)), 'D'),
+           setweight(to_tsvector('english', p.title), 'A')
+           || setweight(to_tsvector('english', coalesce(v.sku_text, '')), 'B'),
            coalesce(v.skus, ''), coalesce(v.min_price, 0), coalesce(v.est_margin, 0),
            coalesce(v.in_stock, false), s.handling_days, s.ship_from_country, p.created_at
     FROM catalog_product p
@@ -78,7 +85,8 @@ BEGIN
     ON CONFLICT (product_id) DO UPDATE SET
         supplier_id = EXCLUDED.supplier_id, category_id = EXCLUDED.category_id,
         category_path = EXCLUDED.category_path,
-        is_listed = EXCLUDED.is_listed, document = EXCLUDED.document, skus = EXCLUDED.skus,
+        is_listed = EXCLUDED.is_listed, document = EXCLUDED.document,
+        title_document = EXCLUDED.title_document, skus = EXCLUDED.skus,
         min_price = EXCLUDED.min_price, est_margin = EXCLUDED.est_margin,
         in_stock = EXCLUDED.in_stock, handling_days = EXCLUDED.handling_days,
         ship_from = EXCLUDED.ship_from, created_at = EXCLUDED.created_at;

@@ -397,3 +397,18 @@ def test_moving_a_category_moves_its_products_in_the_category_filter():
     garden.name = "Outdoor living"
     garden.save(update_fields=["name"])
     assert _ids(SearchCriteria(q="outdoor")) == [product.pk]
+
+
+def test_with_more_matches_than_are_ranked_title_matches_are_ranked_first(monkeypatch):
+    monkeypatch.setattr("catalog.search.FACET_LIMIT", 3)
+    in_descriptions = [
+        _product(title=f"Bowl {i}", description="goes well with a ladle") for i in range(6)
+    ]
+    in_title = _product(title="Ladle, stainless")
+    result = run_search(criteria=SearchCriteria(q="ladle", sort="relevance"), limit=2)
+    assert result.hits[0].product_id == in_title.pk
+    assert result.total_is_capped is True
+    assert result.total == 3
+    seen = _all_pages(SearchCriteria(q="ladle", sort="relevance"), limit=2)
+    assert len(seen) == len(set(seen)) == 4
+    assert set(seen) <= {p.pk for p in in_descriptions} | {in_title.pk}

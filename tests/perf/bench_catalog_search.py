@@ -28,7 +28,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from tests.perf._support import PYTHON, ROOT, child_env, run_child
 
-SEED_VERSION = "search-v3"
+SEED_VERSION = "search-v4"
 PRODUCTS = 300_000
 VARIANTS = 1_000_000
 SUPPLIERS = 2_000
