@@ -170,7 +170,7 @@ def list_active_suppliers(
     after_id: int = 0,
     limit: int = 50,
 ) -> list[Supplier]:
-    """Active suppliers by id (keyset), each with `listed_product_count`."""
+    """Active suppliers by id (keyset), each with `listed_product_count` (active products)."""
     suppliers = Supplier.objects.filter(status=Supplier.Status.ACTIVE, pk__gt=after_id)
     if search:
         suppliers = suppliers.filter(
@@ -182,7 +182,7 @@ def list_active_suppliers(
         suppliers = suppliers.filter(business_type=business_type)
     return list(
         suppliers.annotate(
-            listed_product_count=Count("products", filter=Q(products__search_row__is_listed=True))
+            listed_product_count=Count("products", filter=Q(products__status=Product.Status.ACTIVE))
         ).order_by("pk")[:limit]
     )
 
