@@ -10,8 +10,9 @@ once with each unknown word replaced by the nearest known word (pg_trgm similari
 catalog.SearchTerm), so "blendr" still finds blenders.
 
 Facets and the total are counted over at most FACET_LIMIT matching rows (beyond that the page says
-"more than 2,000"), and only the FACETS_SHOWN biggest categories and suppliers are returned. Bad input raises SearchError with a message for the user, never a database error:
-the text goes through websearch_to_tsquery, which accepts any string, and is capped in length.
+"more than 1,000"), and only the FACETS_SHOWN biggest categories and suppliers are returned.
+Bad input raises SearchError with a message for the user, never a database error: the text goes
+through websearch_to_tsquery, which accepts any string, and is capped in length.
 """
 
 import base64
@@ -30,7 +31,7 @@ from dropship.core.errors import DomainError
 MAX_QUERY_LENGTH = 200
 MAX_PRICE = Decimal("1000000")
 MAX_HANDLING_DAYS = 60
-FACET_LIMIT = 2000
+FACET_LIMIT = 1000
 FACETS_SHOWN = 20
 MAX_CORRECTED_WORDS = 8
 
