@@ -7,6 +7,8 @@ are loaded here but shown only to retailers; the views and the API decide.
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
@@ -17,6 +19,10 @@ from dropship.core.errors import NotFound
 from retailers.pricing import PriceQuote, quote_price
 from retailers.rules import rule_for
 from suppliers.models import ShippingRate, Supplier
+
+# The category menu changes rarely; every catalog page needs it. A new or renamed category shows
+# in the menu within CATALOG_MENU_CACHE_SECONDS (the search itself is never cached).
+CATEGORY_ROWS_CACHE_KEY = "catalog:category-menu-rows:v1"
 
 
 @dataclass
@@ -75,9 +81,14 @@ def search_catalog(
 def list_category_choices(*, selected_id: int | None = None, depth: int = 2) -> list[tuple]:
     """Categories for the filter menu as (id, "Parent › Child" label, is_selected): the top
     `depth` levels (deeper ones are reached through the facets), plus the selected category."""
-    rows = sorted(
-        Category.objects.values_list("id", "name", "parent_id"), key=lambda r: r[1].lower()
-    )
+    rows = cache.get(CATEGORY_ROWS_CACHE_KEY)
+    if rows is None:
+        rows = sorted(
+            Category.objects.values_list("id", "name", "parent_id"), key=lambda r: r[1].lower()
+        )
+        seconds = getattr(settings, "CATALOG_MENU_CACHE_SECONDS", 60)
+        if seconds:
+            cache.set(CATEGORY_ROWS_CACHE_KEY, rows, seconds)
     children: dict[int | None, list[tuple]] = {}
     for row in rows:
         children.setdefault(row[2], []).append(row)
