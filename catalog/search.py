@@ -248,18 +248,26 @@ def decode_cursor(cursor: str, *, sort: str) -> tuple[object, int]:
 # ---------------------------------------------------------------- running
 
 
-def _check_category(cursor, category_id: int) -> None:
-    cursor.execute("SELECT 1 FROM catalog_category WHERE id = %s", [category_id])
-    if cursor.fetchone() is None:
-        raise SearchError(f"There is no category number {category_id}.", field="category")
-
-
-def _check_supplier(cursor, supplier_id: int) -> None:
+def _precheck(cursor, criteria: SearchCriteria) -> bool:
+    """One round trip: refuse an unknown category or inactive supplier, and tell whether the text
+    has any searchable word (websearch_to_tsquery drops stop words and punctuation)."""
     cursor.execute(
-        "SELECT 1 FROM suppliers_supplier WHERE id = %s AND status = 'ACTIVE'", [supplier_id]
+        f"""
+        SELECT numnode({_TSQUERY}) > 0,
+               %s::bigint IS NULL OR EXISTS (SELECT 1 FROM catalog_category WHERE id = %s),
+               %s::bigint IS NULL OR EXISTS (
+                   SELECT 1 FROM suppliers_supplier WHERE id = %s AND status = 'ACTIVE')
+        """,  # noqa: S608 - constant SQL; values are parameters
+        [criteria.q, *[criteria.category_id] * 2, *[criteria.supplier_id] * 2],
     )
-    if cursor.fetchone() is None:
-        raise SearchError(f"There is no active supplier number {supplier_id}.", field="supplier")
+    has_lexemes, category_ok, supplier_ok = cursor.fetchone()
+    if not category_ok:
+        raise SearchError(f"There is no category number {criteria.category_id}.", field="category")
+    if not supplier_ok:
+        raise SearchError(
+            f"There is no active supplier number {criteria.supplier_id}.", field="supplier"
+        )
+    return bool(has_lexemes)
 
 
 def _where(criteria: SearchCriteria, *, text: str | None, column: str = "document"):
@@ -432,12 +440,9 @@ def run_search(
     if connection.vendor != "postgresql":
         return run_search_portable(criteria=criteria, cursor=cursor, limit=limit)
     with connection.cursor() as db:
-        if criteria.category_id:
-            _check_category(db, criteria.category_id)
-        if criteria.supplier_id:
-            _check_supplier(db, criteria.supplier_id)
+        has_lexemes = _precheck(db, criteria)
         text, ignored, corrected = criteria.q or None, False, None
-        if text and not _has_lexemes(db, text):
+        if text and not has_lexemes:
             text, ignored = None, True
             if criteria.sort == RELEVANCE:
                 criteria = replace(criteria, sort=NEWEST)
