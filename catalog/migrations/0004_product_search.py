@@ -135,32 +135,41 @@ END $fn$;
 
 CREATE OR REPLACE FUNCTION catalog_variant_search_del() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
-    PERFORM catalog_refresh_product_search(ARRAY(
-        SELECT DISTINCT o.product_id FROM old_rows o
-        WHERE EXISTS (SELECT 1 FROM catalog_product p WHERE p.id = o.product_id)
-    ), false);
+    -- Products deleted with their variants are simply not found by the refresh.
+    PERFORM catalog_refresh_product_search(ARRAY(SELECT DISTINCT product_id FROM old_rows), false);
     RETURN NULL;
 END $fn$;
 
+-- The transition tables carry no statistics, so each function first collects the affected ids
+-- into an array and then reaches the big tables through `= ANY(array)` index lookups; joining a
+-- transition table straight to catalog_variant or catalog_product could plan a full scan.
 CREATE OR REPLACE FUNCTION catalog_variant_search_upd() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    changed bigint[];
+    restocked bigint[];
 BEGIN
-    PERFORM catalog_refresh_product_search(ARRAY(
-        SELECT n.product_id FROM new_rows n JOIN old_rows o ON o.id = n.id
+    SELECT array_agg(DISTINCT pid) INTO changed FROM (
+        SELECT n.product_id AS pid FROM new_rows n JOIN old_rows o ON o.id = n.id
         WHERE (n.sku, n.wholesale_price, n.msrp, n.product_id)
               IS DISTINCT FROM (o.sku, o.wholesale_price, o.msrp, o.product_id)
-        UNION
+        UNION ALL
         SELECT o.product_id FROM new_rows n JOIN old_rows o ON o.id = n.id
         WHERE n.product_id IS DISTINCT FROM o.product_id
-    ), false);
+    ) affected;
+    PERFORM catalog_refresh_product_search(changed, false);
+    SELECT array_agg(DISTINCT n.product_id) INTO restocked
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE (n.stock_on_hand, n.stock_reserved) IS DISTINCT FROM (o.stock_on_hand, o.stock_reserved);
+    IF restocked IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- Only a flip of the flag writes (and locks) the search row.
     UPDATE catalog_productsearch ps SET in_stock = st.in_stock
     FROM (
         SELECT x.product_id, bool_or(greatest(x.stock_on_hand - x.stock_reserved, 0)
                                      * s.stock_buffer_percent / 100 > 0) AS in_stock
         FROM catalog_variant x JOIN suppliers_supplier s ON s.id = x.supplier_id
-        WHERE x.product_id IN (
-            SELECT n.product_id FROM new_rows n JOIN old_rows o ON o.id = n.id
-            WHERE (n.stock_on_hand, n.stock_reserved) IS DISTINCT FROM (o.stock_on_hand, o.stock_reserved)
-        )
+        WHERE x.product_id = ANY(restocked)
         GROUP BY x.product_id
     ) st
     WHERE ps.product_id = st.product_id AND ps.in_stock IS DISTINCT FROM st.in_stock;
@@ -168,31 +177,41 @@ BEGIN
 END $fn$;
 
 CREATE OR REPLACE FUNCTION catalog_supplier_search_upd() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    suppliers bigint[];
 BEGIN
+    SELECT array_agg(n.id) INTO suppliers FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE (n.status, n.company_name, n.handling_days, n.ship_from_country, n.stock_buffer_percent)
+          IS DISTINCT FROM
+          (o.status, o.company_name, o.handling_days, o.ship_from_country, o.stock_buffer_percent);
+    IF suppliers IS NULL THEN
+        RETURN NULL;
+    END IF;
     PERFORM catalog_refresh_product_search(ARRAY(
-        SELECT p.id FROM catalog_product p WHERE p.supplier_id IN (
-            SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
-            WHERE (n.status, n.company_name, n.handling_days, n.ship_from_country, n.stock_buffer_percent)
-                  IS DISTINCT FROM
-                  (o.status, o.company_name, o.handling_days, o.ship_from_country, o.stock_buffer_percent)
-        )
+        SELECT p.id FROM catalog_product p WHERE p.supplier_id = ANY(suppliers)
     ), true);
     RETURN NULL;
 END $fn$;
 
 CREATE OR REPLACE FUNCTION catalog_category_search_upd() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    moved bigint[];
 BEGIN
+    SELECT array_agg(n.id) INTO moved FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE (n.name, n.parent_id) IS DISTINCT FROM (o.name, o.parent_id);
+    IF moved IS NULL THEN
+        RETURN NULL;
+    END IF;
     -- Products in a renamed or moved category or anywhere below it.
     PERFORM catalog_refresh_product_search(ARRAY(
         SELECT p.id FROM catalog_product p
-        WHERE p.category_id IN (
+        WHERE p.category_id = ANY(ARRAY(
             WITH RECURSIVE below(id, depth) AS (
-                SELECT n.id, 0 FROM new_rows n JOIN old_rows o ON o.id = n.id
-                WHERE (n.name, n.parent_id) IS DISTINCT FROM (o.name, o.parent_id)
+                SELECT unnest(moved), 0
                 UNION ALL
                 SELECT c.id, below.depth + 1 FROM catalog_category c
                 JOIN below ON c.parent_id = below.id WHERE below.depth < 20
-            ) SELECT id FROM below)
+            ) SELECT id FROM below))
     ), true);
     RETURN NULL;
 END $fn$;
