@@ -73,7 +73,7 @@ def test_a_cost_change_reprices_the_listing_and_pushes_the_new_price(listed):
 def test_repricing_twice_for_the_same_cost_changes_nothing(listed):
     from retailers.services import reprice_variants
 
-    listing, variant, _ = listed
+    _listing, variant, _ = listed
     update_variant_price(variant=variant, actor=None, wholesale_price="11.50")
 
     assert reprice_variants(variant_ids=[variant.pk]) == {}
@@ -146,7 +146,7 @@ def test_unlisting_from_the_queue_unpublishes_the_product_in_the_store(listed):
 
 
 def test_the_daily_digest_is_sent_once_per_retailer_per_day(listed):
-    listing, variant, _ = listed
+    _listing, variant, _ = listed
     update_variant_price(variant=variant, actor=None, wholesale_price="11.50")
     mail.outbox.clear()
 
