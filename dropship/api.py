@@ -100,3 +100,4 @@ def me(request: HttpRequest):
 
 api.add_router("/supplier", "catalog.api.router")
 api.add_router("/billing", "billing.api.router")
+api.add_router("", "retailers.api.router")

@@ -282,6 +282,17 @@ class ListingVariant(models.Model):
     def __str__(self) -> str:
         return f"{self.variant} in {self.store_id}"
 
+    @property
+    def margin(self):
+        """Retail price minus the supplier's current wholesale price (variant must be loaded)."""
+        return self.retail_price - self.variant.wholesale_price
+
+    @property
+    def margin_percent(self):
+        if not self.retail_price:
+            return 0
+        return round(self.margin / self.retail_price * 100, 1)
+
 
 class ImportListItem(TimeStampedModel):
     """A catalog product a retailer picked to import, with its edits before the push.

@@ -10,6 +10,7 @@ from decimal import Decimal
 from functools import partial
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from dropship.accounts.models import Notification
@@ -304,7 +305,7 @@ def reprice_variants(*, variant_ids: list[int]) -> dict[int, list[int]]:
                 message=f"{count} listing(s) paused: a supplier's new cost is below your minimum "
                 "margin. Approve a new price or unlist them.",
                 level=Notification.Level.WARNING,
-                url="/retailer/approvals/",
+                url=reverse("retailers:approvals"),
             )
     pushed = {store_id: sorted(ids) for store_id, ids in to_push.items()}
     Listing.objects.filter(pk__in=[i for ids in pushed.values() for i in ids]).update(
