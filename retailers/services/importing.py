@@ -40,11 +40,13 @@ from retailers.services.store_push import (
     record_push_error,
     record_pushed_product,
 )
+from retailers.sync import mark_listings_dirty
 from suppliers.models import Supplier
 
 logger = logging.getLogger(__name__)
 
 MAX_PRODUCTS_PER_JOB = 5000
+PROGRESS_GROUP = 20
 
 
 class ProductImportError(DomainError):
@@ -424,7 +426,9 @@ def run_store_import(*, job_id: int) -> None:
     calls_before = getattr(client, "calls", 0)
     pending = list(job.items.filter(status=StoreImportItem.Status.PENDING).order_by("id"))
     try:
-        for batch in chunked(pending, max(client.product_batch_size, 1)):
+        # Load and record in groups even where the store takes one product per call (Shopify):
+        # a handful of queries per group instead of per product; progress moves per group.
+        for batch in chunked(pending, max(client.product_batch_size, PROGRESS_GROUP)):
             _push_batch(job=job, store=store, client=client, book=book, items=batch)
     except StoreAuthError as exc:
         _finish(job, error=f"{store.name} refused our access: {exc}. Reconnect it and retry.")
@@ -476,23 +480,28 @@ def _push_batch(*, job, store, client, book, items: list[StoreImportItem]) -> No
             _item_failed(job=job, item=item, error=str(exc), listing=push.listing)
         return
     answered = {result.reference: result for result in results}
-    for reference, (item, push) in pushes.items():
-        result = answered.get(reference)
-        if result is None or not result.is_ok or not result.store_product_id:
-            error = result.error if result is not None else "The store did not answer for it."
-            _item_failed(job=job, item=item, error=error or "Refused.", listing=push.listing)
-            continue
-        with transaction.atomic():
-            listing = record_pushed_product(store=store, push=push, result=result)
-            StoreImportItem.objects.filter(pk=item.pk).update(
-                status=StoreImportItem.Status.SYNCED, error="", listing=listing
+    synced: list[StoreImportItem] = []
+    with transaction.atomic():
+        for reference, (item, push) in pushes.items():
+            result = answered.get(reference)
+            if result is None or not result.is_ok or not result.store_product_id:
+                error = result.error if result is not None else "The store did not answer for it."
+                _item_failed(job=job, item=item, error=error or "Refused.", listing=push.listing)
+                continue
+            item.listing = record_pushed_product(
+                store=store, push=push, result=result, mark_dirty=False
             )
+            item.status, item.error = StoreImportItem.Status.SYNCED, ""
+            synced.append(item)
+        if synced:
+            StoreImportItem.objects.bulk_update(synced, ["status", "error", "listing"])
             StoreImportJob.objects.filter(pk=job.pk).update(
-                succeeded_count=F("succeeded_count") + 1, updated_at=timezone.now()
+                succeeded_count=F("succeeded_count") + len(synced), updated_at=timezone.now()
             )
             ImportListItem.objects.filter(
-                retailer=job.retailer, product_id=item.product_id
+                retailer=job.retailer, product_id__in=[item.product_id for item in synced]
             ).delete()
+            mark_listings_dirty(listing_ids=[item.listing_id for item in synced])
 
 
 def _item_failed(*, job, item, error: str, listing: Listing | None) -> None:

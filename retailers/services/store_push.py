@@ -108,12 +108,18 @@ def product_data(push: ProductPush, *, vendor: str = "") -> ProductData:
 
 
 @transaction.atomic
-def record_pushed_product(*, store: Store, push: ProductPush, result: ProductResult) -> Listing:
-    """The store took the product: write the listing and its variants with the store's ids."""
+def record_pushed_product(
+    *, store: Store, push: ProductPush, result: ProductResult, mark_dirty: bool = True
+) -> Listing:
+    """The store took the product: write the listing and its variants with the store's ids.
+    `mark_dirty=False` lets a caller mark a whole batch of listings in one statement."""
     now = timezone.now()
-    listing, _ = Listing.objects.select_for_update().get_or_create(
-        store=store, product=push.product
-    )
+    if push.listing is not None:
+        listing = push.listing
+        held = list(listing.variants.all())
+    else:
+        listing, _ = Listing.objects.get_or_create(store=store, product=push.product)
+        held = list(ListingVariant.objects.filter(listing=listing))
     listing.title = push.title
     listing.description = push.description
     listing.image_order = list(push.image_order or [])
@@ -128,7 +134,7 @@ def record_pushed_product(*, store: Store, push: ProductPush, result: ProductRes
     listing.last_error = ""
     listing.last_synced_at = now
     listing.save()
-    existing = {lv.variant_id: lv for lv in ListingVariant.objects.filter(listing=listing)}
+    existing = {lv.variant_id: lv for lv in held}
     new, changed = [], []
     for pv in push.variants:
         sku = pv.variant.sku
@@ -161,7 +167,8 @@ def record_pushed_product(*, store: Store, push: ProductPush, result: ProductRes
             "last_cost",
         ],
     )
-    mark_listings_dirty(listing_ids=[listing.pk])
+    if mark_dirty:
+        mark_listings_dirty(listing_ids=[listing.pk])
     return listing
 
 
