@@ -309,3 +309,44 @@ def test_a_price_below_wholesale_cost_is_refused_on_the_import_list():
     assert "below its wholesale cost" in refused.value.message
     item.refresh_from_db()
     assert (item.title, item.variant_prices) == ("", {})
+
+
+def test_two_jobs_pushing_the_same_product_at_once_create_it_once_in_the_store(shopify_sandbox):
+    import threading
+
+    from django.db import connection
+
+    from retailers.services import run_store_import
+
+    retailer = RetailerFactory()
+    store = shopify_sandbox.connect_store(retailer=retailer)
+    shirt = _shirt()
+    jobs = []
+    for _ in range(2):  # two pushes queued at the same moment (e.g. page and API)
+        job = StoreImportJob.objects.create(retailer=retailer, store=store, total_count=1)
+        StoreImportItem.objects.create(job=job, product=shirt)
+        jobs.append(job)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def push(job_id):
+        try:
+            barrier.wait()
+            run_store_import(job_id=job_id)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=push, args=(job.pk,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert len(shopify_sandbox.app.shop(store.domain).products) == 1
+    assert Listing.objects.filter(store=store, product=shirt).count() == 1
+    assert set(StoreImportJob.objects.values_list("status", "succeeded_count")) == {
+        ("COMPLETED", 1)
+    }
