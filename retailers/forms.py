@@ -119,7 +119,9 @@ class TierForm(forms.Form):
     max_cost = forms.DecimalField(
         label="Cost up to (empty: no limit)", max_digits=14, decimal_places=2, required=False
     )
-    method = forms.ChoiceField(label="Markup", choices=PricingRule.Method.choices, required=False)
+    method = forms.ChoiceField(
+        label="Markup", choices=[("", "—"), *PricingRule.Method.choices], required=False
+    )
     value = forms.DecimalField(label="Value", max_digits=10, decimal_places=4, required=False)
 
     def is_blank(self) -> bool:

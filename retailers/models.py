@@ -436,6 +436,11 @@ class PriceChange(models.Model):
     old_price = MoneyField()
     new_price = MoneyField(help_text="The price now in the store, or the rule's price when paused.")
     minimum_price = MoneyField(help_text="The lowest price that meets the minimum margin.")
+    suggested_price = MoneyField(
+        null=True,
+        blank=True,
+        help_text="For a paused listing: the minimum price with the rule's ending, offered first.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     digest = models.ForeignKey(
         PriceDigest, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"

@@ -262,10 +262,12 @@ def list_paused_listings_for_retailer(*, retailer: Retailer) -> list[Listing]:
     for listing in listings:
         for lv in listing.variants.all():
             lv.latest_change = lv.recent_changes[0] if lv.recent_changes else None
-            suggested = lv.latest_change.new_price if lv.latest_change else lv.retail_price
-            if lv.latest_change is not None:
-                suggested = max(suggested, lv.latest_change.minimum_price)
-            lv.suggested_price = suggested
+            change = lv.latest_change
+            lv.suggested_price = (
+                (change.suggested_price or max(change.new_price, change.minimum_price))
+                if change is not None
+                else lv.retail_price
+            )
     return listings
 
 

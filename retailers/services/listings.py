@@ -20,6 +20,7 @@ from dropship.core.errors import DomainError
 from integrations.base import InventoryChange, StoreAuthError, StorePermanentError
 from integrations.registry import get_store_client
 from retailers.models import Listing, ListingVariant, PriceChange, Retailer, Store
+from retailers.pricing import round_price
 from retailers.services.importing import _load_products, build_push
 from retailers.services.quoting import PriceBook
 from retailers.services.store_push import product_data, record_push_error, record_pushed_product
@@ -288,6 +289,9 @@ def reprice_variants(*, variant_ids: list[int]) -> dict[int, list[int]]:
                 old_price=old_price,
                 new_price=quote.price,
                 minimum_price=quote.minimum_price,
+                suggested_price=None
+                if outcome == PriceChange.Outcome.REPRICED
+                else round_price(max(quote.price, quote.minimum_price), rule.rounding),
             )
         )
     PriceChange.objects.bulk_create(changes)

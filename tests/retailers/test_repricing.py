@@ -102,6 +102,20 @@ def test_a_cost_below_the_minimum_margin_pauses_the_listing_at_quantity_zero(lis
         Decimal("25.99"),
         Decimal("28.58"),
     )
+    assert change.suggested_price == Decimal("28.99")  # the minimum, with the rule's ending
+
+
+def test_the_approval_page_offers_the_lowest_price_that_keeps_the_margin(listed, client):
+    listing, variant, _ = listed
+    update_variant_price(variant=variant, actor=None, wholesale_price="20.00")
+    member = listing.store.retailer.memberships.first()
+    client.force_login(member.user)
+
+    html = client.get("/retailer/approvals/").content.decode()
+
+    lv = listing.variants.get()
+    assert f'name="price_{lv.pk}" value="28.99"' in html
+    assert "$28.58" in html
 
 
 def test_accepting_a_new_price_resumes_the_listing_and_pushes_the_price(listed):
