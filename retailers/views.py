@@ -292,15 +292,20 @@ def import_list(request: HttpRequest) -> HttpResponse:
 def import_list_item(request: HttpRequest, item_id: int) -> HttpResponse:
     """Save one product's edits (title, description, image order, prices)."""
     item = selectors.get_import_list_item_for_retailer(retailer=request.retailer, item_id=item_id)
+    back = f"{reverse('retailers:import_list')}#item-{item.pk}"
+    raw_order = request.POST.get("image_order", "").replace(" ", "").split(",")
+    if not all(v.isdigit() for v in raw_order if v):
+        messages.error(request, "The image order must be image numbers separated by commas.")
+        return redirect(back)
+    image_order = [int(v) for v in raw_order if v]
+    variant_names = {f"price_{v.pk}": v for v in item.product.variants.all()}
     try:
-        prices = {}
-        for key, value in request.POST.items():
-            if key.startswith("price_"):
-                variant_id = int(key.removeprefix("price_"))
-                prices[variant_id] = services.parse_price(value, label="Price")
-        image_order = [
-            int(v) for v in request.POST.get("image_order", "").replace(" ", "").split(",") if v
-        ]
+        prices = {
+            variant.pk: services.parse_price(
+                request.POST.get(name, ""), label=f"Price of {variant.sku}"
+            )
+            for name, variant in variant_names.items()
+        }
         services.update_import_list_item(
             item=item,
             title=request.POST.get("title", ""),
@@ -308,13 +313,11 @@ def import_list_item(request: HttpRequest, item_id: int) -> HttpResponse:
             image_order=image_order,
             variant_prices=prices,
         )
-    except ValueError:
-        messages.error(request, "The image order must be image numbers separated by commas.")
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Saved your changes to “{item.product.title}”.")
-    return redirect(f"{reverse('retailers:import_list')}#item-{item.pk}")
+    return redirect(back)
 
 
 @require_POST

@@ -16,7 +16,7 @@ from django.utils import timezone
 from dropship.accounts.models import Notification
 from dropship.accounts.services import notify
 from dropship.core.audit import record_audit
-from dropship.core.errors import DomainError
+from dropship.core.errors import DomainError, TemporaryError
 from integrations.base import InventoryChange, StoreAuthError, StorePermanentError
 from integrations.registry import get_store_client
 from retailers.models import Listing, ListingVariant, PriceChange, Retailer, Store
@@ -106,9 +106,9 @@ def unlist_listing(*, listing: Listing, actor=None) -> Listing:
             get_store_client(store=store).set_product_published(
                 store_product_id=listing.store_product_id, is_published=False
             )
-        except (StorePermanentError, DomainError) as exc:
+        except StorePermanentError as exc:
             raise ListingError(f"{store.name} did not unpublish it: {exc}") from exc
-        except Exception as exc:  # a temporary failure: nothing changed, try again later
+        except TemporaryError as exc:  # nothing changed here; the retailer can try again
             raise ListingError(f"{store.name} did not answer; try again in a moment.") from exc
     with transaction.atomic():
         Listing.objects.filter(pk=listing.pk).update(
@@ -155,7 +155,13 @@ def push_listings(*, store_id: int, listing_ids: list[int]) -> None:
     active = [listing for listing in listings if listing.status == Listing.Status.ACTIVE]
     try:
         if paused:
-            _zero_paused(client=client, listings=paused)
+            try:
+                _zero_paused(client=client, listings=paused)
+            except StorePermanentError as exc:
+                if isinstance(exc, StoreAuthError):
+                    raise
+                for listing in paused:
+                    record_push_error(listing=listing, error=str(exc))
         if active:
             _push_active(store=store, client=client, listings=active)
     except StoreAuthError as exc:

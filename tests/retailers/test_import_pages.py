@@ -213,3 +213,31 @@ def test_the_approval_queue_lists_paused_listings_only(retailer_client):
 
     assert "Paused mug" in html
     assert "Fine" not in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("price", "abc", "is not a price"),
+        ("price", "-5", "enter a price above 0"),
+        ("image_order", "1,two", "The image order must be image numbers"),
+    ],
+)
+def test_bad_edits_on_the_import_list_are_refused_and_nothing_is_saved(
+    retailer_client, field, value, message
+):
+    product = _product()
+    variant = product.variants.get()
+    retailer_client.post(reverse("retailers:import_list_add"), {"product_ids": [product.pk]})
+    item = ImportListItem.objects.get()
+    data = {"title": "Changed", "description": "", f"price_{variant.pk}": ""}
+    data[f"price_{variant.pk}" if field == "price" else field] = value
+
+    response = retailer_client.post(
+        reverse("retailers:import_list_item", args=[item.pk]), data, follow=True
+    )
+
+    assert message in response.content.decode()
+    item.refresh_from_db()
+    assert (item.title, item.variant_prices) == ("", {})
