@@ -130,3 +130,28 @@ def test_bad_bodies_answer_422_and_supplier_keys_401(client):
     assert empty.status_code == 422
     assert supplier.status_code == 401
     assert not StoreImportJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_retailer_creates_a_key_on_its_page_uses_it_and_revokes_it(retailer_client):
+    import re
+
+    from django.test import Client
+    from django.urls import reverse
+
+    from dropship.accounts.models import ApiKey
+
+    page = retailer_client.post(reverse("accounts:api_keys"), {"name": "Store sync"})
+    secret = re.search(r'id="new-secret">(drk_[^<]+)<', page.content.decode())[1]
+    api = Client()
+    store = StoreFactory(retailer=retailer_client.retailer)
+    job = StoreImportJob.objects.create(retailer=retailer_client.retailer, store=store)
+
+    assert api.get(f"/api/v1/jobs/{job.pk}", HTTP_AUTHORIZATION=f"Bearer {secret}").json()[
+        "status"
+    ] == ("QUEUED")
+    key = ApiKey.objects.get(retailer=retailer_client.retailer)
+    retailer_client.post(reverse("accounts:revoke_api_key", args=[key.pk]))
+    assert (
+        api.get(f"/api/v1/jobs/{job.pk}", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401
+    )
