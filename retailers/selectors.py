@@ -79,6 +79,7 @@ class RetailerDashboard:
     open_order_count: int
     exception_order_count: int
     orders_by_status: dict[str, int]
+    paused_listing_count: int = 0
 
 
 def get_retailer_dashboard(*, retailer: Retailer) -> RetailerDashboard:
@@ -90,7 +91,9 @@ def get_retailer_dashboard(*, retailer: Retailer) -> RetailerDashboard:
         Listing.objects.filter(store__retailer=retailer)
         .exclude(status=Listing.Status.UNLISTED)
         .aggregate(
-            total=Count("id"), errors=Count("id", filter=Q(sync_status=Listing.SyncStatus.ERROR))
+            total=Count("id"),
+            errors=Count("id", filter=Q(sync_status=Listing.SyncStatus.ERROR)),
+            paused=Count("id", filter=Q(status=Listing.Status.PAUSED)),
         )
     )
     orders_by_status = dict(
@@ -107,6 +110,7 @@ def get_retailer_dashboard(*, retailer: Retailer) -> RetailerDashboard:
         open_order_count=sum(orders_by_status.get(s, 0) for s in OPEN_ORDER_STATUSES),
         exception_order_count=orders_by_status.get(Order.Status.EXCEPTION, 0),
         orders_by_status=orders_by_status,
+        paused_listing_count=listings["paused"],
     )
 
 

@@ -241,3 +241,15 @@ def test_bad_edits_on_the_import_list_are_refused_and_nothing_is_saved(
     assert message in response.content.decode()
     item.refresh_from_db()
     assert (item.title, item.variant_prices) == ("", {})
+
+
+@pytest.mark.django_db
+def test_the_dashboard_counts_listings_awaiting_price_approval(retailer_client):
+    store = StoreFactory(retailer=retailer_client.retailer)
+    ListingFactory(store=store, status="PAUSED")
+    ListingFactory(store=store)
+
+    response = retailer_client.get(reverse("retailers:dashboard"))
+
+    assert response.context["stats"].paused_listing_count == 1
+    assert "Awaiting price approval" in response.content.decode()
