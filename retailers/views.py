@@ -431,12 +431,8 @@ def listing_price(request: HttpRequest, listing_variant_id: int) -> HttpResponse
             messages.error(request, error)
         return redirect("retailers:products")
     lv.refresh_from_db()
-    return render(
-        request,
-        "retailers/_listing_price_cell.html",
-        {"lv": lv, "error": error},
-        status=400 if error else 200,
-    )
+    # htmx swaps only 2xx answers: the refusal comes back as the cell with its error shown.
+    return render(request, "retailers/_listing_price_cell.html", {"lv": lv, "error": error})
 
 
 def _listing_action(request: HttpRequest, listing_id: int, action, done: str, back: str):

@@ -59,10 +59,12 @@ def test_search_add_to_import_list_push_and_see_the_listing_synced(page, shopify
     search_url = _catalog_search_url()
     if search_url:
         page.goto(f"{search_url}?q=walnut")
-        page.get_by_role("button", name="Add to import list").first.click()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Add to import list").first.click()
     else:  # the catalog search page is not merged yet: post from the page as it would
-        page.evaluate(ADD_FROM_PAGE, [reverse("retailers:import_list_add"), str(product.pk)])
-    page.wait_for_load_state()
+        with page.expect_navigation():
+            page.evaluate(ADD_FROM_PAGE, [reverse("retailers:import_list_add"), str(product.pk)])
+    expect(page.get_by_role("status")).to_contain_text("1 product added to your import list.")
 
     page.goto(reverse("retailers:import_list"))
     expect(page.get_by_role("heading", name="Walnut serving board")).to_be_visible()
@@ -82,3 +84,30 @@ def test_search_add_to_import_list_push_and_see_the_listing_synced(page, shopify
     listing = Listing.objects.get(store=store, product=product)
     assert listing.sync_status == Listing.SyncStatus.SYNCED
     assert listing.store_product_id in shopify_sandbox.app.shop(store.domain).products
+
+
+def test_a_retail_price_is_edited_inline_and_pushed(page, shopify_sandbox):
+    from retailers.services import start_store_imports
+
+    member = factories.RetailerMemberFactory()
+    store = shopify_sandbox.connect_store(retailer=member.retailer)
+    product = factories.ProductFactory(title="Linen apron")
+    factories.VariantFactory(product=product, sku="APRON-1", wholesale_price=Decimal("8.00"))
+    start_store_imports(retailer=member.retailer, stores=[store], product_ids=[product.pk])
+    _log_in(page, member.user)
+    page.goto(reverse("retailers:products"))
+
+    price = page.get_by_label("Retail price for APRON-1")
+    price.fill("7.00")
+    page.locator("form.price-form").get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("below its wholesale cost 8.00")
+
+    page.get_by_label("Retail price for APRON-1").fill("21.50")
+    page.locator("form.price-form").get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_have_count(0)
+    expect(page.get_by_label("Retail price for APRON-1")).to_have_value("21.50")
+
+    lv = Listing.objects.get(store=store).variants.get()
+    assert lv.retail_price == Decimal("21.50")
+    shop = shopify_sandbox.app.shop(store.domain)
+    assert Decimal(str(shop.variants[lv.store_variant_id]["price"])) == Decimal("21.50")
