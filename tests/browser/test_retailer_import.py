@@ -60,7 +60,9 @@ def test_search_add_to_import_list_push_and_see_the_listing_synced(page, shopify
     if search_url:
         page.goto(f"{search_url}?q=walnut")
         with page.expect_navigation():
-            page.get_by_role("button", name="Add to import list: Walnut serving board").click()
+            page.locator(".product-card", has_text="Walnut serving board").get_by_role(
+                "button", name="Add to import list"
+            ).click()
     else:  # the catalog search page is not merged yet: post from the page as it would
         with page.expect_navigation():
             page.evaluate(ADD_FROM_PAGE, [reverse("retailers:import_list_add"), str(product.pk)])
