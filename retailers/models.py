@@ -318,7 +318,7 @@ class ImportListItem(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.product_id} on {self.retailer}'s import list"
+        return f"Product {self.product_id} on import list of retailer {self.retailer_id}"
 
 
 class StoreImportJob(TimeStampedModel):
