@@ -200,3 +200,22 @@ def test_the_preview_uses_catalog_samples_before_anything_is_listed(retailer_cli
     assert "Catalog kettle" in html
     assert "$45.00" in html  # 30 + 15, whole
     assert "Below: needs $50.00" in html  # 40 % of the price: 30 / 0.6
+
+
+def test_the_preview_adds_the_suppliers_cheapest_domestic_shipping_when_asked(retailer_client):
+    from tests.factories import ShippingRateFactory
+
+    variant = VariantFactory(
+        product=ProductFactory(title="Cast iron pan"), wholesale_price=Decimal("20"), msrp=None
+    )
+    ShippingRateFactory(supplier=variant.supplier, price=Decimal("7.50"))
+    ShippingRateFactory(supplier=variant.supplier, price=Decimal("5.00"), carrier="USPS")
+
+    response = retailer_client.post(
+        reverse("retailers:pricing_rule_preview"),
+        _post(method="PERCENT", value="50", include_shipping_in_cost="on"),
+    )
+
+    html = response.content.decode()
+    assert "$25.00" in html  # cost: 20.00 + 5.00 cheapest domestic rate
+    assert "$37.99" in html  # 25.00 × 1.5 = 37.50 → 37.99
