@@ -100,4 +100,5 @@ def me(request: HttpRequest):
 
 api.add_router("/supplier", "catalog.api.router")
 api.add_router("/billing", "billing.api.router")
+api.add_router("/orders", "orders.api.router")
 api.add_router("", "retailers.api.router")

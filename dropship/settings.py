@@ -190,12 +190,22 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=3, minute=30),
     },
 }
+# Order pipeline: supplier orders a dead worker left PAID-but-not-SENT (or unpaid) are picked up
+# again; lines whose retailer chose to wait for stock are retried.
+CELERY_BEAT_SCHEDULE["sweep-undispatched-supplier-orders"] = {
+    "task": "orders.tasks.sweep_undispatched_supplier_orders_task",
+    "schedule": timedelta(minutes=1),
+}
+CELERY_BEAT_SCHEDULE["retry-waiting-order-items"] = {
+    "task": "orders.tasks.retry_waiting_items_task",
+    "schedule": timedelta(minutes=5),
+}
+CELERY_TASK_ROUTES = {"orders.tasks.*": {"queue": "orders"}}
 # Retailers: the daily price-change digest (once per retailer per day, safe to run again).
 CELERY_BEAT_SCHEDULE["retailer-price-digests"] = {
     "task": "retailers.tasks.send_price_digests_task",
     "schedule": crontab(hour=7, minute=0),
 }
-CELERY_TASK_ROUTES: dict[str, dict] = globals().get("CELERY_TASK_ROUTES", {})
 CELERY_TASK_ROUTES.update(
     {
         "retailers.tasks.run_store_import_task": {"queue": "imports"},

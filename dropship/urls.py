@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("retailers.urls")),
     path("", include("billing.urls")),
+    path("", include("orders.urls")),
 ]
 
 if settings.DEBUG:

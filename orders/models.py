@@ -73,6 +73,11 @@ class SupplierOrder(TimeStampedModel):
         "suppliers.Supplier", on_delete=models.PROTECT, related_name="supplier_orders"
     )
     number = models.CharField(max_length=40, unique=True)
+    part = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="1 for the first supplier order of this supplier in the order; a line that "
+        "was waiting for stock or substituted after the first was sent goes in a new part.",
+    )
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
     )
@@ -98,7 +103,7 @@ class SupplierOrder(TimeStampedModel):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["order", "supplier"], name="supplier_order_one_per_supplier"
+                fields=["order", "supplier", "part"], name="supplier_order_one_per_supplier_part"
             ),
             models.CheckConstraint(
                 name="supplier_order_money_non_negative",
@@ -152,6 +157,10 @@ class OrderItem(models.Model):
     retail_unit_price = MoneyField(default=ZERO)
     status = models.CharField(max_length=10, choices=Status.choices, db_index=True)
     status_reason = models.CharField(max_length=300, blank=True)
+    is_waiting_for_stock = models.BooleanField(
+        default=False,
+        help_text="The retailer chose to wait: the reservation is retried when stock returns.",
+    )
 
     class Meta:
         ordering = ["order", "id"]

@@ -1,1 +1,34 @@
 """Order pipeline services: intake, reservation, routing, dispatch, fulfilment, tracking."""
+
+from orders.services.cancellation import cancel_store_order, cancel_supplier_order
+from orders.services.dispatch import dispatch_supplier_order, notify_supplier_of_cancellation
+from orders.services.exceptions import (
+    OrderItemActionError,
+    cancel_item,
+    retry_waiting_items,
+    substitute_item,
+    wait_for_stock,
+)
+from orders.services.intake import OrderIntakeError, receive_store_order
+from orders.services.routing import (
+    pay_and_dispatch_order,
+    settle_supplier_orders,
+    sweep_undispatched_supplier_orders,
+)
+
+__all__ = [
+    "OrderIntakeError",
+    "OrderItemActionError",
+    "cancel_item",
+    "cancel_store_order",
+    "cancel_supplier_order",
+    "dispatch_supplier_order",
+    "notify_supplier_of_cancellation",
+    "pay_and_dispatch_order",
+    "receive_store_order",
+    "retry_waiting_items",
+    "settle_supplier_orders",
+    "substitute_item",
+    "sweep_undispatched_supplier_orders",
+    "wait_for_stock",
+]

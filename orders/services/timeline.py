@@ -37,3 +37,17 @@ def record_event(
         message=message[:500],
         actor=actor,
     )
+
+
+def refresh_order_status(*, order: Order) -> str:
+    """Re-derive the order's status from its supplier orders and items; saves only a change."""
+    from orders.status import derive_order_status
+
+    status = derive_order_status(
+        supplier_order_statuses=order.supplier_orders.values_list("status", flat=True),
+        item_statuses=order.items.values_list("status", flat=True),
+    )
+    if status != order.status:
+        order.status = status
+        order.save(update_fields=["status", "updated_at"])
+    return status

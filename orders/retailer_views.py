@@ -1,0 +1,117 @@
+"""Retailer order pages: the list (filters) and one order (items, supplier orders, timeline) with
+the choices for an out-of-stock line: wait, substitute or cancel."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from dropship.accounts.access import retailer_required
+from dropship.core.errors import DomainError
+from orders import selectors
+from orders.models import Order
+from orders.services import exceptions
+
+PAGE_SIZE = 50
+
+
+@require_GET
+@retailer_required
+def order_list(request: HttpRequest) -> HttpResponse:
+    retailer = request.retailer
+    status = request.GET.get("status", "")
+    if status not in Order.Status.values:
+        status = ""
+    store_id = request.GET.get("store", "")
+    store_id = int(store_id) if store_id.isdigit() else None
+    query = request.GET.get("q", "").strip()[:100]
+    orders = selectors.list_orders_for_retailer(
+        retailer=retailer, status=status, store_id=store_id, query=query
+    )
+    page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "orders/retailer/order_list.html",
+        {
+            "page": page,
+            "statuses": Order.Status.choices,
+            "stores": selectors.list_stores_for_order_filter(retailer=retailer),
+            "status": status,
+            "store_id": store_id,
+            "query": query,
+        },
+    )
+
+
+@require_GET
+@retailer_required
+def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = selectors.get_order_for_retailer(retailer=request.retailer, order_id=order_id)
+    items = list(order.items.all())
+    substitutes = {
+        item.pk: exceptions.list_substitutes(item=item)
+        for item in items
+        if item.status == "EXCEPTION" and item.supplier_order_id is None
+    }
+    return render(
+        request,
+        "orders/retailer/order_detail.html",
+        {
+            "order": order,
+            "items": [(item, substitutes.get(item.pk)) for item in items],
+            "supplier_orders": list(order.supplier_orders.all()),
+            "events": list(order.events.all()),
+        },
+    )
+
+
+def _item_action(request: HttpRequest, order_id: int, item_id: int, action) -> HttpResponse:
+    item = selectors.get_order_item_for_retailer(
+        retailer=request.retailer, order_id=order_id, item_id=item_id
+    )
+    try:
+        message = action(item)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, message)
+    return redirect("orders:retailer_detail", order_id=order_id)
+
+
+@require_POST
+@retailer_required
+def item_wait(request: HttpRequest, order_id: int, item_id: int) -> HttpResponse:
+    def action(item):
+        item = exceptions.wait_for_stock(item=item, actor=request.user)
+        if item.status == "RESERVED":
+            return f"Stock was available: “{item.title}” is ordered."
+        return f"We will order “{item.title}” as soon as the supplier has stock."
+
+    return _item_action(request, order_id, item_id, action)
+
+
+@require_POST
+@retailer_required
+def item_substitute(request: HttpRequest, order_id: int, item_id: int) -> HttpResponse:
+    def action(item):
+        variant_id = request.POST.get("variant", "")
+        if not variant_id.isdigit():
+            raise exceptions.OrderItemActionError("Choose the variant to send instead.")
+        item = exceptions.substitute_item(item=item, variant_id=int(variant_id), actor=request.user)
+        return f"“{item.title}” will be sent as {item.variant.sku}."
+
+    return _item_action(request, order_id, item_id, action)
+
+
+@require_POST
+@retailer_required
+def item_cancel(request: HttpRequest, order_id: int, item_id: int) -> HttpResponse:
+    def action(item):
+        reason = request.POST.get("reason", "").strip()[:300]
+        item = exceptions.cancel_item(item=item, reason=reason, actor=request.user)
+        return f"“{item.title}” is cancelled."
+
+    return _item_action(request, order_id, item_id, action)

@@ -1,0 +1,334 @@
+"""Handing a paid supplier order to its supplier over the supplier's channel.
+
+- DASHBOARD: it appears in the supplier's orders list, with a notification and an email.
+- WEBHOOK: a signed JSON POST to the supplier's endpoint (HMAC-SHA256 of the exact body with the
+  supplier's secret, base64, in `X-Dropship-Signature`), made through the safe-call helper and
+  recorded as an `OutboundPush` so it survives crashes and is retried with backoff (admin shows it).
+- EMAIL: an email to the supplier's order address with the packing slip PDF attached; the slip
+  carries the retailer's brand (name, logo, message), never the supplier's.
+
+`dispatch_supplier_order` moves PAID → SENT with one conditional UPDATE, so running it twice (a
+retried task, the sweeper) sends once. Cancellations go out over the same channel.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from functools import partial
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+
+from dropship.accounts.models import Notification
+from dropship.accounts.services import email_organisation, notify
+from dropship.core.errors import PermanentError, TemporaryError
+from integrations.models import OutboundPush
+from integrations.safe_http import safe_request
+from integrations.services import create_outbound_push, register_sender
+from orders.models import Order, OrderEvent, OrderItem, SupplierOrder
+from orders.packing_slip import PackingSlip, PackingSlipLine, address_lines, render_packing_slip_pdf
+from orders.services.timeline import EventKind, record_event
+from suppliers.models import Supplier
+
+logger = logging.getLogger(__name__)
+Channel = Supplier.OrderChannel
+SIGNATURE_HEADER = "X-Dropship-Signature"
+EVENT_HEADER = "X-Dropship-Event"
+DELIVERY_HEADER = "X-Dropship-Delivery"
+WEBHOOK_TIMEOUT_SECONDS = 10.0
+
+
+def sign_payload(body: bytes, secret: str) -> str:
+    """base64(HMAC-SHA256(body, secret)) — what suppliers check with their secret."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def encode_payload(payload: dict) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+
+
+def supplier_order_payload(*, supplier_order: SupplierOrder, event: str, reason: str = "") -> dict:
+    order = supplier_order.order
+    retailer = order.retailer
+    items = (
+        OrderItem.objects.filter(supplier_order=supplier_order)
+        .select_related("variant")
+        .order_by("pk")
+    )
+    payload = {
+        "event": event,
+        "supplier_order": {
+            "id": supplier_order.pk,
+            "number": supplier_order.number,
+            "order_number": order.number,
+            "status": supplier_order.status,
+            "currency": supplier_order.currency,
+            "wholesale_total": str(supplier_order.wholesale_total),
+            "shipping_total": str(supplier_order.shipping_total),
+            "placed_at": order.placed_at.isoformat() if order.placed_at else None,
+            "ship_to": {
+                key: (order.shipping_address or {}).get(key, "")
+                for key in (
+                    "name",
+                    "company",
+                    "address1",
+                    "address2",
+                    "city",
+                    "province",
+                    "zip",
+                    "country",
+                    "country_code",
+                    "phone",
+                )
+            },
+            "brand": {
+                "name": retailer.display_brand,
+                "packing_slip_message": retailer.packing_slip_message,
+            },
+            "items": [
+                {
+                    "id": item.pk,
+                    "sku": item.variant.sku if item.variant else item.sku,
+                    "title": item.title,
+                    "options": item.variant.options if item.variant else {},
+                    "quantity": item.quantity,
+                    "wholesale_unit_price": str(item.wholesale_unit_price or ""),
+                }
+                for item in items
+            ],
+        },
+    }
+    if reason:
+        payload["reason"] = reason
+    return payload
+
+
+def _channel(supplier: Supplier) -> str:
+    if supplier.order_channel == Channel.WEBHOOK and supplier.webhook_url:
+        return Channel.WEBHOOK
+    if supplier.order_channel == Channel.EMAIL and (supplier.order_email or supplier.contact_email):
+        return Channel.EMAIL
+    return Channel.DASHBOARD
+
+
+def dispatch_supplier_order(
+    *, supplier_order: SupplierOrder, actor=None, events: list | None = None
+) -> bool:
+    """PAID → SENT over the supplier's channel, once; False when it was not PAID (already sent,
+    cancelled, unpaid). Must run in a transaction or autocommit; side effects follow its commit."""
+    now = timezone.now()
+    with transaction.atomic(savepoint=False):
+        moved = SupplierOrder.objects.filter(
+            pk=supplier_order.pk, status=SupplierOrder.Status.PAID
+        ).update(status=SupplierOrder.Status.SENT, sent_at=now, updated_at=now)
+        if not moved:
+            return False
+        supplier_order.status, supplier_order.sent_at = SupplierOrder.Status.SENT, now
+        supplier = supplier_order.supplier
+        channel = _channel(supplier)
+        order = supplier_order.order
+        if channel == Channel.WEBHOOK:
+            create_outbound_push(
+                kind=OutboundPush.Kind.SUPPLIER_ORDER_WEBHOOK,
+                idempotency_key=f"supplier-order-{supplier_order.pk}-created",
+                payload=supplier_order_payload(
+                    supplier_order=supplier_order, event="order.created"
+                ),
+                supplier=supplier,
+                supplier_order=supplier_order,
+            )
+            how = "to its order webhook"
+        elif channel == Channel.EMAIL:
+            from orders.tasks import email_supplier_order_task
+
+            transaction.on_commit(
+                partial(email_supplier_order_task.delay, supplier_order.pk, "created")
+            )
+            how = "by email with the packing slip"
+        else:
+            _notify_dashboard(supplier_order=supplier_order, order=order)
+            how = "to its dashboard"
+        event = {
+            "order": order,
+            "supplier_order": supplier_order,
+            "kind": EventKind.SENT,
+            "message": f"{supplier_order.number} sent to {supplier.company_name} {how}."[:500],
+            "actor": actor,
+        }
+        if events is None:
+            record_event(**event)
+        else:
+            events.append(OrderEvent(**event))
+    return True
+
+
+def _notify_dashboard(*, supplier_order: SupplierOrder, order: Order) -> None:
+    supplier = supplier_order.supplier
+    notify(
+        organisation=supplier,
+        kind="orders.new",
+        message=f"New order {supplier_order.number} ({order.number}) to ship within "
+        f"{supplier.handling_days} day{'s' if supplier.handling_days != 1 else ''}.",
+        level=Notification.Level.INFO,
+    )
+    email_organisation(
+        organisation=supplier,
+        subject=f"New order {supplier_order.number} to ship",
+        message=(
+            f"You have a new order, {supplier_order.number}, to ship within "
+            f"{supplier.handling_days} day(s).\n\nOpen your orders on Dropship to accept and ship "
+            f"it: {settings.SITE_URL}/supplier/orders/\n"
+        ),
+    )
+
+
+def notify_supplier_of_cancellation(*, supplier_order: SupplierOrder, reason: str) -> str:
+    """Tell the supplier over its channel that a supplier order it has is cancelled."""
+    supplier = supplier_order.supplier
+    channel = _channel(supplier)
+    if channel == Channel.WEBHOOK:
+        create_outbound_push(
+            kind=OutboundPush.Kind.SUPPLIER_ORDER_WEBHOOK,
+            idempotency_key=f"supplier-order-{supplier_order.pk}-cancelled",
+            payload=supplier_order_payload(
+                supplier_order=supplier_order, event="order.cancelled", reason=reason
+            ),
+            supplier=supplier,
+            supplier_order=supplier_order,
+        )
+        return "its order webhook"
+    if channel == Channel.EMAIL:
+        from orders.tasks import email_supplier_order_task
+
+        transaction.on_commit(
+            partial(email_supplier_order_task.delay, supplier_order.pk, "cancelled")
+        )
+        return "email"
+    notify(
+        organisation=supplier,
+        kind="orders.cancelled",
+        message=f"Order {supplier_order.number} was cancelled: do not ship it. {reason}"[:500],
+        level=Notification.Level.WARNING,
+    )
+    email_organisation(
+        organisation=supplier,
+        subject=f"Order {supplier_order.number} cancelled: do not ship it",
+        message=f"Order {supplier_order.number} was cancelled.\n\n{reason}\n\n"
+        "Its stock has been released; if you already packed it, put it back on the shelf.",
+    )
+    return "its dashboard"
+
+
+# --- webhook channel -----------------------------------------------------------------------------
+@register_sender(OutboundPush.Kind.SUPPLIER_ORDER_WEBHOOK)
+def send_supplier_order_webhook(push: OutboundPush) -> None:
+    """POST the stored payload, signed, to the supplier's endpoint (safe call, timeout)."""
+    supplier = Supplier.objects.get(pk=push.supplier_id)
+    if not supplier.webhook_url:
+        raise PermanentError(f"{supplier.company_name} has no order webhook URL any more.")
+    if not supplier.webhook_secret:
+        raise PermanentError(f"{supplier.company_name} has no webhook secret to sign with.")
+    body = encode_payload(push.payload or {})
+    response = safe_request(
+        "POST",
+        supplier.webhook_url,
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign_payload(body, supplier.webhook_secret),
+            EVENT_HEADER: str((push.payload or {}).get("event", "")),
+            DELIVERY_HEADER: push.idempotency_key,
+        },
+        timeout=WEBHOOK_TIMEOUT_SECONDS,
+        allow_redirects=False,
+    )
+    push.last_response_status = response.status_code
+    host = urlsplit(supplier.webhook_url).hostname
+    if response.ok:
+        return
+    if response.status_code == 429 or response.status_code >= 500:
+        raise TemporaryError(f"{host} answered {response.status_code}; we will try again.")
+    raise PermanentError(
+        f"{host} refused the order with {response.status_code}: {response.text[:300]}"
+    )
+
+
+# --- email channel -------------------------------------------------------------------------------
+def packing_slip_for(*, supplier_order: SupplierOrder) -> bytes:
+    order = supplier_order.order
+    retailer = order.retailer
+    logo_path = None
+    if retailer.brand_logo:
+        try:
+            logo_path = retailer.brand_logo.path
+        except (NotImplementedError, ValueError):
+            logo_path = None
+    items = supplier_order.items.select_related("variant").order_by("pk")
+    slip = PackingSlip(
+        brand_name=retailer.display_brand,
+        order_number=order.number,
+        order_date=(order.placed_at or order.created_at).date(),
+        ship_to_lines=address_lines(order.shipping_address),
+        lines=[
+            PackingSlipLine(
+                sku=item.variant.sku if item.variant else item.sku,
+                title=item.title,
+                options=item.variant.options_label if item.variant else "",
+                quantity=item.quantity,
+            )
+            for item in items
+            if item.status != OrderItem.Status.CANCELLED
+        ],
+        message=retailer.packing_slip_message,
+        logo_path=logo_path,
+    )
+    return render_packing_slip_pdf(slip)
+
+
+def email_supplier_order(*, supplier_order_id: int, kind: str) -> bool:
+    supplier_order = SupplierOrder.objects.select_related("supplier", "order__retailer").get(
+        pk=supplier_order_id
+    )
+    supplier = supplier_order.supplier
+    to = supplier.order_email or supplier.contact_email
+    if not to:
+        return False
+    order = supplier_order.order
+    if kind == "cancelled":
+        message = EmailMessage(
+            subject=f"Cancelled: order {supplier_order.number} — do not ship",
+            body=f"Order {supplier_order.number} ({order.number}) was cancelled. "
+            f"{supplier_order.status_reason}\nDo not ship it.",
+            to=[to],
+        )
+        message.send()
+        return True
+    lines = "\n".join(
+        f"- {item.quantity} × {item.variant.sku if item.variant else item.sku} {item.title}"
+        for item in supplier_order.items.select_related("variant").order_by("pk")
+    )
+    address = "\n".join(address_lines(order.shipping_address))
+    message = EmailMessage(
+        subject=f"New order {supplier_order.number} to ship",
+        body=(
+            f"Please ship order {supplier_order.number} within {supplier.handling_days} day(s).\n\n"
+            f"Items:\n{lines}\n\nShip to:\n{address}\n\n"
+            "Put the attached packing slip in the parcel. Mark it shipped with the carrier and "
+            f"tracking number on Dropship: {settings.SITE_URL}/supplier/orders/\n"
+        ),
+        to=[to],
+    )
+    message.attach(
+        f"packing-slip-{supplier_order.number}.pdf",
+        packing_slip_for(supplier_order=supplier_order),
+        "application/pdf",
+    )
+    message.send()
+    return True

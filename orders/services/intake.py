@@ -1,0 +1,526 @@
+"""Intake: a store's order (webhook or API) becomes one Order, its stock reserved, its lines routed.
+
+DESIGN flows 1–3 in one transaction, in as few round trips as possible (this is the hot path):
+
+1. the payload is cleaned (`clean_order_data`): bad quantities, missing ids and unusable addresses
+   are refused with a message naming the line or field; over-long text is cut to its column;
+2. the Order is inserted once per (store, store order id): a savepoint around the INSERT turns a
+   concurrent or repeated delivery into "that order already exists" (the unique constraint
+   decides, not a read-then-write);
+3. lines are mapped to listing variants by store variant id, then SKU (one query); other lines
+   are recorded NOT_OURS and skipped;
+4. each supplier's lines are quoted for shipping, then reserved with one conditional UPDATE per
+   line (catalog.services.reservations); a line that cannot be reserved is an EXCEPTION item;
+5. one SupplierOrder per supplier with the money frozen (wholesale, shipping, fee, commission),
+   created in bulk with its items and timeline events;
+6. paid and dispatched (orders.services.routing.settle_supplier_orders): inline for a retailer on
+   payment terms, else by one task after commit (the card is charged outside the transaction).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import IntegrityError, transaction
+from django.db.models import Q, prefetch_related_objects
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from catalog.services.reservations import reserve_stock
+from dropship.core.errors import DomainError
+from dropship.core.money import CURRENCY_CHOICES
+from integrations.base import OrderData, OrderLineData
+from orders.models import Order, OrderEvent, OrderItem, SupplierOrder
+from orders.services.timeline import EventKind
+from orders.shipping import ShippingLine, ShippingUnavailable, quote_shipping
+from retailers.models import ListingVariant, Store
+from suppliers.models import Supplier
+
+logger = logging.getLogger(__name__)
+
+MAX_LINES = 250
+MAX_QUANTITY = 10_000
+ADDRESS_KEYS = (
+    "name",
+    "company",
+    "address1",
+    "address2",
+    "city",
+    "province",
+    "province_code",
+    "zip",
+    "country",
+    "country_code",
+    "phone",
+)
+ADDRESS_MAX = 255
+_CURRENCIES = {code for code, _ in CURRENCY_CHOICES}
+
+
+class OrderIntakeError(DomainError):
+    status_code = 422
+
+
+@dataclass
+class IntakeResult:
+    order: Order | None
+    created: bool
+    message: str = ""
+    supplier_orders: list[SupplierOrder] = dataclasses.field(default_factory=list)
+
+
+# --- cleaning ------------------------------------------------------------------------------------
+def _text(value, limit: int) -> str:
+    text = "" if value is None else str(value)
+    text = text.replace("\x00", "").strip()
+    return text[:limit]
+
+
+def _clean_line(index: int, line: OrderLineData, seen: set[str]) -> OrderLineData:
+    label = f"Line {index + 1}" + (f" (“{_text(line.title, 60)}”)" if line.title else "")
+    line_id = _text(line.store_line_id, 1000)
+    if not line_id:
+        raise OrderIntakeError(f"{label} has no line id.", field=f"lines[{index}].store_line_id")
+    if len(line_id) > 100:
+        raise OrderIntakeError(
+            f"{label}: the line id is longer than 100 characters.",
+            field=f"lines[{index}].store_line_id",
+        )
+    if line_id in seen:
+        raise OrderIntakeError(
+            f"{label}: line id {line_id} appears twice.", field=f"lines[{index}].store_line_id"
+        )
+    seen.add(line_id)
+    quantity = line.quantity
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise OrderIntakeError(
+            f"{label}: quantity must be a whole number, not {quantity!r}.",
+            field=f"lines[{index}].quantity",
+        )
+    if quantity < 1:
+        raise OrderIntakeError(
+            f"{label}: quantity must be at least 1 (got {quantity}).",
+            field=f"lines[{index}].quantity",
+        )
+    if quantity > MAX_QUANTITY:
+        raise OrderIntakeError(
+            f"{label}: quantity {quantity} is more than the {MAX_QUANTITY} we accept per line.",
+            field=f"lines[{index}].quantity",
+        )
+    try:
+        price = Decimal(line.unit_price).quantize(Decimal("0.01"))
+    except (InvalidOperation, TypeError, ValueError):
+        raise OrderIntakeError(
+            f"{label}: the unit price {line.unit_price!r} is not a number.",
+            field=f"lines[{index}].unit_price",
+        ) from None
+    if price < 0 or price >= Decimal("100000000"):
+        raise OrderIntakeError(
+            f"{label}: the unit price {price} is out of range.", field=f"lines[{index}].unit_price"
+        )
+    return OrderLineData(
+        store_line_id=line_id,
+        store_variant_id=_text(line.store_variant_id, 100),
+        sku=_text(line.sku, 100),
+        title=_text(line.title, 500) or _text(line.sku, 500) or f"Line {index + 1}",
+        quantity=quantity,
+        unit_price=price,
+        store_product_id=_text(line.store_product_id, 100),
+    )
+
+
+def clean_address(address) -> dict:
+    """Known keys only, each a string cut to 255 characters (unicode kept as it is)."""
+    if not isinstance(address, dict):
+        address = {}
+    cleaned = {key: _text(address.get(key), ADDRESS_MAX) for key in ADDRESS_KEYS}
+    cleaned["country_code"] = cleaned["country_code"][:2].upper()
+    return cleaned
+
+
+def clean_order_data(*, data: OrderData) -> OrderData:
+    """The payload made safe to store, or OrderIntakeError naming what is wrong."""
+    store_order_id = _text(data.store_order_id, 1000)
+    if not store_order_id:
+        raise OrderIntakeError("The order has no id.", field="store_order_id")
+    if len(store_order_id) > 100:
+        raise OrderIntakeError(
+            "The order id is longer than 100 characters.", field="store_order_id"
+        )
+    currency = _text(data.currency, 10).upper() or "USD"
+    if currency not in _CURRENCIES:
+        raise OrderIntakeError(
+            f"Currency {currency!r} is not one we handle ({', '.join(sorted(_CURRENCIES))}).",
+            field="currency",
+        )
+    lines = list(data.lines or ())
+    if not lines:
+        raise OrderIntakeError("The order has no lines.", field="lines")
+    if len(lines) > MAX_LINES:
+        raise OrderIntakeError(
+            f"The order has {len(lines)} lines; the most we accept is {MAX_LINES}.", field="lines"
+        )
+    seen: set[str] = set()
+    cleaned_lines = tuple(_clean_line(index, line, seen) for index, line in enumerate(lines))
+    try:
+        total = Decimal(data.total or 0).quantize(Decimal("0.01"))
+    except (InvalidOperation, TypeError, ValueError):
+        raise OrderIntakeError(
+            f"The total {data.total!r} is not a number.", field="total"
+        ) from None
+    return dataclasses.replace(
+        data,
+        store_order_id=store_order_id,
+        number=_text(data.number, 50) or store_order_id[:50],
+        currency=currency,
+        shopper_name=_text(data.shopper_name, ADDRESS_MAX),
+        shopper_email=_text(data.shopper_email, 254),
+        shipping_address=clean_address(data.shipping_address),
+        lines=cleaned_lines,
+        total=total if total >= 0 else Decimal("0"),
+        placed_at=_text(data.placed_at, 64),
+        status=_text(data.status, 50),
+    )
+
+
+def _require_address(address: dict) -> None:
+    missing = [
+        label
+        for key, label in (("address1", "street (address1)"), ("country_code", "country code"))
+        if not address.get(key)
+    ]
+    if missing:
+        raise OrderIntakeError(
+            f"The shipping address has no {' and no '.join(missing)}; a supplier cannot ship it.",
+            field="shipping_address",
+        )
+
+
+def _placed_at(value: str):
+    parsed = parse_datetime(value) if value else None
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, datetime.UTC)
+    return parsed
+
+
+# --- mapping ------------------------------------------------------------------------------------
+def map_lines(*, store: Store, lines: tuple[OrderLineData, ...]) -> list[ListingVariant | None]:
+    """The store's listing variant for each line, by store variant id, then SKU (one query)."""
+    ids = {line.store_variant_id for line in lines if line.store_variant_id}
+    skus = {line.sku for line in lines if line.sku}
+    if not ids and not skus:
+        return [None] * len(lines)
+    rows = list(
+        ListingVariant.objects.filter(store=store)
+        .filter(Q(store_variant_id__in=ids) | Q(variant__sku__in=skus))
+        .select_related("variant__supplier", "store__retailer")
+        .order_by("pk")
+    )
+    by_id = {row.store_variant_id: row for row in rows if row.store_variant_id}
+    by_sku: dict[str, ListingVariant] = {}
+    for row in rows:
+        by_sku.setdefault(row.variant.sku, row)
+    return [
+        (by_id.get(line.store_variant_id) if line.store_variant_id else None)
+        or (by_sku.get(line.sku) if line.sku else None)
+        for line in lines
+    ]
+
+
+# --- intake -------------------------------------------------------------------------------------
+def _insert_order(*, store: Store, data: OrderData, retail_total) -> tuple[Order, bool]:
+    """INSERT once per (store, store order id); a concurrent or repeated delivery gets the row."""
+    address = data.shipping_address
+    order = Order(
+        store=store,
+        retailer_id=store.retailer_id,
+        store_order_id=data.store_order_id,
+        number=data.number,
+        currency=data.currency,
+        shopper_name=data.shopper_name,
+        shopper_email=data.shopper_email,
+        shipping_address=address,
+        shipping_country=address.get("country_code", "")[:2],
+        retail_total=retail_total,
+        placed_at=_placed_at(data.placed_at) or timezone.now(),
+    )
+    try:
+        with transaction.atomic():
+            order.save(force_insert=True)
+    except IntegrityError:
+        existing = Order.objects.get(store=store, store_order_id=data.store_order_id)
+        return existing, False
+    return order, True
+
+
+def receive_store_order(*, store: Store, data: OrderData, actor=None) -> IntakeResult:
+    """Create, reserve and route a store's order once; a repeat returns the existing order.
+
+    Runs in the caller's transaction when there is one (the webhook inbox), else in its own.
+    Raises OrderIntakeError (nothing written) for a payload that cannot be an order.
+    """
+    data = clean_order_data(data=data)
+    if data.is_cancelled:
+        from orders.services.cancellation import cancel_store_order
+
+        order = cancel_store_order(
+            store=store, store_order_id=data.store_order_id, reason=f"Cancelled in {store.name}."
+        )
+        return IntakeResult(order=order, created=False, message="cancelled")
+    # Reads and checks first: a refusal leaves the caller's transaction untouched. A repeated
+    # delivery is recognised by the INSERT below (the unique constraint), not by a read.
+    matches = map_lines(store=store, lines=data.lines)
+    if not any(matches):
+        existing = Order.objects.filter(store=store, store_order_id=data.store_order_id).first()
+        if existing is not None:  # received before; its products were delisted since
+            return IntakeResult(order=existing, created=False, message="duplicate")
+        return IntakeResult(
+            order=None,
+            created=False,
+            message="None of the lines are Dropship products "
+            f"({', '.join(line.sku or line.title for line in data.lines)[:300]}).",
+        )
+    _require_address(data.shipping_address)
+    with transaction.atomic(savepoint=False):
+        order, created = _insert_order(store=store, data=data, retail_total=data.total)
+        order.store = store
+        order.retailer = next(match for match in matches if match).store.retailer
+        if not created:
+            return IntakeResult(order=order, created=False, message="duplicate")
+        supplier_orders, item_statuses = _route_new_order(
+            order=order, store=store, data=data, matches=matches
+        )
+    from orders.services.routing import settle_supplier_orders
+
+    settle_supplier_orders(
+        order=order, supplier_orders=supplier_orders, actor=actor, item_statuses=item_statuses
+    )
+    return IntakeResult(order=order, created=True, supplier_orders=supplier_orders)
+
+
+@dataclass
+class _Line:
+    data: OrderLineData
+    match: ListingVariant | None
+    status: str = OrderItem.Status.NOT_OURS
+    reason: str = ""
+    supplier_order: SupplierOrder | None = None
+
+
+def _route_new_order(
+    *, order: Order, store: Store, data: OrderData, matches: list[ListingVariant | None]
+) -> tuple[list[SupplierOrder], list[str]]:
+    lines = [_Line(data=line, match=match) for line, match in zip(data.lines, matches, strict=True)]
+    ours = [line for line in lines if line.match is not None]
+    by_supplier: dict[int, list[_Line]] = defaultdict(list)
+    for line in ours:
+        by_supplier[line.match.variant.supplier_id].append(line)
+    suppliers = {line.match.variant.supplier_id: line.match.variant.supplier for line in ours}
+    prefetch_related_objects(list(suppliers.values()), "shipping_rates")
+    country = order.shipping_country
+    to_reserve: list[_Line] = []
+    for supplier_id, supplier_lines in by_supplier.items():
+        supplier = suppliers[supplier_id]
+        reason = _cannot_route_reason(supplier=supplier, country=country, lines=supplier_lines)
+        if reason:
+            for line in supplier_lines:
+                line.status, line.reason = OrderItem.Status.EXCEPTION, reason
+        else:
+            to_reserve.extend(supplier_lines)
+    if to_reserve:
+        applied = reserve_stock(
+            lines=[(line.match.variant_id, line.data.quantity) for line in to_reserve],
+            reference=f"Order {order.number} ({store.name})",
+        )
+        for line, ok in zip(to_reserve, applied, strict=True):
+            if ok:
+                line.status = OrderItem.Status.RESERVED
+            else:
+                line.status = OrderItem.Status.EXCEPTION
+                line.reason = (
+                    f"Out of stock: {suppliers[line.match.variant.supplier_id].company_name} "
+                    f"had fewer than {line.data.quantity} of {line.match.variant.sku} available."
+                )
+    supplier_orders = build_supplier_orders(
+        order=order,
+        groups={
+            supplier_id: [line for line in supplier_lines if line.status == "RESERVED"]
+            for supplier_id, supplier_lines in by_supplier.items()
+        },
+        suppliers=suppliers,
+    )
+    for supplier_order in supplier_orders:
+        for line in supplier_order._lines:
+            line.supplier_order = supplier_order
+    OrderItem.objects.bulk_create(
+        [
+            OrderItem(
+                order=order,
+                supplier_order=line.supplier_order,
+                variant=line.match.variant if line.match else None,
+                listing_variant=line.match,
+                store_line_id=line.data.store_line_id,
+                store_variant_id=line.data.store_variant_id,
+                sku=line.data.sku,
+                title=line.data.title,
+                quantity=line.data.quantity,
+                wholesale_unit_price=line.match.variant.wholesale_price if line.match else None,
+                retail_unit_price=line.data.unit_price,
+                status=line.status,
+                status_reason=line.reason[:300],
+            )
+            for line in lines
+        ]
+    )
+    foreign = sum(1 for line in lines if line.match is None)
+    events = [
+        OrderEvent(
+            order=order,
+            kind=EventKind.RECEIVED,
+            message=(
+                f"Order {order.number} received from {store.name}: {len(lines)} line"
+                f"{'s' if len(lines) != 1 else ''}"
+                + (
+                    f", {foreign} not Dropship product{'s' if foreign != 1 else ''} (skipped)"
+                    if foreign
+                    else ""
+                )
+                + "."
+            )[:500],
+        )
+    ]
+    for supplier_order in supplier_orders:
+        count = len(supplier_order._lines)
+        events.append(
+            OrderEvent(
+                order=order,
+                supplier_order=supplier_order,
+                kind=EventKind.RESERVED,
+                message=f"Stock reserved at {supplier_order.supplier.company_name} for {count} "
+                f"line{'s' if count != 1 else ''}; {supplier_order.number} created.",
+            )
+        )
+    events.extend(
+        OrderEvent(
+            order=order,
+            kind=EventKind.OUT_OF_STOCK,
+            message=f"“{line.data.title[:200]}” × {line.data.quantity}: {line.reason}"[:500],
+        )
+        for line in lines
+        if line.status == OrderItem.Status.EXCEPTION
+    )
+    OrderEvent.objects.bulk_create(events)
+    if any(line.status == OrderItem.Status.EXCEPTION for line in lines):
+        _tell_retailer_exceptions(order=order, lines=lines)
+    return supplier_orders, [line.status for line in lines]
+
+
+def _cannot_route_reason(*, supplier: Supplier, country: str, lines) -> str:
+    if supplier.status != Supplier.Status.ACTIVE:
+        return f"{supplier.company_name} is not taking orders right now."
+    try:
+        quote_shipping(
+            supplier=supplier,
+            destination_country=country,
+            lines=[
+                ShippingLine(line.match.variant.shipping_class, line.data.quantity)
+                for line in lines
+            ],
+            rates=list(supplier.shipping_rates.all()),
+        )
+    except ShippingUnavailable as exc:
+        return exc.message
+    return ""
+
+
+def build_supplier_orders(
+    *, order: Order, groups: dict[int, list], suppliers: dict[int, Supplier], part_for=None
+) -> list[SupplierOrder]:
+    """One SupplierOrder per supplier with reserved lines (`line.match.variant`, `line.data`),
+    money frozen now: wholesale, shipping from the supplier's rates, fee and commission of the
+    retailer's plan. Created in one INSERT; each gets `_lines` for the caller."""
+    from billing.selectors import get_fees_for_retailer
+
+    groups = {supplier_id: lines for supplier_id, lines in groups.items() if lines}
+    if not groups:
+        return []
+    try:
+        fees = _fees_for(order.retailer, get_fees_for_retailer)
+    except ObjectDoesNotExist:  # an admin deleted the plan's schedule: route, charge no fee
+        logger.error(
+            "No fee schedule for plan %s; routing order %s without fees",
+            order.retailer.plan,
+            order.pk,
+        )
+        fees = SimpleNamespace(platform_fee=Decimal("0"), commission_percent=Decimal("0"))
+    supplier_orders = []
+    for supplier_id, lines in sorted(groups.items()):
+        supplier = suppliers[supplier_id]
+        wholesale = sum(
+            (line.match.variant.wholesale_price * line.data.quantity for line in lines),
+            Decimal("0"),
+        )
+        quote = quote_shipping(
+            supplier=supplier,
+            destination_country=order.shipping_country,
+            lines=[
+                ShippingLine(line.match.variant.shipping_class, line.data.quantity)
+                for line in lines
+            ],
+            rates=list(supplier.shipping_rates.all()),
+        )
+        part = part_for(supplier_id) if part_for else 1
+        supplier_order = SupplierOrder(
+            order=order,
+            supplier=supplier,
+            part=part,
+            number=f"SO-{order.pk}-{supplier_id}" + (f"-{part}" if part > 1 else ""),
+            currency=lines[0].match.variant.currency,
+            wholesale_total=wholesale.quantize(Decimal("0.01")),
+            shipping_total=quote.total,
+            platform_fee=fees.platform_fee,
+            commission_percent=fees.commission_percent,
+        )
+        supplier_order._lines = lines
+        supplier_orders.append(supplier_order)
+    SupplierOrder.objects.bulk_create(supplier_orders)
+    return supplier_orders
+
+
+_FEES: dict[str, tuple[float, object]] = {}
+FEES_CACHE_SECONDS = 30.0
+
+
+def _fees_for(retailer, lookup):
+    """The plan's fees, remembered for a few seconds per process (one query less per order on
+    the hot path; an admin's change of a fee schedule applies within FEES_CACHE_SECONDS)."""
+    now = time.monotonic()
+    cached = _FEES.get(retailer.plan)
+    if cached is not None and now - cached[0] < FEES_CACHE_SECONDS:
+        return cached[1]
+    fees = lookup(retailer=retailer)
+    _FEES[retailer.plan] = (now, fees)
+    return fees
+
+
+def _tell_retailer_exceptions(*, order: Order, lines) -> None:
+    from dropship.accounts.models import Notification
+    from dropship.accounts.services import notify
+
+    count = sum(1 for line in lines if line.status == OrderItem.Status.EXCEPTION)
+    notify(
+        organisation=order.retailer,
+        kind="orders.exception",
+        message=f"Order {order.number}: {count} line{'s' if count != 1 else ''} could not be "
+        "reserved. Choose to wait for stock, substitute or cancel.",
+        level=Notification.Level.WARNING,
+        url=f"/retailer/orders/{order.pk}/",
+    )

@@ -1,0 +1,159 @@
+"""Paying for routed supplier orders and handing the paid ones to dispatch.
+
+Payment goes through the one seam, `billing.services.pay_supplier_order`. A retailer on payment
+terms is paid at once, so its supplier orders are paid and dispatched inline, in the order's own
+transaction (the webhook hot path: one task does everything). Every other retailer pays by card:
+Stripe must not be called inside our transaction, so one task per order pays and dispatches after
+commit. A sweeper (`sweep_undispatched_supplier_orders`) finds supplier orders left PAID but not
+SENT, or PENDING with no payment attempt, by a worker that died or a message that was lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from orders.models import Order, OrderEvent, SupplierOrder
+from orders.services.timeline import EventKind, record_event, refresh_order_status
+from orders.status import derive_order_status
+
+logger = logging.getLogger(__name__)
+
+PENDING_GRACE = timedelta(minutes=5)
+PAID_GRACE = timedelta(minutes=1)
+
+
+def settle_supplier_orders(
+    *,
+    order: Order,
+    supplier_orders: list[SupplierOrder],
+    actor=None,
+    item_statuses: list[str] | None = None,
+) -> None:
+    """Pay and dispatch now (payment terms) or after commit by one task (card).
+
+    `item_statuses`: a brand-new order's item statuses, when `supplier_orders` are all it has;
+    its status is then derived from them in memory (the same rule as refresh_order_status)."""
+    from orders.tasks import pay_and_dispatch_order_task
+
+    events: list[OrderEvent] = []
+    if supplier_orders and order.retailer.has_payment_terms:
+        for supplier_order in supplier_orders:
+            pay_and_dispatch_supplier_order(
+                supplier_order=supplier_order, actor=actor, events=events
+            )
+    elif supplier_orders:
+        transaction.on_commit(partial(pay_and_dispatch_order_task.delay, order.pk))
+    if events:
+        OrderEvent.objects.bulk_create(events)
+    if item_statuses is None:
+        refresh_order_status(order=order)
+        return
+    status = derive_order_status(
+        supplier_order_statuses=[supplier_order.status for supplier_order in supplier_orders],
+        item_statuses=item_statuses,
+    )
+    if status != order.status:
+        Order.objects.filter(pk=order.pk).update(status=status, updated_at=timezone.now())
+        order.status = status
+
+
+def _event(events, **fields) -> None:
+    if events is None:
+        record_event(**fields)
+    else:
+        fields["message"] = fields["message"][:500]
+        events.append(OrderEvent(**fields))
+
+
+def pay_and_dispatch_supplier_order(
+    *, supplier_order: SupplierOrder, actor=None, events: list | None = None
+) -> bool:
+    """Pay (once) and, when paid, dispatch; True when it is now with the supplier.
+    Timeline events go to `events` (for one bulk insert) when given.
+
+    Raises billing's StripeTemporaryError when Stripe cannot answer (the task retries)."""
+    from billing.services import pay_supplier_order
+    from orders.services.dispatch import dispatch_supplier_order
+
+    if supplier_order.status == SupplierOrder.Status.PENDING:
+        result = pay_supplier_order(supplier_order=supplier_order)
+        if result.paid_now:
+            how = (
+                "on payment terms"
+                if result.charge is not None and result.charge.method == "TERMS"
+                else f"by card{f' ({result.charge.card_label})' if result.charge and result.charge.card_label else ''}"
+            )
+            _event(
+                events,
+                order=supplier_order.order,
+                supplier_order=supplier_order,
+                kind=EventKind.PAID,
+                message=f"{supplier_order.number} paid {how}: {supplier_order.total} "
+                f"{supplier_order.currency}.",
+                actor=actor,
+            )
+        if not result.is_paid:
+            if result.supplier_order.status == SupplierOrder.Status.PAYMENT_FAILED:
+                _event(
+                    events,
+                    order=supplier_order.order,
+                    supplier_order=supplier_order,
+                    kind=EventKind.PAYMENT_FAILED,
+                    message=f"{supplier_order.number} is on hold: payment failed. {result.message}",
+                    actor=actor,
+                )
+            supplier_order.status = result.supplier_order.status
+            return False
+        supplier_order.status = result.supplier_order.status
+        supplier_order.paid_at = result.supplier_order.paid_at
+    if supplier_order.status != SupplierOrder.Status.PAID:
+        return supplier_order.status in (
+            SupplierOrder.Status.SENT,
+            SupplierOrder.Status.ACCEPTED,
+            SupplierOrder.Status.SHIPPED,
+            SupplierOrder.Status.DELIVERED,
+        )
+    return dispatch_supplier_order(supplier_order=supplier_order, actor=actor, events=events)
+
+
+def pay_and_dispatch_order(*, order_id: int) -> list[str]:
+    """Every supplier order of the order that is waiting for payment or dispatch (safe twice).
+    Called outside a transaction: each payment commits before Stripe is called."""
+    order = Order.objects.select_related("retailer", "store").get(pk=order_id)
+    supplier_orders = list(
+        order.supplier_orders.filter(
+            status__in=[SupplierOrder.Status.PENDING, SupplierOrder.Status.PAID]
+        )
+        .select_related("supplier")
+        .order_by("pk")
+    )
+    for supplier_order in supplier_orders:
+        supplier_order.order = order
+        pay_and_dispatch_supplier_order(supplier_order=supplier_order)
+    refresh_order_status(order=order)
+    return [supplier_order.status for supplier_order in supplier_orders]
+
+
+def sweep_undispatched_supplier_orders(*, now=None) -> int:
+    """Re-enqueue orders whose supplier orders a dead worker or a lost message left behind:
+    PAID but not SENT for a minute, or PENDING (never paid, never failed) for five."""
+    from orders.tasks import pay_and_dispatch_order_task
+
+    now = now or timezone.now()
+    order_ids = set(
+        SupplierOrder.objects.filter(
+            status=SupplierOrder.Status.PAID, updated_at__lt=now - PAID_GRACE
+        ).values_list("order_id", flat=True)[:500]
+    ) | set(
+        SupplierOrder.objects.filter(
+            status=SupplierOrder.Status.PENDING, created_at__lt=now - PENDING_GRACE
+        ).values_list("order_id", flat=True)[:500]
+    )
+    for order_id in sorted(order_ids):
+        transaction.on_commit(partial(pay_and_dispatch_order_task.delay, order_id))
+    return len(order_ids)

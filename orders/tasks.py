@@ -1,0 +1,40 @@
+"""Order pipeline tasks: ids in, one service call, safe to run twice (each service claims its
+rows with a conditional UPDATE or a row lock). Temporary failures retry with backoff."""
+
+from celery import shared_task
+
+from dropship.core.errors import TemporaryError
+from orders.services import dispatch, exceptions, routing
+
+RETRY = {
+    "autoretry_for": (TemporaryError,),
+    "retry_backoff": 30,
+    "retry_backoff_max": 3600,
+    "retry_jitter": True,
+    "max_retries": 10,
+}
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, **RETRY)
+def pay_and_dispatch_order_task(self, order_id: int) -> None:
+    """Pay (card) and dispatch the order's supplier orders waiting for it."""
+    routing.pay_and_dispatch_order(order_id=order_id)
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, **RETRY)
+def email_supplier_order_task(self, supplier_order_id: int, kind: str) -> None:
+    """The EMAIL channel: the order (with its packing slip) or its cancellation."""
+    try:
+        dispatch.email_supplier_order(supplier_order_id=supplier_order_id, kind=kind)
+    except OSError as exc:  # SMTP unreachable: try again later
+        raise TemporaryError(f"Could not send the email: {exc}") from exc
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def sweep_undispatched_supplier_orders_task(self) -> int:
+    return routing.sweep_undispatched_supplier_orders()
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def retry_waiting_items_task(self) -> int:
+    return exceptions.retry_waiting_items()
