@@ -24,10 +24,15 @@ RETRY = {
 def retry_failed_payments_task(self, retailer_id: int, retry_same_card: bool = False) -> list[int]:
     """After a retailer's card changed: pay its supplier orders that were waiting.
 
-    Returns the ids of the supplier orders this run paid; sending those to their suppliers is
-    the order pipeline's job. A Stripe outage on some of them brings the task back later."""
+    Returns the ids of the supplier orders this run paid and hands their orders to the order
+    pipeline, which sends them to their suppliers at once (its sweeper would, a minute later).
+    A Stripe outage on some of them brings the task back later."""
+    from orders.tasks import pay_and_dispatch_order_task
+
     retailer = Retailer.objects.get(pk=retailer_id)
     paid = services.retry_failed_payments(retailer=retailer, retry_same_card=retry_same_card)
+    for order_id in sorted({supplier_order.order_id for supplier_order in paid}):
+        pay_and_dispatch_order_task.delay(order_id)
     if services.has_payments_awaiting_stripe(retailer=retailer):
         raise self.retry(countdown=min(30 * 2**self.request.retries, 3600))
     return [supplier_order.pk for supplier_order in paid]

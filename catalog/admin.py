@@ -14,6 +14,8 @@ from catalog.models import (
     ImportRowError,
     Product,
     ProductImage,
+    ProductSearch,
+    SearchTerm,
     StockMovement,
     Variant,
 )
@@ -366,3 +368,23 @@ class ImportRowErrorAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["job", "row_number", "column", "message"]
     search_fields = ["message", "column", "job__original_filename", "job__supplier__company_name"]
     list_select_related = ["job__supplier"]
+
+
+@admin.register(ProductSearch)
+class ProductSearchAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """The search row the database triggers keep for each product: read it to see why a product
+    does or does not show in the retailer catalog."""
+
+    list_display = ["product", "is_listed", "min_price", "in_stock", "handling_days", "ship_from"]
+    list_filter = ["is_listed", "in_stock"]
+    search_fields = ["product__title", "skus"]
+    list_select_related = ["product"]
+    exclude = ["document"]
+
+
+@admin.register(SearchTerm)
+class SearchTermAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Words known to the misspelling correction."""
+
+    list_display = ["term"]
+    search_fields = ["term"]

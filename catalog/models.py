@@ -310,3 +310,65 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"Row {self.row_number} {self.column}: {self.message}"
+
+
+class ProductSearch(models.Model):
+    """One row per product, denormalised for the retailer catalog search (catalog/search.py).
+
+    Written only by database triggers (migration 0004) whenever a product, its variants, its
+    supplier or its category changes, so it is current on every write path (pages, API, imports,
+    feeds, admin). `is_listed` = the product is ACTIVE, has variants and its supplier is ACTIVE.
+    PostgreSQL-only parts live in that migration: the `category_path` column (the category and
+    its ancestors), the GIN index on (document, category_path) and the sort indexes, which
+    include every filter column so browsing without text is answered from the index alone.
+    """
+
+    product = models.OneToOneField(
+        Product,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="search_row",
+    )
+    supplier_id = models.BigIntegerField()
+    category_id = models.BigIntegerField(null=True)
+    is_listed = models.BooleanField(default=False)
+    document = SearchVectorField(null=True)
+    skus = models.TextField(
+        blank=True, help_text="The variants' SKUs, lower case, space separated."
+    )
+    min_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    est_margin = models.DecimalField(
+        max_digits=12, decimal_places=2, default=0, help_text="Best MSRP − wholesale of a variant."
+    )
+    in_stock = models.BooleanField(default=False)
+    handling_days = models.SmallIntegerField(default=0)
+    ship_from = models.CharField(max_length=2, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["supplier_id", "-created_at", "-product"],
+                name="psearch_supplier",
+                condition=Q(is_listed=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Search row of product {self.product_id}"
+
+
+class SearchTerm(models.Model):
+    """Every word seen in a listed title, category or supplier name; trigram-indexed so a
+    misspelt search word can be corrected to the nearest real one. Filled by the same triggers."""
+
+    term = models.CharField(max_length=40, primary_key=True)
+
+    class Meta:
+        indexes = [
+            GinIndex(fields=["term"], name="searchterm_trgm", opclasses=["gin_trgm_ops"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.term

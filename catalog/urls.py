@@ -1,6 +1,6 @@
 from django.urls import path
 
-from catalog import views
+from catalog import browse_views, views
 
 app_name = "catalog"
 
@@ -36,4 +36,6 @@ urlpatterns = [
     path("supplier/imports/template.csv", views.import_template, name="import_template"),
     path("supplier/imports/<int:job_id>/", views.import_detail, name="import_detail"),
     path("supplier/imports/<int:job_id>/progress/", views.import_progress, name="import_progress"),
+    path("catalog/", browse_views.catalog_search, name="browse"),
+    path("catalog/<int:product_id>/", browse_views.catalog_product, name="browse_product"),
 ]

@@ -201,6 +201,31 @@ CELERY_BEAT_SCHEDULE["retry-waiting-order-items"] = {
     "schedule": timedelta(minutes=5),
 }
 CELERY_TASK_ROUTES = {"orders.tasks.*": {"queue": "orders"}}
+# Inventory sync (issue 6): drains for stores with dirty rows, reconciliation, supplier feeds.
+CELERY_BEAT_SCHEDULE |= {
+    "kick-inventory-drains": {
+        "task": "retailers.sync.tasks.kick_inventory_drains_task",
+        "schedule": timedelta(seconds=10),
+    },
+    "reconcile-store-inventory": {
+        "task": "retailers.sync.tasks.reconcile_inventory_task",
+        "schedule": timedelta(minutes=5),
+    },
+    "poll-supplier-feeds": {
+        "task": "suppliers.feed_tasks.poll_supplier_feeds_task",
+        "schedule": timedelta(minutes=1),
+    },
+}
+CELERY_IMPORTS = [
+    *globals().get("CELERY_IMPORTS", []),
+    "retailers.sync.tasks",
+    "suppliers.feed_tasks",
+]
+CELERY_TASK_ROUTES = {
+    **globals().get("CELERY_TASK_ROUTES", {}),
+    "retailers.sync.tasks.*": {"queue": "sync"},
+    "suppliers.feed_tasks.*": {"queue": "sync"},
+}
 # Retailers: the daily price-change digest (once per retailer per day, safe to run again).
 CELERY_BEAT_SCHEDULE["retailer-price-digests"] = {
     "task": "retailers.tasks.send_price_digests_task",

@@ -203,6 +203,26 @@ class StoreClient(Protocol):
 
     def add_order_note(self, *, note: OrderNote) -> None: ...
 
+    def read_inventory(self, *, items: list[InventoryRef]) -> InventoryReadResult: ...
+
+
+# --- reading inventory back (reconciliation) ------------------------------------------------------
+@dataclass(frozen=True)
+class InventoryRef:
+    """One item to read back; the same ids as InventoryChange."""
+
+    inventory_item_id: str = ""
+    store_variant_id: str = ""
+    store_product_id: str = ""
+
+
+@dataclass(frozen=True)
+class InventoryReadResult:
+    """Quantities in the order of the items asked for; None where the store has no such item."""
+
+    quantities: tuple[int | None, ...]
+    calls: int
+
 
 T = TypeVar("T")
 

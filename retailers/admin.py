@@ -342,3 +342,6 @@ class PriceDigestAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["retailer", "day", "change_count", "sent_at"]
     search_fields = ["retailer__business_name"]
     list_select_related = ["retailer"]
+
+
+from retailers.sync import admin as _sync_admin  # noqa: E402, F401 - registers the sync pages

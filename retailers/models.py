@@ -225,6 +225,10 @@ class Listing(TimeStampedModel):
     paused_at = models.DateTimeField(
         null=True, blank=True, help_text="When a cost rise below the minimum margin paused it."
     )
+    is_delisted_for_stock = models.BooleanField(
+        default=False,
+        help_text="Unpublished by the inventory sync because nothing was left; republished when stock returns.",
+    )
 
     class Meta:
         ordering = ["store", "-created_at"]
@@ -261,6 +265,16 @@ class ListingVariant(models.Model):
     last_pushed_at = models.DateTimeField(null=True, blank=True)
     is_inventory_dirty = models.BooleanField(default=True)
     inventory_dirty_since = models.DateTimeField(null=True, blank=True)
+    # Bumped by every mark: a drain clears the dirty flag only if the version it read is still
+    # the row's version, so a change made while a push was in flight is never lost.
+    inventory_version = models.BigIntegerField(default=0)
+    inventory_confirmed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the store last accepted or showed our quantity."
+    )
+    inventory_error = models.CharField(max_length=500, blank=True)
+    inventory_retry_at = models.DateTimeField(
+        null=True, blank=True, help_text="A row the store refused is retried after this time."
+    )
 
     class Meta:
         ordering = ["listing", "variant"]
@@ -270,12 +284,11 @@ class ListingVariant(models.Model):
                 name="listing_variant_price_non_negative", condition=Q(retail_price__gte=0)
             ),
         ]
+        # No index involves the sync columns (dirty flag, version, pushed quantity): marking
+        # 500,000 rows dirty is then a HOT update (no index entry rewritten; the table keeps
+        # free space per page for it, see migration retailers 0002). Drains find a store's
+        # dirty rows through its store index.
         indexes = [
-            models.Index(
-                fields=["store", "variant"],
-                condition=Q(is_inventory_dirty=True),
-                name="listing_variant_dirty_by_store",
-            ),
             models.Index(fields=["store", "store_variant_id"], name="listing_variant_store_id"),
         ]
 
@@ -458,3 +471,6 @@ class PriceChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.listing_variant_id}: {self.old_price} → {self.new_price} ({self.outcome})"
+
+
+from retailers.sync.models import StockReconciliation, StoreSyncState  # noqa: E402, F401

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from retailers import views
+from retailers import sync_views, views
 
 app_name = "retailers"
 
@@ -55,4 +55,5 @@ urlpatterns = [
         views.approval_accept,
         name="approval_accept",
     ),
+    path("retailer/sync/", sync_views.sync_status, name="sync_status"),
 ]

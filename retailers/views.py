@@ -21,6 +21,7 @@ from retailers.forms import (
     tier_initial,
 )
 from retailers.models import Listing
+from retailers.sync.status import retailer_sync_summary
 
 SHOPIFY_OAUTH_SESSION_KEY = "shopify_oauth"
 
@@ -37,6 +38,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "stores": selectors.list_stores_for_retailer(retailer=retailer),
             "recent_orders": selectors.list_recent_orders_for_retailer(retailer=retailer),
             "notifications": list_recent_notifications(organisation=retailer),
+            "sync": retailer_sync_summary(retailer=retailer),
         },
     )
 

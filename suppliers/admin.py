@@ -20,7 +20,13 @@ from django.utils.html import format_html, format_html_join
 from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, ViewOnlyTabularInline, admin_link
 from dropship.core.errors import DomainError
 from suppliers import services
-from suppliers.models import ShippingRate, Supplier, SupplierStatusChange, SupplierVerification
+from suppliers.models import (
+    ShippingRate,
+    Supplier,
+    SupplierFeed,
+    SupplierStatusChange,
+    SupplierVerification,
+)
 
 REVIEW_PERMISSION = "suppliers.review_supplier"
 
@@ -199,10 +205,6 @@ class SupplierAdmin(admin.ModelAdmin):
             },
         ),
         ("Order channel", {"fields": ["order_channel", "webhook_url", "order_email"]}),
-        (
-            "Inventory feed",
-            {"fields": ["inventory_feed_url", "inventory_feed_format", "inventory_feed_mapping"]},
-        ),
         ("Payouts", {"fields": ["stripe_account_id", "payouts_enabled"]}),
         ("Dates", {"fields": ["created_at", "updated_at"]}),
     ]
@@ -215,6 +217,13 @@ class SupplierAdmin(admin.ModelAdmin):
     @admin.display(description="products", ordering="_product_count")
     def product_count(self, obj: Supplier) -> int:
         return obj._product_count
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "stock_buffer_percent" in form.changed_data:
+            from retailers.sync import mark_suppliers_dirty  # every listing shows a new number
+
+            mark_suppliers_dirty(supplier_ids=[obj.pk])
 
     # --- review permission ----------------------------------------------------------------------
     def has_review_permission(self, request: HttpRequest) -> bool:
@@ -419,3 +428,14 @@ class SupplierStatusChangeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="supplier", ordering="supplier__company_name")
     def supplier_link(self, obj: SupplierStatusChange) -> str:
         return admin_link(obj.supplier)
+
+
+@admin.register(SupplierFeed)
+class SupplierFeedAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Suppliers set their feed on their own page; support reads its health here."""
+
+    list_display = ["supplier", "format", "health", "is_enabled", "last_success_at", "last_status"]
+    list_filter = ["health", "format", "is_enabled"]
+    search_fields = ["supplier__company_name", "url", "last_error"]
+    list_select_related = ["supplier"]
+    exclude = ["last_quantities"]

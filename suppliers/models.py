@@ -81,12 +81,6 @@ class Supplier(TimeStampedModel):
     webhook_secret = EncryptedTextField(blank=True)
     order_email = models.EmailField(blank=True)
 
-    inventory_feed_url = models.URLField(blank=True)
-    inventory_feed_format = models.CharField(
-        max_length=4, choices=[("CSV", "CSV"), ("JSON", "JSON")], blank=True
-    )
-    inventory_feed_mapping = models.JSONField(default=dict, blank=True)
-
     stripe_account_id = models.CharField(max_length=64, blank=True)
     payouts_enabled = models.BooleanField(default=False)
 
@@ -194,3 +188,53 @@ class SupplierStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.supplier}: {self.from_status} → {self.to_status}"
+
+
+class SupplierFeed(TimeStampedModel):
+    """A supplier's inventory feed: a CSV or JSON URL we poll (every 5 minutes) for stock levels.
+
+    Fetched through the safe-call helper with If-None-Match / If-Modified-Since, so an unchanged
+    feed costs one 304. `last_quantities` is the feed as last applied ({sku: quantity}): only
+    rows that differ from it are applied. A failing feed, or one without a successful fetch for
+    an hour, opens an incident: the supplier is told once (notification + email) until it heals.
+    """
+
+    class Format(models.TextChoices):
+        CSV = "CSV", "CSV"
+        JSON = "JSON", "JSON"
+
+    class Health(models.TextChoices):
+        NEW = "NEW", "Not fetched yet"
+        OK = "OK", "Healthy"
+        FAILING = "FAILING", "Failing"
+        STALE = "STALE", "Stale"
+
+    supplier = models.OneToOneField(Supplier, on_delete=models.CASCADE, related_name="feed")
+    url = models.URLField(max_length=1000)
+    format = models.CharField(max_length=4, choices=Format.choices, default=Format.CSV)
+    mapping = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Column → field (sku, stock) as in the import wizard; empty: matched by header.",
+    )
+    is_enabled = models.BooleanField(default=True)
+    poll_interval_seconds = models.PositiveIntegerField(default=300)
+    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    etag = models.CharField(max_length=255, blank=True)
+    last_modified = models.CharField(max_length=64, blank=True)
+    last_quantities = models.JSONField(default=dict, blank=True)
+    last_fetch_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_change_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=200, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_rows = models.PositiveIntegerField(default=0)
+    last_applied = models.PositiveIntegerField(default=0)
+    last_rejected = models.PositiveIntegerField(default=0)
+    rejected_samples = models.JSONField(default=list, blank=True)
+    health = models.CharField(max_length=8, choices=Health.choices, default=Health.NEW)
+    incident_open = models.BooleanField(default=False)
+    incident_alerted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Inventory feed of {self.supplier}"

@@ -60,6 +60,10 @@ def _transition(
         supplier.approved_at = timezone.now()
         fields.append("approved_at")
     supplier.save(update_fields=fields)
+    if (previous == Status.ACTIVE) != (target == Status.ACTIVE):
+        from retailers.sync import mark_suppliers_dirty  # listings show 0 unless active
+
+        mark_suppliers_dirty(supplier_ids=[supplier.pk])
     SupplierStatusChange.objects.create(
         supplier=supplier,
         from_status=previous,

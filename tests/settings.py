@@ -30,3 +30,4 @@ WEBHOOK_STORE_CACHE_SECONDS = 0  # each test builds its own stores
 # Without the stripe_sandbox fixture Stripe calls fail fast here instead of reaching the internet.
 STRIPE_API_BASE = "http://127.0.0.1:9"
 STRIPE_TIMEOUT_SECONDS = 5.0
+CATALOG_MENU_CACHE_SECONDS = 0  # each test builds its own categories

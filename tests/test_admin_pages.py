@@ -222,6 +222,13 @@ def _populate(n: int = 0) -> dict:
         minimum_price=Decimal("11.00"),
         digest=digest,
     )
+    # Inventory sync (issue 6)
+    from retailers.sync.models import StockReconciliation, StoreSyncState
+    from suppliers.models import SupplierFeed
+
+    StoreSyncState.objects.create(store=store, last_error="Shopify answered 503.")
+    StockReconciliation.objects.create(store=store, checked=3, matched=2, drifted=1)
+    SupplierFeed.objects.create(supplier=supplier, url=f"https://feeds.example.com/{n}.csv")
     record_audit(actor=superuser, action="supplier.approve", target=supplier)
     assert FeeSchedule.objects.exists()  # created by billing's data migration
     return {"superuser": superuser}

@@ -15,6 +15,7 @@ from catalog.services.stock import set_stock
 from dropship.accounts.models import User
 from dropship.core.errors import Conflict, DomainError
 from retailers.services import reprice_listings_for_variants
+from retailers.sync import mark_products_dirty
 from suppliers.models import Supplier
 
 MAX_OPTIONS = 3
@@ -133,6 +134,7 @@ def update_product(
     option_names: list[str],
 ) -> Product:
     product = Product.objects.select_for_update().get(pk=product.pk)
+    previous_status = product.status
     title = title.strip()
     if not title:
         raise CatalogError("Enter a title.", field="title")
@@ -179,6 +181,8 @@ def update_product(
     )
     if renamed_variants:
         Variant.objects.bulk_update(renamed_variants, ["options"])
+    if status != previous_status:  # listings show 0 unless the product is active
+        mark_products_dirty(product_ids=[product.pk])
     return product
 
 
@@ -387,4 +391,6 @@ def apply_bulk_action(
         )
     else:
         raise CatalogError("Choose an action.", field="action")
+    if action != BulkAction.SET_CATEGORY and result.changed:
+        mark_products_dirty(product_ids=product_ids)
     return result

@@ -334,3 +334,23 @@ def _set_levels(
         rows=rows, targets=targets, source=source, actor=actor, reference=reference
     )
     return result
+
+
+@transaction.atomic
+def set_stock_buffer(*, supplier: Supplier, percent: object, actor: User | None = None) -> bool:
+    """Change the share of available stock advertised to retailers (1–100 %). Every listing of
+    the supplier's catalog then shows a new number: they are marked for the inventory sync in
+    one statement. Returns whether anything changed."""
+    if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 100:
+        raise StockError("The stock buffer is a whole percentage from 1 to 100.", field="percent")
+    changed = (
+        Supplier.objects.filter(pk=supplier.pk)
+        .exclude(stock_buffer_percent=percent)
+        .update(stock_buffer_percent=percent, updated_at=timezone.now())
+    )
+    supplier.stock_buffer_percent = percent
+    if changed:
+        from retailers.sync import mark_suppliers_dirty
+
+        mark_suppliers_dirty(supplier_ids=[supplier.pk])
+    return bool(changed)

@@ -208,6 +208,7 @@ class ShopifySandbox:
         self.calls: list[CallRecord] = []
         self.deliveries: list[Delivery] = []
         self.injected: dict[str, list[Response]] = {}
+        self.down_until: dict[str, float] = {}  # shop -> time.monotonic() it comes back
         self.lock = threading.RLock()
         self._ids = itertools.count(1000001)
 
@@ -254,6 +255,31 @@ class ShopifySandbox:
             shop.bucket = Bucket(plan)
             if currently_available is not None:
                 shop.bucket.available = currently_available
+
+    def throttle_to(self, domain: str, *, calls_per_second: float, call_cost: float) -> None:
+        """Let the shop take `calls_per_second` calls of `call_cost` points: a bucket that holds
+        one call and refills at that rate (answers keep carrying the throttle status)."""
+        self.set_plan(
+            domain,
+            Plan(maximum_available=call_cost, restore_rate=call_cost * calls_per_second),
+        )
+
+    def take_down(self, domain: str, *, seconds: float) -> None:
+        """The shop answers 503 to every API call for the next `seconds`."""
+        with self.lock:
+            self.down_until[domain] = time.monotonic() + seconds
+
+    def bring_up(self, domain: str) -> None:
+        with self.lock:
+            self.down_until.pop(domain, None)
+
+    def set_available(self, domain: str, inventory_item_id: str, quantity: int) -> None:
+        """Change a quantity behind Dropship's back (a merchant editing it in the admin)."""
+        with self.lock:
+            shop = self.shops[domain]
+            shop.inventory_items[inventory_item_id]["levels"][shop.location_id]["available"] = (
+                quantity
+            )
 
     def inject(self, domain: str, *responses: Response) -> None:
         """Answer the next GraphQL calls for `domain` with these responses (429, 500, 401...)."""
@@ -379,6 +405,8 @@ class ShopifySandbox:
             known = self.tokens.get(token) == domain
             injected = self.injected.get(domain)
             forced = injected.pop(0) if injected else None
+            if forced is None and self.down_until.get(domain, 0) > time.monotonic():
+                forced = Response.json({"errors": "Service Unavailable"}, status=503)
         if forced is not None:
             self.calls.append(CallRecord(domain, "injected", forced.status, False, 0, None))
             return forced
@@ -899,6 +927,15 @@ class _Root:
 
     def webhookSubscriptions(self, info, first: int | None = None) -> dict:
         return {"nodes": list(self.shop_state.webhooks.values())[: first or 50]}
+
+    def nodes(self, info, ids: list[str]) -> list[dict | None]:
+        if len(ids) > MAX_INPUT_ARRAY:
+            raise GraphQLError(f"The ids argument accepts at most {MAX_INPUT_ARRAY} ids.")
+        found = []
+        for gid in ids:
+            item = _inventory_item(self.shop_state, gid)
+            found.append({**item, "__typename": "InventoryItem"} if item else None)
+        return found
 
     # mutations
     def productSet(self, info, input: dict, synchronous: bool = True) -> dict:

@@ -59,6 +59,29 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def _listing(request: Request, items: list[dict]) -> Response:
+    """A collection answer as WooCommerce pages it: `include`, `per_page` (≤ 100), `page`,
+    with the X-WP-Total and X-WP-TotalPages headers."""
+    query = request.query_dict
+    if not any(query.get(k) for k in ("include", "per_page", "page")):
+        return Response.json(items)  # what this sandbox always answered without paging
+    if query.get("include"):
+        wanted = {int(i) for i in str(query["include"]).split(",") if i.strip()}
+        items = [item for item in items if item["id"] in wanted]
+    per_page = int(query.get("per_page") or 10)
+    if not 1 <= per_page <= 100:
+        return _error(
+            "rest_invalid_param", "Invalid parameter(s): per_page (must be between 1 and 100)", 400
+        )
+    page = max(1, int(query.get("page") or 1))
+    items = sorted(items, key=lambda item: item["id"])
+    pages = max(1, -(-len(items) // per_page))
+    return Response.json(
+        items[(page - 1) * per_page : page * per_page],
+        headers={"X-WP-Total": str(len(items)), "X-WP-TotalPages": str(pages)},
+    )
+
+
 def _error(code: str, message: str, status: int) -> Response:
     return Response.json({"code": code, "message": message, "data": {"status": status}}, status)
 
@@ -115,6 +138,9 @@ class WooCommerceSandbox:
         self.calls: list[CallRecord] = []
         self.deliveries: list[Delivery] = []
         self.injected: dict[str, list[Response]] = {}
+        self.down_until: dict[str, float] = {}  # site -> time.monotonic() it comes back
+        self.rate_limits: dict[str, float] = {}  # site -> calls per second
+        self.last_call_at: dict[str, float] = {}
         self.lock = threading.RLock()
         self._ids = itertools.count(700)
         self._outbox = threading.local()  # deliveries queued under the lock, sent after it
@@ -156,6 +182,36 @@ class WooCommerceSandbox:
         with self.lock:
             self.sites[slug].keys.clear()
 
+    def throttle_to(self, slug: str, *, calls_per_second: float) -> None:
+        """Answer 429 (with Retry-After) to a call that comes sooner than 1/rate after the last."""
+        with self.lock:
+            self.rate_limits[slug] = calls_per_second
+
+    def take_down(self, slug: str, *, seconds: float) -> None:
+        """The site answers 503 to every API call for the next `seconds`."""
+        with self.lock:
+            self.down_until[slug] = time.monotonic() + seconds
+
+    def bring_up(self, slug: str) -> None:
+        with self.lock:
+            self.down_until.pop(slug, None)
+
+    def _limited(self, slug: str) -> Response | None:
+        """Downtime and the rate limit, checked under the lock."""
+        now = time.monotonic()
+        if self.down_until.get(slug, 0) > now:
+            return _error("service_unavailable", "Service Unavailable", 503)
+        rate = self.rate_limits.get(slug)
+        if rate:
+            last = self.last_call_at.get(slug)
+            if last is not None and now - last < 1 / rate:
+                wait = max(1, int((1 / rate - (now - last)) + 0.999))
+                response = _error("too_many_requests", "Too Many Requests", 429)
+                response.headers["Retry-After"] = str(wait)
+                return response
+            self.last_call_at[slug] = now
+        return None
+
     def inject(self, slug: str, *responses: Response) -> None:
         with self.lock:
             self.injected.setdefault(slug, []).extend(responses)
@@ -196,6 +252,8 @@ class WooCommerceSandbox:
         with self.lock:
             forced = self.injected.get(site.slug)
             forced = forced.pop(0) if forced else None
+            if forced is None:
+                forced = self._limited(site.slug)
         if forced is not None:
             self.calls.append(CallRecord(site.slug, request.method, request.path, forced.status))
             return forced
@@ -339,7 +397,7 @@ class WooCommerceSandbox:
                     if method == "POST":
                         return self._created(self._save_product(site, None, body))
                     if method == "GET":
-                        return Response.json(list(site.products.values())), 0
+                        return _listing(request, list(site.products.values())), 0
                 product_id = int(path[1])
                 if product_id not in site.products:
                     return _error("woocommerce_rest_product_invalid_id", "Invalid ID.", 404), 0
@@ -364,8 +422,9 @@ class WooCommerceSandbox:
                     if len(path) == 3:
                         if method == "POST":
                             return self._created(self._save_variation(site, product_id, None, body))
-                        return Response.json(
-                            [v for v in site.variations.values() if v["parent_id"] == product_id]
+                        return _listing(
+                            request,
+                            [v for v in site.variations.values() if v["parent_id"] == product_id],
                         ), 0
                     variation_id = int(path[3])
                     if site.variations.get(variation_id, {}).get("parent_id") != product_id:

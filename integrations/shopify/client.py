@@ -24,6 +24,8 @@ from integrations.base import (
     FulfillmentData,
     FulfillmentResult,
     InventoryChange,
+    InventoryReadResult,
+    InventoryRef,
     InventoryResult,
     OrderData,
     OrderNote,
@@ -487,6 +489,39 @@ class ShopifyClient:
         )["orderUpdate"]
         if payload["userErrors"]:
             raise StorePermanentError(mappers.user_errors_text(payload["userErrors"]))
+
+    inventory_read_batch_size = 250  # nodes(ids:) takes at most 250 ids
+
+    def read_inventory(self, *, items: list[InventoryRef]) -> InventoryReadResult:
+        """The "available" quantity at our location of each inventory item, 250 per query."""
+        if not self.location_id:
+            self.verify_connection()
+        calls_before = self.calls
+        found: dict[str, int | None] = {}
+        ids = [item.inventory_item_id for item in items if item.inventory_item_id]
+        for batch in chunked(list(dict.fromkeys(ids)), self.inventory_read_batch_size):
+            data = self.graphql(
+                """query($ids: [ID!]!, $location: ID!) {
+                  nodes(ids: $ids) {
+                    ... on InventoryItem {
+                      id
+                      inventoryLevel(locationId: $location) { quantities(names: ["available"]) { name quantity } }
+                    }
+                  }
+                }""",
+                {"ids": batch, "location": self.location_id},
+                operation="inventoryNodes",
+            )
+            for node in data.get("nodes") or []:
+                if not node or not node.get("id"):
+                    continue
+                level = node.get("inventoryLevel") or {}
+                quantities = {q["name"]: q["quantity"] for q in level.get("quantities") or []}
+                found[node["id"]] = quantities.get("available") if level else None
+        return InventoryReadResult(
+            quantities=tuple(found.get(item.inventory_item_id) for item in items),
+            calls=self.calls - calls_before,
+        )
 
 
 def _retry_after(headers: dict[str, Any], *, default: float) -> float:

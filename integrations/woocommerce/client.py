@@ -23,6 +23,8 @@ from integrations.base import (
     FulfillmentData,
     FulfillmentResult,
     InventoryChange,
+    InventoryReadResult,
+    InventoryRef,
     InventoryResult,
     OrderData,
     OrderNote,
@@ -353,6 +355,44 @@ class WooCommerceClient:
             "POST",
             f"orders/{note.store_order_id}/notes",
             data={"note": note.text, "customer_note": note.is_customer_note},
+        )
+
+    inventory_read_batch_size = BATCH_LIMIT  # per_page is at most 100
+
+    def read_inventory(self, *, items: list[InventoryRef]) -> InventoryReadResult:
+        """`stock_quantity` of each product or variation, read 100 at a time with `include`."""
+        calls_before = self.calls
+        simple: list[str] = []
+        by_parent: dict[str, list[str]] = {}
+        for item in items:
+            item_id = item.store_variant_id or item.store_product_id
+            if not item_id:
+                continue
+            if not item.store_product_id or item_id == item.store_product_id:
+                simple.append(item_id)
+            else:
+                by_parent.setdefault(item.store_product_id, []).append(item_id)
+        found: dict[str, int | None] = {}
+        groups = [("products", batch) for batch in chunked(sorted(set(simple)), BATCH_LIMIT)]
+        for parent, ids in by_parent.items():
+            groups += [
+                (f"products/{parent}/variations", batch)
+                for batch in chunked(sorted(set(ids)), BATCH_LIMIT)
+            ]
+        for endpoint, batch in groups:
+            answer = self.request(
+                "GET",
+                endpoint,
+                params={"include": ",".join(batch), "per_page": BATCH_LIMIT},
+            )
+            for entry in answer if isinstance(answer, list) else []:
+                quantity = entry.get("stock_quantity")
+                found[str(entry.get("id"))] = int(quantity) if quantity is not None else 0
+        return InventoryReadResult(
+            quantities=tuple(
+                found.get(item.store_variant_id or item.store_product_id) for item in items
+            ),
+            calls=self.calls - calls_before,
         )
 
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.inventory import advertised_quantity
+from catalog.inventory import listing_advertised_quantity
 from catalog.models import Product, ProductImage, Variant
 from integrations.base import ProductData, ProductResult, VariantData
 from retailers.models import Listing, ListingVariant, PricingRule, Store
@@ -61,12 +61,13 @@ def ordered_images(images: list[ProductImage], image_order: list[int]) -> list[P
 
 def quantity_to_advertise(*, variant: Variant, is_sellable: bool) -> int:
     """Paused and unlisted listings advertise 0: nothing is sold while they wait."""
-    if not is_sellable:
-        return 0
-    return advertised_quantity(
+    return listing_advertised_quantity(
         on_hand=variant.stock_on_hand,
         reserved=variant.stock_reserved,
         buffer_percent=variant.supplier.stock_buffer_percent,
+        listing_status=Listing.Status.ACTIVE if is_sellable else Listing.Status.PAUSED,
+        product_status=variant.product.status,
+        supplier_status=variant.supplier.status,
     )
 
 

@@ -174,10 +174,11 @@ def test_a_new_card_retries_the_declined_orders_and_pays_them(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         stripe_sandbox.save_card(retailer, "5555555555554444")
 
-    assert len(callbacks) == 1  # the retry task, enqueued after the card was saved
+    # The retry task, enqueued after the card was saved (then the dispatch's supplier emails).
+    assert callbacks[0].func.__self__.name == "billing.tasks.retry_failed_payments_task"
     for supplier_order in declined:
         supplier_order.refresh_from_db()
-        assert supplier_order.status == SupplierOrder.Status.PAID
+        assert supplier_order.status == SupplierOrder.Status.SENT  # paid, then dispatched
         charges = list(supplier_order.charges.order_by("attempt"))
         assert [(c.attempt, c.status) for c in charges] == [(1, "FAILED"), (2, "SUCCEEDED")]
         assert charges[1].idempotency_key == f"supplier-order-{supplier_order.pk}-attempt-2"
@@ -205,6 +206,8 @@ def test_the_retry_task_run_twice_pays_each_order_once_and_returns_them(stripe_s
 
     assert (first, second) == ([supplier_order.pk], [])
     assert len(stripe_sandbox.app.payment_intents()) == 2  # the declined one and the paid one
+    supplier_order.refresh_from_db()
+    assert supplier_order.status == SupplierOrder.Status.SENT  # handed on to the supplier at once
     assert retry_failed_payments(retailer=retailer) == []
 
 
@@ -226,7 +229,8 @@ def test_concurrent_retry_tasks_make_one_payment_intent_per_order(stripe_sandbox
     def retry() -> None:
         try:
             start.wait()
-            paid.extend(retry_failed_payments_task.apply(args=[retailer.pk]).get())
+            run = retry_failed_payments_task.apply(args=[retailer.pk])
+            paid.extend(run.get(disable_sync_subtasks=False))  # it enqueues dispatch tasks
         except Exception as exc:
             errors.append(exc)
         finally:

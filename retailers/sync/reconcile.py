@@ -1,0 +1,174 @@
+"""Reconciliation: read back what each store shows, compare with what we pushed and advertise.
+
+store ≠ last pushed  → drift (someone changed it in the store): forget what we pushed and mark
+                       the row dirty, so the drain sets it again;
+last pushed ≠ advertised and the row is not dirty → stale (a change was never marked): mark it;
+the store has no such item → missing (recorded; the import flow owns re-creating it);
+all three equal → confirmed now (freshness restarts).
+
+Reads go in pages of the platform's maximum through the same paced clients as the pushes. A
+run that fails part-way records what it saw and the error. Safe to run twice.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog.inventory import listing_advertised_expression
+from integrations.base import InventoryRef, StoreAuthError, StorePermanentError, StoreTemporaryError
+from retailers.models import ListingVariant, Store
+from retailers.sync.drain import lock_free_rows
+from retailers.sync.marking import mark_rows_dirty
+from retailers.sync.models import StockReconciliation
+
+MAX_SAMPLES = 50
+RECONCILE_EVERY = timedelta(minutes=30)
+
+
+def _ref(store: Store, row: dict) -> InventoryRef | None:
+    if store.platform == Store.Platform.SHOPIFY:
+        return (
+            InventoryRef(inventory_item_id=row["inventory_item_id"])
+            if row["inventory_item_id"]
+            else None
+        )
+    product_id = row["listing__store_product_id"]
+    if not product_id:
+        return None
+    return InventoryRef(
+        store_product_id=product_id, store_variant_id=row["store_variant_id"] or product_id
+    )
+
+
+def reconcile_store(*, store_id: int) -> StockReconciliation | None:
+    from integrations.registry import get_store_client
+    from retailers.services import mark_store_needs_reconnect
+
+    store = Store.objects.select_related("retailer").filter(pk=store_id).first()
+    if store is None or store.status != Store.Status.CONNECTED:
+        return None
+    if store.platform not in (Store.Platform.SHOPIFY, Store.Platform.WOOCOMMERCE):
+        return None
+    run = StockReconciliation.objects.create(store=store)
+    try:
+        client = get_store_client(store=store)
+    except StoreAuthError as exc:
+        mark_store_needs_reconnect(store=store, reason=str(exc))
+        return _finish(run, error=str(exc))
+    size = int(getattr(client, "inventory_read_batch_size", client.inventory_batch_size))
+    rows = (
+        ListingVariant.objects.filter(store=store)
+        .annotate(advertised=listing_advertised_expression())
+        .order_by("id")
+        .values(
+            "id",
+            "inventory_version",
+            "is_inventory_dirty",
+            "advertised",
+            "last_pushed_quantity",
+            "inventory_item_id",
+            "store_variant_id",
+            "listing__store_product_id",
+        )
+    )
+    last_id = 0
+    while True:
+        page = list(rows.filter(id__gt=last_id)[:size])
+        if not page:
+            break
+        last_id = page[-1]["id"]
+        readable = [(row, ref) for row in page if (ref := _ref(store, row)) is not None]
+        if not readable:
+            continue
+        try:
+            answer = client.read_inventory(items=[ref for _row, ref in readable])
+        except (StoreTemporaryError, StorePermanentError) as exc:
+            return _finish(run, error=str(exc))
+        run.calls += answer.calls
+        _compare(run, [row for row, _ref in readable], answer.quantities)
+    return _finish(run)
+
+
+def _compare(run: StockReconciliation, rows: list[dict], shown: tuple[int | None, ...]) -> None:
+    drifted: list[int] = []
+    stale: list[int] = []
+    confirmed: list[tuple[int, int]] = []
+    for row, quantity in zip(rows, shown, strict=True):
+        run.checked += 1
+        pushed, advertised = row["last_pushed_quantity"], row["advertised"]
+        if quantity is None:
+            run.missing += 1
+            _sample(run, row, quantity, "missing")
+        elif pushed is not None and quantity != pushed:
+            run.drifted += 1
+            drifted.append(row["id"])
+            _sample(run, row, quantity, "drift")
+        elif pushed != advertised and not row["is_inventory_dirty"]:
+            run.stale += 1
+            stale.append(row["id"])
+            _sample(run, row, quantity, "stale")
+        elif pushed is None and quantity != advertised:
+            run.drifted += 1
+            drifted.append(row["id"])
+            _sample(run, row, quantity, "drift")
+        else:
+            run.matched += 1
+            if quantity == advertised:
+                confirmed.append((row["id"], row["inventory_version"]))
+    with transaction.atomic():  # never wait on a stock change's row locks (no deadlock)
+        free = set(lock_free_rows(drifted + stale + [pk for pk, _v in confirmed]))
+        run.repaired += mark_rows_dirty(
+            listing_variant_ids=[pk for pk in drifted if pk in free], forget_pushed=True
+        )
+        run.repaired += mark_rows_dirty(listing_variant_ids=[pk for pk in stale if pk in free])
+        confirmed = [(pk, version) for pk, version in confirmed if pk in free]
+        if confirmed:
+            same = Q()
+            for pk, version in confirmed:
+                same |= Q(pk=pk, inventory_version=version)
+            ListingVariant.objects.filter(same).update(inventory_confirmed_at=timezone.now())
+
+
+def _sample(run: StockReconciliation, row: dict, shown: int | None, kind: str) -> None:
+    if len(run.samples) < MAX_SAMPLES:
+        run.samples.append(
+            {
+                "listing_variant": row["id"],
+                "kind": kind,
+                "store": shown,
+                "pushed": row["last_pushed_quantity"],
+                "advertised": row["advertised"],
+            }
+        )
+
+
+def _finish(run: StockReconciliation, *, error: str = "") -> StockReconciliation:
+    run.status = StockReconciliation.Status.FAILED if error else StockReconciliation.Status.DONE
+    run.error = error[:500]
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def schedule_reconciliations() -> int:
+    """Beat: reconcile every connected store not reconciled in the last half hour."""
+    from retailers.sync.tasks import reconcile_store_task
+
+    recent = StockReconciliation.objects.filter(
+        created_at__gte=timezone.now() - RECONCILE_EVERY
+    ).values("store_id")
+    store_ids = list(
+        Store.objects.filter(
+            status=Store.Status.CONNECTED,
+            platform__in=[Store.Platform.SHOPIFY, Store.Platform.WOOCOMMERCE],
+        )
+        .exclude(pk__in=recent)
+        .values_list("pk", flat=True)
+    )
+    for store_id in store_ids:
+        reconcile_store_task.delay(store_id)
+    return len(store_ids)

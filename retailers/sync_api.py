@@ -1,0 +1,79 @@
+"""`GET /api/v1/sync/status`: the retailer's inventory sync, per store (retailer credentials only).
+
+A retailer API key (`Authorization: Bearer drk_…`) or a retailer member's session; a supplier
+key answers 401. Only the key's own retailer's stores are shown.
+"""
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from dropship.api import ApiKeyAuth, ErrorOut, SessionOrganisationAuth
+from retailers.sync.status import list_store_sync_status
+
+
+class RetailerKeyAuth(ApiKeyAuth):
+    def authenticate(self, request: HttpRequest, token: str):
+        api_key = super().authenticate(request, token)
+        if api_key is None or api_key.retailer_id is None:
+            return None
+        return api_key
+
+
+class RetailerSessionAuth(SessionOrganisationAuth):
+    def authenticate(self, request: HttpRequest, key: str | None):
+        user = super().authenticate(request, key)
+        if user is None or request.retailer is None:
+            return None
+        return user
+
+
+router = Router(auth=[RetailerKeyAuth(), RetailerSessionAuth()], tags=["inventory sync"])
+
+
+class StoreSyncOut(Schema):
+    storeId: str
+    name: str
+    platform: str
+    status: str
+    lastSync: datetime | None
+    pendingUpdates: int
+    refusedItems: int
+    freshnessP95Seconds: float | None
+    errors: list[str]
+
+
+class SyncStatusOut(Schema):
+    lastSync: datetime | None
+    pendingUpdates: int
+    errors: list[str]
+    stores: list[StoreSyncOut]
+
+
+@router.get("/status", response={200: SyncStatusOut, 401: ErrorOut})
+def sync_status(request: HttpRequest):
+    """Per store: pending stock updates, the last successful push, errors, freshness p95."""
+    stores = [
+        StoreSyncOut(
+            storeId=str(s.store.public_id),
+            name=s.store.name,
+            platform=s.store.platform,
+            status=s.store.status,
+            lastSync=s.last_push_at,
+            pendingUpdates=s.pending,
+            refusedItems=s.refused,
+            freshnessP95Seconds=(
+                round(s.freshness_p95_seconds, 1) if s.freshness_p95_seconds is not None else None
+            ),
+            errors=s.errors,
+        )
+        for s in list_store_sync_status(retailer=request.retailer)
+    ]
+    pushes = [s.lastSync for s in stores if s.lastSync]
+    return SyncStatusOut(
+        lastSync=max(pushes) if pushes else None,
+        pendingUpdates=sum(s.pendingUpdates for s in stores),
+        errors=[f"{s.name}: {e}" for s in stores for e in s.errors],
+        stores=stores,
+    )
