@@ -231,6 +231,19 @@ CELERY_TASK_ROUTES = {
     "retailers.sync.tasks.*": {"queue": "sync"},
     "suppliers.feed_tasks.*": {"queue": "sync"},
 }
+# Retailers: the daily price-change digest (once per retailer per day, safe to run again).
+CELERY_BEAT_SCHEDULE["retailer-price-digests"] = {
+    "task": "retailers.tasks.send_price_digests_task",
+    "schedule": crontab(hour=7, minute=0),
+}
+CELERY_TASK_ROUTES.update(
+    {
+        "retailers.tasks.run_store_import_task": {"queue": "imports"},
+        "retailers.tasks.reprice_variants_task": {"queue": "sync"},
+        "retailers.tasks.push_listings_task": {"queue": "sync"},
+        "retailers.tasks.send_price_digests_task": {"queue": "default"},
+    }
+)
 
 # --- Auth and accounts --------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

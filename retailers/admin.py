@@ -8,12 +8,17 @@ from django.http import HttpRequest
 
 from dropship.core.admin_utils import ViewOnlyAdminMixin, ViewOnlyTabularInline, admin_link
 from retailers.models import (
+    ImportListItem,
     Listing,
     ListingVariant,
+    PriceChange,
+    PriceDigest,
     PricingRule,
     PricingTier,
     Retailer,
     Store,
+    StoreImportItem,
+    StoreImportJob,
 )
 
 STORE_FIELDS = [
@@ -265,6 +270,78 @@ class ListingVariantAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["is_inventory_dirty", "store__platform"]
     search_fields = ["variant__sku", "store_variant_id", "inventory_item_id", "store__name"]
     list_select_related = ["variant", "listing__product", "listing__store", "store"]
+
+
+# --- import list, push jobs, re-pricing (issue 5): written by services, read here --------------
+class StoreImportItemInline(ViewOnlyTabularInline):
+    model = StoreImportItem
+    fields = ["product", "status", "error", "listing"]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StoreImportItem]:
+        return super().get_queryset(request).select_related("product", "listing")
+
+
+@admin.register(ImportListItem)
+class ImportListItemAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["product", "retailer", "title", "created_at"]
+    search_fields = ["product__title", "title", "retailer__business_name"]
+    list_select_related = ["product", "retailer"]
+
+
+@admin.register(StoreImportJob)
+class StoreImportJobAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """A push of products into a store: support sees its progress, its error and each product's."""
+
+    list_display = [
+        "pk",
+        "retailer",
+        "store",
+        "status",
+        "total_count",
+        "succeeded_count",
+        "failed_count",
+        "api_calls",
+        "created_at",
+    ]
+    list_filter = ["status", "store__platform"]
+    search_fields = ["retailer__business_name", "store__name", "store__domain"]
+    date_hierarchy = "created_at"
+    list_select_related = ["retailer", "store"]
+    inlines = [StoreImportItemInline]
+
+
+@admin.register(StoreImportItem)
+class StoreImportItemAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["product", "job", "status", "error"]
+    list_filter = ["status"]
+    search_fields = ["product__title", "error"]
+    list_select_related = ["product", "job"]
+
+
+@admin.register(PriceChange)
+class PriceChangeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "listing_variant",
+        "retailer",
+        "outcome",
+        "old_cost",
+        "new_cost",
+        "old_price",
+        "new_price",
+        "created_at",
+    ]
+    list_filter = ["outcome"]
+    search_fields = ["retailer__business_name", "listing_variant__variant__sku"]
+    date_hierarchy = "created_at"
+    list_select_related = ["retailer", "listing_variant__variant"]
+
+
+@admin.register(PriceDigest)
+class PriceDigestAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["retailer", "day", "change_count", "sent_at"]
+    search_fields = ["retailer__business_name"]
+    list_select_related = ["retailer"]
 
 
 from retailers.sync import admin as _sync_admin  # noqa: E402, F401 - registers the sync pages

@@ -1,5 +1,10 @@
 from django import forms
 
+from catalog.models import Category
+from dropship.core.money import quantize
+from retailers.models import PricingRule, Store
+from retailers.services.pricing_rules import RuleInput, TierInput
+
 
 class ShopifyConnectForm(forms.Form):
     shop = forms.CharField(
@@ -31,4 +36,151 @@ class WooCommerceConnectForm(forms.Form):
         label="Consumer secret",
         max_length=100,
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+
+
+# --- pricing rules --------------------------------------------------------------------------
+class PricingRuleForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=100)
+    store = forms.ModelChoiceField(
+        label="Store",
+        queryset=None,
+        required=False,
+        empty_label="All stores",
+        help_text="Leave on “All stores” for a rule that covers every store.",
+    )
+    category = forms.ModelChoiceField(
+        label="Category",
+        queryset=None,
+        required=False,
+        empty_label="All categories",
+        help_text="A category rule also covers its sub-categories.",
+    )
+    method = forms.ChoiceField(label="Markup", choices=PricingRule.Method.choices)
+    value = forms.DecimalField(
+        label="Markup value",
+        max_digits=10,
+        decimal_places=4,
+        help_text="Percent (50 = +50 %), multiplier (2.5 = × 2.5) or amount added.",
+    )
+    rounding = forms.ChoiceField(label="Price ending", choices=PricingRule.Rounding.choices)
+    include_shipping_in_cost = forms.BooleanField(
+        label="Include the supplier's shipping in the cost", required=False
+    )
+    compare_at_from_msrp = forms.BooleanField(
+        label="Show the MSRP as the compare-at price", required=False
+    )
+    min_margin_amount = forms.DecimalField(
+        label="Minimum margin amount", max_digits=14, decimal_places=2, required=False
+    )
+    min_margin_percent = forms.DecimalField(
+        label="Minimum margin percent",
+        max_digits=5,
+        decimal_places=2,
+        required=False,
+        help_text="Below this, a supplier's price rise pauses the listing for your approval.",
+    )
+
+    def __init__(self, *args, retailer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = Store.objects.filter(retailer=retailer).exclude(
+            status=Store.Status.DISCONNECTED
+        )
+        self.fields["category"].queryset = Category.objects.order_by("name")
+
+    @classmethod
+    def initial_for(cls, rule: PricingRule | None) -> dict:
+        if rule is None:
+            return {
+                "name": "Default",
+                "method": PricingRule.Method.MULTIPLIER,
+                "value": "2",
+                "rounding": PricingRule.Rounding.END_99,
+                "compare_at_from_msrp": True,
+            }
+        return {
+            "name": rule.name,
+            "store": rule.store_id,
+            "category": rule.category_id,
+            "method": rule.method,
+            "value": rule.value.normalize(),
+            "rounding": rule.rounding,
+            "include_shipping_in_cost": rule.include_shipping_in_cost,
+            "compare_at_from_msrp": rule.compare_at_from_msrp,
+            "min_margin_amount": rule.min_margin_amount,
+            "min_margin_percent": rule.min_margin_percent,
+        }
+
+
+class TierForm(forms.Form):
+    min_cost = forms.DecimalField(
+        label="Cost from", max_digits=14, decimal_places=2, required=False
+    )
+    max_cost = forms.DecimalField(
+        label="Cost up to (empty: no limit)", max_digits=14, decimal_places=2, required=False
+    )
+    method = forms.ChoiceField(
+        label="Markup", choices=[("", "—"), *PricingRule.Method.choices], required=False
+    )
+    value = forms.DecimalField(label="Value", max_digits=10, decimal_places=4, required=False)
+
+    def is_blank(self) -> bool:
+        data = self.cleaned_data
+        return data.get("min_cost") is None and data.get("value") is None
+
+    def clean(self):
+        data = super().clean()
+        if data.get("min_cost") is None and data.get("value") is None:
+            return data
+        if data.get("min_cost") is None:
+            self.add_error("min_cost", "Enter where this tier starts.")
+        if data.get("value") is None:
+            self.add_error("value", "Enter this tier's markup.")
+        if not data.get("method"):
+            self.add_error("method", "Choose this tier's markup.")
+        return data
+
+
+TierFormSet = forms.formset_factory(TierForm, extra=0, max_num=10, validate_max=True)
+
+
+def tier_initial(rule: PricingRule | None, *, rows: int = 4) -> list[dict]:
+    initial = (
+        [
+            {"min_cost": t.min_cost, "max_cost": t.max_cost, "method": t.method, "value": t.value}
+            for t in rule.tiers.all()
+        ]
+        if rule is not None
+        else []
+    )
+    return initial + [{} for _ in range(max(rows - len(initial), 1))]
+
+
+def rule_input(form: PricingRuleForm, tiers) -> RuleInput:
+    data = form.cleaned_data
+    return RuleInput(
+        name=data["name"],
+        store=data["store"],
+        category=data["category"],
+        method=data["method"],
+        value=data["value"],
+        rounding=data["rounding"],
+        include_shipping_in_cost=data["include_shipping_in_cost"],
+        compare_at_from_msrp=data["compare_at_from_msrp"],
+        min_margin_amount=None
+        if data["min_margin_amount"] is None
+        else quantize(data["min_margin_amount"]),
+        min_margin_percent=data["min_margin_percent"],
+        tiers=tuple(
+            TierInput(
+                min_cost=quantize(t.cleaned_data["min_cost"]),
+                max_cost=None
+                if t.cleaned_data["max_cost"] is None
+                else quantize(t.cleaned_data["max_cost"]),
+                method=t.cleaned_data["method"],
+                value=t.cleaned_data["value"],
+            )
+            for t in tiers
+            if t.cleaned_data and not t.is_blank()
+        ),
     )

@@ -222,6 +222,9 @@ class Listing(TimeStampedModel):
     )
     last_error = models.TextField(blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a cost rise below the minimum margin paused it."
+    )
     is_delisted_for_stock = models.BooleanField(
         default=False,
         help_text="Unpublished by the inventory sync because nothing was left; republished when stock returns.",
@@ -255,6 +258,9 @@ class ListingVariant(models.Model):
     retail_price = MoneyField()
     compare_at_price = MoneyField(null=True, blank=True)
     currency = CurrencyField()
+    last_cost = MoneyField(
+        null=True, blank=True, help_text="The wholesale cost the retail price was last set from."
+    )
     last_pushed_quantity = models.IntegerField(null=True, blank=True)
     last_pushed_at = models.DateTimeField(null=True, blank=True)
     is_inventory_dirty = models.BooleanField(default=True)
@@ -288,6 +294,183 @@ class ListingVariant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.variant} in {self.store_id}"
+
+    @property
+    def margin(self):
+        """Retail price minus the supplier's current wholesale price (variant must be loaded)."""
+        return self.retail_price - self.variant.wholesale_price
+
+    @property
+    def margin_percent(self):
+        if not self.retail_price:
+            return 0
+        return round(self.margin / self.retail_price * 100, 1)
+
+
+class ImportListItem(TimeStampedModel):
+    """A catalog product a retailer picked to import, with its edits before the push.
+
+    Empty title/description mean the supplier's own; `image_order` lists ProductImage ids (empty:
+    the supplier's order); `variant_prices` maps variant ids (as strings) to retail prices the
+    retailer typed (absent: the pricing rule's price).
+    """
+
+    retailer = models.ForeignKey(Retailer, on_delete=models.CASCADE, related_name="import_list")
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    image_order = models.JSONField(default=list, blank=True)
+    variant_prices = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["retailer", "product"], name="import_list_item_unique_per_retailer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Product {self.product_id} on import list of retailer {self.retailer_id}"
+
+
+class StoreImportJob(TimeStampedModel):
+    """One push of products into one store, run by a Celery task; progress is polled."""
+
+    class Status(models.TextChoices):
+        QUEUED = "QUEUED", "Queued"
+        RUNNING = "RUNNING", "Running"
+        COMPLETED = "COMPLETED", "Completed"
+        FAILED = "FAILED", "Failed"
+
+    retailer = models.ForeignKey(Retailer, on_delete=models.CASCADE, related_name="import_jobs")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="import_jobs")
+    pricing_rule = models.ForeignKey(
+        PricingRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    total_count = models.PositiveIntegerField(default=0)
+    succeeded_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, help_text="Why the whole job stopped, if it did.")
+    api_calls = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Import job {self.pk} into {self.store_id}"
+
+    @property
+    def processed_count(self) -> int:
+        return self.succeeded_count + self.failed_count
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_count:
+            return 100 if not self.is_running else 0
+        return min(100, self.processed_count * 100 // self.total_count)
+
+
+class StoreImportItem(models.Model):
+    """One product of an import job: the edits it was pushed with, and its outcome."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        SYNCED = "SYNCED", "Synced"
+        ERROR = "ERROR", "Error"
+
+    job = models.ForeignKey(StoreImportJob, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    image_order = models.JSONField(default=list, blank=True)
+    variant_prices = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    listing = models.ForeignKey(
+        Listing, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["job", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "product"], name="store_import_item_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} in job {self.job_id}"
+
+
+class PriceDigest(models.Model):
+    """The daily price-change email sent to one retailer; one row per retailer per day."""
+
+    retailer = models.ForeignKey(Retailer, on_delete=models.CASCADE, related_name="price_digests")
+    day = models.DateField()
+    change_count = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["retailer", "day"], name="price_digest_once_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"Price digest for {self.retailer_id} on {self.day}"
+
+
+class PriceChange(models.Model):
+    """A supplier's cost change as it hit one listing variant: re-priced, or paused for approval."""
+
+    class Outcome(models.TextChoices):
+        REPRICED = "REPRICED", "Re-priced"
+        PAUSED = "PAUSED", "Paused: below your minimum margin"
+
+    retailer = models.ForeignKey(Retailer, on_delete=models.CASCADE, related_name="price_changes")
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="price_changes")
+    listing_variant = models.ForeignKey(
+        ListingVariant, on_delete=models.CASCADE, related_name="price_changes"
+    )
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    old_cost = MoneyField(null=True, blank=True)
+    new_cost = MoneyField()
+    old_price = MoneyField()
+    new_price = MoneyField(help_text="The price now in the store, or the rule's price when paused.")
+    minimum_price = MoneyField(help_text="The lowest price that meets the minimum margin.")
+    suggested_price = MoneyField(
+        null=True,
+        blank=True,
+        help_text="For a paused listing: the minimum price with the rule's ending, offered first.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    digest = models.ForeignKey(
+        PriceDigest, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["retailer", "created_at"],
+                condition=Q(digest__isnull=True),
+                name="price_change_undigested",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.listing_variant_id}: {self.old_price} → {self.new_price} ({self.outcome})"
 
 
 from retailers.sync.models import StockReconciliation, StoreSyncState  # noqa: E402, F401

@@ -2,14 +2,26 @@
 
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from catalog.models import Variant
 from integrations.models import InboundWebhook
 from orders.models import Order
-from retailers.models import Listing, Retailer, Store
+from retailers.models import (
+    ImportListItem,
+    Listing,
+    ListingVariant,
+    PriceChange,
+    PricingRule,
+    Retailer,
+    Store,
+    StoreImportItem,
+    StoreImportJob,
+)
 
 OPEN_ORDER_STATUSES = [
     Order.Status.PENDING,
@@ -67,6 +79,7 @@ class RetailerDashboard:
     open_order_count: int
     exception_order_count: int
     orders_by_status: dict[str, int]
+    paused_listing_count: int = 0
 
 
 def get_retailer_dashboard(*, retailer: Retailer) -> RetailerDashboard:
@@ -78,7 +91,9 @@ def get_retailer_dashboard(*, retailer: Retailer) -> RetailerDashboard:
         Listing.objects.filter(store__retailer=retailer)
         .exclude(status=Listing.Status.UNLISTED)
         .aggregate(
-            total=Count("id"), errors=Count("id", filter=Q(sync_status=Listing.SyncStatus.ERROR))
+            total=Count("id"),
+            errors=Count("id", filter=Q(sync_status=Listing.SyncStatus.ERROR)),
+            paused=Count("id", filter=Q(status=Listing.Status.PAUSED)),
         )
     )
     orders_by_status = dict(
@@ -95,4 +110,170 @@ def get_retailer_dashboard(*, retailer: Retailer) -> RetailerDashboard:
         open_order_count=sum(orders_by_status.get(s, 0) for s in OPEN_ORDER_STATUSES),
         exception_order_count=orders_by_status.get(Order.Status.EXCEPTION, 0),
         orders_by_status=orders_by_status,
+        paused_listing_count=listings["paused"],
     )
+
+
+# --- pricing rules, import list, listings (issue 5) ------------------------------------------
+def list_pricing_rules_for_retailer(*, retailer: Retailer) -> QuerySet[PricingRule]:
+    return (
+        PricingRule.objects.filter(retailer=retailer)
+        .select_related("store", "category")
+        .annotate(tier_count=Count("tiers"))
+        .order_by(F("store__name").asc(nulls_first=True), F("category__name").asc(nulls_first=True))
+    )
+
+
+def get_pricing_rule_for_retailer(*, retailer: Retailer, rule_id: int) -> PricingRule:
+    return get_object_or_404(
+        PricingRule.objects.prefetch_related("tiers"), pk=rule_id, retailer=retailer
+    )
+
+
+@dataclass
+class ImportListRow:
+    item: ImportListItem
+    images: list
+    variants: list  # (variant, rule price, typed price or None, compare-at)
+
+
+def list_import_list_for_retailer(*, retailer: Retailer) -> list[ImportListRow]:
+    """The import list with each variant's price under the retailer's rules (no store chosen)."""
+    from retailers.services.quoting import PriceBook
+    from retailers.services.store_push import ordered_images
+
+    items = list(
+        ImportListItem.objects.filter(retailer=retailer)
+        .select_related("product__supplier", "product__category")
+        .prefetch_related(
+            Prefetch(
+                "product__variants",
+                queryset=Variant.objects.select_related("supplier").order_by("position", "id"),
+            ),
+            "product__images",
+        )
+        .order_by("-created_at", "-id")
+    )
+    book = PriceBook(retailer=retailer)
+    book.load_shipping(v for item in items for v in item.product.variants.all())
+    rows = []
+    for item in items:
+        product = item.product
+        variants = []
+        for variant in product.variants.all():
+            quote = book.quote(variant=variant, category_id=product.category_id, store=None)
+            typed = item.variant_prices.get(str(variant.pk))
+            variants.append((variant, quote, Decimal(typed) if typed else None))
+        rows.append(
+            ImportListRow(
+                item=item,
+                images=ordered_images(list(product.images.all()), item.image_order),
+                variants=variants,
+            )
+        )
+    return rows
+
+
+def get_import_list_item_for_retailer(*, retailer: Retailer, item_id: int) -> ImportListItem:
+    return get_object_or_404(
+        ImportListItem.objects.select_related("product"), pk=item_id, retailer=retailer
+    )
+
+
+def list_importable_stores_for_retailer(*, retailer: Retailer) -> QuerySet[Store]:
+    return Store.objects.filter(retailer=retailer, status=Store.Status.CONNECTED).exclude(
+        platform=Store.Platform.CUSTOM
+    )
+
+
+def list_import_jobs_for_retailer(*, retailer: Retailer, limit: int = 10) -> list[StoreImportJob]:
+    return list(
+        StoreImportJob.objects.filter(retailer=retailer)
+        .select_related("store")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def get_import_job_for_retailer(*, retailer: Retailer, job_id: int) -> StoreImportJob:
+    return get_object_or_404(
+        StoreImportJob.objects.select_related("store"), pk=job_id, retailer=retailer
+    )
+
+
+def list_import_items_for_job(*, job: StoreImportJob) -> QuerySet[StoreImportItem]:
+    return job.items.select_related("product", "listing").order_by("status", "id")
+
+
+def list_listings_for_retailer(
+    *, retailer: Retailer, store_id: int | None = None, status: str = ""
+) -> QuerySet[Listing]:
+    """My products: listings with their store, product and variants (with current costs)."""
+    listings = (
+        Listing.objects.filter(store__retailer=retailer)
+        .select_related("store", "product")
+        .prefetch_related(
+            Prefetch(
+                "variants",
+                queryset=ListingVariant.objects.select_related("variant").order_by(
+                    "variant__position", "variant_id"
+                ),
+            )
+        )
+        .order_by("store__name", "-created_at", "-id")
+    )
+    if store_id:
+        listings = listings.filter(store_id=store_id)
+    if status:
+        listings = listings.filter(Q(status=status) | Q(sync_status=status))
+    return listings
+
+
+def get_listing_for_retailer(*, retailer: Retailer, listing_id: int) -> Listing:
+    return get_object_or_404(
+        Listing.objects.select_related("store", "product"), pk=listing_id, store__retailer=retailer
+    )
+
+
+def get_listing_variant_for_retailer(*, retailer: Retailer, listing_variant_id: int):
+    return get_object_or_404(
+        ListingVariant.objects.select_related("variant", "listing__store"),
+        pk=listing_variant_id,
+        listing__store__retailer=retailer,
+    )
+
+
+def list_paused_listings_for_retailer(*, retailer: Retailer) -> list[Listing]:
+    """The approval queue: paused listings with each variant's latest price change."""
+    listings = list(
+        Listing.objects.filter(store__retailer=retailer, status=Listing.Status.PAUSED)
+        .select_related("store", "product")
+        .prefetch_related(
+            Prefetch(
+                "variants",
+                queryset=ListingVariant.objects.select_related("variant")
+                .prefetch_related(
+                    Prefetch(
+                        "price_changes",
+                        queryset=PriceChange.objects.order_by("-created_at", "-id"),
+                        to_attr="recent_changes",
+                    )
+                )
+                .order_by("variant__position", "variant_id"),
+            )
+        )
+        .order_by("paused_at", "id")
+    )
+    for listing in listings:
+        for lv in listing.variants.all():
+            lv.latest_change = lv.recent_changes[0] if lv.recent_changes else None
+            change = lv.latest_change
+            lv.suggested_price = (
+                (change.suggested_price or max(change.new_price, change.minimum_price))
+                if change is not None
+                else lv.retail_price
+            )
+    return listings
+
+
+def count_paused_listings_for_retailer(*, retailer: Retailer) -> int:
+    return Listing.objects.filter(store__retailer=retailer, status=Listing.Status.PAUSED).count()

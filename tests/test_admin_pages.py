@@ -32,7 +32,15 @@ from dropship.accounts.models import ApiKey, Invitation, Notification, User
 from dropship.core.audit import record_audit
 from integrations.models import InboundWebhook, OutboundPush
 from orders.models import Dispute, OrderEvent, ReturnRequest, Shipment, ShipmentItem
-from retailers.models import PricingRule, PricingTier
+from retailers.models import (
+    ImportListItem,
+    PriceChange,
+    PriceDigest,
+    PricingRule,
+    PricingTier,
+    StoreImportItem,
+    StoreImportJob,
+)
 from suppliers.models import SupplierStatusChange, SupplierVerification
 from tests import factories
 
@@ -199,6 +207,21 @@ def _populate(n: int = 0) -> dict:
     )
     ApiKey.objects.create(supplier=supplier, name="ERP", prefix="dsk_abcd", key_hash=f"{n:064x}")
     Notification.objects.create(retailer=retailer, kind="test", message="Hello")
+    ImportListItem.objects.create(retailer=retailer, product=product)
+    import_job = StoreImportJob.objects.create(retailer=retailer, store=store, total_count=1)
+    StoreImportItem.objects.create(job=import_job, product=product, listing=listing)
+    digest = PriceDigest.objects.create(retailer=retailer, day=timezone.now().date() + timedelta(n))
+    PriceChange.objects.create(
+        retailer=retailer,
+        listing=listing,
+        listing_variant=listing_variant,
+        outcome=PriceChange.Outcome.REPRICED,
+        new_cost=Decimal("11.00"),
+        old_price=Decimal("24.99"),
+        new_price=Decimal("26.99"),
+        minimum_price=Decimal("11.00"),
+        digest=digest,
+    )
     # Inventory sync (issue 6)
     from retailers.sync.models import StockReconciliation, StoreSyncState
     from suppliers.models import SupplierFeed

@@ -55,6 +55,104 @@ CROSS_ORGANISATION_CASES = [
 ]
 
 
+# --- retailers: pricing rules, import list and jobs, listings (issue 5) -------------------------
+def _other_rule(other: Membership) -> tuple[str, Callable[[], None]]:
+    from retailers.models import PricingRule
+
+    rule = PricingRule.objects.create(
+        retailer=other.retailer, name="Theirs", method="FIXED", value=3
+    )
+
+    def unchanged() -> None:
+        assert PricingRule.objects.filter(pk=rule.pk, name="Theirs").exists()
+
+    return reverse("retailers:pricing_rule_edit", args=[rule.pk]), unchanged
+
+
+def _other_rule_delete(other: Membership) -> tuple[str, Callable[[], None]]:
+    url, unchanged = _other_rule(other)
+    return url + "delete/", unchanged
+
+
+def _other_import_item(other: Membership) -> tuple[str, Callable[[], None]]:
+    from retailers.models import ImportListItem
+
+    item = ImportListItem.objects.create(
+        retailer=other.retailer, product=factories.ProductFactory()
+    )
+
+    def unchanged() -> None:
+        item.refresh_from_db()
+        assert item.title == ""
+
+    return reverse("retailers:import_list_item", args=[item.pk]), unchanged
+
+
+def _other_job(name: str) -> Callable[[Membership], tuple[str, Callable[[], None]]]:
+    def arrange(other: Membership) -> tuple[str, Callable[[], None]]:
+        from retailers.models import StoreImportJob
+
+        store = factories.StoreFactory(retailer=other.retailer)
+        job = StoreImportJob.objects.create(retailer=other.retailer, store=store, status="FAILED")
+
+        def unchanged() -> None:
+            job.refresh_from_db()
+            assert job.status == "FAILED"
+
+        return reverse(f"retailers:{name}", args=[job.pk]), unchanged
+
+    return arrange
+
+
+def _other_listing(name: str) -> Callable[[Membership], tuple[str, Callable[[], None]]]:
+    def arrange(other: Membership) -> tuple[str, Callable[[], None]]:
+        from retailers.models import Listing
+
+        store = factories.StoreFactory(retailer=other.retailer)
+        lv = factories.ListingVariantFactory(listing=factories.ListingFactory(store=store))
+        target = lv.pk if name == "listing_price" else lv.listing_id
+
+        def unchanged() -> None:
+            listing = Listing.objects.get(pk=lv.listing_id)
+            assert (listing.status, listing.sync_status) == ("ACTIVE", "SYNCED")
+
+        return reverse(f"retailers:{name}", args=[target]), unchanged
+
+    return arrange
+
+
+CROSS_ORGANISATION_CASES += [
+    CrossOrganisationCase("retailer opens another's pricing rule", "retailer", "get", _other_rule),
+    CrossOrganisationCase(
+        "retailer deletes another's pricing rule", "retailer", "post", _other_rule_delete
+    ),
+    CrossOrganisationCase(
+        "retailer edits another's import list item", "retailer", "post", _other_import_item
+    ),
+    CrossOrganisationCase(
+        "retailer opens another's import job", "retailer", "get", _other_job("import_job")
+    ),
+    CrossOrganisationCase(
+        "retailer polls another's import job", "retailer", "get", _other_job("import_job_progress")
+    ),
+    CrossOrganisationCase(
+        "retailer retries another's import job", "retailer", "post", _other_job("import_job_retry")
+    ),
+    *(
+        CrossOrganisationCase(
+            f"retailer {name} on another's listing", "retailer", "post", _other_listing(name)
+        )
+        for name in (
+            "listing_price",
+            "listing_resync",
+            "listing_unlist",
+            "listing_remove",
+            "approval_accept",
+        )
+    ),
+]
+
+
 def _owner(kind: str) -> Membership:
     factory = (
         factories.SupplierMemberFactory if kind == "supplier" else factories.RetailerMemberFactory

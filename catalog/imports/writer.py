@@ -16,6 +16,7 @@ from catalog.imports.rows import ParsedRow, RowError
 from catalog.models import Product, ProductImage, StockMovement, Variant
 from catalog.services.stock import set_stock_levels
 from dropship.accounts.models import User
+from retailers.services import reprice_listings_for_variants
 from suppliers.models import Supplier
 
 CREATED, UPDATED, UNCHANGED, FAILED = "created", "updated", "unchanged", "failed"
@@ -128,6 +129,7 @@ class CatalogWriter:
         }
         new: list[Variant] = []
         changed: list[Variant] = []
+        repriced: list[int] = []
         for row in rows:
             product = products[row.handle]
             options = dict(zip(product.option_names, row.option_values, strict=False))
@@ -149,6 +151,7 @@ class CatalogWriter:
                 outcome[row.row] = CREATED
                 continue
             before = tuple(getattr(variant, name) for name in VARIANT_FIELDS)
+            old_wholesale_price = variant.wholesale_price
             if options:
                 variant.options = options
             variant.wholesale_price = row.wholesale_price
@@ -162,10 +165,13 @@ class CatalogWriter:
                 variant.updated_at = now
                 changed.append(variant)
                 outcome[row.row] = UPDATED
+                if variant.wholesale_price != old_wholesale_price:
+                    repriced.append(variant.pk)
         if new:
             Variant.objects.bulk_create(new, batch_size=1000)
         if changed:
             Variant.objects.bulk_update(changed, [*VARIANT_FIELDS, "updated_at"], batch_size=1000)
+        reprice_listings_for_variants(variant_ids=repriced)
         return variants
 
     def _set_stock(

@@ -14,6 +14,7 @@ from catalog.models import Category, Product, StockMovement, Variant
 from catalog.services.stock import set_stock
 from dropship.accounts.models import User
 from dropship.core.errors import Conflict, DomainError
+from retailers.services import reprice_listings_for_variants
 from retailers.sync import mark_products_dirty
 from suppliers.models import Supplier
 
@@ -285,6 +286,7 @@ def update_variant(
     service) in the same transaction: a refused stock change keeps the other edits unsaved."""
     variant = Variant.objects.select_for_update().select_related("product").get(pk=variant.pk)
     clean = _clean_variant_data(product=variant.product, data=data, exclude_pk=variant.pk)
+    old_wholesale_price = variant.wholesale_price
     variant.sku = clean.sku
     variant.options = clean.options
     variant.wholesale_price = clean.wholesale_price
@@ -308,6 +310,8 @@ def update_variant(
             )
     except IntegrityError as exc:
         raise Conflict(f"SKU {clean.sku} is already in your catalog.", field="sku") from exc
+    if variant.wholesale_price != old_wholesale_price:
+        reprice_listings_for_variants(variant_ids=[variant.pk])
     if stock_on_hand is not None:
         set_stock(
             variant=variant,
@@ -329,6 +333,7 @@ def update_variant_price(
     if variant.wholesale_price != price:
         variant.wholesale_price = price
         variant.save(update_fields=["wholesale_price", "updated_at"])
+        reprice_listings_for_variants(variant_ids=[variant.pk])
     return variant
 
 

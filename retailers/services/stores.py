@@ -27,7 +27,7 @@ from integrations.shopify.client import ShopifyClient
 from integrations.woocommerce.client import WooCommerceClient
 from retailers.models import Retailer, Store
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("retailers.services")
 
 
 class StoreConnectionError(DomainError):

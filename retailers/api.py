@@ -1,0 +1,110 @@
+"""Retailer API: import catalog products into a store as a background job, and follow the job.
+
+Retailer credentials only: a retailer API key (`Authorization: Bearer drk_…`) or a retailer
+member's session. A store or job of another retailer answers 404.
+"""
+
+from datetime import datetime
+from typing import Annotated
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema
+
+from dropship.api import ApiKeyAuth, ErrorOut, SessionOrganisationAuth
+from retailers import selectors, services
+from retailers.models import PricingRule, Store
+from retailers.services.importing import MAX_PRODUCTS_PER_JOB
+
+
+class RetailerKeyAuth(ApiKeyAuth):
+    def authenticate(self, request: HttpRequest, token: str):
+        api_key = super().authenticate(request, token)
+        if api_key is None or api_key.retailer_id is None:
+            return None
+        return api_key
+
+
+class RetailerSessionAuth(SessionOrganisationAuth):
+    def authenticate(self, request: HttpRequest, key: str | None):
+        user = super().authenticate(request, key)
+        if user is None or request.retailer is None:
+            return None
+        return user
+
+
+retailer_auth = [RetailerKeyAuth(), RetailerSessionAuth()]
+router = Router(auth=retailer_auth, tags=["retailer imports"])
+
+
+class ImportIn(Schema):
+    store_id: int
+    product_ids: Annotated[list[int], Field(min_length=1, max_length=MAX_PRODUCTS_PER_JOB)]
+    pricing_rule_id: int | None = None
+
+
+class JobCreatedOut(Schema):
+    job_id: int
+    status: str
+
+
+class JobErrorOut(Schema):
+    product_id: int
+    error: str
+
+
+class JobOut(Schema):
+    id: int
+    store_id: int
+    status: str
+    total: int
+    succeeded: int
+    failed: int
+    progress_percent: int
+    error: str
+    errors: list[JobErrorOut]
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@router.post(
+    "/products/import",
+    response={202: JobCreatedOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut},
+)
+def import_products(request: HttpRequest, payload: ImportIn):
+    """Import catalog products into one of your stores. Answers 202 with the job to follow."""
+    store = get_object_or_404(Store, pk=payload.store_id, retailer=request.retailer)
+    rule = (
+        get_object_or_404(PricingRule, pk=payload.pricing_rule_id, retailer=request.retailer)
+        if payload.pricing_rule_id is not None
+        else None
+    )
+    (job,) = services.start_store_imports(
+        retailer=request.retailer,
+        stores=[store],
+        product_ids=payload.product_ids,
+        pricing_rule=rule,
+        actor=request.user if request.api_key is None else None,
+    )
+    job.refresh_from_db()
+    return 202, JobCreatedOut(job_id=job.pk, status=job.status)
+
+
+@router.get("/jobs/{job_id}", response={200: JobOut, 401: ErrorOut, 404: ErrorOut})
+def get_job(request: HttpRequest, job_id: int):
+    """An import job's status, progress and per-product errors."""
+    job = selectors.get_import_job_for_retailer(retailer=request.retailer, job_id=job_id)
+    errors = job.items.filter(status="ERROR").values_list("product_id", "error")
+    return JobOut(
+        id=job.pk,
+        store_id=job.store_id,
+        status=job.status,
+        total=job.total_count,
+        succeeded=job.succeeded_count,
+        failed=job.failed_count,
+        progress_percent=job.progress_percent,
+        error=job.error,
+        errors=[JobErrorOut(product_id=pid, error=err) for pid, err in errors],
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+    )
