@@ -189,6 +189,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "billing.tasks.reconcile_stripe_task",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Flags supplier orders that stopped moving (not accepted, tracking not pushed, stuck).
+    "order-watchdog": {
+        "task": "orders.tracking_tasks.run_order_watchdog_task",
+        "schedule": timedelta(minutes=10),
+    },
 }
 # Order pipeline: supplier orders a dead worker left PAID-but-not-SENT (or unpaid) are picked up
 # again; lines whose retailer chose to wait for stock are retried.
@@ -382,3 +387,10 @@ LOGGING = {
 
 # A used email address gets a clear form error at signup rather than a silent "check your inbox".
 ACCOUNT_PREVENT_ENUMERATION = False
+
+# Tracking pushes and the watchdog run on the orders queue (merged with the
+# routes set above, wherever they are defined).
+CELERY_TASK_ROUTES = {
+    **vars().get("CELERY_TASK_ROUTES", {}),
+    "orders.tracking_tasks.*": {"queue": "orders"},
+}

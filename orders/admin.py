@@ -189,6 +189,7 @@ class SupplierOrderAdmin(admin.ModelAdmin):
         "carrier",
         "tracking_number",
         "is_flagged",
+        "flag_reason",
         "created_at",
     ]
     list_filter = ["status", "is_flagged", "carrier", "currency"]
@@ -231,7 +232,7 @@ class SupplierOrderAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Support", {"fields": ["is_flagged", "flag_reason"]}),
+        ("Support", {"fields": ["is_flagged", "flag_reason", "flag_cleared_at"]}),
     ]
     # Support may raise or clear the watchdog flag; everything else moves through services.
     readonly_fields = [
@@ -241,9 +242,20 @@ class SupplierOrderAdmin(admin.ModelAdmin):
         if name not in ("is_flagged", "flag_reason")
     ]
     inlines = [SupplierOrderItemInline, ShipmentInline]
+    actions = ["clear_watchdog_flag"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # supplier orders are made by order routing
+
+    @admin.action(description="Clear the watchdog flag (looked at)", permissions=["change"])
+    def clear_watchdog_flag(self, request: HttpRequest, queryset: QuerySet[SupplierOrder]) -> None:
+        from orders.services.watchdog import clear_flag
+
+        cleared = sum(
+            clear_flag(supplier_order=supplier_order, actor=request.user)
+            for supplier_order in queryset.filter(is_flagged=True).select_related("order")
+        )
+        self.message_user(request, f"Cleared {cleared} flag{'s' if cleared != 1 else ''}.")
 
     @admin.display(description="retailer pays", ordering="wholesale_total")
     def amount_due(self, obj: SupplierOrder) -> str:
@@ -294,9 +306,24 @@ class ShipmentAdmin(admin.ModelAdmin):
     ]
     fields = ["tracking_url", *readonly_fields]
     inlines = [ShipmentItemInline]
+    actions = ["retry_tracking_push"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a shipment is recorded by the supplier's fulfilment service, which pushes it
+
+    @admin.action(description="Send the tracking number to the store again", permissions=["change"])
+    def retry_tracking_push(self, request: HttpRequest, queryset: QuerySet[Shipment]) -> None:
+        from dropship.core.errors import DomainError
+        from orders.services.tracking import retry_tracking_push
+
+        queued = 0
+        for shipment in queryset.select_related("supplier_order__order__store"):
+            try:
+                retry_tracking_push(shipment=shipment, actor=request.user)
+            except DomainError:
+                continue
+            queued += 1
+        self.message_user(request, f"Queued {queued} tracking push{'es' if queued != 1 else ''}.")
 
 
 @admin.register(ShipmentItem)

@@ -6,6 +6,7 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self) -> None:
-        # Inbox handlers for order topics and the supplier-webhook sender register themselves.
-        from orders import webhooks  # noqa: F401
-        from orders.services import dispatch  # noqa: F401
+        # Inbox handlers for order topics and the supplier-webhook sender register themselves;
+        # so do the supplier's own webhook handlers and the store-fulfilment (tracking) sender.
+        from orders import supplier_webhooks, tracking_tasks, webhooks  # noqa: F401
+        from orders.services import dispatch, tracking  # noqa: F401

@@ -98,6 +98,11 @@ class SupplierOrder(TimeStampedModel):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     is_flagged = models.BooleanField(default=False, help_text="Raised by the watchdog for support.")
     flag_reason = models.CharField(max_length=300, blank=True)
+    flag_cleared_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When support last cleared the flag (the watchdog waits a day).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

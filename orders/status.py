@@ -35,7 +35,7 @@ def derive_order_status(
         return Order.Status.DELIVERED
     if statuses and len(shipped) == len(statuses) and not needs_attention:
         return Order.Status.SHIPPED
-    if shipped:
+    if shipped or any(s == OrderItem.Status.SHIPPED for s in live_items):
         return Order.Status.PARTIALLY_SHIPPED
     if needs_attention:
         return Order.Status.EXCEPTION

@@ -205,3 +205,54 @@ class PayableSupplierOrderFactory(SupplierOrderFactory):
     shipping_total = Decimal("5.00")
     platform_fee = Decimal("2.00")
     commission_percent = Decimal("5.00")
+
+
+# --- fulfilment ----------------------------------------------------------------------------------
+class SentSupplierOrderFactory(SupplierOrderFactory):
+    """A paid supplier order sent to the supplier, waiting to be accepted."""
+
+    status = SupplierOrder.Status.SENT
+    paid_at = factory.LazyFunction(timezone.now)
+    sent_at = factory.LazyFunction(timezone.now)
+
+
+def make_supplier_order(
+    *,
+    supplier=None,
+    order=None,
+    lines=((2, "standard"),),
+    status=SupplierOrder.Status.SENT,
+    stock_on_hand: int = 10,
+    **extra,
+):
+    """A supplier order with reserved items, its stock really held on the variants.
+
+    `lines` are (quantity, _) pairs or (quantity, variant) pairs; a new variant of `supplier` is
+    made for each line without one. Returns the supplier order (items via `.items`).
+    """
+    supplier = supplier or SupplierFactory()
+    order = order or OrderFactory()
+    supplier_order = SentSupplierOrderFactory(
+        order=order, supplier=supplier, status=status, **extra
+    )
+    for index, (quantity, variant) in enumerate(lines):
+        if not isinstance(variant, Variant):
+            variant = VariantFactory(
+                product=ProductFactory(supplier=supplier),
+                stock_on_hand=stock_on_hand,
+                stock_reserved=quantity,
+            )
+        else:
+            Variant.objects.filter(pk=variant.pk).update(
+                stock_reserved=variant.stock_reserved + quantity
+            )
+        OrderItemFactory(
+            order=order,
+            supplier_order=supplier_order,
+            variant=variant,
+            sku=variant.sku,
+            title=f"{variant.product.title} #{index + 1}",
+            quantity=quantity,
+            wholesale_unit_price=variant.wholesale_price,
+        )
+    return supplier_order

@@ -52,6 +52,7 @@ from graphql import (
 from graphql.utilities import value_from_ast_untyped
 
 from integrations.sandbox.server import Delivery, Request, Response, post
+from integrations.sandbox.storefront import ShopifyStorefront
 
 MAX_QUERY_COST = 1000
 MAX_INPUT_ARRAY = 250  # shopify.dev "Shopify API limits": input arrays hold at most 250 items
@@ -211,6 +212,7 @@ class ShopifySandbox:
         self.down_until: dict[str, float] = {}  # shop -> time.monotonic() it comes back
         self.lock = threading.RLock()
         self._ids = itertools.count(1000001)
+        self.storefront = ShopifyStorefront(self)  # the shopper pages: /{shop}/storefront/
 
     # --- state helpers for tests and the demo --------------------------------------------------
     def next_id(self) -> int:
@@ -299,6 +301,8 @@ class ShopifySandbox:
     # --- HTTP --------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
         parts = request.path.strip("/").split("/")
+        if len(parts) >= 2 and parts[1] == "storefront" and parts[0] in self.shops:
+            return self.storefront.handle(request, parts[0], parts[2:])
         if parts[:2] == ["_sandbox", "shops"] and len(parts) == 4 and request.method == "POST":
             return self._control(request, parts[2], parts[3])
         if len(parts) >= 4 and parts[1:4] == ["admin", "oauth", "authorize"]:

@@ -28,6 +28,7 @@ from decimal import Decimal
 from urllib.parse import quote, unquote, urlencode
 
 from integrations.sandbox.server import Delivery, Request, Response, post
+from integrations.sandbox.storefront import WooStorefront
 
 BATCH_LIMIT = 100  # woocommerce_rest_batch_items_limit
 TIMESTAMP_WINDOW = 15 * 60
@@ -144,6 +145,7 @@ class WooCommerceSandbox:
         self.lock = threading.RLock()
         self._ids = itertools.count(700)
         self._outbox = threading.local()  # deliveries queued under the lock, sent after it
+        self.storefront = WooStorefront(self)  # the shopper pages: /{site}/storefront/
 
     def _later(self, action) -> None:
         if not hasattr(self._outbox, "items"):
@@ -235,6 +237,8 @@ class WooCommerceSandbox:
                 "rest_no_route", "No route was found matching the URL and request method.", 404
             )
         rest = parts[1:]
+        if rest[:1] == ["storefront"]:
+            return self.storefront.handle(request, site.slug, rest[1:])
         if rest == ["wp-json"]:
             return Response.json(
                 {

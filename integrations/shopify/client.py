@@ -469,6 +469,17 @@ class ShopifyClient:
             raise StorePermanentError(mappers.user_errors_text(payload["userErrors"]))
         return FulfillmentResult(store_fulfillment_id=payload["fulfillment"]["id"])
 
+    def find_fulfillment(self, *, store_order_id: str, tracking_number: str) -> str:
+        data = self.graphql(
+            "query($id: ID!) { order(id: $id) { fulfillments { id trackingInfo { number } } } }",
+            {"id": mappers.gid("Order", store_order_id)},
+            operation="orderFulfillments",
+        )
+        for fulfillment in (data.get("order") or {}).get("fulfillments") or []:
+            if any(t.get("number") == tracking_number for t in fulfillment["trackingInfo"]):
+                return str(fulfillment["id"])
+        return ""
+
     def add_order_note(self, *, note: OrderNote) -> None:
         order_id = mappers.gid("Order", note.store_order_id)
         data = self.graphql(

@@ -338,6 +338,7 @@ class WooCommerceClient:
                 "carrier": fulfillment.carrier,
                 "tracking_number": fulfillment.tracking_number,
                 "tracking_url": fulfillment.tracking_url,
+                "note_id": str(note["id"]),
                 "lines": [
                     {"line_id": line.store_line_id, "quantity": line.quantity}
                     for line in fulfillment.lines
@@ -349,6 +350,19 @@ class WooCommerceClient:
             update["status"] = "completed"
         self.request("PUT", f"orders/{fulfillment.store_order_id}", data=update)
         return FulfillmentResult(store_fulfillment_id=str(note["id"]))
+
+    def find_fulfillment(self, *, store_order_id: str, tracking_number: str) -> str:
+        order = self.request("GET", f"orders/{store_order_id}")
+        for meta in order.get("meta_data") or []:
+            if meta.get("key") != SHIPMENTS_META_KEY or not isinstance(meta.get("value"), list):
+                continue
+            for shipment in meta["value"]:
+                if (
+                    isinstance(shipment, dict)
+                    and shipment.get("tracking_number") == tracking_number
+                ):
+                    return str(shipment.get("note_id") or f"meta:{tracking_number}")
+        return ""
 
     def add_order_note(self, *, note: OrderNote) -> None:
         self.request(

@@ -19,6 +19,16 @@ DEMO_SHOP = "maple-and-co.myshopify.com"
 DEMO_WOO_SITE = "maple-and-co"
 
 
+def demo_storefront_urls(*, shopify_url: str, woocommerce_url: str) -> dict[str, str]:
+    """The sandbox shopper pages of the demo stores (integrations/sandbox/storefront.py)."""
+    from integrations.sandbox.storefront import storefront_path
+
+    return {
+        "Shopify": shopify_url.rstrip("/") + storefront_path(DEMO_SHOP),
+        "WooCommerce": woocommerce_url.rstrip("/") + storefront_path(DEMO_WOO_SITE),
+    }
+
+
 def _post_json(url: str, data: dict) -> dict:
     request = urllib.request.Request(  # noqa: S310 - the sandbox on loopback, given by runstack
         url,
@@ -73,3 +83,7 @@ class Command(BaseCommand):
                 f"Demo stores connected: {shop.name} ({shop.domain}), {woo.name} ({woo.domain})."
             )
         )
+        for platform, url in demo_storefront_urls(
+            shopify_url=settings.SHOPIFY_BASE_URL, woocommerce_url=woocommerce_url
+        ).items():
+            self.stdout.write(f"{platform} sandbox storefront (order as a shopper): {url}")

@@ -130,8 +130,21 @@ class Command(BaseCommand):
         lines += [f"  {p.name}: {p.url}" for p in processes if p.url and p.name != "web"]
         if seeded:
             lines += ["", *("  " + line for line in SeedDemo.logins_text().splitlines())]
+            lines += ["", "  Sandbox storefronts (place a test order as a shopper):"]
+            lines += [
+                f"    {name}: {url}" for name, url in self._storefront_urls(host, port).items()
+            ]
         lines += ["", "  Press Ctrl-C to stop web, worker, beat and the sandboxes.", "=" * 72, ""]
         self.stdout.write("\n".join(lines))
+
+    @staticmethod
+    def _storefront_urls(host: str, port: int) -> dict[str, str]:
+        from retailers.management.commands.prepare_demo import demo_storefront_urls
+
+        urls = sandbox_urls(port=port, host=host)
+        return demo_storefront_urls(
+            shopify_url=urls["shopify"], woocommerce_url=urls["woocommerce"]
+        )
 
     def _stop_all(self) -> None:
         for _, popen in self.children:

@@ -1,0 +1,520 @@
+"""The supplier's side of an order: accept, reject with a reason, ship lines with tracking.
+
+Every entry point (dashboard, CSV upload, API, the supplier's own webhook) calls these functions,
+so the rules hold the same everywhere:
+
+- a supplier order is accepted from PAID or SENT (accepting twice changes nothing);
+- a rejection gives the reserved stock back (`release_stock`), turns its lines into EXCEPTION
+  items carrying the reason, and tells the retailer (dashboard notification + email);
+- a shipment takes some or all of the remaining quantities of the supplier order's lines, with a
+  carrier and a tracking number checked against the carrier's format; the quantities leave
+  on-hand and reserved together (`ship_stock`); one `Shipment` per parcel; the fulfilment is
+  pushed to the store after commit (orders/services/tracking.py). Recording the same carrier and
+  tracking number again for the same lines is a no-op, so a retried call never ships twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from catalog.services.reservations import release_stock, ship_stock
+from dropship.core.errors import Conflict, DomainError, NotFound
+from orders.carriers import validate_tracking_number
+from orders.models import OrderItem, Shipment, ShipmentItem, SupplierOrder
+from orders.services.timeline import EventKind, record_event, refresh_order_status
+
+S = SupplierOrder.Status
+ACCEPTABLE = (S.PAID, S.SENT)
+SHIPPABLE = (S.PAID, S.SENT, S.ACCEPTED)
+REJECTABLE = (S.PAID, S.SENT, S.ACCEPTED)
+MAX_REASON = 300
+MAX_CSV_BYTES = 2 * 1024 * 1024
+MAX_CSV_ROWS = 5000
+
+
+class FulfilmentError(DomainError):
+    pass
+
+
+class FulfilmentConflict(Conflict):
+    pass
+
+
+@dataclass(frozen=True)
+class ShipLine:
+    """Ship `quantity` of one line of the supplier order (our OrderItem id)."""
+
+    order_item_id: int
+    quantity: int
+
+
+def _locked(supplier_order: SupplierOrder) -> SupplierOrder:
+    return (
+        SupplierOrder.objects.select_for_update(of=("self",))
+        .select_related("order", "supplier")
+        .get(pk=supplier_order.pk)
+    )
+
+
+# --- accept --------------------------------------------------------------------------------------
+@transaction.atomic
+def accept_supplier_order(*, supplier_order: SupplierOrder, actor=None) -> SupplierOrder:
+    """The supplier takes the order on. Accepting an accepted order changes nothing."""
+    supplier_order = _locked(supplier_order)
+    if supplier_order.status == S.ACCEPTED:
+        return supplier_order
+    if supplier_order.status not in ACCEPTABLE:
+        raise FulfilmentConflict(
+            f"Order {supplier_order.number} is {supplier_order.get_status_display().lower()} "
+            "and cannot be accepted."
+        )
+    _mark_accepted(supplier_order, actor=actor)
+    refresh_order_status(order=supplier_order.order)
+    return supplier_order
+
+
+def _mark_accepted(supplier_order: SupplierOrder, *, actor) -> None:
+    supplier_order.status = S.ACCEPTED
+    supplier_order.accepted_at = timezone.now()
+    supplier_order.save(update_fields=["status", "accepted_at", "updated_at"])
+    record_event(
+        order=supplier_order.order,
+        supplier_order=supplier_order,
+        kind=EventKind.ACCEPTED,
+        message=f"{supplier_order.supplier.company_name} accepted {supplier_order.number}.",
+        actor=actor,
+    )
+
+
+# --- reject --------------------------------------------------------------------------------------
+@transaction.atomic
+def reject_supplier_order(
+    *, supplier_order: SupplierOrder, reason: str, actor=None
+) -> SupplierOrder:
+    """The supplier cannot fulfil: stock released, lines in EXCEPTION, retailer told."""
+    from dropship.accounts.models import Notification
+    from dropship.accounts.services import email_organisation, notify
+
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise FulfilmentError("Say why you reject the order (e.g. out of stock).", field="reason")
+    if len(reason) > MAX_REASON:
+        raise FulfilmentError(
+            f"Keep the reason under {MAX_REASON} characters (it has {len(reason)}).",
+            field="reason",
+        )
+    supplier_order = _locked(supplier_order)
+    if supplier_order.status not in REJECTABLE:
+        raise FulfilmentConflict(
+            f"Order {supplier_order.number} is {supplier_order.get_status_display().lower()} "
+            "and cannot be rejected."
+        )
+    items = list(supplier_order.items.select_for_update().order_by("pk"))
+    if any(item.quantity_shipped for item in items):
+        raise FulfilmentConflict(
+            f"Part of {supplier_order.number} has already shipped; it can no longer be rejected."
+        )
+    reserved = [item for item in items if item.status == OrderItem.Status.RESERVED]
+    if reserved:
+        applied = release_stock(
+            lines=[(item.variant_id, item.quantity) for item in reserved],
+            reference=f"Rejected {supplier_order.number}",
+            actor=actor,
+        )
+        if not all(applied):
+            raise FulfilmentError(
+                f"The stock held for {supplier_order.number} does not match its lines; "
+                "support has to look at it."
+            )
+        OrderItem.objects.filter(pk__in=[item.pk for item in reserved]).update(
+            status=OrderItem.Status.EXCEPTION,
+            status_reason=f"Rejected by supplier: {reason}"[:300],
+        )
+    supplier_order.status = S.EXCEPTION
+    supplier_order.status_reason = reason
+    supplier_order.save(update_fields=["status", "status_reason", "updated_at"])
+    order = supplier_order.order
+    company = supplier_order.supplier.company_name
+    record_event(
+        order=order,
+        supplier_order=supplier_order,
+        kind=EventKind.REJECTED,
+        message=f"{company} rejected {supplier_order.number}: {reason}",
+        actor=actor,
+    )
+    refresh_order_status(order=order)
+    message = (
+        f"{company} cannot fulfil order {order.number} ({supplier_order.number}): {reason}. "
+        "Its stock was released; choose to wait, substitute or cancel the lines."
+    )
+    notify(
+        organisation=order.retailer,
+        kind="order_rejected",
+        message=message,
+        level=Notification.Level.WARNING,
+        url=_retailer_order_url(order),
+    )
+    email_organisation(
+        organisation=order.retailer,
+        subject=f"Order {order.number} needs your attention",
+        message=message,
+    )
+    return supplier_order
+
+
+def _retailer_order_url(order) -> str:
+    try:
+        return reverse("orders:retailer_detail", args=[order.pk])
+    except NoReverseMatch:  # the retailer order pages are not mounted
+        return ""
+
+
+# --- ship ----------------------------------------------------------------------------------------
+@transaction.atomic
+def ship_supplier_order(
+    *,
+    supplier_order: SupplierOrder,
+    carrier: str,
+    tracking_number: str,
+    lines: list[ShipLine] | None = None,
+    actor=None,
+    shipped_at: datetime | None = None,
+) -> Shipment:
+    """Record a parcel: `lines` (default: everything still to ship) with carrier and tracking."""
+    found, number = validate_tracking_number(carrier=carrier, tracking_number=tracking_number)
+    supplier_order = _locked(supplier_order)
+    existing = Shipment.objects.filter(
+        supplier_order=supplier_order, carrier=found.code, tracking_number=number
+    ).first()
+    if existing is not None:
+        return _same_shipment_again(existing, lines)
+    if supplier_order.status not in SHIPPABLE:
+        raise FulfilmentConflict(
+            f"Order {supplier_order.number} is {supplier_order.get_status_display().lower()} "
+            "and cannot be shipped."
+        )
+    items = {item.pk: item for item in supplier_order.items.select_for_update().order_by("pk")}
+    plan = _plan(supplier_order, items, lines)
+    applied = ship_stock(
+        lines=[(item.variant_id, quantity) for item, quantity in plan],
+        reference=f"Shipped {supplier_order.number} {found.code} {number}",
+        actor=actor,
+    )
+    if not all(applied):
+        bad = ", ".join(
+            item.sku or item.title for (item, _), ok in zip(plan, applied, strict=True) if not ok
+        )
+        raise FulfilmentError(
+            f"The stock held for {bad} is less than the quantity shipped; support has to look at it."
+        )
+    now = shipped_at or timezone.now()
+    shipment = Shipment.objects.create(
+        supplier_order=supplier_order,
+        carrier=found.code,
+        tracking_number=number,
+        tracking_url=found.tracking_url(number),
+        shipped_at=now,
+    )
+    ShipmentItem.objects.bulk_create(
+        ShipmentItem(shipment=shipment, order_item=item, quantity=quantity)
+        for item, quantity in plan
+    )
+    for item, quantity in plan:
+        item.quantity_shipped += quantity
+        fields = {"quantity_shipped": F("quantity_shipped") + quantity}
+        if item.quantity_shipped >= item.quantity:
+            item.status = OrderItem.Status.SHIPPED
+            fields["status"] = OrderItem.Status.SHIPPED
+        OrderItem.objects.filter(pk=item.pk).update(**fields)
+
+    if supplier_order.status != S.ACCEPTED:
+        _mark_accepted(supplier_order, actor=actor)  # shipping implies accepting
+    is_complete = all(
+        item.quantity_shipped >= item.quantity
+        for item in items.values()
+        if item.status not in (OrderItem.Status.CANCELLED, OrderItem.Status.EXCEPTION)
+    )
+    supplier_order.carrier = found.code
+    supplier_order.tracking_number = number
+    supplier_order.tracking_url = shipment.tracking_url
+    update = ["carrier", "tracking_number", "tracking_url", "updated_at"]
+    if is_complete:
+        supplier_order.status = S.SHIPPED
+        supplier_order.shipped_at = now
+        update += ["status", "shipped_at"]
+    supplier_order.save(update_fields=update)
+    shipped_text = ", ".join(f"{quantity} × {item.title}" for item, quantity in plan)
+    record_event(
+        order=supplier_order.order,
+        supplier_order=supplier_order,
+        kind=EventKind.SHIPPED,
+        message=f"Shipped {shipped_text} with {found.name}, tracking {number}.",
+        actor=actor,
+    )
+    refresh_order_status(order=supplier_order.order)
+
+    from orders.services.tracking import queue_tracking_push
+
+    queue_tracking_push(shipment=shipment)
+    return shipment
+
+
+def _plan(
+    supplier_order: SupplierOrder, items: dict[int, OrderItem], lines: list[ShipLine] | None
+) -> list[tuple[OrderItem, int]]:
+    """(item, quantity) pairs to ship, checked; a FulfilmentError names the first bad line."""
+    if lines is None:
+        plan = [
+            (item, item.quantity - item.quantity_shipped)
+            for item in items.values()
+            if item.status == OrderItem.Status.RESERVED and item.quantity > item.quantity_shipped
+        ]
+        if not plan:
+            raise FulfilmentConflict(f"Nothing is left to ship on {supplier_order.number}.")
+        return plan
+    if not lines:
+        raise FulfilmentError("Choose at least one line and a quantity to ship.", field="lines")
+    wanted: dict[int, int] = defaultdict(int)
+    for line in lines:
+        if not isinstance(line.quantity, int) or isinstance(line.quantity, bool):
+            raise FulfilmentError("Quantities must be whole numbers.", field="lines")
+        if line.quantity < 0:
+            raise FulfilmentError("A quantity cannot be negative.", field="lines")
+        if line.order_item_id not in items:
+            raise NotFound(
+                f"Line {line.order_item_id} is not part of order {supplier_order.number}.",
+                field="lines",
+            )
+        wanted[line.order_item_id] += line.quantity
+    plan = []
+    for item_id, quantity in wanted.items():
+        if quantity == 0:
+            continue
+        item = items[item_id]
+        label = item.sku or item.title
+        if item.status != OrderItem.Status.RESERVED:
+            raise FulfilmentConflict(
+                f"{label} is {item.get_status_display().lower()} and cannot be shipped.",
+                field="lines",
+            )
+        remaining = item.quantity - item.quantity_shipped
+        if quantity > remaining:
+            raise FulfilmentError(
+                f"Only {remaining} of {label} are left to ship, not {quantity}.", field="lines"
+            )
+        plan.append((item, quantity))
+    if not plan:
+        raise FulfilmentError("Choose at least one line and a quantity to ship.", field="lines")
+    return plan
+
+
+def _same_shipment_again(shipment: Shipment, lines: list[ShipLine] | None) -> Shipment:
+    """The same carrier and tracking number again: a retry if it is for the same lines."""
+    recorded = {
+        item.order_item_id: item.quantity
+        for item in shipment.items.all()  # ShipmentItem rows
+    }
+    if lines is None:
+        return shipment
+    asked: dict[int, int] = defaultdict(int)
+    for line in lines:
+        if line.quantity:
+            asked[line.order_item_id] += line.quantity
+    if dict(asked) == recorded:
+        return shipment
+    raise FulfilmentConflict(
+        f"Tracking number {shipment.tracking_number} is already recorded for other lines of "
+        "this order.",
+        field="tracking_number",
+    )
+
+
+# --- bulk ship by CSV ----------------------------------------------------------------------------
+CSV_COLUMNS = ("order_number", "sku", "carrier", "tracking_number")
+_HEADER_ALIASES = {
+    "order": "order_number",
+    "order number": "order_number",
+    "order_number": "order_number",
+    "number": "order_number",
+    "sku": "sku",
+    "carrier": "carrier",
+    "tracking": "tracking_number",
+    "tracking number": "tracking_number",
+    "tracking_number": "tracking_number",
+    "quantity": "quantity",
+    "qty": "quantity",
+}
+
+
+@dataclass(frozen=True)
+class CsvRowError:
+    row: int  # 1-based line number in the file, header = 1
+    message: str
+
+
+@dataclass
+class BulkShipResult:
+    shipments: list[Shipment]
+    errors: list[CsvRowError]
+
+    @property
+    def is_ok(self) -> bool:
+        return not self.errors
+
+
+def _read_csv(content: bytes) -> list[tuple[int, dict[str, str]]]:
+    if len(content) > MAX_CSV_BYTES:
+        raise FulfilmentError("The file is larger than 2 MB; split it.", field="file")
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FulfilmentError("The file is not UTF-8 text (save it as CSV UTF-8).") from exc
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration as exc:
+        raise FulfilmentError("The file is empty.", field="file") from exc
+    except csv.Error as exc:
+        raise FulfilmentError(f"The file is not readable CSV: {exc}.", field="file") from exc
+    columns = [_HEADER_ALIASES.get(name.strip().lower(), "") for name in header]
+    missing = [c for c in CSV_COLUMNS if c not in columns]
+    if missing:
+        raise FulfilmentError(
+            "The header must name the columns order_number, sku, carrier, tracking_number "
+            f"(missing: {', '.join(missing)}).",
+            field="file",
+        )
+    rows = []
+    try:
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            if len(rows) >= MAX_CSV_ROWS:
+                raise FulfilmentError(f"Upload at most {MAX_CSV_ROWS} rows at once.", field="file")
+            row = {
+                column: value.strip()
+                for column, value in zip(columns, values, strict=False)
+                if column
+            }
+            rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise FulfilmentError(
+            f"Row {reader.line_num} is not readable CSV: {exc}.", field="file"
+        ) from exc
+    if not rows:
+        raise FulfilmentError("The file has a header but no rows.", field="file")
+    return rows
+
+
+def bulk_ship_from_csv(*, supplier, content: bytes, actor=None) -> BulkShipResult:
+    """Ship many lines from a CSV (order_number, sku, carrier, tracking_number[, quantity]).
+
+    All or nothing: every row is checked first and, if any is wrong, nothing is shipped and each
+    bad row is reported by its row number. Rows with the same order and tracking number form one
+    parcel.
+    """
+    rows = _read_csv(content)
+    errors: list[CsvRowError] = []
+    numbers = {row.get("order_number", "") for _, row in rows}
+    orders = {
+        so.number: so
+        for so in SupplierOrder.objects.filter(supplier=supplier, number__in=numbers)
+        .select_related("order")
+        .prefetch_related("items")
+    }
+    parcels: dict[tuple[str, str, str], list[tuple[int, OrderItem, int]]] = defaultdict(list)
+    planned: dict[int, int] = defaultdict(int)  # order item id -> quantity already in the file
+    for row_number, row in rows:
+        number, sku = row.get("order_number", ""), row.get("sku", "")
+        carrier, tracking = row.get("carrier", ""), row.get("tracking_number", "")
+        if not number or not sku or not carrier or not tracking:
+            errors.append(
+                CsvRowError(
+                    row_number, "order_number, sku, carrier and tracking_number are required."
+                )
+            )
+            continue
+        supplier_order = orders.get(number)
+        if supplier_order is None:
+            errors.append(CsvRowError(row_number, f"No order {number} of yours was found."))
+            continue
+        if supplier_order.status not in SHIPPABLE:
+            errors.append(
+                CsvRowError(
+                    row_number,
+                    f"Order {number} is {supplier_order.get_status_display().lower()} "
+                    "and cannot be shipped.",
+                )
+            )
+            continue
+        try:
+            found, normalised = validate_tracking_number(carrier=carrier, tracking_number=tracking)
+        except DomainError as exc:
+            errors.append(CsvRowError(row_number, exc.message))
+            continue
+        item = next((i for i in supplier_order.items.all() if i.sku.lower() == sku.lower()), None)
+        if item is None:
+            errors.append(CsvRowError(row_number, f"Order {number} has no line with SKU {sku}."))
+            continue
+        remaining = item.quantity - item.quantity_shipped
+        raw_quantity = row.get("quantity", "")
+        if raw_quantity:
+            try:
+                quantity = int(raw_quantity)
+            except ValueError:
+                errors.append(
+                    CsvRowError(row_number, f"Quantity “{raw_quantity}” is not a number.")
+                )
+                continue
+            if quantity <= 0:
+                errors.append(CsvRowError(row_number, "Quantity must be 1 or more."))
+                continue
+        else:
+            quantity = remaining
+        if item.status != OrderItem.Status.RESERVED or remaining <= 0:
+            errors.append(
+                CsvRowError(row_number, f"{sku} on order {number} has nothing left to ship.")
+            )
+            continue
+        already = planned[item.pk]
+        if quantity + already > remaining:
+            errors.append(
+                CsvRowError(
+                    row_number, f"Only {remaining} of {sku} on order {number} are left to ship."
+                )
+            )
+            continue
+        planned[item.pk] += quantity
+        parcels[(number, found.code, normalised)].append((row_number, item, quantity))
+    if errors:
+        return BulkShipResult(shipments=[], errors=errors)
+    shipments: list[Shipment] = []
+    try:
+        with transaction.atomic():
+            for (number, carrier_code, tracking), entries in parcels.items():
+                first_row = entries[0][0]
+                try:
+                    shipments.append(
+                        ship_supplier_order(
+                            supplier_order=orders[number],
+                            carrier=carrier_code,
+                            tracking_number=tracking,
+                            lines=[ShipLine(item.pk, quantity) for _, item, quantity in entries],
+                            actor=actor,
+                        )
+                    )
+                except DomainError as exc:
+                    errors.append(CsvRowError(first_row, exc.message))
+                    raise
+    except DomainError:
+        return BulkShipResult(shipments=[], errors=errors)
+    return BulkShipResult(shipments=shipments, errors=[])

@@ -1,0 +1,223 @@
+"""Supplier order API: list your orders, accept one, ship lines with tracking.
+
+    GET  /api/v1/supplier/orders?status=new|accepted|shipped|exceptions|<status>
+    POST /api/v1/supplier/orders/{id}/accept
+    POST /api/v1/supplier/orders/{id}/ship   {"carrier", "tracking_number", "lines"?: [{"sku"|"line_id", "quantity"}]}
+
+Supplier API key (`Authorization: Bearer dsk_…`) or a supplier member's session. Another
+supplier's order answers 404. Shipping the same carrier + tracking number for the same lines
+again answers 200 with the existing shipment (safe to retry after a timeout).
+"""
+
+from datetime import datetime
+from typing import Annotated
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+from ninja.pagination import PageNumberPagination, paginate
+
+from catalog.api import supplier_auth
+from dropship.api import ErrorOut
+from dropship.core.errors import DomainError, NotFound
+from orders import supplier_selectors as selectors
+from orders.models import Shipment, SupplierOrder
+from orders.services import fulfilment
+
+router = Router(auth=supplier_auth, tags=["supplier orders"])
+
+
+def _actor(request: HttpRequest):
+    return None if getattr(request, "api_key", None) is not None else request.user
+
+
+class LineOut(Schema):
+    id: int
+    sku: str
+    title: str
+    quantity: int
+    quantity_shipped: int
+    status: str
+
+
+class ShipmentOut(Schema):
+    id: int
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    shipped_at: datetime
+    push_status: str
+    push_error: str
+
+
+class SupplierOrderOut(Schema):
+    id: int
+    number: str
+    order_number: str
+    status: str
+    status_reason: str
+    currency: str
+    wholesale_total: str
+    shipping_total: str
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    created_at: datetime
+    accepted_at: datetime | None
+    shipped_at: datetime | None
+
+    @staticmethod
+    def resolve_order_number(obj: SupplierOrder) -> str:
+        return obj.order.number
+
+    @staticmethod
+    def resolve_wholesale_total(obj: SupplierOrder) -> str:
+        return str(obj.wholesale_total)
+
+    @staticmethod
+    def resolve_shipping_total(obj: SupplierOrder) -> str:
+        return str(obj.shipping_total)
+
+
+class SupplierOrderDetailOut(SupplierOrderOut):
+    lines: list[LineOut]
+    shipments: list[ShipmentOut]
+
+    @staticmethod
+    def resolve_lines(obj: SupplierOrder):
+        return list(obj.items.all())
+
+    @staticmethod
+    def resolve_shipments(obj: SupplierOrder):
+        return list(obj.shipments.all())
+
+
+@router.get("", response={200: list[SupplierOrderOut], 400: ErrorOut, 401: ErrorOut})
+@paginate(PageNumberPagination, page_size=50, max_page_size=200)
+def list_orders(request: HttpRequest, status: str = ""):
+    """Your orders, newest first. `status` is a tab (new, accepted, shipped, exceptions) or a
+    supplier order status (paid, sent, accepted, shipped, delivered, exception, cancelled)."""
+    statuses = None
+    if status:
+        statuses = selectors.STATUS_FILTERS.get(status.strip().lower())
+        if statuses is None:
+            raise DomainError(
+                f"Unknown status “{status[:40]}”. Use one of: "
+                + ", ".join(sorted(selectors.STATUS_FILTERS))
+                + ".",
+                field="status",
+            )
+    return selectors.list_supplier_orders_for_supplier(supplier=request.supplier, statuses=statuses)
+
+
+def _detail(request: HttpRequest, supplier_order_id: int) -> SupplierOrder:
+    return selectors.get_supplier_order_detail(
+        supplier=request.supplier, supplier_order_id=supplier_order_id
+    )
+
+
+@router.get(
+    "/{supplier_order_id}", response={200: SupplierOrderDetailOut, 401: ErrorOut, 404: ErrorOut}
+)
+def get_order(request: HttpRequest, supplier_order_id: int):
+    return _detail(request, supplier_order_id)
+
+
+@router.post(
+    "/{supplier_order_id}/accept",
+    response={200: SupplierOrderDetailOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+)
+def accept_order(request: HttpRequest, supplier_order_id: int):
+    supplier_order = selectors.get_supplier_order_for_supplier(
+        supplier=request.supplier, supplier_order_id=supplier_order_id
+    )
+    fulfilment.accept_supplier_order(supplier_order=supplier_order, actor=_actor(request))
+    return _detail(request, supplier_order_id)
+
+
+class RejectIn(Schema):
+    reason: Annotated[str, Field(min_length=1, max_length=fulfilment.MAX_REASON)]
+
+
+@router.post(
+    "/{supplier_order_id}/reject",
+    response={
+        200: SupplierOrderDetailOut,
+        400: ErrorOut,
+        401: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+    },
+)
+def reject_order(request: HttpRequest, supplier_order_id: int, payload: RejectIn):
+    supplier_order = selectors.get_supplier_order_for_supplier(
+        supplier=request.supplier, supplier_order_id=supplier_order_id
+    )
+    fulfilment.reject_supplier_order(
+        supplier_order=supplier_order, reason=payload.reason, actor=_actor(request)
+    )
+    return _detail(request, supplier_order_id)
+
+
+class ShipLineIn(Schema):
+    line_id: int | None = None
+    sku: Annotated[str, Field(max_length=100)] = ""
+    quantity: Annotated[int, Field(strict=True, ge=1, le=100000)]
+
+
+class ShipIn(Schema):
+    carrier: Annotated[str, Field(min_length=1, max_length=40)]
+    tracking_number: Annotated[str, Field(min_length=1, max_length=100)]
+    lines: Annotated[list[ShipLineIn], Field(max_length=500)] | None = None
+
+
+class ShipOut(Schema):
+    shipment: ShipmentOut
+    order: SupplierOrderDetailOut
+
+
+def resolve_lines(supplier_order: SupplierOrder, lines) -> list[fulfilment.ShipLine] | None:
+    """API / webhook lines (by our line id or by SKU) as ShipLines; unknown ones are a 404."""
+    if lines is None:
+        return None
+    items = list(supplier_order.items.all())
+    by_sku = {item.sku.lower(): item for item in items if item.sku}
+    by_id = {item.pk: item for item in items}
+    result = []
+    for line in lines:
+        line_id = line.get("line_id") if isinstance(line, dict) else line.line_id
+        sku = (line.get("sku") if isinstance(line, dict) else line.sku) or ""
+        quantity = line.get("quantity") if isinstance(line, dict) else line.quantity
+        item = by_id.get(line_id) if line_id else by_sku.get(str(sku).strip().lower())
+        if item is None:
+            raise NotFound(
+                f"Order {supplier_order.number} has no line "
+                f"{('id ' + str(line_id)) if line_id else ('with SKU ' + str(sku))}.",
+                field="lines",
+            )
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+            raise DomainError(
+                f"Quantity for {item.sku or item.title} must be a whole number of 1 or more.",
+                field="lines",
+            )
+        result.append(fulfilment.ShipLine(order_item_id=item.pk, quantity=quantity))
+    return result
+
+
+@router.post(
+    "/{supplier_order_id}/ship",
+    response={200: ShipOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+)
+def ship_order(request: HttpRequest, supplier_order_id: int, payload: ShipIn):
+    """Ship the listed lines (all that is left when `lines` is omitted) with carrier + tracking."""
+    supplier_order = selectors.get_supplier_order_for_supplier(
+        supplier=request.supplier, supplier_order_id=supplier_order_id
+    )
+    shipment: Shipment = fulfilment.ship_supplier_order(
+        supplier_order=supplier_order,
+        carrier=payload.carrier,
+        tracking_number=payload.tracking_number,
+        lines=resolve_lines(supplier_order, payload.lines),
+        actor=_actor(request),
+    )
+    shipment.refresh_from_db()
+    return ShipOut(shipment=shipment, order=_detail(request, supplier_order_id))
