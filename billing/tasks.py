@@ -20,7 +20,7 @@ RETRY = {
 }
 
 
-@shared_task(bind=True, queue="billing", acks_late=True, max_retries=10, ignore_result=True)
+@shared_task(bind=True, acks_late=True, max_retries=10, ignore_result=True)
 def retry_failed_payments_task(self, retailer_id: int, retry_same_card: bool = False) -> list[int]:
     """After a retailer's card changed: pay its supplier orders that were waiting.
 
@@ -38,32 +38,32 @@ def retry_failed_payments_task(self, retailer_id: int, retry_same_card: bool = F
     return [supplier_order.pk for supplier_order in paid]
 
 
-@shared_task(queue="billing", acks_late=True, ignore_result=True, **RETRY)
+@shared_task(acks_late=True, ignore_result=True, **RETRY)
 def transfer_payout_task(payout_id: int) -> None:
     services.transfer_payout(payout_id=payout_id)
 
 
-@shared_task(queue="billing", acks_late=True, ignore_result=True, **RETRY)
+@shared_task(acks_late=True, ignore_result=True, **RETRY)
 def reverse_transfer_task(reversal_id: int) -> None:
     services.reverse_transfer(reversal_id=reversal_id)
 
 
-@shared_task(queue="billing", acks_late=True, ignore_result=True, **RETRY)
+@shared_task(acks_late=True, ignore_result=True, **RETRY)
 def submit_refund_task(refund_id: int) -> None:
     services.submit_refund(refund_id=refund_id)
 
 
-@shared_task(queue="billing", ignore_result=True)
+@shared_task(ignore_result=True)
 def settle_payouts_task() -> dict:
     return services.settle_payouts()
 
 
-@shared_task(queue="billing", ignore_result=True)
+@shared_task(ignore_result=True)
 def issue_monthly_invoices_task() -> int:
     return len(services.issue_monthly_invoices())
 
 
-@shared_task(queue="billing", ignore_result=True, **RETRY)
+@shared_task(ignore_result=True, **RETRY)
 def reconcile_stripe_task(day: str | None = None) -> int:
     """Reconcile a day (ISO date; yesterday by default)."""
     from datetime import date

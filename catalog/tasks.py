@@ -5,11 +5,11 @@ from celery import shared_task
 from catalog.services import imports
 
 
-@shared_task(name="catalog.tasks.validate_import_task", queue="imports", acks_late=True)
+@shared_task(name="catalog.tasks.validate_import_task", acks_late=True)
 def validate_import_task(job_id: int) -> None:
     imports.validate_import(job_id=job_id)
 
 
-@shared_task(name="catalog.tasks.run_import_task", queue="imports", acks_late=True)
+@shared_task(name="catalog.tasks.run_import_task", acks_late=True)
 def run_import_task(job_id: int) -> None:
     imports.run_import(job_id=job_id)

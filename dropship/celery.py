@@ -1,4 +1,5 @@
-"""The Celery app. Queues are named after the work (DESIGN.md); each task names its queue."""
+"""The Celery app. Queues are named after the work (DESIGN.md); settings.CELERY_TASK_ROUTES says
+which task runs on which."""
 
 import os
 

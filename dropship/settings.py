@@ -166,7 +166,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Every periodic job is safe to run twice: each claims its rows before acting.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Inbox and outbox: rows a dead worker left behind are picked up again.
     "sweep-inbound-webhooks": {
         "task": "integrations.tasks.sweep_inbound_webhooks_task",
         "schedule": timedelta(minutes=1),
@@ -175,39 +177,21 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "integrations.tasks.sweep_outbound_pushes_task",
         "schedule": timedelta(minutes=1),
     },
-    # Shipped supplier orders get a payout; due payouts are transferred; stuck refunds resent.
-    "settle-supplier-payouts": {
-        "task": "billing.tasks.settle_payouts_task",
-        "schedule": timedelta(minutes=15),
+    # Order pipeline: supplier orders left PAID-but-not-SENT (or unpaid) are picked up again;
+    # lines whose retailer chose to wait for stock are retried; stalled orders are flagged.
+    "sweep-undispatched-supplier-orders": {
+        "task": "orders.tasks.sweep_undispatched_supplier_orders_task",
+        "schedule": timedelta(minutes=1),
     },
-    # Safe to run every day: it issues last month's invoice once per payment-terms retailer.
-    "issue-monthly-invoices": {
-        "task": "billing.tasks.issue_monthly_invoices_task",
-        "schedule": crontab(hour=2, minute=0),
+    "retry-waiting-order-items": {
+        "task": "orders.tasks.retry_waiting_items_task",
+        "schedule": timedelta(minutes=5),
     },
-    "reconcile-stripe": {
-        "task": "billing.tasks.reconcile_stripe_task",
-        "schedule": crontab(hour=3, minute=30),
-    },
-    # Flags supplier orders that stopped moving (not accepted, tracking not pushed, stuck).
     "order-watchdog": {
         "task": "orders.tracking_tasks.run_order_watchdog_task",
         "schedule": timedelta(minutes=10),
     },
-}
-# Order pipeline: supplier orders a dead worker left PAID-but-not-SENT (or unpaid) are picked up
-# again; lines whose retailer chose to wait for stock are retried.
-CELERY_BEAT_SCHEDULE["sweep-undispatched-supplier-orders"] = {
-    "task": "orders.tasks.sweep_undispatched_supplier_orders_task",
-    "schedule": timedelta(minutes=1),
-}
-CELERY_BEAT_SCHEDULE["retry-waiting-order-items"] = {
-    "task": "orders.tasks.retry_waiting_items_task",
-    "schedule": timedelta(minutes=5),
-}
-CELERY_TASK_ROUTES = {"orders.tasks.*": {"queue": "orders"}}
-# Inventory sync (issue 6): drains for stores with dirty rows, reconciliation, supplier feeds.
-CELERY_BEAT_SCHEDULE |= {
+    # Inventory sync: drains for stores with dirty rows, read-back reconciliation, supplier feeds.
     "kick-inventory-drains": {
         "task": "retailers.sync.tasks.kick_inventory_drains_task",
         "schedule": timedelta(seconds=10),
@@ -220,30 +204,41 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "suppliers.feed_tasks.poll_supplier_feeds_task",
         "schedule": timedelta(minutes=1),
     },
+    # Retailers: the daily price-change digest (once per retailer per day).
+    "retailer-price-digests": {
+        "task": "retailers.tasks.send_price_digests_task",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    # Billing: shipped supplier orders get a payout, due payouts are transferred, stuck refunds
+    # resent; last month's invoice once per payment-terms retailer; Stripe reconciliation.
+    "settle-supplier-payouts": {
+        "task": "billing.tasks.settle_payouts_task",
+        "schedule": timedelta(minutes=15),
+    },
+    "issue-monthly-invoices": {
+        "task": "billing.tasks.issue_monthly_invoices_task",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "reconcile-stripe": {
+        "task": "billing.tasks.reconcile_stripe_task",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
-CELERY_IMPORTS = [
-    *globals().get("CELERY_IMPORTS", []),
-    "retailers.sync.tasks",
-    "suppliers.feed_tasks",
-]
+CELERY_IMPORTS = ["retailers.sync.tasks", "suppliers.feed_tasks"]
+# Which queue each task runs on (dropship/celery.py declares the queues); the rest go to default.
 CELERY_TASK_ROUTES = {
-    **globals().get("CELERY_TASK_ROUTES", {}),
+    "integrations.tasks.process_inbound_webhook_task": {"queue": "webhooks"},
+    "integrations.tasks.sweep_inbound_webhooks_task": {"queue": "webhooks"},
+    "orders.tasks.*": {"queue": "orders"},
+    "orders.tracking_tasks.*": {"queue": "orders"},
     "retailers.sync.tasks.*": {"queue": "sync"},
     "suppliers.feed_tasks.*": {"queue": "sync"},
+    "retailers.tasks.reprice_variants_task": {"queue": "sync"},
+    "retailers.tasks.push_listings_task": {"queue": "sync"},
+    "retailers.tasks.run_store_import_task": {"queue": "imports"},
+    "catalog.tasks.*": {"queue": "imports"},
+    "billing.tasks.*": {"queue": "billing"},
 }
-# Retailers: the daily price-change digest (once per retailer per day, safe to run again).
-CELERY_BEAT_SCHEDULE["retailer-price-digests"] = {
-    "task": "retailers.tasks.send_price_digests_task",
-    "schedule": crontab(hour=7, minute=0),
-}
-CELERY_TASK_ROUTES.update(
-    {
-        "retailers.tasks.run_store_import_task": {"queue": "imports"},
-        "retailers.tasks.reprice_variants_task": {"queue": "sync"},
-        "retailers.tasks.push_listings_task": {"queue": "sync"},
-        "retailers.tasks.send_price_digests_task": {"queue": "default"},
-    }
-)
 
 # --- Auth and accounts --------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -387,10 +382,3 @@ LOGGING = {
 
 # A used email address gets a clear form error at signup rather than a silent "check your inbox".
 ACCOUNT_PREVENT_ENUMERATION = False
-
-# Tracking pushes and the watchdog run on the orders queue (merged with the
-# routes set above, wherever they are defined).
-CELERY_TASK_ROUTES = {
-    **vars().get("CELERY_TASK_ROUTES", {}),
-    "orders.tracking_tasks.*": {"queue": "orders"},
-}

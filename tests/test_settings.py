@@ -72,3 +72,19 @@ def test_a_malformed_encryption_key_is_refused_with_how_to_make_one():
     )
     assert result.returncode != 0
     assert "FIELD_ENCRYPTION_KEYS must be comma-separated Fernet keys" in result.stderr
+
+
+def test_every_task_is_routed_to_a_queue_the_worker_declares():
+    from dropship.celery import app
+
+    app.loader.import_default_modules()
+    declared = {queue.name for queue in app.conf.task_queues}
+    ours = [name for name in app.tasks if not name.startswith("celery.")]
+    routed = {name: app.amqp.router.route({}, name)["queue"].name for name in ours}
+    assert set(routed.values()) <= declared
+    assert routed["integrations.tasks.process_inbound_webhook_task"] == "webhooks"
+    assert routed["orders.tasks.pay_and_dispatch_order_task"] == "orders"
+    assert routed["retailers.sync.tasks.kick_inventory_drains_task"] == "sync"
+    assert routed["catalog.tasks.run_import_task"] == "imports"
+    assert routed["billing.tasks.transfer_payout_task"] == "billing"
+    assert routed["integrations.tasks.send_outbound_push_task"] == "default"

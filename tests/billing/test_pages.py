@@ -225,4 +225,4 @@ def test_the_billing_jobs_are_scheduled_and_registered(settings):
         "billing.tasks.reconcile_stripe_task",
     }
     assert billing_jobs <= set(app.tasks)
-    assert {app.tasks[name].queue for name in billing_jobs} == {"billing"}
+    assert {app.amqp.router.route({}, name)["queue"].name for name in billing_jobs} == {"billing"}
