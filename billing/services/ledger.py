@@ -10,8 +10,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
-
 from billing.models import LedgerEntry
 from dropship.core.money import ZERO, quantize
 from orders.models import SupplierOrder
@@ -34,7 +32,15 @@ class Leg:
     supplier: Supplier | None = None
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class Movement:
+    kind: str
+    legs: list[Leg]
+    currency: str
+    supplier_order: SupplierOrder | None = None
+    memo: str = ""
+
+
 def record_movement(
     *,
     kind: str,
@@ -44,31 +50,47 @@ def record_movement(
     memo: str = "",
 ) -> uuid.UUID:
     """Write one movement; legs with a zero amount are dropped. Returns its transaction id."""
-    legs = [Leg(leg.account, quantize(leg.amount), leg.retailer, leg.supplier) for leg in legs]
-    legs = [leg for leg in legs if leg.amount != ZERO]
-    if not legs:
-        raise UnbalancedMovement("A movement needs at least one non-zero leg.")
-    total = sum((leg.amount for leg in legs), ZERO)
-    if total != ZERO:
-        raise UnbalancedMovement(f"{kind} legs sum to {total} {currency}, not zero.")
-    transaction_id = uuid.uuid4()
-    LedgerEntry.objects.bulk_create(
-        [
+    movement = Movement(kind, legs, currency, supplier_order, memo)
+    return record_movements(movements=[movement])[0]
+
+
+def record_movements(*, movements: list[Movement]) -> list[uuid.UUID]:
+    """Write several movements in one INSERT (each checked to balance on its own first).
+
+    Nothing is written unless every movement balances. Returns their transaction ids in order."""
+    entries: list[LedgerEntry] = []
+    transaction_ids: list[uuid.UUID] = []
+    for movement in movements:
+        legs = [
+            Leg(leg.account, quantize(leg.amount), leg.retailer, leg.supplier)
+            for leg in movement.legs
+        ]
+        legs = [leg for leg in legs if leg.amount != ZERO]
+        if not legs:
+            raise UnbalancedMovement("A movement needs at least one non-zero leg.")
+        total = sum((leg.amount for leg in legs), ZERO)
+        if total != ZERO:
+            raise UnbalancedMovement(
+                f"{movement.kind} legs sum to {total} {movement.currency}, not zero."
+            )
+        transaction_id = uuid.uuid4()
+        transaction_ids.append(transaction_id)
+        entries.extend(
             LedgerEntry(
                 transaction_id=transaction_id,
-                kind=kind,
+                kind=movement.kind,
                 account=leg.account,
                 retailer=leg.retailer,
                 supplier=leg.supplier,
-                supplier_order=supplier_order,
+                supplier_order=movement.supplier_order,
                 amount=leg.amount,
-                currency=currency,
-                memo=memo[:300],
+                currency=movement.currency,
+                memo=movement.memo[:300],
             )
             for leg in legs
-        ]
-    )
-    return transaction_id
+        )
+    LedgerEntry.objects.bulk_create(entries)  # one statement: all or nothing, no savepoint
+    return transaction_ids
 
 
 def unbalanced_transactions() -> dict[uuid.UUID, dict[str, Decimal]]:

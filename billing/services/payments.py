@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from billing.fees import supplier_order_amounts
 from billing.models import Charge, LedgerEntry
-from billing.services.ledger import Leg, record_movement, record_stripe_fee
+from billing.services.ledger import Leg, Movement, record_movements, record_stripe_fee
 from dropship.accounts.models import Notification
 from dropship.accounts.services import email_organisation, notify
 from dropship.core.errors import DomainError
@@ -90,38 +90,45 @@ def record_charge_in_ledger(*, charge: Charge, debit_account: str) -> None:
     )
     retailer, supplier, currency = charge.retailer, supplier_order.supplier, charge.currency
     gross = amounts.wholesale + amounts.shipping
-    record_movement(
-        kind=LedgerEntry.Kind.CHARGE,
-        currency=currency,
-        supplier_order=supplier_order,
-        memo=f"Charge for {supplier_order.number}",
-        legs=[
-            Leg(debit_account, gross, retailer=retailer),
-            Leg(Account.SUPPLIER_PAYABLE, -gross, supplier=supplier),
-        ],
-    )
-    if amounts.platform_fee:
-        record_movement(
-            kind=LedgerEntry.Kind.FEE,
+    movements = [
+        Movement(
+            kind=LedgerEntry.Kind.CHARGE,
             currency=currency,
             supplier_order=supplier_order,
-            memo=f"Platform fee on {supplier_order.number}",
+            memo=f"Charge for {supplier_order.number}",
             legs=[
-                Leg(debit_account, amounts.platform_fee, retailer=retailer),
-                Leg(Account.PLATFORM_REVENUE, -amounts.platform_fee),
+                Leg(debit_account, gross, retailer=retailer),
+                Leg(Account.SUPPLIER_PAYABLE, -gross, supplier=supplier),
             ],
+        )
+    ]
+    if amounts.platform_fee:
+        movements.append(
+            Movement(
+                kind=LedgerEntry.Kind.FEE,
+                currency=currency,
+                supplier_order=supplier_order,
+                memo=f"Platform fee on {supplier_order.number}",
+                legs=[
+                    Leg(debit_account, amounts.platform_fee, retailer=retailer),
+                    Leg(Account.PLATFORM_REVENUE, -amounts.platform_fee),
+                ],
+            )
         )
     if amounts.commission:
-        record_movement(
-            kind=LedgerEntry.Kind.COMMISSION,
-            currency=currency,
-            supplier_order=supplier_order,
-            memo=f"Commission {supplier_order.commission_percent}% on {supplier_order.number}",
-            legs=[
-                Leg(Account.SUPPLIER_PAYABLE, amounts.commission, supplier=supplier),
-                Leg(Account.PLATFORM_REVENUE, -amounts.commission),
-            ],
+        movements.append(
+            Movement(
+                kind=LedgerEntry.Kind.COMMISSION,
+                currency=currency,
+                supplier_order=supplier_order,
+                memo=f"Commission {supplier_order.commission_percent}% on {supplier_order.number}",
+                legs=[
+                    Leg(Account.SUPPLIER_PAYABLE, amounts.commission, supplier=supplier),
+                    Leg(Account.PLATFORM_REVENUE, -amounts.commission),
+                ],
+            )
         )
+    record_movements(movements=movements)
 
 
 def _lock_supplier_order(pk: int) -> SupplierOrder:

@@ -117,3 +117,30 @@ def test_every_kind_of_money_movement_is_written_as_legs_that_sum_to_zero(
     }
     assert unbalanced_transactions() == {}
     assert account_balance(account=Account.SUPPLIER_PAYABLE, currency="USD") == D("0.00")
+
+
+@pytest.mark.django_db
+def test_several_movements_are_written_together_or_not_at_all():
+    from billing.services.ledger import Movement, record_movements
+
+    good = Movement(
+        kind=LedgerEntry.Kind.FEE,
+        currency="USD",
+        legs=[
+            Leg(Account.RETAILER_RECEIVABLE, D("2.00")),
+            Leg(Account.PLATFORM_REVENUE, D("-2.00")),
+        ],
+    )
+    bad = Movement(
+        kind=LedgerEntry.Kind.COMMISSION,
+        currency="USD",
+        legs=[Leg(Account.SUPPLIER_PAYABLE, D("1.00")), Leg(Account.PLATFORM_REVENUE, D("-0.99"))],
+    )
+    with pytest.raises(UnbalancedMovement, match=r"COMMISSION legs sum to 0\.01 USD"):
+        record_movements(movements=[good, bad])
+    assert LedgerEntry.objects.count() == 0
+
+    first, second = record_movements(movements=[good, good])
+    assert first != second
+    assert LedgerEntry.objects.filter(transaction_id=first).count() == 2
+    assert unbalanced_transactions() == {}
