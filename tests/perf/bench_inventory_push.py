@@ -44,6 +44,8 @@ def _shopify() -> dict:
     )
     server = SandboxServer(app).start()
     settings.SHOPIFY_BASE_URL = server.base_url
+    # The sandbox is on loopback; Django may already be set up by an earlier benchmark in this run.
+    settings.ALLOW_LOOPBACK_URLS = True
     domain = "bench-inventory.myshopify.com"
     cache.delete_many([f"shopify-throttle:{domain}", f"shopify-costs:{domain}"])
     try:
