@@ -188,17 +188,17 @@ def _settled_result(supplier_order: SupplierOrder) -> PaymentResult:
 
 
 def _pay_on_terms(*, supplier_order: SupplierOrder, retailer: Retailer) -> PaymentResult:
-    charge, _ = Charge.objects.get_or_create(
+    # The caller holds the supplier order's row lock and found no paid charge; a terms charge is
+    # born SUCCEEDED (a paid status), so none exists yet. The unique key still guards the row.
+    charge = Charge.objects.create(
         idempotency_key=f"supplier-order-{supplier_order.pk}-terms",
-        defaults={
-            "supplier_order": supplier_order,
-            "retailer": retailer,
-            "method": Charge.Method.TERMS,
-            "status": Charge.Status.SUCCEEDED,
-            "amount": supplier_order.total,
-            "currency": supplier_order.currency,
-            "settled_at": timezone.now(),
-        },
+        supplier_order=supplier_order,
+        retailer=retailer,
+        method=Charge.Method.TERMS,
+        status=Charge.Status.SUCCEEDED,
+        amount=supplier_order.total,
+        currency=supplier_order.currency,
+        settled_at=timezone.now(),
     )
     record_charge_in_ledger(charge=charge, debit_account=Account.RETAILER_RECEIVABLE)
     _mark_paid(supplier_order=supplier_order)
