@@ -100,3 +100,12 @@ def peak_rss_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def gunicorn_argv(*, port: int, threads: int = 8) -> list[str]:
+    """One gunicorn process with `threads` threads on 127.0.0.1:port, as the web benchmarks run it."""
+    return [
+        PYTHON, "-m", "gunicorn", "dropship.wsgi", "--bind", f"127.0.0.1:{port}",
+        "--workers", "1", "--worker-class", "gthread", "--threads", str(threads),
+        "--log-level", "warning",
+    ]  # fmt: skip

@@ -41,7 +41,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.perf._support import bench_database  # noqa: E402
+from tests.perf._support import bench_database, gunicorn_argv  # noqa: E402
 
 SECRET = "bench-app-secret"
 STORES = 5
@@ -307,22 +307,7 @@ def run() -> dict:
         log = open(ROOT / "var" / "bench-order-pipeline.log", "w")  # noqa: SIM115
         processes = [
             _start(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "dropship.wsgi",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    "1",
-                    "--worker-class",
-                    "gthread",
-                    "--threads",
-                    "8",
-                    "--log-level",
-                    "warning",
-                ],
+                gunicorn_argv(port=port),
                 env,
                 log,
             ),

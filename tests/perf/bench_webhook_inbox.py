@@ -31,6 +31,9 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from tests.perf._support import gunicorn_argv  # noqa: E402
+
 SHOP = "bench-inbox.myshopify.com"
 SECRET = "bench-app-secret"
 CLIENT_THREADS = 4
@@ -148,22 +151,7 @@ def run() -> dict:
     )
     port = _free_port()
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "dropship.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "8",
-            "--log-level",
-            "warning",
-        ],
+        gunicorn_argv(port=port),
         cwd=ROOT,
         env=_env(),
     )
