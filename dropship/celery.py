@@ -1,9 +1,16 @@
 """The Celery app. Queues are named after the work (DESIGN.md); settings.CELERY_TASK_ROUTES says
-which task runs on which."""
+which task runs on which.
+
+Database connections: with CELERY_DB_REUSE_MAX set, Celery's Django fixup stops opening a new
+PostgreSQL connection for every task; each task instead starts the way Django starts a request,
+closing a connection that is broken, in error or older than CONN_MAX_AGE (CONN_HEALTH_CHECKS then
+checks a kept one before its first query). A task that raised gives its connection up, in case it
+was interrupted mid-query and left it unusable in a way a health check would not see.
+"""
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dropship.settings")
@@ -14,3 +21,27 @@ app.conf.task_queues = [
     Queue(name) for name in ("webhooks", "orders", "sync", "imports", "billing", "default")
 ]
 app.autodiscover_tasks()
+
+
+def _is_eager(task) -> bool:
+    return bool(getattr(getattr(task, "request", None), "is_eager", False))
+
+
+@signals.task_prerun.connect
+def _renew_stale_connections(sender=None, **kwargs) -> None:
+    if _is_eager(sender):  # runs inside the caller's request or test transaction
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
+@signals.task_failure.connect
+def _drop_connections_after_failure(sender=None, **kwargs) -> None:
+    if _is_eager(sender):
+        return
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
