@@ -147,7 +147,7 @@ def process_inbound_webhook(*, webhook_id: int) -> InboundWebhook | None:
     """Run the topic's handler once for this event; record the outcome on the row."""
     if not _claim(webhook_id):
         return None  # processed, failed, or another worker holds it
-    webhook = InboundWebhook.objects.select_related("store").get(pk=webhook_id)
+    webhook = InboundWebhook.objects.select_related("store__retailer").get(pk=webhook_id)
     handler = get_handler(webhook.source, webhook.topic)
     if handler is None:
         _finish(

@@ -81,6 +81,10 @@ def record_charge_in_ledger(*, charge: Charge, debit_account: str) -> None:
     """Money owed/received for a supplier order, as three movements: the supplier's gross
     (wholesale + shipping) owed to it, the platform fee earned, and the commission the platform
     keeps from the supplier's share."""
+    record_movements(movements=_charge_movements(charge=charge, debit_account=debit_account))
+
+
+def _charge_movements(*, charge: Charge, debit_account: str) -> list[Movement]:
     supplier_order = charge.supplier_order
     amounts = supplier_order_amounts(
         wholesale=supplier_order.wholesale_total,
@@ -128,7 +132,7 @@ def record_charge_in_ledger(*, charge: Charge, debit_account: str) -> None:
                 ],
             )
         )
-    record_movements(movements=movements)
+    return movements
 
 
 def _lock_supplier_order(pk: int) -> SupplierOrder:
@@ -203,6 +207,45 @@ def _pay_on_terms(*, supplier_order: SupplierOrder, retailer: Retailer) -> Payme
     record_charge_in_ledger(charge=charge, debit_account=Account.RETAILER_RECEIVABLE)
     _mark_paid(supplier_order=supplier_order)
     return PaymentResult(supplier_order=supplier_order, charge=charge, is_paid=True, paid_now=True)
+
+
+def pay_new_supplier_orders_on_terms(
+    *, supplier_orders: list[SupplierOrder], retailer: Retailer
+) -> list[Charge]:
+    """Pay, on payment terms, supplier orders the caller created in its still-open transaction.
+
+    The order pipeline's hot path: one TERMS charge each (one INSERT) and every ledger movement
+    of them (one INSERT). No row lock and no look for an earlier charge: nobody can see these
+    supplier orders before the caller commits, and each charge's idempotency key is unique, so
+    a second payment could not be written anyway. The caller creates them already paid
+    (`paid_at` set, status PAID or beyond), which is what they are once this returns."""
+    if not retailer.has_payment_terms:
+        raise PaymentError(f"{retailer.business_name} is not on payment terms.")
+    now = timezone.now()
+    charges = [
+        Charge(
+            idempotency_key=f"supplier-order-{supplier_order.pk}-terms",
+            supplier_order=supplier_order,
+            retailer=retailer,
+            method=Charge.Method.TERMS,
+            status=Charge.Status.SUCCEEDED,
+            amount=supplier_order.total,
+            currency=supplier_order.currency,
+            settled_at=now,
+        )
+        for supplier_order in supplier_orders
+    ]
+    Charge.objects.bulk_create(charges)
+    record_movements(
+        movements=[
+            movement
+            for charge in charges
+            for movement in _charge_movements(
+                charge=charge, debit_account=Account.RETAILER_RECEIVABLE
+            )
+        ]
+    )
+    return charges
 
 
 def _open_card_charge(

@@ -4,8 +4,9 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection, send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -208,17 +209,34 @@ def notify(
 
 def email_organisation(*, organisation: Supplier | Retailer, subject: str, message: str) -> None:
     """Email the owners (and the contact address) of an organisation, after the transaction commits."""
-    owner_field = "supplier" if isinstance(organisation, Supplier) else "retailer"
-    recipients = set(
-        Membership.objects.filter(**{owner_field: organisation}, role=Role.OWNER).values_list(
-            "user__email", flat=True
-        )
+    email_organisations(emails=[(organisation, subject, message)])
+
+
+def email_organisations(*, emails: list[tuple[Supplier | Retailer, str, str]]) -> None:
+    """(organisation, subject, message) each to that organisation's owners and contact address:
+    one query for all their owners, sent over one mail connection after the transaction commits."""
+    if not emails:
+        return
+    organisations = {(type(org), org.pk): org for org, _, _ in emails}
+    recipients: dict[tuple[type, int], set[str]] = {
+        key: {org.contact_email} if org.contact_email else set()
+        for key, org in organisations.items()
+    }
+    supplier_ids = [pk for kind, pk in organisations if kind is Supplier]
+    retailer_ids = [pk for kind, pk in organisations if kind is not Supplier]
+    owners = Membership.objects.filter(role=Role.OWNER).filter(
+        Q(supplier_id__in=supplier_ids) | Q(retailer_id__in=retailer_ids)
     )
-    if organisation.contact_email:
-        recipients.add(organisation.contact_email)
-    if recipients:
-        transaction.on_commit(
-            lambda: send_mail(
-                subject=subject, message=message, from_email=None, recipient_list=sorted(recipients)
-            )
-        )
+    for supplier_id, retailer_id, address in owners.values_list(
+        "supplier_id", "retailer_id", "user__email"
+    ):
+        key = (Supplier, supplier_id) if supplier_id else (Retailer, retailer_id)
+        if key in recipients and address:
+            recipients[key].add(address)
+    messages = [
+        EmailMessage(subject=subject, body=message, to=sorted(recipients[(type(org), org.pk)]))
+        for org, subject, message in emails
+        if recipients[(type(org), org.pk)]
+    ]
+    if messages:
+        transaction.on_commit(lambda: get_connection().send_messages(messages))

@@ -27,14 +27,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from dropship.accounts.models import Notification
-from dropship.accounts.services import email_organisation, notify
+from dropship.accounts.services import email_organisation, email_organisations, notify
 from dropship.core.errors import PermanentError, TemporaryError
 from integrations.models import OutboundPush
 from integrations.safe_http import safe_request
 from integrations.services import create_outbound_push, register_sender
-from orders.models import Order, OrderEvent, OrderItem, SupplierOrder
+from orders.models import OrderEvent, OrderItem, SupplierOrder
 from orders.packing_slip import PackingSlip, PackingSlipLine, address_lines, render_packing_slip_pdf
-from orders.services.timeline import EventKind, record_event
+from orders.services.timeline import EventKind
 from suppliers.models import Supplier
 
 logger = logging.getLogger(__name__)
@@ -131,9 +131,27 @@ def dispatch_supplier_order(
         if not moved:
             return False
         supplier_order.status, supplier_order.sent_at = SupplierOrder.Status.SENT, now
+        sent_events: list[OrderEvent] = []
+        announce_sent_supplier_orders(
+            supplier_orders=[supplier_order], events=sent_events, actor=actor
+        )
+        if events is None:
+            OrderEvent.objects.bulk_create(sent_events)
+        else:
+            events.extend(sent_events)
+    return True
+
+
+def announce_sent_supplier_orders(
+    *, supplier_orders: list[SupplierOrder], events: list[OrderEvent], actor=None
+) -> None:
+    """Hand supplier orders that are now SENT to their suppliers, each over its channel; a SENT
+    event for each goes to `events`. Dashboard suppliers get their notifications in one INSERT
+    and their emails over one connection after commit (the hot path sends many at once)."""
+    on_dashboard: list[SupplierOrder] = []
+    for supplier_order in supplier_orders:
         supplier = supplier_order.supplier
         channel = _channel(supplier)
-        order = supplier_order.order
         if channel == Channel.WEBHOOK:
             create_outbound_push(
                 kind=OutboundPush.Kind.SUPPLIER_ORDER_WEBHOOK,
@@ -153,40 +171,49 @@ def dispatch_supplier_order(
             )
             how = "by email with the packing slip"
         else:
-            _notify_dashboard(supplier_order=supplier_order, order=order)
+            on_dashboard.append(supplier_order)
             how = "to its dashboard"
-        event = {
-            "order": order,
-            "supplier_order": supplier_order,
-            "kind": EventKind.SENT,
-            "message": f"{supplier_order.number} sent to {supplier.company_name} {how}."[:500],
-            "actor": actor,
-        }
-        if events is None:
-            record_event(**event)
-        else:
-            events.append(OrderEvent(**event))
-    return True
+        events.append(
+            OrderEvent(
+                order=supplier_order.order,
+                supplier_order=supplier_order,
+                kind=EventKind.SENT,
+                message=f"{supplier_order.number} sent to {supplier.company_name} {how}."[:500],
+                actor=actor,
+            )
+        )
+    _announce_on_dashboards(supplier_orders=on_dashboard)
 
 
-def _notify_dashboard(*, supplier_order: SupplierOrder, order: Order) -> None:
-    supplier = supplier_order.supplier
-    notify(
-        organisation=supplier,
-        kind="orders.new",
-        message=f"New order {supplier_order.number} ({order.number}) to ship within "
-        f"{supplier.handling_days} day{'s' if supplier.handling_days != 1 else ''}.",
-        level=Notification.Level.INFO,
+def _announce_on_dashboards(*, supplier_orders: list[SupplierOrder]) -> None:
+    if not supplier_orders:
+        return
+    Notification.objects.bulk_create(
+        Notification(
+            supplier=supplier_order.supplier,
+            kind="orders.new",
+            message=f"New order {supplier_order.number} ({supplier_order.order.number}) to ship "
+            f"within {_days(supplier_order.supplier.handling_days)}."[:500],
+            level=Notification.Level.INFO,
+        )
+        for supplier_order in supplier_orders
     )
-    email_organisation(
-        organisation=supplier,
-        subject=f"New order {supplier_order.number} to ship",
-        message=(
-            f"You have a new order, {supplier_order.number}, to ship within "
-            f"{supplier.handling_days} day(s).\n\nOpen your orders on Dropship to accept and ship "
-            f"it: {settings.SITE_URL}/supplier/orders/\n"
-        ),
+    email_organisations(
+        emails=[
+            (
+                supplier_order.supplier,
+                f"New order {supplier_order.number} to ship",
+                f"You have a new order, {supplier_order.number}, to ship within "
+                f"{_days(supplier_order.supplier.handling_days)}.\n\nOpen your orders on "
+                f"Dropship to accept and ship it: {settings.SITE_URL}/supplier/orders/\n",
+            )
+            for supplier_order in supplier_orders
+        ]
     )
+
+
+def _days(count: int) -> str:
+    return f"{count} day{'s' if count != 1 else ''}"
 
 
 def notify_supplier_of_cancellation(*, supplier_order: SupplierOrder, reason: str) -> str:

@@ -14,7 +14,8 @@ DESIGN flows 1–3 in one transaction, in as few round trips as possible (this i
 5. one SupplierOrder per supplier with the money frozen (wholesale, shipping, fee, commission),
    created in bulk with its items and timeline events;
 6. paid and dispatched (orders.services.routing.settle_supplier_orders): inline for a retailer on
-   payment terms, else by one task after commit (the card is charged outside the transaction).
+   payment terms, in bulk, else by one task after commit (the card is charged outside the
+   transaction); the timeline is written in one INSERT at the end.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from dropship.core.errors import DomainError
 from dropship.core.money import CURRENCY_CHOICES
 from integrations.base import OrderData, OrderLineData
 from orders.models import Order, OrderEvent, OrderItem, SupplierOrder
+from orders.services.routing import settle_supplier_orders
 from orders.services.timeline import EventKind
 from orders.shipping import ShippingLine, ShippingUnavailable, quote_shipping
 from retailers.models import ListingVariant, Store
@@ -221,7 +223,7 @@ def map_lines(*, store: Store, lines: tuple[OrderLineData, ...]) -> list[Listing
     rows = list(
         ListingVariant.objects.filter(store=store)
         .filter(Q(store_variant_id__in=ids) | Q(variant__sku__in=skus))
-        .select_related("variant__supplier", "store__retailer")
+        .select_related("variant__supplier")
         .order_by("pk")
     )
     by_id = {row.store_variant_id: row for row in rows if row.store_variant_id}
@@ -292,17 +294,19 @@ def receive_store_order(*, store: Store, data: OrderData, actor=None) -> IntakeR
     with transaction.atomic(savepoint=False):
         order, created = _insert_order(store=store, data=data, retail_total=data.total)
         order.store = store
-        order.retailer = next(match for match in matches if match).store.retailer
+        order.retailer = store.retailer
         if not created:
             return IntakeResult(order=order, created=False, message="duplicate")
-        supplier_orders, item_statuses = _route_new_order(
+        supplier_orders, item_statuses, events = _route_new_order(
             order=order, store=store, data=data, matches=matches
         )
-    from orders.services.routing import settle_supplier_orders
-
-    settle_supplier_orders(
-        order=order, supplier_orders=supplier_orders, actor=actor, item_statuses=item_statuses
-    )
+        settle_supplier_orders(
+            order=order,
+            supplier_orders=supplier_orders,
+            actor=actor,
+            item_statuses=item_statuses,
+            events=events,
+        )
     return IntakeResult(order=order, created=True, supplier_orders=supplier_orders)
 
 
@@ -317,7 +321,9 @@ class _Line:
 
 def _route_new_order(
     *, order: Order, store: Store, data: OrderData, matches: list[ListingVariant | None]
-) -> tuple[list[SupplierOrder], list[str]]:
+) -> tuple[list[SupplierOrder], list[str], list[OrderEvent]]:
+    """Reserve and group the lines; returns the supplier orders, the item statuses and the
+    timeline events (not written yet: the caller adds its own and writes them at once)."""
     lines = [_Line(data=line, match=match) for line, match in zip(data.lines, matches, strict=True)]
     ours = [line for line in lines if line.match is not None]
     by_supplier: dict[int, list[_Line]] = defaultdict(list)
@@ -417,10 +423,9 @@ def _route_new_order(
         for line in lines
         if line.status == OrderItem.Status.EXCEPTION
     )
-    OrderEvent.objects.bulk_create(events)
     if any(line.status == OrderItem.Status.EXCEPTION for line in lines):
         _tell_retailer_exceptions(order=order, lines=lines)
-    return supplier_orders, [line.status for line in lines]
+    return supplier_orders, [line.status for line in lines], events
 
 
 def _cannot_route_reason(*, supplier: Supplier, country: str, lines) -> str:

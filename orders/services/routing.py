@@ -1,10 +1,10 @@
 """Paying for routed supplier orders and handing the paid ones to dispatch.
 
-Payment goes through the one seam, `billing.services.pay_supplier_order`. A retailer on payment
-terms is paid at once, so its supplier orders are paid and dispatched inline, in the order's own
-transaction (the webhook hot path: one task does everything). Every other retailer pays by card:
-Stripe must not be called inside our transaction, so one task per order pays and dispatches after
-commit. A sweeper (`sweep_undispatched_supplier_orders`) finds supplier orders left PAID but not
+Payment goes through billing. A retailer on payment terms is paid at once, so the supplier
+orders of a new order are paid (`billing.services.pay_new_supplier_orders_on_terms`, in bulk) and
+sent inline, in the order's own transaction (the webhook hot path: one task does everything).
+Every other retailer pays by card: Stripe must not be called inside our transaction, so one task
+per order pays (`billing.services.pay_supplier_order`) and dispatches after commit. A sweeper (`sweep_undispatched_supplier_orders`) finds supplier orders left PAID but not
 SENT, or PENDING with no payment attempt, by a worker that died or a message that was lost.
 """
 
@@ -33,19 +33,21 @@ def settle_supplier_orders(
     supplier_orders: list[SupplierOrder],
     actor=None,
     item_statuses: list[str] | None = None,
+    events: list[OrderEvent] | None = None,
 ) -> None:
-    """Pay and dispatch now (payment terms) or after commit by one task (card).
+    """Pay and dispatch supplier orders the caller has just created in its open transaction:
+    at once for a retailer on payment terms, else by one task after commit (card).
 
-    `item_statuses`: a brand-new order's item statuses, when `supplier_orders` are all it has;
-    its status is then derived from them in memory (the same rule as refresh_order_status)."""
+    `events`: timeline events the caller has not written yet; they are written with these in
+    one INSERT. `item_statuses`: a brand-new order's item statuses, when `supplier_orders` are
+    all it has; its status is then derived in memory (the same rule as refresh_order_status)."""
     from orders.tasks import pay_and_dispatch_order_task
 
-    events: list[OrderEvent] = []
+    events = list(events or ())
     if supplier_orders and order.retailer.has_payment_terms:
-        for supplier_order in supplier_orders:
-            pay_and_dispatch_supplier_order(
-                supplier_order=supplier_order, actor=actor, events=events
-            )
+        _pay_and_send_on_terms(
+            order=order, supplier_orders=supplier_orders, events=events, actor=actor
+        )
     elif supplier_orders:
         transaction.on_commit(partial(pay_and_dispatch_order_task.delay, order.pk))
     if events:
@@ -60,6 +62,40 @@ def settle_supplier_orders(
     if status != order.status:
         Order.objects.filter(pk=order.pk).update(status=status, updated_at=timezone.now())
         order.status = status
+
+
+def _pay_and_send_on_terms(
+    *, order: Order, supplier_orders: list[SupplierOrder], events: list[OrderEvent], actor
+) -> None:
+    """The hot path for a retailer on terms: PENDING → SENT in one UPDATE, every charge and ledger
+    movement in one INSERT each, suppliers told in bulk. Only for supplier orders nobody else can
+    see yet (created in this transaction), so there is nothing to lock or to find paid before."""
+    from billing.services import pay_new_supplier_orders_on_terms
+    from orders.services.dispatch import announce_sent_supplier_orders
+
+    now = timezone.now()
+    moved = SupplierOrder.objects.filter(
+        pk__in=[supplier_order.pk for supplier_order in supplier_orders],
+        status=SupplierOrder.Status.PENDING,
+    ).update(status=SupplierOrder.Status.SENT, paid_at=now, sent_at=now, updated_at=now)
+    if moved != len(supplier_orders):
+        raise RuntimeError("Supplier orders to pay on terms must be new and PENDING.")
+    pay_new_supplier_orders_on_terms(supplier_orders=supplier_orders, retailer=order.retailer)
+    for supplier_order in supplier_orders:
+        supplier_order.status = SupplierOrder.Status.SENT
+        supplier_order.paid_at = supplier_order.sent_at = now
+        supplier_order.order = order
+        events.append(
+            OrderEvent(
+                order=order,
+                supplier_order=supplier_order,
+                kind=EventKind.PAID,
+                message=f"{supplier_order.number} paid on payment terms: {supplier_order.total} "
+                f"{supplier_order.currency}.",
+                actor=actor,
+            )
+        )
+    announce_sent_supplier_orders(supplier_orders=supplier_orders, events=events, actor=actor)
 
 
 def _event(events, **fields) -> None:
