@@ -1,11 +1,16 @@
 """Stock held for orders: reserve when an order arrives, release on cancel, consume on shipment.
 
-DESIGN.md invariant 1: a reservation is ONE conditional UPDATE per line
-(`stock_reserved + n WHERE on_hand - reserved >= n`) inside the order's transaction, rows touched
+DESIGN.md invariant 1: a reservation is a conditional UPDATE per line
+(`stock_reserved + n WHERE on_hand - reserved >= n`) inside the order's transaction, rows locked
 in primary-key order so concurrent orders never deadlock; the CheckConstraint
 `variant_reserved_within_on_hand` backs it in the database. Shipping moves the quantity out of
 on-hand and reserved together. Each successful line appends a StockMovement and marks the
 variant's listings dirty so every store shows the new advertised quantity.
+
+On PostgreSQL all of that is one statement for all the lines of a call (this is the order hot
+path): the rows are locked in primary-key order, each is updated only if its own condition
+holds, and the movements and listing marks are written from what the UPDATE returned. Lines
+naming the same variant twice, and SQLite, take one UPDATE per line.
 
 All three functions take lines as (variant_id, quantity) pairs and return, in the caller's order,
 whether each line was applied; they must run inside the caller's transaction.
@@ -18,6 +23,7 @@ from django.db import connection, transaction
 from catalog.models import StockMovement
 from dropship.core.errors import DomainError
 from retailers.sync import mark_variants_dirty
+from retailers.sync.marking import MARK_DIRTY_SQL
 
 Source = StockMovement.Source
 
@@ -80,6 +86,93 @@ def _apply(
                 f"Quantity for variant {variant_id} must be a whole number above 0, "
                 f"not {quantity!r}."
             )
+    if not lines:
+        return []
+    variant_ids = [variant_id for variant_id, _ in lines]
+    if connection.vendor == "postgresql" and len(set(variant_ids)) == len(variant_ids):
+        return _apply_in_one_statement(
+            source, lines=lines, reference=reference, actor_id=getattr(actor, "pk", None)
+        )
+    return _apply_line_by_line(sql, source, lines=lines, reference=reference, actor=actor)
+
+
+# SET and WHERE of the one-statement form, per source; `w.n` is the line's quantity.
+_CHANGE = {
+    Source.RESERVATION: (
+        "stock_reserved = v.stock_reserved + w.n",
+        "v.stock_on_hand - v.stock_reserved >= w.n",
+    ),
+    Source.RELEASE: ("stock_reserved = v.stock_reserved - w.n", "v.stock_reserved >= w.n"),
+    Source.SHIPMENT: (
+        "stock_on_hand = v.stock_on_hand - w.n, stock_reserved = v.stock_reserved - w.n",
+        "v.stock_reserved >= w.n",
+    ),
+}
+# on_hand and reserved before the change, from the values after it (RETURNING gives "after").
+_BEFORE_SQL = {
+    Source.RESERVATION: ("c.on_hand", "c.reserved - c.n"),
+    Source.RELEASE: ("c.on_hand", "c.reserved + c.n"),
+    Source.SHIPMENT: ("c.on_hand + c.n", "c.reserved + c.n"),
+}
+
+
+def _apply_in_one_statement(
+    source: str, *, lines: Sequence[tuple[int, int]], reference: str, actor_id
+) -> list[bool]:
+    set_clause, condition = _CHANGE[source]
+    on_hand_before, reserved_before = _BEFORE_SQL[source]
+    # Only the constants above are formatted in; every value is a bound parameter.
+    sql = f"""
+        WITH wanted(id, n) AS (
+            SELECT * FROM unnest(%(ids)s::bigint[], %(quantities)s::integer[])
+        ),
+        locked AS (
+            SELECT v.id FROM catalog_variant v
+             WHERE v.id = ANY(%(ids)s::bigint[])
+             ORDER BY v.id
+               FOR UPDATE
+        ),
+        changed AS (
+            UPDATE catalog_variant v
+               SET {set_clause}, stock_updated_at = now()
+              FROM wanted w
+             WHERE v.id = w.id AND v.id IN (SELECT id FROM locked) AND {condition}
+         RETURNING v.id, w.n, v.stock_on_hand AS on_hand, v.stock_reserved AS reserved
+        ),
+        moved AS (
+            INSERT INTO catalog_stockmovement (
+                variant_id, source, on_hand_before, on_hand_after, reserved_before,
+                reserved_after, actor_id, reference, created_at
+            )
+            SELECT c.id, %(source)s, {on_hand_before}, c.on_hand, {reserved_before},
+                   c.reserved, %(actor_id)s, %(reference)s, now()
+              FROM changed c
+             ORDER BY c.id
+        ),
+        marked AS (
+            {MARK_DIRTY_SQL}
+             WHERE variant_id IN (SELECT id FROM changed)
+        )
+        SELECT id FROM changed
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "ids": [variant_id for variant_id, _ in lines],
+                "quantities": [quantity for _, quantity in lines],
+                "source": source,
+                "actor_id": actor_id,
+                "reference": reference[:120],
+            },
+        )
+        done = {row[0] for row in cursor.fetchall()}
+    return [variant_id in done for variant_id, _ in lines]
+
+
+def _apply_line_by_line(
+    sql: str, source: str, *, lines: Sequence[tuple[int, int]], reference: str, actor
+) -> list[bool]:
     applied = [False] * len(lines)
     movements: list[StockMovement] = []
     # Primary-key order: two orders touching the same variants lock them in the same order.

@@ -16,6 +16,16 @@ from django.db.models.functions import Coalesce, Now
 from retailers.models import ListingVariant
 
 
+# `_mark` as SQL, for statements that change stock and mark its listings in one round trip
+# (catalog.services.reservations on PostgreSQL). Keep the two the same.
+MARK_DIRTY_SQL = """
+    UPDATE retailers_listingvariant
+       SET is_inventory_dirty = true,
+           inventory_dirty_since = COALESCE(inventory_dirty_since, now()),
+           inventory_version = inventory_version + 1
+"""
+
+
 def _ids(values: Iterable[int]) -> list[int]:
     return sorted({int(v) for v in values})
 
