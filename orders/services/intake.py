@@ -451,7 +451,12 @@ def build_supplier_orders(
 ) -> list[SupplierOrder]:
     """One SupplierOrder per supplier with reserved lines (`line.match.variant`, `line.data`),
     money frozen now: wholesale, shipping from the supplier's rates, fee and commission of the
-    retailer's plan. Created in one INSERT; each gets `_lines` for the caller."""
+    retailer's plan. Created in one INSERT; each gets `_lines` for the caller.
+
+    For a retailer on payment terms they are born paid and sent (nothing can refuse a terms
+    payment): the caller must hand them to `settle_supplier_orders` in the same transaction,
+    which writes their charges and ledger movements and tells the suppliers. Others are born
+    PENDING, to be paid by card after commit."""
     from billing.selectors import get_fees_for_retailer
 
     groups = {supplier_id: lines for supplier_id, lines in groups.items() if lines}
@@ -467,6 +472,12 @@ def build_supplier_orders(
         )
         fees = SimpleNamespace(platform_fee=Decimal("0"), commission_percent=Decimal("0"))
     supplier_orders = []
+    now = timezone.now()
+    born = (
+        {"status": SupplierOrder.Status.SENT, "paid_at": now, "sent_at": now}
+        if order.retailer.has_payment_terms
+        else {}
+    )
     for supplier_id, lines in sorted(groups.items()):
         supplier = suppliers[supplier_id]
         wholesale = sum(
@@ -493,6 +504,7 @@ def build_supplier_orders(
             shipping_total=quote.total,
             platform_fee=fees.platform_fee,
             commission_percent=fees.commission_percent,
+            **born,
         )
         supplier_order._lines = lines
         supplier_orders.append(supplier_order)

@@ -67,23 +67,21 @@ def settle_supplier_orders(
 def _pay_and_send_on_terms(
     *, order: Order, supplier_orders: list[SupplierOrder], events: list[OrderEvent], actor
 ) -> None:
-    """The hot path for a retailer on terms: PENDING → SENT in one UPDATE, every charge and ledger
-    movement in one INSERT each, suppliers told in bulk. Only for supplier orders nobody else can
-    see yet (created in this transaction), so there is nothing to lock or to find paid before."""
+    """The hot path for a retailer on terms: the supplier orders were born SENT by
+    `build_supplier_orders` in this transaction; their charges and ledger movements are one
+    INSERT each and the suppliers are told in bulk. Nobody else can see these rows yet, so
+    there is nothing to lock or to find paid before."""
     from billing.services import pay_new_supplier_orders_on_terms
     from orders.services.dispatch import announce_sent_supplier_orders
 
-    now = timezone.now()
-    moved = SupplierOrder.objects.filter(
-        pk__in=[supplier_order.pk for supplier_order in supplier_orders],
-        status=SupplierOrder.Status.PENDING,
-    ).update(status=SupplierOrder.Status.SENT, paid_at=now, sent_at=now, updated_at=now)
-    if moved != len(supplier_orders):
-        raise RuntimeError("Supplier orders to pay on terms must be new and PENDING.")
+    if any(
+        supplier_order.status != SupplierOrder.Status.SENT for supplier_order in supplier_orders
+    ):
+        raise RuntimeError(
+            "Supplier orders paid on terms are created SENT by build_supplier_orders."
+        )
     pay_new_supplier_orders_on_terms(supplier_orders=supplier_orders, retailer=order.retailer)
     for supplier_order in supplier_orders:
-        supplier_order.status = SupplierOrder.Status.SENT
-        supplier_order.paid_at = supplier_order.sent_at = now
         supplier_order.order = order
         events.append(
             OrderEvent(
