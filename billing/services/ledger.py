@@ -10,6 +10,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
+
 from billing.models import LedgerEntry
 from dropship.core.money import ZERO, quantize
 from orders.models import SupplierOrder
@@ -89,8 +91,53 @@ def record_movements(*, movements: list[Movement]) -> list[uuid.UUID]:
             )
             for leg in legs
         )
-    LedgerEntry.objects.bulk_create(entries)  # one statement: all or nothing, no savepoint
+    _insert(entries)  # one statement: all or nothing, no savepoint
     return transaction_ids
+
+
+_COLUMNS = (
+    "transaction_id",
+    "kind",
+    "account",
+    "retailer_id",
+    "supplier_id",
+    "supplier_order_id",
+    "amount",
+    "currency",
+    "memo",
+)
+
+
+def _insert(entries: list[LedgerEntry]) -> None:
+    """One INSERT. On PostgreSQL it is written by hand: the order pipeline books three movements
+    per supplier order, and the ORM's bulk_create cost more CPU than everything else it does for
+    them (ledger rows are never updated, so there is no ORM state to keep)."""
+    if connection.vendor != "postgresql":
+        LedgerEntry.objects.bulk_create(entries)
+        return
+    row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ", now())"
+    # Only constants are formatted in; every value is a bound parameter.
+    sql = (
+        f"INSERT INTO {LedgerEntry._meta.db_table} ({', '.join(_COLUMNS)}, created_at) "  # noqa: S608
+        f"VALUES {', '.join([row] * len(entries))}"
+    )
+    params = [
+        value
+        for entry in entries
+        for value in (
+            entry.transaction_id,
+            entry.kind,
+            entry.account,
+            entry.retailer_id,
+            entry.supplier_id,
+            entry.supplier_order_id,
+            entry.amount,
+            entry.currency,
+            entry.memo,
+        )
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def unbalanced_transactions() -> dict[uuid.UUID, dict[str, Decimal]]:
