@@ -15,7 +15,6 @@ from django.db.models.functions import Coalesce, Now
 
 from retailers.models import ListingVariant
 
-
 # `_mark` as SQL, for statements that change stock and mark its listings in one round trip
 # (catalog.services.reservations on PostgreSQL). Keep the two the same.
 MARK_DIRTY_SQL = """
