@@ -126,8 +126,10 @@ else:
     # 65,535 parameters per statement.
     if env.bool("DB_SERVER_SIDE_BINDING", default=True):
         DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+        # Django's backend, with bulk writes batched under the 65,535-parameter limit.
+        DATABASES["default"]["ENGINE"] = "dropship.core.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")  # ours or Django's
 
 # --- Cache, Celery ------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -1,11 +1,13 @@
-"""Long `__in` lists reach PostgreSQL as one array parameter, so they work past the protocol's
-65,535-parameter limit that server-side binding would otherwise hit."""
+"""With server-side binding every value is a bound parameter and PostgreSQL takes 65,535 per
+statement: long `__in` lists travel as one array, bulk writes are batched to fit."""
+
+from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog.models import Variant
+from catalog.models import Product, Variant
 from dropship.core.lookups import ARRAY_IN_THRESHOLD
 from retailers.models import ListingVariant
 from tests import factories
@@ -58,3 +60,26 @@ def test_short_lists_keep_a_plain_in():
         assert Variant.objects.filter(pk__in=ids).count() == 1
     assert " IN (" in queries.captured_queries[0]["sql"]
     assert "ANY(" not in queries.captured_queries[0]["sql"]
+
+
+def test_bulk_update_of_more_rows_than_parameters_allow_is_batched():
+    product = factories.ProductFactory()
+    Variant.objects.bulk_create(
+        Variant(
+            product=product,
+            supplier=product.supplier,
+            sku=f"BULK-{n}",
+            stock_on_hand=1,
+            wholesale_price=Decimal("4.00"),
+        )
+        for n in range(12_000)
+    )
+    variants = list(Variant.objects.filter(product=product))
+    for variant in variants:
+        variant.stock_on_hand = 7
+        variant.shipping_class = "bulky"
+    # 12,000 rows x 3 fields x 2 parameters: far more than one statement may carry
+    Variant.objects.bulk_update(variants, ["stock_on_hand", "shipping_class", "wholesale_price"])
+    changed = Variant.objects.filter(product=product, stock_on_hand=7, shipping_class="bulky")
+    assert changed.count() == 12_000
+    assert Product.objects.get(pk=product.pk).variants.count() == 12_000
