@@ -9,6 +9,9 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dropsh
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("ALLOW_LOOPBACK_URLS", "1")
+# The suite runs with server-side binding (opt-in in production) so the guards against the
+# 65,535-parameter limit are exercised; it also passes without (DB_SERVER_SIDE_BINDING=0).
+os.environ.setdefault("DB_SERVER_SIDE_BINDING", "1")
 
 from dropship.settings import *  # noqa: F403
 

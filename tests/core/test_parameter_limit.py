@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 MANY = 70_000  # more than 65,535 parameters if each value were one
 
 
-def test_server_side_binding_is_on_by_default():
+def test_the_suite_runs_with_server_side_binding():
     assert connection.features.uses_server_side_binding
 
 
