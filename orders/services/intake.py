@@ -214,6 +214,30 @@ def _placed_at(value: str):
 
 
 # --- mapping ------------------------------------------------------------------------------------
+# What routing, payment and dispatch read of a matched line (66 columns were loaded before; a
+# field missing here costs one query per supplier, which tests/orders/test_intake_batching.py's
+# constant query count would catch).
+ROUTING_FIELDS = (
+    "store_variant_id",
+    "store_id",
+    "listing_id",
+    "variant__sku",
+    "variant__product_id",
+    "variant__wholesale_price",
+    "variant__currency",
+    "variant__shipping_class",
+    "variant__supplier__company_name",
+    "variant__supplier__status",
+    "variant__supplier__ship_from_country",
+    "variant__supplier__handling_days",
+    "variant__supplier__order_channel",
+    "variant__supplier__webhook_url",
+    "variant__supplier__webhook_secret",
+    "variant__supplier__order_email",
+    "variant__supplier__contact_email",
+)
+
+
 def map_lines(*, store: Store, lines: tuple[OrderLineData, ...]) -> list[ListingVariant | None]:
     """The store's listing variant for each line, by store variant id, then SKU (one query)."""
     ids = {line.store_variant_id for line in lines if line.store_variant_id}
@@ -224,6 +248,7 @@ def map_lines(*, store: Store, lines: tuple[OrderLineData, ...]) -> list[Listing
         ListingVariant.objects.filter(store=store)
         .filter(Q(store_variant_id__in=ids) | Q(variant__sku__in=skus))
         .select_related("variant__supplier")
+        .only(*ROUTING_FIELDS)
         .order_by("pk")
     )
     by_id = {row.store_variant_id: row for row in rows if row.store_variant_id}
