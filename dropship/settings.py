@@ -119,16 +119,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Opt-in: parameters travel apart from the SQL and psycopg prepares statements a connection
-    # repeats. Measured: the order pipeline's worker spends up to a quarter less CPU per order,
-    # but 1,000-row inventory updates and catalog imports get slower (prepared plans over
-    # thousands of parameters), so it is off unless a process that mostly routes orders asks
-    # for it. Never behind a transaction-pooling PgBouncer. Long IN lists are sent as one array
-    # (dropship/core/lookups.py) and bulk writes batched: the limit is 65,535 per statement.
+    # Opt-in, per process: parameters travel apart from the SQL. Measured: the order workers
+    # (queues webhooks, orders) route more orders per second with it (and DB_PREPARE_THRESHOLD),
+    # but the 1,000-SKU inventory API and catalog imports get slower, so web and the other
+    # workers leave it off. Never behind a transaction-pooling PgBouncer. Long IN lists are sent
+    # as one array (dropship/core/lookups.py) and bulk writes batched: PostgreSQL takes at most
+    # 65,535 parameters per statement.
     if env.bool("DB_SERVER_SIDE_BINDING", default=False):
         DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
         # Django's backend, with bulk writes batched under the 65,535-parameter limit.
         DATABASES["default"]["ENGINE"] = "dropship.core.postgresql"
+        # With binding on, psycopg can also prepare a statement a connection has run this many
+        # times (Django's default: never). Unset: never.
+        if env.str("DB_PREPARE_THRESHOLD", default=""):
+            DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.int("DB_PREPARE_THRESHOLD")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")  # ours or Django's
 

@@ -6,6 +6,10 @@ dispatch in one inbox task per webhook — against PostgreSQL in a dedicated dat
 (`bench_orders_pipeline`, created and dropped here). Stock is plentiful; each order has one or
 two lines from 40 variants of 4 suppliers listed in 5 stores of retailers on payment terms.
 
+The worker runs as README recommends for the webhooks and orders queues, with server-side
+binding and prepared statements (DB_SERVER_SIDE_BINDING=1, DB_PREPARE_THRESHOLD=5); set
+BENCH_ORDERS_WORKER_BINDING=0 to measure it with the defaults. gunicorn keeps the defaults.
+
 Three runs:
 - light: LIGHT_RATE orders/s, latency of the path itself without queueing (p50/p95);
 - burst: BURST orders fired as fast as 4 client threads can; throughput is orders whose supplier
@@ -54,6 +58,7 @@ POOL = os.environ.get("BENCH_ORDERS_POOL", "prefork")
 CONCURRENCY = os.environ.get("BENCH_ORDERS_CONCURRENCY", "3")
 WORKERS = int(os.environ.get("BENCH_ORDERS_WORKERS", "1"))  # worker instances
 LIGHT_RATE = float(os.environ.get("BENCH_ORDERS_LIGHT_RATE", "5"))
+WORKER_BINDING = os.environ.get("BENCH_ORDERS_WORKER_BINDING", "1") == "1"
 LIGHT_SECONDS = 8.0
 CLIENT_THREADS = 4
 
@@ -79,6 +84,9 @@ def _env(database_url: str) -> dict[str, str]:
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "PYTHONPATH": str(ROOT),
     }
+
+
+WORKER_DB_OPTIONS = {"DB_SERVER_SIDE_BINDING": "1", "DB_PREPARE_THRESHOLD": "5"}
 
 
 def _fixture_order() -> dict:
@@ -334,7 +342,7 @@ def run() -> dict:
                         "--without-mingle",
                         "--without-heartbeat",
                     ],
-                    env,
+                    {**env, **WORKER_DB_OPTIONS} if WORKER_BINDING else env,
                     log,
                 )
                 for n in range(WORKERS)
@@ -405,7 +413,8 @@ def run() -> dict:
         "orders_steady_p50_ms": round(statistics.median(steady_latency) * 1000, 1),
         "orders_steady_p95_ms": round(_percentile(steady_latency, 0.95) * 1000, 1),
         "orders_steady_http_errors": steady_errors,
-        "orders_setup": f"gunicorn 1x8 gthread; {WORKERS} celery workers {POOL} x{CONCURRENCY}; "
+        "orders_setup": f"gunicorn 1x8 gthread; {WORKERS} celery workers {POOL} x{CONCURRENCY}"
+        f"{' (server-side binding, prepared)' if WORKER_BINDING else ''}; "
         f"{STORES} stores, {SUPPLIERS} suppliers, 1-2 lines/order",
     }
 
