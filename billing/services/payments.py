@@ -194,16 +194,8 @@ def _settled_result(supplier_order: SupplierOrder) -> PaymentResult:
 def _pay_on_terms(*, supplier_order: SupplierOrder, retailer: Retailer) -> PaymentResult:
     # The caller holds the supplier order's row lock and found no paid charge; a terms charge is
     # born SUCCEEDED (a paid status), so none exists yet. The unique key still guards the row.
-    charge = Charge.objects.create(
-        idempotency_key=f"supplier-order-{supplier_order.pk}-terms",
-        supplier_order=supplier_order,
-        retailer=retailer,
-        method=Charge.Method.TERMS,
-        status=Charge.Status.SUCCEEDED,
-        amount=supplier_order.total,
-        currency=supplier_order.currency,
-        settled_at=timezone.now(),
-    )
+    charge = _terms_charge(supplier_order=supplier_order, retailer=retailer, now=timezone.now())
+    charge.save(force_insert=True)
     record_charge_in_ledger(charge=charge, debit_account=Account.RETAILER_RECEIVABLE)
     _mark_paid(supplier_order=supplier_order)
     return PaymentResult(supplier_order=supplier_order, charge=charge, is_paid=True, paid_now=True)
@@ -223,16 +215,7 @@ def pay_new_supplier_orders_on_terms(
         raise PaymentError(f"{retailer.business_name} is not on payment terms.")
     now = timezone.now()
     charges = [
-        Charge(
-            idempotency_key=f"supplier-order-{supplier_order.pk}-terms",
-            supplier_order=supplier_order,
-            retailer=retailer,
-            method=Charge.Method.TERMS,
-            status=Charge.Status.SUCCEEDED,
-            amount=supplier_order.total,
-            currency=supplier_order.currency,
-            settled_at=now,
-        )
+        _terms_charge(supplier_order=supplier_order, retailer=retailer, now=now)
         for supplier_order in supplier_orders
     ]
     Charge.objects.bulk_create(charges)
@@ -246,6 +229,20 @@ def pay_new_supplier_orders_on_terms(
         ]
     )
     return charges
+
+
+def _terms_charge(*, supplier_order: SupplierOrder, retailer: Retailer, now) -> Charge:
+    """A payment-terms charge, born SUCCEEDED (nothing can refuse it); unique per supplier order."""
+    return Charge(
+        idempotency_key=f"supplier-order-{supplier_order.pk}-terms",
+        supplier_order=supplier_order,
+        retailer=retailer,
+        method=Charge.Method.TERMS,
+        status=Charge.Status.SUCCEEDED,
+        amount=supplier_order.total,
+        currency=supplier_order.currency,
+        settled_at=now,
+    )
 
 
 def _open_card_charge(

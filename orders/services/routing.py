@@ -4,8 +4,9 @@ Payment goes through billing. A retailer on payment terms is paid at once, so th
 orders of a new order are paid (`billing.services.pay_new_supplier_orders_on_terms`, in bulk) and
 sent inline, in the order's own transaction (the webhook hot path: one task does everything).
 Every other retailer pays by card: Stripe must not be called inside our transaction, so one task
-per order pays (`billing.services.pay_supplier_order`) and dispatches after commit. A sweeper (`sweep_undispatched_supplier_orders`) finds supplier orders left PAID but not
-SENT, or PENDING with no payment attempt, by a worker that died or a message that was lost.
+per order pays (`billing.services.pay_supplier_order`) and dispatches after commit. A sweeper
+(`sweep_undispatched_supplier_orders`) finds supplier orders left PAID but not SENT, or PENDING
+with no payment attempt, by a worker that died or a message that was lost.
 """
 
 from __future__ import annotations
@@ -88,12 +89,15 @@ def _pay_and_send_on_terms(
                 order=order,
                 supplier_order=supplier_order,
                 kind=EventKind.PAID,
-                message=f"{supplier_order.number} paid on payment terms: {supplier_order.total} "
-                f"{supplier_order.currency}.",
+                message=_paid_message(supplier_order, "on payment terms"),
                 actor=actor,
             )
         )
     announce_sent_supplier_orders(supplier_orders=supplier_orders, events=events, actor=actor)
+
+
+def _paid_message(supplier_order: SupplierOrder, how: str) -> str:
+    return f"{supplier_order.number} paid {how}: {supplier_order.total} {supplier_order.currency}."
 
 
 def _event(events, **fields) -> None:
@@ -127,8 +131,7 @@ def pay_and_dispatch_supplier_order(
                 order=supplier_order.order,
                 supplier_order=supplier_order,
                 kind=EventKind.PAID,
-                message=f"{supplier_order.number} paid {how}: {supplier_order.total} "
-                f"{supplier_order.currency}.",
+                message=_paid_message(supplier_order, how),
                 actor=actor,
             )
         if not result.is_paid:
