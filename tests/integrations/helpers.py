@@ -12,9 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
-if not FIXTURES.exists():  # a worktree sits one level deeper than the main checkout
-    FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"  # tests/fixtures, see SOURCES.md there
 
 
 def fixture_bytes(name: str) -> bytes:

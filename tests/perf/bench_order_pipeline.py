@@ -90,11 +90,7 @@ WORKER_DB_OPTIONS = {"DB_SERVER_SIDE_BINDING": "1", "DB_PREPARE_THRESHOLD": "5"}
 
 
 def _fixture_order() -> dict:
-    for folder in (ROOT.parent / "shared" / "fixtures", Path("/work/shared/fixtures")):
-        path = folder / "shopify-order.json"
-        if path.exists():
-            return json.loads(path.read_text())["order"]
-    raise SystemExit("shared/fixtures/shopify-order.json not found")
+    return json.loads((ROOT / "tests" / "fixtures" / "shopify-order.json").read_text())["order"]
 
 
 def _setup_data():

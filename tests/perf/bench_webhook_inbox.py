@@ -69,12 +69,8 @@ def _setup_django() -> None:
 
 
 def _order_body() -> bytes:
-    candidates = [ROOT.parent / "shared" / "fixtures", Path("/work/shared/fixtures")]
-    for folder in candidates:
-        path = folder / "shopify-order.json"
-        if path.exists():
-            return json.dumps(json.loads(path.read_text())["order"]).encode()
-    raise SystemExit("shared/fixtures/shopify-order.json not found")
+    order = json.loads((ROOT / "tests" / "fixtures" / "shopify-order.json").read_text())["order"]
+    return json.dumps(order).encode()
 
 
 def _signature(body: bytes) -> str:
