@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from integrations.sandbox.server import SandboxServer
-from integrations.sandbox.shopify import STANDARD_PLAN, ShopifySandbox
-from integrations.sandbox.stripe import StripeSandbox
-from integrations.sandbox.woocommerce import WooCommerceSandbox
+from sandbox.server import SandboxServer
+from sandbox.shopify import STANDARD_PLAN, ShopifySandbox
+from sandbox.stripe import StripeSandbox
+from sandbox.woocommerce import WooCommerceSandbox
 
 
 @dataclass

@@ -59,7 +59,7 @@ def stack_processes(*, port: int, host: str = "127.0.0.1") -> list[StackProcess]
             argv=[
                 python,
                 "-m",
-                "integrations.sandbox",
+                "sandbox",
                 "shopify",
                 "--host",
                 host,
@@ -75,7 +75,7 @@ def stack_processes(*, port: int, host: str = "127.0.0.1") -> list[StackProcess]
             argv=[
                 python,
                 "-m",
-                "integrations.sandbox",
+                "sandbox",
                 "woocommerce",
                 "--host",
                 host,
@@ -89,7 +89,7 @@ def stack_processes(*, port: int, host: str = "127.0.0.1") -> list[StackProcess]
             argv=[
                 python,
                 "-m",
-                "integrations.sandbox",
+                "sandbox",
                 "stripe",
                 "--host",
                 host,

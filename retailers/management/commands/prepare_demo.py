@@ -20,8 +20,8 @@ DEMO_WOO_SITE = "maple-and-co"
 
 
 def demo_storefront_urls(*, shopify_url: str, woocommerce_url: str) -> dict[str, str]:
-    """The sandbox shopper pages of the demo stores (integrations/sandbox/storefront.py)."""
-    from integrations.sandbox.storefront import storefront_path
+    """The sandbox shopper pages of the demo stores (sandbox/storefront.py)."""
+    from sandbox.storefront import storefront_path
 
     return {
         "Shopify": shopify_url.rstrip("/") + storefront_path(DEMO_SHOP),

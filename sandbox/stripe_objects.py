@@ -1,6 +1,6 @@
 """Stripe's objects as the sandbox builds them (shapes from Stripe's own fixtures), the test
 cards, the bracket-key form decoding, API errors and the hosted pages. No state here: the
-sandbox (integrations/sandbox/stripe.py) keeps the objects and decides what happens."""
+sandbox (sandbox/stripe.py) keeps the objects and decides what happens."""
 
 from __future__ import annotations
 

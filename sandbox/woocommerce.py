@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import quote, unquote, urlencode
 
-from integrations.sandbox.server import Delivery, Request, Response, post
-from integrations.sandbox.storefront import WooStorefront
+from sandbox.server import Delivery, Request, Response, post
+from sandbox.storefront import WooStorefront
 
 BATCH_LIMIT = 100  # woocommerce_rest_batch_items_limit
 TIMESTAMP_WINDOW = 15 * 60

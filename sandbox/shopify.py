@@ -51,8 +51,8 @@ from graphql import (
 )
 from graphql.utilities import value_from_ast_untyped
 
-from integrations.sandbox.server import Delivery, Request, Response, post
-from integrations.sandbox.storefront import ShopifyStorefront
+from sandbox.server import Delivery, Request, Response, post
+from sandbox.storefront import ShopifyStorefront
 
 MAX_QUERY_COST = 1000
 MAX_INPUT_ARRAY = 250  # shopify.dev "Shopify API limits": input arrays hold at most 250 items

@@ -51,8 +51,8 @@ from urllib.parse import parse_qsl
 
 import stripe
 
-from integrations.sandbox.server import Delivery, Request, Response, post
-from integrations.sandbox.stripe_objects import (
+from sandbox.server import Delivery, Request, Response, post
+from sandbox.stripe_objects import (
     ACCOUNT_LINK_TTL,
     ALPHANUMERIC,
     API_VERSION,

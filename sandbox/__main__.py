@@ -1,26 +1,26 @@
-"""`python -m integrations.sandbox shopify|woocommerce|stripe --port N`"""
+"""`python -m sandbox shopify|woocommerce|stripe --port N`"""
 
 import argparse
 import contextlib
 import os
 import sys
 
-from integrations.sandbox.server import SandboxServer
-from integrations.sandbox.shopify import (
+from sandbox.server import SandboxServer
+from sandbox.shopify import (
     ADVANCED_PLAN,
     PLUS_PLAN,
     STANDARD_PLAN,
     Plan,
     ShopifySandbox,
 )
-from integrations.sandbox.stripe import StripeSandbox
-from integrations.sandbox.woocommerce import WooCommerceSandbox
+from sandbox.stripe import StripeSandbox
+from sandbox.woocommerce import WooCommerceSandbox
 
 PLANS = {"standard": STANDARD_PLAN, "advanced": ADVANCED_PLAN, "plus": PLUS_PLAN}
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m integrations.sandbox")
+    parser = argparse.ArgumentParser(prog="python -m sandbox")
     parser.add_argument("platform", choices=["shopify", "woocommerce", "stripe"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
