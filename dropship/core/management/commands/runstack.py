@@ -41,7 +41,7 @@ class Command(BaseCommand):
         if not no_seed:
             call_command("seed_demo", quiet_logins=True, force=True)
         signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
-        processes = stack_processes(port=port, host=host)
+        processes = stack_processes(port=port, host=host, state_dir=settings.VAR_DIR / "sandbox")
         try:
             for index, process in enumerate(processes):
                 self._start(process, COLOURS[index % len(COLOURS)])
