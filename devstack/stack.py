@@ -12,6 +12,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from billing.webhooks import HANDLED_EVENT_TYPES
+
 
 @dataclass(frozen=True)
 class StackProcess:
@@ -42,13 +44,6 @@ def app_env(*, port: int, host: str = "127.0.0.1") -> dict[str, str]:
         "SITE_URL": f"http://{host}:{port}",
     }
     return {name: value for name, value in wanted.items() if not os.environ.get(name)}
-
-
-def _stripe_events() -> list[str]:
-    """The event types the Stripe sandbox's webhook endpoint is enabled for: those we handle."""
-    from billing.webhooks import HANDLED_EVENT_TYPES
-
-    return HANDLED_EVENT_TYPES
 
 
 def sandbox_state_file(*, state_dir: Path, name: str, port: int) -> str:
@@ -111,7 +106,7 @@ def stack_processes(*, port: int, state_dir: Path, host: str = "127.0.0.1") -> l
                 "--webhook-url",
                 f"http://{host}:{port}/webhooks/stripe/",
                 "--events",
-                ",".join(_stripe_events()),
+                ",".join(HANDLED_EVENT_TYPES),  # the endpoint gets the events billing handles
             ],
             url=urls["stripe"] + "/",
         ),

@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import call_command
 
-from dropship.core.stack import stack_processes
+from devstack.stack import stack_processes
 from retailers.models import Store
 from tests import factories
 
