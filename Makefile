@@ -33,7 +33,7 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(if $(filter .tools/bin/uv,$(UV)),.to
 install: $(VENV)/.synced
 
 run: install
-	$(PY) manage.py runstack --port $${PORT:-8000}
+	DEVSTACK=1 $(PY) manage.py runstack --port $${PORT:-8000}
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -56,4 +56,4 @@ migrate: install
 	$(PY) manage.py migrate
 
 seed: install
-	$(PY) manage.py seed_demo
+	DEVSTACK=1 $(PY) manage.py seed_demo

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from dropship.core import demo_data
+from devstack import demo_data
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.smoke
