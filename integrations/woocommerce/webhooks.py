@@ -1,24 +1,17 @@
-"""Checks on WooCommerce webhook deliveries."""
+"""Checks on WooCommerce webhook deliveries.
+
+X-WC-Webhook-Signature is base64(HMAC-SHA256(raw body, the webhook's secret)):
+`is_valid_signature(body, header, store.webhook_secret)`.
+"""
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import re
 
+from integrations.signatures import is_valid_signature as is_valid_signature
+
 _PING = re.compile(rb"^webhook_id=\d+$")
-
-
-def compute_signature(body: bytes, secret: str) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def is_valid_signature(body: bytes, header: str | None, secret: str) -> bool:
-    """X-WC-Webhook-Signature is base64(HMAC-SHA256(raw body, the webhook's secret))."""
-    if not header or not secret:
-        return False
-    return hmac.compare_digest(compute_signature(body, secret).encode(), header.strip().encode())
 
 
 def is_ping(body: bytes) -> bool:
