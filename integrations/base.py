@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol, TypeVar, runtime_checkable
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from dropship.core.errors import PermanentError, TemporaryError
 
@@ -128,6 +129,34 @@ class OrderData:
         return str(self.shipping_address.get("country_code") or "")[:2].upper()
 
 
+class StoreOrderEventKind(StrEnum):
+    CREATED = "created"  # a new (paid) order to route
+    CANCELLED = "cancelled"  # the shopper's order was cancelled in the store
+    IGNORED = "ignored"  # nothing for us (not paid yet, completed, refunded ...)
+
+
+@dataclass(frozen=True)
+class StoreOrderEvent:
+    """What an order webhook means for us, whatever the platform's payload looked like."""
+
+    kind: StoreOrderEventKind
+    store_order_id: str = ""
+    order: OrderData | None = None  # set for CREATED
+    cancel_reason: str = ""  # the store's reason for CANCELLED, "" when it gave none
+
+
+class OrderWebhookParser(Protocol):
+    """Reads a platform's order webhooks; needs no credentials (one per platform, not store)."""
+
+    #: every order topic the parser reads, and those that can bring a new order
+    order_topics: tuple[str, ...]
+    creating_topics: tuple[str, ...]
+
+    def parse_order_webhook(self, *, topic: str, payload: Any) -> StoreOrderEvent:
+        """Raises StorePermanentError, naming what is wrong, for a payload that is no order."""
+        ...
+
+
 # --- fulfilment and notes ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FulfillmentLine:
@@ -227,6 +256,13 @@ class InventoryReadResult:
 
     quantities: tuple[int | None, ...]
     calls: int
+
+
+def json_object(payload: Any) -> dict[str, Any]:
+    """A webhook body that must be a JSON object (the inbox has parsed the JSON already)."""
+    if not isinstance(payload, dict):
+        raise StorePermanentError("The webhook body is not a JSON object.")
+    return payload
 
 
 T = TypeVar("T")

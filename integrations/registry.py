@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from integrations.base import StoreAuthError, StoreClient
+from integrations.base import OrderWebhookParser, StoreAuthError, StoreClient
 from integrations.shopify.client import ShopifyClient
+from integrations.shopify.webhooks import ShopifyOrderWebhooks
 from integrations.woocommerce.client import WooCommerceClient
+from integrations.woocommerce.webhooks import WooCommerceOrderWebhooks
 
 if TYPE_CHECKING:
     from retailers.models import Store
@@ -62,3 +64,20 @@ def build_platform_client(*, store: Store) -> ShopifyClient | WooCommerceClient:
 
 def get_store_client(*, store: Store) -> StoreClient:
     return _WatchedClient(build_platform_client(store=store), store)  # type: ignore[return-value]
+
+
+# Keyed by platform (the same words as Store.Platform and InboundWebhook.Source).
+_ORDER_WEBHOOK_PARSERS: dict[str, OrderWebhookParser] = {
+    "SHOPIFY": ShopifyOrderWebhooks(),
+    "WOOCOMMERCE": WooCommerceOrderWebhooks(),
+}
+
+
+def order_webhook_platforms() -> tuple[str, ...]:
+    """The platforms whose order webhooks we read."""
+    return tuple(_ORDER_WEBHOOK_PARSERS)
+
+
+def get_order_webhook_parser(*, platform: str) -> OrderWebhookParser:
+    """The platform's order-webhook reader: no store, no credentials (parsing calls nobody)."""
+    return _ORDER_WEBHOOK_PARSERS[str(platform)]
