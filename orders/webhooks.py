@@ -1,4 +1,5 @@
-"""Inbox handlers for store order topics (registered in OrdersConfig.ready()).
+"""Inbox handlers for store order topics and Shopify's mandatory privacy topics (registered in
+OrdersConfig.ready()).
 
 Each platform's parser (`integrations.registry.get_order_webhook_parser`) turns the payload into
 a neutral event: a new order to receive, a cancellation, or nothing for us. Each runs inside the
@@ -14,6 +15,7 @@ from integrations.base import OrderData, StoreOrderEventKind
 from integrations.models import InboundWebhook
 from integrations.registry import get_order_webhook_parser, order_webhook_platforms
 from integrations.webhooks.handlers import register
+from orders import privacy
 from orders.services.cancellation import cancel_store_order
 from orders.services.intake import OrderIntakeError, receive_store_order
 
@@ -56,6 +58,21 @@ def _cancel(
     ):
         # The cancellation overtook the order it cancels: come back once that is processed.
         raise TemporaryError("The order this cancels has not been processed yet.")
+
+
+@register(InboundWebhook.Source.SHOPIFY, "customers/data_request")
+def handle_customers_data_request(webhook: InboundWebhook, payload: dict) -> None:
+    privacy.report_customer_data(store=webhook.store, webhook=webhook, payload=payload)
+
+
+@register(InboundWebhook.Source.SHOPIFY, "customers/redact")
+def handle_customers_redact(webhook: InboundWebhook, payload: dict) -> None:
+    privacy.redact_customer(store=webhook.store, webhook=webhook, payload=payload)
+
+
+@register(InboundWebhook.Source.SHOPIFY, "shop/redact")
+def handle_shop_redact(webhook: InboundWebhook, payload: dict) -> None:
+    privacy.redact_shop(store=webhook.store, webhook=webhook)
 
 
 def _register_order_topics() -> None:
