@@ -78,24 +78,47 @@ class ProductResult:
 
 # --- inventory -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class InventoryChange:
-    """Set the sellable quantity of one variant (absolute, not a delta).
-
-    Shopify needs `inventory_item_id`; WooCommerce needs `store_product_id` and, for a variation,
-    `store_variant_id`.
+class InventoryRef:
+    """Where one item's stock lives in the store: every id the import recorded for it. Each
+    platform picks the ones it needs (`StoreClient.has_inventory_address` says if they are there).
     """
 
-    quantity: int
     inventory_item_id: str = ""
     store_variant_id: str = ""
     store_product_id: str = ""
 
 
 @dataclass(frozen=True)
+class InventoryChange:
+    """Set the sellable quantity of one item (absolute, not a delta). `reference` is ours (e.g.
+    the listing variant id): the result names refused items by it."""
+
+    quantity: int
+    inventory_item_id: str = ""
+    store_variant_id: str = ""
+    store_product_id: str = ""
+    reference: str = ""
+
+    @property
+    def item(self) -> InventoryRef:
+        return InventoryRef(
+            inventory_item_id=self.inventory_item_id,
+            store_variant_id=self.store_variant_id,
+            store_product_id=self.store_product_id,
+        )
+
+
+@dataclass(frozen=True)
 class InventoryResult:
+    """What the store did with a set of changes. Every change not in `refused` was taken, unless
+    `unattributed` holds refusals the store tied to no item (then fewer than all were `updated`).
+    """
+
     calls: int  # API calls used
     updated: int
-    errors: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()  # every refusal, as the store worded it
+    refused: dict[str, str] = field(default_factory=dict)  # change reference -> its refusal
+    unattributed: tuple[str, ...] = ()  # refusals that name no item
 
 
 # --- orders --------------------------------------------------------------------------------------
@@ -222,6 +245,10 @@ class StoreClient(Protocol):
 
     def upsert_products(self, *, products: list[ProductData]) -> list[ProductResult]: ...
 
+    def has_inventory_address(self, item: InventoryRef) -> bool:
+        """Whether the item carries the ids this platform needs to set or read its stock."""
+        ...
+
     def set_inventory(self, *, changes: list[InventoryChange]) -> InventoryResult: ...
 
     def set_product_published(self, *, store_product_id: str, is_published: bool) -> None: ...
@@ -241,15 +268,6 @@ class StoreClient(Protocol):
 
 
 # --- reading inventory back (reconciliation) ------------------------------------------------------
-@dataclass(frozen=True)
-class InventoryRef:
-    """One item to read back; the same ids as InventoryChange."""
-
-    inventory_item_id: str = ""
-    store_variant_id: str = ""
-    store_product_id: str = ""
-
-
 @dataclass(frozen=True)
 class InventoryReadResult:
     """Quantities in the order of the items asked for; None where the store has no such item."""

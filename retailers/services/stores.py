@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
@@ -239,9 +241,11 @@ def _save_connected_store(
 
 # --- checks and disconnection --------------------------------------------------------------------
 def check_store_connection(*, store: Store) -> StoreInfo:
-    """A real call to the store. A 401 marks it NEEDS_RECONNECT (through the registry)."""
+    """A real call to the store. A 401 marks it NEEDS_RECONNECT."""
     try:
-        info = get_store_client(store=store).verify_connection()
+        client = get_store_client(store=store)
+        with reconnect_on_auth_error(store=store):
+            info = client.verify_connection()
     except StoreAuthError as exc:
         raise StoreConnectionError(str(exc)) from exc
     except (StorePermanentError, StoreTemporaryError) as exc:
@@ -282,6 +286,17 @@ def disconnect_store(*, store: Store, actor=None) -> Store:
         )
         record_audit(actor=actor, action="store.disconnected", target=store, summary=store.domain)
     return store
+
+
+@contextmanager
+def reconnect_on_auth_error(*, store: Store) -> Iterator[None]:
+    """Around calls to a store's client: a 401/403 (StoreAuthError) marks the store as needing
+    reconnection, and the retailer is told, before the error goes on up to the caller."""
+    try:
+        yield
+    except StoreAuthError as exc:
+        mark_store_needs_reconnect(store=store, reason=str(exc))
+        raise
 
 
 def mark_store_needs_reconnect(*, store: Store, reason: str) -> bool:
