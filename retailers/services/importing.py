@@ -41,6 +41,7 @@ from retailers.services.store_push import (
     record_push_error,
     record_pushed_product,
 )
+from retailers.services.stores import reconnect_on_auth_error
 from retailers.sync import mark_listings_dirty
 from suppliers.models import Supplier
 
@@ -454,8 +455,9 @@ def _run_store_import(*, job_id: int) -> None:
     try:
         # Load and record in groups even where the store takes one product per call (Shopify):
         # a handful of queries per group instead of per product; progress moves per group.
-        for batch in chunked(pending, max(client.product_batch_size, PROGRESS_GROUP)):
-            _push_batch(job=job, store=store, client=client, book=book, items=batch)
+        with reconnect_on_auth_error(store=store):
+            for batch in chunked(pending, max(client.product_batch_size, PROGRESS_GROUP)):
+                _push_batch(job=job, store=store, client=client, book=book, items=batch)
     except StoreAuthError as exc:
         _finish(job, error=f"{store.name} refused our access: {exc}. Reconnect it and retry.")
         return
