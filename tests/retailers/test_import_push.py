@@ -311,6 +311,7 @@ def test_a_price_below_wholesale_cost_is_refused_on_the_import_list():
     assert (item.title, item.variant_prices) == ("", {})
 
 
+@pytest.mark.embedded
 def test_two_jobs_pushing_the_same_product_at_once_create_it_once_in_the_store(shopify_sandbox):
     import threading
 
