@@ -33,7 +33,8 @@ from tests.factories import (
     VariantFactory,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# A README flow: `make test` runs it on SQLite as well.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
 
 
 def _shirt(supplier=None):
@@ -311,7 +312,6 @@ def test_a_price_below_wholesale_cost_is_refused_on_the_import_list():
     assert (item.title, item.variant_prices) == ("", {})
 
 
-@pytest.mark.embedded
 def test_two_jobs_pushing_the_same_product_at_once_create_it_once_in_the_store(shopify_sandbox):
     import threading
 
