@@ -27,7 +27,8 @@ from tests.orders.pipeline import (
     terms_store,
 )
 
-pytestmark = pytest.mark.django_db
+# A README flow: `make test` runs it on SQLite as well.
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 class _Receiver(BaseHTTPRequestHandler):

@@ -17,7 +17,8 @@ from orders.services.fulfilment import ShipLine
 from sandbox.server import Response
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+# A README flow: `make test` runs it on SQLite as well.
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 UPS = "1Z999AA10123456784"
 
 
