@@ -100,8 +100,8 @@ def me(request: HttpRequest):
 
 api.add_router("/supplier", "catalog.api.router")
 api.add_router("/billing", "billing.api.router")
-api.add_router("/supplier/orders", "orders.supplier_api.router")
-api.add_router("/orders", "orders.api.router")
+api.add_router("/supplier/orders", "orders.api.supplier.router")
+api.add_router("/orders", "orders.api.retailer.router")
 api.add_router("", "retailers.api.router")
 api.add_router("/sync", "retailers.sync_api.router")
 api.add_router("/suppliers", "catalog.browse_api.suppliers_router")

@@ -26,9 +26,9 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("retailers.urls")),
     path("", include("billing.urls")),
-    path("supplier/orders/", include("orders.supplier_urls")),
+    path("supplier/orders/", include("orders.urls.supplier")),
     path("webhooks/supplier/<slug:slug>/", supplier_webhook, name="supplier_webhook"),
-    path("", include("orders.urls")),
+    path("", include("orders.urls.retailer")),
 ]
 
 if settings.DEBUG:

@@ -179,6 +179,36 @@ def _retailer_order_url(order) -> str:
 
 
 # --- ship ----------------------------------------------------------------------------------------
+def resolve_ship_lines(
+    *, supplier_order: SupplierOrder, lines: list | None
+) -> list[ShipLine] | None:
+    """API / webhook lines (by our line id or by SKU) as ShipLines; unknown ones are a 404."""
+    if lines is None:
+        return None
+    items = list(supplier_order.items.all())
+    by_sku = {item.sku.lower(): item for item in items if item.sku}
+    by_id = {item.pk: item for item in items}
+    result = []
+    for line in lines:
+        line_id = line.get("line_id") if isinstance(line, dict) else line.line_id
+        sku = (line.get("sku") if isinstance(line, dict) else line.sku) or ""
+        quantity = line.get("quantity") if isinstance(line, dict) else line.quantity
+        item = by_id.get(line_id) if line_id else by_sku.get(str(sku).strip().lower())
+        if item is None:
+            raise NotFound(
+                f"Order {supplier_order.number} has no line "
+                f"{('id ' + str(line_id)) if line_id else ('with SKU ' + str(sku))}.",
+                field="lines",
+            )
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+            raise DomainError(
+                f"Quantity for {item.sku or item.title} must be a whole number of 1 or more.",
+                field="lines",
+            )
+        result.append(ShipLine(order_item_id=item.pk, quantity=quantity))
+    return result
+
+
 @transaction.atomic
 def ship_supplier_order(
     *,

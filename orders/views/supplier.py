@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from dropship.accounts.access import supplier_required
 from dropship.core.errors import DomainError
-from orders import supplier_selectors as selectors
+from orders import selectors
 from orders.carriers import CARRIER_CHOICES
 from orders.models import OrderItem, Shipment
 from orders.packing_slip import PackingSlip, PackingSlipLine, address_lines, render_packing_slip_pdf

@@ -18,8 +18,8 @@ from ninja.pagination import PageNumberPagination, paginate
 
 from catalog.api import supplier_auth
 from dropship.api import ErrorOut
-from dropship.core.errors import DomainError, NotFound
-from orders import supplier_selectors as selectors
+from dropship.core.errors import DomainError
+from orders import selectors
 from orders.models import Shipment, SupplierOrder
 from orders.services import fulfilment
 
@@ -175,34 +175,6 @@ class ShipOut(Schema):
     order: SupplierOrderDetailOut
 
 
-def resolve_lines(supplier_order: SupplierOrder, lines) -> list[fulfilment.ShipLine] | None:
-    """API / webhook lines (by our line id or by SKU) as ShipLines; unknown ones are a 404."""
-    if lines is None:
-        return None
-    items = list(supplier_order.items.all())
-    by_sku = {item.sku.lower(): item for item in items if item.sku}
-    by_id = {item.pk: item for item in items}
-    result = []
-    for line in lines:
-        line_id = line.get("line_id") if isinstance(line, dict) else line.line_id
-        sku = (line.get("sku") if isinstance(line, dict) else line.sku) or ""
-        quantity = line.get("quantity") if isinstance(line, dict) else line.quantity
-        item = by_id.get(line_id) if line_id else by_sku.get(str(sku).strip().lower())
-        if item is None:
-            raise NotFound(
-                f"Order {supplier_order.number} has no line "
-                f"{('id ' + str(line_id)) if line_id else ('with SKU ' + str(sku))}.",
-                field="lines",
-            )
-        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
-            raise DomainError(
-                f"Quantity for {item.sku or item.title} must be a whole number of 1 or more.",
-                field="lines",
-            )
-        result.append(fulfilment.ShipLine(order_item_id=item.pk, quantity=quantity))
-    return result
-
-
 @router.post(
     "/{supplier_order_id}/ship",
     response={200: ShipOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut},
@@ -216,7 +188,7 @@ def ship_order(request: HttpRequest, supplier_order_id: int, payload: ShipIn):
         supplier_order=supplier_order,
         carrier=payload.carrier,
         tracking_number=payload.tracking_number,
-        lines=resolve_lines(supplier_order, payload.lines),
+        lines=fulfilment.resolve_ship_lines(supplier_order=supplier_order, lines=payload.lines),
         actor=_actor(request),
     )
     shipment.refresh_from_db()
