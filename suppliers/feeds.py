@@ -402,7 +402,7 @@ def mark_stale_feeds() -> int:
 
 def poll_due_feeds() -> int:
     """Beat (every minute): poll each feed that is due; flag stale ones."""
-    from suppliers.feed_tasks import poll_feed_task
+    from suppliers.tasks import poll_feed_task  # suppliers.tasks imports this module
 
     now = timezone.now()
     ids = list(
