@@ -16,8 +16,8 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
-from catalog.api import supplier_auth
 from dropship.api import ErrorOut
+from dropship.api_auth import supplier_auth
 from dropship.core.errors import DomainError
 from orders import selectors
 from orders.models import Shipment, SupplierOrder
@@ -91,7 +91,11 @@ class SupplierOrderDetailOut(SupplierOrderOut):
         return list(obj.shipments.all())
 
 
-@router.get("", response={200: list[SupplierOrderOut], 400: ErrorOut, 401: ErrorOut})
+@router.get(
+    "",
+    operation_id="orders_supplier_api_list_orders",
+    response={200: list[SupplierOrderOut], 400: ErrorOut, 401: ErrorOut},
+)
 @paginate(PageNumberPagination, page_size=50, max_page_size=200)
 def list_orders(request: HttpRequest, status: str = ""):
     """Your orders, newest first. `status` is a tab (new, accepted, shipped, exceptions) or a
@@ -116,7 +120,9 @@ def _detail(request: HttpRequest, supplier_order_id: int) -> SupplierOrder:
 
 
 @router.get(
-    "/{supplier_order_id}", response={200: SupplierOrderDetailOut, 401: ErrorOut, 404: ErrorOut}
+    "/{supplier_order_id}",
+    operation_id="orders_supplier_api_get_order",
+    response={200: SupplierOrderDetailOut, 401: ErrorOut, 404: ErrorOut},
 )
 def get_order(request: HttpRequest, supplier_order_id: int):
     return _detail(request, supplier_order_id)
@@ -124,6 +130,7 @@ def get_order(request: HttpRequest, supplier_order_id: int):
 
 @router.post(
     "/{supplier_order_id}/accept",
+    operation_id="orders_supplier_api_accept_order",
     response={200: SupplierOrderDetailOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut},
 )
 def accept_order(request: HttpRequest, supplier_order_id: int):
@@ -140,6 +147,7 @@ class RejectIn(Schema):
 
 @router.post(
     "/{supplier_order_id}/reject",
+    operation_id="orders_supplier_api_reject_order",
     response={
         200: SupplierOrderDetailOut,
         400: ErrorOut,
@@ -177,6 +185,7 @@ class ShipOut(Schema):
 
 @router.post(
     "/{supplier_order_id}/ship",
+    operation_id="orders_supplier_api_ship_order",
     response={200: ShipOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut},
 )
 def ship_order(request: HttpRequest, supplier_order_id: int, payload: ShipIn):
