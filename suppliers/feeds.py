@@ -27,12 +27,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.imports.mapping import MappingError, auto_map, clean_mapping
-from catalog.imports.reader import ImportFileError, inspect_file, iter_data_rows
 from catalog.models import StockMovement, Variant
 from catalog.services.stock import MAX_STOCK_QUANTITY, set_stock_levels
 from dropship.accounts.models import Notification
 from dropship.accounts.services import email_organisation, notify
 from dropship.core.errors import DomainError, PermanentError, TemporaryError
+from dropship.core.spreadsheets import ImportFileError, inspect_file, iter_data_rows
 from integrations.safe_http import UnsafeURLError, safe_request, validate_url
 from suppliers.models import Supplier, SupplierFeed
 
