@@ -27,7 +27,7 @@ from integrations import supplier_channel
 from integrations.models import OutboundPush
 from integrations.services import create_outbound_push, register_sender
 from orders.models import OrderEvent, OrderItem, SupplierOrder
-from orders.packing_slip import PackingSlip, PackingSlipLine, address_lines, render_packing_slip_pdf
+from orders.packing_slip import address_lines, packing_slip_pdf
 from orders.services.timeline import EventKind
 from suppliers.models import Supplier
 
@@ -257,37 +257,6 @@ def send_supplier_order_webhook(push: OutboundPush) -> None:
 
 
 # --- email channel -------------------------------------------------------------------------------
-def packing_slip_for(*, supplier_order: SupplierOrder) -> bytes:
-    order = supplier_order.order
-    retailer = order.retailer
-    logo_path = None
-    if retailer.brand_logo:
-        try:
-            logo_path = retailer.brand_logo.path
-        except (NotImplementedError, ValueError):
-            logo_path = None
-    items = supplier_order.items.select_related("variant").order_by("pk")
-    slip = PackingSlip(
-        brand_name=retailer.display_brand,
-        order_number=order.number,
-        order_date=(order.placed_at or order.created_at).date(),
-        ship_to_lines=address_lines(order.shipping_address),
-        lines=[
-            PackingSlipLine(
-                sku=item.variant.sku if item.variant else item.sku,
-                title=item.title,
-                options=item.variant.options_label if item.variant else "",
-                quantity=item.quantity,
-            )
-            for item in items
-            if item.status != OrderItem.Status.CANCELLED
-        ],
-        message=retailer.packing_slip_message,
-        logo_path=logo_path,
-    )
-    return render_packing_slip_pdf(slip)
-
-
 def email_supplier_order(*, supplier_order_id: int, kind: str) -> bool:
     supplier_order = SupplierOrder.objects.select_related("supplier", "order__retailer").get(
         pk=supplier_order_id
@@ -323,7 +292,7 @@ def email_supplier_order(*, supplier_order_id: int, kind: str) -> bool:
     )
     message.attach(
         f"packing-slip-{supplier_order.number}.pdf",
-        packing_slip_for(supplier_order=supplier_order),
+        packing_slip_pdf(supplier_order=supplier_order),
         "application/pdf",
     )
     message.send()
