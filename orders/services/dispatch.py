@@ -18,6 +18,7 @@ from functools import partial
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from dropship.accounts.models import Notification
@@ -179,6 +180,7 @@ def _announce_on_dashboards(*, supplier_orders: list[SupplierOrder]) -> None:
         )
         for supplier_order in supplier_orders
     )
+    orders_url = settings.SITE_URL + reverse("supplier_orders:list")
     email_organisations(
         emails=[
             (
@@ -186,7 +188,7 @@ def _announce_on_dashboards(*, supplier_orders: list[SupplierOrder]) -> None:
                 f"New order {supplier_order.number} to ship",
                 f"You have a new order, {supplier_order.number}, to ship within "
                 f"{_days(supplier_order.supplier.handling_days)}.\n\nOpen your orders on "
-                f"Dropship to accept and ship it: {settings.SITE_URL}/supplier/orders/\n",
+                f"Dropship to accept and ship it: {orders_url}\n",
             )
             for supplier_order in supplier_orders
         ]
@@ -286,7 +288,7 @@ def email_supplier_order(*, supplier_order_id: int, kind: str) -> bool:
             f"Please ship order {supplier_order.number} within {supplier.handling_days} day(s).\n\n"
             f"Items:\n{lines}\n\nShip to:\n{address}\n\n"
             "Put the attached packing slip in the parcel. Mark it shipped with the carrier and "
-            f"tracking number on Dropship: {settings.SITE_URL}/supplier/orders/\n"
+            f"tracking number on Dropship: {settings.SITE_URL}{reverse('supplier_orders:list')}\n"
         ),
         to=[to],
     )
