@@ -139,7 +139,6 @@ else:
         if env.str("DB_PREPARE_THRESHOLD", default=""):
             DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.int("DB_PREPARE_THRESHOLD")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")  # ours or Django's
 
 # --- Cache, Celery ------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -331,7 +330,6 @@ SHOPIFY_BASE_URL = env.str("SHOPIFY_BASE_URL", default="")
 STRIPE_SECRET_KEY = env.str(
     "STRIPE_SECRET_KEY", default="sk_test_dropship_sandbox" if DEBUG else ""
 )
-STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str(
     "STRIPE_WEBHOOK_SECRET", default="whsec_dropship_sandbox" if DEBUG else ""
 )
