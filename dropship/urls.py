@@ -6,7 +6,7 @@ from django.urls import include, path
 from dropship.accounts import views as account_views
 from dropship.api import api
 from dropship.core import views as core_views
-from orders.supplier_webhooks import supplier_webhook
+from orders.webhooks.supplier import supplier_webhook
 
 admin.site.site_header = "Dropship operations"
 admin.site.site_title = "Dropship admin"
