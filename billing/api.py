@@ -9,7 +9,8 @@ from ninja import Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from billing import selectors
-from dropship.api import ErrorOut, organisation_auth
+from dropship.api import ErrorOut
+from dropship.api_auth import organisation_auth
 from dropship.core.errors import NotFound
 
 router = Router(tags=["billing"], auth=organisation_auth)

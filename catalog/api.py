@@ -17,31 +17,14 @@ from pydantic import model_validator
 
 from catalog import selectors, services
 from catalog.models import Product, StockMovement
-from dropship.api import ApiKeyAuth, ErrorOut, SessionOrganisationAuth
+from dropship.api import ErrorOut
+from dropship.api_auth import supplier_auth
 
 MAX_BATCH = 1000
 
 Quantity = Annotated[int, Field(strict=True, ge=0, le=services.MAX_STOCK_QUANTITY)]
 Sku = Annotated[str, Field(min_length=1, max_length=100)]
 
-
-class SupplierKeyAuth(ApiKeyAuth):
-    def authenticate(self, request: HttpRequest, token: str):
-        api_key = super().authenticate(request, token)
-        if api_key is None or api_key.supplier_id is None:
-            return None
-        return api_key
-
-
-class SupplierSessionAuth(SessionOrganisationAuth):
-    def authenticate(self, request: HttpRequest, key: str | None):
-        user = super().authenticate(request, key)
-        if user is None or request.supplier is None:
-            return None
-        return user
-
-
-supplier_auth = [SupplierKeyAuth(), SupplierSessionAuth()]
 router = Router(auth=supplier_auth, tags=["supplier inventory"])
 
 

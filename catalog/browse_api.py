@@ -12,32 +12,18 @@ from decimal import Decimal
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Query, Router, Schema
-from ninja.errors import AuthenticationError
 
 from catalog import browse_selectors
 from catalog.browse_selectors import CatalogPage
 from catalog.search import SearchError, parse_criteria
-from dropship.accounts.selectors import get_membership
-from dropship.accounts.services import authenticate_api_key
 from dropship.api import ErrorOut
+from dropship.api_auth import viewing_retailer
 from suppliers.models import Supplier
 
 MAX_LIMIT = 100
 
 suppliers_router = Router(tags=["catalog"])
 catalog_router = Router(tags=["catalog"])
-
-
-def _viewer_retailer(request: HttpRequest):
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _, token = header.partition(" ")
-        api_key = authenticate_api_key(secret=token.strip()) if scheme.lower() == "bearer" else None
-        if api_key is None:
-            raise AuthenticationError
-        return api_key.retailer
-    membership = get_membership(user=request.user)
-    return membership.retailer if membership is not None else None
 
 
 def _limit(raw: str | None, default: int = 24) -> int:
@@ -161,7 +147,7 @@ def _search_out(page: CatalogPage, *, with_prices: bool) -> dict:
 
 
 def _search(request: HttpRequest, params: dict, *, supplier_id: int | None = None) -> dict:
-    retailer = _viewer_retailer(request)
+    retailer = viewing_retailer(request)
     limit = _limit(params.pop("limit", None))
     cursor = params.pop("cursor", None) or None
     criteria = parse_criteria(

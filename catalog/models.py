@@ -55,7 +55,6 @@ class Product(TimeStampedModel):
     status = models.CharField(
         max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True
     )
-    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -65,7 +64,6 @@ class Product(TimeStampedModel):
             ),
         ]
         indexes = [
-            GinIndex(fields=["search_vector"], name="product_search_vector_gin"),
             models.Index(fields=["supplier", "status"], name="product_supplier_status"),
         ]
 

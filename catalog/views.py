@@ -22,12 +22,12 @@ from catalog.forms import (
     VariantForm,
 )
 from catalog.imports.mapping import FIELDS
-from catalog.imports.reader import DELIMITER_LABELS, ENCODING_LABELS
 from catalog.imports.runner import MAX_STORED_ERRORS
 from catalog.models import ImportJob, StockMovement, Variant
 from catalog.services import VariantData
 from dropship.accounts.access import supplier_required
 from dropship.core.errors import DomainError
+from dropship.core.spreadsheets import DELIMITER_LABELS, ENCODING_LABELS
 
 PAGE_SIZE = 25
 

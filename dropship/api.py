@@ -1,54 +1,13 @@
-"""The JSON API at /api/v1/ (django-ninja). Each app adds a router; auth is shared here.
-
-Bearer API keys identify a supplier or a retailer; the dashboards' own calls use the session
-(with CSRF). Domain errors become 4xx answers carrying the message a user can read.
+"""The JSON API at /api/v1/ (django-ninja). Each app adds a router; who may call it is decided in
+dropship/api_auth.py. Domain errors become 4xx answers carrying the message a user can read.
 """
 
 from django.http import HttpRequest
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError
-from ninja.security import APIKeyCookie, HttpBearer
 
-from dropship.accounts.selectors import get_membership
-from dropship.accounts.services import authenticate_api_key
+from dropship.api_auth import organisation_auth
 from dropship.core.errors import DomainError
-
-
-def _attach_organisation(request: HttpRequest, *, supplier, retailer) -> None:
-    request.supplier = supplier
-    request.retailer = retailer
-
-
-class ApiKeyAuth(HttpBearer):
-    """`Authorization: Bearer <key>` with a supplier (dsk_) or retailer (drk_) key."""
-
-    def authenticate(self, request: HttpRequest, token: str):
-        api_key = authenticate_api_key(secret=token)
-        if api_key is None:
-            return None
-        request.api_key = api_key
-        _attach_organisation(request, supplier=api_key.supplier, retailer=api_key.retailer)
-        return api_key
-
-
-class SessionOrganisationAuth(APIKeyCookie):
-    """The dashboards' own calls: a logged-in member of an organisation, CSRF checked."""
-
-    param_name = "sessionid"
-
-    def authenticate(self, request: HttpRequest, key: str | None):
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
-            return None
-        membership = get_membership(user=user)
-        if membership is None:
-            return None
-        request.api_key = None
-        _attach_organisation(request, supplier=membership.supplier, retailer=membership.retailer)
-        return user
-
-
-organisation_auth = [ApiKeyAuth(), SessionOrganisationAuth()]
 
 
 class ErrorOut(Schema):
@@ -100,8 +59,8 @@ def me(request: HttpRequest):
 
 api.add_router("/supplier", "catalog.api.router")
 api.add_router("/billing", "billing.api.router")
-api.add_router("/supplier/orders", "orders.supplier_api.router")
-api.add_router("/orders", "orders.api.router")
+api.add_router("/supplier/orders", "orders.api.supplier.router")
+api.add_router("/orders", "orders.api.retailer.router")
 api.add_router("", "retailers.api.router")
 api.add_router("/sync", "retailers.sync_api.router")
 api.add_router("/suppliers", "catalog.browse_api.suppliers_router")

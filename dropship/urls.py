@@ -6,7 +6,7 @@ from django.urls import include, path
 from dropship.accounts import views as account_views
 from dropship.api import api
 from dropship.core import views as core_views
-from orders.supplier_webhooks import supplier_webhook
+from orders.webhooks.supplier import supplier_webhook
 
 admin.site.site_header = "Dropship operations"
 admin.site.site_title = "Dropship admin"
@@ -26,9 +26,9 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("retailers.urls")),
     path("", include("billing.urls")),
-    path("supplier/orders/", include("orders.supplier_urls")),
+    path("supplier/orders/", include("orders.urls.supplier")),
     path("webhooks/supplier/<slug:slug>/", supplier_webhook, name="supplier_webhook"),
-    path("", include("orders.urls")),
+    path("", include("orders.urls.retailer")),
 ]
 
 if settings.DEBUG:

@@ -8,5 +8,5 @@ class OrdersConfig(AppConfig):
     def ready(self) -> None:
         # Inbox handlers for order topics and the supplier-webhook sender register themselves;
         # so do the supplier's own webhook handlers and the store-fulfilment (tracking) sender.
-        from orders import supplier_webhooks, tracking_tasks, webhooks  # noqa: F401
         from orders.services import dispatch, tracking  # noqa: F401
+        from orders.webhooks import store, supplier  # noqa: F401

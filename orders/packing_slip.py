@@ -1,5 +1,9 @@
 """The packing slip a supplier puts in the parcel. It carries the retailer's brand (name, logo,
-message) and never the supplier's name or any price: the shopper bought from the retailer."""
+message) and never the supplier's name or any price: the shopper bought from the retailer.
+
+`packing_slip_pdf` is the one builder: the slip e-mailed to an EMAIL-channel supplier and the one
+downloaded from the supplier's order page are the same document.
+"""
 
 import io
 from dataclasses import dataclass
@@ -11,6 +15,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from orders.models import OrderItem, SupplierOrder
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,51 @@ def address_lines(address: dict | None) -> list[str]:
         address.get("country"),
     ]
     return [str(part).strip()[:200] for part in parts if part and str(part).strip()]
+
+
+def _logo_path(retailer) -> str | None:
+    """The brand logo as a file path, or None when there is none or storage has no local files."""
+    if not retailer.brand_logo:
+        return None
+    try:
+        return retailer.brand_logo.path
+    except (NotImplementedError, ValueError):
+        return None
+
+
+def build_packing_slip(*, supplier_order: SupplierOrder) -> PackingSlip:
+    """The slip of a supplier order: its lines still to deliver (not cancelled), in order."""
+    order = supplier_order.order
+    retailer = order.retailer
+    items = (
+        OrderItem.objects.filter(supplier_order=supplier_order)
+        .exclude(status=OrderItem.Status.CANCELLED)
+        .select_related("variant")
+        .order_by("pk")
+    )
+    return PackingSlip(
+        brand_name=retailer.display_brand,
+        order_number=order.number,
+        order_date=(order.placed_at or order.created_at).date(),
+        ship_to_lines=address_lines(order.shipping_address),
+        lines=[
+            PackingSlipLine(
+                sku=item.variant.sku if item.variant else item.sku,
+                title=item.title,
+                options=", ".join(f"{k}: {v}" for k, v in (item.variant.options or {}).items())
+                if item.variant
+                else "",
+                quantity=item.quantity,
+            )
+            for item in items
+        ],
+        message=retailer.packing_slip_message,
+        logo_path=_logo_path(retailer),
+    )
+
+
+def packing_slip_pdf(*, supplier_order: SupplierOrder) -> bytes:
+    return render_packing_slip_pdf(build_packing_slip(supplier_order=supplier_order))
 
 
 def render_packing_slip_pdf(slip: PackingSlip) -> bytes:

@@ -1,10 +1,16 @@
 """Order pipeline tasks: ids in, one service call, safe to run twice (each service claims its
-rows with a conditional UPDATE or a row lock). Temporary failures retry with backoff."""
+rows with a conditional UPDATE or a row lock). Temporary failures retry with backoff.
+
+A tracking push is a durable OutboundPush (orders/services/tracking.py) that the outbound-push
+sweeper retries with backoff; `push_shipment_tracking_task` sends one shipment now. The tracking
+and watchdog tasks keep the names they had in orders/tracking_tasks.py, so messages already queued
+and the beat schedule still find them.
+"""
 
 from celery import shared_task
 
 from dropship.core.errors import TemporaryError
-from orders.services import dispatch, exceptions, routing
+from orders.services import dispatch, exceptions, routing, tracking, watchdog
 
 RETRY = {
     "autoretry_for": (TemporaryError,),
@@ -38,3 +44,23 @@ def sweep_undispatched_supplier_orders_task(self) -> int:
 @shared_task(bind=True, acks_late=True, ignore_result=True)
 def retry_waiting_items_task(self) -> int:
     return exceptions.retry_waiting_items()
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    name="orders.tracking_tasks.push_shipment_tracking_task",
+)
+def push_shipment_tracking_task(self, shipment_id: int) -> None:
+    tracking.push_shipment_now(shipment_id=shipment_id)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    name="orders.tracking_tasks.run_order_watchdog_task",
+)
+def run_order_watchdog_task(self) -> int:
+    return watchdog.run_watchdog()

@@ -273,7 +273,3 @@ def list_paused_listings_for_retailer(*, retailer: Retailer) -> list[Listing]:
                 else lv.retail_price
             )
     return listings
-
-
-def count_paused_listings_for_retailer(*, retailer: Retailer) -> int:
-    return Listing.objects.filter(store__retailer=retailer, status=Listing.Status.PAUSED).count()

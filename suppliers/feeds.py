@@ -27,12 +27,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.imports.mapping import MappingError, auto_map, clean_mapping
-from catalog.imports.reader import ImportFileError, inspect_file, iter_data_rows
 from catalog.models import StockMovement, Variant
 from catalog.services.stock import MAX_STOCK_QUANTITY, set_stock_levels
 from dropship.accounts.models import Notification
 from dropship.accounts.services import email_organisation, notify
 from dropship.core.errors import DomainError, PermanentError, TemporaryError
+from dropship.core.spreadsheets import ImportFileError, inspect_file, iter_data_rows
 from integrations.safe_http import UnsafeURLError, safe_request, validate_url
 from suppliers.models import Supplier, SupplierFeed
 
@@ -402,7 +402,7 @@ def mark_stale_feeds() -> int:
 
 def poll_due_feeds() -> int:
     """Beat (every minute): poll each feed that is due; flag stale ones."""
-    from suppliers.feed_tasks import poll_feed_task
+    from suppliers.tasks import poll_feed_task  # suppliers.tasks imports this module
 
     now = timezone.now()
     ids = list(

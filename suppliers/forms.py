@@ -1,10 +1,11 @@
-"""Forms of the supplier onboarding wizard. They parse input; the rules live in suppliers.services."""
+"""Forms of the supplier's pages (onboarding wizard, inventory feed). They parse input; the rules
+live in suppliers.services and suppliers.feeds."""
 
 import re
 
 from django import forms
 
-from suppliers.models import ShippingRate, Supplier
+from suppliers.models import ShippingRate, Supplier, SupplierFeed
 
 COUNTRY_HELP = "Two-letter ISO code, e.g. US, GB, DE."
 
@@ -160,3 +161,36 @@ class VerificationForm(forms.Form):
 
     def clean_country(self) -> str:
         return _country(self.cleaned_data["country"])
+
+
+class FeedForm(forms.Form):
+    url = forms.URLField(
+        label="Feed address",
+        max_length=1000,
+        assume_scheme="https",
+        help_text="A CSV or JSON file we fetch every 5 minutes, e.g. https://example.com/stock.csv",
+    )
+    format = forms.ChoiceField(label="Format", choices=SupplierFeed.Format.choices)
+    sku_column = forms.CharField(
+        label="SKU column",
+        required=False,
+        max_length=100,
+        help_text="The column (or JSON key) holding the SKU. Empty: found by its header.",
+    )
+    stock_column = forms.CharField(
+        label="Stock column",
+        required=False,
+        max_length=100,
+        help_text="The column (or JSON key) holding the quantity. Empty: found by its header.",
+    )
+    is_enabled = forms.BooleanField(label="Poll this feed", required=False, initial=True)
+
+
+class BufferForm(forms.Form):
+    stock_buffer_percent = forms.IntegerField(
+        label="Share of available stock shown to retailers (%)",
+        min_value=1,
+        max_value=100,
+        help_text="e.g. 90: with 10 available, stores show 9, keeping a margin for stock you "
+        "sell elsewhere. Every store listing is updated within a minute.",
+    )

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -88,3 +89,15 @@ def test_every_task_is_routed_to_a_queue_the_worker_declares():
     assert routed["catalog.tasks.run_import_task"] == "imports"
     assert routed["billing.tasks.transfer_payout_task"] == "billing"
     assert routed["integrations.tasks.send_outbound_push_task"] == "default"
+
+
+def test_every_beat_entry_names_a_task_celery_autodiscovers():
+    from dropship.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled - set(app.tasks) == set()
+    route = app.amqp.router.route
+    assert route({}, "orders.tracking_tasks.push_shipment_tracking_task")["queue"].name == "orders"
+    assert route({}, "orders.tracking_tasks.run_order_watchdog_task")["queue"].name == "orders"
+    assert route({}, "suppliers.feed_tasks.poll_feed_task")["queue"].name == "sync"

@@ -23,9 +23,9 @@ from functools import lru_cache, partial
 from django.utils.text import slugify
 
 from catalog.imports.mapping import FIELDS_BY_NAME
-from catalog.imports.reader import Formula
 from catalog.models import Category, Product, Variant
 from catalog.services.stock import MAX_STOCK_QUANTITY
+from dropship.core.spreadsheets import Formula
 
 MAX_PRICE = Decimal("999999999999.99")
 STATUS_WORDS = {

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.imports.reader import FileInfo, count_data_rows, iter_data_rows
 from catalog.imports.rows import CatalogChecker, CategoryIndex, RowError, RowParser, StockChecker
 from catalog.imports.writer import CREATED, FAILED, UNCHANGED, UPDATED, CatalogWriter, StockWriter
 from catalog.models import ImportJob, ImportRowError
+from dropship.core.spreadsheets import FileInfo, count_data_rows, iter_data_rows
 
 BATCH_SIZE = 1000
 MAX_STORED_ERRORS = 5000

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from catalog.imports import runner
 from catalog.imports.mapping import auto_map, clean_mapping, detect_kind
-from catalog.imports.reader import ImportFileError, inspect_file
 from catalog.models import ImportJob
 from dropship.accounts.models import User
 from dropship.core.errors import DomainError
+from dropship.core.spreadsheets import ImportFileError, inspect_file
 from suppliers.models import Supplier
 
 logger = logging.getLogger(__name__)

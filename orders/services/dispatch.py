@@ -18,6 +18,7 @@ from functools import partial
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from dropship.accounts.models import Notification
@@ -27,7 +28,7 @@ from integrations import supplier_channel
 from integrations.models import OutboundPush
 from integrations.services import create_outbound_push, register_sender
 from orders.models import OrderEvent, OrderItem, SupplierOrder
-from orders.packing_slip import PackingSlip, PackingSlipLine, address_lines, render_packing_slip_pdf
+from orders.packing_slip import address_lines, packing_slip_pdf
 from orders.services.timeline import EventKind
 from suppliers.models import Supplier
 
@@ -179,6 +180,7 @@ def _announce_on_dashboards(*, supplier_orders: list[SupplierOrder]) -> None:
         )
         for supplier_order in supplier_orders
     )
+    orders_url = settings.SITE_URL + reverse("supplier_orders:list")
     email_organisations(
         emails=[
             (
@@ -186,7 +188,7 @@ def _announce_on_dashboards(*, supplier_orders: list[SupplierOrder]) -> None:
                 f"New order {supplier_order.number} to ship",
                 f"You have a new order, {supplier_order.number}, to ship within "
                 f"{_days(supplier_order.supplier.handling_days)}.\n\nOpen your orders on "
-                f"Dropship to accept and ship it: {settings.SITE_URL}/supplier/orders/\n",
+                f"Dropship to accept and ship it: {orders_url}\n",
             )
             for supplier_order in supplier_orders
         ]
@@ -257,37 +259,6 @@ def send_supplier_order_webhook(push: OutboundPush) -> None:
 
 
 # --- email channel -------------------------------------------------------------------------------
-def packing_slip_for(*, supplier_order: SupplierOrder) -> bytes:
-    order = supplier_order.order
-    retailer = order.retailer
-    logo_path = None
-    if retailer.brand_logo:
-        try:
-            logo_path = retailer.brand_logo.path
-        except (NotImplementedError, ValueError):
-            logo_path = None
-    items = supplier_order.items.select_related("variant").order_by("pk")
-    slip = PackingSlip(
-        brand_name=retailer.display_brand,
-        order_number=order.number,
-        order_date=(order.placed_at or order.created_at).date(),
-        ship_to_lines=address_lines(order.shipping_address),
-        lines=[
-            PackingSlipLine(
-                sku=item.variant.sku if item.variant else item.sku,
-                title=item.title,
-                options=item.variant.options_label if item.variant else "",
-                quantity=item.quantity,
-            )
-            for item in items
-            if item.status != OrderItem.Status.CANCELLED
-        ],
-        message=retailer.packing_slip_message,
-        logo_path=logo_path,
-    )
-    return render_packing_slip_pdf(slip)
-
-
 def email_supplier_order(*, supplier_order_id: int, kind: str) -> bool:
     supplier_order = SupplierOrder.objects.select_related("supplier", "order__retailer").get(
         pk=supplier_order_id
@@ -317,13 +288,13 @@ def email_supplier_order(*, supplier_order_id: int, kind: str) -> bool:
             f"Please ship order {supplier_order.number} within {supplier.handling_days} day(s).\n\n"
             f"Items:\n{lines}\n\nShip to:\n{address}\n\n"
             "Put the attached packing slip in the parcel. Mark it shipped with the carrier and "
-            f"tracking number on Dropship: {settings.SITE_URL}/supplier/orders/\n"
+            f"tracking number on Dropship: {settings.SITE_URL}{reverse('supplier_orders:list')}\n"
         ),
         to=[to],
     )
     message.attach(
         f"packing-slip-{supplier_order.number}.pdf",
-        packing_slip_for(supplier_order=supplier_order),
+        packing_slip_pdf(supplier_order=supplier_order),
         "application/pdf",
     )
     message.send()

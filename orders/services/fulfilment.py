@@ -15,7 +15,6 @@ so the rules hold the same everywhere:
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from catalog.services.reservations import release_stock, ship_stock
+from dropship.core import spreadsheets
 from dropship.core.errors import Conflict, DomainError, NotFound
 from orders.carriers import validate_tracking_number
 from orders.models import OrderItem, Shipment, ShipmentItem, SupplierOrder
@@ -179,6 +179,36 @@ def _retailer_order_url(order) -> str:
 
 
 # --- ship ----------------------------------------------------------------------------------------
+def resolve_ship_lines(
+    *, supplier_order: SupplierOrder, lines: list | None
+) -> list[ShipLine] | None:
+    """API / webhook lines (by our line id or by SKU) as ShipLines; unknown ones are a 404."""
+    if lines is None:
+        return None
+    items = list(supplier_order.items.all())
+    by_sku = {item.sku.lower(): item for item in items if item.sku}
+    by_id = {item.pk: item for item in items}
+    result = []
+    for line in lines:
+        line_id = line.get("line_id") if isinstance(line, dict) else line.line_id
+        sku = (line.get("sku") if isinstance(line, dict) else line.sku) or ""
+        quantity = line.get("quantity") if isinstance(line, dict) else line.quantity
+        item = by_id.get(line_id) if line_id else by_sku.get(str(sku).strip().lower())
+        if item is None:
+            raise NotFound(
+                f"Order {supplier_order.number} has no line "
+                f"{('id ' + str(line_id)) if line_id else ('with SKU ' + str(sku))}.",
+                field="lines",
+            )
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+            raise DomainError(
+                f"Quantity for {item.sku or item.title} must be a whole number of 1 or more.",
+                field="lines",
+            )
+        result.append(ShipLine(order_item_id=item.pk, quantity=quantity))
+    return result
+
+
 @transaction.atomic
 def ship_supplier_order(
     *,
@@ -372,47 +402,44 @@ class BulkShipResult:
 
 
 def _read_csv(content: bytes) -> list[tuple[int, dict[str, str]]]:
+    """The file's rows as {column: value} by row number (header = 1), through the one spreadsheet
+    reader: UTF-8, UTF-16 or Windows-1252, any usual separator, or an XLSX workbook."""
     if len(content) > MAX_CSV_BYTES:
         raise FulfilmentError("The file is larger than 2 MB; split it.", field="file")
+    fileobj = io.BytesIO(content)
     try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FulfilmentError("The file is not UTF-8 text (save it as CSV UTF-8).") from exc
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader)
-    except StopIteration as exc:
-        raise FulfilmentError("The file is empty.", field="file") from exc
-    except csv.Error as exc:
-        raise FulfilmentError(f"The file is not readable CSV: {exc}.", field="file") from exc
-    columns = [_HEADER_ALIASES.get(name.strip().lower(), "") for name in header]
-    missing = [c for c in CSV_COLUMNS if c not in columns]
-    if missing:
-        raise FulfilmentError(
-            "The header must name the columns order_number, sku, carrier, tracking_number "
-            f"(missing: {', '.join(missing)}).",
-            field="file",
-        )
-    rows = []
-    try:
-        for values in reader:
-            if not any(v.strip() for v in values):
-                continue
-            if len(rows) >= MAX_CSV_ROWS:
+        info = spreadsheets.sniff_file(fileobj)
+        rows = spreadsheets.iter_rows(fileobj, info)
+        _, header = next(rows, (0, None))
+        if header is None:
+            raise FulfilmentError("The file is empty.", field="file")
+        columns = [_HEADER_ALIASES.get(str(name).strip().lower(), "") for name in header]
+        missing = [c for c in CSV_COLUMNS if c not in columns]
+        if missing:
+            hint = ""
+            if info.encoding not in ("", "utf-8", "utf-8-sig"):
+                label = spreadsheets.ENCODING_LABELS.get(info.encoding, info.encoding)
+                hint = f" The file is not UTF-8 (it reads as {label}); save it as CSV UTF-8."
+            raise FulfilmentError(
+                "The header must name the columns order_number, sku, carrier, tracking_number "
+                f"(missing: {', '.join(missing)}).{hint}",
+                field="file",
+            )
+        parsed = []
+        for row_number, values in rows:
+            if len(parsed) >= MAX_CSV_ROWS:
                 raise FulfilmentError(f"Upload at most {MAX_CSV_ROWS} rows at once.", field="file")
             row = {
-                column: value.strip()
+                column: str(value).strip()
                 for column, value in zip(columns, values, strict=False)
                 if column
             }
-            rows.append((reader.line_num, row))
-    except csv.Error as exc:
-        raise FulfilmentError(
-            f"Row {reader.line_num} is not readable CSV: {exc}.", field="file"
-        ) from exc
-    if not rows:
+            parsed.append((row_number, row))
+    except spreadsheets.ImportFileError as exc:
+        raise FulfilmentError(exc.message, field="file") from exc
+    if not parsed:
         raise FulfilmentError("The file has a header but no rows.", field="file")
-    return rows
+    return parsed
 
 
 def bulk_ship_from_csv(*, supplier, content: bytes, actor=None) -> BulkShipResult:

@@ -32,6 +32,7 @@ from types import SimpleNamespace
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.db.models import Q, prefetch_related_objects
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -564,5 +565,5 @@ def _tell_retailer_exceptions(*, order: Order, lines) -> None:
         message=f"Order {order.number}: {count} line{'s' if count != 1 else ''} could not be "
         "reserved. Choose to wait for stock, substitute or cancel.",
         level=Notification.Level.WARNING,
-        url=f"/retailer/orders/{order.pk}/",
+        url=reverse("orders:retailer_detail", args=[order.pk]),
     )

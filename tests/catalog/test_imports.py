@@ -8,13 +8,13 @@ from openpyxl import Workbook
 
 from catalog.imports import runner
 from catalog.imports.mapping import auto_map
-from catalog.imports.reader import ImportFileError
 from catalog.imports.rows import CellError, parse_money
 from catalog.models import ImportJob, Product, ProductImage, StockMovement, Variant
 from catalog.services import commit_import, create_import_job, run_import, start_import_validation
 from catalog.services.imports import ImportStateError
 from catalog.services.stock import set_stock
 from dropship.core.errors import DomainError
+from dropship.core.spreadsheets import ImportFileError
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -355,7 +355,7 @@ def test_packing_slip_carries_the_retailers_brand(supplier_client):
 def test_retailer_shipments_partial_shows_the_push_state():
     from django.template.loader import render_to_string
 
-    from orders.supplier_selectors import list_shipments_for_order
+    from orders.selectors import list_shipments_for_order
 
     supplier_order = factories.make_supplier_order()
     fulfilment.ship_supplier_order(

@@ -134,3 +134,29 @@ def test_rows_that_together_ship_more_than_is_left_are_refused():
         (3, f"Only 2 of {a} on order {one.number} are left to ship.")
     ]
     assert Shipment.objects.count() == 0
+
+
+def test_a_semicolon_separated_windows_1252_file_ships_like_the_stock_import_reads_it():
+    """Excel in a European locale saves "CSV" with `;` and Windows-1252; the stock import took
+    such a file and bulk shipping refused it as not UTF-8 until both used the one reader."""
+    supplier = factories.SupplierFactory()
+    one, _ = _orders(supplier)
+    first, second = one.items.order_by("pk")
+    first.sku, second.sku = "MÖBEL-1", "CAFÉ-2"
+    first.save(update_fields=["sku"])
+    second.save(update_fields=["sku"])
+    content = (
+        "Order number;SKU;Carrier;Tracking number\r\n"
+        f"{one.number};MÖBEL-1;UPS;{UPS}\r\n"
+        f"{one.number};café-2;UPS;{UPS}\r\n"
+    ).encode("cp1252")
+
+    result = bulk_ship_from_csv(supplier=supplier, content=content)
+
+    assert result.errors == []
+    [shipment] = result.shipments
+    assert sorted(shipment.items.values_list("order_item__sku", "quantity")) == [
+        ("CAFÉ-2", 1),
+        ("MÖBEL-1", 2),
+    ]
+    assert SupplierOrder.objects.get(pk=one.pk).status == "SHIPPED"

@@ -3,7 +3,15 @@ import contextlib
 import zlib
 from datetime import date
 
+import pytest
+from django.core import mail
+from django.urls import reverse
+from reportlab import rl_config
+
+from orders.models import OrderItem
 from orders.packing_slip import PackingSlip, PackingSlipLine, address_lines, render_packing_slip_pdf
+from orders.services.dispatch import email_supplier_order
+from tests import factories
 
 
 def _pdf_text(pdf: bytes) -> str:
@@ -72,3 +80,30 @@ def test_address_lines_skip_missing_parts_and_cap_absurd_lengths():
         }
     )
     assert lines == ["Zoë Ünïcode", "x" * 200, "Zürich", "CH"]
+
+
+@pytest.mark.django_db
+def test_the_emailed_packing_slip_is_the_one_the_supplier_downloads(supplier_client, monkeypatch):
+    monkeypatch.setattr(rl_config, "invariant", 1)  # no creation date or random id in the PDF
+    supplier = supplier_client.supplier
+    supplier.order_channel, supplier.order_email = "EMAIL", "orders@supplier.example"
+    supplier.save(update_fields=["order_channel", "order_email"])
+    supplier_order = factories.make_supplier_order(supplier=supplier, lines=[(2, None), (1, None)])
+    first, cancelled = supplier_order.items.order_by("pk")
+    first.variant.options = {"Color": "Black"}
+    first.variant.save(update_fields=["options"])
+    cancelled.status = OrderItem.Status.CANCELLED
+    cancelled.save(update_fields=["status"])
+
+    assert email_supplier_order(supplier_order_id=supplier_order.pk, kind="created") is True
+    [message] = mail.outbox
+    _, emailed, _ = message.attachments[0]
+    downloaded = supplier_client.get(
+        reverse("supplier_orders:packing_slip", args=[supplier_order.pk])
+    ).content
+
+    assert emailed == downloaded
+    text = _pdf_text(downloaded)
+    assert first.title in text
+    assert "Color: Black" in text
+    assert cancelled.title not in text

@@ -282,7 +282,7 @@ def test_retry_now_resends_a_failed_push(shopify_sandbox, django_capture_on_comm
 def test_the_push_task_runs_twice_without_a_second_fulfilment(
     shopify_sandbox, django_capture_on_commit_callbacks
 ):
-    from orders.tracking_tasks import push_shipment_tracking_task
+    from orders.tasks import push_shipment_tracking_task
 
     store, _, _, [supplier_order] = _shopify_setup(shopify_sandbox, {"APRON-A": 1})
     with django_capture_on_commit_callbacks(execute=False):

@@ -1,32 +1,23 @@
-"""Billing pages: the retailer's card, invoices and charges; the supplier's payouts and Stripe
-account. Thin: parse, call one service, render."""
+"""The retailer's billing pages: its card, invoices, charges and failed payments. Thin: parse,
+call one service, render."""
 
 from functools import partial
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from billing import selectors, services
 from billing.pdf import render_invoice_pdf
 from billing.tasks import retry_failed_payments_task
-from dropship.accounts.access import owner_required, retailer_required, supplier_required
+from billing.views import STRIPE_TROUBLE, absolute_url
+from dropship.accounts.access import owner_required, retailer_required
 from dropship.core.errors import DomainError, PermanentError, TemporaryError
 
-# What a Stripe call can raise that a page turns into a message (never a 500).
-STRIPE_TROUBLE = (DomainError, TemporaryError, PermanentError)
 
-
-def _absolute(name: str) -> str:
-    return settings.SITE_URL + reverse(name)
-
-
-# --- retailer ------------------------------------------------------------------------------------
 @require_GET
 @retailer_required
 def retailer_billing(request: HttpRequest) -> HttpResponse:
@@ -52,8 +43,8 @@ def start_card_setup(request: HttpRequest) -> HttpResponse:
     try:
         url = services.start_card_setup(
             retailer=request.retailer,
-            success_url=_absolute("billing:card_done") + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=_absolute("billing:retailer"),
+            success_url=absolute_url("billing:card_done") + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=absolute_url("billing:retailer"),
         )
     except STRIPE_TROUBLE as exc:
         messages.error(request, f"Stripe could not open the card page: {exc}")
@@ -118,66 +109,3 @@ def invoice_pdf(request: HttpRequest, number: str) -> HttpResponse:
     response = HttpResponse(render_invoice_pdf(invoice=invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
     return response
-
-
-# --- supplier ------------------------------------------------------------------------------------
-@require_GET
-@supplier_required
-def supplier_billing(request: HttpRequest) -> HttpResponse:
-    supplier = request.supplier
-    payouts = Paginator(selectors.list_payouts_for_supplier(supplier=supplier), 25)
-    return render(
-        request,
-        "billing/supplier_billing.html",
-        {
-            "supplier": supplier,
-            "account": selectors.get_connected_account(supplier=supplier),
-            "totals": selectors.payout_totals_for_supplier(supplier=supplier),
-            "payouts": payouts.get_page(request.GET.get("page")),
-            "bank_payouts": selectors.list_bank_payouts_for_supplier(supplier=supplier)[:20],
-            "holdback_days": settings.PAYOUT_HOLDBACK_DAYS,
-        },
-    )
-
-
-def _onboarding_redirect(request: HttpRequest) -> HttpResponse:
-    try:
-        url = services.start_payout_onboarding(
-            supplier=request.supplier,
-            return_url=_absolute("billing:connect_return"),
-            refresh_url=_absolute("billing:connect_refresh"),
-        )
-    except STRIPE_TROUBLE as exc:
-        messages.error(request, f"Could not open Stripe onboarding: {exc}")
-        return redirect("billing:supplier")
-    return redirect(url)
-
-
-@require_POST
-@supplier_required
-@owner_required
-def start_connect(request: HttpRequest) -> HttpResponse:
-    return _onboarding_redirect(request)
-
-
-@require_GET
-@supplier_required
-@owner_required
-def connect_refresh(request: HttpRequest) -> HttpResponse:
-    """Stripe sends the supplier here when its onboarding link expired: make a new one."""
-    return _onboarding_redirect(request)
-
-
-@require_GET
-@supplier_required
-def connect_return(request: HttpRequest) -> HttpResponse:
-    try:
-        account = services.refresh_connected_account(supplier=request.supplier)
-    except STRIPE_TROUBLE:
-        messages.warning(request, "Stripe is not answering right now; your status updates soon.")
-        return redirect("billing:supplier")
-    if account is not None and account.is_enabled:
-        messages.success(request, "Payouts are enabled. Shipped orders are paid to your bank.")
-    else:
-        messages.warning(request, "Stripe still needs some details before it can pay you.")
-    return redirect("billing:supplier")

@@ -16,10 +16,10 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
-from catalog.api import supplier_auth
 from dropship.api import ErrorOut
-from dropship.core.errors import DomainError, NotFound
-from orders import supplier_selectors as selectors
+from dropship.api_auth import supplier_auth
+from dropship.core.errors import DomainError
+from orders import selectors
 from orders.models import Shipment, SupplierOrder
 from orders.services import fulfilment
 
@@ -91,7 +91,11 @@ class SupplierOrderDetailOut(SupplierOrderOut):
         return list(obj.shipments.all())
 
 
-@router.get("", response={200: list[SupplierOrderOut], 400: ErrorOut, 401: ErrorOut})
+@router.get(
+    "",
+    operation_id="orders_supplier_api_list_orders",
+    response={200: list[SupplierOrderOut], 400: ErrorOut, 401: ErrorOut},
+)
 @paginate(PageNumberPagination, page_size=50, max_page_size=200)
 def list_orders(request: HttpRequest, status: str = ""):
     """Your orders, newest first. `status` is a tab (new, accepted, shipped, exceptions) or a
@@ -116,7 +120,9 @@ def _detail(request: HttpRequest, supplier_order_id: int) -> SupplierOrder:
 
 
 @router.get(
-    "/{supplier_order_id}", response={200: SupplierOrderDetailOut, 401: ErrorOut, 404: ErrorOut}
+    "/{supplier_order_id}",
+    operation_id="orders_supplier_api_get_order",
+    response={200: SupplierOrderDetailOut, 401: ErrorOut, 404: ErrorOut},
 )
 def get_order(request: HttpRequest, supplier_order_id: int):
     return _detail(request, supplier_order_id)
@@ -124,6 +130,7 @@ def get_order(request: HttpRequest, supplier_order_id: int):
 
 @router.post(
     "/{supplier_order_id}/accept",
+    operation_id="orders_supplier_api_accept_order",
     response={200: SupplierOrderDetailOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut},
 )
 def accept_order(request: HttpRequest, supplier_order_id: int):
@@ -140,6 +147,7 @@ class RejectIn(Schema):
 
 @router.post(
     "/{supplier_order_id}/reject",
+    operation_id="orders_supplier_api_reject_order",
     response={
         200: SupplierOrderDetailOut,
         400: ErrorOut,
@@ -175,36 +183,9 @@ class ShipOut(Schema):
     order: SupplierOrderDetailOut
 
 
-def resolve_lines(supplier_order: SupplierOrder, lines) -> list[fulfilment.ShipLine] | None:
-    """API / webhook lines (by our line id or by SKU) as ShipLines; unknown ones are a 404."""
-    if lines is None:
-        return None
-    items = list(supplier_order.items.all())
-    by_sku = {item.sku.lower(): item for item in items if item.sku}
-    by_id = {item.pk: item for item in items}
-    result = []
-    for line in lines:
-        line_id = line.get("line_id") if isinstance(line, dict) else line.line_id
-        sku = (line.get("sku") if isinstance(line, dict) else line.sku) or ""
-        quantity = line.get("quantity") if isinstance(line, dict) else line.quantity
-        item = by_id.get(line_id) if line_id else by_sku.get(str(sku).strip().lower())
-        if item is None:
-            raise NotFound(
-                f"Order {supplier_order.number} has no line "
-                f"{('id ' + str(line_id)) if line_id else ('with SKU ' + str(sku))}.",
-                field="lines",
-            )
-        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
-            raise DomainError(
-                f"Quantity for {item.sku or item.title} must be a whole number of 1 or more.",
-                field="lines",
-            )
-        result.append(fulfilment.ShipLine(order_item_id=item.pk, quantity=quantity))
-    return result
-
-
 @router.post(
     "/{supplier_order_id}/ship",
+    operation_id="orders_supplier_api_ship_order",
     response={200: ShipOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut},
 )
 def ship_order(request: HttpRequest, supplier_order_id: int, payload: ShipIn):
@@ -216,7 +197,7 @@ def ship_order(request: HttpRequest, supplier_order_id: int, payload: ShipIn):
         supplier_order=supplier_order,
         carrier=payload.carrier,
         tracking_number=payload.tracking_number,
-        lines=resolve_lines(supplier_order, payload.lines),
+        lines=fulfilment.resolve_ship_lines(supplier_order=supplier_order, lines=payload.lines),
         actor=_actor(request),
     )
     shipment.refresh_from_db()

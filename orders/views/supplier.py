@@ -12,10 +12,10 @@ from django.views.decorators.http import require_POST
 
 from dropship.accounts.access import supplier_required
 from dropship.core.errors import DomainError
-from orders import supplier_selectors as selectors
+from orders import selectors
 from orders.carriers import CARRIER_CHOICES
 from orders.models import OrderItem, Shipment
-from orders.packing_slip import PackingSlip, PackingSlipLine, address_lines, render_packing_slip_pdf
+from orders.packing_slip import address_lines, packing_slip_pdf
 from orders.services import fulfilment, tracking
 
 PAGE_SIZE = 25
@@ -267,36 +267,11 @@ def bulk_ship(request: HttpRequest) -> HttpResponse:
 @supplier_required
 def packing_slip(request: HttpRequest, supplier_order_id: int) -> HttpResponse:
     """The packing slip PDF with the retailer's brand (name, logo, message), never the supplier's."""
-    supplier_order = selectors.get_supplier_order_detail(
+    supplier_order = selectors.get_supplier_order_for_supplier(
         supplier=request.supplier, supplier_order_id=supplier_order_id
     )
-    order, retailer = supplier_order.order, supplier_order.order.retailer
-    logo_path = None
-    if retailer.brand_logo:
-        try:
-            logo_path = retailer.brand_logo.path
-        except (NotImplementedError, ValueError):
-            logo_path = None
-    slip = PackingSlip(
-        brand_name=retailer.display_brand,
-        order_number=order.number,
-        order_date=(order.placed_at or order.created_at).date(),
-        ship_to_lines=address_lines(order.shipping_address),
-        lines=[
-            PackingSlipLine(
-                sku=item.sku,
-                title=item.title,
-                options=", ".join(f"{k}: {v}" for k, v in (item.variant.options or {}).items())
-                if item.variant_id
-                else "",
-                quantity=item.quantity,
-            )
-            for item in supplier_order.items.all()
-            if item.status != OrderItem.Status.CANCELLED
-        ],
-        message=retailer.packing_slip_message,
-        logo_path=logo_path,
+    response = HttpResponse(
+        packing_slip_pdf(supplier_order=supplier_order), content_type="application/pdf"
     )
-    response = HttpResponse(render_packing_slip_pdf(slip), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="packing-slip-{supplier_order.number}.pdf"'
     return response

@@ -1,5 +1,8 @@
 """Read an uploaded CSV or XLSX file as a stream of rows, whatever its encoding and separator.
 
+The one reader of spreadsheets people upload or publish: the catalog and stock import, the
+supplier inventory feeds and the bulk shipping file all go through it.
+
 The file's content decides what it is, not its name: a ZIP is tried as XLSX, text is decoded as
 UTF-8 (with or without BOM), UTF-16 (Excel's "Unicode text") or Windows-1252/Latin-1, and the
 separator (`,` `;` tab `|`) is the one that splits the first lines into a consistent table.
@@ -132,7 +135,7 @@ def _cell_text(value: object) -> str:
 
 
 def _open_workbook(fileobj: BinaryIO):
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # slow to import, and only XLSX uploads need it
 
     fileobj.seek(0)
     try:
@@ -188,8 +191,8 @@ def _is_blank(cells: list) -> bool:
     return all(not str(cell).strip() for cell in cells)
 
 
-def inspect_file(fileobj: BinaryIO) -> FileInfo:
-    """Work out format, encoding, separator and headers; refuse files we cannot read."""
+def sniff_file(fileobj: BinaryIO) -> FileInfo:
+    """Work out format, encoding and separator (not the headers); refuse files we cannot read."""
     fileobj.seek(0)
     head = fileobj.read(SAMPLE_BYTES)
     fileobj.seek(0)
@@ -224,6 +227,12 @@ def inspect_file(fileobj: BinaryIO) -> FileInfo:
         info = FileInfo(
             file_format="CSV", encoding=encoding, delimiter=_detect_delimiter(sample), headers=[]
         )
+    return info
+
+
+def inspect_file(fileobj: BinaryIO) -> FileInfo:
+    """Work out format, encoding, separator and headers; refuse files we cannot read."""
+    info = sniff_file(fileobj)
     rows = _raw_rows(fileobj, info)
     header = next((row for row in rows if not _is_blank(row)), None)
     if header is None:
@@ -249,18 +258,19 @@ def inspect_file(fileobj: BinaryIO) -> FileInfo:
 
 def iter_data_rows(fileobj: BinaryIO, info: FileInfo) -> Iterator[tuple[int, list]]:
     """(row number as a spreadsheet shows it, cells) for every non-blank row after the header."""
-    rows = _raw_rows(fileobj, info)
-    header_seen = False
-    for number, row in enumerate(rows, start=1):
-        if _is_blank(row):
-            continue
-        if not header_seen:
-            header_seen = True
-            continue
-        yield number, row
+    rows = iter_rows(fileobj, info)
+    next(rows, None)
+    yield from rows
 
 
 def count_data_rows(fileobj: BinaryIO, info: FileInfo) -> int:
     count = sum(1 for _ in iter_data_rows(fileobj, info))
     fileobj.seek(0)
     return count
+
+
+def iter_rows(fileobj: BinaryIO, info: FileInfo) -> Iterator[tuple[int, list]]:
+    """(row number as a spreadsheet shows it, cells) for every non-blank row, the header too."""
+    for number, row in enumerate(_raw_rows(fileobj, info), start=1):
+        if not _is_blank(row):
+            yield number, row

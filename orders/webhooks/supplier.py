@@ -115,8 +115,6 @@ def handle_supplier_rejected(webhook: InboundWebhook, payload: dict) -> None:
 
 @register(InboundWebhook.Source.SUPPLIER, "order.shipped")
 def handle_supplier_shipped(webhook: InboundWebhook, payload: dict) -> None:
-    from orders.supplier_api import resolve_lines
-
     supplier_order = _supplier_order(webhook, payload)
     lines = payload.get("lines")
     if lines is not None and (
@@ -128,7 +126,7 @@ def handle_supplier_shipped(webhook: InboundWebhook, payload: dict) -> None:
             supplier_order=supplier_order,
             carrier=str(payload.get("carrier") or ""),
             tracking_number=str(payload.get("tracking_number") or ""),
-            lines=resolve_lines(supplier_order, lines),
+            lines=fulfilment.resolve_ship_lines(supplier_order=supplier_order, lines=lines),
         )
     except DomainError as exc:
         raise PermanentError(exc.message) from exc

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders import supplier_views as views
+from orders.views import supplier as views
 
 app_name = "supplier_orders"
 

@@ -1,22 +1,28 @@
+"""The supplier's own pages: dashboard, the onboarding wizard and the inventory feed settings."""
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 
 from catalog import selectors as catalog_selectors
+from catalog.services.stock import set_stock_buffer
 from dropship.accounts.access import supplier_required
 from dropship.accounts.selectors import list_recent_notifications
 from dropship.core.errors import DomainError
-from suppliers import selectors, services
+from suppliers import feeds, selectors, services
 from suppliers.forms import (
+    BufferForm,
     ChannelForm,
+    FeedForm,
     FulfilmentForm,
     ProfileForm,
     VerificationForm,
     shipping_rate_formset,
     shipping_rate_initial,
 )
-from suppliers.models import Supplier, SupplierVerification
+from suppliers.models import Supplier, SupplierFeed, SupplierVerification
 
 Step = Supplier.OnboardingStep
 
@@ -36,37 +42,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "low_stock": catalog_selectors.list_low_stock_variants(supplier=supplier),
             "out_of_stock": catalog_selectors.list_out_of_stock_variants(supplier=supplier),
             "imports": catalog_selectors.list_import_jobs(supplier=supplier, limit=5),
-        },
-    )
-
-
-def directory(request: HttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "").strip()[:200]
-    business_type = request.GET.get("type", "")
-    if business_type not in Supplier.BusinessType.values:
-        business_type = ""
-    suppliers = selectors.list_public_suppliers(search=search, business_type=business_type)
-    return render(
-        request,
-        "suppliers/directory.html",
-        {
-            "suppliers": suppliers,
-            "q": search,
-            "type": business_type,
-            "business_types": Supplier.BusinessType.choices,
-        },
-    )
-
-
-def profile(request: HttpRequest, slug: str) -> HttpResponse:
-    supplier = selectors.get_public_supplier(slug=slug)
-    return render(
-        request,
-        "suppliers/profile.html",
-        {
-            "supplier": supplier,
-            "shipping_rates": supplier.shipping_rates.all(),
-            "products": selectors.list_public_products_of_supplier(supplier=supplier),
         },
     )
 
@@ -303,4 +278,72 @@ def _review_step(request: HttpRequest, supplier: Supplier, context: dict) -> Htt
             "shipping_rates": supplier.shipping_rates.order_by("zone", "shipping_class", "price"),
             "status_changes": supplier.status_changes.select_related("actor")[:10],
         },
+    )
+
+
+# --- Inventory feed ---------------------------------------------------------------------------
+@supplier_required
+@require_http_methods(["GET", "POST"])
+def feed_settings(request: HttpRequest) -> HttpResponse:
+    supplier = request.supplier
+    feed = SupplierFeed.objects.filter(supplier=supplier).first()
+    preview = None
+    status = 200
+    buffer_form = BufferForm(initial={"stock_buffer_percent": supplier.stock_buffer_percent})
+    if request.method == "POST" and "buffer" in request.POST:
+        buffer_form = BufferForm(request.POST)
+        if buffer_form.is_valid():
+            set_stock_buffer(
+                supplier=supplier,
+                percent=buffer_form.cleaned_data["stock_buffer_percent"],
+                actor=request.user,
+            )
+            messages.success(request, "Stock buffer saved; your listings are being updated.")
+            return redirect("suppliers:feed")
+        status = 400
+        form = FeedForm(
+            initial={"url": feed.url, "format": feed.format, "is_enabled": feed.is_enabled}
+            if feed
+            else {"is_enabled": True, "format": SupplierFeed.Format.CSV}
+        )
+    elif request.method == "POST":
+        form = FeedForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                feed = feeds.save_feed(
+                    supplier=supplier,
+                    url=data["url"],
+                    format=data["format"],
+                    mapping={},
+                    is_enabled=data["is_enabled"],
+                )
+                if data["sku_column"] or data["stock_column"] or "test" in request.POST:
+                    preview = feeds.preview_feed(
+                        feed=feed, sku_column=data["sku_column"], stock_column=data["stock_column"]
+                    )
+                if "test" in request.POST:
+                    messages.success(
+                        request,
+                        f"The feed works: {preview.rows:,} rows, {len(preview.quantities):,} "
+                        f"usable, {len(preview.rejected):,} rejected. Nothing was applied yet.",
+                    )
+                else:
+                    messages.success(request, "Feed saved. We fetch it within a minute.")
+                    return redirect("suppliers:feed")
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                status = 400
+        else:
+            status = 400
+    else:
+        initial = {"is_enabled": True, "format": SupplierFeed.Format.CSV}
+        if feed:
+            initial = {"url": feed.url, "format": feed.format, "is_enabled": feed.is_enabled}
+        form = FeedForm(initial=initial)
+    return render(
+        request,
+        "suppliers/feed.html",
+        {"form": form, "feed": feed, "preview": preview, "buffer_form": buffer_form},
+        status=status,
     )

@@ -13,7 +13,8 @@ from uuid import UUID
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from dropship.api import ErrorOut, organisation_auth
+from dropship.api import ErrorOut
+from dropship.api_auth import organisation_auth
 from dropship.core.errors import NotFound, PermissionDenied
 from integrations.base import OrderData, OrderLineData
 from orders import selectors
@@ -156,6 +157,7 @@ def _out(order, *, created: bool = False) -> OrderOut:
 
 @router.post(
     "",
+    operation_id="orders_api_create_order",
     response={
         200: OrderOut,
         201: OrderOut,
@@ -198,7 +200,11 @@ def create_order(request: HttpRequest, payload: OrderIn):
     return (201 if result.created else 200), _out(order, created=result.created)
 
 
-@router.get("/{order_id}/status", response={200: OrderOut, 403: ErrorOut, 404: ErrorOut})
+@router.get(
+    "/{order_id}/status",
+    operation_id="orders_api_order_status",
+    response={200: OrderOut, 403: ErrorOut, 404: ErrorOut},
+)
 def order_status(request: HttpRequest, order_id: int):
     """The order's status, its lines and each supplier order's tracking."""
     retailer = _retailer(request)

@@ -1,0 +1,101 @@
+"""Who is calling the JSON API: every router's `auth=` comes from here.
+
+Bearer API keys identify a supplier (dsk_) or a retailer (drk_); the dashboards' own calls use the
+session (with CSRF). Both attach the caller's organisation to the request (`request.supplier`,
+`request.retailer`, `request.api_key`). `organisation_auth` accepts either kind of organisation,
+`supplier_auth` and `retailer_auth` only their own: credentials of the other kind answer 401.
+The class names are the security schemes' names in the OpenAPI document. Public endpoints that
+show more to a retailer ask `viewing_retailer(request)`.
+"""
+
+from django.http import HttpRequest
+from ninja.errors import AuthenticationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from dropship.accounts.selectors import get_membership
+from dropship.accounts.services import authenticate_api_key
+
+
+def _attach_organisation(request: HttpRequest, *, supplier, retailer) -> None:
+    request.supplier = supplier
+    request.retailer = retailer
+
+
+class ApiKeyAuth(HttpBearer):
+    """`Authorization: Bearer <key>` with a supplier (dsk_) or retailer (drk_) key."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        api_key = authenticate_api_key(secret=token)
+        if api_key is None:
+            return None
+        request.api_key = api_key
+        _attach_organisation(request, supplier=api_key.supplier, retailer=api_key.retailer)
+        return api_key
+
+
+class SessionOrganisationAuth(APIKeyCookie):
+    """The dashboards' own calls: a logged-in member of an organisation, CSRF checked."""
+
+    param_name = "sessionid"
+
+    def authenticate(self, request: HttpRequest, key: str | None):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        membership = get_membership(user=user)
+        if membership is None:
+            return None
+        request.api_key = None
+        _attach_organisation(request, supplier=membership.supplier, retailer=membership.retailer)
+        return user
+
+
+class SupplierKeyAuth(ApiKeyAuth):
+    def authenticate(self, request: HttpRequest, token: str):
+        api_key = super().authenticate(request, token)
+        if api_key is None or api_key.supplier_id is None:
+            return None
+        return api_key
+
+
+class SupplierSessionAuth(SessionOrganisationAuth):
+    def authenticate(self, request: HttpRequest, key: str | None):
+        user = super().authenticate(request, key)
+        if user is None or request.supplier is None:
+            return None
+        return user
+
+
+class RetailerKeyAuth(ApiKeyAuth):
+    def authenticate(self, request: HttpRequest, token: str):
+        api_key = super().authenticate(request, token)
+        if api_key is None or api_key.retailer_id is None:
+            return None
+        return api_key
+
+
+class RetailerSessionAuth(SessionOrganisationAuth):
+    def authenticate(self, request: HttpRequest, key: str | None):
+        user = super().authenticate(request, key)
+        if user is None or request.retailer is None:
+            return None
+        return user
+
+
+def viewing_retailer(request: HttpRequest):
+    """The retailer behind a public call, or None for a visitor; a bad bearer key answers 401
+    rather than silently browsing as a visitor."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        api_key = authenticate_api_key(secret=token.strip()) if scheme.lower() == "bearer" else None
+        if api_key is None:
+            raise AuthenticationError
+        return api_key.retailer
+    membership = get_membership(user=request.user)
+    return membership.retailer if membership is not None else None
+
+
+organisation_auth = [ApiKeyAuth(), SessionOrganisationAuth()]
+supplier_auth = [SupplierKeyAuth(), SupplierSessionAuth()]
+retailer_auth = [RetailerKeyAuth(), RetailerSessionAuth()]
