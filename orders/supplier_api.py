@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
-from catalog.api import supplier_auth
+from catalog.api.supplier import supplier_auth
 from dropship.api import ErrorOut
 from dropship.core.errors import DomainError, NotFound
 from orders import supplier_selectors as selectors

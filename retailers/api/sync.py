@@ -9,27 +9,11 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from dropship.api import ApiKeyAuth, ErrorOut, SessionOrganisationAuth
+from dropship.api import ErrorOut
+from retailers.api.auth import retailer_auth
 from retailers.sync.status import list_store_sync_status
 
-
-class RetailerKeyAuth(ApiKeyAuth):
-    def authenticate(self, request: HttpRequest, token: str):
-        api_key = super().authenticate(request, token)
-        if api_key is None or api_key.retailer_id is None:
-            return None
-        return api_key
-
-
-class RetailerSessionAuth(SessionOrganisationAuth):
-    def authenticate(self, request: HttpRequest, key: str | None):
-        user = super().authenticate(request, key)
-        if user is None or request.retailer is None:
-            return None
-        return user
-
-
-router = Router(auth=[RetailerKeyAuth(), RetailerSessionAuth()], tags=["inventory sync"])
+router = Router(auth=retailer_auth, tags=["inventory sync"])
 
 
 class StoreSyncOut(Schema):

@@ -11,29 +11,12 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 
-from dropship.api import ApiKeyAuth, ErrorOut, SessionOrganisationAuth
+from dropship.api import ErrorOut
 from retailers import selectors, services
+from retailers.api.auth import retailer_auth
 from retailers.models import PricingRule, Store
 from retailers.services.importing import MAX_PRODUCTS_PER_JOB
 
-
-class RetailerKeyAuth(ApiKeyAuth):
-    def authenticate(self, request: HttpRequest, token: str):
-        api_key = super().authenticate(request, token)
-        if api_key is None or api_key.retailer_id is None:
-            return None
-        return api_key
-
-
-class RetailerSessionAuth(SessionOrganisationAuth):
-    def authenticate(self, request: HttpRequest, key: str | None):
-        user = super().authenticate(request, key)
-        if user is None or request.retailer is None:
-            return None
-        return user
-
-
-retailer_auth = [RetailerKeyAuth(), RetailerSessionAuth()]
 router = Router(auth=retailer_auth, tags=["retailer imports"])
 
 

@@ -14,12 +14,12 @@ from django.urls import reverse
 from ninja import Query, Router, Schema
 from ninja.errors import AuthenticationError
 
-from catalog import browse_selectors
-from catalog.browse_selectors import CatalogPage
 from catalog.search import SearchError, parse_criteria
 from dropship.accounts.selectors import get_membership
 from dropship.accounts.services import authenticate_api_key
 from dropship.api import ErrorOut
+from retailers import priced_catalog
+from retailers.priced_catalog import CatalogPage
 from suppliers.models import Supplier
 
 MAX_LIMIT = 100
@@ -169,7 +169,7 @@ def _search(request: HttpRequest, params: dict, *, supplier_id: int | None = Non
     )
     if supplier_id is not None:
         criteria = replace(criteria, supplier_id=supplier_id)
-    page = browse_selectors.search_catalog(criteria=criteria, cursor=cursor, limit=limit)
+    page = priced_catalog.search_catalog(criteria=criteria, cursor=cursor, limit=limit)
     return _search_out(page, with_prices=retailer is not None)
 
 
@@ -207,7 +207,7 @@ def list_suppliers(
     if cursor and (not cursor.isdigit() or len(cursor) > 18):
         raise SearchError("That cursor is not valid; start from the first page.", field="cursor")
     size = _limit(limit, default=50)
-    suppliers = browse_selectors.list_active_suppliers(
+    suppliers = priced_catalog.list_active_suppliers(
         search=q,
         country=country,
         business_type=business_type,
@@ -229,5 +229,5 @@ def list_suppliers(
 )
 def supplier_products(request: HttpRequest, supplier_id: int, params: Query[SearchParams]):
     """An active supplier's listed products, with the same filters, sorts and cursor as search."""
-    browse_selectors.get_active_supplier(supplier_id=supplier_id)
+    priced_catalog.get_active_supplier(supplier_id=supplier_id)
     return _search(request, params.dict(), supplier_id=supplier_id)
