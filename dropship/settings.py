@@ -243,7 +243,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=3, minute=30),
     },
 }
-CELERY_IMPORTS = ["retailers.sync.tasks", "suppliers.feed_tasks"]
+CELERY_IMPORTS = ["suppliers.feed_tasks"]
 # Which queue each task runs on (dropship/celery.py declares the queues); the rest go to default.
 CELERY_TASK_ROUTES = {
     "integrations.tasks.process_inbound_webhook_task": {"queue": "webhooks"},

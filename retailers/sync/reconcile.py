@@ -156,7 +156,7 @@ def _finish(run: StockReconciliation, *, error: str = "") -> StockReconciliation
 
 def schedule_reconciliations() -> int:
     """Beat: reconcile every connected store not reconciled in the last half hour."""
-    from retailers.sync.tasks import reconcile_store_task
+    from retailers.tasks import reconcile_store_task
 
     recent = StockReconciliation.objects.filter(
         created_at__gte=timezone.now() - RECONCILE_EVERY

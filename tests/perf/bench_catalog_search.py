@@ -480,9 +480,9 @@ def measure() -> None:
     from django.test import Client
     from django.test.utils import override_settings
 
-    from retailers.priced_catalog import search_catalog
     from catalog.search import parse_criteria
     from dropship.accounts.models import User
+    from retailers.priced_catalog import search_catalog
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT id, parent_id FROM catalog_category")
