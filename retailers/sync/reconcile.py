@@ -20,7 +20,9 @@ from django.utils import timezone
 
 from catalog.inventory import listing_advertised_expression
 from integrations.base import InventoryRef, StoreAuthError, StorePermanentError, StoreTemporaryError
+from integrations.registry import get_store_client
 from retailers.models import ListingVariant, Store
+from retailers.services.stores import mark_store_needs_reconnect
 from retailers.sync.drain import lock_free_rows
 from retailers.sync.marking import mark_rows_dirty
 from retailers.sync.models import StockReconciliation
@@ -45,8 +47,6 @@ def _ref(store: Store, row: dict) -> InventoryRef | None:
 
 
 def reconcile_store(*, store_id: int) -> StockReconciliation | None:
-    from integrations.registry import get_store_client
-    from retailers.services import mark_store_needs_reconnect
 
     store = Store.objects.select_related("retailer").filter(pk=store_id).first()
     if store is None or store.status != Store.Status.CONNECTED:
@@ -156,7 +156,7 @@ def _finish(run: StockReconciliation, *, error: str = "") -> StockReconciliation
 
 def schedule_reconciliations() -> int:
     """Beat: reconcile every connected store not reconciled in the last half hour."""
-    from retailers.tasks import reconcile_store_task
+    from retailers.tasks import reconcile_store_task  # local: tasks.py imports the services
 
     recent = StockReconciliation.objects.filter(
         created_at__gte=timezone.now() - RECONCILE_EVERY

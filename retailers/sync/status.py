@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from retailers.models import ListingVariant, Retailer, Store
@@ -136,8 +137,6 @@ def humanise_seconds(seconds: float | None) -> str:
 
 def freshness_by_listing(*, listing_ids) -> dict[int, float | None]:
     """Per listing: age in seconds of its least fresh variant (None: never confirmed)."""
-    from django.db.models import Min
-    from django.db.models.functions import Coalesce
 
     now = timezone.now()
     rows = (
@@ -153,8 +152,6 @@ def freshness_by_listing(*, listing_ids) -> dict[int, float | None]:
 
 def list_stalest_listings(*, retailer: Retailer, limit: int = 10) -> list[dict]:
     """The listings whose stock was confirmed longest ago (pending ones first), for the page."""
-    from django.db.models import Min
-    from django.db.models.functions import Coalesce
 
     now = timezone.now()
     rows = (
