@@ -173,7 +173,12 @@ def _search(request: HttpRequest, params: dict, *, supplier_id: int | None = Non
     return _search_out(page, with_prices=retailer is not None)
 
 
-@catalog_router.get("/search", response={200: SearchOut, 400: ErrorOut, 401: ErrorOut}, auth=None)
+@catalog_router.get(
+    "/search",
+    response={200: SearchOut, 400: ErrorOut, 401: ErrorOut},
+    auth=None,
+    operation_id="catalog_browse_api_catalog_search",
+)
 def catalog_search(request: HttpRequest, params: Query[CatalogSearchParams]):
     """Search listed products: full-text `q`, filters, `sort`, and `cursor` from `next_cursor`.
 
@@ -182,7 +187,12 @@ def catalog_search(request: HttpRequest, params: Query[CatalogSearchParams]):
     return _search(request, params.dict())
 
 
-@suppliers_router.get("", response={200: SuppliersOut, 400: ErrorOut}, auth=None)
+@suppliers_router.get(
+    "",
+    response={200: SuppliersOut, 400: ErrorOut},
+    auth=None,
+    operation_id="catalog_browse_api_list_suppliers",
+)
 def list_suppliers(
     request: HttpRequest,
     q: str = "",
@@ -226,6 +236,7 @@ def list_suppliers(
     "/{int:supplier_id}/products",
     response={200: SearchOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut},
     auth=None,
+    operation_id="catalog_browse_api_supplier_products",
 )
 def supplier_products(request: HttpRequest, supplier_id: int, params: Query[SearchParams]):
     """An active supplier's listed products, with the same filters, sorts and cursor as search."""
