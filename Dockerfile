@@ -1,4 +1,6 @@
-# Production image for web, worker and beat (see docker-compose.yml).
+# Production image for web, worker and beat (see docker-compose.yml). .dockerignore keeps the
+# tests, the sandboxes and devstack out; DEBUG is off, so SECRET_KEY and FIELD_ENCRYPTION_KEYS
+# must come from the environment at run time, and the processes run as the non-root `dropship`.
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \
@@ -6,7 +8,9 @@ ENV PYTHONUNBUFFERED=1 \
     UV_PROJECT_ENVIRONMENT=/opt/venv \
     UV_PYTHON_DOWNLOADS=never \
     PATH=/opt/venv/bin:$PATH \
-    DJANGO_SETTINGS_MODULE=dropship.settings
+    DJANGO_SETTINGS_MODULE=dropship.settings \
+    DEBUG=0 \
+    VAR_DIR=/app/var
 
 RUN pip install --no-cache-dir uv && useradd --create-home --uid 1000 dropship
 WORKDIR /app

@@ -529,7 +529,6 @@ def run_search_portable(
     No stemming, weights or typo correction: words must appear (case-insensitively) in the
     title, description, a SKU, the supplier or the category name; relevance is an exact SKU
     match, then a title match, then the rest. Same filters, sorts, cursor and facets."""
-
     if criteria.category_id and not Category.objects.filter(pk=criteria.category_id).exists():
         raise SearchError(f"There is no category number {criteria.category_id}.", field="category")
     if (

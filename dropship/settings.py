@@ -69,6 +69,11 @@ INSTALLED_APPS = [
     "billing",
     "integrations",
 ]
+# `make run` and the demo (devstack/): in development only, or when DEVSTACK=1 asks for it
+# (`make run` and `make seed` do, so they work with DEBUG off too). Never in the production image.
+DEVSTACK = env.bool("DEVSTACK", default=DEBUG)
+if DEVSTACK:
+    INSTALLED_APPS.append("devstack")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol, TypeVar, runtime_checkable
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from dropship.core.errors import PermanentError, TemporaryError
 
@@ -77,24 +78,47 @@ class ProductResult:
 
 # --- inventory -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class InventoryChange:
-    """Set the sellable quantity of one variant (absolute, not a delta).
-
-    Shopify needs `inventory_item_id`; WooCommerce needs `store_product_id` and, for a variation,
-    `store_variant_id`.
+class InventoryRef:
+    """Where one item's stock lives in the store: every id the import recorded for it. Each
+    platform picks the ones it needs (`StoreClient.has_inventory_address` says if they are there).
     """
 
-    quantity: int
     inventory_item_id: str = ""
     store_variant_id: str = ""
     store_product_id: str = ""
 
 
 @dataclass(frozen=True)
+class InventoryChange:
+    """Set the sellable quantity of one item (absolute, not a delta). `reference` is ours (e.g.
+    the listing variant id): the result names refused items by it."""
+
+    quantity: int
+    inventory_item_id: str = ""
+    store_variant_id: str = ""
+    store_product_id: str = ""
+    reference: str = ""
+
+    @property
+    def item(self) -> InventoryRef:
+        return InventoryRef(
+            inventory_item_id=self.inventory_item_id,
+            store_variant_id=self.store_variant_id,
+            store_product_id=self.store_product_id,
+        )
+
+
+@dataclass(frozen=True)
 class InventoryResult:
+    """What the store did with a set of changes. Every change not in `refused` was taken, unless
+    `unattributed` holds refusals the store tied to no item (then fewer than all were `updated`).
+    """
+
     calls: int  # API calls used
     updated: int
-    errors: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()  # every refusal, as the store worded it
+    refused: dict[str, str] = field(default_factory=dict)  # change reference -> its refusal
+    unattributed: tuple[str, ...] = ()  # refusals that name no item
 
 
 # --- orders --------------------------------------------------------------------------------------
@@ -126,6 +150,34 @@ class OrderData:
     @property
     def shipping_country(self) -> str:
         return str(self.shipping_address.get("country_code") or "")[:2].upper()
+
+
+class StoreOrderEventKind(StrEnum):
+    CREATED = "created"  # a new (paid) order to route
+    CANCELLED = "cancelled"  # the shopper's order was cancelled in the store
+    IGNORED = "ignored"  # nothing for us (not paid yet, completed, refunded ...)
+
+
+@dataclass(frozen=True)
+class StoreOrderEvent:
+    """What an order webhook means for us, whatever the platform's payload looked like."""
+
+    kind: StoreOrderEventKind
+    store_order_id: str = ""
+    order: OrderData | None = None  # set for CREATED
+    cancel_reason: str = ""  # the store's reason for CANCELLED, "" when it gave none
+
+
+class OrderWebhookParser(Protocol):
+    """Reads a platform's order webhooks; needs no credentials (one per platform, not store)."""
+
+    #: every order topic the parser reads, and those that can bring a new order
+    order_topics: tuple[str, ...]
+    creating_topics: tuple[str, ...]
+
+    def parse_order_webhook(self, *, topic: str, payload: Any) -> StoreOrderEvent:
+        """Raises StorePermanentError, naming what is wrong, for a payload that is no order."""
+        ...
 
 
 # --- fulfilment and notes ------------------------------------------------------------------------
@@ -193,6 +245,10 @@ class StoreClient(Protocol):
 
     def upsert_products(self, *, products: list[ProductData]) -> list[ProductResult]: ...
 
+    def has_inventory_address(self, item: InventoryRef) -> bool:
+        """Whether the item carries the ids this platform needs to set or read its stock."""
+        ...
+
     def set_inventory(self, *, changes: list[InventoryChange]) -> InventoryResult: ...
 
     def set_product_published(self, *, store_product_id: str, is_published: bool) -> None: ...
@@ -213,20 +269,18 @@ class StoreClient(Protocol):
 
 # --- reading inventory back (reconciliation) ------------------------------------------------------
 @dataclass(frozen=True)
-class InventoryRef:
-    """One item to read back; the same ids as InventoryChange."""
-
-    inventory_item_id: str = ""
-    store_variant_id: str = ""
-    store_product_id: str = ""
-
-
-@dataclass(frozen=True)
 class InventoryReadResult:
     """Quantities in the order of the items asked for; None where the store has no such item."""
 
     quantities: tuple[int | None, ...]
     calls: int
+
+
+def json_object(payload: Any) -> dict[str, Any]:
+    """A webhook body that must be a JSON object (the inbox has parsed the JSON already)."""
+    if not isinstance(payload, dict):
+        raise StorePermanentError("The webhook body is not a JSON object.")
+    return payload
 
 
 T = TypeVar("T")

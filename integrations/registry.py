@@ -1,44 +1,26 @@
-"""`get_store_client(store=...)`: the one way domain code reaches a store."""
+"""`get_store_client(store=...)`: the one way domain code reaches a store, and each platform's
+order-webhook parser.
+
+A client raises StoreAuthError when the store refuses our credentials (401/403, or none are
+stored); the caller decides what that means for the store (retailers marks it for reconnection).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from integrations.base import StoreAuthError, StoreClient
+from integrations.base import OrderWebhookParser, StoreAuthError, StoreClient
 from integrations.shopify.client import ShopifyClient
+from integrations.shopify.webhooks import ShopifyOrderWebhooks
 from integrations.woocommerce.client import WooCommerceClient
+from integrations.woocommerce.webhooks import WooCommerceOrderWebhooks
 
 if TYPE_CHECKING:
     from retailers.models import Store
 
 
-class _WatchedClient:
-    """Delegates to the platform client; a 401/403 marks the store as needing reconnection
-    (the retailer is told on the stores page and by email) before the error goes on up."""
-
-    def __init__(self, client: Any, store: Store) -> None:
-        self._client = client
-        self._store = store
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._client, name)
-        if not callable(attribute):
-            return attribute
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return attribute(*args, **kwargs)
-            except StoreAuthError as exc:
-                from retailers.services import mark_store_needs_reconnect
-
-                mark_store_needs_reconnect(store=self._store, reason=str(exc))
-                raise
-
-        return call
-
-
 def build_platform_client(*, store: Store) -> ShopifyClient | WooCommerceClient:
-    """The bare vendor client for a store's credentials (no 401 handling)."""
+    """The vendor client for a store's credentials."""
     credentials = store.credentials or {}
     if store.platform == store.Platform.SHOPIFY:
         if not credentials.get("access_token"):
@@ -61,4 +43,21 @@ def build_platform_client(*, store: Store) -> ShopifyClient | WooCommerceClient:
 
 
 def get_store_client(*, store: Store) -> StoreClient:
-    return _WatchedClient(build_platform_client(store=store), store)  # type: ignore[return-value]
+    return build_platform_client(store=store)
+
+
+# Keyed by platform (the same words as Store.Platform and InboundWebhook.Source).
+_ORDER_WEBHOOK_PARSERS: dict[str, OrderWebhookParser] = {
+    "SHOPIFY": ShopifyOrderWebhooks(),
+    "WOOCOMMERCE": WooCommerceOrderWebhooks(),
+}
+
+
+def order_webhook_platforms() -> tuple[str, ...]:
+    """The platforms whose order webhooks we read."""
+    return tuple(_ORDER_WEBHOOK_PARSERS)
+
+
+def get_order_webhook_parser(*, platform: str) -> OrderWebhookParser:
+    """The platform's order-webhook reader: no store, no credentials (parsing calls nobody)."""
+    return _ORDER_WEBHOOK_PARSERS[str(platform)]

@@ -18,9 +18,6 @@ supplier or one that does not use the webhook channel.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -29,24 +26,16 @@ from django.views.decorators.http import require_POST
 
 from dropship.core.errors import DomainError, PermanentError
 from integrations import services as inbox
+from integrations import supplier_channel
 from integrations.models import InboundWebhook
+from integrations.signatures import is_valid_signature
 from integrations.webhooks.handlers import register
 from orders.models import SupplierOrder
 from orders.services import fulfilment
 from suppliers.models import Supplier
 
-SIGNATURE_HEADER = "X-Dropship-Signature"
+SIGNATURE_HEADER = supplier_channel.SIGNATURE_HEADER
 TOPICS = ("order.accepted", "order.shipped", "order.rejected")
-
-
-def sign(body: bytes, secret: str) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def is_valid_signature(body: bytes, signature: str | None, secret: str) -> bool:
-    if not signature or not secret:
-        return False
-    return hmac.compare_digest(sign(body, secret), signature.strip())
 
 
 def _answer(status: int, message: str) -> JsonResponse:
@@ -76,11 +65,10 @@ def supplier_webhook(request: HttpRequest, slug: str) -> HttpResponse:
     if topic not in TOPICS:
         return _answer(400, f"“event” must be one of: {', '.join(TOPICS)}.")
     event_id = str(payload.get("id") or "").strip()
-    dedup_key = f"{supplier.pk}:{event_id[:100]}" if event_id else hashlib.sha256(body).hexdigest()
     _, created = inbox.receive_webhook(
         source=InboundWebhook.Source.SUPPLIER,
         topic=topic,
-        dedup_key=dedup_key,
+        dedup_key=supplier_channel.dedup_key(supplier_id=supplier.pk, event_id=event_id, body=body),
         body=body,
         headers=dict(request.headers),
         supplier=supplier,

@@ -141,7 +141,6 @@ class ImportListRow:
 
 def list_import_list_for_retailer(*, retailer: Retailer) -> list[ImportListRow]:
     """The import list with each variant's price under the retailer's rules (no store chosen)."""
-
     items = list(
         ImportListItem.objects.filter(retailer=retailer)
         .select_related("product__supplier", "product__category")

@@ -8,14 +8,28 @@ def test_x(shopify_sandbox, woo_sandbox):
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import pytest
 
-from integrations.sandbox.server import SandboxServer
-from integrations.sandbox.shopify import STANDARD_PLAN, ShopifySandbox
-from integrations.sandbox.stripe import StripeSandbox
-from integrations.sandbox.woocommerce import WooCommerceSandbox
+from sandbox.server import SandboxServer
+from sandbox.shopify import STANDARD_PLAN, ShopifySandbox
+from sandbox.stripe import StripeSandbox
+from sandbox.woocommerce import WooCommerceSandbox
+
+
+class FakeClock:
+    """The sandboxes' clock in tests: the real time, plus what `advance` added (never a sleep)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
 
 
 @dataclass
@@ -158,6 +172,7 @@ def stripe_sandbox(settings):
         secret_key=settings.STRIPE_SECRET_KEY,
         webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
         enabled_events=list(HANDLED_EVENT_TYPES),
+        clock=FakeClock(),
     )
     server = SandboxServer(app).start()
     app.base_url = server.base_url

@@ -1,9 +1,13 @@
 """Test settings: the real settings, pointed at PostgreSQL and Redis on 127.0.0.1 unless overridden.
 
 Row locks, concurrency and full-text search must be tested on the real engine (DESIGN.md).
+With `DATABASE_URL=sqlite:///…` the tests marked `embedded` (the README's flows) run on SQLite,
+configured as `make run` configures it (WAL, IMMEDIATE transactions): `make test` does both.
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dropship")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -14,6 +18,13 @@ os.environ.setdefault("ALLOW_LOOPBACK_URLS", "1")
 os.environ.setdefault("DB_SERVER_SIDE_BINDING", "1")
 
 from dropship.settings import *  # noqa: F403
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not Django's shared in-memory database: the live server, the sandboxes' webhooks
+    # and the concurrency tests write from several threads, as web and worker do on `make run`.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.gettempdir()) / f"test_dropship_embedded_{os.getpid()}.sqlite3")
+    }
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -7,10 +7,14 @@ in primary-key order so concurrent orders never deadlock; the CheckConstraint
 on-hand and reserved together. Each successful line appends a StockMovement and marks the
 variant's listings dirty so every store shows the new advertised quantity.
 
-On PostgreSQL all of that is one statement for all the lines of a call (this is the order hot
-path): the rows are locked in primary-key order, each is updated only if its own condition
-holds, and the movements and listing marks are written from what the UPDATE returned. Lines
-naming the same variant twice, and SQLite, take one UPDATE per line.
+Both engines' paths live here, side by side, behind the three functions below:
+- PostgreSQL (`_apply_in_one_statement`): one statement for all the lines of a call (this is the
+  order hot path): the rows are locked in primary-key order, each is updated only if its own
+  condition holds, and the movements and listing marks are written from what the UPDATE returned.
+- Any engine (`_apply_line_by_line`): one portable `UPDATE … RETURNING` per line. SQLite (the
+  embedded `make run` default) always takes it, PostgreSQL when a call names a variant twice.
+  Its SQL uses only what both engines understand: the time is a bound parameter, never `now()`.
+The tests marked `embedded` run the reservation, order and shipping flows on SQLite as well.
 
 All three functions take lines as (variant_id, quantity) pairs and return, in the caller's order,
 whether each line was applied; they must run inside the caller's transaction.
@@ -19,6 +23,7 @@ whether each line was applied; they must run inside the caller's transaction.
 from collections.abc import Sequence
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from catalog.models import StockMovement
 from dropship.core.errors import DomainError
@@ -26,15 +31,16 @@ from retailers import catalog_events
 
 Source = StockMovement.Source
 
+# One line each, portable SQL (PostgreSQL and SQLite ≥ 3.35 both have RETURNING).
 _RESERVE = """
     UPDATE catalog_variant
-       SET stock_reserved = stock_reserved + %(n)s, stock_updated_at = now()
+       SET stock_reserved = stock_reserved + %(n)s, stock_updated_at = %(now)s
      WHERE id = %(id)s AND stock_on_hand - stock_reserved >= %(n)s
  RETURNING stock_on_hand, stock_reserved
 """
 _RELEASE = """
     UPDATE catalog_variant
-       SET stock_reserved = stock_reserved - %(n)s, stock_updated_at = now()
+       SET stock_reserved = stock_reserved - %(n)s, stock_updated_at = %(now)s
      WHERE id = %(id)s AND stock_reserved >= %(n)s
  RETURNING stock_on_hand, stock_reserved
 """
@@ -42,7 +48,7 @@ _SHIP = """
     UPDATE catalog_variant
        SET stock_on_hand = stock_on_hand - %(n)s,
            stock_reserved = stock_reserved - %(n)s,
-           stock_updated_at = now()
+           stock_updated_at = %(now)s
      WHERE id = %(id)s AND stock_reserved >= %(n)s
  RETURNING stock_on_hand, stock_reserved
 """
@@ -176,10 +182,11 @@ def _apply_line_by_line(
     movements: list[StockMovement] = []
     # Primary-key order: two orders touching the same variants lock them in the same order.
     order = sorted(range(len(lines)), key=lambda index: (lines[index][0], index))
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
         for index in order:
             variant_id, quantity = lines[index]
-            cursor.execute(sql, {"id": variant_id, "n": quantity})
+            cursor.execute(sql, {"id": variant_id, "n": quantity, "now": now})
             row = cursor.fetchone()
             if row is None:
                 continue

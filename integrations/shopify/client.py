@@ -322,12 +322,17 @@ class ShopifyClient:
             results.append(mappers.product_result(product.reference, payload))
         return results
 
+    def has_inventory_address(self, item: InventoryRef) -> bool:
+        return bool(item.inventory_item_id)
+
     def set_inventory(self, *, changes: list[InventoryChange]) -> InventoryResult:
         if not self.location_id:
             self.verify_connection()
         calls_before = self.calls
         updated = 0
         errors: list[str] = []
+        refused: dict[str, str] = {}
+        unattributed: list[str] = []
         for batch in chunked(changes, self.inventory_batch_size):
             pending = batch
             for _round in range(2):  # a batch with bad items is retried once without them
@@ -364,18 +369,24 @@ class ShopifyClient:
                     field = error.get("field") or []
                     if len(field) >= 3 and field[1] == "quantities" and field[2].isdigit():
                         bad.add(int(field[2]))
-                        errors.append(
-                            f"{pending[int(field[2])].inventory_item_id}: {error['message']}"
-                        )
+                        change = pending[int(field[2])]
+                        message = f"{change.inventory_item_id}: {error['message']}"
+                        refused[change.reference] = message
                     else:
-                        errors.append(error["message"])
+                        message = error["message"]
+                        unattributed.append(message)
+                    errors.append(message)
                 if not bad:
                     break
                 pending = [c for i, c in enumerate(pending) if i not in bad]
                 if not pending:
                     break
         return InventoryResult(
-            calls=self.calls - calls_before, updated=updated, errors=tuple(errors)
+            calls=self.calls - calls_before,
+            updated=updated,
+            errors=tuple(errors),
+            refused=refused,
+            unattributed=tuple(unattributed),
         )
 
     def set_product_published(self, *, store_product_id: str, is_published: bool) -> None:

@@ -1,1 +1,1 @@
-"""The webhook inbox's dispatch table and the handlers this app owns (store lifecycle, privacy)."""
+"""The webhook inbox's `{topic: handler}` dispatch table; the apps register their handlers."""

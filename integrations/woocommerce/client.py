@@ -247,6 +247,10 @@ class WooCommerceClient:
                         ids[variant.sku] = str(item["id"])
         return ProductResult(product.reference, product_id, ids, dict(ids), error="; ".join(errors))
 
+    def has_inventory_address(self, item: InventoryRef) -> bool:
+        """A simple product is its own variant: its product id is enough."""
+        return bool(item.store_product_id)
+
     def set_inventory(self, *, changes: list[InventoryChange]) -> InventoryResult:
         calls_before = self.calls
         simple: list[InventoryChange] = []
@@ -259,6 +263,7 @@ class WooCommerceClient:
                 by_parent.setdefault(change.store_product_id, []).append(change)
         updated = 0
         errors: list[str] = []
+        refused: dict[str, str] = {}
         groups: list[tuple[str, list[InventoryChange]]] = [
             ("products/batch", batch) for batch in chunked(simple, BATCH_LIMIT)
         ]
@@ -285,11 +290,13 @@ class WooCommerceClient:
             for change, item in zip(batch, answer.get("update") or [], strict=False):
                 error = mappers.batch_error(item)
                 if error:
-                    errors.append(f"{change.store_variant_id or change.store_product_id}: {error}")
+                    message = f"{change.store_variant_id or change.store_product_id}: {error}"
+                    errors.append(message)
+                    refused[change.reference] = message
                 else:
                     updated += 1
         return InventoryResult(
-            calls=self.calls - calls_before, updated=updated, errors=tuple(errors)
+            calls=self.calls - calls_before, updated=updated, errors=tuple(errors), refused=refused
         )
 
     def set_product_published(self, *, store_product_id: str, is_published: bool) -> None:

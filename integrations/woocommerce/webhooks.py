@@ -1,24 +1,20 @@
-"""Checks on WooCommerce webhook deliveries."""
+"""WooCommerce webhook deliveries: signature, ping, dedup key, and what an order topic means.
+
+X-WC-Webhook-Signature is base64(HMAC-SHA256(raw body, the webhook's secret)):
+`is_valid_signature(body, header, store.webhook_secret)`.
+"""
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import re
+from typing import Any
+
+from integrations.base import StoreOrderEvent, StoreOrderEventKind, json_object
+from integrations.signatures import is_valid_signature as is_valid_signature
+from integrations.woocommerce.mappers import order_from_payload
 
 _PING = re.compile(rb"^webhook_id=\d+$")
-
-
-def compute_signature(body: bytes, secret: str) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def is_valid_signature(body: bytes, header: str | None, secret: str) -> bool:
-    """X-WC-Webhook-Signature is base64(HMAC-SHA256(raw body, the webhook's secret))."""
-    if not header or not secret:
-        return False
-    return hmac.compare_digest(compute_signature(body, secret).encode(), header.strip().encode())
 
 
 def is_ping(body: bytes) -> bool:
@@ -30,3 +26,27 @@ def dedup_key(topic: str, body: bytes) -> str:
     """WooCommerce's delivery id is not unique (a hash of webhook id and the second), so the
     same event is recognised by its topic and exact body."""
     return hashlib.sha256(topic.encode() + b"\n" + body).hexdigest()
+
+
+class WooCommerceOrderWebhooks:
+    """order.created and order.updated carry the whole order: its status says what happened."""
+
+    order_topics = ("order.created", "order.updated")
+    creating_topics = ("order.created", "order.updated")
+    routed_statuses = frozenset({"processing", "on-hold"})  # paid (or to be paid on terms)
+    cancelled_statuses = frozenset({"cancelled"})
+
+    def parse_order_webhook(self, *, topic: str, payload: Any) -> StoreOrderEvent:
+        body = json_object(payload)
+        status = str(body.get("status") or "")
+        if status in self.cancelled_statuses:
+            return StoreOrderEvent(
+                kind=StoreOrderEventKind.CANCELLED, store_order_id=str(body.get("id") or "")
+            )
+        if status not in self.routed_statuses:
+            # pending payment, completed, refunded ...: nothing to route (yet)
+            return StoreOrderEvent(kind=StoreOrderEventKind.IGNORED)
+        order = order_from_payload(body)
+        return StoreOrderEvent(
+            kind=StoreOrderEventKind.CREATED, store_order_id=order.store_order_id, order=order
+        )

@@ -1,8 +1,7 @@
 """Handing a paid supplier order to its supplier over the supplier's channel.
 
 - DASHBOARD: it appears in the supplier's orders list, with a notification and an email.
-- WEBHOOK: a signed JSON POST to the supplier's endpoint (HMAC-SHA256 of the exact body with the
-  supplier's secret, base64, in `X-Dropship-Signature`), made through the safe-call helper and
+- WEBHOOK: a signed JSON POST to the supplier's endpoint (`integrations.supplier_channel`),
   recorded as an `OutboundPush` so it survives crashes and is retried with backoff (admin shows it).
 - EMAIL: an email to the supplier's order address with the packing slip PDF attached; the slip
   carries the retailer's brand (name, logo, message), never the supplier's.
@@ -13,13 +12,8 @@ retried task, the sweeper) sends once. Cancellations go out over the same channe
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import logging
 from functools import partial
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -29,8 +23,8 @@ from django.utils import timezone
 from dropship.accounts.models import Notification
 from dropship.accounts.services import email_organisation, email_organisations, notify
 from dropship.core.errors import PermanentError, TemporaryError
+from integrations import supplier_channel
 from integrations.models import OutboundPush
-from integrations.safe_http import safe_request
 from integrations.services import create_outbound_push, register_sender
 from orders.models import OrderEvent, OrderItem, SupplierOrder
 from orders.packing_slip import PackingSlip, PackingSlipLine, address_lines, render_packing_slip_pdf
@@ -39,19 +33,6 @@ from suppliers.models import Supplier
 
 logger = logging.getLogger(__name__)
 Channel = Supplier.OrderChannel
-SIGNATURE_HEADER = "X-Dropship-Signature"
-EVENT_HEADER = "X-Dropship-Event"
-DELIVERY_HEADER = "X-Dropship-Delivery"
-WEBHOOK_TIMEOUT_SECONDS = 10.0
-
-
-def sign_payload(body: bytes, secret: str) -> str:
-    """base64(HMAC-SHA256(body, secret)) — what suppliers check with their secret."""
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def encode_payload(payload: dict) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
 
 def supplier_order_payload(*, supplier_order: SupplierOrder, event: str, reason: str = "") -> dict:
@@ -263,29 +244,17 @@ def send_supplier_order_webhook(push: OutboundPush) -> None:
         raise PermanentError(f"{supplier.company_name} has no order webhook URL any more.")
     if not supplier.webhook_secret:
         raise PermanentError(f"{supplier.company_name} has no webhook secret to sign with.")
-    body = encode_payload(push.payload or {})
-    response = safe_request(
-        "POST",
-        supplier.webhook_url,
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign_payload(body, supplier.webhook_secret),
-            EVENT_HEADER: str((push.payload or {}).get("event", "")),
-            DELIVERY_HEADER: push.idempotency_key,
-        },
-        timeout=WEBHOOK_TIMEOUT_SECONDS,
-        allow_redirects=False,
+    answer = supplier_channel.post_event(
+        url=supplier.webhook_url,
+        secret=supplier.webhook_secret,
+        payload=push.payload or {},
+        delivery_id=push.idempotency_key,
     )
-    push.last_response_status = response.status_code
-    host = urlsplit(supplier.webhook_url).hostname
-    if response.ok:
-        return
-    if response.status_code == 429 or response.status_code >= 500:
-        raise TemporaryError(f"{host} answered {response.status_code}; we will try again.")
-    raise PermanentError(
-        f"{host} refused the order with {response.status_code}: {response.text[:300]}"
-    )
+    push.last_response_status = answer.status_code
+    if answer.is_temporary:
+        raise TemporaryError(answer.problem)
+    if answer.problem:
+        raise PermanentError(answer.problem)
 
 
 # --- email channel -------------------------------------------------------------------------------

@@ -55,7 +55,6 @@ def _require_exception(item: OrderItem) -> None:
 
 def _route_reserved(*, order: Order, items: list[OrderItem], actor=None) -> list[SupplierOrder]:
     """Put reserved items (variant set) in new supplier order parts, then pay and dispatch."""
-
     supplier_ids = {item.variant.supplier_id for item in items}
     suppliers = {
         supplier.pk: supplier

@@ -104,7 +104,6 @@ def reject_supplier_order(
     *, supplier_order: SupplierOrder, reason: str, actor=None
 ) -> SupplierOrder:
     """The supplier cannot fulfil: stock released, lines in EXCEPTION, retailer told."""
-
     reason = " ".join((reason or "").split())
     if not reason:
         raise FulfilmentError("Say why you reject the order (e.g. out of stock).", field="reason")

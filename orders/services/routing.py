@@ -74,7 +74,6 @@ def _pay_and_send_on_terms(
     `build_supplier_orders` in this transaction; their charges and ledger movements are one
     INSERT each and the suppliers are told in bulk. Nobody else can see these rows yet, so
     there is nothing to lock or to find paid before."""
-
     if any(
         supplier_order.status != SupplierOrder.Status.SENT for supplier_order in supplier_orders
     ):
@@ -115,7 +114,6 @@ def pay_and_dispatch_supplier_order(
     Timeline events go to `events` (for one bulk insert) when given.
 
     Raises billing's StripeTemporaryError when Stripe cannot answer (the task retries)."""
-
     if supplier_order.status == SupplierOrder.Status.PENDING:
         result = pay_supplier_order(supplier_order=supplier_order)
         if result.paid_now:

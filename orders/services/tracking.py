@@ -25,6 +25,7 @@ from integrations.services import create_outbound_push, register_sender, send_ou
 from orders.carriers import CARRIERS
 from orders.models import OrderItem, Shipment
 from orders.services.timeline import EventKind, record_event
+from retailers.services.stores import reconnect_on_auth_error
 
 KIND = OutboundPush.Kind.STORE_FULFILLMENT
 
@@ -135,16 +136,17 @@ def send_store_fulfillment(push: OutboundPush) -> None:
     order = supplier_order.order
     try:
         client = get_store_client(store=order.store)
-        existing = ""
-        if push.attempts > 1:  # an earlier attempt may have landed before we could record it
-            existing = client.find_fulfillment(
-                store_order_id=order.store_order_id, tracking_number=shipment.tracking_number
+        with reconnect_on_auth_error(store=order.store):
+            existing = ""
+            if push.attempts > 1:  # an earlier attempt may have landed before we could record it
+                existing = client.find_fulfillment(
+                    store_order_id=order.store_order_id, tracking_number=shipment.tracking_number
+                )
+            result = (
+                FulfillmentResult(store_fulfillment_id=existing)
+                if existing
+                else client.create_fulfillment(fulfillment=build_fulfillment(shipment))
             )
-        result = (
-            FulfillmentResult(store_fulfillment_id=existing)
-            if existing
-            else client.create_fulfillment(fulfillment=build_fulfillment(shipment))
-        )
     except TemporaryError as exc:
         gave_up = push.attempts >= push.max_attempts
         _record_failure(shipment, f"Attempt {push.attempts}: {exc}", gave_up=gave_up)

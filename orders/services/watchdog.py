@@ -119,7 +119,6 @@ def run_watchdog(*, now=None) -> int:
 @transaction.atomic
 def flag_supplier_order(*, supplier_order_id: int, reason: str) -> int:
     """Raise the flag once (1), or nothing if another run got there first (0)."""
-
     if not SupplierOrder.objects.filter(pk=supplier_order_id, is_flagged=False).update(
         is_flagged=True, flag_reason=reason[:300], updated_at=timezone.now()
     ):

@@ -45,6 +45,7 @@ from retailers.services.stores import (
     disconnect_store,
     mark_store_needs_reconnect,
     mark_store_uninstalled,
+    reconnect_on_auth_error,
     shopify_redirect_uri,
     start_shopify_connection,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "preview_pricing_rule",
     "push_import_list",
     "push_listings",
+    "reconnect_on_auth_error",
     "remove_from_import_list",
     "remove_listing",
     "reprice_listings_for_variants",

@@ -10,17 +10,17 @@ product's error and leaves nothing behind.
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import partial
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from catalog.models import Product, Variant
 from dropship.core.errors import DomainError, NotFound
+from dropship.core.locks import exclusive_lock
 from dropship.core.money import quantize
 from integrations.base import StoreAuthError, StorePermanentError, chunked
 from integrations.registry import get_store_client
@@ -41,13 +41,14 @@ from retailers.services.store_push import (
     record_push_error,
     record_pushed_product,
 )
+from retailers.services.stores import reconnect_on_auth_error
 from retailers.sync import mark_listings_dirty
 from suppliers.models import Supplier
 
 logger = logging.getLogger(__name__)
 
 MAX_PRODUCTS_PER_JOB = 5000
-STORE_IMPORT_LOCK = 5_105  # advisory lock namespace: one store import at a time
+STORE_IMPORT_LOCK = 5_105  # exclusive_lock namespace: one store import at a time
 PROGRESS_GROUP = 20
 
 
@@ -411,29 +412,15 @@ def build_push(
     )
 
 
-@contextmanager
-def _store_import_lock(store_id: int):
-    """One import at a time per store (PostgreSQL session advisory lock): two jobs pushing the
-    same product never both create it in the store; the second finds the listing and updates."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [STORE_IMPORT_LOCK, store_id])
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [STORE_IMPORT_LOCK, store_id])
-
-
 def run_store_import(*, job_id: int) -> None:
     """Push the job's pending products in batches of the store API's size. Safe to run twice:
     finished products are skipped. A temporary store failure propagates for the task to retry."""
     store_id = StoreImportJob.objects.filter(pk=job_id).values_list("store_id", flat=True).first()
     if store_id is None:
         return
-    with _store_import_lock(store_id):
+    # One import at a time per store: two jobs pushing the same product never both create it
+    # in the store; the second finds the listing and updates it.
+    with exclusive_lock(namespace=STORE_IMPORT_LOCK, key=store_id):
         _run_store_import(job_id=job_id)
 
 
@@ -454,8 +441,9 @@ def _run_store_import(*, job_id: int) -> None:
     try:
         # Load and record in groups even where the store takes one product per call (Shopify):
         # a handful of queries per group instead of per product; progress moves per group.
-        for batch in chunked(pending, max(client.product_batch_size, PROGRESS_GROUP)):
-            _push_batch(job=job, store=store, client=client, book=book, items=batch)
+        with reconnect_on_auth_error(store=store):
+            for batch in chunked(pending, max(client.product_batch_size, PROGRESS_GROUP)):
+                _push_batch(job=job, store=store, client=client, book=book, items=batch)
     except StoreAuthError as exc:
         _finish(job, error=f"{store.name} refused our access: {exc}. Reconnect it and retry.")
         return

@@ -24,6 +24,7 @@ from retailers.pricing import Rule, round_price
 from retailers.services.importing import _load_products, build_push
 from retailers.services.quoting import PriceBook
 from retailers.services.store_push import product_data, record_push_error, record_pushed_product
+from retailers.services.stores import reconnect_on_auth_error
 from retailers.sync import mark_listings_dirty
 
 logger = logging.getLogger(__name__)
@@ -103,9 +104,11 @@ def unlist_listing(*, listing: Listing, actor=None) -> Listing:
     _check_connected(store)
     if listing.store_product_id:
         try:
-            get_store_client(store=store).set_product_published(
-                store_product_id=listing.store_product_id, is_published=False
-            )
+            client = get_store_client(store=store)
+            with reconnect_on_auth_error(store=store):
+                client.set_product_published(
+                    store_product_id=listing.store_product_id, is_published=False
+                )
         except StorePermanentError as exc:
             raise ListingError(f"{store.name} did not unpublish it: {exc}") from exc
         except TemporaryError as exc:  # nothing changed here; the retailer can try again
@@ -154,16 +157,17 @@ def push_listings(*, store_id: int, listing_ids: list[int]) -> None:
     paused = [listing for listing in listings if listing.status == Listing.Status.PAUSED]
     active = [listing for listing in listings if listing.status == Listing.Status.ACTIVE]
     try:
-        if paused:
-            try:
-                _zero_paused(client=client, listings=paused)
-            except StorePermanentError as exc:
-                if isinstance(exc, StoreAuthError):
-                    raise
-                for listing in paused:
-                    record_push_error(listing=listing, error=str(exc))
-        if active:
-            _push_active(store=store, client=client, listings=active)
+        with reconnect_on_auth_error(store=store):
+            if paused:
+                try:
+                    _zero_paused(client=client, listings=paused)
+                except StorePermanentError as exc:
+                    if isinstance(exc, StoreAuthError):
+                        raise
+                    for listing in paused:
+                        record_push_error(listing=listing, error=str(exc))
+            if active:
+                _push_active(store=store, client=client, listings=active)
     except StoreAuthError as exc:
         for listing in listings:
             record_push_error(listing=listing, error=str(exc))

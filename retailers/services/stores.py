@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
@@ -19,12 +21,10 @@ from dropship.accounts.models import Notification
 from dropship.accounts.services import email_organisation, notify
 from dropship.core.audit import record_audit
 from dropship.core.errors import DomainError
+from integrations import connect
 from integrations.base import StoreAuthError, StoreInfo, StorePermanentError, StoreTemporaryError
 from integrations.registry import build_platform_client, get_store_client
 from integrations.safe_http import UnsafeURLError, validate_url
-from integrations.shopify import oauth as shopify_oauth
-from integrations.shopify.client import ShopifyClient
-from integrations.woocommerce.client import WooCommerceClient
 from retailers.models import Retailer, Store
 
 logger = logging.getLogger("retailers.services")
@@ -60,12 +60,18 @@ def shopify_redirect_uri() -> str:
     return settings.SITE_URL + reverse("retailers:shopify_callback")
 
 
+def _shopify_webhook_url() -> str:
+    return settings.SITE_URL + reverse("integrations:shopify_webhook")
+
+
 def start_shopify_connection(*, retailer: Retailer, shop: str) -> tuple[str, str, str]:
     """Validate the shop and build Shopify's authorize URL: (url, state nonce, shop domain)."""
-    domain = shopify_oauth.normalise_shop_domain(shop)
+    domain = connect.normalise_shopify_domain(shop)
     _check_not_taken(retailer=retailer, platform=Store.Platform.SHOPIFY, domain=domain)
     state = secrets.token_urlsafe(24)
-    url = shopify_oauth.authorize_url(shop=domain, state=state, redirect_uri=shopify_redirect_uri())
+    url = connect.shopify_authorize_url(
+        shop=domain, state=state, redirect_uri=shopify_redirect_uri()
+    )
     return url, state, domain
 
 
@@ -78,34 +84,26 @@ def complete_shopify_connection(
     actor=None,
 ) -> Store:
     """Check Shopify's callback, exchange the code, verify the token and register webhooks."""
-    checked = shopify_oauth.verify_callback(params, expected_state=expected_state)
+    checked = connect.verify_callback(params, expected_state=expected_state)
     if checked.shop != expected_shop:
-        raise shopify_oauth.OAuthCallbackError(
+        raise connect.OAuthCallbackError(
             "Shopify answered for a different shop than the one you asked to connect."
         )
     existing = _check_not_taken(
         retailer=retailer, platform=Store.Platform.SHOPIFY, domain=checked.shop
     )
     try:
-        token, scope = shopify_oauth.exchange_code(shop=checked.shop, code=checked.code)
-        client = ShopifyClient(shop_domain=checked.shop, access_token=token)
-        info = client.verify_connection()
-        callback = settings.SITE_URL + reverse("integrations:shopify_webhook")
-        registrations = client.register_webhooks(callback_url=callback)
+        connection = connect.connect_shopify_with_code(
+            shop=checked.shop, code=checked.code, callback_url=_shopify_webhook_url()
+        )
     except (StorePermanentError, StoreTemporaryError) as exc:
         raise StoreConnectionError(f"Shopify did not complete the connection: {exc}") from exc
-    credentials = {
-        "access_token": token,
-        "scope": scope,
-        "webhook_ids": [r.store_webhook_id for r in registrations],
-    }
     return _save_connected_store(
         retailer=retailer,
         existing=existing,
         platform=Store.Platform.SHOPIFY,
         domain=checked.shop,
-        info=info,
-        credentials=credentials,
+        connection=connection,
         webhook_secret="",
         actor=actor,
     )
@@ -116,13 +114,12 @@ def connect_shopify_store_with_token(
 ) -> Store:
     """Connect with an access token obtained outside the OAuth redirect (a custom app's token,
     or the demo's sandbox): verified by a real call, webhooks registered, then saved."""
-    domain = shopify_oauth.normalise_shop_domain(shop)
+    domain = connect.normalise_shopify_domain(shop)
     existing = _check_not_taken(retailer=retailer, platform=Store.Platform.SHOPIFY, domain=domain)
-    client = ShopifyClient(shop_domain=domain, access_token=access_token)
     try:
-        info = client.verify_connection()
-        callback = settings.SITE_URL + reverse("integrations:shopify_webhook")
-        registrations = client.register_webhooks(callback_url=callback)
+        connection = connect.connect_shopify_with_token(
+            shop=domain, access_token=access_token, scope=scope, callback_url=_shopify_webhook_url()
+        )
     except (StorePermanentError, StoreTemporaryError) as exc:
         raise StoreConnectionError(f"Shopify did not accept this token: {exc}") from exc
     return _save_connected_store(
@@ -130,12 +127,7 @@ def connect_shopify_store_with_token(
         existing=existing,
         platform=Store.Platform.SHOPIFY,
         domain=domain,
-        info=info,
-        credentials={
-            "access_token": access_token,
-            "scope": scope,
-            "webhook_ids": [r.store_webhook_id for r in registrations],
-        },
+        connection=connection,
         webhook_secret="",
         actor=actor,
     )
@@ -161,14 +153,17 @@ def connect_woocommerce_store(
     existing = _check_not_taken(retailer=retailer, platform=Store.Platform.WOOCOMMERCE, domain=url)
     public_id = existing.public_id if existing else uuid.uuid4()
     webhook_secret = secrets.token_urlsafe(32)
-    client = WooCommerceClient(
-        url=url,
-        consumer_key=consumer_key,
-        consumer_secret=consumer_secret,
-        webhook_secret=webhook_secret,
-    )
     try:
-        info = client.verify_connection()
+        connection = connect.connect_woocommerce(
+            url=url,
+            consumer_key=consumer_key,
+            consumer_secret=consumer_secret,
+            webhook_secret=webhook_secret,
+            callback_url=settings.SITE_URL
+            + reverse("integrations:woocommerce_webhook", args=[public_id]),
+        )
+    except connect.WebhookRegistrationError as exc:
+        raise StoreConnectionError(f"WooCommerce did not accept our webhooks: {exc}") from exc
     except StoreAuthError as exc:
         raise StoreConnectionError(
             "WooCommerce refused these keys. Create a key with Read/Write permission and paste "
@@ -179,23 +174,12 @@ def connect_woocommerce_store(
         raise StoreConnectionError(
             f"Could not talk to this WooCommerce site: {exc}", field="site_url"
         ) from exc
-    callback = settings.SITE_URL + reverse("integrations:woocommerce_webhook", args=[public_id])
-    try:
-        registrations = client.register_webhooks(callback_url=callback)
-    except (StorePermanentError, StoreTemporaryError) as exc:
-        raise StoreConnectionError(f"WooCommerce did not accept our webhooks: {exc}") from exc
-    credentials = {
-        "consumer_key": consumer_key,
-        "consumer_secret": consumer_secret,
-        "webhook_ids": [r.store_webhook_id for r in registrations],
-    }
     return _save_connected_store(
         retailer=retailer,
         existing=existing,
         platform=Store.Platform.WOOCOMMERCE,
         domain=url,
-        info=info,
-        credentials=credentials,
+        connection=connection,
         webhook_secret=webhook_secret,
         public_id=public_id,
         actor=actor,
@@ -209,8 +193,7 @@ def _save_connected_store(
     existing: Store | None,
     platform: str,
     domain: str,
-    info: StoreInfo,
-    credentials: dict,
+    connection: connect.StoreConnection,
     webhook_secret: str,
     public_id: uuid.UUID | None = None,
     actor=None,
@@ -218,10 +201,11 @@ def _save_connected_store(
     store = existing or Store(retailer=retailer, platform=platform, domain=domain)
     if public_id is not None and existing is None:
         store.public_id = public_id
+    info = connection.info
     store.name = info.name[:255] or domain
     store.currency = (info.currency or store.currency or settings.DEFAULT_CURRENCY)[:3].upper()
     store.location_id = info.location_id
-    store.credentials = credentials
+    store.credentials = connection.credentials
     store.webhook_secret = webhook_secret
     store.status = Store.Status.CONNECTED
     store.status_reason = ""
@@ -239,9 +223,11 @@ def _save_connected_store(
 
 # --- checks and disconnection --------------------------------------------------------------------
 def check_store_connection(*, store: Store) -> StoreInfo:
-    """A real call to the store. A 401 marks it NEEDS_RECONNECT (through the registry)."""
+    """A real call to the store. A 401 marks it NEEDS_RECONNECT."""
     try:
-        info = get_store_client(store=store).verify_connection()
+        client = get_store_client(store=store)
+        with reconnect_on_auth_error(store=store):
+            info = client.verify_connection()
     except StoreAuthError as exc:
         raise StoreConnectionError(str(exc)) from exc
     except (StorePermanentError, StoreTemporaryError) as exc:
@@ -282,6 +268,17 @@ def disconnect_store(*, store: Store, actor=None) -> Store:
         )
         record_audit(actor=actor, action="store.disconnected", target=store, summary=store.domain)
     return store
+
+
+@contextmanager
+def reconnect_on_auth_error(*, store: Store) -> Iterator[None]:
+    """Around calls to a store's client: a 401/403 (StoreAuthError) marks the store as needing
+    reconnection, and the retailer is told, before the error goes on up to the caller."""
+    try:
+        yield
+    except StoreAuthError as exc:
+        mark_store_needs_reconnect(store=store, reason=str(exc))
+        raise
 
 
 def mark_store_needs_reconnect(*, store: Store, reason: str) -> bool:

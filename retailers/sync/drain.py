@@ -32,11 +32,14 @@ from catalog.inventory import listing_advertised_expression
 from integrations.base import (
     InventoryChange,
     StoreAuthError,
+    StoreClient,
     StorePermanentError,
     StoreTemporaryError,
     chunked,
 )
+from integrations.registry import get_store_client
 from retailers.models import Listing, ListingVariant, Store
+from retailers.services.stores import mark_store_needs_reconnect
 from retailers.sync.models import StoreSyncState
 
 logger = logging.getLogger(__name__)
@@ -113,26 +116,16 @@ def _claim(store_id: int, size: int) -> list[dict]:
     )
 
 
-def _change_for(store: Store, row: dict) -> InventoryChange | None:
-    if store.platform == Store.Platform.SHOPIFY:
-        if not row["inventory_item_id"]:
-            return None
-        return InventoryChange(
-            quantity=row["advertised"], inventory_item_id=row["inventory_item_id"]
-        )
-    product_id = row["listing__store_product_id"]
-    if not product_id:
-        return None
-    return InventoryChange(
+def _change_for(client: StoreClient, row: dict) -> InventoryChange | None:
+    """The row's new quantity, named by its id; None while the store has no address for it."""
+    change = InventoryChange(
+        reference=str(row["id"]),
         quantity=row["advertised"],
-        store_product_id=product_id,
-        store_variant_id=row["store_variant_id"] or product_id,
+        inventory_item_id=row["inventory_item_id"],
+        store_variant_id=row["store_variant_id"],
+        store_product_id=row["listing__store_product_id"],
     )
-
-
-def _ident(change: InventoryChange) -> str:
-    """How the clients name an item in their error messages ("<id>: message")."""
-    return change.inventory_item_id or change.store_variant_id or change.store_product_id
+    return change if client.has_inventory_address(change.item) else None
 
 
 # --- recording -----------------------------------------------------------------------------------
@@ -243,7 +236,7 @@ def _update_publication(store: Store, client, listing_ids: set[int]) -> list[str
 
 
 # --- the drain -----------------------------------------------------------------------------------
-def _push_batch(store: Store, client, rows: list[dict], result: DrainResult) -> None:
+def _push_batch(client: StoreClient, rows: list[dict], result: DrainResult) -> None:
     """Push one claimed batch; record what the store took and what it refused."""
     to_push: list[tuple[dict, InventoryChange]] = []
     already: list[dict] = []
@@ -255,7 +248,7 @@ def _push_batch(store: Store, client, rows: list[dict], result: DrainResult) -> 
         ):
             already.append(row)  # coalesced: the store shows this number already
             continue
-        change = _change_for(store, row)
+        change = _change_for(client, row)
         if change is None:
             unpushable[row["id"]] = "The item has no id in the store yet (not imported)."
             continue
@@ -290,22 +283,16 @@ def _push_batch(store: Store, client, rows: list[dict], result: DrainResult) -> 
         return
     finally:
         result.calls += getattr(client, "calls", 0) - calls_before
-    refused: dict[int, str] = {}
-    by_ident: dict[str, list[dict]] = {}
-    for row, change in to_push:
-        by_ident.setdefault(_ident(change), []).append(row)
-    unattributed: list[str] = []
-    for message in answer.errors:
-        ident = message.split(": ", 1)[0]
-        if ident in by_ident:
-            for row in by_ident[ident]:
-                refused[row["id"]] = message
-        else:
-            unattributed.append(message)
-    if unattributed and answer.updated < len(to_push) - len(refused):
+    row_ids = {change.reference: row["id"] for row, change in to_push}
+    refused = {
+        row_ids[reference]: message
+        for reference, message in answer.refused.items()
+        if reference in row_ids
+    }
+    if answer.unattributed and answer.updated < len(to_push) - len(refused):
         # The store refused something it did not name: nothing in this batch is confirmed.
         for row, _change in to_push:
-            refused.setdefault(row["id"], "; ".join(unattributed))
+            refused.setdefault(row["id"], "; ".join(answer.unattributed))
     ok = [row for row, _c in to_push if row["id"] not in refused]
     _record_pushed(ok, confirmed=True)
     if refused:
@@ -325,9 +312,6 @@ def drain_store(*, store_id: int, time_budget: float = TIME_BUDGET_SECONDS) -> D
 
 
 def _drain(store_id: int, time_budget: float) -> DrainResult:
-    from integrations.registry import get_store_client
-    from retailers.services import mark_store_needs_reconnect
-
     result = DrainResult(store_id=store_id)
     store = Store.objects.select_related("retailer").filter(pk=store_id).first()
     if store is None or store.status != Store.Status.CONNECTED:
@@ -360,13 +344,13 @@ def _drain(store_id: int, time_budget: float) -> DrainResult:
                 break
             result.batches += 1
             try:
-                _push_batch(store, client, rows, result)
+                _push_batch(client, rows, result)
                 publication_errors = _update_publication(
                     store, client, {row["listing_id"] for row in rows}
                 )
                 result.errors.extend(publication_errors)
             except StoreAuthError as exc:
-                # The watched client has already marked the store as needing reconnection.
+                mark_store_needs_reconnect(store=store, reason=str(exc))
                 _note_store_error(store_id, str(exc), backoff=False)
                 result.outcome = "reconnect"
                 return result

@@ -19,10 +19,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.inventory import listing_advertised_expression
-from integrations.base import InventoryRef, StoreAuthError, StorePermanentError, StoreTemporaryError
+from integrations.base import (
+    InventoryRef,
+    StoreAuthError,
+    StoreClient,
+    StorePermanentError,
+    StoreTemporaryError,
+)
 from integrations.registry import get_store_client
 from retailers.models import ListingVariant, Store
-from retailers.services.stores import mark_store_needs_reconnect
+from retailers.services.stores import mark_store_needs_reconnect, reconnect_on_auth_error
 from retailers.sync.drain import lock_free_rows
 from retailers.sync.marking import mark_rows_dirty
 from retailers.sync.models import StockReconciliation
@@ -31,19 +37,14 @@ MAX_SAMPLES = 50
 RECONCILE_EVERY = timedelta(minutes=30)
 
 
-def _ref(store: Store, row: dict) -> InventoryRef | None:
-    if store.platform == Store.Platform.SHOPIFY:
-        return (
-            InventoryRef(inventory_item_id=row["inventory_item_id"])
-            if row["inventory_item_id"]
-            else None
-        )
-    product_id = row["listing__store_product_id"]
-    if not product_id:
-        return None
-    return InventoryRef(
-        store_product_id=product_id, store_variant_id=row["store_variant_id"] or product_id
+def _ref(client: StoreClient, row: dict) -> InventoryRef | None:
+    """Where the row's stock lives in the store; None while the store has no address for it."""
+    ref = InventoryRef(
+        inventory_item_id=row["inventory_item_id"],
+        store_variant_id=row["store_variant_id"],
+        store_product_id=row["listing__store_product_id"],
     )
+    return ref if client.has_inventory_address(ref) else None
 
 
 def reconcile_store(*, store_id: int) -> StockReconciliation | None:
@@ -81,11 +82,12 @@ def reconcile_store(*, store_id: int) -> StockReconciliation | None:
         if not page:
             break
         last_id = page[-1]["id"]
-        readable = [(row, ref) for row in page if (ref := _ref(store, row)) is not None]
+        readable = [(row, ref) for row in page if (ref := _ref(client, row)) is not None]
         if not readable:
             continue
         try:
-            answer = client.read_inventory(items=[ref for _row, ref in readable])
+            with reconnect_on_auth_error(store=store):
+                answer = client.read_inventory(items=[ref for _row, ref in readable])
         except (StoreTemporaryError, StorePermanentError) as exc:
             return _finish(run, error=str(exc))
         run.calls += answer.calls

@@ -1,13 +1,19 @@
 """Reads for the sync status page, the API and the dashboard: per store pending changes, last
-push, errors and stock freshness (age of the last confirmed push), in a fixed number of queries."""
+push, errors and stock freshness (age of the last confirmed push), in a fixed number of queries.
+
+The freshness percentile and the last reconciliation per store have a PostgreSQL query
+(`percentile_cont`, `DISTINCT ON`) and a portable one beside it for SQLite, the embedded
+`make run` default; both give the same answers (tests/retailers/test_sync_status.py).
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -39,8 +45,14 @@ class StoreSyncStatus:
 
 def _freshness_p95(store_ids: list[int]) -> dict[int, float]:
     """95th percentile, per store, of now − last confirmed push (never confirmed: since dirty)."""
-    if not store_ids or connection.vendor != "postgresql":
+    if not store_ids:
         return {}
+    if connection.vendor == "postgresql":
+        return _freshness_p95_postgresql(store_ids)
+    return _freshness_p95_portable(store_ids)
+
+
+def _freshness_p95_postgresql(store_ids: list[int]) -> dict[int, float]:
     table = connection.ops.quote_name(ListingVariant._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -52,6 +64,55 @@ def _freshness_p95(store_ids: list[int]) -> dict[int, float]:
             [store_ids],
         )
         return {store_id: float(value) for store_id, value in cursor.fetchall()}
+
+
+def _freshness_p95_portable(store_ids: list[int]) -> dict[int, float]:
+    """The same percentile_cont(0.95), computed here from the rows' timestamps."""
+    now = timezone.now()
+    ages: dict[int, list[float]] = defaultdict(list)
+    for store_id, since in (
+        ListingVariant.objects.filter(store_id__in=store_ids)
+        .annotate(since=Coalesce("inventory_confirmed_at", "inventory_dirty_since"))
+        .filter(since__isnull=False)
+        .values_list("store_id", "since")
+    ):
+        ages[store_id].append((now - since).total_seconds())
+    return {store_id: _percentile_cont(values, 0.95) for store_id, values in ages.items()}
+
+
+def _percentile_cont(values: list[float], fraction: float) -> float:
+    """PostgreSQL's percentile_cont: interpolated between the two nearest ranks."""
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    below = int(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+def _last_reconciliations(store_ids: list[int]) -> dict[int, StockReconciliation]:
+    """Each store's latest reconciliation run."""
+    if connection.vendor == "postgresql":
+        runs = _last_reconciliations_postgresql(store_ids)
+    else:
+        runs = _last_reconciliations_portable(store_ids)
+    return {run.store_id: run for run in runs}
+
+
+def _last_reconciliations_postgresql(store_ids: list[int]) -> QuerySet[StockReconciliation]:
+    return (
+        StockReconciliation.objects.filter(store_id__in=store_ids)
+        .order_by("store_id", "-created_at", "-id")
+        .distinct("store_id")
+    )
+
+
+def _last_reconciliations_portable(store_ids: list[int]) -> QuerySet[StockReconciliation]:
+    latest = StockReconciliation.objects.filter(store_id=OuterRef("store_id")).order_by(
+        "-created_at", "-id"
+    )
+    return StockReconciliation.objects.filter(
+        store_id__in=store_ids, pk=Subquery(latest.values("pk")[:1])
+    )
 
 
 def list_store_sync_status(*, retailer: Retailer) -> list[StoreSyncStatus]:
@@ -67,15 +128,7 @@ def list_store_sync_status(*, retailer: Retailer) -> list[StoreSyncStatus]:
         )
     }
     states = StoreSyncState.objects.in_bulk(ids)
-    runs: dict[int, StockReconciliation] = {}
-    for run in (
-        StockReconciliation.objects.filter(store_id__in=ids)
-        .order_by("store_id", "-created_at", "-id")
-        .distinct("store_id")
-        if connection.vendor == "postgresql"
-        else []
-    ):
-        runs[run.store_id] = run
+    runs = _last_reconciliations(ids)
     refused_samples: dict[int, list[str]] = {}
     for row in (
         ListingVariant.objects.filter(store_id__in=ids)
@@ -137,7 +190,6 @@ def humanise_seconds(seconds: float | None) -> str:
 
 def freshness_by_listing(*, listing_ids) -> dict[int, float | None]:
     """Per listing: age in seconds of its least fresh variant (None: never confirmed)."""
-
     now = timezone.now()
     rows = (
         ListingVariant.objects.filter(listing_id__in=list(listing_ids))
@@ -152,7 +204,6 @@ def freshness_by_listing(*, listing_ids) -> dict[int, float | None]:
 
 def list_stalest_listings(*, retailer: Retailer, limit: int = 10) -> list[dict]:
     """The listings whose stock was confirmed longest ago (pending ones first), for the page."""
-
     now = timezone.now()
     rows = (
         ListingVariant.objects.filter(store__retailer=retailer)

@@ -7,8 +7,8 @@ import pytest
 import requests
 import stripe
 
-from integrations.sandbox.stripe import decode_form, processing_fee
 from integrations.stripe import client as stripe_client
+from sandbox.stripe import decode_form, processing_fee
 
 
 def _post(sandbox, path, data, *, key="sk_test_dropship_sandbox", idempotency_key=None, **headers):

@@ -236,7 +236,7 @@ def test_events_delivered_in_reverse_order_and_twice_end_in_the_same_state(
     account = stripe_sandbox.connect_supplier(supplier)
     dispute = stripe_sandbox.app.open_dispute(disputed.charges.get().stripe_charge_id)
     stripe_sandbox.app.close_dispute(dispute["id"], status="won")
-    time.sleep(1.1)  # Stripe timestamps have one-second steps: make the next change newer
+    stripe_sandbox.app.clock.advance(1.1)  # Stripe timestamps have one-second steps: newer next
     stripe_sandbox.app.require_details(account.stripe_account_id, ["external_account"])
     stripe_sandbox.app.bank_payout(account.stripe_account_id, amount=1000)
     events = stripe_sandbox.app.events_of(*stripe_sandbox.app.enabled_events)

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from dropship.core import demo_data
+from devstack import demo_data
 from orders.models import Order, SupplierOrder
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -2,6 +2,7 @@ import threading
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
 from catalog.models import StockMovement, Variant
 from catalog.services.reservations import (
@@ -13,6 +14,7 @@ from catalog.services.reservations import (
 from tests import factories
 
 
+@pytest.mark.embedded
 @pytest.mark.django_db
 def test_reserve_holds_what_is_available_and_refuses_the_rest():
     variant = factories.VariantFactory(stock_on_hand=5)
@@ -32,6 +34,7 @@ def test_reserve_holds_what_is_available_and_refuses_the_rest():
     assert {m.source for m in movements} == {"RESERVATION"}
 
 
+@pytest.mark.embedded
 @pytest.mark.django_db
 def test_release_and_ship_move_reserved_and_on_hand_together():
     variant = factories.VariantFactory(stock_on_hand=10, stock_reserved=4)
@@ -43,6 +46,7 @@ def test_release_and_ship_move_reserved_and_on_hand_together():
     assert (variant.stock_on_hand, variant.stock_reserved) == (7, 0)
 
 
+@pytest.mark.embedded
 @pytest.mark.django_db
 @pytest.mark.parametrize("quantity", [0, -1, 1.5, "2", True])
 def test_quantities_must_be_positive_whole_numbers(quantity):
@@ -53,6 +57,7 @@ def test_quantities_must_be_positive_whole_numbers(quantity):
     assert variant.stock_reserved == 0
 
 
+@pytest.mark.embedded
 @pytest.mark.django_db(transaction=True)
 def test_reservations_outside_a_transaction_are_refused():
     variant = factories.VariantFactory()
@@ -60,6 +65,7 @@ def test_reservations_outside_a_transaction_are_refused():
         reserve_stock(lines=[(variant.pk, 1)], reference="x")
 
 
+@pytest.mark.embedded
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_reservations_never_oversell():
     variant = factories.VariantFactory(stock_on_hand=10)
@@ -120,6 +126,7 @@ def test_many_lines_are_applied_each_on_its_own_condition_in_one_statement(
     assert listed.inventory_version == version + 1
 
 
+@pytest.mark.embedded
 @pytest.mark.django_db
 def test_shipping_and_releasing_many_lines_record_before_and_after():
     a = factories.VariantFactory(stock_on_hand=10, stock_reserved=5)
@@ -140,6 +147,7 @@ def test_shipping_and_releasing_many_lines_record_before_and_after():
     assert list(rows) == [(b.pk, "SHIPMENT", 3, 1, 2, 0), (a.pk, "RELEASE", 10, 10, 5, 0)]
 
 
+@pytest.mark.embedded
 @pytest.mark.django_db(transaction=True)
 def test_orders_naming_the_same_variants_in_opposite_order_never_deadlock():
     first = factories.VariantFactory(stock_on_hand=1000)
@@ -167,3 +175,19 @@ def test_orders_naming_the_same_variants_in_opposite_order_never_deadlock():
     assert errors == []
     assert sorted(Variant.objects.values_list("stock_reserved", flat=True)) == [100, 100]
     assert StockMovement.objects.count() == 200
+
+
+@pytest.mark.embedded
+@pytest.mark.django_db
+def test_a_line_by_line_change_stamps_the_stock_change_time():
+    variant = factories.VariantFactory(stock_on_hand=5, stock_updated_at=None)
+    before = timezone.now()
+    with transaction.atomic():
+        # The same variant twice: the portable path on every engine.
+        assert reserve_stock(lines=[(variant.pk, 1), (variant.pk, 1)], reference="#9") == [
+            True,
+            True,
+        ]
+    variant.refresh_from_db()
+    assert variant.stock_reserved == 2
+    assert before <= variant.stock_updated_at <= timezone.now()

@@ -7,7 +7,8 @@ from catalog.services import StockBelowReserved, StockError, set_stock, set_stoc
 from dropship.accounts.models import Notification
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+# A README flow: `make test` runs it on SQLite as well.
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 Source = StockMovement.Source
 

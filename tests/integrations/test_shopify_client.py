@@ -15,8 +15,8 @@ from integrations.base import (
     VariantData,
 )
 from integrations.registry import get_store_client
-from integrations.sandbox.server import Response
-from integrations.sandbox.shopify import Plan
+from sandbox.server import Response
+from sandbox.shopify import Plan
 
 SHOP = "maple-and-co.myshopify.com"
 

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from integrations.sandbox.woocommerce import sign_oauth_url
 from integrations.shopify import oauth
 from integrations.shopify import webhooks as shopify_webhooks
 from integrations.woocommerce import webhooks as woo_webhooks
+from sandbox.woocommerce import sign_oauth_url
 from tests.integrations.helpers import fixture_bytes
 
 # The OAuth example of Shopify's documentation, as used by the ShopifyAPI package's own tests

@@ -14,6 +14,7 @@ from integrations.base import (
     VariantData,
 )
 from integrations.registry import get_store_client
+from retailers.services import reconnect_on_auth_error
 
 
 @pytest.fixture
@@ -212,6 +213,7 @@ def test_revoked_keys_mark_the_store_for_reconnection(
     with (
         django_capture_on_commit_callbacks(execute=True),
         pytest.raises(StorePermanentError, match="refused our API keys"),
+        reconnect_on_auth_error(store=store),  # the caller marks the store, not the registry
     ):
         get_store_client(store=store).verify_connection()
     store.refresh_from_db()

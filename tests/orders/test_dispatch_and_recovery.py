@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from integrations.models import InboundWebhook, OutboundPush
 from integrations.services import send_outbound_push, sweep_inbound_webhooks
+from integrations.signatures import sign_body as sign_payload
 from orders import tasks
 from orders.models import Order, SupplierOrder
-from orders.services.dispatch import sign_payload
 from orders.services.routing import sweep_undispatched_supplier_orders
 from tests import factories
 from tests.integrations.helpers import post_shopify
@@ -27,7 +27,8 @@ from tests.orders.pipeline import (
     terms_store,
 )
 
-pytestmark = pytest.mark.django_db
+# A README flow: `make test` runs it on SQLite as well.
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 class _Receiver(BaseHTTPRequestHandler):

@@ -15,7 +15,8 @@ from orders.services import fulfilment
 from orders.services.fulfilment import ShipLine
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+# A README flow: `make test` runs it on SQLite as well.
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 UPS = "1Z999AA10123456784"
 S = SupplierOrder.Status
 

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from integrations.models import InboundWebhook
+from integrations.signatures import sign_body as sign
 from orders.models import Shipment, SupplierOrder
-from orders.supplier_webhooks import sign
 from suppliers.models import Supplier
 from tests import factories
 

@@ -22,6 +22,7 @@ from tests.orders.pipeline import (
 )
 
 pytestmark = pytest.mark.django_db
+# The README's order intake: every test but the raw-SQL one is marked `embedded` (run on SQLite too).
 
 
 def _deliver_shopify(client, capture, payload, *, store, topic="orders/create", event_id=None):
@@ -31,6 +32,7 @@ def _deliver_shopify(client, capture, payload, *, store, topic="orders/create", 
         )
 
 
+@pytest.mark.embedded
 def test_shopify_order_from_fixture_is_reserved_paid_and_sent_to_dashboard_supplier(
     client, django_capture_on_commit_callbacks
 ):
@@ -83,6 +85,7 @@ def test_address_is_encrypted_at_rest(client, django_capture_on_commit_callbacks
     assert order.shipping_address["city"] == "Louisville"
 
 
+@pytest.mark.embedded
 def test_same_shopify_event_twice_and_same_order_with_new_event_create_one_order(
     client, django_capture_on_commit_callbacks
 ):
@@ -105,6 +108,7 @@ def test_same_shopify_event_twice_and_same_order_with_new_event_create_one_order
     assert set(InboundWebhook.objects.values_list("status", flat=True)) == {"PROCESSED"}
 
 
+@pytest.mark.embedded
 def test_woocommerce_order_from_fixture_maps_by_variation_then_sku(
     client, django_capture_on_commit_callbacks
 ):
@@ -135,6 +139,7 @@ def test_woocommerce_order_from_fixture_maps_by_variation_then_sku(
     assert set(order.supplier_orders.values_list("status", flat=True)) == {"SENT"}
 
 
+@pytest.mark.embedded
 def test_woocommerce_pending_order_is_ignored_until_processing(
     client, django_capture_on_commit_callbacks
 ):
@@ -155,6 +160,7 @@ def test_woocommerce_pending_order_is_ignored_until_processing(
     assert Order.objects.get().status == Order.Status.CONFIRMED
 
 
+@pytest.mark.embedded
 def test_multi_supplier_order_splits_into_one_supplier_order_each(
     client, django_capture_on_commit_callbacks
 ):
@@ -184,6 +190,7 @@ def test_multi_supplier_order_splits_into_one_supplier_order_each(
     assert OrderEvent.objects.filter(order=order, kind="sent").count() == 2
 
 
+@pytest.mark.embedded
 def test_order_with_only_foreign_products_creates_nothing(
     client, django_capture_on_commit_callbacks
 ):
@@ -195,6 +202,7 @@ def test_order_with_only_foreign_products_creates_nothing(
     assert Order.objects.count() == 0
 
 
+@pytest.mark.embedded
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -220,6 +228,7 @@ def test_bad_shopify_orders_fail_the_event_with_a_reason_and_write_nothing(
     assert Variant.objects.get(pk=offer.variant.pk).stock_reserved == 0
 
 
+@pytest.mark.embedded
 def test_unicode_and_2000_character_address_lines_are_kept_safely(
     client, django_capture_on_commit_callbacks
 ):
@@ -238,6 +247,7 @@ def test_unicode_and_2000_character_address_lines_are_kept_safely(
     assert len(order.items.get().title) == 500
 
 
+@pytest.mark.embedded
 def test_out_of_stock_line_becomes_exception_and_the_rest_goes_on(
     client, django_capture_on_commit_callbacks
 ):
@@ -262,6 +272,7 @@ def test_out_of_stock_line_becomes_exception_and_the_rest_goes_on(
     assert store.retailer.notifications.filter(kind="orders.exception").count() == 1
 
 
+@pytest.mark.embedded
 def test_card_retailer_without_card_holds_the_supplier_order_and_is_told(
     client, django_capture_on_commit_callbacks
 ):

@@ -5,7 +5,8 @@ import pytest
 from orders.shipping import ShippingLine, ShippingUnavailable, quote_shipping
 from tests.factories import ShippingRateFactory, SupplierFactory
 
-pytestmark = pytest.mark.django_db
+# A README flow: `make test` runs it on SQLite as well.
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 @pytest.fixture

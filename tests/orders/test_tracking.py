@@ -10,14 +10,15 @@ from django.utils import timezone
 from integrations.base import ProductData, VariantData
 from integrations.models import OutboundPush
 from integrations.registry import get_store_client
-from integrations.sandbox.server import Response
 from integrations.services import sweep_outbound_pushes
 from orders.models import OrderEvent, Shipment
 from orders.services import fulfilment, tracking
 from orders.services.fulfilment import ShipLine
+from sandbox.server import Response
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+# A README flow: `make test` runs it on SQLite as well.
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 UPS = "1Z999AA10123456784"
 
 

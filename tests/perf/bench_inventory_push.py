@@ -35,9 +35,9 @@ def _shopify() -> dict:
     from django.core.cache import cache
 
     from integrations.base import InventoryChange, ProductData, VariantData
-    from integrations.sandbox.server import SandboxServer
-    from integrations.sandbox.shopify import STANDARD_PLAN, ShopifySandbox
     from integrations.shopify.client import ShopifyClient
+    from sandbox.server import SandboxServer
+    from sandbox.shopify import STANDARD_PLAN, ShopifySandbox
 
     app = ShopifySandbox(
         api_key=settings.SHOPIFY_API_KEY, api_secret=settings.SHOPIFY_API_SECRET, plan=STANDARD_PLAN
@@ -86,9 +86,9 @@ def _shopify() -> dict:
 
 def _woocommerce() -> dict:
     from integrations.base import InventoryChange, ProductData, VariantData
-    from integrations.sandbox.server import SandboxServer
-    from integrations.sandbox.woocommerce import WooCommerceSandbox
     from integrations.woocommerce.client import WooCommerceClient
+    from sandbox.server import SandboxServer
+    from sandbox.woocommerce import WooCommerceSandbox
 
     app = WooCommerceSandbox()
     server = SandboxServer(app).start()

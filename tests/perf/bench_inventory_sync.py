@@ -227,12 +227,12 @@ def child_fanout() -> None:
     from django.db import connection
 
     from catalog.models import Variant
-    from integrations.sandbox.server import SandboxServer
-    from integrations.sandbox.shopify import STANDARD_PLAN, ShopifySandbox
-    from integrations.sandbox.woocommerce import WooCommerceSandbox
     from retailers.models import ListingVariant
     from retailers.sync import mark_variants_dirty
     from retailers.sync.drain import drain_store
+    from sandbox.server import SandboxServer
+    from sandbox.shopify import STANDARD_PLAN, ShopifySandbox
+    from sandbox.woocommerce import WooCommerceSandbox
 
     started = time.perf_counter()
     stores = seed_fanout()["stores"]
@@ -338,10 +338,10 @@ def child_e2e() -> None:
     from catalog.services import set_stock
     from integrations.base import ProductData, VariantData
     from integrations.registry import build_platform_client
-    from integrations.sandbox.server import SandboxServer
-    from integrations.sandbox.shopify import STANDARD_PLAN, ShopifySandbox
     from retailers.models import Listing, ListingVariant, Retailer, Store
     from retailers.sync.drain import kick_drains
+    from sandbox.server import SandboxServer
+    from sandbox.shopify import STANDARD_PLAN, ShopifySandbox
     from suppliers.models import Supplier
 
     shopify = ShopifySandbox(

@@ -92,10 +92,10 @@ def child() -> None:
     from django.conf import settings
     from django.core.cache import cache
 
-    from integrations.sandbox.server import SandboxServer
-    from integrations.sandbox.shopify import STANDARD_PLAN, ShopifySandbox
-    from integrations.sandbox.woocommerce import WooCommerceSandbox
     from retailers.models import Store
+    from sandbox.server import SandboxServer
+    from sandbox.shopify import STANDARD_PLAN, ShopifySandbox
+    from sandbox.woocommerce import WooCommerceSandbox
 
     cache.clear()
     results: dict[str, float | int] = {}

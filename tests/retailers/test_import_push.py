@@ -33,7 +33,8 @@ from tests.factories import (
     VariantFactory,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# A README flow: `make test` runs it on SQLite as well.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
 
 
 def _shirt(supplier=None):

@@ -10,7 +10,8 @@ from retailers.sync.drain import drain_store, kick_drains
 from tests import factories
 from tests.retailers.sync_support import list_product, shown
 
-pytestmark = pytest.mark.django_db
+# A README flow: `make test` runs it on SQLite as well.
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 @pytest.fixture

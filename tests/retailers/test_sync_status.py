@@ -2,14 +2,17 @@
 errors and freshness, only for the caller's own retailer, in a fixed number of queries."""
 
 import pytest
+from django.db import connection
 
 from catalog.services import set_stock
 from dropship.accounts.services import create_api_key
+from retailers.sync import status
 from retailers.sync.drain import drain_store
+from retailers.sync.models import StockReconciliation
 from tests import factories
 from tests.retailers.sync_support import list_product
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 @pytest.fixture
@@ -96,3 +99,31 @@ def test_freshness_per_listing(synced):
     assert ages[listings[shop.pk]] is not None  # one variant pushed; the other never confirmed
     assert ages[listings[shop.pk]] >= 0
     assert ages[listings[woo.pk]] is not None  # pending since the change
+
+
+def test_the_portable_freshness_percentile_interpolates_as_postgresql_does():
+    assert status._percentile_cont([float(n * 10) for n in range(11)], 0.95) == 95.0
+    assert status._percentile_cont([30.0, 10.0], 0.95) == 29.0
+    assert status._percentile_cont([7.0], 0.95) == 7.0
+
+
+def test_both_engines_paths_give_the_same_freshness_and_last_reconciliation(synced):
+    """On PostgreSQL both paths run and must agree; on SQLite the portable one is the page's."""
+    _, shop, woo = synced
+    for store in (shop, woo, shop):
+        StockReconciliation.objects.create(store=store)
+    latest = {
+        store.pk: StockReconciliation.objects.filter(store=store).latest("created_at", "id").pk
+        for store in (shop, woo)
+    }
+    ids = [shop.pk, woo.pk]
+
+    portable = status._freshness_p95_portable(ids)
+    assert set(portable) == {shop.pk, woo.pk}
+    assert all(age >= 0 for age in portable.values())
+    runs = status._last_reconciliations(ids)
+    assert {store_id: run.pk for store_id, run in runs.items()} == latest
+    if connection.vendor == "postgresql":
+        assert status._freshness_p95_postgresql(ids) == pytest.approx(portable, abs=5)
+        portable_runs = status._last_reconciliations_portable(ids)
+        assert {run.store_id: run.pk for run in portable_runs} == latest

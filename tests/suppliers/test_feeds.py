@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from catalog.models import StockMovement, Variant
 from dropship.accounts.models import Notification
-from integrations.sandbox.server import Response, SandboxServer
 from retailers.models import ListingVariant
+from sandbox.server import Response, SandboxServer
 from suppliers import feeds
 from suppliers.models import SupplierFeed
 from tests import factories

@@ -1,6 +1,6 @@
 """Stripe's objects as the sandbox builds them (shapes from Stripe's own fixtures), the test
 cards, the bracket-key form decoding, API errors and the hosted pages. No state here: the
-sandbox (integrations/sandbox/stripe.py) keeps the objects and decides what happens."""
+sandbox (sandbox/stripe.py) keeps the objects and decides what happens."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import html
 import re
 import secrets
 import string
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,13 +183,13 @@ class ApiError(Exception):
 
 
 # --- objects -------------------------------------------------------------------------------------
-def customer_object(*, params) -> dict:
+def customer_object(*, now, params) -> dict:
     return {
         "id": new_id("cus", 14),
         "object": "customer",
         "address": None,
         "balance": 0,
-        "created": int(time.time()),
+        "created": now,
         "currency": None,
         "default_source": None,
         "delinquent": False,
@@ -214,7 +213,7 @@ def customer_object(*, params) -> dict:
     }
 
 
-def payment_method_object(*, card, number, name) -> dict:
+def payment_method_object(*, now, card, number, name) -> dict:
     return {
         "id": new_id("pm"),
         "object": "payment_method",
@@ -250,7 +249,7 @@ def payment_method_object(*, card, number, name) -> dict:
             "networks": {"available": [card.brand], "preferred": None},
             "wallet": None,
         },
-        "created": int(time.time()),
+        "created": now,
         "customer": None,
         "livemode": False,
         "metadata": {},
@@ -293,7 +292,7 @@ def balance_transaction_object(
 
 
 def charge_object(
-    *, charge_id, amount, balance_transaction, currency, failed, intent, method, card
+    *, now, charge_id, amount, balance_transaction, currency, failed, intent, method, card
 ) -> dict:
     return {
         "id": charge_id,
@@ -308,7 +307,7 @@ def charge_object(
         "billing_details": copy.deepcopy(method["billing_details"]),
         "calculated_statement_descriptor": "DROPSHIP",
         "captured": not failed,
-        "created": int(time.time()),
+        "created": now,
         "currency": currency,
         "customer": intent["customer"],
         "description": intent["description"],
@@ -368,7 +367,7 @@ def charge_object(
     }
 
 
-def account_object(*, capabilities, account_type, params) -> dict:
+def account_object(*, now, capabilities, account_type, params) -> dict:
     return {
         "id": new_id("acct", 16),
         "object": "account",
@@ -389,7 +388,7 @@ def account_object(*, capabilities, account_type, params) -> dict:
         "charges_enabled": False,
         "controller": {"type": "application", "is_controller": True},
         "country": (params.get("country") or "US").upper(),
-        "created": int(time.time()),
+        "created": now,
         "default_currency": (params.get("default_currency") or "usd").lower(),
         "details_submitted": False,
         "email": params.get("email"),
@@ -435,6 +434,7 @@ def account_object(*, capabilities, account_type, params) -> dict:
 
 def transfer_object(
     *,
+    now,
     transfer_id,
     amount,
     currency,
@@ -450,7 +450,7 @@ def transfer_object(
         "amount": amount,
         "amount_reversed": 0,
         "balance_transaction": balance_transaction["id"],
-        "created": int(time.time()),
+        "created": now,
         "currency": currency,
         "description": params.get("description"),
         "destination": destination_id,
@@ -471,14 +471,14 @@ def transfer_object(
 
 
 def reversal_object(
-    *, reversal_id, amount, transfer_id, balance_transaction, transfer, params
+    *, now, reversal_id, amount, transfer_id, balance_transaction, transfer, params
 ) -> dict:
     return {
         "id": reversal_id,
         "object": "transfer_reversal",
         "amount": amount,
         "balance_transaction": balance_transaction["id"],
-        "created": int(time.time()),
+        "created": now,
         "currency": transfer["currency"],
         "destination_payment_refund": None,
         "metadata": params.get("metadata") or {},
@@ -487,14 +487,14 @@ def reversal_object(
     }
 
 
-def refund_object(*, refund_id, amount, balance_transaction, charge, params) -> dict:
+def refund_object(*, now, refund_id, amount, balance_transaction, charge, params) -> dict:
     return {
         "id": refund_id,
         "object": "refund",
         "amount": amount,
         "balance_transaction": balance_transaction["id"],
         "charge": charge["id"],
-        "created": int(time.time()),
+        "created": now,
         "currency": charge["currency"],
         "destination_details": {"card": {"type": "refund"}, "type": "card"},
         "metadata": params.get("metadata") or {},
@@ -507,18 +507,18 @@ def refund_object(*, refund_id, amount, balance_transaction, charge, params) -> 
     }
 
 
-def dispute_object(*, dispute_id, amount, charge, reason, withdrawal) -> dict:
+def dispute_object(*, now, dispute_id, amount, charge, reason, withdrawal) -> dict:
     return {
         "id": dispute_id,
         "object": "dispute",
         "amount": amount,
         "balance_transactions": [withdrawal],
         "charge": charge["id"],
-        "created": int(time.time()),
+        "created": now,
         "currency": charge["currency"],
         "evidence": {},
         "evidence_details": {
-            "due_by": int(time.time()) + 7 * 86400,
+            "due_by": now + 7 * 86400,
             "has_evidence": False,
             "past_due": False,
             "submission_count": 0,

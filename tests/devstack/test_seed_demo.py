@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from catalog.models import Product, Variant
+from devstack import demo_data
 from dropship.accounts.models import User
-from dropship.core import demo_data
 from suppliers.models import Supplier
 
 

@@ -3,12 +3,16 @@
 The Shopify, WooCommerce and Stripe sandboxes listen on PORT+1, PORT+2 and PORT+3 (8001-8003
 with the default PORT=8000); web, worker and beat are pointed at them through SHOPIFY_BASE_URL
 and STRIPE_API_BASE unless the environment already says otherwise. The Stripe sandbox delivers
-its signed webhooks to this web's /webhooks/stripe/.
+its signed webhooks to this web's /webhooks/stripe/. Each sandbox keeps its state in
+`state_dir/<name>-<port>.json`, so a restart finds the demo stores' products and orders again.
 """
 
 import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from billing.webhooks import HANDLED_EVENT_TYPES
 
 
 @dataclass(frozen=True)
@@ -42,14 +46,12 @@ def app_env(*, port: int, host: str = "127.0.0.1") -> dict[str, str]:
     return {name: value for name, value in wanted.items() if not os.environ.get(name)}
 
 
-def _stripe_events() -> list[str]:
-    """The event types the Stripe sandbox's webhook endpoint is enabled for: those we handle."""
-    from billing.webhooks import HANDLED_EVENT_TYPES
-
-    return HANDLED_EVENT_TYPES
+def sandbox_state_file(*, state_dir: Path, name: str, port: int) -> str:
+    """One file per sandbox and port: the stores Dropship knows carry the sandbox's address."""
+    return str(state_dir / f"{name}-{port}.json")
 
 
-def stack_processes(*, port: int, host: str = "127.0.0.1") -> list[StackProcess]:
+def stack_processes(*, port: int, state_dir: Path, host: str = "127.0.0.1") -> list[StackProcess]:
     python = sys.executable
     env = app_env(port=port, host=host)
     urls = sandbox_urls(port=port, host=host)
@@ -59,12 +61,14 @@ def stack_processes(*, port: int, host: str = "127.0.0.1") -> list[StackProcess]
             argv=[
                 python,
                 "-m",
-                "integrations.sandbox",
+                "sandbox",
                 "shopify",
                 "--host",
                 host,
                 "--port",
                 str(port + 1),
+                "--state",
+                sandbox_state_file(state_dir=state_dir, name="shopify", port=port + 1),
                 "--privacy-webhook-url",
                 f"http://{host}:{port}/webhooks/shopify/",
             ],
@@ -75,12 +79,14 @@ def stack_processes(*, port: int, host: str = "127.0.0.1") -> list[StackProcess]
             argv=[
                 python,
                 "-m",
-                "integrations.sandbox",
+                "sandbox",
                 "woocommerce",
                 "--host",
                 host,
                 "--port",
                 str(port + 2),
+                "--state",
+                sandbox_state_file(state_dir=state_dir, name="woocommerce", port=port + 2),
             ],
             url=urls["woocommerce"] + "/",
         ),
@@ -89,16 +95,18 @@ def stack_processes(*, port: int, host: str = "127.0.0.1") -> list[StackProcess]
             argv=[
                 python,
                 "-m",
-                "integrations.sandbox",
+                "sandbox",
                 "stripe",
                 "--host",
                 host,
                 "--port",
                 str(port + 3),
+                "--state",
+                sandbox_state_file(state_dir=state_dir, name="stripe", port=port + 3),
                 "--webhook-url",
                 f"http://{host}:{port}/webhooks/stripe/",
                 "--events",
-                ",".join(_stripe_events()),
+                ",".join(HANDLED_EVENT_TYPES),  # the endpoint gets the events billing handles
             ],
             url=urls["stripe"] + "/",
         ),

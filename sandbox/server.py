@@ -1,7 +1,7 @@
 """A tiny HTTP server shell shared by the sandboxes (stdlib only, no Django).
 
 A sandbox is an object with `handle(request) -> Response`; `SandboxServer` serves it on a
-ThreadingHTTPServer, in the foreground (`python -m integrations.sandbox ...`) or in a thread
+ThreadingHTTPServer, in the foreground (`python -m sandbox ...`) or in a thread
 (tests, port 0).
 """
 

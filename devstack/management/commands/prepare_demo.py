@@ -1,7 +1,8 @@
 """Connect the demo retailer's Shopify and WooCommerce stores to the running sandboxes.
 
 `make run` calls this once the sandboxes answer. Idempotent: the retailer's existing store rows
-are reconnected (the sandboxes keep their state in memory, so each run issues new credentials).
+are reconnected with new credentials on every run (the sandboxes keep their shops, products and
+orders under var/sandbox/ across restarts).
 """
 
 import json
@@ -10,19 +11,18 @@ import urllib.request
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from dropship.core import demo_data
+from devstack import demo_data
 from dropship.core.errors import DomainError
 from retailers.models import Retailer
 from retailers.services import connect_shopify_store_with_token, connect_woocommerce_store
+from sandbox.storefront import storefront_path
 
 DEMO_SHOP = "maple-and-co.myshopify.com"
 DEMO_WOO_SITE = "maple-and-co"
 
 
 def demo_storefront_urls(*, shopify_url: str, woocommerce_url: str) -> dict[str, str]:
-    """The sandbox shopper pages of the demo stores (integrations/sandbox/storefront.py)."""
-    from integrations.sandbox.storefront import storefront_path
-
+    """The sandbox shopper pages of the demo stores (sandbox/storefront.py)."""
     return {
         "Shopify": shopify_url.rstrip("/") + storefront_path(DEMO_SHOP),
         "WooCommerce": woocommerce_url.rstrip("/") + storefront_path(DEMO_WOO_SITE),

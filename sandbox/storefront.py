@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
-from integrations.sandbox.server import Delivery, Request, Response
+from sandbox.server import Delivery, Request, Response
 
 MAX_QUANTITY = 99
 MAX_FIELD = 200

@@ -3,16 +3,16 @@
 import pytest
 from django.core.management import call_command
 
-from dropship.core.stack import stack_processes
+from devstack.stack import stack_processes
 from retailers.models import Store
 from tests import factories
 
 
-def test_stack_starts_the_sandboxes_before_web_and_points_the_app_at_them(monkeypatch):
+def test_stack_starts_the_sandboxes_before_web_and_points_the_app_at_them(monkeypatch, tmp_path):
     monkeypatch.delenv("SHOPIFY_BASE_URL", raising=False)
     monkeypatch.delenv("STRIPE_API_BASE", raising=False)
     monkeypatch.delenv("SITE_URL", raising=False)
-    processes = {p.name: p for p in stack_processes(port=8000)}
+    processes = {p.name: p for p in stack_processes(port=8000, state_dir=tmp_path)}
     assert list(processes)[:4] == ["shopify", "woocommerce", "stripe", "web"]
     assert "8001" in processes["shopify"].argv
     assert "8002" in processes["woocommerce"].argv
@@ -22,6 +22,9 @@ def test_stack_starts_the_sandboxes_before_web_and_points_the_app_at_them(monkey
         "http://127.0.0.1:8000/webhooks/stripe/"
     )
     assert "payment_intent.succeeded" in stripe_argv[stripe_argv.index("--events") + 1]
+    for name, port in (("shopify", 8001), ("woocommerce", 8002), ("stripe", 8003)):
+        argv = processes[name].argv
+        assert argv[argv.index("--state") + 1] == str(tmp_path / f"{name}-{port}.json")
     for name in ("web", "worker", "beat"):
         assert processes[name].env == {
             "SHOPIFY_BASE_URL": "http://127.0.0.1:8001",

@@ -20,11 +20,11 @@ import base64
 import hashlib
 import hmac
 import html
-import itertools
 import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -51,8 +51,9 @@ from graphql import (
 )
 from graphql.utilities import value_from_ast_untyped
 
-from integrations.sandbox.server import Delivery, Request, Response, post
-from integrations.sandbox.storefront import ShopifyStorefront
+from sandbox.server import Delivery, Request, Response, post
+from sandbox.state import StateFile
+from sandbox.storefront import ShopifyStorefront
 
 MAX_QUERY_COST = 1000
 MAX_INPUT_ARRAY = 250  # shopify.dev "Shopify API limits": input arrays hold at most 250 items
@@ -100,14 +101,15 @@ PLUS_PLAN = Plan(maximum_available=20000.0, restore_rate=1000.0)
 class Bucket:
     """Shopify's leaky bucket: `available` refills at `restore_rate` up to `maximum`."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, clock: Callable[[], float] = time.time) -> None:
         self.maximum = plan.maximum_available
         self.restore_rate = plan.restore_rate
         self.available = plan.maximum_available
-        self.updated = time.monotonic()
+        self.clock = clock
+        self.updated = clock()
 
     def refill(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         self.available = min(
             self.maximum, self.available + (now - self.updated) * self.restore_rate
         )
@@ -167,8 +169,27 @@ class Shop:
         raise KeyError(sku)
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+# What a state file keeps of a shop (its plan too; the bucket starts full again).
+SAVED_SHOP_FIELDS = (
+    "domain",
+    "name",
+    "shop_id",
+    "currency",
+    "email",
+    "products",
+    "variants",
+    "inventory_items",
+    "orders",
+    "fulfillment_orders",
+    "fulfillments",
+    "webhooks",
+    "location_id",
+    "is_installed",
+)
+
+
+def _timestamp(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def sign_query(params: dict[str, str], secret: str) -> str:
@@ -197,6 +218,8 @@ class ShopifySandbox:
         plan: Plan = STANDARD_PLAN,
         privacy_webhook_url: str = "",
         verbose: bool = False,
+        state_file: StateFile | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.api_key = api_key
         self.api_secret = api_secret
@@ -209,14 +232,52 @@ class ShopifySandbox:
         self.calls: list[CallRecord] = []
         self.deliveries: list[Delivery] = []
         self.injected: dict[str, list[Response]] = {}
-        self.down_until: dict[str, float] = {}  # shop -> time.monotonic() it comes back
+        self.down_until: dict[str, float] = {}  # shop -> clock() time it comes back
         self.lock = threading.RLock()
-        self._ids = itertools.count(1000001)
+        self.clock = clock
+        self._last_id = 1000000
         self.storefront = ShopifyStorefront(self)  # the shopper pages: /{shop}/storefront/
+        self.state_file = state_file
+        if state_file is not None:
+            self._restore(state_file.load())
 
     # --- state helpers for tests and the demo --------------------------------------------------
     def next_id(self) -> int:
-        return next(self._ids)
+        with self.lock:
+            self._last_id += 1
+            return self._last_id
+
+    def now(self) -> str:
+        return _timestamp(self.clock())
+
+    def snapshot(self) -> dict[str, Any]:
+        """What a restart keeps: the shops with their products and orders, the tokens, the ids."""
+        with self.lock:
+            return {
+                "last_id": self._last_id,
+                "tokens": self.tokens,
+                "shops": [
+                    {
+                        **{name: getattr(shop, name) for name in SAVED_SHOP_FIELDS},
+                        "plan": vars(shop.plan),
+                    }
+                    for shop in self.shops.values()
+                ],
+            }
+
+    def _restore(self, state: dict[str, Any] | None) -> None:
+        if state is None:
+            return
+        self._last_id = state["last_id"]
+        self.tokens = state["tokens"]
+        for saved in state["shops"]:
+            plan = Plan(**saved.pop("plan"))
+            self.shops[saved["domain"]] = Shop(**saved, plan=plan, bucket=Bucket(plan, self.clock))
+
+    def save_state(self) -> None:
+        if self.state_file is not None:
+            with self.lock:
+                self.state_file.save(self.snapshot())
 
     def add_shop(self, domain: str, *, name: str = "", currency: str = "USD") -> Shop:
         with self.lock:
@@ -230,7 +291,7 @@ class ShopifySandbox:
                     plan=self.plan,
                 )
                 shop.location_id = f"gid://shopify/Location/{self.next_id()}"
-                shop.bucket = Bucket(self.plan)
+                shop.bucket = Bucket(self.plan, self.clock)
                 self.shops[domain] = shop
             return shop
 
@@ -254,7 +315,7 @@ class ShopifySandbox:
     def set_plan(self, domain: str, plan: Plan, *, currently_available: float | None = None):
         with self.lock:
             shop = self.add_shop(domain)
-            shop.bucket = Bucket(plan)
+            shop.bucket = Bucket(plan, self.clock)
             if currently_available is not None:
                 shop.bucket.available = currently_available
 
@@ -269,7 +330,7 @@ class ShopifySandbox:
     def take_down(self, domain: str, *, seconds: float) -> None:
         """The shop answers 503 to every API call for the next `seconds`."""
         with self.lock:
-            self.down_until[domain] = time.monotonic() + seconds
+            self.down_until[domain] = self.clock() + seconds
 
     def bring_up(self, domain: str) -> None:
         with self.lock:
@@ -300,6 +361,11 @@ class ShopifySandbox:
 
     # --- HTTP --------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
+        response = self._route(request)
+        self.save_state()
+        return response
+
+    def _route(self, request: Request) -> Response:
         parts = request.path.strip("/").split("/")
         if len(parts) >= 2 and parts[1] == "storefront" and parts[0] in self.shops:
             return self.storefront.handle(request, parts[0], parts[2:])
@@ -373,7 +439,7 @@ class ShopifySandbox:
             .rstrip("="),
             "shop": domain,
             "state": params.get("state", ""),
-            "timestamp": str(int(time.time())),
+            "timestamp": str(int(self.clock())),
         }
         query["hmac"] = sign_query(query, self.api_secret)
         separator = "&" if "?" in redirect_uri else "?"
@@ -409,7 +475,7 @@ class ShopifySandbox:
             known = self.tokens.get(token) == domain
             injected = self.injected.get(domain)
             forced = injected.pop(0) if injected else None
-            if forced is None and self.down_until.get(domain, 0) > time.monotonic():
+            if forced is None and self.down_until.get(domain, 0) > self.clock():
                 forced = Response.json({"errors": "Service Unavailable"}, status=503)
         if forced is not None:
             self.calls.append(CallRecord(domain, "injected", forced.status, False, 0, None))
@@ -576,7 +642,7 @@ class ShopifySandbox:
             "X-Shopify-API-Version": "2025-07",
             "X-Shopify-Webhook-Id": webhook_id or secrets.token_hex(8) + "-" + secrets.token_hex(4),
             "X-Shopify-Event-Id": event_id or secrets.token_hex(8) + "-" + secrets.token_hex(4),
-            "X-Shopify-Triggered-At": _now(),
+            "X-Shopify-Triggered-At": self.now(),
             "User-Agent": "Shopify-Captain-Hook",
         }
 
@@ -687,7 +753,7 @@ class ShopifySandbox:
                 "number": order_number,
                 "email": email,
                 "note": None,
-                "created_at": _now(),
+                "created_at": self.now(),
                 "cancelled_at": None,
                 "currency": shop.currency,
                 "customer": {
@@ -731,7 +797,7 @@ class ShopifySandbox:
     def cancel_order(self, domain: str, order_id: str) -> dict:
         shop = self.shops[domain]
         order = shop.orders[order_id]
-        order["cancelled_at"] = _now()
+        order["cancelled_at"] = self.now()
         for fo_id in order["fulfillment_order_ids"]:
             shop.fulfillment_orders[fo_id]["status"] = "CANCELLED"
         self.deliver(domain, "orders/cancelled", self.order_payload(shop, order))
@@ -960,7 +1026,7 @@ class _Root:
         return {"product": _product(shop, product["id"]), "userErrors": []}
 
     def inventorySetQuantities(self, info, input: dict) -> dict:
-        return _inventory_set(self.shop_state, input)
+        return _inventory_set(self.shop_state, input, now=self.sandbox.now())
 
     def fulfillmentCreate(self, info, fulfillment: dict, message: str | None = None) -> dict:
         return _fulfillment_create(self.sandbox, self.shop_state, fulfillment)
@@ -1343,7 +1409,7 @@ def _product_set(sandbox: ShopifySandbox, shop: Shop, data: dict) -> dict:
     return {"product": _product(shop, existing["id"]), "userErrors": []}
 
 
-def _inventory_set(shop: Shop, data: dict) -> dict:
+def _inventory_set(shop: Shop, data: dict, *, now: str) -> dict:
     errors = []
     if data["name"] not in {"available", "on_hand"}:
         errors.append(
@@ -1424,7 +1490,7 @@ def _inventory_set(shop: Shop, data: dict) -> dict:
         )
     return {
         "inventoryAdjustmentGroup": {
-            "createdAt": _now(),
+            "createdAt": now,
             "reason": data["reason"],
             "changes": changes,
         },
@@ -1528,7 +1594,7 @@ def _fulfillment_create(sandbox: ShopifySandbox, shop: Shop, data: dict) -> dict
     fulfillment = {
         "id": gid,
         "status": "SUCCESS",
-        "createdAt": _now(),
+        "createdAt": sandbox.now(),
         "trackingInfo": [
             {
                 "company": tracking.get("company"),

@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog.models import Category, Product, Variant
+from devstack import demo_data
 from dropship.accounts.models import Membership, Role, User
 from dropship.accounts.roles import PLATFORM_ADMIN, SUPPORT_AGENT
-from dropship.core import demo_data
 from retailers.models import PricingRule, Retailer
 from suppliers.models import ShippingRate, Supplier, SupplierVerification
 

@@ -11,7 +11,8 @@ from integrations.base import FulfillmentData, FulfillmentLine, ProductData, Var
 from integrations.models import InboundWebhook
 from integrations.registry import get_store_client
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# A README flow: `make test` runs it on SQLite as well.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
 
 
 def _publish(store, title: str, skus: list[str]) -> None:

@@ -16,7 +16,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from dropship.core.stack import StackProcess, app_env, sandbox_urls, stack_processes
+from devstack.management.commands.prepare_demo import demo_storefront_urls
+from devstack.management.commands.seed_demo import Command as SeedDemo
+from devstack.stack import StackProcess, app_env, sandbox_urls, stack_processes
 
 COLOURS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m"]
 RESET = "\033[0m"
@@ -41,7 +43,7 @@ class Command(BaseCommand):
         if not no_seed:
             call_command("seed_demo", quiet_logins=True, force=True)
         signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
-        processes = stack_processes(port=port, host=host)
+        processes = stack_processes(port=port, host=host, state_dir=settings.VAR_DIR / "sandbox")
         try:
             for index, process in enumerate(processes):
                 self._start(process, COLOURS[index % len(COLOURS)])
@@ -119,8 +121,6 @@ class Command(BaseCommand):
         raise CommandError(f"{what} did not answer {url} within {timeout:.0f} s.")
 
     def _banner(self, host: str, port: int, processes: list[StackProcess], *, seeded: bool) -> None:
-        from dropship.core.management.commands.seed_demo import Command as SeedDemo
-
         lines = [
             "",
             "=" * 72,
@@ -139,8 +139,6 @@ class Command(BaseCommand):
 
     @staticmethod
     def _storefront_urls(host: str, port: int) -> dict[str, str]:
-        from retailers.management.commands.prepare_demo import demo_storefront_urls
-
         urls = sandbox_urls(port=port, host=host)
         return demo_storefront_urls(
             shopify_url=urls["shopify"], woocommerce_url=urls["woocommerce"]

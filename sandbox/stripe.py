@@ -45,14 +45,16 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
 import stripe
 
-from integrations.sandbox.server import Delivery, Request, Response, post
-from integrations.sandbox.stripe_objects import (
+from sandbox.server import Delivery, Request, Response, post
+from sandbox.state import StateFile
+from sandbox.stripe_objects import (
     ACCOUNT_LINK_TTL,
     ALPHANUMERIC,
     API_VERSION,
@@ -126,6 +128,9 @@ class StripeSandbox:
     base_url: str = ""  # set by the server once its port is known
     verbose: bool = False
     delivery_attempts: int = 4
+    state_file: StateFile | None = None
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
@@ -143,6 +148,40 @@ class StripeSandbox:
         self._pending = threading.local()
         self._sender = threading.Thread(target=self._deliver_forever, daemon=True)
         self._sender.start()
+        if self.state_file is not None:
+            self._restore(self.state_file.load())
+
+    def now(self) -> int:
+        """Stripe's timestamps: whole seconds."""
+        return int(self.clock())
+
+    # --- state across restarts --------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """What a restart keeps: every object with its owner and order, cards, account links."""
+        with self.lock:
+            return {
+                "objects": self.objects,
+                "owner": self.owner,
+                "sequence": self.sequence,
+                "card_numbers": self.card_numbers,
+                "link_state": self.link_state,
+                "event_ids": [event["id"] for event in self.events],
+            }
+
+    def _restore(self, state: dict[str, Any] | None) -> None:
+        if state is None:
+            return
+        self.objects = state["objects"]
+        self.owner = state["owner"]
+        self.sequence = state["sequence"]
+        self.card_numbers = state["card_numbers"]
+        self.link_state = state["link_state"]
+        self.events = [self.objects[event_id] for event_id in state["event_ids"]]
+
+    def save_state(self) -> None:
+        if self.state_file is not None:
+            with self.lock:
+                self.state_file.save(self.snapshot())
 
     # --- helpers tests use ------------------------------------------------------------------
     def objects_of(self, kind: str, *, account: str | None = None) -> list[dict]:
@@ -197,7 +236,7 @@ class StripeSandbox:
             "id": new_id("evt"),
             "object": "event",
             "api_version": API_VERSION,
-            "created": int(time.time()),
+            "created": self.now(),
             "data": {"object": copy.deepcopy(obj)},
             "livemode": False,
             "pending_webhooks": 1 if self._is_enabled(type_) and self.webhook_url else 0,
@@ -236,7 +275,7 @@ class StripeSandbox:
                     delivery = self._deliver(event, self.webhook_url)
                     if 200 <= delivery.status < 300:
                         break
-                    time.sleep(min(0.25 * 2**attempt, 2))
+                    self.sleep(min(0.25 * 2**attempt, 2))
             finally:
                 self._outbox.task_done()
 
@@ -265,6 +304,7 @@ class StripeSandbox:
                 return self._index()
             return Response.html("<h1>Not found</h1>", 404)
         finally:
+            self.save_state()
             self._flush_events()
 
     def _error_response(self, error: ApiError, request_id: str) -> Response:
@@ -342,7 +382,7 @@ class StripeSandbox:
         params = decode_form(pairs)
         fault = self._take_fault(method, request.path)
         if fault is not None and not fault.after:
-            time.sleep(fault.delay)
+            self.sleep(fault.delay)
             response = self._fault_response(fault, request_id)
             self._record(method, request.path, response, account, key)
             return response
@@ -377,7 +417,7 @@ class StripeSandbox:
             response = self._fault_response(fault, request_id)
         self._record(method, request.path, response, account, key)
         if fault is not None:
-            time.sleep(fault.delay)
+            self.sleep(fault.delay)
         return response
 
     def _replay(
@@ -601,7 +641,7 @@ class StripeSandbox:
 
     # --- customers, cards, checkout ----------------------------------------------------------
     def _create_customer(self, params: dict, account: str | None) -> dict:
-        customer = customer_object(params=params)
+        customer = customer_object(now=self.now(), params=params)
         return self._public(self._store(customer, account))
 
     def _update_customer(self, customer_id: str, params: dict, account: str | None) -> dict:
@@ -630,7 +670,7 @@ class StripeSandbox:
 
     def _new_payment_method(self, number: str, account: str | None, *, name: str = "") -> dict:
         card = CARDS[number]
-        method = payment_method_object(card=card, number=number, name=name)
+        method = payment_method_object(now=self.now(), card=card, number=number, name=name)
         self.card_numbers[method["id"]] = number
         return self._store(method, account)
 
@@ -680,7 +720,7 @@ class StripeSandbox:
         customer = params.get("customer")
         if customer:
             self._find(customer, "customers", account)
-        now = int(time.time())
+        now = self.now()
         setup_intent = self._store(
             setup_intent_object(now=now, customer=customer, params=params),
             account,
@@ -704,7 +744,7 @@ class StripeSandbox:
             session = self.objects.get(session_id)
             if session is None or session.get("object") != "checkout.session":
                 raise ApiError.no_such("checkout.session", session_id)
-            if session["status"] != "open" or session["expires_at"] < time.time():
+            if session["status"] != "open" or session["expires_at"] < self.clock():
                 raise ApiError(
                     400, "invalid_request_error", "This Checkout Session is no longer active."
                 )
@@ -798,7 +838,7 @@ class StripeSandbox:
         description: str | None = None,
         fee_description: str = "Stripe processing fees",
     ) -> dict:
-        now = int(time.time())
+        now = self.now()
         transaction = balance_transaction_object(
             amount=amount,
             now=now,
@@ -850,7 +890,7 @@ class StripeSandbox:
                     code="payment_method_unexpected_state",
                     param="payment_method",
                 )
-        now = int(time.time())
+        now = self.now()
         intent = payment_intent_object(
             amount=amount,
             now=now,
@@ -909,6 +949,7 @@ class StripeSandbox:
                 description=intent["description"],
             )["id"]
         charge = charge_object(
+            now=self.now(),
             charge_id=charge_id,
             amount=amount,
             balance_transaction=balance_transaction,
@@ -990,6 +1031,7 @@ class StripeSandbox:
             description="REFUND FOR CHARGE",
         )
         refund = refund_object(
+            now=self.now(),
             refund_id=refund_id,
             amount=amount,
             balance_transaction=balance_transaction,
@@ -1014,7 +1056,7 @@ class StripeSandbox:
             if _bool((wanted or {}).get("requested"))
         } or {"transfers": "inactive"}
         account = account_object(
-            capabilities=capabilities, account_type=account_type, params=params
+            now=self.now(), capabilities=capabilities, account_type=account_type, params=params
         )
         account["external_accounts"]["url"] = f"/v1/accounts/{account['id']}/external_accounts"
         self._store(account, None)
@@ -1034,7 +1076,7 @@ class StripeSandbox:
             )
         if params["type"] == "account_onboarding" and not params.get("return_url"):
             raise ApiError.missing("return_url")
-        now = int(time.time())
+        now = self.now()
         link_id = secrets.token_urlsafe(18)
         self.link_state[link_id] = {
             "account": account["id"],
@@ -1061,7 +1103,7 @@ class StripeSandbox:
                     "details_submitted": True,
                     "capabilities": dict.fromkeys(account["capabilities"], "active"),
                     "tos_acceptance": {
-                        "date": int(time.time()),
+                        "date": self.now(),
                         "ip": "127.0.0.1",
                         "user_agent": "sandbox",
                     },
@@ -1116,7 +1158,7 @@ class StripeSandbox:
             account = self.objects.get(account_id)
         if state is None or account is None or state["account"] != account_id:
             return Response.html("<h1>This onboarding link is not valid.</h1>", 404)
-        if state["used"] or state["expires_at"] < time.time():
+        if state["used"] or state["expires_at"] < self.clock():
             if state["refresh_url"]:
                 return Response(status=303, headers={"Location": state["refresh_url"]})
             return Response.html("<h1>This onboarding link has expired.</h1>", 410)
@@ -1191,6 +1233,7 @@ class StripeSandbox:
             account=destination_id,
         )
         transfer = transfer_object(
+            now=self.now(),
             transfer_id=transfer_id,
             amount=amount,
             currency=currency,
@@ -1245,6 +1288,7 @@ class StripeSandbox:
             account=transfer["destination"],
         )
         reversal = reversal_object(
+            now=self.now(),
             reversal_id=reversal_id,
             amount=amount,
             transfer_id=transfer_id,
@@ -1305,6 +1349,7 @@ class StripeSandbox:
                 fee_description="Dispute fee",
             )
             dispute = dispute_object(
+                now=self.now(),
                 dispute_id=dispute_id,
                 amount=amount,
                 charge=charge,
@@ -1343,7 +1388,7 @@ class StripeSandbox:
         with self.lock:
             if self.objects.get(account_id, {}).get("object") != "account":
                 raise ApiError.no_such("account", account_id)
-            now = int(time.time())
+            now = self.now()
             payout = payout_object(amount=amount, now=now, currency=currency, fail=fail)
             self._store(payout, account_id)
             self._emit("payout.failed" if fail else "payout.paid", payout, account=account_id)

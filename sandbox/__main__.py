@@ -1,26 +1,27 @@
-"""`python -m integrations.sandbox shopify|woocommerce|stripe --port N`"""
+"""`python -m sandbox shopify|woocommerce|stripe --port N [--state FILE]`"""
 
 import argparse
 import contextlib
 import os
 import sys
 
-from integrations.sandbox.server import SandboxServer
-from integrations.sandbox.shopify import (
+from sandbox.server import SandboxServer
+from sandbox.shopify import (
     ADVANCED_PLAN,
     PLUS_PLAN,
     STANDARD_PLAN,
     Plan,
     ShopifySandbox,
 )
-from integrations.sandbox.stripe import StripeSandbox
-from integrations.sandbox.woocommerce import WooCommerceSandbox
+from sandbox.state import StateFile
+from sandbox.stripe import StripeSandbox
+from sandbox.woocommerce import WooCommerceSandbox
 
 PLANS = {"standard": STANDARD_PLAN, "advanced": ADVANCED_PLAN, "plus": PLUS_PLAN}
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m integrations.sandbox")
+    parser = argparse.ArgumentParser(prog="python -m sandbox")
     parser.add_argument("platform", choices=["shopify", "woocommerce", "stripe"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
@@ -42,8 +43,14 @@ def main(argv: list[str] | None = None) -> None:
         default=os.environ.get("SANDBOX_STRIPE_EVENTS", "*"),
         help="Stripe: comma-separated event types the endpoint is enabled for ('*' for all).",
     )
+    parser.add_argument(
+        "--state",
+        help="A JSON file the sandbox loads at start and saves after every change, so its shops, "
+        "products and orders survive a restart (in memory only without it).",
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
+    state_file = StateFile(args.state) if args.state else None
     if args.platform == "shopify":
         base = PLANS[args.plan]
         plan = Plan(
@@ -56,6 +63,7 @@ def main(argv: list[str] | None = None) -> None:
             plan=plan,
             privacy_webhook_url=args.privacy_webhook_url,
             verbose=args.verbose,
+            state_file=state_file,
         )
         server = SandboxServer(app, host=args.host, port=args.port)
     elif args.platform == "stripe":
@@ -65,11 +73,12 @@ def main(argv: list[str] | None = None) -> None:
             webhook_url=args.webhook_url,
             enabled_events=[e.strip() for e in args.events.split(",") if e.strip()] or ["*"],
             verbose=args.verbose,
+            state_file=state_file,
         )
         server = SandboxServer(app, host=args.host, port=args.port)
         app.base_url = server.base_url
     else:
-        app = WooCommerceSandbox(verbose=args.verbose)
+        app = WooCommerceSandbox(verbose=args.verbose, state_file=state_file)
         server = SandboxServer(app, host=args.host, port=args.port)
         app.base_url = server.base_url
     sys.stdout.write(f"{args.platform} sandbox listening on {server.base_url}\n")

@@ -22,13 +22,16 @@ import json
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
-from integrations.sandbox.server import Delivery, Request, Response, post
-from integrations.sandbox.storefront import WooStorefront
+from sandbox.server import Delivery, Request, Response, post
+from sandbox.state import StateFile, int_keys
+from sandbox.storefront import WooStorefront
 
 BATCH_LIMIT = 100  # woocommerce_rest_batch_items_limit
 TIMESTAMP_WINDOW = 15 * 60
@@ -56,8 +59,8 @@ def sign_webhook(body: bytes, secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+def _timestamp(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _listing(request: Request, items: list[dict]) -> Response:
@@ -132,20 +135,31 @@ class CallRecord:
 
 
 class WooCommerceSandbox:
-    def __init__(self, *, base_url: str = "", verbose: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str = "",
+        verbose: bool = False,
+        state_file: StateFile | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.base_url = base_url.rstrip("/")  # set by the server once its port is known
         self.verbose = verbose
         self.sites: dict[str, Site] = {}
         self.calls: list[CallRecord] = []
         self.deliveries: list[Delivery] = []
         self.injected: dict[str, list[Response]] = {}
-        self.down_until: dict[str, float] = {}  # site -> time.monotonic() it comes back
+        self.down_until: dict[str, float] = {}  # site -> clock() time it comes back
         self.rate_limits: dict[str, float] = {}  # site -> calls per second
         self.last_call_at: dict[str, float] = {}
         self.lock = threading.RLock()
-        self._ids = itertools.count(700)
+        self.clock = clock
+        self._last_id = 699
         self._outbox = threading.local()  # deliveries queued under the lock, sent after it
         self.storefront = WooStorefront(self)  # the shopper pages: /{site}/storefront/
+        self.state_file = state_file
+        if state_file is not None:
+            self._restore(state_file.load())
 
     def _later(self, action) -> None:
         if not hasattr(self._outbox, "items"):
@@ -158,7 +172,45 @@ class WooCommerceSandbox:
             action()
 
     def next_id(self) -> int:
-        return next(self._ids)
+        with self.lock:
+            self._last_id += 1
+            return self._last_id
+
+    def now(self) -> str:
+        return _timestamp(self.clock())
+
+    # --- state across restarts -----------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """What a restart keeps: the sites with their keys, products and orders, and the ids."""
+        with self.lock:
+            return {
+                "last_id": self._last_id,
+                "sites": [asdict(site) for site in self.sites.values()],
+            }
+
+    def _restore(self, state: dict[str, Any] | None) -> None:
+        if state is None:
+            return
+        self._last_id = state["last_id"]
+        for saved in state["sites"]:
+            keys = {
+                key_hash: ApiKey(
+                    consumer_secret=key["consumer_secret"],
+                    permissions=key["permissions"],
+                    nonces=int_keys(key["nonces"]),
+                )
+                for key_hash, key in saved.pop("keys").items()
+            }
+            records = {
+                name: int_keys(saved.pop(name))
+                for name in ("products", "variations", "orders", "notes", "webhooks")
+            }
+            self.sites[saved["slug"]] = Site(**saved, keys=keys, **records)
+
+    def save_state(self) -> None:
+        if self.state_file is not None:
+            with self.lock:
+                self.state_file.save(self.snapshot())
 
     # --- state helpers -------------------------------------------------------------------------
     def add_site(
@@ -192,7 +244,7 @@ class WooCommerceSandbox:
     def take_down(self, slug: str, *, seconds: float) -> None:
         """The site answers 503 to every API call for the next `seconds`."""
         with self.lock:
-            self.down_until[slug] = time.monotonic() + seconds
+            self.down_until[slug] = self.clock() + seconds
 
     def bring_up(self, slug: str) -> None:
         with self.lock:
@@ -200,7 +252,7 @@ class WooCommerceSandbox:
 
     def _limited(self, slug: str) -> Response | None:
         """Downtime and the rate limit, checked under the lock."""
-        now = time.monotonic()
+        now = self.clock()
         if self.down_until.get(slug, 0) > now:
             return _error("service_unavailable", "Service Unavailable", 503)
         rate = self.rate_limits.get(slug)
@@ -226,6 +278,11 @@ class WooCommerceSandbox:
 
     # --- HTTP ----------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
+        response = self._dispatch(request)
+        self.save_state()
+        return response
+
+    def _dispatch(self, request: Request) -> Response:
         parts = [p for p in request.path.split("/") if p]
         if parts[:2] == ["_sandbox", "sites"]:
             return self._control(request, parts[2:])
@@ -348,7 +405,7 @@ class WooCommerceSandbox:
             )
         # check_oauth_timestamp_and_nonce
         timestamp = int(params["oauth_timestamp"])
-        now = int(time.time())
+        now = int(self.clock())
         if timestamp < now - TIMESTAMP_WINDOW or timestamp > now + TIMESTAMP_WINDOW:
             return _error("woocommerce_rest_authentication_error", "Invalid timestamp.", 401)
         with self.lock:
@@ -458,8 +515,8 @@ class WooCommerceSandbox:
                         note = {
                             "id": self.next_id(),
                             "author": "WooCommerce",
-                            "date_created": _now(),
-                            "date_created_gmt": _now(),
+                            "date_created": self.now(),
+                            "date_created_gmt": self.now(),
                             "note": body["note"],
                             "customer_note": bool(body.get("customer_note")),
                         }
@@ -572,7 +629,7 @@ class WooCommerceSandbox:
                 "images": [],
                 "attributes": [],
                 "variations": [],
-                "date_created": _now(),
+                "date_created": self.now(),
             }
         product = site.products[product_id]
         sku = data.get("sku")
@@ -669,7 +726,7 @@ class WooCommerceSandbox:
         if "status" in data:
             order["status"] = data["status"]
             if data["status"] == "completed":
-                order["date_completed"] = _now()
+                order["date_completed"] = self.now()
         for meta in data.get("meta_data") or []:
             existing = next((m for m in order["meta_data"] if m["key"] == meta["key"]), None)
             if existing:
@@ -678,7 +735,7 @@ class WooCommerceSandbox:
                 order["meta_data"].append(
                     {"id": self.next_id(), "key": meta["key"], "value": meta["value"]}
                 )
-        order["date_modified"] = _now()
+        order["date_modified"] = self.now()
         if before != order["status"] or data.get("meta_data"):
             snapshot = json.loads(json.dumps(order))
             self._later(lambda: self.deliver(site.slug, "order.updated", snapshot))
@@ -694,14 +751,14 @@ class WooCommerceSandbox:
         resource, event = topic.split(".")
         webhook = {
             "id": webhook_id,
-            "name": data.get("name") or f"Webhook created on {_now()}",
+            "name": data.get("name") or f"Webhook created on {self.now()}",
             "status": data.get("status") or "active",
             "topic": topic,
             "resource": resource,
             "event": event,
             "hooks": [f"woocommerce_{'new' if event == 'created' else 'update'}_{resource}"],
             "delivery_url": data["delivery_url"],
-            "date_created": _now(),
+            "date_created": self.now(),
             "secret": data.get("secret") or secrets.token_urlsafe(32),
         }
         site.webhooks[webhook_id] = webhook
@@ -741,7 +798,7 @@ class WooCommerceSandbox:
                 "X-WC-Webhook-ID": str(webhook["id"]),
                 # wp_hash(id . time()): the same id and second give the same delivery id.
                 "X-WC-Webhook-Delivery-ID": hashlib.md5(
-                    f"{webhook['id']}{int(time.time())}".encode(), usedforsecurity=False
+                    f"{webhook['id']}{int(self.clock())}".encode(), usedforsecurity=False
                 ).hexdigest(),
             }
             status, error = post(webhook["delivery_url"], body, headers)
@@ -812,10 +869,10 @@ class WooCommerceSandbox:
                 "version": "9.9.0",
                 "status": "processing",
                 "currency": site.currency,
-                "date_created": _now(),
-                "date_created_gmt": _now(),
-                "date_modified": _now(),
-                "date_modified_gmt": _now(),
+                "date_created": self.now(),
+                "date_created_gmt": self.now(),
+                "date_modified": self.now(),
+                "date_modified_gmt": self.now(),
                 "discount_total": "0.00",
                 "discount_tax": "0.00",
                 "shipping_total": "0.00",
@@ -833,8 +890,8 @@ class WooCommerceSandbox:
                 "payment_method": "bacs",
                 "payment_method_title": "Direct Bank Transfer",
                 "transaction_id": "",
-                "date_paid": _now(),
-                "date_paid_gmt": _now(),
+                "date_paid": self.now(),
+                "date_paid_gmt": self.now(),
                 "date_completed": None,
                 "date_completed_gmt": None,
                 "cart_hash": "",

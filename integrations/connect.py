@@ -1,0 +1,91 @@
+"""Connecting a store, as the retailers app asks for it: prove the credentials with a real call,
+register our webhooks, and hand back what to keep. Platform clients, Shopify's OAuth and the
+shape of the stored credentials stay here; every call raises the Store*Errors of `base`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from integrations.base import StoreInfo, StorePermanentError, StoreTemporaryError
+from integrations.shopify.client import ShopifyClient
+from integrations.shopify.oauth import OAuthCallbackError, exchange_code, verify_callback
+from integrations.shopify.oauth import authorize_url as shopify_authorize_url
+from integrations.shopify.oauth import normalise_shop_domain as normalise_shopify_domain
+from integrations.woocommerce.client import WooCommerceClient
+
+__all__ = [
+    "OAuthCallbackError",
+    "StoreConnection",
+    "WebhookRegistrationError",
+    "connect_shopify_with_code",
+    "connect_shopify_with_token",
+    "connect_woocommerce",
+    "normalise_shopify_domain",
+    "shopify_authorize_url",
+    "verify_callback",
+]
+
+
+@dataclass(frozen=True)
+class StoreConnection:
+    """A store that answered: what it told us, and the credentials to keep (with our webhooks'
+    ids, which `registry.build_platform_client` and disconnection read back)."""
+
+    info: StoreInfo
+    credentials: dict[str, Any]
+
+
+class WebhookRegistrationError(StorePermanentError):
+    """The keys work but the store did not take our webhooks (the cause says why)."""
+
+
+def connect_shopify_with_code(*, shop: str, code: str, callback_url: str) -> StoreConnection:
+    """Trade the OAuth callback's one-time code for a token, then connect with it."""
+    token, scope = exchange_code(shop=shop, code=code)
+    return connect_shopify_with_token(
+        shop=shop, access_token=token, scope=scope, callback_url=callback_url
+    )
+
+
+def connect_shopify_with_token(
+    *, shop: str, access_token: str, scope: str, callback_url: str
+) -> StoreConnection:
+    client = ShopifyClient(shop_domain=shop, access_token=access_token)
+    info = client.verify_connection()
+    registrations = client.register_webhooks(callback_url=callback_url)
+    return StoreConnection(
+        info=info,
+        credentials={
+            "access_token": access_token,
+            "scope": scope,
+            "webhook_ids": [r.store_webhook_id for r in registrations],
+        },
+    )
+
+
+def connect_woocommerce(
+    *, url: str, consumer_key: str, consumer_secret: str, webhook_secret: str, callback_url: str
+) -> StoreConnection:
+    """Prove the REST API keys (StoreAuthError when refused), then (re)create our webhooks,
+    signed with `webhook_secret` (WebhookRegistrationError when the store does not take them)."""
+    client = WooCommerceClient(
+        url=url,
+        consumer_key=consumer_key,
+        consumer_secret=consumer_secret,
+        webhook_secret=webhook_secret,
+    )
+    info = client.verify_connection()
+    try:
+        registrations = client.register_webhooks(callback_url=callback_url)
+    except (StorePermanentError, StoreTemporaryError) as exc:
+        raise WebhookRegistrationError(str(exc)) from exc
+    return StoreConnection(
+        info=info,
+        credentials={
+            "consumer_key": consumer_key,
+            "consumer_secret": consumer_secret,
+            "webhook_ids": [r.store_webhook_id for r in registrations],
+        },
+    )
