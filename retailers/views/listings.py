@@ -1,4 +1,5 @@
-""" "My products": the retailer's listings (price, resync, unlist, remove) and the approval queue of listings paused below their minimum margin."""
+"""The retailer's "My products" (price, resync, unlist, remove) and the approval queue of listings
+paused below their minimum margin."""
 
 from functools import partial
 

@@ -8,12 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from dropship.accounts.access import retailer_required
 from dropship.core.errors import DomainError
 from retailers import selectors, services
-from retailers.forms import (
-    PricingRuleForm,
-    TierFormSet,
-    rule_input,
-    tier_initial,
-)
+from retailers.forms import PricingRuleForm, TierFormSet, rule_input, tier_initial
 
 
 def _rule_forms(request: HttpRequest, rule=None):

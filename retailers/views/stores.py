@@ -8,10 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from dropship.accounts.access import owner_required, retailer_required
 from dropship.core.errors import DomainError
 from retailers import selectors, services
-from retailers.forms import (
-    ShopifyConnectForm,
-    WooCommerceConnectForm,
-)
+from retailers.forms import ShopifyConnectForm, WooCommerceConnectForm
 
 SHOPIFY_OAUTH_SESSION_KEY = "shopify_oauth"
 
