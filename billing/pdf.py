@@ -1,5 +1,6 @@
 """An invoice as a PDF (reportlab): the same numbers as its HTML page."""
 
+from decimal import Decimal
 from io import BytesIO
 
 from reportlab.lib import colors
@@ -77,6 +78,4 @@ def render_invoice_pdf(*, invoice: Invoice) -> bytes:
 
 
 def _decimal(value):
-    from decimal import Decimal
-
     return Decimal(str(value))

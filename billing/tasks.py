@@ -2,7 +2,7 @@
 Temporary Stripe failures (timeout, 429, 5xx) are retried with backoff; the idempotency keys
 make a retry send exactly the same request."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from celery import shared_task
 from django.utils import timezone
@@ -27,6 +27,7 @@ def retry_failed_payments_task(self, retailer_id: int, retry_same_card: bool = F
     Returns the ids of the supplier orders this run paid and hands their orders to the order
     pipeline, which sends them to their suppliers at once (its sweeper would, a minute later).
     A Stripe outage on some of them brings the task back later."""
+    # local: billing calling up into orders, the exception pyproject.toml's import contract names
     from orders.tasks import pay_and_dispatch_order_task
 
     retailer = Retailer.objects.get(pk=retailer_id)
@@ -66,7 +67,5 @@ def issue_monthly_invoices_task() -> int:
 @shared_task(ignore_result=True, **RETRY)
 def reconcile_stripe_task(day: str | None = None) -> int:
     """Reconcile a day (ISO date; yesterday by default)."""
-    from datetime import date
-
     target = date.fromisoformat(day) if day else timezone.localdate() - timedelta(days=1)
     return services.reconcile_day(day=target).pk

@@ -25,8 +25,27 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce
 
+from catalog.inventory import advertised_quantity_expression
+from catalog.models import Category, Product, Variant
 from dropship.core.errors import DomainError
+from suppliers.models import Supplier
 
 MAX_QUERY_LENGTH = 200
 MAX_PRICE = Decimal("1000000")
@@ -510,27 +529,6 @@ def run_search_portable(
     No stemming, weights or typo correction: words must appear (case-insensitively) in the
     title, description, a SKU, the supplier or the category name; relevance is an exact SKU
     match, then a title match, then the rest. Same filters, sorts, cursor and facets."""
-    from django.db.models import (
-        Case,
-        Count,
-        DecimalField,
-        Exists,
-        ExpressionWrapper,
-        F,
-        IntegerField,
-        Max,
-        Min,
-        OuterRef,
-        Q,
-        Value,
-        When,
-    )
-    from django.db.models.functions import Cast, Coalesce
-
-    from catalog.inventory import advertised_quantity_expression
-    from catalog.models import Category, Product, Variant
-    from suppliers.models import Supplier
-
     if criteria.category_id and not Category.objects.filter(pk=criteria.category_id).exists():
         raise SearchError(f"There is no category number {criteria.category_id}.", field="category")
     if (

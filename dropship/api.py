@@ -57,11 +57,11 @@ def me(request: HttpRequest):
     )
 
 
-api.add_router("/supplier", "catalog.api.router")
+api.add_router("/supplier", "catalog.api.supplier.router")
 api.add_router("/billing", "billing.api.router")
 api.add_router("/supplier/orders", "orders.api.supplier.router")
 api.add_router("/orders", "orders.api.retailer.router")
-api.add_router("", "retailers.api.router")
-api.add_router("/sync", "retailers.sync_api.router")
-api.add_router("/suppliers", "catalog.browse_api.suppliers_router")
-api.add_router("/catalog", "catalog.browse_api.catalog_router")
+api.add_router("", "retailers.api.imports.router")
+api.add_router("/sync", "retailers.api.sync.router")
+api.add_router("/suppliers", "retailers.api.catalog.suppliers_router")
+api.add_router("/catalog", "retailers.api.catalog.catalog_router")

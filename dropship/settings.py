@@ -247,10 +247,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=3, minute=30),
     },
 }
-CELERY_IMPORTS = ["retailers.sync.tasks"]
 # Which queue each task runs on (dropship/celery.py declares the queues); the rest go to default.
-# Keyed by task name: orders.tracking_tasks.* and suppliers.feed_tasks.* are the names the tasks
-# kept when they moved into orders/tasks.py and suppliers/tasks.py.
+# Keyed by task name: orders.tracking_tasks.*, suppliers.feed_tasks.* and retailers.sync.tasks.* are
+# the names the tasks kept when they moved into orders/, suppliers/ and retailers/ tasks.py.
 CELERY_TASK_ROUTES = {
     "integrations.tasks.process_inbound_webhook_task": {"queue": "webhooks"},
     "integrations.tasks.sweep_inbound_webhooks_task": {"queue": "webhooks"},

@@ -3,10 +3,12 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
+from catalog import urls as catalog_urls
 from dropship.accounts import views as account_views
 from dropship.api import api
 from dropship.core import views as core_views
 from orders.webhooks.supplier import supplier_webhook
+from retailers.urls import catalog_browse_urlpatterns
 
 admin.site.site_header = "Dropship operations"
 admin.site.site_title = "Dropship admin"
@@ -23,7 +25,9 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("webhooks/", include("integrations.urls")),
     path("", include("suppliers.urls")),
-    path("", include("catalog.urls")),
+    # The catalog namespace spans two apps: supplier pages from catalog/, the priced browse pages
+    # from retailers/ (the layer that knows retail prices).
+    path("", include((catalog_urls.urlpatterns + catalog_browse_urlpatterns, "catalog"))),
     path("", include("retailers.urls")),
     path("", include("billing.urls")),
     path("supplier/orders/", include("orders.urls.supplier")),

@@ -22,6 +22,8 @@ from retailers.models import (
     StoreImportItem,
     StoreImportJob,
 )
+from retailers.services.quoting import PriceBook
+from retailers.services.store_push import ordered_images
 
 OPEN_ORDER_STATUSES = [
     Order.Status.PENDING,
@@ -139,9 +141,6 @@ class ImportListRow:
 
 def list_import_list_for_retailer(*, retailer: Retailer) -> list[ImportListRow]:
     """The import list with each variant's price under the retailer's rules (no store chosen)."""
-    from retailers.services.quoting import PriceBook
-    from retailers.services.store_push import ordered_images
-
     items = list(
         ImportListItem.objects.filter(retailer=retailer)
         .select_related("product__supplier", "product__category")

@@ -1,10 +1,14 @@
 """Thin Celery tasks for retailers: ids in, one service call, safe to run twice.
-Temporary store failures (timeouts, 429, 5xx) are retried with backoff."""
+Temporary store failures (timeouts, 429, 5xx) are retried with backoff.
+
+The inventory sync's tasks keep the names they had in retailers/sync/tasks.py (`name=`), so
+messages already queued, the beat schedule and the `sync` queue route still find them."""
 
 from celery import shared_task
 
 from dropship.core.errors import TemporaryError
 from retailers import services
+from retailers.sync import drain, reconcile
 
 RETRY = {
     "autoretry_for": (TemporaryError,),
@@ -39,3 +43,39 @@ def push_listings_task(self, store_id: int, listing_ids: list[int]) -> None:
 @shared_task(bind=True, acks_late=True, ignore_result=True)
 def send_price_digests_task(self) -> int:
     return services.send_price_digests()
+
+
+# --- inventory sync (DESIGN.md flow 5) ------------------------------------------------------------
+@shared_task(
+    bind=True, acks_late=True, ignore_result=True, name="retailers.sync.tasks.drain_store_task"
+)
+def drain_store_task(self, store_id: int) -> str:
+    return drain.drain_store(store_id=store_id).outcome
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    name="retailers.sync.tasks.kick_inventory_drains_task",
+)
+def kick_inventory_drains_task(self) -> int:
+    return drain.kick_drains()
+
+
+@shared_task(
+    bind=True, acks_late=True, ignore_result=True, name="retailers.sync.tasks.reconcile_store_task"
+)
+def reconcile_store_task(self, store_id: int) -> int | None:
+    run = reconcile.reconcile_store(store_id=store_id)
+    return run.pk if run else None
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    name="retailers.sync.tasks.reconcile_inventory_task",
+)
+def reconcile_inventory_task(self) -> int:
+    return reconcile.schedule_reconciliations()

@@ -19,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 
 from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, ViewOnlyTabularInline, admin_link
 from dropship.core.errors import DomainError
+from retailers import catalog_events
 from suppliers import services
 from suppliers.models import (
     ShippingRate,
@@ -221,9 +222,9 @@ class SupplierAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change and "stock_buffer_percent" in form.changed_data:
-            from retailers.sync import mark_suppliers_dirty  # every listing shows a new number
-
-            mark_suppliers_dirty(supplier_ids=[obj.pk])
+            catalog_events.suppliers_changed(
+                supplier_ids=[obj.pk]
+            )  # every listing shows a new number
 
     # --- review permission ----------------------------------------------------------------------
     def has_review_permission(self, request: HttpRequest) -> bool:

@@ -18,6 +18,7 @@ from dropship.accounts.services import email_organisation, notify
 from dropship.core.audit import record_audit
 from dropship.core.errors import DomainError
 from dropship.core.uploads import check_document, check_image
+from retailers import catalog_events
 from suppliers.models import ShippingRate, Supplier, SupplierStatusChange, SupplierVerification
 
 Status = Supplier.Status
@@ -61,9 +62,9 @@ def _transition(
         fields.append("approved_at")
     supplier.save(update_fields=fields)
     if (previous == Status.ACTIVE) != (target == Status.ACTIVE):
-        from retailers.sync import mark_suppliers_dirty  # listings show 0 unless active
-
-        mark_suppliers_dirty(supplier_ids=[supplier.pk])
+        catalog_events.suppliers_changed(
+            supplier_ids=[supplier.pk]
+        )  # listings show 0 unless active
     SupplierStatusChange.objects.create(
         supplier=supplier,
         from_status=previous,

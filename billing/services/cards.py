@@ -81,7 +81,7 @@ def apply_checkout_session_completed(*, session: dict) -> bool:
 
 
 def _save_card_from_session(*, retailer_id: int, session: dict, actor) -> bool:
-    from billing.tasks import retry_failed_payments_task
+    from billing.tasks import retry_failed_payments_task  # local: tasks.py imports the services
 
     setup_intent = session.get("setup_intent") or {}
     method = setup_intent.get("payment_method") if isinstance(setup_intent, dict) else None

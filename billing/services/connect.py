@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import BankPayout, ConnectedAccount
+from billing.services.payouts import release_held_payouts
 from dropship.accounts.models import Notification
 from dropship.accounts.services import email_organisation, notify
 from dropship.core.errors import DomainError
@@ -28,8 +30,6 @@ class PayoutSetupError(DomainError):
 
 def start_payout_onboarding(*, supplier: Supplier, return_url: str, refresh_url: str) -> str:
     """The address of Stripe's onboarding for the supplier's connected account (made once)."""
-    from django.conf import settings
-
     account = ConnectedAccount.objects.filter(supplier=supplier).first()
     if account is None:
         try:
@@ -84,8 +84,6 @@ def apply_account_update(*, account: dict, observed_at: datetime) -> ConnectedAc
         _apply(connected, account, observed_at=observed_at)
         supplier = connected.supplier
         if connected.is_enabled and not was_enabled:
-            from billing.services.payouts import release_held_payouts
-
             notify(
                 organisation=supplier,
                 kind="billing.payouts_enabled",

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing.models import Invoice, InvoiceCounter
+from billing.models import Charge, Invoice, InvoiceCounter
 from dropship.core.money import ZERO, quantize
 from retailers.models import Retailer
 
@@ -134,8 +134,6 @@ def _charge_lines(charge) -> list[dict]:
 @transaction.atomic
 def issue_charge_invoice(*, charge) -> Invoice:
     """The paid invoice for a card charge (once: a charge already invoiced keeps its invoice)."""
-    from billing.models import Charge
-
     charge = Charge.objects.select_for_update().get(pk=charge.pk)
     if charge.invoice_id is not None:
         return charge.invoice
@@ -165,8 +163,6 @@ def month_bounds(day: date) -> tuple[date, date]:
 def issue_monthly_invoices(*, today: date | None = None) -> list[Invoice]:
     """Last month's invoice for each payment-terms retailer with un-invoiced charges; safe to run
     every day (a retailer's month is invoiced once, and each charge belongs to one invoice)."""
-    from billing.models import Charge
-
     today = today or timezone.localdate()
     period_start, period_end = month_bounds(today)
     start = datetime.combine(period_start, time.min, tzinfo=UTC)
@@ -194,8 +190,6 @@ def issue_monthly_invoices(*, today: date | None = None) -> list[Invoice]:
 
 @transaction.atomic
 def _issue_monthly_invoice(*, retailer_id: int, start, end, period) -> Invoice | None:
-    from billing.models import Charge
-
     retailer = Retailer.objects.select_for_update().get(pk=retailer_id)
     if Invoice.objects.filter(
         retailer=retailer, period_start=period[0], period_end=period[1]

@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from billing.fees import supplier_order_amounts
 from billing.models import Charge, LedgerEntry
+from billing.services.invoices import issue_charge_invoice
 from billing.services.ledger import Leg, Movement, record_movements, record_stripe_fee
 from dropship.accounts.models import Notification
 from dropship.accounts.services import email_organisation, notify
@@ -363,8 +364,6 @@ def _confirm_card_charge(*, charge_id: int) -> PaymentResult:
 def record_card_success(*, charge: Charge, intent: dict) -> None:
     """Book a succeeded PaymentIntent on its (locked, PENDING) charge. `intent["latest_charge"]`
     is the expanded Charge with its balance transaction (Stripe's fee)."""
-    from billing.services.invoices import issue_charge_invoice
-
     supplier_order = charge.supplier_order
     latest = intent.get("latest_charge") or {}
     if isinstance(latest, str):

@@ -95,6 +95,7 @@ def schedule_payouts(*, now=None) -> list[Payout]:
 def settle_payouts(*, now=None) -> dict[str, int]:
     """The beat job: schedule new payouts, release held ones that may go, transfer due ones,
     and send again refunds and reversals left pending by a Stripe outage."""
+    # local: tasks.py imports the services
     from billing.tasks import reverse_transfer_task, submit_refund_task, transfer_payout_task
 
     now = now or timezone.now()
@@ -168,7 +169,7 @@ def _hold(*, payout: Payout, reason: str) -> None:
 
 def release_held_payouts(*, supplier: Supplier | None = None) -> int:
     """HELD payouts whose reason has gone go back to SCHEDULED; due ones are transferred."""
-    from billing.tasks import transfer_payout_task
+    from billing.tasks import transfer_payout_task  # local: tasks.py imports the services
 
     held = Payout.objects.filter(status=Payout.Status.HELD)
     if supplier is not None:
@@ -299,7 +300,7 @@ def _find_transfer(*, payout: Payout) -> dict | None:
 
 
 def _queue_reversal(*, payout: Payout, amount: Decimal, refund: Refund | None) -> TransferReversal:
-    from billing.tasks import reverse_transfer_task
+    from billing.tasks import reverse_transfer_task  # local: tasks.py imports the services
 
     pending = (
         TransferReversal.objects.filter(payout=payout)

@@ -16,7 +16,7 @@ from catalog.imports.rows import ParsedRow, RowError
 from catalog.models import Product, ProductImage, StockMovement, Variant
 from catalog.services.stock import set_stock_levels
 from dropship.accounts.models import User
-from retailers.services import reprice_listings_for_variants
+from retailers import catalog_events
 from suppliers.models import Supplier
 
 CREATED, UPDATED, UNCHANGED, FAILED = "created", "updated", "unchanged", "failed"
@@ -171,7 +171,7 @@ class CatalogWriter:
             Variant.objects.bulk_create(new, batch_size=1000)
         if changed:
             Variant.objects.bulk_update(changed, [*VARIANT_FIELDS, "updated_at"], batch_size=1000)
-        reprice_listings_for_variants(variant_ids=repriced)
+        catalog_events.wholesale_prices_changed(variant_ids=repriced)
         return variants
 
     def _set_stock(

@@ -69,7 +69,7 @@ def start_import_validation(
     *, job: ImportJob, actor: User | None, mapping: dict[str, str], kind: str
 ) -> ImportJob:
     """Save the supplier's (corrected) mapping and check every row in the background."""
-    from catalog.tasks import validate_import_task
+    from catalog.tasks import validate_import_task  # local: tasks.py imports the services
 
     job = _locked(job)
     if job.status not in (ImportJob.Status.UPLOADED, ImportJob.Status.VALIDATED):
@@ -100,7 +100,7 @@ def start_import_validation(
 @transaction.atomic
 def commit_import(*, job: ImportJob, actor: User | None, mode: str) -> ImportJob:
     """Import all rows (only when none has an error) or only the valid ones, in the background."""
-    from catalog.tasks import run_import_task
+    from catalog.tasks import run_import_task  # local: tasks.py imports the services
 
     job = _locked(job)
     if job.status != ImportJob.Status.VALIDATED:

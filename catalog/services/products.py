@@ -14,8 +14,7 @@ from catalog.models import Category, Product, StockMovement, Variant
 from catalog.services.stock import set_stock
 from dropship.accounts.models import User
 from dropship.core.errors import Conflict, DomainError
-from retailers.services import reprice_listings_for_variants
-from retailers.sync import mark_products_dirty
+from retailers import catalog_events
 from suppliers.models import Supplier
 
 MAX_OPTIONS = 3
@@ -182,7 +181,7 @@ def update_product(
     if renamed_variants:
         Variant.objects.bulk_update(renamed_variants, ["options"])
     if status != previous_status:  # listings show 0 unless the product is active
-        mark_products_dirty(product_ids=[product.pk])
+        catalog_events.products_changed(product_ids=[product.pk])
     return product
 
 
@@ -311,7 +310,7 @@ def update_variant(
     except IntegrityError as exc:
         raise Conflict(f"SKU {clean.sku} is already in your catalog.", field="sku") from exc
     if variant.wholesale_price != old_wholesale_price:
-        reprice_listings_for_variants(variant_ids=[variant.pk])
+        catalog_events.wholesale_prices_changed(variant_ids=[variant.pk])
     if stock_on_hand is not None:
         set_stock(
             variant=variant,
@@ -333,7 +332,7 @@ def update_variant_price(
     if variant.wholesale_price != price:
         variant.wholesale_price = price
         variant.save(update_fields=["wholesale_price", "updated_at"])
-        reprice_listings_for_variants(variant_ids=[variant.pk])
+        catalog_events.wholesale_prices_changed(variant_ids=[variant.pk])
     return variant
 
 
@@ -392,5 +391,5 @@ def apply_bulk_action(
     else:
         raise CatalogError("Choose an action.", field="action")
     if action != BulkAction.SET_CATEGORY and result.changed:
-        mark_products_dirty(product_ids=product_ids)
+        catalog_events.products_changed(product_ids=product_ids)
     return result

@@ -27,8 +27,7 @@ from django.utils import timezone
 
 from catalog.models import StockMovement
 from dropship.core.errors import DomainError
-from retailers.sync import mark_variants_dirty
-from retailers.sync.marking import MARK_DIRTY_SQL
+from retailers import catalog_events
 
 Source = StockMovement.Source
 
@@ -156,7 +155,7 @@ def _apply_in_one_statement(
              ORDER BY c.id
         ),
         marked AS (
-            {MARK_DIRTY_SQL}
+            {catalog_events.MARK_LISTINGS_DIRTY_SQL}
              WHERE variant_id IN (SELECT id FROM changed)
         )
         SELECT id FROM changed
@@ -208,5 +207,5 @@ def _apply_line_by_line(
             )
     if movements:
         StockMovement.objects.bulk_create(movements)
-        mark_variants_dirty(variant_ids={movement.variant_id for movement in movements})
+        catalog_events.stock_changed(variant_ids={movement.variant_id for movement in movements})
     return applied

@@ -19,7 +19,7 @@ from catalog.models import StockMovement, Variant
 from dropship.accounts.models import Notification, User
 from dropship.accounts.services import email_organisation, notify
 from dropship.core.errors import Conflict, DomainError
-from retailers.sync import mark_variants_dirty
+from retailers import catalog_events
 from suppliers.models import Supplier
 
 MAX_STOCK_QUANTITY = 10_000_000
@@ -164,7 +164,7 @@ def _apply_stock_changes(
     )
     for supplier_id, low in newly_low.items():
         _alert_low_stock(supplier=suppliers[supplier_id], changes=low)
-    mark_variants_dirty(
+    catalog_events.stock_changed(
         variant_ids=[c.variant_id for c in changes if c.available_after != c.available_before]
     )
     return changes
@@ -350,7 +350,5 @@ def set_stock_buffer(*, supplier: Supplier, percent: object, actor: User | None 
     )
     supplier.stock_buffer_percent = percent
     if changed:
-        from retailers.sync import mark_suppliers_dirty
-
-        mark_suppliers_dirty(supplier_ids=[supplier.pk])
+        catalog_events.suppliers_changed(supplier_ids=[supplier.pk])
     return bool(changed)

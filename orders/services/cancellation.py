@@ -8,8 +8,10 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from billing.services import RefundError, RefundPending, refund_supplier_order
 from catalog.services.reservations import release_stock
 from orders.models import Order, OrderItem, SupplierOrder
+from orders.services.dispatch import notify_supplier_of_cancellation
 from orders.services.timeline import EventKind, record_event, refresh_order_status
 
 logger = logging.getLogger(__name__)
@@ -74,8 +76,6 @@ def cancel_supplier_order(*, supplier_order: SupplierOrder, reason: str, actor=N
     supplier_order.save(update_fields=["status", "cancelled_at", "status_reason", "updated_at"])
     told = ""
     if previous in SUPPLIER_KNOWS:
-        from orders.services.dispatch import notify_supplier_of_cancellation
-
         told = (
             f" {supplier_order.supplier.company_name} told by "
             + notify_supplier_of_cancellation(supplier_order=supplier_order, reason=reason)
@@ -102,7 +102,6 @@ def cancel_supplier_order(*, supplier_order: SupplierOrder, reason: str, actor=N
 def _refund(*, supplier_order, previous, reason, actor, lines) -> str:
     if previous not in PAID_STATUSES:
         return ""
-    from billing.services import RefundError, RefundPending, refund_supplier_order
 
     try:
         if lines is None:

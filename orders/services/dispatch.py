@@ -146,6 +146,7 @@ def announce_sent_supplier_orders(
             )
             how = "to its order webhook"
         elif channel == Channel.EMAIL:
+            # local: tasks.py imports the services
             from orders.tasks import email_supplier_order_task
 
             transaction.on_commit(
@@ -215,7 +216,7 @@ def notify_supplier_of_cancellation(*, supplier_order: SupplierOrder, reason: st
         )
         return "its order webhook"
     if channel == Channel.EMAIL:
-        from orders.tasks import email_supplier_order_task
+        from orders.tasks import email_supplier_order_task  # local: tasks.py imports the services
 
         transaction.on_commit(
             partial(email_supplier_order_task.delay, supplier_order.pk, "cancelled")

@@ -18,10 +18,15 @@ from types import SimpleNamespace
 from django.db import transaction
 from django.db.models import Max
 
+from billing.services import RefundError, RefundPending, refund_supplier_order
 from catalog.models import Product, Variant
 from catalog.services.reservations import release_stock, reserve_stock
+from dropship.accounts.services import notify
 from dropship.core.errors import DomainError
 from orders.models import Order, OrderItem, SupplierOrder
+from orders.services.cancellation import cancel_supplier_order
+from orders.services.intake import _cannot_route_reason, build_supplier_orders
+from orders.services.routing import settle_supplier_orders
 from orders.services.timeline import EventKind, record_event, refresh_order_status
 from retailers.models import ListingVariant
 from suppliers.models import Supplier
@@ -50,9 +55,6 @@ def _require_exception(item: OrderItem) -> None:
 
 def _route_reserved(*, order: Order, items: list[OrderItem], actor=None) -> list[SupplierOrder]:
     """Put reserved items (variant set) in new supplier order parts, then pay and dispatch."""
-    from orders.services.intake import build_supplier_orders
-    from orders.services.routing import settle_supplier_orders
-
     supplier_ids = {item.variant.supplier_id for item in items}
     suppliers = {
         supplier.pk: supplier
@@ -90,8 +92,6 @@ def _route_reserved(*, order: Order, items: list[OrderItem], actor=None) -> list
 
 
 def _cannot_route(*, variant: Variant, order: Order, quantity: int) -> str:
-    from orders.services.intake import _cannot_route_reason
-
     supplier = Supplier.objects.prefetch_related("shipping_rates").get(pk=variant.supplier_id)
     line = SimpleNamespace(
         match=SimpleNamespace(variant=variant), data=SimpleNamespace(quantity=quantity)
@@ -261,8 +261,6 @@ def substitute_item(*, item: OrderItem, variant_id: int, actor=None) -> OrderIte
 def cancel_item(*, item: OrderItem, reason: str = "", actor=None) -> OrderItem:
     """Drop a line. An unrouted exception line is simply cancelled; a routed one that has not
     shipped gives back its stock and its payment, and its supplier is told."""
-    from orders.services.cancellation import cancel_supplier_order
-
     reason = (reason or "").strip() or "Cancelled by the retailer."
     item = _lock_item(item)
     if item.status in (OrderItem.Status.CANCELLED, OrderItem.Status.NOT_OURS):
@@ -293,8 +291,6 @@ def cancel_item(*, item: OrderItem, reason: str = "", actor=None) -> OrderItem:
             SupplierOrder.Status.SENT,
             SupplierOrder.Status.ACCEPTED,
         ):
-            from billing.services import RefundError, RefundPending, refund_supplier_order
-
             try:
                 refund_supplier_order(
                     supplier_order=supplier_order, reason=reason, actor=actor, order_item=item
@@ -310,8 +306,6 @@ def cancel_item(*, item: OrderItem, reason: str = "", actor=None) -> OrderItem:
         SupplierOrder.Status.SENT,
         SupplierOrder.Status.ACCEPTED,
     ):
-        from dropship.accounts.services import notify
-
         notify(
             organisation=supplier_order.supplier,
             kind="orders.line_cancelled",

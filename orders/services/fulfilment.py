@@ -26,11 +26,14 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from catalog.services.reservations import release_stock, ship_stock
+from dropship.accounts.models import Notification
+from dropship.accounts.services import email_organisation, notify
 from dropship.core import spreadsheets
 from dropship.core.errors import Conflict, DomainError, NotFound
 from orders.carriers import validate_tracking_number
 from orders.models import OrderItem, Shipment, ShipmentItem, SupplierOrder
 from orders.services.timeline import EventKind, record_event, refresh_order_status
+from orders.services.tracking import queue_tracking_push
 
 S = SupplierOrder.Status
 ACCEPTABLE = (S.PAID, S.SENT)
@@ -101,9 +104,6 @@ def reject_supplier_order(
     *, supplier_order: SupplierOrder, reason: str, actor=None
 ) -> SupplierOrder:
     """The supplier cannot fulfil: stock released, lines in EXCEPTION, retailer told."""
-    from dropship.accounts.models import Notification
-    from dropship.accounts.services import email_organisation, notify
-
     reason = " ".join((reason or "").split())
     if not reason:
         raise FulfilmentError("Say why you reject the order (e.g. out of stock).", field="reason")
@@ -291,8 +291,6 @@ def ship_supplier_order(
         actor=actor,
     )
     refresh_order_status(order=supplier_order.order)
-
-    from orders.services.tracking import queue_tracking_push
 
     queue_tracking_push(shipment=shipment)
     return shipment

@@ -36,11 +36,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from billing.selectors import get_fees_for_retailer
 from catalog.services.reservations import reserve_stock
+from dropship.accounts.models import Notification
+from dropship.accounts.services import notify
 from dropship.core.errors import DomainError
 from dropship.core.money import CURRENCY_CHOICES
 from integrations.base import OrderData, OrderLineData
 from orders.models import Order, OrderEvent, OrderItem, SupplierOrder
+from orders.services.cancellation import cancel_store_order
 from orders.services.routing import settle_supplier_orders
 from orders.services.timeline import EventKind
 from orders.shipping import ShippingLine, ShippingUnavailable, quote_shipping
@@ -297,8 +301,6 @@ def receive_store_order(*, store: Store, data: OrderData, actor=None) -> IntakeR
     """
     data = clean_order_data(data=data)
     if data.is_cancelled:
-        from orders.services.cancellation import cancel_store_order
-
         order = cancel_store_order(
             store=store, store_order_id=data.store_order_id, reason=f"Cancelled in {store.name}."
         )
@@ -483,8 +485,6 @@ def build_supplier_orders(
     payment): the caller must hand them to `settle_supplier_orders` in the same transaction,
     which writes their charges and ledger movements and tells the suppliers. Others are born
     PENDING, to be paid by card after commit."""
-    from billing.selectors import get_fees_for_retailer
-
     groups = {supplier_id: lines for supplier_id, lines in groups.items() if lines}
     if not groups:
         return []
@@ -555,8 +555,6 @@ def _fees_for(retailer, lookup):
 
 
 def _tell_retailer_exceptions(*, order: Order, lines) -> None:
-    from dropship.accounts.models import Notification
-    from dropship.accounts.services import notify
 
     count = sum(1 for line in lines if line.status == OrderItem.Status.EXCEPTION)
     notify(

@@ -18,7 +18,9 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
+from billing.services import pay_new_supplier_orders_on_terms, pay_supplier_order
 from orders.models import Order, OrderEvent, SupplierOrder
+from orders.services.dispatch import announce_sent_supplier_orders, dispatch_supplier_order
 from orders.services.timeline import EventKind, record_event, refresh_order_status
 from orders.status import derive_order_status
 
@@ -42,7 +44,7 @@ def settle_supplier_orders(
     `events`: timeline events the caller has not written yet; they are written with these in
     one INSERT. `item_statuses`: a brand-new order's item statuses, when `supplier_orders` are
     all it has; its status is then derived in memory (the same rule as refresh_order_status)."""
-    from orders.tasks import pay_and_dispatch_order_task
+    from orders.tasks import pay_and_dispatch_order_task  # local: tasks.py imports the services
 
     events = list(events or ())
     if supplier_orders and order.retailer.has_payment_terms:
@@ -72,9 +74,6 @@ def _pay_and_send_on_terms(
     `build_supplier_orders` in this transaction; their charges and ledger movements are one
     INSERT each and the suppliers are told in bulk. Nobody else can see these rows yet, so
     there is nothing to lock or to find paid before."""
-    from billing.services import pay_new_supplier_orders_on_terms
-    from orders.services.dispatch import announce_sent_supplier_orders
-
     if any(
         supplier_order.status != SupplierOrder.Status.SENT for supplier_order in supplier_orders
     ):
@@ -115,9 +114,6 @@ def pay_and_dispatch_supplier_order(
     Timeline events go to `events` (for one bulk insert) when given.
 
     Raises billing's StripeTemporaryError when Stripe cannot answer (the task retries)."""
-    from billing.services import pay_supplier_order
-    from orders.services.dispatch import dispatch_supplier_order
-
     if supplier_order.status == SupplierOrder.Status.PENDING:
         result = pay_supplier_order(supplier_order=supplier_order)
         if result.paid_now:
@@ -179,7 +175,7 @@ def pay_and_dispatch_order(*, order_id: int) -> list[str]:
 def sweep_undispatched_supplier_orders(*, now=None) -> int:
     """Re-enqueue orders whose supplier orders a dead worker or a lost message left behind:
     PAID but not SENT for a minute, or PENDING (never paid, never failed) for five."""
-    from orders.tasks import pay_and_dispatch_order_task
+    from orders.tasks import pay_and_dispatch_order_task  # local: tasks.py imports the services
 
     now = now or timezone.now()
     order_ids = set(

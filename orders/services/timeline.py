@@ -1,6 +1,7 @@
 """The order timeline: one OrderEvent per thing that happened, shown to retailer and supplier."""
 
 from orders.models import Order, OrderEvent, SupplierOrder
+from orders.status import derive_order_status
 
 
 class EventKind:
@@ -41,8 +42,6 @@ def record_event(
 
 def refresh_order_status(*, order: Order) -> str:
     """Re-derive the order's status from its supplier orders and items; saves only a change."""
-    from orders.status import derive_order_status
-
     status = derive_order_status(
         supplier_order_statuses=order.supplier_orders.values_list("status", flat=True),
         item_statuses=order.items.values_list("status", flat=True),

@@ -20,6 +20,7 @@ from django.utils import timezone
 from dropship.core.errors import DomainError, PermanentError, TemporaryError
 from integrations.base import FulfillmentData, FulfillmentLine, FulfillmentResult
 from integrations.models import OutboundPush
+from integrations.registry import get_store_client
 from integrations.services import create_outbound_push, register_sender, send_outbound_push
 from orders.carriers import CARRIERS
 from orders.models import OrderItem, Shipment
@@ -126,8 +127,6 @@ def build_fulfillment(shipment: Shipment) -> FulfillmentData:
 @register_sender(KIND)
 def send_store_fulfillment(push: OutboundPush) -> None:
     """The OutboundPush sender: create the store fulfilment once, record its id and state."""
-    from integrations.registry import get_store_client
-
     shipment = Shipment.objects.select_related(
         "supplier_order__order__store", "supplier_order__supplier"
     ).get(pk=push.shipment_id)

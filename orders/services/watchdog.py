@@ -19,6 +19,9 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from dropship.accounts.models import Notification
+from dropship.accounts.services import notify
+from dropship.core.audit import record_audit
 from orders.models import Shipment, SupplierOrder
 from orders.services.timeline import EventKind, record_event
 
@@ -116,9 +119,6 @@ def run_watchdog(*, now=None) -> int:
 @transaction.atomic
 def flag_supplier_order(*, supplier_order_id: int, reason: str) -> int:
     """Raise the flag once (1), or nothing if another run got there first (0)."""
-    from dropship.accounts.models import Notification
-    from dropship.accounts.services import notify
-
     if not SupplierOrder.objects.filter(pk=supplier_order_id, is_flagged=False).update(
         is_flagged=True, flag_reason=reason[:300], updated_at=timezone.now()
     ):
@@ -148,8 +148,6 @@ def flag_supplier_order(*, supplier_order_id: int, reason: str) -> int:
 @transaction.atomic
 def clear_flag(*, supplier_order: SupplierOrder, actor=None) -> bool:
     """Support has looked at it: clear the flag; the watchdog leaves the order alone for a day."""
-    from dropship.core.audit import record_audit
-
     now = timezone.now()
     if not SupplierOrder.objects.filter(pk=supplier_order.pk, is_flagged=True).update(
         is_flagged=False, flag_reason="", flag_cleared_at=now, updated_at=now

@@ -208,7 +208,7 @@ def start_store_imports(
 ) -> list[StoreImportJob]:
     """Check every store and product first, then create one job per store (nothing if any
     check fails) and run them after the commit."""
-    from retailers.tasks import run_store_import_task
+    from retailers.tasks import run_store_import_task  # local: tasks.py imports the services
 
     if not stores:
         raise ProductImportError("Choose at least one store to import into.", field="store_ids")
@@ -264,7 +264,7 @@ def push_import_list(
 @transaction.atomic
 def retry_store_import(*, job: StoreImportJob, item_ids: list[int] | None = None) -> StoreImportJob:
     """Put the failed products of a finished job back in the queue and run the job again."""
-    from retailers.tasks import run_store_import_task
+    from retailers.tasks import run_store_import_task  # local: tasks.py imports the services
 
     job = (
         StoreImportJob.objects.select_for_update(of=("self",))

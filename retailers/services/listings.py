@@ -20,7 +20,7 @@ from dropship.core.errors import DomainError, TemporaryError
 from integrations.base import InventoryChange, StoreAuthError, StorePermanentError
 from integrations.registry import get_store_client
 from retailers.models import Listing, ListingVariant, PriceChange, Retailer, Store
-from retailers.pricing import round_price
+from retailers.pricing import Rule, round_price
 from retailers.services.importing import _load_products, build_push
 from retailers.services.quoting import PriceBook
 from retailers.services.store_push import product_data, record_push_error, record_pushed_product
@@ -35,7 +35,7 @@ class ListingError(DomainError):
 
 
 def _enqueue_push(*, store_id: int, listing_ids: Iterable[int]) -> None:
-    from retailers.tasks import push_listings_task
+    from retailers.tasks import push_listings_task  # local: tasks.py imports the services
 
     ids = sorted(set(listing_ids))
     if ids:
@@ -244,7 +244,7 @@ def _batches(items: list, size: int) -> list[list]:
 # --- re-pricing on cost change ------------------------------------------------------------------
 def reprice_listings_for_variants(*, variant_ids: Iterable[int]) -> None:
     """Call where a supplier changes wholesale prices: re-prices after the transaction commits."""
-    from retailers.tasks import reprice_variants_task
+    from retailers.tasks import reprice_variants_task  # local: tasks.py imports the services
 
     ids = sorted(set(variant_ids))
     if ids:
@@ -331,8 +331,6 @@ def reprice_variants(*, variant_ids: list[int]) -> dict[int, list[int]]:
 
 
 def _listing_rule(*, book: PriceBook, listing: Listing):
-    from retailers.pricing import Rule
-
     if listing.pricing_rule_id is not None:
         row = next((r for r in book.rules if r.pk == listing.pricing_rule_id), None)
         if row is not None:

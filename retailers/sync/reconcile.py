@@ -26,7 +26,9 @@ from integrations.base import (
     StorePermanentError,
     StoreTemporaryError,
 )
+from integrations.registry import get_store_client
 from retailers.models import ListingVariant, Store
+from retailers.services.stores import mark_store_needs_reconnect, reconnect_on_auth_error
 from retailers.sync.drain import lock_free_rows
 from retailers.sync.marking import mark_rows_dirty
 from retailers.sync.models import StockReconciliation
@@ -46,8 +48,6 @@ def _ref(client: StoreClient, row: dict) -> InventoryRef | None:
 
 
 def reconcile_store(*, store_id: int) -> StockReconciliation | None:
-    from integrations.registry import get_store_client
-    from retailers.services import mark_store_needs_reconnect, reconnect_on_auth_error
 
     store = Store.objects.select_related("retailer").filter(pk=store_id).first()
     if store is None or store.status != Store.Status.CONNECTED:
@@ -158,7 +158,7 @@ def _finish(run: StockReconciliation, *, error: str = "") -> StockReconciliation
 
 def schedule_reconciliations() -> int:
     """Beat: reconcile every connected store not reconciled in the last half hour."""
-    from retailers.sync.tasks import reconcile_store_task
+    from retailers.tasks import reconcile_store_task  # local: tasks.py imports the services
 
     recent = StockReconciliation.objects.filter(
         created_at__gte=timezone.now() - RECONCILE_EVERY

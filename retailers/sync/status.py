@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -190,9 +190,6 @@ def humanise_seconds(seconds: float | None) -> str:
 
 def freshness_by_listing(*, listing_ids) -> dict[int, float | None]:
     """Per listing: age in seconds of its least fresh variant (None: never confirmed)."""
-    from django.db.models import Min
-    from django.db.models.functions import Coalesce
-
     now = timezone.now()
     rows = (
         ListingVariant.objects.filter(listing_id__in=list(listing_ids))
@@ -207,9 +204,6 @@ def freshness_by_listing(*, listing_ids) -> dict[int, float | None]:
 
 def list_stalest_listings(*, retailer: Retailer, limit: int = 10) -> list[dict]:
     """The listings whose stock was confirmed longest ago (pending ones first), for the page."""
-    from django.db.models import Min
-    from django.db.models.functions import Coalesce
-
     now = timezone.now()
     rows = (
         ListingVariant.objects.filter(store__retailer=retailer)

@@ -8,7 +8,7 @@ The search rows are then built in bulk by the same SQL function the triggers cal
 indexes are rebuilt after the load, and the tables are ANALYZEd. Set BENCH_RESEED=1 to rebuild.
 
 Measured in a child process with production settings (DEBUG off), after a warm-up:
-  * query: `catalog.browse_selectors.search_catalog` (search, facets, products, facet names) —
+  * query: `retailers.priced_catalog.search_catalog` (search, facets, products, facet names) —
     the selector every page and API call uses — over a mix of typical searches with filters;
   * page:  GET /catalog/?… through the whole Django stack (Django test Client, a signed-in
     retailer, so prices and add-to-import-list forms render).
@@ -480,9 +480,9 @@ def measure() -> None:
     from django.test import Client
     from django.test.utils import override_settings
 
-    from catalog.browse_selectors import search_catalog
     from catalog.search import parse_criteria
     from dropship.accounts.models import User
+    from retailers.priced_catalog import search_catalog
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT id, parent_id FROM catalog_category")

@@ -13,11 +13,11 @@ from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Query, Router, Schema
 
-from catalog import browse_selectors
-from catalog.browse_selectors import CatalogPage
 from catalog.search import SearchError, parse_criteria
 from dropship.api import ErrorOut
 from dropship.api_auth import viewing_retailer
+from retailers import priced_catalog
+from retailers.priced_catalog import CatalogPage
 from suppliers.models import Supplier
 
 MAX_LIMIT = 100
@@ -155,11 +155,16 @@ def _search(request: HttpRequest, params: dict, *, supplier_id: int | None = Non
     )
     if supplier_id is not None:
         criteria = replace(criteria, supplier_id=supplier_id)
-    page = browse_selectors.search_catalog(criteria=criteria, cursor=cursor, limit=limit)
+    page = priced_catalog.search_catalog(criteria=criteria, cursor=cursor, limit=limit)
     return _search_out(page, with_prices=retailer is not None)
 
 
-@catalog_router.get("/search", response={200: SearchOut, 400: ErrorOut, 401: ErrorOut}, auth=None)
+@catalog_router.get(
+    "/search",
+    response={200: SearchOut, 400: ErrorOut, 401: ErrorOut},
+    auth=None,
+    operation_id="catalog_browse_api_catalog_search",
+)
 def catalog_search(request: HttpRequest, params: Query[CatalogSearchParams]):
     """Search listed products: full-text `q`, filters, `sort`, and `cursor` from `next_cursor`.
 
@@ -168,7 +173,12 @@ def catalog_search(request: HttpRequest, params: Query[CatalogSearchParams]):
     return _search(request, params.dict())
 
 
-@suppliers_router.get("", response={200: SuppliersOut, 400: ErrorOut}, auth=None)
+@suppliers_router.get(
+    "",
+    response={200: SuppliersOut, 400: ErrorOut},
+    auth=None,
+    operation_id="catalog_browse_api_list_suppliers",
+)
 def list_suppliers(
     request: HttpRequest,
     q: str = "",
@@ -193,7 +203,7 @@ def list_suppliers(
     if cursor and (not cursor.isdigit() or len(cursor) > 18):
         raise SearchError("That cursor is not valid; start from the first page.", field="cursor")
     size = _limit(limit, default=50)
-    suppliers = browse_selectors.list_active_suppliers(
+    suppliers = priced_catalog.list_active_suppliers(
         search=q,
         country=country,
         business_type=business_type,
@@ -212,8 +222,9 @@ def list_suppliers(
     "/{int:supplier_id}/products",
     response={200: SearchOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut},
     auth=None,
+    operation_id="catalog_browse_api_supplier_products",
 )
 def supplier_products(request: HttpRequest, supplier_id: int, params: Query[SearchParams]):
     """An active supplier's listed products, with the same filters, sorts and cursor as search."""
-    browse_selectors.get_active_supplier(supplier_id=supplier_id)
+    priced_catalog.get_active_supplier(supplier_id=supplier_id)
     return _search(request, params.dict(), supplier_id=supplier_id)

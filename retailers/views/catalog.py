@@ -9,9 +9,9 @@ from django.shortcuts import render
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
-from catalog import browse_selectors
 from catalog.search import PRICE_SORTS, SORTS, SearchError, parse_criteria
 from dropship.accounts.selectors import get_membership
+from retailers import priced_catalog
 from suppliers.models import Supplier
 
 FILTER_FIELDS = (
@@ -53,7 +53,7 @@ def catalog_search(request: HttpRequest) -> HttpResponse:
     page, error = None, None
     try:
         criteria = parse_criteria(request.GET, can_see_prices=can_see_prices)
-        page = browse_selectors.search_catalog(
+        page = priced_catalog.search_catalog(
             criteria=criteria, cursor=request.GET.get("cursor") or None
         )
     except SearchError as exc:
@@ -88,7 +88,7 @@ def catalog_search(request: HttpRequest) -> HttpResponse:
             '<option value="{}"{}>{}</option>',
             (
                 (pk, mark_safe(" selected") if selected else "", label)
-                for pk, label, selected in browse_selectors.list_category_choices(
+                for pk, label, selected in priced_catalog.list_category_choices(
                     selected_id=page.result.criteria.category_id if page else None
                 )
             ),
@@ -106,9 +106,9 @@ def catalog_search(request: HttpRequest) -> HttpResponse:
 
 def catalog_product(request: HttpRequest, product_id: int) -> HttpResponse:
     retailer = _viewer_retailer(request)
-    product = browse_selectors.get_listed_product(product_id=product_id)
+    product = priced_catalog.get_listed_product(product_id=product_id)
     quotes = (
-        browse_selectors.quote_product_for_retailer(retailer=retailer, product=product)
+        priced_catalog.quote_product_for_retailer(retailer=retailer, product=product)
         if retailer is not None
         else None
     )

@@ -1,4 +1,5 @@
-"""Reads for the retailer-facing catalog: search pages, product pages and the public API.
+"""The retailer's priced view of the catalog: reads for the search pages, product pages and the
+public catalog API (retailers/views/catalog.py, retailers/api/catalog.py).
 
 Only listed products appear: ACTIVE products with variants, of ACTIVE suppliers. Wholesale prices
 are loaded here but shown only to retailers; the views and the API decide.

@@ -53,6 +53,7 @@ class JobOut(Schema):
 @router.post(
     "/products/import",
     response={202: JobCreatedOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut},
+    operation_id="retailers_api_import_products",
 )
 def import_products(request: HttpRequest, payload: ImportIn):
     """Import catalog products into one of your stores. Answers 202 with the job to follow."""
@@ -73,7 +74,11 @@ def import_products(request: HttpRequest, payload: ImportIn):
     return 202, JobCreatedOut(job_id=job.pk, status=job.status)
 
 
-@router.get("/jobs/{job_id}", response={200: JobOut, 401: ErrorOut, 404: ErrorOut})
+@router.get(
+    "/jobs/{job_id}",
+    response={200: JobOut, 401: ErrorOut, 404: ErrorOut},
+    operation_id="retailers_api_get_job",
+)
 def get_job(request: HttpRequest, job_id: int):
     """An import job's status, progress and per-product errors."""
     job = selectors.get_import_job_for_retailer(retailer=request.retailer, job_id=job_id)

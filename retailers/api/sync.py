@@ -35,7 +35,11 @@ class SyncStatusOut(Schema):
     stores: list[StoreSyncOut]
 
 
-@router.get("/status", response={200: SyncStatusOut, 401: ErrorOut})
+@router.get(
+    "/status",
+    response={200: SyncStatusOut, 401: ErrorOut},
+    operation_id="retailers_sync_api_sync_status",
+)
 def sync_status(request: HttpRequest):
     """Per store: pending stock updates, the last successful push, errors, freshness p95."""
     stores = [

@@ -52,6 +52,7 @@ class InventoryOut(Schema):
 @router.put(
     "/variants/{path:sku}/inventory",
     response={200: InventoryOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    operation_id="catalog_api_set_variant_inventory",
 )
 def set_variant_inventory(request: HttpRequest, sku: str, payload: InventoryIn):
     """Set one variant's stock on hand. Refused (409) below the quantity reserved for orders."""
@@ -105,7 +106,11 @@ class InventoryBatchOut(Schema):
     refused: list[RefusedOut]
 
 
-@router.post("/inventory", response={200: InventoryBatchOut, 401: ErrorOut})
+@router.post(
+    "/inventory",
+    response={200: InventoryBatchOut, 401: ErrorOut},
+    operation_id="catalog_api_set_inventory_batch",
+)
 def set_inventory_batch(request: HttpRequest, payload: InventoryBatchIn):
     """Set stock for up to 1,000 SKUs. The whole batch is checked first; unknown SKUs and
     quantities below reservations are reported by SKU and the valid items applied together."""
@@ -167,7 +172,7 @@ class ProductOut(Schema):
         return obj.variant_list
 
 
-@router.get("/products", response=list[ProductOut])
+@router.get("/products", response=list[ProductOut], operation_id="catalog_api_list_products")
 @paginate(PageNumberPagination, page_size=50, max_page_size=200)
 def list_products(request: HttpRequest, status: str = "", q: str = ""):
     """Your own catalog with stock, newest first, 50 products per page (`?page=2&page_size=100`)."""

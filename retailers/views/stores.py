@@ -1,0 +1,121 @@
+"""Connecting, testing and disconnecting the retailer's Shopify and WooCommerce stores."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from dropship.accounts.access import owner_required, retailer_required
+from dropship.core.errors import DomainError
+from retailers import selectors, services
+from retailers.forms import ShopifyConnectForm, WooCommerceConnectForm
+
+SHOPIFY_OAUTH_SESSION_KEY = "shopify_oauth"
+
+
+def _stores_page(request: HttpRequest, *, shopify_form=None, woo_form=None, status=200):
+    retailer = request.retailer
+    return render(
+        request,
+        "retailers/store_list.html",
+        {
+            "stores": selectors.list_stores_with_health_for_retailer(retailer=retailer),
+            "shopify_form": shopify_form or ShopifyConnectForm(),
+            "woo_form": woo_form or WooCommerceConnectForm(),
+        },
+        status=status,
+    )
+
+
+@require_GET
+@retailer_required
+def stores(request: HttpRequest) -> HttpResponse:
+    return _stores_page(request)
+
+
+@require_POST
+@retailer_required
+@owner_required
+def connect_shopify(request: HttpRequest) -> HttpResponse:
+    form = ShopifyConnectForm(request.POST)
+    if not form.is_valid():
+        return _stores_page(request, shopify_form=form, status=400)
+    try:
+        url, state, shop = services.start_shopify_connection(
+            retailer=request.retailer, shop=form.cleaned_data["shop"]
+        )
+    except DomainError as exc:
+        form.add_error("shop", exc.message)
+        return _stores_page(request, shopify_form=form, status=400)
+    request.session[SHOPIFY_OAUTH_SESSION_KEY] = {
+        "state": state,
+        "shop": shop,
+        "retailer_id": request.retailer.pk,
+    }
+    return redirect(url)
+
+
+@require_GET
+@retailer_required
+def shopify_callback(request: HttpRequest) -> HttpResponse:
+    pending = request.session.pop(SHOPIFY_OAUTH_SESSION_KEY, None) or {}
+    if pending.get("retailer_id") != request.retailer.pk:
+        pending = {}
+    try:
+        store = services.complete_shopify_connection(
+            retailer=request.retailer,
+            params=request.GET.dict(),
+            expected_state=pending.get("state", ""),
+            expected_shop=pending.get("shop", ""),
+            actor=request.user,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("retailers:stores")
+    messages.success(request, f"{store.name} is connected. Orders will arrive automatically.")
+    return redirect("retailers:stores")
+
+
+@retailer_required
+@owner_required
+def connect_woocommerce(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return redirect("retailers:stores")
+    form = WooCommerceConnectForm(request.POST)
+    if form.is_valid():
+        try:
+            store = services.connect_woocommerce_store(
+                retailer=request.retailer, actor=request.user, **form.cleaned_data
+            )
+        except DomainError as exc:
+            field = exc.field if exc.field in form.fields else None
+            form.add_error(field, exc.message)
+        else:
+            messages.success(
+                request, f"{store.name} is connected. Orders will arrive automatically."
+            )
+            return redirect("retailers:stores")
+    return _stores_page(request, woo_form=form, status=400)
+
+
+@require_POST
+@retailer_required
+def test_connection(request: HttpRequest, store_id: int) -> HttpResponse:
+    store = selectors.get_store_for_retailer(retailer=request.retailer, store_id=store_id)
+    try:
+        info = services.check_store_connection(store=store)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{store.name} answered: {info.name}, prices in {info.currency}.")
+    return redirect("retailers:stores")
+
+
+@require_POST
+@retailer_required
+@owner_required
+def disconnect(request: HttpRequest, store_id: int) -> HttpResponse:
+    store = selectors.get_store_for_retailer(retailer=request.retailer, store_id=store_id)
+    services.disconnect_store(store=store, actor=request.user)
+    messages.success(request, f"{store.name} is disconnected and its credentials are erased.")
+    return redirect("retailers:stores")
