@@ -1,5 +1,9 @@
+from functools import partialmethod
+
 import pytest
 
+from integrations.shopify.client import ShopifyClient
+from integrations.woocommerce.client import WooCommerceClient
 from tests import factories
 
 
@@ -25,6 +29,19 @@ def retailer_client(client, retailer_member):
     client.force_login(retailer_member.user)
     client.retailer = retailer_member.retailer
     return client
+
+
+@pytest.fixture
+def client_sleeps(monkeypatch) -> list[float]:
+    """Store clients built during the test (by the registry too) record the short waits they
+    make between quick retries here instead of sleeping on the wall clock. Not for tests that
+    need a sandbox's real-time rate limit to refill."""
+    sleeps: list[float] = []
+    for client_class in (ShopifyClient, WooCommerceClient):
+        monkeypatch.setattr(
+            client_class, "__init__", partialmethod(client_class.__init__, sleep=sleeps.append)
+        )
+    return sleeps
 
 
 # The Shopify, WooCommerce and Stripe sandboxes (tests/sandboxes.py), for every test package.

@@ -22,10 +22,9 @@ UPS = "1Z999AA10123456784"
 
 
 @pytest.fixture(autouse=True)
-def _no_client_sleep(monkeypatch):
+def _no_client_sleep(client_sleeps):
     # The store clients back off between their own quick retries; tests need not wait for it.
-    monkeypatch.setattr("integrations.shopify.client.time.sleep", lambda seconds: None)
-    monkeypatch.setattr("integrations.woocommerce.client.time.sleep", lambda seconds: None)
+    return client_sleeps
 
 
 def _publish(store, skus: list[str]) -> None:
