@@ -1,10 +1,33 @@
+import uuid
 from functools import partialmethod
 
 import pytest
+from django.core.cache import caches
 
 from integrations.shopify.client import ShopifyClient
 from integrations.woocommerce.client import WooCommerceClient
 from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings):
+    """Each test reads and writes only its own cache keys: a per-test KEY_PREFIX on the shared
+    Redis (nothing leaks between tests, xdist workers included), whose keys are deleted after.
+    Never cache.clear() in a test: on Redis it flushes every worker's keys."""
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        alias: {**config, "KEY_PREFIX": prefix} for alias, config in settings.CACHES.items()
+    }
+    yield
+    for alias in settings.CACHES:
+        backend = caches[alias]
+        if hasattr(backend, "_cache"):  # RedisCache: delete this test's keys, and only those
+            client = backend._cache.get_client(write=True)
+            keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+            if keys:
+                client.delete(*keys)
+        else:
+            backend.clear()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 
 from integrations.base import (
     FulfillmentData,
@@ -17,6 +18,7 @@ from integrations.base import (
 from integrations.registry import get_store_client
 from integrations.sandbox.server import Response
 from integrations.sandbox.shopify import Plan
+from integrations.shopify.client import CostThrottle
 
 SHOP = "maple-and-co.myshopify.com"
 
@@ -168,9 +170,8 @@ def test_client_paces_itself_when_the_bucket_cannot_hold_every_call(shopify_sand
 def test_a_throttled_answer_waits_and_retries(shopify_sandbox, store):
     client = get_store_client(store=store)
     [result] = client.upsert_products(products=[_product("D", 2)])
-    from django.core.cache import cache
-
-    cache.clear()  # another process drained the bucket without us knowing
+    throttle = CostThrottle(SHOP)
+    cache.delete_many([throttle.key, throttle.cost_key])  # another process drained the bucket
     shopify_sandbox.app.set_plan(
         SHOP, Plan(maximum_available=100, restore_rate=50), currently_available=0
     )
