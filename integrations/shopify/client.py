@@ -188,8 +188,13 @@ class ShopifyClient:
     def graphql(self, query: str, variables: dict | None = None, *, operation: str) -> dict:
         waits = WaitBudget(sleep=self.sleep)
         backoff = 0.5
+        # The points are taken from the estimate once, and again only after a THROTTLED answer
+        # corrected it: a 5xx, 429 or timeout retries with the points already set aside.
+        needs_points = True
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            self.throttle.reserve(operation, waits=waits)
+            if needs_points:
+                self.throttle.reserve(operation, waits=waits)
+                needs_points = False
             self.calls += 1
             try:
                 response = safe_request(
@@ -252,6 +257,7 @@ class ShopifyClient:
                     raise StoreTemporaryError(
                         f"Shopify stayed throttled for {operation}.", retry_after=wait
                     )
+                needs_points = True
                 continue
             if errors:
                 message = "; ".join(str(e.get("message")) for e in errors)
