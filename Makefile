@@ -12,12 +12,16 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 # Tests run on PostgreSQL + Redis at 127.0.0.1 unless the environment says otherwise.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dropship
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# The test database is kept between runs (--reuse-db; Django's migrate still applies migrations
+# added since); `make test CREATE_DB=1` rebuilds it, as CI does.
+TEST_DB_ARGS = $(if $(filter 1,$(CREATE_DB)),--create-db,--reuse-db)
 
 .PHONY: help install run test lint format bench migrate seed
 
 help:
 	@echo "make run    install, migrate, seed demo data, start web + worker + beat + sandboxes (PORT=8000)"
 	@echo "make test   install, lint, then the whole pytest suite on PostgreSQL + Redis"
+	@echo "            (keeps the test database between runs; CREATE_DB=1 rebuilds it)"
 	@echo "make lint   ruff check, ruff format --check, makemigrations --check"
 	@echo "make bench  the benchmarks in tests/perf/"
 
@@ -46,7 +50,7 @@ format: install
 
 test: lint
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-		$(VENV)/bin/pytest $(PYTEST_ARGS)
+		$(VENV)/bin/pytest $(TEST_DB_ARGS) $(PYTEST_ARGS)
 
 bench: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} \

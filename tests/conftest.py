@@ -3,10 +3,30 @@ from functools import partialmethod
 
 import pytest
 from django.core.cache import caches
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 
 from integrations.shopify.client import ShopifyClient
 from integrations.woocommerce.client import WooCommerceClient
 from tests import factories
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """`make test` keeps the test database between runs (--reuse-db); Django's migrate still
+    applies migrations added since. A kept database migrated by another branch (it records a
+    migration this tree does not have) has a schema the tests cannot trust: stop and say how to
+    rebuild it rather than fail in confusing ways."""
+    with django_db_blocker.unblock():
+        loader = MigrationLoader(connection)
+        unknown = sorted(set(loader.applied_migrations) - set(loader.disk_migrations))
+    if unknown:
+        names = ", ".join(f"{app}.{name}" for app, name in unknown)
+        pytest.exit(
+            f"The kept test database has migrations this tree does not ({names}): "
+            "rebuild it with `make test CREATE_DB=1` (pytest --create-db).",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
 
 
 @pytest.fixture(autouse=True)
