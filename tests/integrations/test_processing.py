@@ -1,7 +1,6 @@
 """Processing: claimed once, failures kept and retried by the sweeper, replay, outbound pushes."""
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -147,10 +146,13 @@ def test_handler_changes_roll_back_when_it_fails(db, monkeypatch):
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_never_process_the_same_event_at_once(monkeypatch):
     calls = []
+    others_done = threading.Semaphore(0)
 
     def slow(webhook, payload):
         calls.append(threading.get_ident())
-        time.sleep(0.3)
+        # Hold the event until the three other workers have tried it (bounded, never a guess).
+        for _ in range(3):
+            assert others_done.acquire(timeout=30)
 
     monkeypatch.setitem(HANDLERS["SHOPIFY"], "orders/create", slow)
     webhook = _stored()
@@ -162,6 +164,8 @@ def test_two_workers_never_process_the_same_event_at_once(monkeypatch):
             services.process_inbound_webhook(webhook_id=webhook.pk)
         finally:
             connection.close()
+            if threading.get_ident() not in calls:
+                others_done.release()
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     for thread in threads:
