@@ -14,7 +14,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dropship
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # The test database is kept between runs (--reuse-db; Django's migrate still applies migrations
 # added since); `make test CREATE_DB=1` rebuilds it, as CI does.
-TEST_DB_ARGS = $(if $(filter 1,$(CREATE_DB)),--create-db,--reuse-db)
+TEST_DB_ARGS = --reuse-db $(if $(filter 1,$(CREATE_DB)),--create-db)
 
 .PHONY: help install run test lint format bench migrate seed
 

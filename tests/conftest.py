@@ -3,30 +3,46 @@ from functools import partialmethod
 
 import pytest
 from django.core.cache import caches
+from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
+from billing.models import FeeSchedule
 from integrations.shopify.client import ShopifyClient
 from integrations.woocommerce.client import WooCommerceClient
 from tests import factories
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb):
     """`make test` keeps the test database between runs (--reuse-db); Django's migrate still
-    applies migrations added since. A kept database migrated by another branch (it records a
-    migration this tree does not have) has a schema the tests cannot trust: stop and say how to
-    rebuild it rather than fail in confusing ways."""
+    applies migrations added since. Two things would make a kept database lie, so they are
+    checked: a migration applied by another branch (one this tree lacks), and the rows data
+    migrations wrote (fee schedules, ...) flushed away by the last run's transaction=True
+    tests. The rows present at the start are put back at the end, so the next run finds them."""
+    if not django_db_keepdb:
+        yield
+        return
     with django_db_blocker.unblock():
         loader = MigrationLoader(connection)
         unknown = sorted(set(loader.applied_migrations) - set(loader.disk_migrations))
-    if unknown:
-        names = ", ".join(f"{app}.{name}" for app, name in unknown)
+        is_seeded = FeeSchedule.objects.exists()  # written by a data migration, never by tests
+        seeded_rows = connection.creation.serialize_db_to_string() if is_seeded else ""
+    if unknown or not is_seeded:
+        problem = (
+            f"has migrations this tree does not ({', '.join('.'.join(m) for m in unknown)})"
+            if unknown
+            else "lost the rows its data migrations wrote (a run was killed)"
+        )
         pytest.exit(
-            f"The kept test database has migrations this tree does not ({names}): "
-            "rebuild it with `make test CREATE_DB=1` (pytest --create-db).",
+            f"The kept test database {problem}: rebuild it with `make test CREATE_DB=1` "
+            "(pytest --create-db).",
             returncode=pytest.ExitCode.USAGE_ERROR,
         )
+    yield
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
+        connection.creation.deserialize_db_from_string(seeded_rows)
 
 
 @pytest.fixture(autouse=True)
