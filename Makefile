@@ -15,6 +15,9 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # The test database is kept between runs (--reuse-db; Django's migrate still applies migrations
 # added since); `make test CREATE_DB=1` rebuilds it, as CI does.
 TEST_DB_ARGS = --reuse-db $(if $(filter 1,$(CREATE_DB)),--create-db)
+# The suite runs on TEST_WORKERS processes (pytest-xdist: a test database per worker, cache keys
+# per test); TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: help install run test lint format bench migrate seed
 
@@ -50,7 +53,10 @@ format: install
 
 test: lint
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-		$(VENV)/bin/pytest $(TEST_DB_ARGS) $(PYTEST_ARGS)
+		$(VENV)/bin/pytest $(TEST_DB_ARGS) -n $(TEST_WORKERS) -m "not browser and not smoke" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	@# Browser and smoke tests start servers and browsers of their own: one at a time, after.
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(VENV)/bin/pytest --reuse-db -m "browser or smoke" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 bench: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} \
