@@ -12,12 +12,19 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 # Tests run on PostgreSQL + Redis at 127.0.0.1 unless the environment says otherwise.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dropship
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# The test database is kept between runs (--reuse-db; Django's migrate still applies migrations
+# added since); `make test CREATE_DB=1` rebuilds it, as CI does.
+TEST_DB_ARGS = --reuse-db $(if $(filter 1,$(CREATE_DB)),--create-db)
+# The suite runs on TEST_WORKERS processes (pytest-xdist: a test database per worker, cache keys
+# per test); TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: help install run test lint format bench migrate seed
 
 help:
 	@echo "make run    install, migrate, seed demo data, start web + worker + beat + sandboxes (PORT=8000)"
 	@echo "make test   install, lint, the whole pytest suite on PostgreSQL + Redis, the README flows on SQLite"
+	@echo "            (keeps the test database between runs; CREATE_DB=1 rebuilds it)"
 	@echo "make lint   ruff check, ruff format --check, import contracts (lint-imports), makemigrations --check"
 	@echo "make bench  the benchmarks in tests/perf/"
 
@@ -49,7 +56,10 @@ format: install
 # runs them: engine-specific code must have a working path on both.
 test: lint
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-		$(VENV)/bin/pytest $(PYTEST_ARGS)
+		$(VENV)/bin/pytest $(TEST_DB_ARGS) -n $(TEST_WORKERS) -m "not browser and not smoke" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	@# Browser and smoke tests start servers and browsers of their own: one at a time, after.
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(VENV)/bin/pytest $(TEST_DB_ARGS) -m "browser or smoke" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	DATABASE_URL=sqlite:///:memory: REDIS_URL= $(VENV)/bin/pytest -m embedded $(PYTEST_ARGS)
 
 bench: install

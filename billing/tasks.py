@@ -1,6 +1,6 @@
 """Billing tasks, on the `billing` queue: ids in, one service call, safe to run twice.
-Temporary Stripe failures (timeout, 429, 5xx) are retried with backoff; the idempotency keys
-make a retry send exactly the same request."""
+Temporary Stripe failures (timeout, 429, 5xx) are rescheduled by the one retry policy
+(dropship.core.retry); the idempotency keys make a retry send exactly the same request."""
 
 from datetime import date, timedelta
 
@@ -8,19 +8,11 @@ from celery import shared_task
 from django.utils import timezone
 
 from billing import services
-from dropship.core.errors import TemporaryError
+from dropship.core.retry import PAYMENT_TASKS, RetryOnTemporaryError
 from retailers.models import Retailer
 
-RETRY = {
-    "autoretry_for": (TemporaryError,),
-    "retry_backoff": 30,
-    "retry_backoff_max": 3600,
-    "retry_jitter": True,
-    "max_retries": 10,
-}
 
-
-@shared_task(bind=True, acks_late=True, max_retries=10, ignore_result=True)
+@shared_task(bind=True, acks_late=True, max_retries=PAYMENT_TASKS.max_retries, ignore_result=True)
 def retry_failed_payments_task(self, retailer_id: int, retry_same_card: bool = False) -> list[int]:
     """After a retailer's card changed: pay its supplier orders that were waiting.
 
@@ -35,21 +27,27 @@ def retry_failed_payments_task(self, retailer_id: int, retry_same_card: bool = F
     for order_id in sorted({supplier_order.order_id for supplier_order in paid}):
         pay_and_dispatch_order_task.delay(order_id)
     if services.has_payments_awaiting_stripe(retailer=retailer):
-        raise self.retry(countdown=min(30 * 2**self.request.retries, 3600))
+        raise self.retry(countdown=PAYMENT_TASKS.delay(self.request.retries))
     return [supplier_order.pk for supplier_order in paid]
 
 
-@shared_task(acks_late=True, ignore_result=True, **RETRY)
+@shared_task(
+    acks_late=True, ignore_result=True, base=RetryOnTemporaryError, retry_policy=PAYMENT_TASKS
+)
 def transfer_payout_task(payout_id: int) -> None:
     services.transfer_payout(payout_id=payout_id)
 
 
-@shared_task(acks_late=True, ignore_result=True, **RETRY)
+@shared_task(
+    acks_late=True, ignore_result=True, base=RetryOnTemporaryError, retry_policy=PAYMENT_TASKS
+)
 def reverse_transfer_task(reversal_id: int) -> None:
     services.reverse_transfer(reversal_id=reversal_id)
 
 
-@shared_task(acks_late=True, ignore_result=True, **RETRY)
+@shared_task(
+    acks_late=True, ignore_result=True, base=RetryOnTemporaryError, retry_policy=PAYMENT_TASKS
+)
 def submit_refund_task(refund_id: int) -> None:
     services.submit_refund(refund_id=refund_id)
 
@@ -64,7 +62,7 @@ def issue_monthly_invoices_task() -> int:
     return len(services.issue_monthly_invoices())
 
 
-@shared_task(ignore_result=True, **RETRY)
+@shared_task(ignore_result=True, base=RetryOnTemporaryError, retry_policy=PAYMENT_TASKS)
 def reconcile_stripe_task(day: str | None = None) -> int:
     """Reconcile a day (ISO date; yesterday by default)."""
     target = date.fromisoformat(day) if day else timezone.localdate() - timedelta(days=1)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
@@ -27,6 +26,7 @@ from django.utils import timezone
 
 from dropship.core.audit import record_audit
 from dropship.core.errors import DomainError, PermanentError, TemporaryError
+from dropship.core.retry import OUTBOX
 from integrations.models import InboundWebhook, OutboundPush
 from integrations.webhooks.handlers import get_handler
 from retailers.models import Store
@@ -282,8 +282,6 @@ def mark_webhook_for_replay(*, webhook: InboundWebhook, actor: Any = None) -> In
 # --- outbound pushes -----------------------------------------------------------------------------
 Sender = Callable[[OutboundPush], None]
 SENDERS: dict[str, Sender] = {}
-BACKOFF_BASE_SECONDS = 30
-BACKOFF_MAX_SECONDS = 6 * 3600
 
 
 def register_sender(kind: str) -> Callable[[Sender], Sender]:
@@ -297,10 +295,10 @@ def register_sender(kind: str) -> Callable[[Sender], Sender]:
     return decorator
 
 
-def backoff_delay(attempts: int) -> timedelta:
-    """Exponential backoff with full jitter: up to 30 s, 60 s, 120 s ... capped at 6 hours."""
-    ceiling = min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
-    return timedelta(seconds=ceiling / 2 + random.random() * ceiling / 2)  # noqa: S311 - jitter
+def backoff_delay(attempts: int, *, error: TemporaryError | None = None) -> timedelta:
+    """The outbox's wait after `attempts` failed sends (dropship.core.retry.OUTBOX): up to 30 s,
+    60 s, 120 s ... capped at 6 hours, and never sooner than the error's retry_after."""
+    return timedelta(seconds=OUTBOX.delay(attempts - 1, error=error))
 
 
 def create_outbound_push(
@@ -369,7 +367,7 @@ def send_outbound_push(*, push_id: int) -> OutboundPush | None:
                 push.status = OutboundPush.Status.FAILED
             else:
                 push.status = OutboundPush.Status.PENDING
-                push.next_attempt_at = now + backoff_delay(push.attempts)
+                push.next_attempt_at = now + backoff_delay(push.attempts, error=exc)
         except PermanentError as exc:
             push.status = OutboundPush.Status.FAILED
             push.last_error = str(exc)[:2000] or type(exc).__name__

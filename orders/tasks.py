@@ -1,5 +1,6 @@
 """Order pipeline tasks: ids in, one service call, safe to run twice (each service claims its
-rows with a conditional UPDATE or a row lock). Temporary failures retry with backoff.
+rows with a conditional UPDATE or a row lock). Temporary failures are rescheduled by the one
+retry policy (dropship.core.retry).
 
 A tracking push is a durable OutboundPush (orders/services/tracking.py) that the outbound-push
 sweeper retries with backoff; `push_shipment_tracking_task` sends one shipment now. The tracking
@@ -10,24 +11,29 @@ and the beat schedule still find them.
 from celery import shared_task
 
 from dropship.core.errors import TemporaryError
+from dropship.core.retry import PAYMENT_TASKS, RetryOnTemporaryError
 from orders.services import dispatch, exceptions, routing, tracking, watchdog
 
-RETRY = {
-    "autoretry_for": (TemporaryError,),
-    "retry_backoff": 30,
-    "retry_backoff_max": 3600,
-    "retry_jitter": True,
-    "max_retries": 10,
-}
 
-
-@shared_task(bind=True, acks_late=True, ignore_result=True, **RETRY)
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    base=RetryOnTemporaryError,
+    retry_policy=PAYMENT_TASKS,
+)
 def pay_and_dispatch_order_task(self, order_id: int) -> None:
     """Pay (card) and dispatch the order's supplier orders waiting for it."""
     routing.pay_and_dispatch_order(order_id=order_id)
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, **RETRY)
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    base=RetryOnTemporaryError,
+    retry_policy=PAYMENT_TASKS,
+)
 def email_supplier_order_task(self, supplier_order_id: int, kind: str) -> None:
     """The EMAIL channel: the order (with its packing slip) or its cancellation."""
     try:

@@ -1,5 +1,6 @@
 """Thin Celery tasks for retailers: ids in, one service call, safe to run twice.
-Temporary store failures (timeouts, 429, 5xx) are retried with backoff.
+Temporary store failures (timeouts, 429, 5xx) are rescheduled by the one retry policy
+(dropship.core.retry), never sooner than the store's retry-after.
 
 The inventory sync's tasks keep the names they had in retailers/sync/tasks.py (`name=`), so
 messages already queued, the beat schedule and the `sync` queue route still find them."""
@@ -7,19 +8,12 @@ messages already queued, the beat schedule and the `sync` queue route still find
 from celery import shared_task
 
 from dropship.core.errors import TemporaryError
+from dropship.core.retry import STORE_TASKS, RetryOnTemporaryError
 from retailers import services
 from retailers.sync import drain, reconcile
 
-RETRY = {
-    "autoretry_for": (TemporaryError,),
-    "retry_backoff": 10,
-    "retry_backoff_max": 600,
-    "retry_jitter": True,
-    "max_retries": 8,
-}
 
-
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=8)
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=STORE_TASKS.max_retries)
 def run_store_import_task(self, job_id: int) -> None:
     try:
         services.run_store_import(job_id=job_id)
@@ -27,15 +21,28 @@ def run_store_import_task(self, job_id: int) -> None:
         if self.request.retries >= self.max_retries:
             services.fail_store_import(job_id=job_id, error=f"The store kept failing: {exc}")
             return
-        raise self.retry(exc=exc, countdown=min(10 * 2**self.request.retries, 600)) from exc
+        countdown = STORE_TASKS.delay(self.request.retries, error=exc)
+        raise self.retry(exc=exc, countdown=countdown) from exc
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, **RETRY)
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    base=RetryOnTemporaryError,
+    retry_policy=STORE_TASKS,
+)
 def reprice_variants_task(self, variant_ids: list[int]) -> None:
     services.reprice_variants(variant_ids=variant_ids)
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, **RETRY)
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    base=RetryOnTemporaryError,
+    retry_policy=STORE_TASKS,
+)
 def push_listings_task(self, store_id: int, listing_ids: list[int]) -> None:
     services.push_listings(store_id=store_id, listing_ids=listing_ids)
 

@@ -81,9 +81,8 @@ class WooHandle(RunningSandbox):
 
 @pytest.fixture
 def shopify_sandbox(settings):
-    from django.core.cache import cache
-
-    cache.clear()  # the Shopify client keeps each shop's throttle state in the cache
+    # The Shopify client keeps each shop's throttle state in the cache: each test has its own
+    # (tests/conftest.py _isolated_cache).
     app = ShopifySandbox(
         api_key=settings.SHOPIFY_API_KEY, api_secret=settings.SHOPIFY_API_SECRET, plan=STANDARD_PLAN
     )

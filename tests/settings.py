@@ -38,8 +38,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
-PRIVATE_MEDIA_ROOT = VAR_DIR / "test-private"  # noqa: F405
+# One folder per pytest-xdist worker ("main" without xdist), so parallel tests never share files.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+MEDIA_ROOT = VAR_DIR / "test-media" / _WORKER  # noqa: F405
+PRIVATE_MEDIA_ROOT = VAR_DIR / "test-private" / _WORKER  # noqa: F405
 WEBHOOK_STORE_CACHE_SECONDS = 0  # each test builds its own stores
 # Without the stripe_sandbox fixture Stripe calls fail fast here instead of reaching the internet.
 STRIPE_API_BASE = "http://127.0.0.1:9"

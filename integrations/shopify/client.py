@@ -3,8 +3,11 @@
 Every answer carries `extensions.cost.throttleStatus` (bucket size, points available, restore
 rate). The client keeps that per shop in the cache, shared by every worker, estimates what has
 refilled since, and waits before a call whose cost (learned from `requestedQueryCost`) would not
-fit, so a store is not pushed past its limit. A THROTTLED answer (200) or a 429 with Retry-After
-still waits and retries; nothing here hard-codes a plan's limits.
+fit, so a store is not pushed past its limit. A THROTTLED answer (200), a 429 with Retry-After
+or a 5xx is waited out and retried only within the call's short wait budget (the one retry
+policy, dropship.core.retry); beyond it the call raises StoreTemporaryError with `retry_after`
+and the caller's task reschedules. Nothing here hard-codes a plan's limits. `sleep` and `clock`
+are injectable so tests never wait on the wall clock.
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 
 from dropship.core.errors import PermanentError, TemporaryError
+from dropship.core.retry import WaitBudget, parse_retry_after
 from integrations.base import (
     FulfillmentData,
     FulfillmentResult,
@@ -76,7 +80,7 @@ class ThrottleState:
     maximum: float
     available: float
     restore_rate: float
-    observed_at: float  # time.time()
+    observed_at: float  # the throttle's clock (wall time: shared by every process)
 
     def available_now(self, now: float) -> float:
         return min(self.maximum, self.available + (now - self.observed_at) * self.restore_rate)
@@ -88,7 +92,9 @@ class CostThrottle:
     _locks: dict[str, threading.Lock] = {}
     _locks_guard = threading.Lock()
 
-    def __init__(self, shop_domain: str) -> None:
+    def __init__(self, shop_domain: str, *, clock: Callable[[], float] = time.time) -> None:
+        self.shop_domain = shop_domain
+        self.clock = clock
         self.key = f"shopify-throttle:{shop_domain}"
         self.cost_key = f"shopify-costs:{shop_domain}"
         with self._locks_guard:
@@ -102,13 +108,14 @@ class CostThrottle:
         costs = cache.get(self.cost_key) or {}
         return float(costs.get(operation, COST_SEEDS.get(operation, DEFAULT_COST_SEED)))
 
-    def reserve(self, operation: str) -> None:
-        """Wait until the bucket holds the operation's cost, then take it from the estimate."""
+    def reserve(self, operation: str, *, waits: WaitBudget) -> None:
+        """Wait until the bucket holds the operation's cost, then take it from the estimate.
+        A wait longer than the call's budget raises StoreTemporaryError with its retry_after."""
         needed = self.cost_of(operation)
         while True:
             with self.lock:
                 state = self._state()
-                now = time.time()
+                now = self.clock()
                 if state is None:
                     return
                 available = state.available_now(now)
@@ -118,8 +125,11 @@ class CostThrottle:
                     state.observed_at = now
                     cache.set(self.key, state.__dict__, timeout=3600)
                     return
-                wait = (needed - available) / max(state.restore_rate, 0.001)
-            time.sleep(min(wait + 0.01, 30))
+                wait = (needed - available) / max(state.restore_rate, 0.001) + 0.01
+            if not waits.wait(wait):
+                raise StoreTemporaryError(
+                    f"Shopify stayed throttled for {operation}.", retry_after=wait
+                )
 
     def observe(self, operation: str, cost: dict) -> None:
         status = cost.get("throttleStatus") or {}
@@ -132,7 +142,7 @@ class CostThrottle:
                     maximum=float(status["maximumAvailable"]),
                     available=float(status["currentlyAvailable"]),
                     restore_rate=float(status["restoreRate"]),
-                    observed_at=time.time(),
+                    observed_at=self.clock(),
                 ).__dict__,
                 timeout=3600,
             )
@@ -154,11 +164,20 @@ class ShopifyClient:
     product_batch_size = 1  # productSet takes one product (with up to 2,048 variants) per call
     inventory_batch_size = 250  # inventorySetQuantities: input arrays hold at most 250 items
 
-    def __init__(self, *, shop_domain: str, access_token: str, location_id: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        shop_domain: str,
+        access_token: str,
+        location_id: str = "",
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.shop_domain = shop_domain
         self.access_token = access_token
         self.location_id = location_id
-        self.throttle = CostThrottle(shop_domain)
+        self.sleep = sleep
+        self.throttle = CostThrottle(shop_domain, clock=clock)
         self.calls = 0  # HTTP calls made by this client (tests and benchmarks read it)
 
     @property
@@ -167,9 +186,15 @@ class ShopifyClient:
 
     # --- transport -----------------------------------------------------------------------------
     def graphql(self, query: str, variables: dict | None = None, *, operation: str) -> dict:
+        waits = WaitBudget(sleep=self.sleep)
         backoff = 0.5
+        # The points are taken from the estimate once, and again only after a THROTTLED answer
+        # corrected it: a 5xx, 429 or timeout retries with the points already set aside.
+        needs_points = True
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            self.throttle.reserve(operation)
+            if needs_points:
+                self.throttle.reserve(operation, waits=waits)
+                needs_points = False
             self.calls += 1
             try:
                 response = safe_request(
@@ -183,9 +208,9 @@ class ShopifyClient:
                     },
                 )
             except TemporaryError as exc:
-                if attempt >= 3:
-                    raise StoreTemporaryError(str(exc)) from exc
-                time.sleep(backoff + random.random() * backoff)  # noqa: S311 - jitter
+                delay = backoff + random.random() * backoff  # noqa: S311 - jitter
+                if attempt >= 3 or not waits.wait(delay):
+                    raise StoreTemporaryError(str(exc), retry_after=delay) from exc
                 backoff *= 2
                 continue
             except PermanentError as exc:
@@ -198,17 +223,16 @@ class ShopifyClient:
                     status_code=status,
                 )
             if status == 429:
-                retry_after = _retry_after(response.headers, default=1.0)
-                if attempt >= MAX_ATTEMPTS:
+                retry_after = parse_retry_after(response.headers, default=1.0)
+                if attempt >= MAX_ATTEMPTS or not waits.wait(retry_after):
                     raise StoreTemporaryError(
                         "Shopify kept answering 429.", retry_after=retry_after
                     )
-                time.sleep(retry_after)
                 continue
             if status >= 500:
-                if attempt >= 3:
-                    raise StoreTemporaryError(f"Shopify answered {status}.")
-                time.sleep(backoff + random.random() * backoff)  # noqa: S311 - jitter
+                delay = backoff + random.random() * backoff  # noqa: S311 - jitter
+                if attempt >= 3 or not waits.wait(delay):
+                    raise StoreTemporaryError(f"Shopify answered {status}.", retry_after=delay)
                 backoff *= 2
                 continue
             if status >= 400:
@@ -229,7 +253,11 @@ class ShopifyClient:
                 logger.warning(
                     "Shopify throttled %s on %s; waiting %.2fs", operation, self.shop_domain, wait
                 )
-                time.sleep(wait)
+                if not waits.wait(wait):
+                    raise StoreTemporaryError(
+                        f"Shopify stayed throttled for {operation}.", retry_after=wait
+                    )
+                needs_points = True
                 continue
             if errors:
                 message = "; ".join(str(e.get("message")) for e in errors)
@@ -544,11 +572,3 @@ class ShopifyClient:
             quantities=tuple(found.get(item.inventory_item_id) for item in items),
             calls=self.calls - calls_before,
         )
-
-
-def _retry_after(headers: dict[str, Any], *, default: float) -> float:
-    value = {k.lower(): v for k, v in headers.items()}.get("retry-after")
-    try:
-        return max(0.0, min(float(value), 60.0)) if value is not None else default
-    except (TypeError, ValueError):
-        return default

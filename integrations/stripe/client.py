@@ -2,7 +2,8 @@
 
 `settings.STRIPE_API_BASE` points the client at the sandbox in development and tests (empty:
 api.stripe.com). Every call has the outbound timeout; stripe-python's own network retries are
-off, because the caller's task retries (with the same idempotency key, so nothing happens twice).
+off, because the caller's task retries (with the same idempotency key, so nothing happens twice)
+by the one retry policy (dropship.core.retry), no sooner than a 429's Retry-After.
 Errors become ours:
     CardDeclined (a PermanentError)  the card was refused; the message is the bank's, for users
     StripeTemporaryError             timeout, connection error, 429, 5xx, 409 key in flight: retry
@@ -21,6 +22,7 @@ import stripe
 from django.conf import settings
 
 from dropship.core.errors import PermanentError, TemporaryError
+from dropship.core.retry import parse_retry_after
 
 
 class StripeTemporaryError(TemporaryError):
@@ -91,7 +93,10 @@ def _translate(exc: stripe.StripeError) -> Exception:
             charge_id=getattr(error, "charge", None),
         )
     if isinstance(exc, stripe.RateLimitError):
-        return StripeTemporaryError(f"Stripe asked us to slow down (429): {message}")
+        return StripeTemporaryError(
+            f"Stripe asked us to slow down (429): {message}",
+            retry_after=parse_retry_after(exc.headers or {}, default=0.0),
+        )
     if isinstance(exc, stripe.APIConnectionError):
         return StripeTemporaryError(f"Stripe did not answer in time: {message}")
     if status is not None and (status >= 500 or status == 409):

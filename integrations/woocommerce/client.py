@@ -4,6 +4,10 @@ Authentication is what the `woocommerce` package does: HTTP basic auth over HTTP
 plain HTTP (the sandbox on loopback) an OAuth 1.0a one-legged signature built by the package's
 own `woocommerce.oauth.OAuth`. The HTTP itself goes through `integrations.safe_http` so the
 site address a retailer typed can never reach a private or metadata address.
+
+A 429, a 5xx or a timeout is waited out and retried only within the call's short wait budget
+(the one retry policy, dropship.core.retry); beyond it the call raises StoreTemporaryError with
+`retry_after` for the caller's task to reschedule. `sleep` and `clock` are injectable.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,6 +24,7 @@ from requests.auth import HTTPBasicAuth
 from woocommerce.oauth import OAuth
 
 from dropship.core.errors import PermanentError, TemporaryError
+from dropship.core.retry import WaitBudget, parse_retry_after
 from integrations.base import (
     FulfillmentData,
     FulfillmentResult,
@@ -51,8 +57,17 @@ class WooCommerceClient:
     inventory_batch_size = BATCH_LIMIT
 
     def __init__(
-        self, *, url: str, consumer_key: str, consumer_secret: str, webhook_secret: str = ""
+        self,
+        *,
+        url: str,
+        consumer_key: str,
+        consumer_secret: str,
+        webhook_secret: str = "",
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.sleep = sleep
+        self.clock = clock  # wall time: OAuth 1.0a timestamps are checked by the site
         self.url = url.rstrip("/")
         self.consumer_key = consumer_key
         self.consumer_secret = consumer_secret
@@ -72,7 +87,7 @@ class WooCommerceClient:
             consumer_secret=self.consumer_secret,
             version=self.version,
             method=method,
-            oauth_timestamp=int(time.time()),
+            oauth_timestamp=int(self.clock()),
         )
         return oauth.get_oauth_url(), None
 
@@ -80,6 +95,7 @@ class WooCommerceClient:
         self, method: str, endpoint: str, *, data: Any = None, params: dict | None = None
     ) -> Any:
         url = f"{self.url}/wp-json/{self.version}/{endpoint}"
+        waits = WaitBudget(sleep=self.sleep)
         backoff = 0.5
         for attempt in range(1, MAX_ATTEMPTS + 1):
             signed_url, auth = self._signed(method, url, dict(params or {}))
@@ -97,9 +113,9 @@ class WooCommerceClient:
                     allow_redirects=False,  # a redirect would drop or leak the signature
                 )
             except TemporaryError as exc:
-                if attempt >= 3:
-                    raise StoreTemporaryError(str(exc)) from exc
-                time.sleep(backoff + random.random() * backoff)  # noqa: S311 - jitter
+                delay = backoff + random.random() * backoff  # noqa: S311 - jitter
+                if attempt >= 3 or not waits.wait(delay):
+                    raise StoreTemporaryError(str(exc), retry_after=delay) from exc
                 backoff *= 2
                 continue
             except PermanentError as exc:
@@ -112,11 +128,10 @@ class WooCommerceClient:
                     status_code=status,
                 )
             if status == 429 or status >= 500:
-                if attempt >= MAX_ATTEMPTS:
-                    raise StoreTemporaryError(f"WooCommerce answered {status}.")
-                retry_after = response.headers.get("Retry-After")
-                wait = float(retry_after) if retry_after and retry_after.isdigit() else backoff
-                time.sleep(min(wait, 30) + random.random() * 0.1)  # noqa: S311 - jitter
+                jittered = backoff + random.random() * 0.1  # noqa: S311 - jitter
+                wait = parse_retry_after(response.headers, default=jittered)
+                if attempt >= MAX_ATTEMPTS or not waits.wait(wait):
+                    raise StoreTemporaryError(f"WooCommerce answered {status}.", retry_after=wait)
                 backoff *= 2
                 continue
             if 300 <= status < 400:

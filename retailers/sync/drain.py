@@ -4,9 +4,10 @@ One drain at a time per store: a lease on the store's `StoreSyncState` row, take
 conditional UPDATE (a real lock in the database, with an expiry so a killed worker cannot hold
 it for ever). The drain claims dirty rows in batches of the store API's maximum, reading each
 row's version and advertised quantity in the same query, pushes them (the Shopify client paces
-itself from the store's own throttle answers; 429/5xx are retried with backoff and jitter by the
-clients), then records the pushed quantity and time and clears the dirty flag only where the
-version is still the one it read. A row re-marked meanwhile stays dirty and goes in a later
+itself from the store's own throttle answers; the clients wait out only short pauses, and a
+longer 429 or a 5xx ends the drain, which backs off by the one retry policy in
+dropship.core.retry), then records the pushed quantity and time and clears the dirty flag only
+where the version is still the one it read. A row re-marked meanwhile stays dirty and goes in a later
 batch, with its newer value: nothing older ever overwrites something newer, because only one
 drain pushes to a store at a time and every batch reads the current values.
 
@@ -17,7 +18,6 @@ marks the store as needing reconnection and stops; a store that keeps failing ba
 from __future__ import annotations
 
 import logging
-import random
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
 from django.utils import timezone
 
 from catalog.inventory import listing_advertised_expression
+from dropship.core.retry import INVENTORY_DRAIN
 from integrations.base import (
     InventoryChange,
     StoreAuthError,
@@ -47,7 +48,6 @@ logger = logging.getLogger(__name__)
 LEASE_SECONDS = 120
 TIME_BUDGET_SECONDS = 45.0  # then hand over to a fresh task (other stores get workers too)
 ITEM_RETRY_AFTER = timedelta(minutes=10)
-MAX_BACKOFF_SECONDS = 15 * 60
 KICK_KEY_SECONDS = 120
 
 
@@ -185,13 +185,14 @@ def _record_refused(rows: list[dict], messages: dict[int, str]) -> None:
         )
 
 
-def _note_store_error(store_id: int, message: str, *, backoff: bool) -> None:
+def _note_store_error(
+    store_id: int, message: str, *, backoff: bool, error: StoreTemporaryError | None = None
+) -> None:
     state = StoreSyncState.objects.get(store_id=store_id)
     failures = state.consecutive_failures + 1 if backoff else state.consecutive_failures
     fields = {"last_error": message[:500], "last_error_at": timezone.now()}
     if backoff:
-        delay = min(MAX_BACKOFF_SECONDS, 5 * 2 ** min(failures, 10))
-        delay = delay * (0.75 + random.random() / 2)  # noqa: S311 - jitter, not crypto
+        delay = INVENTORY_DRAIN.delay(failures - 1, error=error)
         fields |= {
             "consecutive_failures": failures,
             "next_attempt_at": timezone.now() + timedelta(seconds=delay),
@@ -355,7 +356,7 @@ def _drain(store_id: int, time_budget: float) -> DrainResult:
                 result.outcome = "reconnect"
                 return result
             except StoreTemporaryError as exc:
-                _note_store_error(store_id, str(exc), backoff=True)
+                _note_store_error(store_id, str(exc), backoff=True, error=exc)
                 result.errors.append(str(exc))
                 result.outcome = "backoff"
                 return result

@@ -7,6 +7,7 @@ from decimal import Decimal as D
 import pytest
 import requests
 
+from billing.models import Invoice
 from billing.services import pay_supplier_order, schedule_payouts, transfer_payout
 from tests import factories
 from tests.billing.helpers import paid_supplier_order, ship, supplier_order_for
@@ -83,7 +84,10 @@ def test_the_billing_page_lists_waiting_payments_invoices_and_charges(
     assert "Payments waiting" in page.text
     assert declined.number in page.text
     assert "Retry with the card on file" in page.text
-    assert page.text.count("INV-") >= 2  # the number and its PDF label
+    [invoice] = Invoice.objects.filter(retailer=retailer)
+    # the number, linked in the invoices table and again from its charge, and its PDF label
+    assert page.text.count(f">{invoice.number}</a>") == 2
+    assert f'aria-label="Download {invoice.number} as PDF"' in page.text
     assert "Your card was declined." in page.text
     with_two = len(_queries(retailer_client))
     for _ in range(5):

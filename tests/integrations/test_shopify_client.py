@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 
 from integrations.base import (
     FulfillmentData,
@@ -15,6 +16,7 @@ from integrations.base import (
     VariantData,
 )
 from integrations.registry import get_store_client
+from integrations.shopify.client import CostThrottle
 from sandbox.server import Response
 from sandbox.shopify import Plan
 
@@ -168,9 +170,8 @@ def test_client_paces_itself_when_the_bucket_cannot_hold_every_call(shopify_sand
 def test_a_throttled_answer_waits_and_retries(shopify_sandbox, store):
     client = get_store_client(store=store)
     [result] = client.upsert_products(products=[_product("D", 2)])
-    from django.core.cache import cache
-
-    cache.clear()  # another process drained the bucket without us knowing
+    throttle = CostThrottle(SHOP)
+    cache.delete_many([throttle.key, throttle.cost_key])  # another process drained the bucket
     shopify_sandbox.app.set_plan(
         SHOP, Plan(maximum_available=100, restore_rate=50), currently_available=0
     )
@@ -188,13 +189,52 @@ def test_a_throttled_answer_waits_and_retries(shopify_sandbox, store):
     assert shopify_sandbox.app.shop(SHOP).quantity_for_sku("APRON-D-1") == 9
 
 
-def test_429_with_retry_after_is_waited_out(shopify_sandbox, store):
+def test_429_with_retry_after_is_waited_out(shopify_sandbox, store, client_sleeps):
     client = get_store_client(store=store)
     shopify_sandbox.app.inject(
         SHOP, Response.json({"errors": "Exceeded 2 calls per second"}, 429, {"Retry-After": "0.2"})
     )
     assert client.verify_connection().name == "Maple And Co"
     assert [c.status for c in shopify_sandbox.app.calls_for(SHOP)] == [429, 200]
+    assert client_sleeps == [0.2]
+
+
+def test_a_429_asking_for_longer_than_a_short_wait_raises_its_retry_after_for_the_task(
+    shopify_sandbox, store, client_sleeps
+):
+    client = get_store_client(store=store)
+    shopify_sandbox.app.inject(
+        SHOP, Response.json({"errors": "Exceeded 2 calls per second"}, 429, {"Retry-After": "30"})
+    )
+    with pytest.raises(StoreTemporaryError, match=r"^Shopify kept answering 429\.$") as raised:
+        client.verify_connection()
+    assert raised.value.retry_after == 30.0
+    assert client_sleeps == []  # the worker is not held: the task reschedules in 30 s
+    assert [c.status for c in shopify_sandbox.app.calls_for(SHOP)] == [429]
+
+
+def test_a_bucket_that_refills_too_slowly_raises_with_the_time_it_needs(
+    shopify_sandbox, store, client_sleeps
+):
+    client = get_store_client(store=store)
+    [result] = client.upsert_products(products=[_product("G", 2)])
+    shopify_sandbox.app.set_plan(
+        SHOP, Plan(maximum_available=100, restore_rate=1), currently_available=0
+    )
+    client_sleeps.clear()
+    with pytest.raises(
+        StoreTemporaryError, match=r"^Shopify stayed throttled for inventorySetQuantities\.$"
+    ) as raised:
+        client.set_inventory(
+            changes=[
+                InventoryChange(quantity=9, inventory_item_id=i)
+                for i in result.inventory_item_ids.values()
+            ]
+        )
+    # 12 points (a mutation of two items) at 1 point a second, less what refilled meanwhile.
+    assert raised.value.retry_after == pytest.approx(12.0, abs=0.5)
+    assert client_sleeps == []
+    assert shopify_sandbox.app.shop(SHOP).quantity_for_sku("APRON-G-1") == 1
 
 
 def test_5xx_is_retried_then_reported_as_temporary(shopify_sandbox, store):

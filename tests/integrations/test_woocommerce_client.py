@@ -11,10 +11,12 @@ from integrations.base import (
     OrderNote,
     ProductData,
     StorePermanentError,
+    StoreTemporaryError,
     VariantData,
 )
 from integrations.registry import get_store_client
 from retailers.services import reconnect_on_auth_error
+from sandbox.server import Response
 
 
 @pytest.fixture
@@ -218,3 +220,25 @@ def test_revoked_keys_mark_the_store_for_reconnection(
         get_store_client(store=store).verify_connection()
     store.refresh_from_db()
     assert store.status == "NEEDS_RECONNECT"
+
+
+def test_a_429_within_a_short_wait_is_waited_out(woo_sandbox, store, client_sleeps):
+    woo_sandbox.app.inject(
+        "maple-woo", Response.json({"code": "too_many_requests"}, 429, {"Retry-After": "1"})
+    )
+    assert get_store_client(store=store).verify_connection().currency == "USD"
+    assert [c.status for c in woo_sandbox.app.calls_for("maple-woo")] == [429, 200]
+    assert client_sleeps == [1.0]
+
+
+def test_a_429_asking_for_longer_than_a_short_wait_raises_its_retry_after_for_the_task(
+    woo_sandbox, store, client_sleeps
+):
+    woo_sandbox.app.inject(
+        "maple-woo", Response.json({"code": "too_many_requests"}, 429, {"Retry-After": "30"})
+    )
+    with pytest.raises(StoreTemporaryError, match=r"^WooCommerce answered 429\.$") as raised:
+        get_store_client(store=store).verify_connection()
+    assert raised.value.retry_after == 30.0
+    assert client_sleeps == []
+    assert [c.status for c in woo_sandbox.app.calls_for("maple-woo")] == [429]

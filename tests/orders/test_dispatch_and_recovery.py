@@ -86,7 +86,8 @@ def test_webhook_supplier_gets_a_signed_post_retried_after_a_500(
     assert push.status == OutboundPush.Status.PENDING  # the 500: to be retried
     assert push.attempts == 1
     assert push.last_response_status == 500
-    assert push.next_attempt_at > timezone.now()
+    # the outbox's first backoff (dropship.core.retry.OUTBOX): 15-30 s, less the time elapsed
+    assert timedelta(seconds=14) < push.next_attempt_at - timezone.now() <= timedelta(seconds=30)
 
     OutboundPush.objects.filter(pk=push.pk).update(next_attempt_at=timezone.now())
     send_outbound_push(push_id=push.pk)

@@ -18,10 +18,10 @@ UPS = "1Z999AA10123456784"
 
 
 @pytest.fixture(autouse=True)
-def _store_unreachable(settings, monkeypatch):
-    # The tracking push after commit finds no store (port 9 refuses at once) and stays PENDING.
+def _store_unreachable(settings, client_sleeps):
+    # The tracking push after commit finds no store (port 9 refuses at once) and stays PENDING;
+    # the client's quick retries are recorded in client_sleeps instead of slept.
     settings.SHOPIFY_BASE_URL = "http://127.0.0.1:9"
-    monkeypatch.setattr("integrations.shopify.client.time.sleep", lambda seconds: None)
 
 
 def _race(calls) -> list:

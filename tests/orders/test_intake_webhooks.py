@@ -59,7 +59,7 @@ def test_shopify_order_from_fixture_is_reserved_paid_and_sent_to_dashboard_suppl
     assert supplier_order.status == SupplierOrder.Status.SENT
     assert supplier_order.wholesale_total == Decimal("20.00")
     assert supplier_order.shipping_total == Decimal("6.00")  # 5.00 + 1.00 for the second unit
-    assert supplier_order.platform_fee >= 0
+    assert supplier_order.platform_fee == Decimal("2.00")  # the BASIC plan's fee per supplier order
     assert Charge.objects.get(supplier_order=supplier_order).method == Charge.Method.TERMS
     variant = Variant.objects.get(pk=offer.variant.pk)
     assert (variant.stock_on_hand, variant.stock_reserved) == (5, 2)
