@@ -8,7 +8,7 @@ anything else answers 422 naming the field.
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, cast
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
@@ -16,8 +16,15 @@ from ninja.pagination import PageNumberPagination, paginate
 from pydantic import model_validator
 
 from catalog import selectors, services
-from catalog.models import Product, StockMovement
-from dropship.api import ApiKeyAuth, ErrorOut, SessionOrganisationAuth
+from catalog.models import Product, StockMovement, Variant
+from dropship.accounts.models import User
+from dropship.api import (
+    ApiKeyAuth,
+    ApiRequest,
+    ErrorOut,
+    SessionOrganisationAuth,
+    SupplierApiRequest,
+)
 
 MAX_BATCH = 1000
 
@@ -36,7 +43,7 @@ class SupplierKeyAuth(ApiKeyAuth):
 class SupplierSessionAuth(SessionOrganisationAuth):
     def authenticate(self, request: HttpRequest, key: str | None):
         user = super().authenticate(request, key)
-        if user is None or request.supplier is None:
+        if user is None or cast(ApiRequest, request).supplier is None:
             return None
         return user
 
@@ -45,12 +52,12 @@ supplier_auth = [SupplierKeyAuth(), SupplierSessionAuth()]
 router = Router(auth=supplier_auth, tags=["supplier inventory"])
 
 
-def _who(request: HttpRequest) -> tuple[object, str]:
+def _who(request: SupplierApiRequest) -> tuple[User | None, str]:
     """(actor, reference) for the stock history: the user, or the API key's name and prefix."""
-    api_key = getattr(request, "api_key", None)
+    api_key = request.api_key
     if api_key is not None:
         return None, f"API key {api_key.prefix}… ({api_key.name})"
-    return request.user, "API (dashboard session)"
+    return cast(User, request.user), "API (dashboard session)"  # the session auth's member
 
 
 class InventoryIn(Schema):
@@ -70,7 +77,7 @@ class InventoryOut(Schema):
     "/variants/{path:sku}/inventory",
     response={200: InventoryOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut},
 )
-def set_variant_inventory(request: HttpRequest, sku: str, payload: InventoryIn):
+def set_variant_inventory(request: SupplierApiRequest, sku: str, payload: InventoryIn):
     """Set one variant's stock on hand. Refused (409) below the quantity reserved for orders."""
     variant = selectors.get_variant_by_sku(supplier=request.supplier, sku=sku)
     actor, reference = _who(request)
@@ -123,7 +130,7 @@ class InventoryBatchOut(Schema):
 
 
 @router.post("/inventory", response={200: InventoryBatchOut, 401: ErrorOut})
-def set_inventory_batch(request: HttpRequest, payload: InventoryBatchIn):
+def set_inventory_batch(request: SupplierApiRequest, payload: InventoryBatchIn):
     """Set stock for up to 1,000 SKUs. The whole batch is checked first; unknown SKUs and
     quantities below reservations are reported by SKU and the valid items applied together."""
     skus = [item.sku for item in payload.items]
@@ -177,16 +184,16 @@ class ProductOut(Schema):
 
     @staticmethod
     def resolve_category(obj: Product) -> str | None:
-        return obj.category.name if obj.category_id else None
+        return obj.category.name if obj.category is not None else None
 
     @staticmethod
-    def resolve_variants(obj: Product):
-        return obj.variant_list
+    def resolve_variants(obj: Product) -> list[Variant]:
+        return obj.variant_list  # type: ignore[attr-defined]  # prefetched by the selector
 
 
 @router.get("/products", response=list[ProductOut])
 @paginate(PageNumberPagination, page_size=50, max_page_size=200)
-def list_products(request: HttpRequest, status: str = "", q: str = ""):
+def list_products(request: SupplierApiRequest, status: str = "", q: str = ""):
     """Your own catalog with stock, newest first, 50 products per page (`?page=2&page_size=100`)."""
     return selectors.list_products_for_supplier(
         supplier=request.supplier, search=q.strip()[:200], status=status

@@ -2,12 +2,12 @@
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from catalog.services.stock import set_stock_buffer
-from dropship.accounts.access import supplier_required
+from dropship.accounts.access import SupplierRequest, supplier_required
 from dropship.core.errors import DomainError
 from suppliers import feeds
 from suppliers.models import SupplierFeed
@@ -48,7 +48,7 @@ class BufferForm(forms.Form):
 
 @supplier_required
 @require_http_methods(["GET", "POST"])
-def feed_settings(request: HttpRequest) -> HttpResponse:
+def feed_settings(request: SupplierRequest) -> HttpResponse:
     supplier = request.supplier
     feed = SupplierFeed.objects.filter(supplier=supplier).first()
     preview = None
@@ -86,7 +86,7 @@ def feed_settings(request: HttpRequest) -> HttpResponse:
                     preview = feeds.preview_feed(
                         feed=feed, sku_column=data["sku_column"], stock_column=data["stock_column"]
                     )
-                if "test" in request.POST:
+                if "test" in request.POST and preview is not None:
                     messages.success(
                         request,
                         f"The feed works: {preview.rows:,} rows, {len(preview.quantities):,} "

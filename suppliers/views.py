@@ -1,10 +1,13 @@
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from catalog import selectors as catalog_selectors
-from dropship.accounts.access import supplier_required
+from dropship.accounts.access import SupplierRequest, supplier_required
 from dropship.accounts.selectors import list_recent_notifications
 from dropship.core.errors import DomainError
 from suppliers import selectors, services
@@ -22,7 +25,7 @@ Step = Supplier.OnboardingStep
 
 
 @supplier_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: SupplierRequest) -> HttpResponse:
     supplier = request.supplier
     return render(
         request,
@@ -90,12 +93,12 @@ def _form_error(form, exc: DomainError) -> None:
 
 
 @supplier_required
-def onboarding(request: HttpRequest) -> HttpResponse:
+def onboarding(request: SupplierRequest) -> HttpResponse:
     return redirect(_step_url(request.supplier.onboarding_step))
 
 
 @supplier_required
-def onboarding_step(request: HttpRequest, step_slug: str) -> HttpResponse:
+def onboarding_step(request: SupplierRequest, step_slug: str) -> HttpResponse:
     step = selectors.STEP_BY_SLUG.get(step_slug)
     if step is None:
         raise Http404("No such step.")
@@ -105,13 +108,14 @@ def onboarding_step(request: HttpRequest, step_slug: str) -> HttpResponse:
     if not state.is_reachable:
         messages.info(request, "Complete the steps in order; you are here.")
         return redirect(_step_url(supplier.onboarding_step))
-    handler = {
+    handlers: dict[str, Callable[[SupplierRequest, Supplier, dict[str, Any]], HttpResponse]] = {
         Step.PROFILE: _profile_step,
         Step.FULFILMENT: _fulfilment_step,
         Step.CHANNEL: _channel_step,
         Step.VERIFICATION: _verification_step,
         Step.REVIEW: _review_step,
-    }[step]
+    }
+    handler = handlers[step]
     context = {
         "supplier": supplier,
         "steps": steps,
@@ -132,7 +136,9 @@ def _disable_when_locked(context: dict, *forms) -> None:
                 field.disabled = True
 
 
-def _profile_step(request: HttpRequest, supplier: Supplier, context: dict) -> HttpResponse:
+def _profile_step(
+    request: SupplierRequest, supplier: Supplier, context: dict[str, Any]
+) -> HttpResponse:
     form = ProfileForm(
         request.POST if request.method == "POST" else None,
         request.FILES or None,
@@ -152,7 +158,9 @@ def _profile_step(request: HttpRequest, supplier: Supplier, context: dict) -> Ht
     return render(request, "suppliers/onboarding_step.html", {**context, "form": form})
 
 
-def _fulfilment_step(request: HttpRequest, supplier: Supplier, context: dict) -> HttpResponse:
+def _fulfilment_step(
+    request: SupplierRequest, supplier: Supplier, context: dict[str, Any]
+) -> HttpResponse:
     is_post = request.method == "POST"
     form = FulfilmentForm(
         request.POST if is_post else None,
@@ -194,7 +202,9 @@ def _fulfilment_step(request: HttpRequest, supplier: Supplier, context: dict) ->
     )
 
 
-def _channel_step(request: HttpRequest, supplier: Supplier, context: dict) -> HttpResponse:
+def _channel_step(
+    request: SupplierRequest, supplier: Supplier, context: dict[str, Any]
+) -> HttpResponse:
     form = ChannelForm(
         request.POST if request.method == "POST" else None,
         initial={
@@ -247,7 +257,9 @@ def _channel_step(request: HttpRequest, supplier: Supplier, context: dict) -> Ht
     )
 
 
-def _verification_step(request: HttpRequest, supplier: Supplier, context: dict) -> HttpResponse:
+def _verification_step(
+    request: SupplierRequest, supplier: Supplier, context: dict[str, Any]
+) -> HttpResponse:
     verification = SupplierVerification.objects.filter(supplier=supplier).first()
     form = VerificationForm(
         request.POST if request.method == "POST" else None,
@@ -280,7 +292,9 @@ def _verification_step(request: HttpRequest, supplier: Supplier, context: dict) 
     )
 
 
-def _review_step(request: HttpRequest, supplier: Supplier, context: dict) -> HttpResponse:
+def _review_step(
+    request: SupplierRequest, supplier: Supplier, context: dict[str, Any]
+) -> HttpResponse:
     can_submit = services.is_application_editable(supplier)
     if request.method == "POST" and can_submit:
         try:
