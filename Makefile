@@ -18,7 +18,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 help:
 	@echo "make run    install, migrate, seed demo data, start web + worker + beat + sandboxes (PORT=8000)"
 	@echo "make test   install, lint, then the whole pytest suite on PostgreSQL + Redis"
-	@echo "make lint   ruff check, ruff format --check, makemigrations --check"
+	@echo "make lint   ruff check, ruff format --check, mypy, makemigrations --check"
 	@echo "make bench  the benchmarks in tests/perf/"
 
 .tools/bin/uv:
@@ -38,6 +38,7 @@ run: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	DATABASE_URL=$${DATABASE_URL:-sqlite:///:memory:} $(PY) manage.py makemigrations --check --dry-run
 
 format: install

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from dropship.core.errors import PermanentError, TemporaryError
 
@@ -116,7 +116,7 @@ class OrderData:
     currency: str
     shopper_name: str
     shopper_email: str
-    shipping_address: dict
+    shipping_address: dict[str, Any]
     lines: tuple[OrderLineData, ...]
     total: Decimal = Decimal("0")
     placed_at: str = ""  # ISO 8601 as the store sent it
