@@ -14,13 +14,16 @@ import csv
 import io
 import itertools
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from dropship.core.errors import DomainError
+
+if TYPE_CHECKING:
+    from openpyxl.workbook.workbook import Workbook
 
 SAMPLE_BYTES = 64 * 1024
 MAX_COLUMNS = 200
@@ -134,7 +137,7 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _open_workbook(fileobj: BinaryIO):
+def _open_workbook(fileobj: BinaryIO) -> "Workbook":
     from openpyxl import load_workbook  # slow to import, and only XLSX uploads need it
 
     fileobj.seek(0)
@@ -147,14 +150,18 @@ def _open_workbook(fileobj: BinaryIO):
         ) from exc
 
 
-def _xlsx_rows(fileobj: BinaryIO) -> Iterator[list]:
+# A row's cells as text; a formula cell is a Formula (a str too).
+Rows = Generator[list[str], None, None]
+
+
+def _xlsx_rows(fileobj: BinaryIO) -> Rows:
     workbook = _open_workbook(fileobj)
     try:
         if not workbook.worksheets:
             return
         sheet = workbook.worksheets[0]
         for row in sheet.iter_rows():
-            values = []
+            values: list[str] = []
             for cell in row:
                 value = getattr(cell, "value", None)
                 is_formula = getattr(cell, "data_type", None) == "f" or type(value).__name__ in (
@@ -171,7 +178,7 @@ def _xlsx_rows(fileobj: BinaryIO) -> Iterator[list]:
         workbook.close()
 
 
-def _csv_rows(fileobj: BinaryIO, info: FileInfo) -> Iterator[list]:
+def _csv_rows(fileobj: BinaryIO, info: FileInfo) -> Rows:
     stream = _text_stream(fileobj, info.encoding)
     try:
         yield from csv.reader(stream, delimiter=info.delimiter)
@@ -181,13 +188,13 @@ def _csv_rows(fileobj: BinaryIO, info: FileInfo) -> Iterator[list]:
         stream.detach()
 
 
-def _raw_rows(fileobj: BinaryIO, info: FileInfo) -> Iterator[list]:
+def _raw_rows(fileobj: BinaryIO, info: FileInfo) -> Rows:
     if info.file_format == "XLSX":
         return _xlsx_rows(fileobj)
     return _csv_rows(fileobj, info)
 
 
-def _is_blank(cells: list) -> bool:
+def _is_blank(cells: list[str]) -> bool:
     return all(not str(cell).strip() for cell in cells)
 
 
@@ -256,7 +263,7 @@ def inspect_file(fileobj: BinaryIO) -> FileInfo:
     )
 
 
-def iter_data_rows(fileobj: BinaryIO, info: FileInfo) -> Iterator[tuple[int, list]]:
+def iter_data_rows(fileobj: BinaryIO, info: FileInfo) -> Iterator[tuple[int, list[str]]]:
     """(row number as a spreadsheet shows it, cells) for every non-blank row after the header."""
     rows = iter_rows(fileobj, info)
     next(rows, None)
@@ -269,7 +276,7 @@ def count_data_rows(fileobj: BinaryIO, info: FileInfo) -> int:
     return count
 
 
-def iter_rows(fileobj: BinaryIO, info: FileInfo) -> Iterator[tuple[int, list]]:
+def iter_rows(fileobj: BinaryIO, info: FileInfo) -> Iterator[tuple[int, list[str]]]:
     """(row number as a spreadsheet shows it, cells) for every non-blank row, the header too."""
     for number, row in enumerate(_raw_rows(fileobj, info), start=1):
         if not _is_blank(row):
