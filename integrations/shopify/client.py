@@ -63,7 +63,7 @@ DEFAULT_COST_SEED = 50
 
 def shop_base_url(shop_domain: str) -> str:
     """https://{shop} in production; SHOPIFY_BASE_URL (e.g. the sandbox) when set."""
-    base = settings.SHOPIFY_BASE_URL
+    base: str = settings.SHOPIFY_BASE_URL
     if not base:
         return f"https://{shop_domain}"
     if "{shop}" in base:
@@ -121,7 +121,7 @@ class CostThrottle:
                 wait = (needed - available) / max(state.restore_rate, 0.001)
             time.sleep(min(wait + 0.01, 30))
 
-    def observe(self, operation: str, cost: dict) -> None:
+    def observe(self, operation: str, cost: dict[str, Any]) -> None:
         status = cost.get("throttleStatus") or {}
         if not status:
             return
@@ -142,7 +142,7 @@ class CostThrottle:
                 costs[operation] = float(requested)
                 cache.set(self.cost_key, costs, timeout=24 * 3600)
 
-    def wait_after_throttle(self, operation: str, cost: dict) -> float:
+    def wait_after_throttle(self, operation: str, cost: dict[str, Any]) -> float:
         status = cost.get("throttleStatus") or {}
         requested = float(cost.get("requestedQueryCost") or self.cost_of(operation))
         available = float(status.get("currentlyAvailable") or 0)
@@ -166,7 +166,9 @@ class ShopifyClient:
         return f"{shop_base_url(self.shop_domain)}/admin/api/{settings.SHOPIFY_API_VERSION}/graphql.json"
 
     # --- transport -----------------------------------------------------------------------------
-    def graphql(self, query: str, variables: dict | None = None, *, operation: str) -> dict:
+    def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, *, operation: str
+    ) -> dict[str, Any]:
         backoff = 0.5
         for attempt in range(1, MAX_ATTEMPTS + 1):
             self.throttle.reserve(operation)
@@ -435,7 +437,7 @@ class ShopifyClient:
         if not data.get("order"):
             raise StorePermanentError(f"Shopify has no order {fulfillment.store_order_id}.")
         wanted = {line.store_line_id: line.quantity for line in fulfillment.lines}
-        groups: dict[str, list[dict]] = {}
+        groups: dict[str, list[dict[str, Any]]] = {}
         for fulfillment_order in data["order"]["fulfillmentOrders"]["nodes"]:
             if fulfillment_order["status"] not in {"OPEN", "IN_PROGRESS"}:
                 continue
