@@ -18,7 +18,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import TYPE_CHECKING, BinaryIO
+from typing import IO, TYPE_CHECKING
 
 from dropship.core.errors import DomainError
 
@@ -69,7 +69,7 @@ ENCODING_LABELS = {
 DELIMITER_LABELS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
-def _detect_encoding(fileobj: BinaryIO) -> str:
+def _detect_encoding(fileobj: IO[bytes]) -> str:
     fileobj.seek(0)
     head = fileobj.read(4)
     if head.startswith(codecs.BOM_UTF8):
@@ -95,7 +95,7 @@ def _detect_encoding(fileobj: BinaryIO) -> str:
     return "utf-8"
 
 
-def _text_stream(fileobj: BinaryIO, encoding: str) -> io.TextIOWrapper:
+def _text_stream(fileobj: IO[bytes], encoding: str) -> io.TextIOWrapper:
     fileobj.seek(0)
     return io.TextIOWrapper(fileobj, encoding=encoding, newline="")
 
@@ -137,7 +137,7 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _open_workbook(fileobj: BinaryIO) -> "Workbook":
+def _open_workbook(fileobj: IO[bytes]) -> "Workbook":
     from openpyxl import load_workbook  # slow to import, and only XLSX uploads need it
 
     fileobj.seek(0)
@@ -154,7 +154,7 @@ def _open_workbook(fileobj: BinaryIO) -> "Workbook":
 Rows = Generator[list[str], None, None]
 
 
-def _xlsx_rows(fileobj: BinaryIO) -> Rows:
+def _xlsx_rows(fileobj: IO[bytes]) -> Rows:
     workbook = _open_workbook(fileobj)
     try:
         if not workbook.worksheets:
@@ -178,7 +178,7 @@ def _xlsx_rows(fileobj: BinaryIO) -> Rows:
         workbook.close()
 
 
-def _csv_rows(fileobj: BinaryIO, info: FileInfo) -> Rows:
+def _csv_rows(fileobj: IO[bytes], info: FileInfo) -> Rows:
     stream = _text_stream(fileobj, info.encoding)
     try:
         yield from csv.reader(stream, delimiter=info.delimiter)
@@ -188,7 +188,7 @@ def _csv_rows(fileobj: BinaryIO, info: FileInfo) -> Rows:
         stream.detach()
 
 
-def _raw_rows(fileobj: BinaryIO, info: FileInfo) -> Rows:
+def _raw_rows(fileobj: IO[bytes], info: FileInfo) -> Rows:
     if info.file_format == "XLSX":
         return _xlsx_rows(fileobj)
     return _csv_rows(fileobj, info)
@@ -198,7 +198,7 @@ def _is_blank(cells: list[str]) -> bool:
     return all(not str(cell).strip() for cell in cells)
 
 
-def sniff_file(fileobj: BinaryIO) -> FileInfo:
+def sniff_file(fileobj: IO[bytes]) -> FileInfo:
     """Work out format, encoding and separator (not the headers); refuse files we cannot read."""
     fileobj.seek(0)
     head = fileobj.read(SAMPLE_BYTES)
@@ -237,7 +237,7 @@ def sniff_file(fileobj: BinaryIO) -> FileInfo:
     return info
 
 
-def inspect_file(fileobj: BinaryIO) -> FileInfo:
+def inspect_file(fileobj: IO[bytes]) -> FileInfo:
     """Work out format, encoding, separator and headers; refuse files we cannot read."""
     info = sniff_file(fileobj)
     rows = _raw_rows(fileobj, info)
@@ -263,20 +263,20 @@ def inspect_file(fileobj: BinaryIO) -> FileInfo:
     )
 
 
-def iter_data_rows(fileobj: BinaryIO, info: FileInfo) -> Iterator[tuple[int, list[str]]]:
+def iter_data_rows(fileobj: IO[bytes], info: FileInfo) -> Iterator[tuple[int, list[str]]]:
     """(row number as a spreadsheet shows it, cells) for every non-blank row after the header."""
     rows = iter_rows(fileobj, info)
     next(rows, None)
     yield from rows
 
 
-def count_data_rows(fileobj: BinaryIO, info: FileInfo) -> int:
+def count_data_rows(fileobj: IO[bytes], info: FileInfo) -> int:
     count = sum(1 for _ in iter_data_rows(fileobj, info))
     fileobj.seek(0)
     return count
 
 
-def iter_rows(fileobj: BinaryIO, info: FileInfo) -> Iterator[tuple[int, list[str]]]:
+def iter_rows(fileobj: IO[bytes], info: FileInfo) -> Iterator[tuple[int, list[str]]]:
     """(row number as a spreadsheet shows it, cells) for every non-blank row, the header too."""
     for number, row in enumerate(_raw_rows(fileobj, info), start=1):
         if not _is_blank(row):
