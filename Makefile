@@ -25,7 +25,7 @@ help:
 	@echo "make run    install, migrate, seed demo data, start web + worker + beat + sandboxes (PORT=8000)"
 	@echo "make test   install, lint, the whole pytest suite on PostgreSQL + Redis, the README flows on SQLite"
 	@echo "            (keeps the test database between runs; CREATE_DB=1 rebuilds it)"
-	@echo "make lint   ruff check, ruff format --check, import contracts (lint-imports), makemigrations --check"
+	@echo "make lint   ruff check, ruff format --check, import contracts (lint-imports), mypy, makemigrations --check"
 	@echo "make bench  the benchmarks in tests/perf/"
 
 .tools/bin/uv:
@@ -46,6 +46,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	DATABASE_URL=$${DATABASE_URL:-sqlite:///:memory:} $(PY) manage.py makemigrations --check --dry-run
 
 format: install

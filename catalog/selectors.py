@@ -1,5 +1,7 @@
 """Reads of a supplier's own catalog, shared by pages, the API and tasks. Always scoped to a supplier."""
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.db.models import (
     Exists,
     F,
@@ -17,14 +19,24 @@ from catalog.models import Category, ImportJob, Product, ProductImage, StockMove
 from dropship.core.errors import NotFound
 from suppliers.models import Supplier
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 STOCK_FILTERS = {"low": "Low stock", "out": "Out of stock"}
 
 
-def _threshold(supplier: Supplier):
+class StockAnnotations(TypedDict):
+    available: int
+    advertised: int
+
+
+def _threshold(supplier: Supplier) -> Coalesce:
     return Coalesce(F("low_stock_threshold"), Value(supplier.low_stock_threshold))
 
 
-def variants_with_stock(*, supplier: Supplier) -> QuerySet[Variant]:
+def variants_with_stock(
+    *, supplier: Supplier
+) -> "QuerySet[WithAnnotations[Variant, StockAnnotations]]":
     """The supplier's variants with `available` and `advertised` quantities annotated."""
     return Variant.objects.filter(supplier=supplier).annotate(
         available=F("stock_on_hand") - F("stock_reserved"),
@@ -99,7 +111,9 @@ def get_variant_for_supplier(*, supplier: Supplier, variant_id: int) -> Variant:
     )
 
 
-def get_variant_by_sku(*, supplier: Supplier, sku: str) -> Variant:
+def get_variant_by_sku(
+    *, supplier: Supplier, sku: str
+) -> "WithAnnotations[Variant, StockAnnotations]":
     """For the API: another supplier's SKU is simply not found."""
     variant = variants_with_stock(supplier=supplier).filter(sku=sku).first()
     if variant is None:

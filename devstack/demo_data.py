@@ -1,11 +1,18 @@
 """The demo marketplace seeded by `manage.py seed_demo`: people, suppliers, a catalog, a retailer."""
 
 from decimal import Decimal
+from typing import TypedDict
 
 DEMO_PASSWORD = "dropship-demo-2026"  # noqa: S105 - printed on purpose; seeding refuses to run with DEBUG off
 
-ADMIN = {"email": "admin@demo.dropship.test", "full_name": "Ada Admin"}
-SUPPORT = {"email": "support@demo.dropship.test", "full_name": "Sam Support"}
+
+class DemoStaff(TypedDict):
+    email: str
+    full_name: str
+
+
+ADMIN: DemoStaff = {"email": "admin@demo.dropship.test", "full_name": "Ada Admin"}
+SUPPORT: DemoStaff = {"email": "support@demo.dropship.test", "full_name": "Sam Support"}
 RETAILER = {
     "email": "retailer@demo.dropship.test",
     "full_name": "Rita Retailer",

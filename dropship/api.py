@@ -2,11 +2,11 @@
 dropship/api_auth.py. Domain errors become 4xx answers carrying the message a user can read.
 """
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError
 
-from dropship.api_auth import organisation_auth
+from dropship.api_auth import ApiRequest, organisation_auth
 from dropship.core.errors import DomainError
 
 
@@ -24,14 +24,14 @@ api = NinjaAPI(
 
 
 @api.exception_handler(DomainError)
-def domain_error(request: HttpRequest, exc: DomainError):
+def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return api.create_response(
         request, {"detail": exc.message, "field": exc.field}, status=exc.status_code
     )
 
 
 @api.exception_handler(AuthenticationError)
-def authentication_error(request: HttpRequest, exc: AuthenticationError):
+def authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return api.create_response(
         request,
         {"detail": "Missing, invalid or revoked API key. Send `Authorization: Bearer <key>`."},
@@ -46,12 +46,13 @@ class MeOut(Schema):
 
 
 @api.get("/me", auth=organisation_auth, response={200: MeOut, 401: ErrorOut}, tags=["account"])
-def me(request: HttpRequest):
+def me(request: ApiRequest) -> MeOut:
     """Which organisation the credentials belong to."""
     if request.supplier is not None:
         return MeOut(
             kind="supplier", organisation_id=request.supplier.pk, name=request.supplier.company_name
         )
+    assert request.retailer is not None  # noqa: S101  # the auth lets in one or the other
     return MeOut(
         kind="retailer", organisation_id=request.retailer.pk, name=request.retailer.business_name
     )

@@ -8,28 +8,63 @@ The class names are the security schemes' names in the OpenAPI document. Public 
 show more to a retailer ask `viewing_retailer(request)`.
 """
 
+from typing import cast
+
 from django.http import HttpRequest
 from ninja.errors import AuthenticationError
 from ninja.security import APIKeyCookie, HttpBearer
 
+from dropship.accounts.models import ApiKey, User
 from dropship.accounts.selectors import get_membership
 from dropship.accounts.services import authenticate_api_key
+from retailers.models import Retailer
+from suppliers.models import Supplier
 
 
-def _attach_organisation(request: HttpRequest, *, supplier, retailer) -> None:
-    request.supplier = supplier
-    request.retailer = retailer
+class ApiRequest(HttpRequest):
+    """A request `organisation_auth` let in: it works for a supplier or a retailer."""
+
+    supplier: Supplier | None
+    retailer: Retailer | None
+    api_key: ApiKey | None  # None for the dashboards' session calls
+
+
+class SupplierApiRequest(ApiRequest):
+    """On the routers behind `supplier_auth`."""
+
+    supplier: Supplier
+
+
+class RetailerApiRequest(ApiRequest):
+    """On the routers behind `retailer_auth`."""
+
+    retailer: Retailer
+
+
+def _attach_organisation(
+    request: HttpRequest,
+    *,
+    supplier: Supplier | None,
+    retailer: Retailer | None,
+    api_key: ApiKey | None,
+) -> ApiRequest:
+    api_request: ApiRequest = request  # type: ignore[assignment]  # this is where it becomes one
+    api_request.api_key = api_key
+    api_request.supplier = supplier
+    api_request.retailer = retailer
+    return api_request
 
 
 class ApiKeyAuth(HttpBearer):
     """`Authorization: Bearer <key>` with a supplier (dsk_) or retailer (drk_) key."""
 
-    def authenticate(self, request: HttpRequest, token: str):
+    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
         api_key = authenticate_api_key(secret=token)
         if api_key is None:
             return None
-        request.api_key = api_key
-        _attach_organisation(request, supplier=api_key.supplier, retailer=api_key.retailer)
+        _attach_organisation(
+            request, supplier=api_key.supplier, retailer=api_key.retailer, api_key=api_key
+        )
         return api_key
 
 
@@ -38,20 +73,21 @@ class SessionOrganisationAuth(APIKeyCookie):
 
     param_name = "sessionid"
 
-    def authenticate(self, request: HttpRequest, key: str | None):
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return None
         membership = get_membership(user=user)
         if membership is None:
             return None
-        request.api_key = None
-        _attach_organisation(request, supplier=membership.supplier, retailer=membership.retailer)
+        _attach_organisation(
+            request, supplier=membership.supplier, retailer=membership.retailer, api_key=None
+        )
         return user
 
 
 class SupplierKeyAuth(ApiKeyAuth):
-    def authenticate(self, request: HttpRequest, token: str):
+    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
         api_key = super().authenticate(request, token)
         if api_key is None or api_key.supplier_id is None:
             return None
@@ -59,15 +95,15 @@ class SupplierKeyAuth(ApiKeyAuth):
 
 
 class SupplierSessionAuth(SessionOrganisationAuth):
-    def authenticate(self, request: HttpRequest, key: str | None):
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = super().authenticate(request, key)
-        if user is None or request.supplier is None:
+        if user is None or cast(ApiRequest, request).supplier is None:
             return None
         return user
 
 
 class RetailerKeyAuth(ApiKeyAuth):
-    def authenticate(self, request: HttpRequest, token: str):
+    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
         api_key = super().authenticate(request, token)
         if api_key is None or api_key.retailer_id is None:
             return None
@@ -75,14 +111,14 @@ class RetailerKeyAuth(ApiKeyAuth):
 
 
 class RetailerSessionAuth(SessionOrganisationAuth):
-    def authenticate(self, request: HttpRequest, key: str | None):
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = super().authenticate(request, key)
-        if user is None or request.retailer is None:
+        if user is None or cast(ApiRequest, request).retailer is None:
             return None
         return user
 
 
-def viewing_retailer(request: HttpRequest):
+def viewing_retailer(request: HttpRequest) -> Retailer | None:
     """The retailer behind a public call, or None for a visitor; a bad bearer key answers 401
     rather than silently browsing as a visitor."""
     header = request.headers.get("Authorization", "")

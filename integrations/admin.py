@@ -36,7 +36,7 @@ class InboundWebhookAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["dedup_key", "topic", "store__domain", "store__name", "last_error"]
     date_hierarchy = "created_at"
     list_select_related = ["store", "supplier"]
-    fields = [
+    fields = readonly_fields = (
         "source",
         "topic",
         "dedup_key",
@@ -51,8 +51,7 @@ class InboundWebhookAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         "processed_at",
         "headers_json",
         "body_display",
-    ]
-    readonly_fields = fields
+    )
     actions = ["replay_selected"]
 
     @admin.display(description="headers")
@@ -110,7 +109,7 @@ class OutboundPushAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["store", "supplier", "supplier_order"]
     # payload is encrypted (shopper addresses) and deliberately not in `fields`.
-    fields = [
+    fields = readonly_fields = (
         "kind",
         "status",
         "store",
@@ -126,5 +125,4 @@ class OutboundPushAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         "succeeded_at",
         "created_at",
         "updated_at",
-    ]
-    readonly_fields = fields
+    )

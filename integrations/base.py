@@ -140,7 +140,7 @@ class OrderData:
     currency: str
     shopper_name: str
     shopper_email: str
-    shipping_address: dict
+    shipping_address: dict[str, Any]
     lines: tuple[OrderLineData, ...]
     total: Decimal = Decimal("0")
     placed_at: str = ""  # ISO 8601 as the store sent it

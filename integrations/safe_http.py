@@ -19,7 +19,7 @@ import json as jsonlib
 import socket
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import requests
@@ -182,7 +182,9 @@ class SafeAdapter(HTTPAdapter):
             "https": SafeHTTPSConnectionPool,
         }
 
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any):  # pragma: no cover - guard
+    def proxy_manager_for(
+        self, proxy: str, **proxy_kwargs: Any
+    ) -> NoReturn:  # pragma: no cover - guard
         raise UnsafeURLError("Outbound calls do not go through proxies.")
 
 
@@ -231,10 +233,10 @@ def safe_request(
     method: str,
     url: str,
     *,
-    params: dict | None = None,
+    params: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
     json: Any = None,
-    data: bytes | str | dict | None = None,
+    data: bytes | str | dict[str, Any] | None = None,
     auth: Any = None,
     timeout: float | None = None,
     max_bytes: int | None = None,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -93,7 +93,7 @@ def receive_webhook(
     return webhook, True
 
 
-def _touch_store(*, store_id: int, now) -> None:
+def _touch_store(*, store_id: int, now: datetime) -> None:
     """Webhook health for the stores page; written at most once a minute per store."""
     Store.objects.filter(pk=store_id).filter(
         Q(last_webhook_at__isnull=True) | Q(last_webhook_at__lt=now - timedelta(minutes=1))
@@ -161,7 +161,8 @@ def _claim(webhook_id: int) -> bool:
                 "processing": InboundWebhook.Status.PROCESSING,
             },
         )
-        return cursor.rowcount == 1
+        claimed: int = cursor.rowcount
+        return claimed == 1
 
 
 def process_inbound_webhook(*, webhook_id: int) -> InboundWebhook | None:
@@ -305,7 +306,7 @@ def create_outbound_push(
     *,
     kind: str,
     idempotency_key: str,
-    payload: dict | None = None,
+    payload: dict[str, Any] | None = None,
     store: Any = None,
     supplier: Any = None,
     supplier_order: Any = None,

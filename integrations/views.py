@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from uuid import UUID
 
 import stripe
 from django.conf import settings
@@ -106,7 +107,7 @@ def shopify_webhook(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
-def woocommerce_webhook(request: HttpRequest, public_id) -> HttpResponse:
+def woocommerce_webhook(request: HttpRequest, public_id: UUID) -> HttpResponse:
     body = request.body
     if woo_webhooks.is_ping(body):
         # WooCommerce's ping on webhook creation: unsigned, carries nothing, triggers nothing.

@@ -7,11 +7,14 @@ supplier's order is simply not found (404).
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from orders.models import Order, OrderEvent, OrderItem, Shipment, ShipmentItem, SupplierOrder
 from retailers.models import Retailer, Store
+from suppliers.models import Supplier
 
 
 def list_orders_for_retailer(
@@ -93,11 +96,13 @@ STATUS_FILTERS = {**{key: statuses for key, (_, statuses) in TABS.items()}} | {
 }
 
 
-def _visible_to_supplier(supplier) -> QuerySet[SupplierOrder]:
+def _visible_to_supplier(supplier: Supplier) -> QuerySet[SupplierOrder]:
     return SupplierOrder.objects.filter(supplier=supplier, status__in=VISIBLE)
 
 
-def list_supplier_orders_for_supplier(*, supplier, statuses=None) -> QuerySet[SupplierOrder]:
+def list_supplier_orders_for_supplier(
+    *, supplier: Supplier, statuses: Collection[str] | None = None
+) -> QuerySet[SupplierOrder]:
     queryset = _visible_to_supplier(supplier)
     if statuses:
         queryset = queryset.filter(status__in=statuses)
@@ -108,7 +113,7 @@ def list_supplier_orders_for_supplier(*, supplier, statuses=None) -> QuerySet[Su
     )
 
 
-def count_supplier_orders_by_tab(*, supplier) -> dict[str, int]:
+def count_supplier_orders_by_tab(*, supplier: Supplier) -> dict[str, int]:
     counts = dict(
         _visible_to_supplier(supplier)
         .values("status")
@@ -118,14 +123,14 @@ def count_supplier_orders_by_tab(*, supplier) -> dict[str, int]:
     return {key: sum(counts.get(s, 0) for s in statuses) for key, (_, statuses) in TABS.items()}
 
 
-def get_supplier_order_for_supplier(*, supplier, supplier_order_id: int) -> SupplierOrder:
+def get_supplier_order_for_supplier(*, supplier: Supplier, supplier_order_id: int) -> SupplierOrder:
     return get_object_or_404(
         _visible_to_supplier(supplier).select_related("order", "order__retailer", "order__store"),
         pk=supplier_order_id,
     )
 
 
-def get_supplier_order_detail(*, supplier, supplier_order_id: int) -> SupplierOrder:
+def get_supplier_order_detail(*, supplier: Supplier, supplier_order_id: int) -> SupplierOrder:
     """The order with its lines, parcels and timeline, in a fixed number of queries."""
     return get_object_or_404(
         _visible_to_supplier(supplier)
@@ -157,7 +162,7 @@ def list_timeline_for_supplier_order(*, supplier_order: SupplierOrder) -> QueryS
     )
 
 
-def list_shipments_for_order(*, order) -> QuerySet[Shipment]:
+def list_shipments_for_order(*, order: Order) -> QuerySet[Shipment]:
     """Every parcel of an order (all suppliers) with its push state, for the retailer's page."""
     return (
         Shipment.objects.filter(supplier_order__order=order)

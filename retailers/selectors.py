@@ -8,7 +8,7 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from catalog.models import Variant
+from catalog.models import ProductImage, Variant
 from integrations.models import InboundWebhook
 from orders.models import Order
 from retailers.models import (
@@ -22,6 +22,7 @@ from retailers.models import (
     StoreImportItem,
     StoreImportJob,
 )
+from retailers.pricing import PriceQuote
 from retailers.services.quoting import PriceBook
 from retailers.services.store_push import ordered_images
 
@@ -135,8 +136,8 @@ def get_pricing_rule_for_retailer(*, retailer: Retailer, rule_id: int) -> Pricin
 @dataclass
 class ImportListRow:
     item: ImportListItem
-    images: list
-    variants: list  # (variant, rule price, typed price or None, compare-at)
+    images: list[ProductImage]
+    variants: list[tuple[Variant, PriceQuote, Decimal | None]]  # the rule's quote, the typed price
 
 
 def list_import_list_for_retailer(*, retailer: Retailer) -> list[ImportListRow]:
@@ -158,7 +159,7 @@ def list_import_list_for_retailer(*, retailer: Retailer) -> list[ImportListRow]:
     rows = []
     for item in items:
         product = item.product
-        variants = []
+        variants: list[tuple[Variant, PriceQuote, Decimal | None]] = []
         for variant in product.variants.all():
             quote = book.quote(variant=variant, category_id=product.category_id, store=None)
             typed = item.variant_prices.get(str(variant.pk))
@@ -233,7 +234,9 @@ def get_listing_for_retailer(*, retailer: Retailer, listing_id: int) -> Listing:
     )
 
 
-def get_listing_variant_for_retailer(*, retailer: Retailer, listing_variant_id: int):
+def get_listing_variant_for_retailer(
+    *, retailer: Retailer, listing_variant_id: int
+) -> ListingVariant:
     return get_object_or_404(
         ListingVariant.objects.select_related("variant", "listing__store"),
         pk=listing_variant_id,
@@ -264,9 +267,11 @@ def list_paused_listings_for_retailer(*, retailer: Retailer) -> list[Listing]:
     )
     for listing in listings:
         for lv in listing.variants.all():
-            lv.latest_change = lv.recent_changes[0] if lv.recent_changes else None
-            change = lv.latest_change
-            lv.suggested_price = (
+            # The stubs cannot know Prefetch(to_attr=) above, nor the two attributes the page reads.
+            recent: list[PriceChange] = lv.recent_changes  # type: ignore[attr-defined]
+            change = recent[0] if recent else None
+            lv.latest_change = change  # type: ignore[attr-defined]
+            lv.suggested_price = (  # type: ignore[attr-defined]
                 (change.suggested_price or max(change.new_price, change.minimum_price))
                 if change is not None
                 else lv.retail_price

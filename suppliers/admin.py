@@ -91,8 +91,13 @@ class SupplierVerificationInline(ViewOnlyTabularInline):
     model = SupplierVerification
     show_change_link = False
     shown_with_review = True  # rendered right under the Review fieldset (see change_form.html)
-    fields = ["registration_number", "country", "document_link", "answers_table", "updated_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "registration_number",
+        "country",
+        "document_link",
+        "answers_table",
+        "updated_at",
+    )
     verbose_name = "verification"
     verbose_name_plural = "verification answers and documents"
 
@@ -103,7 +108,7 @@ class SupplierVerificationInline(ViewOnlyTabularInline):
         return format_html(
             '<a href="{}">{}</a>',
             reverse("admin:suppliers_supplier_verification_document", args=[obj.supplier_id]),
-            obj.document_name or obj.document.name.rsplit("/", 1)[-1],
+            obj.document_filename,
         )
 
     @admin.display(description="answers")
@@ -122,8 +127,7 @@ class SupplierStatusChangeInline(ViewOnlyTabularInline):
     model = SupplierStatusChange
     show_change_link = False
     shown_with_review = True
-    fields = ["created_at", "actor", "from_status", "to_status", "reason"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "actor", "from_status", "to_status", "reason")
     verbose_name = "decision"
     verbose_name_plural = "review history"
 
@@ -217,7 +221,7 @@ class SupplierAdmin(admin.ModelAdmin):
 
     @admin.display(description="products", ordering="_product_count")
     def product_count(self, obj: Supplier) -> int:
-        return obj._product_count
+        return obj._product_count  # type: ignore[attr-defined]  # annotated by get_queryset
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -260,7 +264,7 @@ class SupplierAdmin(admin.ModelAdmin):
             ]
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def verification_document_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def verification_document_view(self, request: HttpRequest, object_id: str) -> FileResponse:
         """The uploaded document, only for staff allowed to see verifications (it is private)."""
         if not request.user.has_perm("suppliers.view_supplierverification"):
             raise PermissionDenied
@@ -270,7 +274,7 @@ class SupplierAdmin(admin.ModelAdmin):
         return FileResponse(
             verification.document.open("rb"),
             as_attachment=True,
-            filename=verification.document_name or verification.document.name.rsplit("/", 1)[-1],
+            filename=verification.document_filename,
             content_type=verification.document_content_type or "application/octet-stream",
         )
 
@@ -423,8 +427,14 @@ class SupplierStatusChangeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["supplier__company_name", "reason", "actor__email"]
     date_hierarchy = "created_at"
     list_select_related = ["supplier", "actor"]
-    fields = ["created_at", "supplier", "from_status", "to_status", "actor", "reason"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "created_at",
+        "supplier",
+        "from_status",
+        "to_status",
+        "actor",
+        "reason",
+    )
 
     @admin.display(description="supplier", ordering="supplier__company_name")
     def supplier_link(self, obj: SupplierStatusChange) -> str:

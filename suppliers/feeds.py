@@ -117,7 +117,7 @@ def save_feed(
 
 
 # --- reading -------------------------------------------------------------------------------------
-def _rows_from_json(content: bytes) -> tuple[list[str], list[tuple[int, list]]]:
+def _rows_from_json(content: bytes) -> tuple[list[str], list[tuple[int, list[str] | None]]]:
     try:
         data = json.loads(content)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -132,7 +132,7 @@ def _rows_from_json(content: bytes) -> tuple[list[str], list[tuple[int, list]]]:
     for entry in data:
         if isinstance(entry, dict):
             headers += [str(k) for k in entry if str(k) not in headers]
-    rows = []
+    rows: list[tuple[int, list[str] | None]] = []
     for number, entry in enumerate(data, start=1):
         if not isinstance(entry, dict):
             rows.append((number, None))

@@ -2,6 +2,7 @@
 live in suppliers.services and suppliers.feeds."""
 
 import re
+from typing import Any
 
 from django import forms
 
@@ -91,8 +92,9 @@ class ShippingRateForm(forms.Form):
     min_days = forms.IntegerField(label="Min days", min_value=0, max_value=90, initial=2)
     max_days = forms.IntegerField(label="Max days", min_value=0, max_value=90, initial=7)
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if (
             cleaned.get("min_days") is not None
             and cleaned.get("max_days") is not None

@@ -170,6 +170,11 @@ class SupplierVerification(TimeStampedModel):
     def __str__(self) -> str:
         return f"Verification of {self.supplier}"
 
+    @property
+    def document_filename(self) -> str:
+        """The name the supplier uploaded, else the stored file's own name."""
+        return self.document_name or (self.document.name or "").rsplit("/", 1)[-1]
+
 
 class SupplierStatusChange(models.Model):
     """Every review decision (approve, reject, suspend, reinstate, resubmit): who, when, why."""

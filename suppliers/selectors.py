@@ -120,7 +120,7 @@ class OnboardingStepState:
 
 
 # The wizard's pages; SUBMITTED (after the last page) shows the review page, read-only.
-ONBOARDING_SLUGS = {
+ONBOARDING_SLUGS: dict[str, str] = {
     Supplier.OnboardingStep.PROFILE: "profile",
     Supplier.OnboardingStep.FULFILMENT: "fulfilment",
     Supplier.OnboardingStep.CHANNEL: "channel",
@@ -128,7 +128,7 @@ ONBOARDING_SLUGS = {
     Supplier.OnboardingStep.REVIEW: "review",
 }
 STEP_BY_SLUG = {slug: step for step, slug in ONBOARDING_SLUGS.items()}
-PROGRESS_ORDER = [*ONBOARDING_SLUGS, Supplier.OnboardingStep.SUBMITTED]
+PROGRESS_ORDER: list[str] = [*ONBOARDING_SLUGS, Supplier.OnboardingStep.SUBMITTED]
 
 
 def onboarding_slug(step: str) -> str:

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from uuid import uuid4
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +25,7 @@ from suppliers.models import ShippingRate, Supplier, SupplierStatusChange, Suppl
 Status = Supplier.Status
 
 # (from, to) pairs a review decision may make.
-_ALLOWED_TRANSITIONS = {
+_ALLOWED_TRANSITIONS: dict[str, dict[str, str]] = {
     "approve": {Status.PENDING: Status.ACTIVE, Status.REJECTED: Status.ACTIVE},
     "reject": {Status.PENDING: Status.REJECTED},
     "suspend": {Status.ACTIVE: Status.SUSPENDED},
@@ -196,7 +197,7 @@ def submit_supplier_for_review(*, supplier: Supplier, actor: User | None) -> Sup
 # submitted, and again after a rejection.
 
 Step = Supplier.OnboardingStep
-STEP_ORDER = [
+STEP_ORDER: list[str] = [
     Step.PROFILE,
     Step.FULFILMENT,
     Step.CHANNEL,
@@ -269,7 +270,7 @@ def save_company_profile(
     phone: str,
     website: str,
     ship_from_country: str,
-    logo=None,
+    logo: "UploadedFile[bytes] | None" = None,  # generic only in the stubs
 ) -> Supplier:
     supplier = _lock_for_step(supplier, Step.PROFILE)
     if business_type not in Supplier.BusinessType.values:
@@ -467,7 +468,7 @@ def save_verification(
     actor: User | None,
     registration_number: str,
     country: str,
-    document=None,
+    document: "UploadedFile[bytes] | None" = None,  # generic only in the stubs
 ) -> SupplierVerification:
     """Registration details and the document the platform admins review (PDF/PNG/JPEG, ≤ 10 MB)."""
     supplier = _lock_for_step(supplier, Step.VERIFICATION)

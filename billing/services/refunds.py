@@ -25,7 +25,7 @@ from billing.fees import RefundSplit, split_refund, supplier_order_amounts
 from billing.models import Charge, Refund
 from billing.services.ledger import money_account_for, record_refund, record_stripe_fee
 from billing.services.payouts import freeze_payout, release_held_payouts, take_back_from_payout
-from dropship.accounts.models import Notification
+from dropship.accounts.models import Notification, User
 from dropship.accounts.services import email_organisation, notify
 from dropship.core.audit import record_audit
 from dropship.core.errors import DomainError, TemporaryError
@@ -95,7 +95,7 @@ def refund_supplier_order(
     *,
     supplier_order: SupplierOrder,
     reason: str,
-    actor=None,
+    actor: User | None = None,
     amount: Decimal | None = None,
     order_item: OrderItem | None = None,
 ) -> Refund:

@@ -8,17 +8,17 @@ anything else answers 422 naming the field.
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, cast
 
-from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 from pydantic import model_validator
 
 from catalog import selectors, services
-from catalog.models import Product, StockMovement
+from catalog.models import Product, StockMovement, Variant
+from dropship.accounts.models import User
 from dropship.api import ErrorOut
-from dropship.api_auth import supplier_auth
+from dropship.api_auth import SupplierApiRequest, supplier_auth
 
 MAX_BATCH = 1000
 
@@ -28,12 +28,12 @@ Sku = Annotated[str, Field(min_length=1, max_length=100)]
 router = Router(auth=supplier_auth, tags=["supplier inventory"])
 
 
-def _who(request: HttpRequest) -> tuple[object, str]:
+def _who(request: SupplierApiRequest) -> tuple[User | None, str]:
     """(actor, reference) for the stock history: the user, or the API key's name and prefix."""
-    api_key = getattr(request, "api_key", None)
+    api_key = request.api_key
     if api_key is not None:
         return None, f"API key {api_key.prefix}… ({api_key.name})"
-    return request.user, "API (dashboard session)"
+    return cast(User, request.user), "API (dashboard session)"  # the session auth's member
 
 
 class InventoryIn(Schema):
@@ -54,7 +54,7 @@ class InventoryOut(Schema):
     response={200: InventoryOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     operation_id="catalog_api_set_variant_inventory",
 )
-def set_variant_inventory(request: HttpRequest, sku: str, payload: InventoryIn):
+def set_variant_inventory(request: SupplierApiRequest, sku: str, payload: InventoryIn):
     """Set one variant's stock on hand. Refused (409) below the quantity reserved for orders."""
     variant = selectors.get_variant_by_sku(supplier=request.supplier, sku=sku)
     actor, reference = _who(request)
@@ -111,7 +111,7 @@ class InventoryBatchOut(Schema):
     response={200: InventoryBatchOut, 401: ErrorOut},
     operation_id="catalog_api_set_inventory_batch",
 )
-def set_inventory_batch(request: HttpRequest, payload: InventoryBatchIn):
+def set_inventory_batch(request: SupplierApiRequest, payload: InventoryBatchIn):
     """Set stock for up to 1,000 SKUs. The whole batch is checked first; unknown SKUs and
     quantities below reservations are reported by SKU and the valid items applied together."""
     skus = [item.sku for item in payload.items]
@@ -165,16 +165,16 @@ class ProductOut(Schema):
 
     @staticmethod
     def resolve_category(obj: Product) -> str | None:
-        return obj.category.name if obj.category_id else None
+        return obj.category.name if obj.category is not None else None
 
     @staticmethod
-    def resolve_variants(obj: Product):
-        return obj.variant_list
+    def resolve_variants(obj: Product) -> list[Variant]:
+        return obj.variant_list  # type: ignore[attr-defined]  # prefetched by the selector
 
 
 @router.get("/products", response=list[ProductOut], operation_id="catalog_api_list_products")
 @paginate(PageNumberPagination, page_size=50, max_page_size=200)
-def list_products(request: HttpRequest, status: str = "", q: str = ""):
+def list_products(request: SupplierApiRequest, status: str = "", q: str = ""):
     """Your own catalog with stock, newest first, 50 products per page (`?page=2&page_size=100`)."""
     return selectors.list_products_for_supplier(
         supplier=request.supplier, search=q.strip()[:200], status=status

@@ -2,6 +2,7 @@
 
 from uuid import uuid4
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
 
@@ -15,7 +16,7 @@ MAX_IMAGES_PER_PRODUCT = 20
 
 @transaction.atomic
 def add_product_image(
-    *, product: Product, actor: User | None, upload, alt_text: str = ""
+    *, product: Product, actor: User | None, upload: "UploadedFile[bytes]", alt_text: str = ""
 ) -> ProductImage:
     """Store an uploaded image (JPEG/PNG/WebP, ≤ 5 MB) and its thumbnail; refuse anything else."""
     kind = check_image(upload, field="image")
@@ -41,7 +42,7 @@ def add_product_image(
 @transaction.atomic
 def remove_product_image(*, image: ProductImage, actor: User | None) -> None:
     """Delete the row, then the files once the deletion is committed."""
-    names = [f.name for f in (image.image, image.thumbnail) if f]
+    names = [f.name for f in (image.image, image.thumbnail) if f and f.name]
     storage = image.image.storage
     image.delete()
 

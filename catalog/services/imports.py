@@ -1,10 +1,12 @@
 """Bulk import jobs: upload → mapping → validation (task) → commit → import (task) → summary."""
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from uuid import uuid4
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -29,7 +31,9 @@ class ImportStateError(DomainError):
     pass
 
 
-def create_import_job(*, supplier: Supplier, actor: User | None, upload) -> ImportJob:
+def create_import_job(
+    *, supplier: Supplier, actor: User | None, upload: "UploadedFile[bytes]"
+) -> ImportJob:
     """Store an uploaded CSV/XLSX with its columns matched to our fields; refuse unreadable files."""
     if upload.size is not None and upload.size > MAX_IMPORT_BYTES:
         raise ImportFileError(
@@ -146,7 +150,7 @@ def _fail(job: ImportJob, message: str) -> None:
     )
 
 
-def _run_pass(job_id: int, status: str, work) -> None:
+def _run_pass(job_id: int, status: str, work: Callable[[ImportJob], object]) -> None:
     job = _claim(job_id, status)
     if job is None:
         return

@@ -5,6 +5,7 @@ Stock is never written here: a variant's quantity changes only through catalog.s
 
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Literal, overload
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -25,6 +26,14 @@ class CatalogError(DomainError):
     pass
 
 
+@overload
+def parse_price(
+    value: object, *, field_name: str, label: str, required: Literal[True] = True
+) -> Decimal: ...
+@overload
+def parse_price(
+    value: object, *, field_name: str, label: str, required: bool
+) -> Decimal | None: ...
 def parse_price(
     value: object, *, field_name: str, label: str, required: bool = True
 ) -> Decimal | None:

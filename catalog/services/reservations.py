@@ -20,12 +20,13 @@ All three functions take lines as (variant_id, quantity) pairs and return, in th
 whether each line was applied; they must run inside the caller's transaction.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.models import StockMovement
+from dropship.accounts.models import User
 from dropship.core.errors import DomainError
 from retailers import catalog_events
 
@@ -54,7 +55,7 @@ _SHIP = """
 """
 
 # (on_hand, reserved) before the change, from the values after it.
-_BEFORE = {
+_BEFORE: dict[str, Callable[[int, int, int], tuple[int, int]]] = {
     Source.RESERVATION: lambda on_hand, reserved, n: (on_hand, reserved - n),
     Source.RELEASE: lambda on_hand, reserved, n: (on_hand, reserved + n),
     Source.SHIPMENT: lambda on_hand, reserved, n: (on_hand + n, reserved + n),
@@ -65,23 +66,29 @@ class ReservationError(DomainError):
     pass
 
 
-def reserve_stock(*, lines: Sequence[tuple[int, int]], reference: str, actor=None) -> list[bool]:
+def reserve_stock(
+    *, lines: Sequence[tuple[int, int]], reference: str, actor: User | None = None
+) -> list[bool]:
     """Hold stock for each line if enough is available; False where it is not (nothing held)."""
     return _apply(_RESERVE, Source.RESERVATION, lines=lines, reference=reference, actor=actor)
 
 
-def release_stock(*, lines: Sequence[tuple[int, int]], reference: str, actor=None) -> list[bool]:
+def release_stock(
+    *, lines: Sequence[tuple[int, int]], reference: str, actor: User | None = None
+) -> list[bool]:
     """Give back reserved stock (cancel, reject); False where less than that is reserved."""
     return _apply(_RELEASE, Source.RELEASE, lines=lines, reference=reference, actor=actor)
 
 
-def ship_stock(*, lines: Sequence[tuple[int, int]], reference: str, actor=None) -> list[bool]:
+def ship_stock(
+    *, lines: Sequence[tuple[int, int]], reference: str, actor: User | None = None
+) -> list[bool]:
     """Shipped units leave on-hand and reserved together; False where they were not reserved."""
     return _apply(_SHIP, Source.SHIPMENT, lines=lines, reference=reference, actor=actor)
 
 
 def _apply(
-    sql: str, source: str, *, lines: Sequence[tuple[int, int]], reference: str, actor
+    sql: str, source: str, *, lines: Sequence[tuple[int, int]], reference: str, actor: User | None
 ) -> list[bool]:
     if not transaction.get_connection().in_atomic_block:
         raise ReservationError("Stock reservations must run inside the order's transaction.")
@@ -102,7 +109,7 @@ def _apply(
 
 
 # SET and WHERE of the one-statement form, per source; `w.n` is the line's quantity.
-_CHANGE = {
+_CHANGE: dict[str, tuple[str, str]] = {
     Source.RESERVATION: (
         "stock_reserved = v.stock_reserved + w.n",
         "v.stock_on_hand - v.stock_reserved >= w.n",
@@ -114,7 +121,7 @@ _CHANGE = {
     ),
 }
 # on_hand and reserved before the change, from the values after it (RETURNING gives "after").
-_BEFORE_SQL = {
+_BEFORE_SQL: dict[str, tuple[str, str]] = {
     Source.RESERVATION: ("c.on_hand", "c.reserved - c.n"),
     Source.RELEASE: ("c.on_hand", "c.reserved + c.n"),
     Source.SHIPMENT: ("c.on_hand + c.n", "c.reserved + c.n"),
@@ -122,7 +129,7 @@ _BEFORE_SQL = {
 
 
 def _apply_in_one_statement(
-    source: str, *, lines: Sequence[tuple[int, int]], reference: str, actor_id
+    source: str, *, lines: Sequence[tuple[int, int]], reference: str, actor_id: int | None
 ) -> list[bool]:
     set_clause, condition = _CHANGE[source]
     on_hand_before, reserved_before = _BEFORE_SQL[source]
@@ -176,7 +183,7 @@ def _apply_in_one_statement(
 
 
 def _apply_line_by_line(
-    sql: str, source: str, *, lines: Sequence[tuple[int, int]], reference: str, actor
+    sql: str, source: str, *, lines: Sequence[tuple[int, int]], reference: str, actor: User | None
 ) -> list[bool]:
     applied = [False] * len(lines)
     movements: list[StockMovement] = []

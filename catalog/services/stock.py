@@ -8,10 +8,11 @@ written; whatever must follow a stock change (alerts today) hangs off its result
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.urls import reverse
 from django.utils import timezone
 
@@ -201,7 +202,12 @@ def _write_conditionally(
         raise StockError("Some variants changed or disappeared while their stock was being set.")
 
 
-def _update_chunk(cursor, table: str, now, rows_params: list[tuple]) -> int:
+def _update_chunk(
+    cursor: CursorWrapper,
+    table: str,
+    now: str | None,  # adapted for the database already
+    rows_params: Sequence[tuple[int, int, int, int, int, bool]],
+) -> int:
     if connection.vendor == "postgresql":
         values = ", ".join(
             ["(%s::bigint, %s::int, %s::int, %s::int, %s::int, %s::bool)"] * len(rows_params)
@@ -224,7 +230,8 @@ def _update_chunk(cursor, table: str, now, rows_params: list[tuple]) -> int:
                 for pk, old_on, old_res, on, res, alerted in rows_params
             ],
         )
-    return cursor.rowcount
+    rowcount: int = cursor.rowcount
+    return rowcount
 
 
 def _alert_low_stock(*, supplier: Supplier, changes: list[StockChange]) -> None:

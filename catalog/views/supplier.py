@@ -25,7 +25,7 @@ from catalog.imports.mapping import FIELDS
 from catalog.imports.runner import MAX_STORED_ERRORS
 from catalog.models import ImportJob, StockMovement, Variant
 from catalog.services import VariantData
-from dropship.accounts.access import supplier_required
+from dropship.accounts.access import SupplierRequest, supplier_required
 from dropship.core.errors import DomainError
 from dropship.core.spreadsheets import DELIMITER_LABELS, ENCODING_LABELS
 
@@ -38,7 +38,7 @@ def _form_error(form, exc: DomainError) -> None:
 
 
 @supplier_required
-def product_list(request: HttpRequest) -> HttpResponse:
+def product_list(request: SupplierRequest) -> HttpResponse:
     filters = ProductFilterForm(request.GET or None)
     criteria = filters.cleaned_data if filters.is_valid() else {}
     category = criteria.get("category")
@@ -67,7 +67,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
 
 @supplier_required
 @require_POST
-def product_bulk(request: HttpRequest) -> HttpResponse:
+def product_bulk(request: SupplierRequest) -> HttpResponse:
     form = BulkActionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose an action and at least one product.")
@@ -100,7 +100,7 @@ def _safe_next(request: HttpRequest) -> str:
 
 
 @supplier_required
-def product_create(request: HttpRequest) -> HttpResponse:
+def product_create(request: SupplierRequest) -> HttpResponse:
     form = ProductForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -123,7 +123,7 @@ def product_create(request: HttpRequest) -> HttpResponse:
 
 
 @supplier_required
-def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
+def product_edit(request: SupplierRequest, product_id: int) -> HttpResponse:
     product = selectors.get_product_for_supplier(supplier=request.supplier, product_id=product_id)
     form = ProductForm(
         request.POST or None, initial=ProductForm.initial_for(product), with_status=True
@@ -172,7 +172,7 @@ def _variant_data(form: VariantForm) -> VariantData:
 
 
 @supplier_required
-def variant_create(request: HttpRequest, product_id: int) -> HttpResponse:
+def variant_create(request: SupplierRequest, product_id: int) -> HttpResponse:
     product = selectors.get_product_for_supplier(supplier=request.supplier, product_id=product_id)
     form = VariantForm(request.POST or None, option_names=product.option_names)
     if request.method == "POST" and form.is_valid():
@@ -196,7 +196,7 @@ def variant_create(request: HttpRequest, product_id: int) -> HttpResponse:
 
 
 @supplier_required
-def variant_edit(request: HttpRequest, variant_id: int) -> HttpResponse:
+def variant_edit(request: SupplierRequest, variant_id: int) -> HttpResponse:
     variant = selectors.get_variant_for_supplier(supplier=request.supplier, variant_id=variant_id)
     product = variant.product
     initial = {
@@ -245,7 +245,7 @@ def _inline_cell(request, variant: Variant, template: str, **extra) -> HttpRespo
 
 @supplier_required
 @require_POST
-def variant_price(request: HttpRequest, variant_id: int) -> HttpResponse:
+def variant_price(request: SupplierRequest, variant_id: int) -> HttpResponse:
     """Inline edit of the wholesale price on the list; answers with the re-rendered cell."""
     variant = selectors.get_variant_for_supplier(supplier=request.supplier, variant_id=variant_id)
     typed = request.POST.get("wholesale_price", "")
@@ -261,7 +261,7 @@ def variant_price(request: HttpRequest, variant_id: int) -> HttpResponse:
 
 @supplier_required
 @require_POST
-def variant_stock(request: HttpRequest, variant_id: int) -> HttpResponse:
+def variant_stock(request: SupplierRequest, variant_id: int) -> HttpResponse:
     """Inline edit of stock on hand on the list, through the stock service (source PAGE)."""
     variant = selectors.get_variant_for_supplier(supplier=request.supplier, variant_id=variant_id)
     typed = request.POST.get("stock_on_hand", "").strip()
@@ -286,7 +286,7 @@ def variant_stock(request: HttpRequest, variant_id: int) -> HttpResponse:
 
 
 @supplier_required
-def variant_history(request: HttpRequest, variant_id: int) -> HttpResponse:
+def variant_history(request: SupplierRequest, variant_id: int) -> HttpResponse:
     variant = selectors.get_variant_for_supplier(supplier=request.supplier, variant_id=variant_id)
     movements = selectors.list_stock_movements(variant=variant)
     return render(
@@ -305,7 +305,7 @@ def _stock_chart(movements: list[StockMovement]) -> dict | None:
     width, height, pad = 600, 160, 8
     top = max(values) or 1
     step = (width - 2 * pad) / (len(values) - 1)
-    points = []
+    points: list[str] = []
     for index, value in enumerate(values):
         x = pad + index * step
         y = height - pad - (value / top) * (height - 2 * pad)
@@ -325,7 +325,7 @@ def _stock_chart(movements: list[StockMovement]) -> dict | None:
 
 @supplier_required
 @require_POST
-def image_upload(request: HttpRequest, product_id: int) -> HttpResponse:
+def image_upload(request: SupplierRequest, product_id: int) -> HttpResponse:
     product = selectors.get_product_for_supplier(supplier=request.supplier, product_id=product_id)
     form = ImageForm(request.POST, request.FILES)
     if form.is_valid():
@@ -347,7 +347,7 @@ def image_upload(request: HttpRequest, product_id: int) -> HttpResponse:
 
 @supplier_required
 @require_POST
-def image_delete(request: HttpRequest, image_id: int) -> HttpResponse:
+def image_delete(request: SupplierRequest, image_id: int) -> HttpResponse:
     image = selectors.get_image_for_supplier(supplier=request.supplier, image_id=image_id)
     product_id = image.product_id
     services.remove_product_image(image=image, actor=request.user)
@@ -359,7 +359,7 @@ def image_delete(request: HttpRequest, image_id: int) -> HttpResponse:
 
 
 @supplier_required
-def import_list(request: HttpRequest) -> HttpResponse:
+def import_list(request: SupplierRequest) -> HttpResponse:
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -395,7 +395,7 @@ def _import_context(request: HttpRequest, job: ImportJob, **extra) -> dict:
 
 
 @supplier_required
-def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+def import_detail(request: SupplierRequest, job_id: int) -> HttpResponse:
     job = selectors.get_import_job_for_supplier(supplier=request.supplier, job_id=job_id)
     mapping_form = MappingForm(request.POST or None, job=job)
     commit_form = CommitForm()
@@ -430,7 +430,7 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 @supplier_required
-def import_progress(request: HttpRequest, job_id: int) -> HttpResponse:
+def import_progress(request: SupplierRequest, job_id: int) -> HttpResponse:
     """Polled by the job page while a pass runs; a finished pass reloads the page to show its result."""
     job = selectors.get_import_job_for_supplier(supplier=request.supplier, job_id=job_id)
     response = render(request, "catalog/_import_progress.html", {"job": job, "polling": True})
@@ -440,7 +440,7 @@ def import_progress(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 @supplier_required
-def import_template(request: HttpRequest) -> HttpResponse:
+def import_template(request: SupplierRequest) -> HttpResponse:
     """A CSV with our column names and two example products, to start from."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="dropship-catalog-template.csv"'

@@ -2,18 +2,44 @@
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from dropship.accounts.models import Membership, User
 from dropship.accounts.selectors import get_membership
+from retailers.models import Retailer
+from suppliers.models import Supplier
+
+View = Callable[..., HttpResponse]
 
 
-def _organisation_required(kind: str) -> Callable:
-    def decorator(view: Callable) -> Callable:
+class AuthenticatedRequest(HttpRequest):
+    """The request a view behind `login_required` receives."""
+
+    user: User
+
+
+class MemberRequest(AuthenticatedRequest):
+    """The request a view behind the decorators below receives: a logged-in member."""
+
+    membership: Membership
+
+
+class SupplierRequest(MemberRequest):
+    supplier: Supplier
+
+
+class RetailerRequest(MemberRequest):
+    retailer: Retailer
+
+
+def _organisation_required(kind: str) -> Callable[[View], View]:
+    def decorator(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             membership = get_membership(user=request.user)
@@ -25,7 +51,7 @@ def _organisation_required(kind: str) -> Callable:
                     {"required_kind": kind, "membership": membership},
                     status=403,
                 )
-            request.membership = membership
+            request.membership = membership  # type: ignore[attr-defined]  # it becomes a MemberRequest
             setattr(request, kind, organisation)
             return view(request, *args, **kwargs)
 
@@ -38,11 +64,11 @@ supplier_required = _organisation_required("supplier")
 retailer_required = _organisation_required("retailer")
 
 
-def owner_required(view: Callable) -> Callable:
+def owner_required(view: View) -> View:
     """Use after supplier_required / retailer_required: only owners may manage the team and keys."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: MemberRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.membership.is_owner:
             return render(request, "owner_only.html", status=403)
         return view(request, *args, **kwargs)

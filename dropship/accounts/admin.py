@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -12,6 +14,9 @@ from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, admin_link, org
 
 class EmailCleaningMixin:
     """Emails are stored lower-case (as signup stores them) and unique whatever their case."""
+
+    cleaned_data: dict[str, Any]  # mixed into a ModelForm of User
+    instance: User
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
@@ -116,7 +121,7 @@ class InvitationAdmin(admin.ModelAdmin):
     search_fields = ["email", "supplier__company_name", "retailer__business_name"]
     date_hierarchy = "created_at"
     list_select_related = ["supplier", "retailer", "invited_by"]
-    fields = [
+    fields = readonly_fields = (
         "email",
         "supplier",
         "retailer",
@@ -126,8 +131,7 @@ class InvitationAdmin(admin.ModelAdmin):
         "expires_at",
         "accepted_at",
         "accepted_by",
-    ]
-    readonly_fields = fields
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -149,7 +153,7 @@ class ApiKeyAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "prefix", "supplier__company_name", "retailer__business_name"]
     date_hierarchy = "created_at"
     list_select_related = ["supplier", "retailer", "created_by"]
-    fields = [
+    fields = readonly_fields = (
         "name",
         "prefix",
         "supplier",
@@ -158,8 +162,7 @@ class ApiKeyAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
         "last_used_at",
         "revoked_at",
-    ]
-    readonly_fields = fields
+    )
     actions = ["revoke_keys"]
 
     @admin.display(description="organisation")

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 
 from dropship.accounts.models import OrganisationKind, Role
@@ -29,8 +31,9 @@ class OrganisationSignupForm(forms.Form):
             for name in ("organisation_kind", "organisation_name"):
                 self.fields[name].widget = forms.HiddenInput()
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if not self.invitation_token:
             if not cleaned.get("organisation_kind"):
                 self.add_error(

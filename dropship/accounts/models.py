@@ -1,5 +1,6 @@
 import hashlib
 import secrets
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
@@ -20,10 +21,10 @@ def exactly_one_organisation(prefix: str) -> models.CheckConstraint:
     )
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def _create_user(self, email: str, password: str | None, **extra):
+    def _create_user(self, email: str, password: str | None, **extra: Any) -> "User":
         if not email:
             raise ValueError("An email address is required.")
         user = self.model(email=self.normalize_email(email).lower(), **extra)
@@ -31,12 +32,12 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email: str, password: str | None = None, **extra):
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra)
 
-    def create_superuser(self, email: str, password: str | None = None, **extra):
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":
         extra.update(is_staff=True, is_superuser=True)
         return self._create_user(email, password, **extra)
 
@@ -44,14 +45,15 @@ class UserManager(BaseUserManager):
 class User(AbstractUser):
     """A person. Logs in by email; belongs to at most one organisation through `membership`."""
 
-    username = None
+    username = None  # type: ignore[assignment]  # email login: Django documents removing the field
     email = models.EmailField("email address", unique=True)
     full_name = models.CharField(max_length=150, blank=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()
+    # The stubs expect Django's username-based manager; ours creates users by email.
+    objects = UserManager()  # type: ignore[assignment,misc]
 
     class Meta:
         ordering = ["email"]

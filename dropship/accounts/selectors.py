@@ -1,5 +1,6 @@
 """Who the caller works for. Every organisation-scoped read starts from one of these."""
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
 from dropship.accounts.models import ApiKey, Invitation, Membership, Notification, User
@@ -7,7 +8,7 @@ from retailers.models import Retailer
 from suppliers.models import Supplier
 
 
-def get_membership(*, user: User) -> Membership | None:
+def get_membership(*, user: User | AnonymousUser) -> Membership | None:
     if not user.is_authenticated:
         return None
     try:

@@ -41,20 +41,18 @@ def create_organisation(*, owner: User, kind: str, name: str) -> Supplier | Reta
     if not name:
         raise DomainError("Enter your company name.", field="organisation_name")
     if kind == OrganisationKind.SUPPLIER:
-        organisation: Supplier | Retailer = Supplier.objects.create(
+        supplier = Supplier.objects.create(
             company_name=name, slug=unique_slug(Supplier, name), contact_email=owner.email
         )
-        Membership.objects.create(user=owner, supplier=organisation, role=Role.OWNER)
-    elif kind == OrganisationKind.RETAILER:
-        organisation = Retailer.objects.create(
+        Membership.objects.create(user=owner, supplier=supplier, role=Role.OWNER)
+        return supplier
+    if kind == OrganisationKind.RETAILER:
+        retailer = Retailer.objects.create(
             business_name=name, slug=unique_slug(Retailer, name), contact_email=owner.email
         )
-        Membership.objects.create(user=owner, retailer=organisation, role=Role.OWNER)
-    else:
-        raise DomainError(
-            "Choose whether you are a supplier or a retailer.", field="organisation_kind"
-        )
-    return organisation
+        Membership.objects.create(user=owner, retailer=retailer, role=Role.OWNER)
+        return retailer
+    raise DomainError("Choose whether you are a supplier or a retailer.", field="organisation_kind")
 
 
 def invite_member(*, inviter: User, email: str, role: str = Role.STAFF) -> tuple[Invitation, str]:

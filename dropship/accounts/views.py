@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from dropship.accounts import selectors, services
+from dropship.accounts.access import AuthenticatedRequest
 from dropship.accounts.forms import INVITATION_SESSION_KEY, ApiKeyForm, InviteMemberForm
-from dropship.accounts.models import ApiKey
+from dropship.accounts.models import ApiKey, Membership
 from dropship.core.errors import DomainError
 from suppliers.selectors import get_supplier_landing_url
 
@@ -46,10 +47,10 @@ signup = SignupView.as_view()
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     """Send each kind of user to their own home."""
     membership = selectors.get_membership(user=request.user)
-    if membership is not None and membership.supplier_id:
+    if membership is not None and membership.supplier is not None:
         return redirect(get_supplier_landing_url(supplier=membership.supplier))
     if membership is not None and membership.retailer_id:
         return redirect("retailers:dashboard")
@@ -83,20 +84,20 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "accounts/invitation_accept.html", {"invitation": invitation})
 
 
-def _organisation_or_403(request: HttpRequest):
+def _owner_membership_or_refusal(request: AuthenticatedRequest) -> Membership | HttpResponse:
     membership = selectors.get_membership(user=request.user)
     if membership is None:
-        return None, render(request, "accounts/no_organisation.html", status=403)
+        return render(request, "accounts/no_organisation.html", status=403)
     if not membership.is_owner:
-        return None, render(request, "owner_only.html", status=403)
-    return membership, None
+        return render(request, "owner_only.html", status=403)
+    return membership
 
 
 @login_required
-def team(request: HttpRequest) -> HttpResponse:
-    membership, refusal = _organisation_or_403(request)
-    if refusal:
-        return refusal
+def team(request: AuthenticatedRequest) -> HttpResponse:
+    membership = _owner_membership_or_refusal(request)
+    if isinstance(membership, HttpResponse):
+        return membership
     form = InviteMemberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -123,10 +124,10 @@ def team(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def api_keys(request: HttpRequest) -> HttpResponse:
-    membership, refusal = _organisation_or_403(request)
-    if refusal:
-        return refusal
+def api_keys(request: AuthenticatedRequest) -> HttpResponse:
+    membership = _owner_membership_or_refusal(request)
+    if isinstance(membership, HttpResponse):
+        return membership
     form = ApiKeyForm(request.POST or None)
     new_secret = None
     if request.method == "POST" and form.is_valid():
@@ -153,10 +154,10 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def revoke_api_key(request: HttpRequest, api_key_id: int) -> HttpResponse:
-    membership, refusal = _organisation_or_403(request)
-    if refusal:
-        return refusal
+def revoke_api_key(request: AuthenticatedRequest, api_key_id: int) -> HttpResponse:
+    membership = _owner_membership_or_refusal(request)
+    if isinstance(membership, HttpResponse):
+        return membership
     try:
         api_key = selectors.get_api_key_for_organisation(
             organisation=membership.organisation, api_key_id=api_key_id

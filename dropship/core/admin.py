@@ -11,8 +11,15 @@ class AuditLogEntryAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["action", "target_type", "target_id", "summary", "actor__email"]
     date_hierarchy = "created_at"
     list_select_related = ["actor"]
-    fields = ["created_at", "actor", "action", "target_type", "target_id", "summary", "data_json"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "created_at",
+        "actor",
+        "action",
+        "target_type",
+        "target_id",
+        "summary",
+        "data_json",
+    )
 
     @admin.display(description="data")
     def data_json(self, obj: AuditLogEntry) -> str:

@@ -80,6 +80,11 @@ class EncryptedTextField(models.TextField):
 class EncryptedJSONField(models.TextField):
     """A JSON document (dict or list) stored as one Fernet token."""
 
+    # What django-stubs reads as the attribute's type on the model: the decoded document, not the
+    # column's text (the stubs' documented hook for a field whose Python value differs).
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
     description = "Encrypted JSON"
 
     def get_prep_value(self, value: Any) -> Any:

@@ -7,20 +7,32 @@ planned like the IN list. Short lists keep the plain IN (...) they had; subqueri
 in the list and other databases are left to Django.
 """
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 from django.db.models.fields.related import ForeignObject
 from django.db.models.fields.related_lookups import RelatedIn
 from django.db.models.lookups import In
+from django.db.models.sql.compiler import SQLCompiler
 
 ARRAY_IN_THRESHOLD = 1000
 
 
-class _ArrayInMixin:
-    def as_sql(self, compiler, connection):
+class _ArrayInMixin(In):
+    """Mixed in before `In` or `RelatedIn`; `super()` is theirs."""
+
+    # The array is one parameter that is itself a list, which the stubs' params type leaves out.
+    def as_sql(  # type: ignore[override]
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, Sequence[Any]]:
         sql = self._as_array_sql(compiler, connection)
         return sql if sql is not None else super().as_sql(compiler, connection)
 
-    def _as_array_sql(self, compiler, connection):
+    def _as_array_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, list[Any]] | None:
         if (
             connection.vendor != "postgresql"
             or not self.rhs_is_direct_value()
@@ -32,7 +44,11 @@ class _ArrayInMixin:
         values = [value for value in self.rhs if value is not None]
         if not values:
             return None  # Django's own path raises EmptyResultSet
-        placeholders, params = self.batch_process_rhs(compiler, connection, values)
+        placeholders, params = self.batch_process_rhs(
+            compiler,
+            connection,
+            values,  # type: ignore[arg-type]  # any iterable does; Django passes an OrderedSet
+        )
         if any(placeholder != "%s" for placeholder in placeholders):
             return None  # expressions in the list
         field = self.lhs.output_field

@@ -14,13 +14,16 @@ import csv
 import io
 import itertools
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import BinaryIO
+from typing import IO, TYPE_CHECKING
 
 from dropship.core.errors import DomainError
+
+if TYPE_CHECKING:
+    from openpyxl.workbook.workbook import Workbook
 
 SAMPLE_BYTES = 64 * 1024
 MAX_COLUMNS = 200
@@ -66,7 +69,7 @@ ENCODING_LABELS = {
 DELIMITER_LABELS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
-def _detect_encoding(fileobj: BinaryIO) -> str:
+def _detect_encoding(fileobj: IO[bytes]) -> str:
     fileobj.seek(0)
     head = fileobj.read(4)
     if head.startswith(codecs.BOM_UTF8):
@@ -92,7 +95,7 @@ def _detect_encoding(fileobj: BinaryIO) -> str:
     return "utf-8"
 
 
-def _text_stream(fileobj: BinaryIO, encoding: str) -> io.TextIOWrapper:
+def _text_stream(fileobj: IO[bytes], encoding: str) -> io.TextIOWrapper:
     fileobj.seek(0)
     return io.TextIOWrapper(fileobj, encoding=encoding, newline="")
 
@@ -134,7 +137,7 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _open_workbook(fileobj: BinaryIO):
+def _open_workbook(fileobj: IO[bytes]) -> "Workbook":
     from openpyxl import load_workbook  # local: slow to import; only XLSX uploads need it
 
     fileobj.seek(0)
@@ -147,14 +150,18 @@ def _open_workbook(fileobj: BinaryIO):
         ) from exc
 
 
-def _xlsx_rows(fileobj: BinaryIO) -> Iterator[list]:
+# A row's cells as text; a formula cell is a Formula (a str too).
+Rows = Generator[list[str], None, None]
+
+
+def _xlsx_rows(fileobj: IO[bytes]) -> Rows:
     workbook = _open_workbook(fileobj)
     try:
         if not workbook.worksheets:
             return
         sheet = workbook.worksheets[0]
         for row in sheet.iter_rows():
-            values = []
+            values: list[str] = []
             for cell in row:
                 value = getattr(cell, "value", None)
                 is_formula = getattr(cell, "data_type", None) == "f" or type(value).__name__ in (
@@ -171,7 +178,7 @@ def _xlsx_rows(fileobj: BinaryIO) -> Iterator[list]:
         workbook.close()
 
 
-def _csv_rows(fileobj: BinaryIO, info: FileInfo) -> Iterator[list]:
+def _csv_rows(fileobj: IO[bytes], info: FileInfo) -> Rows:
     stream = _text_stream(fileobj, info.encoding)
     try:
         yield from csv.reader(stream, delimiter=info.delimiter)
@@ -181,17 +188,17 @@ def _csv_rows(fileobj: BinaryIO, info: FileInfo) -> Iterator[list]:
         stream.detach()
 
 
-def _raw_rows(fileobj: BinaryIO, info: FileInfo) -> Iterator[list]:
+def _raw_rows(fileobj: IO[bytes], info: FileInfo) -> Rows:
     if info.file_format == "XLSX":
         return _xlsx_rows(fileobj)
     return _csv_rows(fileobj, info)
 
 
-def _is_blank(cells: list) -> bool:
+def _is_blank(cells: list[str]) -> bool:
     return all(not str(cell).strip() for cell in cells)
 
 
-def sniff_file(fileobj: BinaryIO) -> FileInfo:
+def sniff_file(fileobj: IO[bytes]) -> FileInfo:
     """Work out format, encoding and separator (not the headers); refuse files we cannot read."""
     fileobj.seek(0)
     head = fileobj.read(SAMPLE_BYTES)
@@ -230,7 +237,7 @@ def sniff_file(fileobj: BinaryIO) -> FileInfo:
     return info
 
 
-def inspect_file(fileobj: BinaryIO) -> FileInfo:
+def inspect_file(fileobj: IO[bytes]) -> FileInfo:
     """Work out format, encoding, separator and headers; refuse files we cannot read."""
     info = sniff_file(fileobj)
     rows = _raw_rows(fileobj, info)
@@ -256,20 +263,20 @@ def inspect_file(fileobj: BinaryIO) -> FileInfo:
     )
 
 
-def iter_data_rows(fileobj: BinaryIO, info: FileInfo) -> Iterator[tuple[int, list]]:
+def iter_data_rows(fileobj: IO[bytes], info: FileInfo) -> Iterator[tuple[int, list[str]]]:
     """(row number as a spreadsheet shows it, cells) for every non-blank row after the header."""
     rows = iter_rows(fileobj, info)
     next(rows, None)
     yield from rows
 
 
-def count_data_rows(fileobj: BinaryIO, info: FileInfo) -> int:
+def count_data_rows(fileobj: IO[bytes], info: FileInfo) -> int:
     count = sum(1 for _ in iter_data_rows(fileobj, info))
     fileobj.seek(0)
     return count
 
 
-def iter_rows(fileobj: BinaryIO, info: FileInfo) -> Iterator[tuple[int, list]]:
+def iter_rows(fileobj: IO[bytes], info: FileInfo) -> Iterator[tuple[int, list[str]]]:
     """(row number as a spreadsheet shows it, cells) for every non-blank row, the header too."""
     for number, row in enumerate(_raw_rows(fileobj, info), start=1):
         if not _is_blank(row):

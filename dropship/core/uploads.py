@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.uploadedfile import UploadedFile
 from PIL import Image, UnidentifiedImageError
 
@@ -133,12 +133,12 @@ def check_image(uploaded: UploadedFile, *, field: str = "image") -> FileKind:
     return kind
 
 
-def make_thumbnail(uploaded, *, size: tuple[int, int] = THUMBNAIL_SIZE) -> ContentFile:
+def make_thumbnail(uploaded: File, *, size: tuple[int, int] = THUMBNAIL_SIZE) -> ContentFile:
     """A WebP copy that fits in `size`, keeping proportions and transparency, for lists."""
     uploaded.seek(0)
-    with Image.open(uploaded) as image:
-        image.draft("RGB", (size[0] * 2, size[1] * 2))  # JPEG: decode at a reduced scale
-        image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB")
+    with Image.open(uploaded) as original:
+        original.draft("RGB", (size[0] * 2, size[1] * 2))  # JPEG: decode at a reduced scale
+        image = original.convert("RGBA" if original.mode in ("RGBA", "LA", "P") else "RGB")
         image.thumbnail(size, Image.Resampling.LANCZOS)
         buffer = BytesIO()
         image.save(buffer, format="WEBP", quality=82, method=4)

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -67,7 +68,7 @@ DEFAULT_COST_SEED = 50
 
 def shop_base_url(shop_domain: str) -> str:
     """https://{shop} in production; SHOPIFY_BASE_URL (e.g. the sandbox) when set."""
-    base = settings.SHOPIFY_BASE_URL
+    base: str = settings.SHOPIFY_BASE_URL
     if not base:
         return f"https://{shop_domain}"
     if "{shop}" in base:
@@ -131,7 +132,7 @@ class CostThrottle:
                     f"Shopify stayed throttled for {operation}.", retry_after=wait
                 )
 
-    def observe(self, operation: str, cost: dict) -> None:
+    def observe(self, operation: str, cost: dict[str, Any]) -> None:
         status = cost.get("throttleStatus") or {}
         if not status:
             return
@@ -152,7 +153,7 @@ class CostThrottle:
                 costs[operation] = float(requested)
                 cache.set(self.cost_key, costs, timeout=24 * 3600)
 
-    def wait_after_throttle(self, operation: str, cost: dict) -> float:
+    def wait_after_throttle(self, operation: str, cost: dict[str, Any]) -> float:
         status = cost.get("throttleStatus") or {}
         requested = float(cost.get("requestedQueryCost") or self.cost_of(operation))
         available = float(status.get("currentlyAvailable") or 0)
@@ -185,7 +186,9 @@ class ShopifyClient:
         return f"{shop_base_url(self.shop_domain)}/admin/api/{settings.SHOPIFY_API_VERSION}/graphql.json"
 
     # --- transport -----------------------------------------------------------------------------
-    def graphql(self, query: str, variables: dict | None = None, *, operation: str) -> dict:
+    def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, *, operation: str
+    ) -> dict[str, Any]:
         waits = WaitBudget(sleep=self.sleep)
         backoff = 0.5
         # The points are taken from the estimate once, and again only after a THROTTLED answer
@@ -463,7 +466,7 @@ class ShopifyClient:
         if not data.get("order"):
             raise StorePermanentError(f"Shopify has no order {fulfillment.store_order_id}.")
         wanted = {line.store_line_id: line.quantity for line in fulfillment.lines}
-        groups: dict[str, list[dict]] = {}
+        groups: dict[str, list[dict[str, Any]]] = {}
         for fulfillment_order in data["order"]["fulfillmentOrders"]["nodes"]:
             if fulfillment_order["status"] not in {"OPEN", "IN_PROGRESS"}:
                 continue

@@ -39,7 +39,7 @@ def _decimal(value: Any) -> Decimal:
 
 
 # --- products ------------------------------------------------------------------------------------
-def product_set_input(product: ProductData, *, location_id: str) -> dict:
+def product_set_input(product: ProductData, *, location_id: str) -> dict[str, Any]:
     """ProductSetInput for one product with its variants (create, or update when it has an id)."""
     option_names = list(product.option_names)
     if not option_names:
@@ -109,7 +109,7 @@ def _option_value(options: dict[str, str], name: str) -> str:
     return str(options.get(name, ""))
 
 
-def product_result(reference: str, payload: dict) -> ProductResult:
+def product_result(reference: str, payload: dict[str, Any]) -> ProductResult:
     """Turn a productSet payload into ids keyed by SKU, or the first user error."""
     errors = payload.get("userErrors") or []
     if errors:
@@ -128,7 +128,7 @@ def product_result(reference: str, payload: dict) -> ProductResult:
     )
 
 
-def user_errors_text(errors: list[dict]) -> str:
+def user_errors_text(errors: list[dict[str, Any]]) -> str:
     parts = []
     for error in errors:
         field = ".".join(error.get("field") or [])
@@ -137,7 +137,7 @@ def user_errors_text(errors: list[dict]) -> str:
 
 
 # --- orders --------------------------------------------------------------------------------------
-def _address_from_rest(address: dict | None) -> dict:
+def _address_from_rest(address: dict[str, Any] | None) -> dict[str, Any]:
     address = address or {}
     first, last = address.get("first_name") or "", address.get("last_name") or ""
     return {
@@ -155,7 +155,7 @@ def _address_from_rest(address: dict | None) -> dict:
     }
 
 
-def order_from_webhook(payload: dict) -> OrderData:
+def order_from_webhook(payload: dict[str, Any]) -> OrderData:
     """An orders/create or orders/cancelled body (the REST Order resource) as OrderData."""
     try:
         order_id = payload.get("admin_graphql_api_id") or gid("Order", payload["id"])
@@ -197,7 +197,7 @@ def order_from_webhook(payload: dict) -> OrderData:
         raise StorePermanentError(f"The Shopify order is missing {exc}.") from exc
 
 
-def order_from_graphql(node: dict) -> OrderData:
+def order_from_graphql(node: dict[str, Any]) -> OrderData:
     shipping = node.get("shippingAddress") or {}
     customer = node.get("customer") or {}
     address = {

@@ -30,7 +30,7 @@ class OAuthCallbackError(DomainError):
 
 def normalise_shop_domain(text: str) -> str:
     """`maple` or `https://maple.myshopify.com/` -> `maple.myshopify.com`; anything else refused."""
-    domain = shop_url.sanitize_shop_domain((text or "").strip().rstrip("/"))
+    domain: str | None = shop_url.sanitize_shop_domain((text or "").strip().rstrip("/"))
     if not domain:
         raise DomainError(
             "Enter your shop's myshopify.com address, for example maple-and-co.myshopify.com.",
@@ -49,7 +49,8 @@ def _session_class() -> type[shopify.Session]:
 
 
 def calculate_hmac(params: dict[str, str]) -> str:
-    return _session_class().calculate_hmac(params)
+    digest: str = _session_class().calculate_hmac(params)
+    return digest
 
 
 def authorize_url(*, shop: str, state: str, redirect_uri: str) -> str:

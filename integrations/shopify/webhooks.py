@@ -4,6 +4,7 @@ topic or a mandatory privacy topic means for us."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +29,7 @@ def is_valid_signature(body: bytes, header: str | None, secret: str | None = Non
     )
 
 
-def dedup_key(headers: dict[str, str]) -> str:
+def dedup_key(headers: Mapping[str, str]) -> str:
     """X-Shopify-Event-Id identifies the event across retries; older deliveries lack it and
     fall back to X-Shopify-Webhook-Id (stable across retries of one delivery)."""
     return (headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id") or "").strip()
@@ -37,8 +38,8 @@ def dedup_key(headers: dict[str, str]) -> str:
 class ShopifyOrderWebhooks:
     """orders/create brings a new order; orders/cancelled cancels one, with Shopify's reason."""
 
-    order_topics = ("orders/create", "orders/cancelled")
-    creating_topics = ("orders/create",)
+    order_topics: tuple[str, ...] = ("orders/create", "orders/cancelled")
+    creating_topics: tuple[str, ...] = ("orders/create",)
 
     def parse_order_webhook(self, *, topic: str, payload: Any) -> StoreOrderEvent:
         body = json_object(payload)

@@ -14,12 +14,13 @@ Errors become ours:
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import stripe
 from django.conf import settings
+from stripe.params import BalanceTransactionListParams
 
 from dropship.core.errors import PermanentError, TemporaryError
 from dropship.core.retry import parse_retry_after
@@ -106,7 +107,11 @@ def _translate(exc: stripe.StripeError) -> Exception:
     return StripeRequestError(message, code=code, status=status)
 
 
-def _call(method, params: dict[str, Any], options: dict[str, Any] | None = None) -> dict:
+def _call(
+    method: Callable[..., stripe.StripeObject],
+    params: dict[str, Any],
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     try:
         result = method(params=params, options=options or {})
     except stripe.StripeError as exc:
@@ -119,7 +124,9 @@ def _clean(params: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- customers and cards -------------------------------------------------------------------------
-def create_customer(*, email: str, name: str, metadata: dict, idempotency_key: str) -> dict:
+def create_customer(
+    *, email: str, name: str, metadata: dict[str, Any], idempotency_key: str
+) -> dict[str, Any]:
     return _call(
         get_client().v1.customers.create,
         _clean({"email": email, "name": name, "metadata": metadata}),
@@ -127,7 +134,7 @@ def create_customer(*, email: str, name: str, metadata: dict, idempotency_key: s
     )
 
 
-def set_default_payment_method(*, customer_id: str, payment_method_id: str) -> dict:
+def set_default_payment_method(*, customer_id: str, payment_method_id: str) -> dict[str, Any]:
     client = get_client()
     try:
         result = client.v1.customers.update(
@@ -139,8 +146,8 @@ def set_default_payment_method(*, customer_id: str, payment_method_id: str) -> d
 
 
 def create_setup_session(
-    *, customer_id: str, success_url: str, cancel_url: str, metadata: dict
-) -> dict:
+    *, customer_id: str, success_url: str, cancel_url: str, metadata: dict[str, Any]
+) -> dict[str, Any]:
     return _call(
         get_client().v1.checkout.sessions.create,
         {
@@ -154,7 +161,7 @@ def create_setup_session(
     )
 
 
-def retrieve_checkout_session(session_id: str) -> dict:
+def retrieve_checkout_session(session_id: str) -> dict[str, Any]:
     try:
         result = get_client().v1.checkout.sessions.retrieve(
             session_id, params={"expand": ["setup_intent.payment_method"]}
@@ -172,10 +179,10 @@ def create_off_session_payment(
     customer_id: str,
     payment_method_id: str,
     description: str,
-    metadata: dict,
+    metadata: dict[str, Any],
     transfer_group: str,
     idempotency_key: str,
-) -> dict:
+) -> dict[str, Any]:
     """Charge a saved card without the customer present; the answer carries the charge and its
     balance transaction (for Stripe's fee). Raises CardDeclined when the bank says no."""
     return _call(
@@ -196,7 +203,7 @@ def create_off_session_payment(
     )
 
 
-def retrieve_charge(charge_id: str) -> dict:
+def retrieve_charge(charge_id: str) -> dict[str, Any]:
     try:
         result = get_client().v1.charges.retrieve(
             charge_id, params={"expand": ["balance_transaction"]}
@@ -206,7 +213,9 @@ def retrieve_charge(charge_id: str) -> dict:
     return result.to_dict()
 
 
-def create_refund(*, charge_id: str, amount: int, metadata: dict, idempotency_key: str) -> dict:
+def create_refund(
+    *, charge_id: str, amount: int, metadata: dict[str, Any], idempotency_key: str
+) -> dict[str, Any]:
     return _call(
         get_client().v1.refunds.create,
         {
@@ -221,8 +230,8 @@ def create_refund(*, charge_id: str, amount: int, metadata: dict, idempotency_ke
 
 # --- Connect -------------------------------------------------------------------------------------
 def create_connected_account(
-    *, email: str, country: str, business_name: str, metadata: dict, idempotency_key: str
-) -> dict:
+    *, email: str, country: str, business_name: str, metadata: dict[str, Any], idempotency_key: str
+) -> dict[str, Any]:
     return _call(
         get_client().v1.accounts.create,
         _clean(
@@ -239,7 +248,7 @@ def create_connected_account(
     )
 
 
-def retrieve_account(account_id: str) -> dict:
+def retrieve_account(account_id: str) -> dict[str, Any]:
     try:
         result = get_client().v1.accounts.retrieve(account_id)
     except stripe.StripeError as exc:
@@ -247,7 +256,7 @@ def retrieve_account(account_id: str) -> dict:
     return result.to_dict()
 
 
-def create_onboarding_link(*, account_id: str, refresh_url: str, return_url: str) -> dict:
+def create_onboarding_link(*, account_id: str, refresh_url: str, return_url: str) -> dict[str, Any]:
     return _call(
         get_client().v1.account_links.create,
         {
@@ -267,9 +276,9 @@ def create_transfer(
     transfer_group: str,
     source_transaction: str | None,
     description: str,
-    metadata: dict,
+    metadata: dict[str, Any],
     idempotency_key: str,
-) -> dict:
+) -> dict[str, Any]:
     return _call(
         get_client().v1.transfers.create,
         _clean(
@@ -287,7 +296,7 @@ def create_transfer(
     )
 
 
-def find_transfers(*, transfer_group: str) -> list[dict]:
+def find_transfers(*, transfer_group: str) -> list[dict[str, Any]]:
     try:
         page = get_client().v1.transfers.list(
             params={"transfer_group": transfer_group, "limit": 100}
@@ -298,8 +307,8 @@ def find_transfers(*, transfer_group: str) -> list[dict]:
 
 
 def create_transfer_reversal(
-    *, transfer_id: str, amount: int, metadata: dict, idempotency_key: str
-) -> dict:
+    *, transfer_id: str, amount: int, metadata: dict[str, Any], idempotency_key: str
+) -> dict[str, Any]:
     try:
         result = get_client().v1.transfers.reversals.create(
             transfer_id,
@@ -312,10 +321,13 @@ def create_transfer_reversal(
 
 
 # --- reporting -----------------------------------------------------------------------------------
-def iter_balance_transactions(*, created_gte: int, created_lt: int) -> Iterator[dict]:
+def iter_balance_transactions(*, created_gte: int, created_lt: int) -> Iterator[dict[str, Any]]:
     """Every balance transaction of the platform in [created_gte, created_lt), all pages."""
     client = get_client()
-    params: dict[str, Any] = {"created": {"gte": created_gte, "lt": created_lt}, "limit": 100}
+    params: BalanceTransactionListParams = {
+        "created": {"gte": created_gte, "lt": created_lt},
+        "limit": 100,
+    }
     while True:
         try:
             page = client.v1.balance_transactions.list(params=params)

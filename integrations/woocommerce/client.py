@@ -43,7 +43,7 @@ from integrations.base import (
     WebhookRegistration,
     chunked,
 )
-from integrations.safe_http import safe_request
+from integrations.safe_http import SafeResponse, safe_request
 from integrations.woocommerce import mappers
 
 MAX_ATTEMPTS = 5
@@ -92,7 +92,7 @@ class WooCommerceClient:
         return oauth.get_oauth_url(), None
 
     def request(
-        self, method: str, endpoint: str, *, data: Any = None, params: dict | None = None
+        self, method: str, endpoint: str, *, data: Any = None, params: dict[str, Any] | None = None
     ) -> Any:
         url = f"{self.url}/wp-json/{self.version}/{endpoint}"
         waits = WaitBudget(sleep=self.sleep)
@@ -214,7 +214,7 @@ class WooCommerceClient:
     def upsert_products(self, *, products: list[ProductData]) -> list[ProductResult]:
         results: dict[str, ProductResult] = {}
         for batch in chunked(products, BATCH_LIMIT):
-            body: dict[str, list] = {"create": [], "update": []}
+            body: dict[str, list[Any]] = {"create": [], "update": []}
             order: dict[str, list[ProductData]] = {"create": [], "update": []}
             for product in batch:
                 key = "update" if product.store_product_id else "create"
@@ -432,7 +432,7 @@ class WooCommerceClient:
         )
 
 
-def _message(response) -> str:
+def _message(response: SafeResponse) -> str:
     try:
         body = response.json()
         return str(body.get("message") or body.get("code") or response.status_code)

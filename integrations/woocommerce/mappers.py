@@ -34,7 +34,7 @@ def _prices(variant: VariantData) -> dict[str, str]:
     return {"regular_price": str(variant.price), "sale_price": ""}
 
 
-def product_payload(product: ProductData) -> dict:
+def product_payload(product: ProductData) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": product.title,
         "description": product.description_html,
@@ -71,7 +71,7 @@ def product_payload(product: ProductData) -> dict:
     return data
 
 
-def variation_payload(variant: VariantData, option_names: tuple[str, ...]) -> dict:
+def variation_payload(variant: VariantData, option_names: tuple[str, ...]) -> dict[str, Any]:
     data: dict[str, Any] = {
         "sku": variant.sku,
         **_prices(variant),
@@ -91,12 +91,12 @@ def _kilograms(grams: int) -> str:
     return f"{Decimal(grams) / 1000:.3f}" if grams else ""
 
 
-def batch_error(item: dict) -> str:
+def batch_error(item: dict[str, Any]) -> str:
     error = item.get("error") or {}
     return str(error.get("message") or error.get("code") or "")
 
 
-def _address(shipping: dict, billing: dict) -> dict:
+def _address(shipping: dict[str, Any], billing: dict[str, Any]) -> dict[str, Any]:
     source = shipping if (shipping or {}).get("address_1") else billing
     source = source or {}
     return {
@@ -114,7 +114,7 @@ def _address(shipping: dict, billing: dict) -> dict:
     }
 
 
-def order_from_payload(payload: dict) -> OrderData:
+def order_from_payload(payload: dict[str, Any]) -> OrderData:
     """GET /orders/<id>, which is also the order.created / order.updated webhook body."""
     try:
         billing = payload.get("billing") or {}

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from billing.services import RefundError, RefundPending, refund_supplier_order
 from catalog.services.reservations import release_stock
+from dropship.accounts.models import User
 from orders.models import Order, OrderItem, SupplierOrder
 from orders.services.dispatch import notify_supplier_of_cancellation
 from orders.services.timeline import EventKind, record_event, refresh_order_status
@@ -22,7 +23,9 @@ NOT_CANCELLABLE = {S.SHIPPED, S.DELIVERED, S.CANCELLED}
 
 
 @transaction.atomic
-def cancel_supplier_order(*, supplier_order: SupplierOrder, reason: str, actor=None) -> bool:
+def cancel_supplier_order(
+    *, supplier_order: SupplierOrder, reason: str, actor: User | None = None
+) -> bool:
     """Cancel what is not shipped of one supplier order; False when there was nothing to cancel.
 
     Stock of unshipped units is released, the unshipped part of a payment refunded (whole order,
@@ -126,7 +129,9 @@ def _refund(*, supplier_order, previous, reason, actor, lines) -> str:
 
 
 @transaction.atomic
-def cancel_store_order(*, store, store_order_id: str, reason: str, actor=None) -> Order | None:
+def cancel_store_order(
+    *, store, store_order_id: str, reason: str, actor: User | None = None
+) -> Order | None:
     """The store cancelled the order: cancel every unshipped supplier order and every line not
     yet routed. None when we never had the order."""
     order = (

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from dropship.accounts.models import Notification
+from dropship.accounts.models import Notification, User
 from dropship.accounts.services import email_organisation, email_organisations, notify
 from dropship.core.errors import PermanentError, TemporaryError
 from integrations import supplier_channel
@@ -101,7 +101,7 @@ def _channel(supplier: Supplier) -> str:
 
 
 def dispatch_supplier_order(
-    *, supplier_order: SupplierOrder, actor=None, events: list | None = None
+    *, supplier_order: SupplierOrder, actor: User | None = None, events: list | None = None
 ) -> bool:
     """PAID → SENT over the supplier's channel, once; False when it was not PAID (already sent,
     cancelled, unpaid). Must run in a transaction or autocommit; side effects follow its commit."""
@@ -125,7 +125,7 @@ def dispatch_supplier_order(
 
 
 def announce_sent_supplier_orders(
-    *, supplier_orders: list[SupplierOrder], events: list[OrderEvent], actor=None
+    *, supplier_orders: list[SupplierOrder], events: list[OrderEvent], actor: User | None = None
 ) -> None:
     """Hand supplier orders that are now SENT to their suppliers, each over its channel; a SENT
     event for each goes to `events`. Dashboard suppliers get their notifications in one INSERT

@@ -21,6 +21,7 @@ from django.db.models import Max
 from billing.services import RefundError, RefundPending, refund_supplier_order
 from catalog.models import Product, Variant
 from catalog.services.reservations import release_stock, reserve_stock
+from dropship.accounts.models import User
 from dropship.accounts.services import notify
 from dropship.core.errors import DomainError
 from orders.models import Order, OrderItem, SupplierOrder
@@ -53,7 +54,9 @@ def _require_exception(item: OrderItem) -> None:
         )
 
 
-def _route_reserved(*, order: Order, items: list[OrderItem], actor=None) -> list[SupplierOrder]:
+def _route_reserved(
+    *, order: Order, items: list[OrderItem], actor: User | None = None
+) -> list[SupplierOrder]:
     """Put reserved items (variant set) in new supplier order parts, then pay and dispatch."""
     supplier_ids = {item.variant.supplier_id for item in items}
     suppliers = {
@@ -100,7 +103,7 @@ def _cannot_route(*, variant: Variant, order: Order, quantity: int) -> str:
 
 
 @transaction.atomic
-def wait_for_stock(*, item: OrderItem, actor=None) -> OrderItem:
+def wait_for_stock(*, item: OrderItem, actor: User | None = None) -> OrderItem:
     """The retailer waits: the line is retried now and whenever the beat job runs."""
     item = _lock_item(item)
     _require_exception(item)
@@ -120,7 +123,7 @@ def wait_for_stock(*, item: OrderItem, actor=None) -> OrderItem:
 
 
 @transaction.atomic
-def retry_waiting_item(*, item: OrderItem, actor=None) -> bool:
+def retry_waiting_item(*, item: OrderItem, actor: User | None = None) -> bool:
     """Try the reservation of one waiting line again; True when it was routed."""
     item = _lock_item(item)
     if (
@@ -203,7 +206,7 @@ def list_substitutes(*, item: OrderItem) -> list[Variant]:
 
 
 @transaction.atomic
-def substitute_item(*, item: OrderItem, variant_id: int, actor=None) -> OrderItem:
+def substitute_item(*, item: OrderItem, variant_id: int, actor: User | None = None) -> OrderItem:
     """Replace the line's variant with another and route it; nothing changes when it cannot
     be reserved or shipped."""
     item = _lock_item(item)
@@ -258,7 +261,7 @@ def substitute_item(*, item: OrderItem, variant_id: int, actor=None) -> OrderIte
 
 
 @transaction.atomic
-def cancel_item(*, item: OrderItem, reason: str = "", actor=None) -> OrderItem:
+def cancel_item(*, item: OrderItem, reason: str = "", actor: User | None = None) -> OrderItem:
     """Drop a line. An unrouted exception line is simply cancelled; a routed one that has not
     shipped gives back its stock and its payment, and its supplier is told."""
     reason = (reason or "").strip() or "Cancelled by the retailer."

@@ -26,7 +26,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from catalog.services.reservations import release_stock, ship_stock
-from dropship.accounts.models import Notification
+from dropship.accounts.models import Notification, User
 from dropship.accounts.services import email_organisation, notify
 from dropship.core import spreadsheets
 from dropship.core.errors import Conflict, DomainError, NotFound
@@ -70,7 +70,9 @@ def _locked(supplier_order: SupplierOrder) -> SupplierOrder:
 
 # --- accept --------------------------------------------------------------------------------------
 @transaction.atomic
-def accept_supplier_order(*, supplier_order: SupplierOrder, actor=None) -> SupplierOrder:
+def accept_supplier_order(
+    *, supplier_order: SupplierOrder, actor: User | None = None
+) -> SupplierOrder:
     """The supplier takes the order on. Accepting an accepted order changes nothing."""
     supplier_order = _locked(supplier_order)
     if supplier_order.status == S.ACCEPTED:
@@ -101,7 +103,7 @@ def _mark_accepted(supplier_order: SupplierOrder, *, actor) -> None:
 # --- reject --------------------------------------------------------------------------------------
 @transaction.atomic
 def reject_supplier_order(
-    *, supplier_order: SupplierOrder, reason: str, actor=None
+    *, supplier_order: SupplierOrder, reason: str, actor: User | None = None
 ) -> SupplierOrder:
     """The supplier cannot fulfil: stock released, lines in EXCEPTION, retailer told."""
     reason = " ".join((reason or "").split())
@@ -216,7 +218,7 @@ def ship_supplier_order(
     carrier: str,
     tracking_number: str,
     lines: list[ShipLine] | None = None,
-    actor=None,
+    actor: User | None = None,
     shipped_at: datetime | None = None,
 ) -> Shipment:
     """Record a parcel: `lines` (default: everything still to ship) with carrier and tracking."""
@@ -440,7 +442,7 @@ def _read_csv(content: bytes) -> list[tuple[int, dict[str, str]]]:
     return parsed
 
 
-def bulk_ship_from_csv(*, supplier, content: bytes, actor=None) -> BulkShipResult:
+def bulk_ship_from_csv(*, supplier, content: bytes, actor: User | None = None) -> BulkShipResult:
     """Ship many lines from a CSV (order_number, sku, carrier, tracking_number[, quantity]).
 
     All or nothing: every row is checked first and, if any is wrong, nothing is shipped and each

@@ -1,5 +1,6 @@
 """The order timeline: one OrderEvent per thing that happened, shown to retailer and supplier."""
 
+from dropship.accounts.models import User
 from orders.models import Order, OrderEvent, SupplierOrder
 from orders.status import derive_order_status
 
@@ -28,7 +29,7 @@ def record_event(
     kind: str,
     message: str,
     supplier_order: SupplierOrder | None = None,
-    actor=None,
+    actor: User | None = None,
 ) -> OrderEvent:
     """Append a line to the order's timeline (messages are cut to the column's 500 characters)."""
     return OrderEvent.objects.create(

@@ -17,6 +17,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from dropship.accounts.models import User
 from dropship.core.errors import DomainError, PermanentError, TemporaryError
 from integrations.base import FulfillmentData, FulfillmentLine, FulfillmentResult
 from integrations.models import OutboundPush
@@ -69,7 +70,7 @@ class TrackingPushError(DomainError):
     pass
 
 
-def retry_tracking_push(*, shipment: Shipment, actor=None) -> OutboundPush | None:
+def retry_tracking_push(*, shipment: Shipment, actor: User | None = None) -> OutboundPush | None:
     """Send a pending or failed push again now (the "Retry now" button and the admin action)."""
     if shipment.push_status == Shipment.PushStatus.PUSHED:
         raise TrackingPushError(f"Tracking {shipment.tracking_number} is already in the store.")

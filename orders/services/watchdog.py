@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from dropship.accounts.models import Notification
+from dropship.accounts.models import Notification, User
 from dropship.accounts.services import notify
 from dropship.core.audit import record_audit
 from orders.models import Shipment, SupplierOrder
@@ -146,7 +146,7 @@ def flag_supplier_order(*, supplier_order_id: int, reason: str) -> int:
 
 
 @transaction.atomic
-def clear_flag(*, supplier_order: SupplierOrder, actor=None) -> bool:
+def clear_flag(*, supplier_order: SupplierOrder, actor: User | None = None) -> bool:
     """Support has looked at it: clear the flag; the watchdog leaves the order alone for a day."""
     now = timezone.now()
     if not SupplierOrder.objects.filter(pk=supplier_order.pk, is_flagged=True).update(

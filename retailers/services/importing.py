@@ -19,10 +19,11 @@ from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from catalog.models import Product, Variant
+from dropship.accounts.models import User
 from dropship.core.errors import DomainError, NotFound
 from dropship.core.locks import exclusive_lock
 from dropship.core.money import quantize
-from integrations.base import StoreAuthError, StorePermanentError, chunked
+from integrations.base import StoreAuthError, StoreClient, StorePermanentError, chunked
 from integrations.registry import get_store_client
 from retailers.models import (
     ImportListItem,
@@ -204,7 +205,7 @@ def start_store_imports(
     product_ids: list[int],
     pricing_rule: PricingRule | None = None,
     edits: dict[int, ImportListItem] | None = None,
-    actor=None,
+    actor: User | None = None,
 ) -> list[StoreImportJob]:
     """Check every store and product first, then create one job per store (nothing if any
     check fails) and run them after the commit."""
@@ -244,7 +245,7 @@ def start_store_imports(
 
 
 def push_import_list(
-    *, retailer: Retailer, stores: list[Store], item_ids: list[int], actor=None
+    *, retailer: Retailer, stores: list[Store], item_ids: list[int], actor: User | None = None
 ) -> list[StoreImportJob]:
     """Push the chosen import list items, with their edits, into the chosen stores."""
     items = list(
@@ -454,18 +455,32 @@ def _run_store_import(*, job_id: int) -> None:
     _finish(job)
 
 
-def _push_batch(*, job, store, client, book, items: list[StoreImportItem]) -> None:
+def _unpushable_reason(product: Product | None) -> str:
+    if product is None:
+        return "This product was removed from the catalog."
+    if reason := unavailable_reason(product):
+        return reason
+    if not product.variants.all():
+        return f"“{product.title}” has no variants to sell."
+    return ""
+
+
+def _push_batch(
+    *,
+    job: StoreImportJob,
+    store: Store,
+    client: StoreClient,
+    book: PriceBook,
+    items: list[StoreImportItem],
+) -> None:
     products = _load_products([item.product_id for item in items])
     listings = _existing_listings(store=store, product_ids=list(products))
     book.load_shipping(v for p in products.values() for v in p.variants.all())
     pushes: dict[str, tuple[StoreImportItem, ProductPush]] = {}
     for item in items:
         product = products.get(item.product_id)
-        reason = "This product was removed from the catalog." if product is None else ""
-        reason = reason or unavailable_reason(product)
-        if not reason and not product.variants.all():
-            reason = f"“{product.title}” has no variants to sell."
-        if reason:
+        reason = _unpushable_reason(product)
+        if product is None or reason:
             _item_failed(job=job, item=item, error=reason, listing=None)
             continue
         push = build_push(
@@ -515,10 +530,14 @@ def _push_batch(*, job, store, client, book, items: list[StoreImportItem]) -> No
             ImportListItem.objects.filter(
                 retailer=job.retailer, product_id__in=[item.product_id for item in synced]
             ).delete()
-            mark_listings_dirty(listing_ids=[item.listing_id for item in synced])
+            mark_listings_dirty(
+                listing_ids=[item.listing_id for item in synced if item.listing_id is not None]
+            )
 
 
-def _item_failed(*, job, item, error: str, listing: Listing | None) -> None:
+def _item_failed(
+    *, job: StoreImportJob, item: StoreImportItem, error: str, listing: Listing | None
+) -> None:
     with transaction.atomic():
         StoreImportItem.objects.filter(pk=item.pk).update(
             status=StoreImportItem.Status.ERROR, error=error[:2000]

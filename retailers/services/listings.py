@@ -8,26 +8,33 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import partial
+from typing import TypeVar
 
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from dropship.accounts.models import Notification
+from dropship.accounts.models import Notification, User
 from dropship.accounts.services import notify
 from dropship.core.audit import record_audit
 from dropship.core.errors import DomainError, TemporaryError
-from integrations.base import InventoryChange, StoreAuthError, StorePermanentError
+from integrations.base import InventoryChange, StoreAuthError, StoreClient, StorePermanentError
 from integrations.registry import get_store_client
 from retailers.models import Listing, ListingVariant, PriceChange, Retailer, Store
 from retailers.pricing import Rule, round_price
 from retailers.services.importing import _load_products, build_push
 from retailers.services.quoting import PriceBook
-from retailers.services.store_push import product_data, record_push_error, record_pushed_product
+from retailers.services.store_push import (
+    ProductPush,
+    product_data,
+    record_push_error,
+    record_pushed_product,
+)
 from retailers.services.stores import reconnect_on_auth_error
 from retailers.sync import mark_listings_dirty
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ListingError(DomainError):
@@ -73,7 +80,7 @@ def _check_price(*, listing_variant: ListingVariant, price: Decimal) -> None:
 
 @transaction.atomic
 def set_listing_variant_price(
-    *, listing_variant: ListingVariant, price: Decimal, actor=None
+    *, listing_variant: ListingVariant, price: Decimal, actor: User | None = None
 ) -> ListingVariant:
     """The retailer's own price for one variant, pushed to the store."""
     lv = (
@@ -98,7 +105,7 @@ def set_listing_variant_price(
     return lv
 
 
-def unlist_listing(*, listing: Listing, actor=None) -> Listing:
+def unlist_listing(*, listing: Listing, actor: User | None = None) -> Listing:
     """Unpublish the product in the store (a draft there), then mark it UNLISTED: quantity 0."""
     store = listing.store
     _check_connected(store)
@@ -126,7 +133,7 @@ def unlist_listing(*, listing: Listing, actor=None) -> Listing:
     return listing
 
 
-def remove_listing(*, listing: Listing, actor=None) -> None:
+def remove_listing(*, listing: Listing, actor: User | None = None) -> None:
     """Unpublish in the store (when it is still connected) and forget the listing here."""
     if listing.store.status == Store.Status.CONNECTED and listing.status != Listing.Status.UNLISTED:
         unlist_listing(listing=listing, actor=actor)
@@ -173,7 +180,7 @@ def push_listings(*, store_id: int, listing_ids: list[int]) -> None:
             record_push_error(listing=listing, error=str(exc))
 
 
-def _zero_paused(*, client, listings: list[Listing]) -> None:
+def _zero_paused(*, client: StoreClient, listings: list[Listing]) -> None:
     changes = [
         InventoryChange(
             quantity=0,
@@ -197,10 +204,10 @@ def _zero_paused(*, client, listings: list[Listing]) -> None:
     )
 
 
-def _push_active(*, store: Store, client, listings: list[Listing]) -> None:
+def _push_active(*, store: Store, client: StoreClient, listings: list[Listing]) -> None:
     products = _load_products([listing.product_id for listing in listings])
     book = PriceBook(retailer=store.retailer)
-    pushes = {}
+    pushes: dict[str, ProductPush] = {}
     for listing in listings:
         product = products.get(listing.product_id)
         if product is None:
@@ -236,7 +243,7 @@ def _push_active(*, store: Store, client, listings: list[Listing]) -> None:
                 record_pushed_product(store=store, push=push, result=result)
 
 
-def _batches(items: list, size: int) -> list[list]:
+def _batches(items: list[T], size: int) -> list[list[T]]:
     size = max(size, 1)
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -330,7 +337,7 @@ def reprice_variants(*, variant_ids: list[int]) -> dict[int, list[int]]:
     return pushed
 
 
-def _listing_rule(*, book: PriceBook, listing: Listing):
+def _listing_rule(*, book: PriceBook, listing: Listing) -> Rule:
     if listing.pricing_rule_id is not None:
         row = next((r for r in book.rules if r.pk == listing.pricing_rule_id), None)
         if row is not None:
@@ -339,7 +346,9 @@ def _listing_rule(*, book: PriceBook, listing: Listing):
 
 
 @transaction.atomic
-def accept_listing_prices(*, listing: Listing, prices: dict[int, Decimal], actor=None) -> Listing:
+def accept_listing_prices(
+    *, listing: Listing, prices: dict[int, Decimal], actor: User | None = None
+) -> Listing:
     """The retailer approves new prices for a paused listing: it sells again, never at a loss."""
     listing = Listing.objects.select_for_update().select_related("store").get(pk=listing.pk)
     if listing.status != Listing.Status.PAUSED:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from catalog.models import Category, Product, Variant
+from dropship.accounts.models import User
 from dropship.core.audit import record_audit
 from dropship.core.errors import Conflict, NotFound
 from retailers.models import Listing, PricingRule, PricingTier, Retailer, Store
@@ -78,16 +79,20 @@ def _check_input(*, retailer: Retailer, data: RuleInput) -> Rule:
 
 @transaction.atomic
 def save_pricing_rule(
-    *, retailer: Retailer, data: RuleInput, rule: PricingRule | None = None, actor=None
+    *,
+    retailer: Retailer,
+    data: RuleInput,
+    rule: PricingRule | None = None,
+    actor: User | None = None,
 ) -> PricingRule:
     """Create or replace a rule and its tiers. A rule that would sell below cost, or whose tiers
     overlap or leave gaps, is refused with a message naming the tiers; nothing is written."""
     _check_input(retailer=retailer, data=data)
     if rule is not None and rule.retailer_id != retailer.pk:
         raise NotFound("That pricing rule is not one of yours.")
-    clash = PricingRule.objects.filter(
-        retailer=retailer, store=data.store, category=data.category
-    ).exclude(pk=rule.pk if rule is not None else None)
+    clash = PricingRule.objects.filter(retailer=retailer, store=data.store, category=data.category)
+    if rule is not None:
+        clash = clash.exclude(pk=rule.pk)
     if clash.exists():
         raise Conflict(
             f"You already have {scope_label(store=data.store, category=data.category)}; "
@@ -124,7 +129,7 @@ def save_pricing_rule(
 
 
 @transaction.atomic
-def delete_pricing_rule(*, rule: PricingRule, actor=None) -> None:
+def delete_pricing_rule(*, rule: PricingRule, actor: User | None = None) -> None:
     record_audit(actor=actor, action="pricing_rule.deleted", target=rule, summary=rule.name)
     rule.delete()
 

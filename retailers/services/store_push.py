@@ -50,7 +50,7 @@ class ProductPush:
 def absolute_url(url: str) -> str:
     if not url or url.startswith(("http://", "https://")):
         return url
-    return settings.SITE_URL + url
+    return f"{settings.SITE_URL}{url}"
 
 
 def ordered_images(images: list[ProductImage], image_order: list[int]) -> list[ProductImage]:
@@ -80,7 +80,7 @@ def product_data(push: ProductPush, *, vendor: str = "") -> ProductData:
         title=push.title or product.title,
         description_html=push.description or product.description,
         vendor=vendor,
-        product_type=product.category.name if product.category_id else "",
+        product_type=product.category.name if product.category is not None else "",
         option_names=option_names,
         images=tuple(
             url
@@ -136,7 +136,8 @@ def record_pushed_product(
     listing.last_synced_at = now
     listing.save()
     existing = {lv.variant_id: lv for lv in held}
-    new, changed = [], []
+    new: list[ListingVariant] = []
+    changed: list[ListingVariant] = []
     for pv in push.variants:
         sku = pv.variant.sku
         lv = existing.get(pv.variant.pk) or ListingVariant(

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from dropship.accounts.models import Notification
+from dropship.accounts.models import Notification, User
 from dropship.accounts.services import email_organisation, notify
 from dropship.core.audit import record_audit
 from dropship.core.errors import DomainError
@@ -57,11 +57,11 @@ def _check_not_taken(*, retailer: Retailer, platform: str, domain: str) -> Store
 
 # --- Shopify -------------------------------------------------------------------------------------
 def shopify_redirect_uri() -> str:
-    return settings.SITE_URL + reverse("retailers:shopify_callback")
+    return f"{settings.SITE_URL}{reverse('retailers:shopify_callback')}"
 
 
 def _shopify_webhook_url() -> str:
-    return settings.SITE_URL + reverse("integrations:shopify_webhook")
+    return f"{settings.SITE_URL}{reverse('integrations:shopify_webhook')}"
 
 
 def start_shopify_connection(*, retailer: Retailer, shop: str) -> tuple[str, str, str]:
@@ -81,7 +81,7 @@ def complete_shopify_connection(
     params: dict[str, str],
     expected_state: str,
     expected_shop: str,
-    actor=None,
+    actor: User | None = None,
 ) -> Store:
     """Check Shopify's callback, exchange the code, verify the token and register webhooks."""
     checked = connect.verify_callback(params, expected_state=expected_state)
@@ -110,7 +110,7 @@ def complete_shopify_connection(
 
 
 def connect_shopify_store_with_token(
-    *, retailer: Retailer, shop: str, access_token: str, scope: str = "", actor=None
+    *, retailer: Retailer, shop: str, access_token: str, scope: str = "", actor: User | None = None
 ) -> Store:
     """Connect with an access token obtained outside the OAuth redirect (a custom app's token,
     or the demo's sandbox): verified by a real call, webhooks registered, then saved."""
@@ -135,7 +135,12 @@ def connect_shopify_store_with_token(
 
 # --- WooCommerce ---------------------------------------------------------------------------------
 def connect_woocommerce_store(
-    *, retailer: Retailer, site_url: str, consumer_key: str, consumer_secret: str, actor=None
+    *,
+    retailer: Retailer,
+    site_url: str,
+    consumer_key: str,
+    consumer_secret: str,
+    actor: User | None = None,
 ) -> Store:
     """Check the address is safe, prove the keys with a real call, create our webhooks, save."""
     try:
@@ -196,7 +201,7 @@ def _save_connected_store(
     connection: connect.StoreConnection,
     webhook_secret: str,
     public_id: uuid.UUID | None = None,
-    actor=None,
+    actor: User | None = None,
 ) -> Store:
     store = existing or Store(retailer=retailer, platform=platform, domain=domain)
     if public_id is not None and existing is None:
@@ -240,7 +245,7 @@ def check_store_connection(*, store: Store) -> StoreInfo:
     return info
 
 
-def disconnect_store(*, store: Store, actor=None) -> Store:
+def disconnect_store(*, store: Store, actor: User | None = None) -> Store:
     """Remove our webhooks where the store still lets us, then wipe the credentials."""
     webhook_ids = list((store.credentials or {}).get("webhook_ids") or [])
     note = ""

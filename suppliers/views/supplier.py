@@ -1,14 +1,17 @@
 """The supplier's own pages: dashboard, the onboarding wizard and the inventory feed settings."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from catalog import selectors as catalog_selectors
 from catalog.services.stock import set_stock_buffer
-from dropship.accounts.access import supplier_required
+from dropship.accounts.access import SupplierRequest, supplier_required
 from dropship.accounts.selectors import list_recent_notifications
 from dropship.core.errors import DomainError
 from suppliers import feeds, selectors, services
@@ -28,7 +31,7 @@ Step = Supplier.OnboardingStep
 
 
 @supplier_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: SupplierRequest) -> HttpResponse:
     supplier = request.supplier
     return render(
         request,
@@ -65,12 +68,12 @@ def _form_error(form, exc: DomainError) -> None:
 
 
 @supplier_required
-def onboarding(request: HttpRequest) -> HttpResponse:
+def onboarding(request: SupplierRequest) -> HttpResponse:
     return redirect(_step_url(request.supplier.onboarding_step))
 
 
 @supplier_required
-def onboarding_step(request: HttpRequest, step_slug: str) -> HttpResponse:
+def onboarding_step(request: SupplierRequest, step_slug: str) -> HttpResponse:
     step = selectors.STEP_BY_SLUG.get(step_slug)
     if step is None:
         raise Http404("No such step.")
@@ -80,13 +83,14 @@ def onboarding_step(request: HttpRequest, step_slug: str) -> HttpResponse:
     if not state.is_reachable:
         messages.info(request, "Complete the steps in order; you are here.")
         return redirect(_step_url(supplier.onboarding_step))
-    handler = {
+    handlers: dict[str, Callable[[SupplierRequest, Supplier, dict[str, Any]], HttpResponse]] = {
         Step.PROFILE: _profile_step,
         Step.FULFILMENT: _fulfilment_step,
         Step.CHANNEL: _channel_step,
         Step.VERIFICATION: _verification_step,
         Step.REVIEW: _review_step,
-    }[step]
+    }
+    handler = handlers[step]
     context = {
         "supplier": supplier,
         "steps": steps,
@@ -107,7 +111,9 @@ def _disable_when_locked(context: dict, *forms) -> None:
                 field.disabled = True
 
 
-def _profile_step(request: HttpRequest, supplier: Supplier, context: dict) -> HttpResponse:
+def _profile_step(
+    request: SupplierRequest, supplier: Supplier, context: dict[str, Any]
+) -> HttpResponse:
     form = ProfileForm(
         request.POST if request.method == "POST" else None,
         request.FILES or None,
@@ -127,7 +133,9 @@ def _profile_step(request: HttpRequest, supplier: Supplier, context: dict) -> Ht
     return render(request, "suppliers/onboarding_step.html", {**context, "form": form})
 
 
-def _fulfilment_step(request: HttpRequest, supplier: Supplier, context: dict) -> HttpResponse:
+def _fulfilment_step(
+    request: SupplierRequest, supplier: Supplier, context: dict[str, Any]
+) -> HttpResponse:
     is_post = request.method == "POST"
     form = FulfilmentForm(
         request.POST if is_post else None,
@@ -169,7 +177,9 @@ def _fulfilment_step(request: HttpRequest, supplier: Supplier, context: dict) ->
     )
 
 
-def _channel_step(request: HttpRequest, supplier: Supplier, context: dict) -> HttpResponse:
+def _channel_step(
+    request: SupplierRequest, supplier: Supplier, context: dict[str, Any]
+) -> HttpResponse:
     form = ChannelForm(
         request.POST if request.method == "POST" else None,
         initial={
@@ -222,7 +232,9 @@ def _channel_step(request: HttpRequest, supplier: Supplier, context: dict) -> Ht
     )
 
 
-def _verification_step(request: HttpRequest, supplier: Supplier, context: dict) -> HttpResponse:
+def _verification_step(
+    request: SupplierRequest, supplier: Supplier, context: dict[str, Any]
+) -> HttpResponse:
     verification = SupplierVerification.objects.filter(supplier=supplier).first()
     form = VerificationForm(
         request.POST if request.method == "POST" else None,
@@ -255,7 +267,9 @@ def _verification_step(request: HttpRequest, supplier: Supplier, context: dict) 
     )
 
 
-def _review_step(request: HttpRequest, supplier: Supplier, context: dict) -> HttpResponse:
+def _review_step(
+    request: SupplierRequest, supplier: Supplier, context: dict[str, Any]
+) -> HttpResponse:
     can_submit = services.is_application_editable(supplier)
     if request.method == "POST" and can_submit:
         try:
@@ -284,7 +298,7 @@ def _review_step(request: HttpRequest, supplier: Supplier, context: dict) -> Htt
 # --- Inventory feed ---------------------------------------------------------------------------
 @supplier_required
 @require_http_methods(["GET", "POST"])
-def feed_settings(request: HttpRequest) -> HttpResponse:
+def feed_settings(request: SupplierRequest) -> HttpResponse:
     supplier = request.supplier
     feed = SupplierFeed.objects.filter(supplier=supplier).first()
     preview = None
@@ -322,7 +336,7 @@ def feed_settings(request: HttpRequest) -> HttpResponse:
                     preview = feeds.preview_feed(
                         feed=feed, sku_column=data["sku_column"], stock_column=data["stock_column"]
                     )
-                if "test" in request.POST:
+                if "test" in request.POST and preview is not None:
                     messages.success(
                         request,
                         f"The feed works: {preview.rows:,} rows, {len(preview.quantities):,} "

@@ -87,6 +87,7 @@ class Command(BaseCommand):
         threading.Thread(target=self._pump, args=(popen, prefix), daemon=True).start()
 
     def _pump(self, popen: subprocess.Popen, prefix: str) -> None:
+        assert popen.stdout is not None  # noqa: S101  # started with stdout=PIPE
         for line in popen.stdout:
             sys.stdout.write(prefix + line)
             sys.stdout.flush()
