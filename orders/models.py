@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from catalog.models import Variant
 from dropship.core.fields import EncryptedJSONField, EncryptedTextField
 from dropship.core.models import TimeStampedModel
 from dropship.core.money import ZERO, CurrencyField, MoneyField
@@ -184,6 +185,21 @@ class OrderItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.title}"
+
+    @property
+    def catalog_variant(self) -> Variant:
+        """The variant this line reserves, ships or waits for. Every line but a NOT_OURS one
+        (a product the store sells that is not from Dropship) has one."""
+        if self.variant is None:
+            raise ValueError(f"Order item {self.pk} is not a Dropship product: it has no variant.")
+        return self.variant
+
+    def stock_line(self, quantity: int | None = None) -> tuple[int, int]:
+        """(variant id, units) for catalog's stock movements: the line's whole quantity unless
+        told. Like `catalog_variant`, only a line of a Dropship product has stock to move."""
+        if self.variant_id is None:
+            raise ValueError(f"Order item {self.pk} is not a Dropship product: it has no stock.")
+        return self.variant_id, self.quantity if quantity is None else quantity
 
 
 class Shipment(TimeStampedModel):

@@ -4,6 +4,7 @@ or a whole store order (every supplier order not shipped yet; shipped lines are 
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,6 +15,7 @@ from dropship.accounts.models import User
 from orders.models import Order, OrderItem, SupplierOrder
 from orders.services.dispatch import notify_supplier_of_cancellation
 from orders.services.timeline import EventKind, record_event, refresh_order_status
+from retailers.models import Store
 
 logger = logging.getLogger(__name__)
 S = SupplierOrder.Status
@@ -52,7 +54,7 @@ def cancel_supplier_order(
     ]
     if to_release:
         release_stock(
-            lines=[(item.variant_id, item.quantity - item.quantity_shipped) for item in to_release],
+            lines=[item.stock_line(item.quantity - item.quantity_shipped) for item in to_release],
             reference=f"Cancel {supplier_order.number}",
             actor=actor,
         )
@@ -102,7 +104,14 @@ def cancel_supplier_order(
     return True
 
 
-def _refund(*, supplier_order, previous, reason, actor, lines) -> str:
+def _refund(
+    *,
+    supplier_order: SupplierOrder,
+    previous: str,
+    reason: str,
+    actor: User | None,
+    lines: list[OrderItem] | None,
+) -> str:
     if previous not in PAID_STATUSES:
         return ""
 
@@ -112,7 +121,7 @@ def _refund(*, supplier_order, previous, reason, actor, lines) -> str:
                 supplier_order=supplier_order, reason=reason, actor=actor
             )
             return f" Refund {refund.amount} {refund.currency} ({refund.get_status_display()})."
-        total = 0
+        total = Decimal("0")
         for item in lines:
             refund = refund_supplier_order(
                 supplier_order=supplier_order, reason=reason, actor=actor, order_item=item
@@ -130,7 +139,7 @@ def _refund(*, supplier_order, previous, reason, actor, lines) -> str:
 
 @transaction.atomic
 def cancel_store_order(
-    *, store, store_order_id: str, reason: str, actor: User | None = None
+    *, store: Store, store_order_id: str, reason: str, actor: User | None = None
 ) -> Order | None:
     """The store cancelled the order: cancel every unshipped supplier order and every line not
     yet routed. None when we never had the order."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -36,7 +37,9 @@ logger = logging.getLogger(__name__)
 Channel = Supplier.OrderChannel
 
 
-def supplier_order_payload(*, supplier_order: SupplierOrder, event: str, reason: str = "") -> dict:
+def supplier_order_payload(
+    *, supplier_order: SupplierOrder, event: str, reason: str = ""
+) -> dict[str, Any]:
     order = supplier_order.order
     retailer = order.retailer
     items = (
@@ -101,7 +104,10 @@ def _channel(supplier: Supplier) -> str:
 
 
 def dispatch_supplier_order(
-    *, supplier_order: SupplierOrder, actor: User | None = None, events: list | None = None
+    *,
+    supplier_order: SupplierOrder,
+    actor: User | None = None,
+    events: list[OrderEvent] | None = None,
 ) -> bool:
     """PAID → SENT over the supplier's channel, once; False when it was not PAID (already sent,
     cancelled, unpaid). Must run in a transaction or autocommit; side effects follow its commit."""
@@ -241,6 +247,8 @@ def notify_supplier_of_cancellation(*, supplier_order: SupplierOrder, reason: st
 @register_sender(OutboundPush.Kind.SUPPLIER_ORDER_WEBHOOK)
 def send_supplier_order_webhook(push: OutboundPush) -> None:
     """POST the stored payload, signed, to the supplier's endpoint (safe call, timeout)."""
+    if push.supplier_id is None:
+        raise PermanentError("This push names no supplier to send the order to.")
     supplier = Supplier.objects.get(pk=push.supplier_id)
     if not supplier.webhook_url:
         raise PermanentError(f"{supplier.company_name} has no order webhook URL any more.")

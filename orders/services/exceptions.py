@@ -58,7 +58,7 @@ def _route_reserved(
     *, order: Order, items: list[OrderItem], actor: User | None = None
 ) -> list[SupplierOrder]:
     """Put reserved items (variant set) in new supplier order parts, then pay and dispatch."""
-    supplier_ids = {item.variant.supplier_id for item in items}
+    supplier_ids = {item.catalog_variant.supplier_id for item in items}
     suppliers = {
         supplier.pk: supplier
         for supplier in Supplier.objects.filter(pk__in=supplier_ids).prefetch_related(
@@ -71,12 +71,12 @@ def _route_reserved(
         .annotate(last=Max("part"))
         .values_list("supplier_id", "last")
     )
-    groups: dict[int, list] = {}
+    groups: dict[int, list[SimpleNamespace]] = {}
     for item in items:
-        groups.setdefault(item.variant.supplier_id, []).append(
+        groups.setdefault(item.catalog_variant.supplier_id, []).append(
             SimpleNamespace(
                 item=item,
-                match=SimpleNamespace(variant=item.variant),
+                match=SimpleNamespace(variant=item.catalog_variant),
                 data=SimpleNamespace(quantity=item.quantity),
             )
         )
@@ -86,8 +86,8 @@ def _route_reserved(
         suppliers=suppliers,
         part_for=lambda supplier_id: parts.get(supplier_id, 0) + 1,
     )
-    for supplier_order in supplier_orders:
-        for line in supplier_order._lines:
+    for supplier_order in supplier_orders:  # one per supplier of `groups`
+        for line in groups[supplier_order.supplier_id]:
             line.item.supplier_order = supplier_order
             line.item.save(update_fields=["supplier_order"])
     settle_supplier_orders(order=order, supplier_orders=supplier_orders, actor=actor)
@@ -136,7 +136,7 @@ def retry_waiting_item(*, item: OrderItem, actor: User | None = None) -> bool:
     if _cannot_route(variant=item.variant, order=item.order, quantity=item.quantity):
         return False
     [reserved] = reserve_stock(
-        lines=[(item.variant_id, item.quantity)],
+        lines=[item.stock_line()],
         reference=f"Order {item.order.number} (waited for stock)",
         actor=actor,
     )
@@ -171,7 +171,7 @@ def retry_waiting_items(*, limit: int = 200) -> int:
     )
     routed = 0
     for item in candidates:
-        if item.variant.stock_on_hand - item.variant.stock_reserved < item.quantity:
+        if item.catalog_variant.stock_available < item.quantity:
             continue
         try:
             routed += retry_waiting_item(item=item)
@@ -191,7 +191,7 @@ def list_substitutes(*, item: OrderItem) -> list[Variant]:
         .select_related("product", "supplier")
         .order_by("product__title", "position", "pk")
     )
-    if item.variant_id:
+    if item.variant is not None:
         same_product = Variant.objects.filter(product_id=item.variant.product_id).values("pk")
         variants = variants | (
             Variant.objects.filter(pk__in=same_product, supplier__status=Supplier.Status.ACTIVE)
@@ -285,7 +285,7 @@ def cancel_item(*, item: OrderItem, reason: str = "", actor: User | None = None)
             raise OrderItemActionError(f"{supplier_order.number} has shipped.")
         if item.status == OrderItem.Status.RESERVED:
             release_stock(
-                lines=[(item.variant_id, item.quantity)],
+                lines=[item.stock_line()],
                 reference=f"Cancel line of {supplier_order.number}",
                 actor=actor,
             )

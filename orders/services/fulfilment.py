@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.db.models import F
@@ -31,9 +33,10 @@ from dropship.accounts.services import email_organisation, notify
 from dropship.core import spreadsheets
 from dropship.core.errors import Conflict, DomainError, NotFound
 from orders.carriers import validate_tracking_number
-from orders.models import OrderItem, Shipment, ShipmentItem, SupplierOrder
+from orders.models import Order, OrderItem, Shipment, ShipmentItem, SupplierOrder
 from orders.services.timeline import EventKind, record_event, refresh_order_status
 from orders.services.tracking import queue_tracking_push
+from suppliers.models import Supplier
 
 S = SupplierOrder.Status
 ACCEPTABLE = (S.PAID, S.SENT)
@@ -58,6 +61,18 @@ class ShipLine:
 
     order_item_id: int
     quantity: int
+
+
+class RequestedShipLine(Protocol):
+    """A line to ship as the API schema gives it (a supplier's webhook sends the same keys as a
+    JSON object): our line id or the SKU, and the quantity."""
+
+    @property
+    def line_id(self) -> int | None: ...
+    @property
+    def sku(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
 
 
 def _locked(supplier_order: SupplierOrder) -> SupplierOrder:
@@ -87,7 +102,7 @@ def accept_supplier_order(
     return supplier_order
 
 
-def _mark_accepted(supplier_order: SupplierOrder, *, actor) -> None:
+def _mark_accepted(supplier_order: SupplierOrder, *, actor: User | None) -> None:
     supplier_order.status = S.ACCEPTED
     supplier_order.accepted_at = timezone.now()
     supplier_order.save(update_fields=["status", "accepted_at", "updated_at"])
@@ -128,7 +143,7 @@ def reject_supplier_order(
     reserved = [item for item in items if item.status == OrderItem.Status.RESERVED]
     if reserved:
         applied = release_stock(
-            lines=[(item.variant_id, item.quantity) for item in reserved],
+            lines=[item.stock_line() for item in reserved],
             reference=f"Rejected {supplier_order.number}",
             actor=actor,
         )
@@ -173,7 +188,7 @@ def reject_supplier_order(
     return supplier_order
 
 
-def _retailer_order_url(order) -> str:
+def _retailer_order_url(order: Order) -> str:
     try:
         return reverse("orders:retailer_detail", args=[order.pk])
     except NoReverseMatch:  # the retailer order pages are not mounted
@@ -182,7 +197,7 @@ def _retailer_order_url(order) -> str:
 
 # --- ship ----------------------------------------------------------------------------------------
 def resolve_ship_lines(
-    *, supplier_order: SupplierOrder, lines: list | None
+    *, supplier_order: SupplierOrder, lines: Sequence[dict[str, Any] | RequestedShipLine] | None
 ) -> list[ShipLine] | None:
     """API / webhook lines (by our line id or by SKU) as ShipLines; unknown ones are a 404."""
     if lines is None:
@@ -237,7 +252,7 @@ def ship_supplier_order(
     items = {item.pk: item for item in supplier_order.items.select_for_update().order_by("pk")}
     plan = _plan(supplier_order, items, lines)
     applied = ship_stock(
-        lines=[(item.variant_id, quantity) for item, quantity in plan],
+        lines=[item.stock_line(quantity) for item, quantity in plan],
         reference=f"Shipped {supplier_order.number} {found.code} {number}",
         actor=actor,
     )
@@ -262,7 +277,7 @@ def ship_supplier_order(
     )
     for item, quantity in plan:
         item.quantity_shipped += quantity
-        fields = {"quantity_shipped": F("quantity_shipped") + quantity}
+        fields: dict[str, object] = {"quantity_shipped": F("quantity_shipped") + quantity}
         if item.quantity_shipped >= item.quantity:
             item.status = OrderItem.Status.SHIPPED
             fields["status"] = OrderItem.Status.SHIPPED
@@ -425,7 +440,7 @@ def _read_csv(content: bytes) -> list[tuple[int, dict[str, str]]]:
                 f"(missing: {', '.join(missing)}).{hint}",
                 field="file",
             )
-        parsed = []
+        parsed: list[tuple[int, dict[str, str]]] = []
         for row_number, values in rows:
             if len(parsed) >= MAX_CSV_ROWS:
                 raise FulfilmentError(f"Upload at most {MAX_CSV_ROWS} rows at once.", field="file")
@@ -442,7 +457,9 @@ def _read_csv(content: bytes) -> list[tuple[int, dict[str, str]]]:
     return parsed
 
 
-def bulk_ship_from_csv(*, supplier, content: bytes, actor: User | None = None) -> BulkShipResult:
+def bulk_ship_from_csv(
+    *, supplier: Supplier, content: bytes, actor: User | None = None
+) -> BulkShipResult:
     """Ship many lines from a CSV (order_number, sku, carrier, tracking_number[, quantity]).
 
     All or nothing: every row is checked first and, if any is wrong, nothing is shipped and each

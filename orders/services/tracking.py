@@ -128,6 +128,8 @@ def build_fulfillment(shipment: Shipment) -> FulfillmentData:
 @register_sender(KIND)
 def send_store_fulfillment(push: OutboundPush) -> None:
     """The OutboundPush sender: create the store fulfilment once, record its id and state."""
+    if push.shipment_id is None:
+        raise PermanentError("This push names no shipment to send to the store.")
     shipment = Shipment.objects.select_related(
         "supplier_order__order__store", "supplier_order__supplier"
     ).get(pk=push.shipment_id)

@@ -12,10 +12,10 @@ watchdog for that order for a day. Safe to run twice: the UPDATE only takes unfl
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -36,7 +36,7 @@ EXCEPTION_LIMIT = timedelta(days=3)
 SNOOZE_AFTER_CLEAR = timedelta(days=1)
 
 
-def _candidates(now):
+def _candidates(now: datetime) -> QuerySet[SupplierOrder]:
     return (
         SupplierOrder.objects.filter(is_flagged=False)
         .filter(Q(flag_cleared_at__isnull=True) | Q(flag_cleared_at__lt=now - SNOOZE_AFTER_CLEAR))
@@ -48,7 +48,9 @@ def _candidates(now):
     )
 
 
-def _past_handling(queryset, field: str, *, now, grace: timedelta) -> list[int]:
+def _past_handling(
+    queryset: QuerySet[SupplierOrder], field: str, *, now: datetime, grace: timedelta
+) -> list[int]:
     """Ids whose `field` is older than the supplier's handling days + grace (checked per row)."""
     rows = queryset.filter(**{f"{field}__lt": now - grace}).values_list(
         "pk", field, "supplier__handling_days"
@@ -56,7 +58,7 @@ def _past_handling(queryset, field: str, *, now, grace: timedelta) -> list[int]:
     return [pk for pk, since, days in rows if since < now - grace - timedelta(days=days or 0)][:500]
 
 
-def _rules(now) -> list[tuple[str, list[int]]]:
+def _rules(now: datetime) -> list[tuple[str, list[int]]]:
     candidates = _candidates(now)
     late_push = (
         Shipment.objects.filter(shipped_at__lt=now - TRACKING_PUSH_LIMIT)
@@ -106,7 +108,7 @@ def _rules(now) -> list[tuple[str, list[int]]]:
     ]
 
 
-def run_watchdog(*, now=None) -> int:
+def run_watchdog(*, now: datetime | None = None) -> int:
     """Flag every supplier order that matches a rule (first rule wins); returns how many."""
     now = now or timezone.now()
     flagged = 0
