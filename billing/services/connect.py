@@ -8,6 +8,7 @@ and an older report never overwrites a newer one.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -55,7 +56,7 @@ def start_payout_onboarding(*, supplier: Supplier, return_url: str, refresh_url:
         )
     except stripe_client.StripeRequestError as exc:
         raise PayoutSetupError(f"Stripe could not start onboarding: {exc.message}") from exc
-    return link["url"]
+    return str(link["url"])
 
 
 def refresh_connected_account(*, supplier: Supplier) -> ConnectedAccount | None:
@@ -67,7 +68,9 @@ def refresh_connected_account(*, supplier: Supplier) -> ConnectedAccount | None:
     return apply_account_update(account=data, observed_at=_now_to_the_second())
 
 
-def apply_account_update(*, account: dict, observed_at: datetime) -> ConnectedAccount | None:
+def apply_account_update(
+    *, account: dict[str, Any], observed_at: datetime
+) -> ConnectedAccount | None:
     """Stripe's view of a connected account; releases held payouts once it can receive them."""
     with transaction.atomic():
         connected = (
@@ -104,7 +107,7 @@ def apply_account_update(*, account: dict, observed_at: datetime) -> ConnectedAc
     return connected
 
 
-def _apply(connected: ConnectedAccount, account: dict, *, observed_at: datetime) -> None:
+def _apply(connected: ConnectedAccount, account: dict[str, Any], *, observed_at: datetime) -> None:
     requirements = account.get("requirements") or {}
     capabilities = account.get("capabilities") or {}
     connected.details_submitted = bool(account.get("details_submitted"))
@@ -120,7 +123,7 @@ def _apply(connected: ConnectedAccount, account: dict, *, observed_at: datetime)
 
 
 def record_bank_payout(
-    *, payout: dict, account_id: str, observed_at: datetime
+    *, payout: dict[str, Any], account_id: str, observed_at: datetime
 ) -> BankPayout | None:
     """payout.paid / payout.failed for a supplier's connected account."""
     connected = ConnectedAccount.objects.filter(stripe_account_id=account_id or "-").first()
@@ -129,7 +132,7 @@ def record_bank_payout(
     status = {
         "paid": BankPayout.Status.PAID,
         "failed": BankPayout.Status.FAILED,
-    }.get(payout.get("status"), BankPayout.Status.IN_TRANSIT)
+    }.get(payout.get("status", ""), BankPayout.Status.IN_TRANSIT)
     currency = str(payout.get("currency") or "usd").upper()
     arrival = payout.get("arrival_date")
     with transaction.atomic():
@@ -175,5 +178,5 @@ def _now_to_the_second() -> datetime:
     return timezone.now().replace(microsecond=0)
 
 
-def event_time(payload: dict) -> datetime:
+def event_time(payload: dict[str, Any]) -> datetime:
     return datetime.fromtimestamp(int(payload.get("created") or 0), tz=UTC)

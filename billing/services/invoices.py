@@ -6,6 +6,7 @@ transaction, so a rollback returns the number and two concurrent invoices never 
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import NotRequired, TypedDict
 
 from django.conf import settings
 from django.db import transaction
@@ -14,6 +15,16 @@ from django.utils import timezone
 from billing.models import Charge, Invoice, InvoiceCounter
 from dropship.core.money import ZERO, quantize
 from retailers.models import Retailer
+
+
+class InvoiceLine(TypedDict):
+    """A line to invoice: `unit_amount` × `quantity` (1 unless given) in the invoice's currency,
+    with the reference it is for (a supplier order's number) when there is one."""
+
+    description: str
+    unit_amount: Decimal | str
+    quantity: NotRequired[int]
+    reference: NotRequired[str]
 
 
 def format_invoice_number(*, year: int, sequence: int) -> str:
@@ -35,19 +46,20 @@ def _take_next_sequence(year: int) -> int:
 def issue_invoice(
     *,
     retailer: Retailer,
-    lines: list[dict],
+    lines: list[InvoiceLine],
     currency: str,
     issued_at: datetime | None = None,
     status: str = Invoice.Status.OPEN,
-    period_start=None,
-    period_end=None,
+    period_start: date | None = None,
+    period_end: date | None = None,
     due_at: datetime | None = None,
 ) -> Invoice:
     """Number and store an invoice. Each line: {"description", "quantity", "unit_amount"}; amounts in `currency`."""
     if not lines:
         raise ValueError("An invoice needs at least one line.")
     issued_at = issued_at or timezone.now()
-    frozen_lines, subtotal = [], ZERO
+    frozen_lines: list[dict[str, str | int]] = []
+    subtotal = ZERO
     for line in lines:
         quantity = int(line.get("quantity", 1))
         unit_amount = quantize(Decimal(str(line["unit_amount"])))
@@ -82,27 +94,27 @@ def issue_invoice(
     )
 
 
-def _charge_lines(charge) -> list[dict]:
+def _charge_lines(charge: Charge) -> list[InvoiceLine]:
     """The lines of a supplier order as the retailer pays them: its items at their frozen
     wholesale prices (one wholesale line when the items do not add up to the frozen total),
     shipping and the platform fee."""
     supplier_order = charge.supplier_order
     reference = supplier_order.number
-    items = [
-        item
+    priced = [
+        (item, price)
         for item in supplier_order.items.all()
-        if item.wholesale_unit_price is not None and item.status != "NOT_OURS"
+        if (price := item.wholesale_unit_price) is not None and item.status != "NOT_OURS"
     ]
-    item_total = sum((quantize(i.wholesale_unit_price) * i.quantity for i in items), ZERO)
-    if items and item_total == supplier_order.wholesale_total:
-        lines = [
+    item_total = sum((quantize(price) * item.quantity for item, price in priced), ZERO)
+    if priced and item_total == supplier_order.wholesale_total:
+        lines: list[InvoiceLine] = [
             {
                 "description": f"{item.title}" + (f" ({item.sku})" if item.sku else ""),
                 "quantity": item.quantity,
-                "unit_amount": item.wholesale_unit_price,
+                "unit_amount": price,
                 "reference": reference,
             }
-            for item in items
+            for item, price in priced
         ]
     else:
         lines = [
@@ -132,10 +144,10 @@ def _charge_lines(charge) -> list[dict]:
 
 
 @transaction.atomic
-def issue_charge_invoice(*, charge) -> Invoice:
+def issue_charge_invoice(*, charge: Charge) -> Invoice:
     """The paid invoice for a card charge (once: a charge already invoiced keeps its invoice)."""
     charge = Charge.objects.select_for_update().get(pk=charge.pk)
-    if charge.invoice_id is not None:
+    if charge.invoice is not None:
         return charge.invoice
     invoice = issue_invoice(
         retailer=charge.retailer,
@@ -189,7 +201,9 @@ def issue_monthly_invoices(*, today: date | None = None) -> list[Invoice]:
 
 
 @transaction.atomic
-def _issue_monthly_invoice(*, retailer_id: int, start, end, period) -> Invoice | None:
+def _issue_monthly_invoice(
+    *, retailer_id: int, start: datetime, end: datetime, period: tuple[date, date]
+) -> Invoice | None:
     retailer = Retailer.objects.select_for_update().get(pk=retailer_id)
     if Invoice.objects.filter(
         retailer=retailer, period_start=period[0], period_end=period[1]
@@ -213,7 +227,7 @@ def _issue_monthly_invoice(*, retailer_id: int, start, end, period) -> Invoice |
     currencies = {charge.currency for charge in charges}
     if len(currencies) != 1:
         raise ValueError(f"{retailer} has terms charges in several currencies: {currencies}")
-    lines = []
+    lines: list[InvoiceLine] = []
     for charge in charges:
         supplier_order = charge.supplier_order
         lines.append(

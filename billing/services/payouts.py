@@ -15,9 +15,10 @@ locked while Stripe is called, and the payout is one row per supplier order.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -58,7 +59,7 @@ def _lock(supplier_order_id: int) -> SupplierOrder:
     )
 
 
-def schedule_payouts(*, now=None) -> list[Payout]:
+def schedule_payouts(*, now: datetime | None = None) -> list[Payout]:
     """A SCHEDULED payout for each paid supplier order that shipped and has none yet."""
     now = now or timezone.now()
     holdback = timedelta(days=settings.PAYOUT_HOLDBACK_DAYS)
@@ -73,6 +74,8 @@ def schedule_payouts(*, now=None) -> list[Payout]:
     )
     created = []
     for pk, supplier_id, currency, shipped_at, number in candidates:
+        if shipped_at is None:  # excluded by the query; the row's type cannot say so
+            continue
         try:
             with transaction.atomic():
                 payout = Payout.objects.create(
@@ -92,7 +95,7 @@ def schedule_payouts(*, now=None) -> list[Payout]:
     return created
 
 
-def settle_payouts(*, now=None) -> dict[str, int]:
+def settle_payouts(*, now: datetime | None = None) -> dict[str, int]:
     """The beat job: schedule new payouts, release held ones that may go, transfer due ones,
     and send again refunds and reversals left pending by a Stripe outage."""
     # local: tasks.py imports the services
@@ -206,7 +209,7 @@ def freeze_payout(*, supplier_order: SupplierOrder) -> Payout | None:
     return payout
 
 
-def transfer_payout(*, payout_id: int, now=None) -> Payout:
+def transfer_payout(*, payout_id: int, now: datetime | None = None) -> Payout:
     """Transfer one due payout to the supplier's connected account (safe to run twice)."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -234,23 +237,23 @@ def transfer_payout(*, payout_id: int, now=None) -> Payout:
         charge = supplier_order.charges.filter(
             status__in=Charge.PAID_STATUSES, method=Charge.Method.CARD
         ).first()
-        params = {
-            "amount": to_minor_units(amount, payout.currency),
-            "currency": payout.currency,
-            "destination": account.stripe_account_id,
-            "transfer_group": payout.transfer_group or supplier_order.number,
-            "source_transaction": charge.stripe_charge_id if charge else None,
-            "description": f"Dropship payout for {supplier_order.number}",
-            "metadata": {"payout_id": str(payout.pk), "supplier_order": supplier_order.number},
-            "idempotency_key": f"payout-{payout.pk}",
-        }
         try:
-            transfer = stripe_client.create_transfer(**params)
+            transfer = stripe_client.create_transfer(
+                amount=to_minor_units(amount, payout.currency),
+                currency=payout.currency,
+                destination=account.stripe_account_id,
+                transfer_group=payout.transfer_group or supplier_order.number,
+                source_transaction=charge.stripe_charge_id if charge else None,
+                description=f"Dropship payout for {supplier_order.number}",
+                metadata={"payout_id": str(payout.pk), "supplier_order": supplier_order.number},
+                idempotency_key=f"payout-{payout.pk}",
+            )
         except IdempotencyConflict:
             # An earlier attempt reached Stripe with another amount (a refund came in between).
-            transfer = _find_transfer(payout=payout)
-            if transfer is None:
+            found = _find_transfer(payout=payout)
+            if found is None:
                 raise
+            transfer = found
         except StripeRequestError as exc:
             payout.status = Payout.Status.FAILED
             payout.status_reason = f"Stripe refused the transfer: {exc.message}"[:300]
@@ -292,7 +295,7 @@ def transfer_payout(*, payout_id: int, now=None) -> Payout:
         return payout
 
 
-def _find_transfer(*, payout: Payout) -> dict | None:
+def _find_transfer(*, payout: Payout) -> dict[str, Any] | None:
     for transfer in stripe_client.find_transfers(transfer_group=payout.transfer_group):
         if (transfer.get("metadata") or {}).get("payout_id") == str(payout.pk):
             return transfer
@@ -343,6 +346,10 @@ def reverse_transfer(*, reversal_id: int) -> TransferReversal:
         )
         if reversal.status != TransferReversal.Status.PENDING:
             return reversal
+        if not payout.stripe_transfer_id:
+            return _fail_reversal(
+                reversal, message=f"Payout {payout.pk} has no Stripe transfer to reverse."
+            )
         try:
             result = stripe_client.create_transfer_reversal(
                 transfer_id=payout.stripe_transfer_id,
@@ -355,15 +362,19 @@ def reverse_transfer(*, reversal_id: int) -> TransferReversal:
                 idempotency_key=reversal.idempotency_key,
             )
         except StripeRequestError as exc:
-            reversal.status = TransferReversal.Status.FAILED
-            reversal.failure_message = exc.message[:500]
-            reversal.save(update_fields=["status", "failure_message", "updated_at"])
-            logger.warning("Reversal %s failed: %s", reversal.pk, exc.message)
-            return reversal
+            return _fail_reversal(reversal, message=exc.message)
         _settle_reversal(
             reversal=reversal, payout=payout, supplier_order=supplier_order, stripe_id=result["id"]
         )
         return reversal
+
+
+def _fail_reversal(reversal: TransferReversal, *, message: str) -> TransferReversal:
+    reversal.status = TransferReversal.Status.FAILED
+    reversal.failure_message = message[:500]
+    reversal.save(update_fields=["status", "failure_message", "updated_at"])
+    logger.warning("Reversal %s failed: %s", reversal.pk, message)
+    return reversal
 
 
 def _settle_reversal(
@@ -398,7 +409,7 @@ def _settle_reversal(
     )
 
 
-def apply_transfer_reversed(*, transfer: dict) -> int:
+def apply_transfer_reversed(*, transfer: dict[str, Any]) -> int:
     """transfer.reversed: book every reversal of the transfer we have not booked yet (ours still
     in flight, or one made in the Stripe dashboard). Returns how many were booked."""
     payout_row = Payout.objects.filter(stripe_transfer_id=transfer.get("id") or "-").first()

@@ -18,6 +18,8 @@ import logging
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
+from uuid import UUID
 
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -94,7 +96,15 @@ def reconcile_day(*, day: date) -> ReconciliationRun:
     return run
 
 
-def _mismatch(kind, reference, message, *, supplier_order_id=None, expected="", actual=""):
+def _mismatch(
+    kind: str,
+    reference: object,
+    message: str,
+    *,
+    supplier_order_id: int | None = None,
+    expected: object = "",
+    actual: object = "",
+) -> ReconciliationMismatch:
     return ReconciliationMismatch(
         kind=kind,
         reference=str(reference)[:100],
@@ -105,8 +115,8 @@ def _mismatch(kind, reference, message, *, supplier_order_id=None, expected="", 
     )
 
 
-def _compare_stripe_to_books(transactions: list[dict]) -> list[ReconciliationMismatch]:
-    by_type: dict[str, list[dict]] = defaultdict(list)
+def _compare_stripe_to_books(transactions: list[dict[str, Any]]) -> list[ReconciliationMismatch]:
+    by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for bt in transactions:
         by_type[bt["type"]].append(bt)
     charges = {
@@ -256,7 +266,7 @@ def _compare_stripe_to_books(transactions: list[dict]) -> list[ReconciliationMis
 
 
 def _compare_books_to_stripe(
-    transactions: list[dict], *, start: datetime, end: datetime
+    transactions: list[dict[str, Any]], *, start: datetime, end: datetime
 ) -> list[ReconciliationMismatch]:
     sources = {bt["source"] for bt in transactions}
     found = []
@@ -340,18 +350,20 @@ def _check_supplier_orders(
     if not ids:
         return 0, []
     orders = {so.pk: so for so in SupplierOrder.objects.filter(pk__in=ids)}
-    charges = defaultdict(list)
-    for charge in Charge.objects.filter(supplier_order_id__in=ids, status__in=Charge.PAID_STATUSES):
-        charges[charge.supplier_order_id].append(charge)
+    charges: defaultdict[int, list[Charge]] = defaultdict(list)
+    for paid_charge in Charge.objects.filter(
+        supplier_order_id__in=ids, status__in=Charge.PAID_STATUSES
+    ):
+        charges[paid_charge.supplier_order_id].append(paid_charge)
     payouts = {p.supplier_order_id: p for p in Payout.objects.filter(supplier_order_id__in=ids)}
     pending_reversals = set(
         TransferReversal.objects.filter(
             payout__supplier_order_id__in=ids, status=TransferReversal.Status.PENDING
         ).values_list("payout__supplier_order_id", flat=True)
     )
-    money = defaultdict(lambda: ZERO)
-    transfers = defaultdict(lambda: ZERO)
-    payable = defaultdict(lambda: ZERO)
+    money: defaultdict[int, Decimal] = defaultdict(lambda: ZERO)
+    transfers: defaultdict[int, Decimal] = defaultdict(lambda: ZERO)
+    payable: defaultdict[int, Decimal] = defaultdict(lambda: ZERO)
     rows = (
         LedgerEntry.objects.filter(supplier_order_id__in=ids)
         .values("supplier_order_id", "account", "kind")
@@ -465,7 +477,7 @@ def _check_supplier_orders(
 
 
 def _check_balanced(*, start: datetime, end: datetime) -> list[ReconciliationMismatch]:
-    sums: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
+    sums: dict[tuple[UUID, str], Decimal] = defaultdict(lambda: ZERO)
     touched = LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end).values(
         "transaction_id"
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, Sum
@@ -212,11 +213,12 @@ def _settle_refund(*, refund: Refund, charge: Charge, supplier_order: SupplierOr
         else Charge.Status.PARTIALLY_REFUNDED
     )
     charge.save(update_fields=["amount_refunded", "status", "updated_at"])
-    label = {
+    labels: dict[str, str] = {
         Refund.Source.SUPPORT: "Refund",
         Refund.Source.STRIPE: "Refund made in Stripe",
         Refund.Source.CHARGEBACK: "Chargeback lost",
-    }[refund.source]
+    }
+    label = labels[refund.source]
     record_refund(
         supplier_order=supplier_order,
         money_account=money_account_for(charge.method),
@@ -290,7 +292,7 @@ def _book_outside_refund(
     return refund
 
 
-def apply_charge_refunded(*, stripe_charge: dict) -> int:
+def apply_charge_refunded(*, stripe_charge: dict[str, Any]) -> int:
     """charge.refunded: book each refund of the charge we have not booked (ours still in flight
     are completed, dashboard refunds are split and booked). Returns how many were booked."""
     found = Charge.objects.filter(
@@ -316,16 +318,16 @@ def apply_charge_refunded(*, stripe_charge: dict) -> int:
             continue
         amount = from_minor_units(int(item["amount"]), charge.currency)
         ours_id = (item.get("metadata") or {}).get("refund_id")
-        ours = None
+        in_flight = None
         if ours_id and str(ours_id).isdigit():
-            ours = (
+            in_flight = (
                 Refund.objects.select_for_update()
                 .filter(pk=int(ours_id), charge=charge, status=Refund.Status.PENDING)
                 .first()
             )
-        if ours is not None:
-            ours.stripe_refund_id = item["id"]
-            _settle_refund(refund=ours, charge=charge, supplier_order=supplier_order)
+        if in_flight is not None:
+            in_flight.stripe_refund_id = item["id"]
+            _settle_refund(refund=in_flight, charge=charge, supplier_order=supplier_order)
         else:
             _book_outside_refund(
                 supplier_order=supplier_order,
@@ -344,7 +346,7 @@ def apply_charge_refunded(*, stripe_charge: dict) -> int:
 DISPUTE_STATUS = {"won": Dispute.Status.WON, "lost": Dispute.Status.LOST}
 
 
-def _charge_for_dispute(dispute: dict) -> Charge:
+def _charge_for_dispute(dispute: dict[str, Any]) -> Charge:
     charge = (
         Charge.objects.filter(
             method=Charge.Method.CARD, stripe_charge_id=dispute.get("charge") or "-"
@@ -360,11 +362,11 @@ def _charge_for_dispute(dispute: dict) -> Charge:
     return charge
 
 
-def _dispute_fee(dispute: dict) -> int:
+def _dispute_fee(dispute: dict[str, Any]) -> int:
     return sum(int(bt.get("fee") or 0) for bt in dispute.get("balance_transactions") or [])
 
 
-def apply_dispute(*, dispute: dict) -> Dispute:
+def apply_dispute(*, dispute: dict[str, Any]) -> Dispute:
     """charge.dispute.created / .closed, in either order: keep the dispute, freeze or release
     the payout, book Stripe's dispute fee once, and a lost dispute like a refund."""
     found = _charge_for_dispute(dispute)
