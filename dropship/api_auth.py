@@ -41,6 +41,14 @@ class RetailerApiRequest(ApiRequest):
     retailer: Retailer
 
 
+def api_actor(request: ApiRequest) -> User | None:
+    """Who acts, for the audit trail and the timelines: the member behind a dashboard session
+    call, None for an API key (it is no user; where it matters the key names itself)."""
+    if request.api_key is not None or not isinstance(request.user, User):
+        return None
+    return request.user
+
+
 def _attach_organisation(
     request: HttpRequest,
     *,

@@ -187,6 +187,10 @@ class OrderItem(models.Model):
         return f"{self.quantity} × {self.title}"
 
     @property
+    def quantity_to_ship(self) -> int:
+        return self.quantity - self.quantity_shipped
+
+    @property
     def catalog_variant(self) -> Variant:
         """The variant this line reserves, ships or waits for. Every line but a NOT_OURS one
         (a product the store sells that is not from Dropship) has one."""

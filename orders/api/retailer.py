@@ -10,16 +10,15 @@ from __future__ import annotations
 from decimal import Decimal
 from uuid import UUID
 
-from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
 from dropship.api import ErrorOut
-from dropship.api_auth import organisation_auth
+from dropship.api_auth import ApiRequest, organisation_auth
 from dropship.core.errors import NotFound, PermissionDenied
 from integrations.base import OrderData, OrderLineData
 from orders import selectors
 from orders.services.intake import OrderIntakeError, receive_store_order
-from retailers.models import Store
+from retailers.models import Retailer, Store
 
 router = Router(tags=["orders"], auth=organisation_auth)
 
@@ -86,13 +85,13 @@ class OrderOut(Schema):
     supplier_orders: list[SupplierOrderOut]
 
 
-def _retailer(request: HttpRequest):
-    if getattr(request, "retailer", None) is None:
+def _retailer(request: ApiRequest) -> Retailer:
+    if request.retailer is None:
         raise PermissionDenied("Orders are sent with a retailer API key (drk_…).")
     return request.retailer
 
 
-def _store(retailer, public_id: UUID | None) -> Store:
+def _store(retailer: Retailer, public_id: UUID | None) -> Store:
     stores = Store.objects.filter(retailer=retailer, platform=Store.Platform.CUSTOM).exclude(
         status=Store.Status.DISCONNECTED
     )
@@ -167,7 +166,7 @@ def _out(order, *, created: bool = False) -> OrderOut:
         422: ErrorOut,
     },
 )
-def create_order(request: HttpRequest, payload: OrderIn):
+def create_order(request: ApiRequest, payload: OrderIn):
     """Send a custom store's order: it is reserved, routed and sent to the suppliers at once."""
     retailer = _retailer(request)
     store = _store(retailer, payload.store)
@@ -205,7 +204,7 @@ def create_order(request: HttpRequest, payload: OrderIn):
     operation_id="orders_api_order_status",
     response={200: OrderOut, 403: ErrorOut, 404: ErrorOut},
 )
-def order_status(request: HttpRequest, order_id: int):
+def order_status(request: ApiRequest, order_id: int):
     """The order's status, its lines and each supplier order's tracking."""
     retailer = _retailer(request)
     order = selectors.get_order_for_retailer(retailer=retailer, order_id=order_id)

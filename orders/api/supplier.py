@@ -12,22 +12,17 @@ again answers 200 with the existing shipment (safe to retry after a timeout).
 from datetime import datetime
 from typing import Annotated
 
-from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
 from dropship.api import ErrorOut
-from dropship.api_auth import supplier_auth
+from dropship.api_auth import SupplierApiRequest, api_actor, supplier_auth
 from dropship.core.errors import DomainError
 from orders import selectors
 from orders.models import Shipment, SupplierOrder
 from orders.services import fulfilment
 
 router = Router(auth=supplier_auth, tags=["supplier orders"])
-
-
-def _actor(request: HttpRequest):
-    return None if getattr(request, "api_key", None) is not None else request.user
 
 
 class LineOut(Schema):
@@ -97,7 +92,7 @@ class SupplierOrderDetailOut(SupplierOrderOut):
     response={200: list[SupplierOrderOut], 400: ErrorOut, 401: ErrorOut},
 )
 @paginate(PageNumberPagination, page_size=50, max_page_size=200)
-def list_orders(request: HttpRequest, status: str = ""):
+def list_orders(request: SupplierApiRequest, status: str = ""):
     """Your orders, newest first. `status` is a tab (new, accepted, shipped, exceptions) or a
     supplier order status (paid, sent, accepted, shipped, delivered, exception, cancelled)."""
     statuses = None
@@ -113,7 +108,7 @@ def list_orders(request: HttpRequest, status: str = ""):
     return selectors.list_supplier_orders_for_supplier(supplier=request.supplier, statuses=statuses)
 
 
-def _detail(request: HttpRequest, supplier_order_id: int) -> SupplierOrder:
+def _detail(request: SupplierApiRequest, supplier_order_id: int) -> SupplierOrder:
     return selectors.get_supplier_order_detail(
         supplier=request.supplier, supplier_order_id=supplier_order_id
     )
@@ -124,7 +119,7 @@ def _detail(request: HttpRequest, supplier_order_id: int) -> SupplierOrder:
     operation_id="orders_supplier_api_get_order",
     response={200: SupplierOrderDetailOut, 401: ErrorOut, 404: ErrorOut},
 )
-def get_order(request: HttpRequest, supplier_order_id: int):
+def get_order(request: SupplierApiRequest, supplier_order_id: int):
     return _detail(request, supplier_order_id)
 
 
@@ -133,11 +128,11 @@ def get_order(request: HttpRequest, supplier_order_id: int):
     operation_id="orders_supplier_api_accept_order",
     response={200: SupplierOrderDetailOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut},
 )
-def accept_order(request: HttpRequest, supplier_order_id: int):
+def accept_order(request: SupplierApiRequest, supplier_order_id: int):
     supplier_order = selectors.get_supplier_order_for_supplier(
         supplier=request.supplier, supplier_order_id=supplier_order_id
     )
-    fulfilment.accept_supplier_order(supplier_order=supplier_order, actor=_actor(request))
+    fulfilment.accept_supplier_order(supplier_order=supplier_order, actor=api_actor(request))
     return _detail(request, supplier_order_id)
 
 
@@ -156,12 +151,12 @@ class RejectIn(Schema):
         409: ErrorOut,
     },
 )
-def reject_order(request: HttpRequest, supplier_order_id: int, payload: RejectIn):
+def reject_order(request: SupplierApiRequest, supplier_order_id: int, payload: RejectIn):
     supplier_order = selectors.get_supplier_order_for_supplier(
         supplier=request.supplier, supplier_order_id=supplier_order_id
     )
     fulfilment.reject_supplier_order(
-        supplier_order=supplier_order, reason=payload.reason, actor=_actor(request)
+        supplier_order=supplier_order, reason=payload.reason, actor=api_actor(request)
     )
     return _detail(request, supplier_order_id)
 
@@ -188,7 +183,7 @@ class ShipOut(Schema):
     operation_id="orders_supplier_api_ship_order",
     response={200: ShipOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut},
 )
-def ship_order(request: HttpRequest, supplier_order_id: int, payload: ShipIn):
+def ship_order(request: SupplierApiRequest, supplier_order_id: int, payload: ShipIn):
     """Ship the listed lines (all that is left when `lines` is omitted) with carrier + tracking."""
     supplier_order = selectors.get_supplier_order_for_supplier(
         supplier=request.supplier, supplier_order_id=supplier_order_id
@@ -198,7 +193,7 @@ def ship_order(request: HttpRequest, supplier_order_id: int, payload: ShipIn):
         carrier=payload.carrier,
         tracking_number=payload.tracking_number,
         lines=fulfilment.resolve_ship_lines(supplier_order=supplier_order, lines=payload.lines),
-        actor=_actor(request),
+        actor=api_actor(request),
     )
     shipment.refresh_from_db()
-    return ShipOut(shipment=shipment, order=_detail(request, supplier_order_id))
+    return {"shipment": shipment, "order": _detail(request, supplier_order_id)}

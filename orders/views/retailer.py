@@ -3,16 +3,18 @@ the choices for an out-of-stock line: wait, substitute or cancel."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from dropship.accounts.access import retailer_required
+from dropship.accounts.access import RetailerRequest, retailer_required
 from dropship.core.errors import DomainError
 from orders import selectors
-from orders.models import Order
+from orders.models import Order, OrderItem
 from orders.services import exceptions
 
 PAGE_SIZE = 50
@@ -20,13 +22,13 @@ PAGE_SIZE = 50
 
 @require_GET
 @retailer_required
-def order_list(request: HttpRequest) -> HttpResponse:
+def order_list(request: RetailerRequest) -> HttpResponse:
     retailer = request.retailer
     status = request.GET.get("status", "")
     if status not in Order.Status.values:
         status = ""
-    store_id = request.GET.get("store", "")
-    store_id = int(store_id) if store_id.isdigit() else None
+    raw_store_id = request.GET.get("store", "")
+    store_id = int(raw_store_id) if raw_store_id.isdigit() else None
     query = request.GET.get("q", "").strip()[:100]
     orders = selectors.list_orders_for_retailer(
         retailer=retailer, status=status, store_id=store_id, query=query
@@ -48,7 +50,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @retailer_required
-def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+def order_detail(request: RetailerRequest, order_id: int) -> HttpResponse:
     order = selectors.get_order_for_retailer(retailer=request.retailer, order_id=order_id)
     items = list(order.items.all())
     substitutes = {
@@ -68,7 +70,9 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     )
 
 
-def _item_action(request: HttpRequest, order_id: int, item_id: int, action) -> HttpResponse:
+def _item_action(
+    request: RetailerRequest, order_id: int, item_id: int, action: Callable[[OrderItem], str]
+) -> HttpResponse:
     item = selectors.get_order_item_for_retailer(
         retailer=request.retailer, order_id=order_id, item_id=item_id
     )
@@ -83,8 +87,8 @@ def _item_action(request: HttpRequest, order_id: int, item_id: int, action) -> H
 
 @require_POST
 @retailer_required
-def item_wait(request: HttpRequest, order_id: int, item_id: int) -> HttpResponse:
-    def action(item):
+def item_wait(request: RetailerRequest, order_id: int, item_id: int) -> HttpResponse:
+    def action(item: OrderItem) -> str:
         item = exceptions.wait_for_stock(item=item, actor=request.user)
         if item.status == "RESERVED":
             return f"Stock was available: “{item.title}” is ordered."
@@ -95,21 +99,21 @@ def item_wait(request: HttpRequest, order_id: int, item_id: int) -> HttpResponse
 
 @require_POST
 @retailer_required
-def item_substitute(request: HttpRequest, order_id: int, item_id: int) -> HttpResponse:
-    def action(item):
+def item_substitute(request: RetailerRequest, order_id: int, item_id: int) -> HttpResponse:
+    def action(item: OrderItem) -> str:
         variant_id = request.POST.get("variant", "")
         if not variant_id.isdigit():
             raise exceptions.OrderItemActionError("Choose the variant to send instead.")
         item = exceptions.substitute_item(item=item, variant_id=int(variant_id), actor=request.user)
-        return f"“{item.title}” will be sent as {item.variant.sku}."
+        return f"“{item.title}” will be sent as {item.catalog_variant.sku}."
 
     return _item_action(request, order_id, item_id, action)
 
 
 @require_POST
 @retailer_required
-def item_cancel(request: HttpRequest, order_id: int, item_id: int) -> HttpResponse:
-    def action(item):
+def item_cancel(request: RetailerRequest, order_id: int, item_id: int) -> HttpResponse:
+    def action(item: OrderItem) -> str:
         reason = request.POST.get("reason", "").strip()[:300]
         item = exceptions.cancel_item(item=item, reason=reason, actor=request.user)
         return f"“{item.title}” is cancelled."

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from dropship.accounts.access import supplier_required
+from dropship.accounts.access import SupplierRequest, supplier_required
 from dropship.core.errors import DomainError
 from orders import selectors
 from orders.carriers import CARRIER_CHOICES
@@ -41,7 +41,7 @@ class BulkShipForm(forms.Form):
 
 
 @supplier_required
-def order_list(request: HttpRequest) -> HttpResponse:
+def order_list(request: SupplierRequest) -> HttpResponse:
     tab = request.GET.get("tab", "new")
     if tab not in selectors.TABS:
         tab = "new"
@@ -77,19 +77,19 @@ def _labelled(events) -> list:
     return events
 
 
-def _detail_context(request: HttpRequest, supplier_order_id: int, **extra) -> dict:
+def _detail_context(
+    request: SupplierRequest, supplier_order_id: int, **extra: object
+) -> dict[str, object]:
     supplier_order = selectors.get_supplier_order_detail(
         supplier=request.supplier, supplier_order_id=supplier_order_id
     )
     items = list(supplier_order.items.all())
-    for item in items:
-        item.remaining = item.quantity - item.quantity_shipped
     return {
         "supplier_order": supplier_order,
         "order": supplier_order.order,
         "retailer": supplier_order.order.retailer,
         "items": items,
-        "shippable": [i for i in items if i.status == OrderItem.Status.RESERVED and i.remaining],
+        "shippable": [i for i in items if i.status == OrderItem.Status.RESERVED and i.quantity_to_ship],
         "shipments": list(supplier_order.shipments.all()),
         "timeline": _labelled(
             selectors.list_timeline_for_supplier_order(supplier_order=supplier_order)
@@ -106,7 +106,7 @@ def _detail_context(request: HttpRequest, supplier_order_id: int, **extra) -> di
 
 
 @supplier_required
-def order_detail(request: HttpRequest, supplier_order_id: int) -> HttpResponse:
+def order_detail(request: SupplierRequest, supplier_order_id: int) -> HttpResponse:
     return render(
         request, "orders/supplier/order_detail.html", _detail_context(request, supplier_order_id)
     )
@@ -118,7 +118,7 @@ def _back(supplier_order_id: int) -> HttpResponse:
 
 @supplier_required
 @require_POST
-def order_accept(request: HttpRequest, supplier_order_id: int) -> HttpResponse:
+def order_accept(request: SupplierRequest, supplier_order_id: int) -> HttpResponse:
     supplier_order = selectors.get_supplier_order_for_supplier(
         supplier=request.supplier, supplier_order_id=supplier_order_id
     )
@@ -133,7 +133,7 @@ def order_accept(request: HttpRequest, supplier_order_id: int) -> HttpResponse:
 
 @supplier_required
 @require_POST
-def order_reject(request: HttpRequest, supplier_order_id: int) -> HttpResponse:
+def order_reject(request: SupplierRequest, supplier_order_id: int) -> HttpResponse:
     supplier_order = selectors.get_supplier_order_for_supplier(
         supplier=request.supplier, supplier_order_id=supplier_order_id
     )
@@ -182,7 +182,7 @@ def _lines_from_post(request: HttpRequest, items) -> tuple[list[fulfilment.ShipL
 
 @supplier_required
 @require_POST
-def order_ship(request: HttpRequest, supplier_order_id: int) -> HttpResponse:
+def order_ship(request: SupplierRequest, supplier_order_id: int) -> HttpResponse:
     supplier_order = selectors.get_supplier_order_detail(
         supplier=request.supplier, supplier_order_id=supplier_order_id
     )
@@ -216,7 +216,7 @@ def order_ship(request: HttpRequest, supplier_order_id: int) -> HttpResponse:
 
 @supplier_required
 @require_POST
-def shipment_retry(request: HttpRequest, supplier_order_id: int, shipment_id: int) -> HttpResponse:
+def shipment_retry(request: SupplierRequest, supplier_order_id: int, shipment_id: int) -> HttpResponse:
     supplier_order = selectors.get_supplier_order_for_supplier(
         supplier=request.supplier, supplier_order_id=supplier_order_id
     )
@@ -234,7 +234,7 @@ def shipment_retry(request: HttpRequest, supplier_order_id: int, shipment_id: in
 
 
 @supplier_required
-def bulk_ship(request: HttpRequest) -> HttpResponse:
+def bulk_ship(request: SupplierRequest) -> HttpResponse:
     form = BulkShipForm(request.POST or None, request.FILES or None)
     result = None
     status = 200
@@ -265,7 +265,7 @@ def bulk_ship(request: HttpRequest) -> HttpResponse:
 
 
 @supplier_required
-def packing_slip(request: HttpRequest, supplier_order_id: int) -> HttpResponse:
+def packing_slip(request: SupplierRequest, supplier_order_id: int) -> HttpResponse:
     """The packing slip PDF with the retailer's brand (name, logo, message), never the supplier's."""
     supplier_order = selectors.get_supplier_order_for_supplier(
         supplier=request.supplier, supplier_order_id=supplier_order_id

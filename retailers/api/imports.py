@@ -7,12 +7,11 @@ member's session. A store or job of another retailer answers 404.
 from datetime import datetime
 from typing import Annotated
 
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 
 from dropship.api import ErrorOut
-from dropship.api_auth import retailer_auth
+from dropship.api_auth import RetailerApiRequest, api_actor, retailer_auth
 from retailers import selectors, services
 from retailers.models import PricingRule, Store
 from retailers.services.importing import MAX_PRODUCTS_PER_JOB
@@ -55,7 +54,7 @@ class JobOut(Schema):
     response={202: JobCreatedOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut},
     operation_id="retailers_api_import_products",
 )
-def import_products(request: HttpRequest, payload: ImportIn):
+def import_products(request: RetailerApiRequest, payload: ImportIn):
     """Import catalog products into one of your stores. Answers 202 with the job to follow."""
     store = get_object_or_404(Store, pk=payload.store_id, retailer=request.retailer)
     rule = (
@@ -68,7 +67,7 @@ def import_products(request: HttpRequest, payload: ImportIn):
         stores=[store],
         product_ids=payload.product_ids,
         pricing_rule=rule,
-        actor=request.user if request.api_key is None else None,
+        actor=api_actor(request),
     )
     job.refresh_from_db()
     return 202, JobCreatedOut(job_id=job.pk, status=job.status)
@@ -79,7 +78,7 @@ def import_products(request: HttpRequest, payload: ImportIn):
     response={200: JobOut, 401: ErrorOut, 404: ErrorOut},
     operation_id="retailers_api_get_job",
 )
-def get_job(request: HttpRequest, job_id: int):
+def get_job(request: RetailerApiRequest, job_id: int):
     """An import job's status, progress and per-product errors."""
     job = selectors.get_import_job_for_retailer(retailer=request.retailer, job_id=job_id)
     errors = job.items.filter(status="ERROR").values_list("product_id", "error")

@@ -6,11 +6,10 @@ key answers 401. Only the key's own retailer's stores are shown.
 
 from datetime import datetime
 
-from django.http import HttpRequest
 from ninja import Router, Schema
 
 from dropship.api import ErrorOut
-from dropship.api_auth import retailer_auth
+from dropship.api_auth import RetailerApiRequest, retailer_auth
 from retailers.sync.status import list_store_sync_status
 
 router = Router(auth=retailer_auth, tags=["inventory sync"])
@@ -40,7 +39,7 @@ class SyncStatusOut(Schema):
     response={200: SyncStatusOut, 401: ErrorOut},
     operation_id="retailers_sync_api_sync_status",
 )
-def sync_status(request: HttpRequest):
+def sync_status(request: RetailerApiRequest):
     """Per store: pending stock updates, the last successful push, errors, freshness p95."""
     stores = [
         StoreSyncOut(
