@@ -3,10 +3,13 @@ so statuses, money and tracking are read-only here. The shopper's name and addre
 staff (support needs them) but never editable."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from dropship.accounts.access import AuthenticatedRequest
+from dropship.accounts.models import User
 from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, ViewOnlyTabularInline, money
 from dropship.core.errors import DomainError
 from orders.models import (
@@ -22,7 +25,7 @@ from orders.models import (
 from orders.services import tracking
 from orders.services.watchdog import clear_flag
 
-ORDER_ITEM_FIELDS = [
+ORDER_ITEM_FIELDS: tuple[str, ...] = (
     "title",
     "sku",
     "variant",
@@ -32,14 +35,13 @@ ORDER_ITEM_FIELDS = [
     "retail_unit_price",
     "status",
     "status_reason",
-]
+)
 
 
 class OrderItemInline(ViewOnlyTabularInline):
     model = OrderItem
     fk_name = "order"
-    fields = ["supplier_order", *ORDER_ITEM_FIELDS]
-    readonly_fields = fields
+    fields = readonly_fields = ("supplier_order", *ORDER_ITEM_FIELDS)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OrderItem]:
         return super().get_queryset(request).select_related("variant", "supplier_order")
@@ -47,13 +49,12 @@ class OrderItemInline(ViewOnlyTabularInline):
 
 class SupplierOrderItemInline(OrderItemInline):
     fk_name = "supplier_order"
-    fields = ORDER_ITEM_FIELDS
-    readonly_fields = fields
+    fields = readonly_fields = ORDER_ITEM_FIELDS
 
 
 class SupplierOrderInline(ViewOnlyTabularInline):
     model = SupplierOrder
-    fields = [
+    fields = readonly_fields = (
         "number",
         "supplier",
         "status",
@@ -63,8 +64,7 @@ class SupplierOrderInline(ViewOnlyTabularInline):
         "carrier",
         "tracking_number",
         "is_flagged",
-    ]
-    readonly_fields = fields
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SupplierOrder]:
         return super().get_queryset(request).select_related("supplier")
@@ -74,8 +74,7 @@ class OrderEventInline(ViewOnlyTabularInline):
     model = OrderEvent
     fk_name = "order"
     show_change_link = False
-    fields = ["created_at", "kind", "message", "supplier_order", "actor"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "kind", "message", "supplier_order", "actor")
     verbose_name_plural = "timeline"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OrderEvent]:
@@ -84,7 +83,7 @@ class OrderEventInline(ViewOnlyTabularInline):
 
 class ShipmentInline(ViewOnlyTabularInline):
     model = Shipment
-    fields = [
+    fields = readonly_fields = (
         "carrier",
         "tracking_number",
         "tracking_url",
@@ -92,15 +91,13 @@ class ShipmentInline(ViewOnlyTabularInline):
         "push_status",
         "push_error",
         "pushed_at",
-    ]
-    readonly_fields = fields
+    )
 
 
 class ShipmentItemInline(ViewOnlyTabularInline):
     model = ShipmentItem
     show_change_link = False
-    fields = ["order_item", "quantity"]
-    readonly_fields = fields
+    fields = readonly_fields = ("order_item", "quantity")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ShipmentItem]:
         return super().get_queryset(request).select_related("order_item")
@@ -158,7 +155,7 @@ class OrderAdmin(admin.ModelAdmin):
         ),
         ("Dates", {"fields": ["placed_at", "cancelled_at", "created_at", "updated_at"]}),
     ]
-    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
+    readonly_fields = flatten_fieldsets(fieldsets)
     inlines = [SupplierOrderInline, OrderItemInline, OrderEventInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -239,10 +236,7 @@ class SupplierOrderAdmin(admin.ModelAdmin):
     ]
     # Support may raise or clear the watchdog flag; everything else moves through services.
     readonly_fields = [
-        name
-        for _, options in fieldsets
-        for name in options["fields"]
-        if name not in ("is_flagged", "flag_reason")
+        name for name in flatten_fieldsets(fieldsets) if name not in ("is_flagged", "flag_reason")
     ]
     inlines = [SupplierOrderItemInline, ShipmentInline]
     actions = ["clear_watchdog_flag"]
@@ -251,7 +245,9 @@ class SupplierOrderAdmin(admin.ModelAdmin):
         return False  # supplier orders are made by order routing
 
     @admin.action(description="Clear the watchdog flag (looked at)", permissions=["change"])
-    def clear_watchdog_flag(self, request: HttpRequest, queryset: QuerySet[SupplierOrder]) -> None:
+    def clear_watchdog_flag(
+        self, request: AuthenticatedRequest, queryset: QuerySet[SupplierOrder]
+    ) -> None:
         cleared = sum(
             clear_flag(supplier_order=supplier_order, actor=request.user)
             for supplier_order in queryset.filter(is_flagged=True).select_related("order")
@@ -313,7 +309,9 @@ class ShipmentAdmin(admin.ModelAdmin):
         return False  # a shipment is recorded by the supplier's fulfilment service, which pushes it
 
     @admin.action(description="Send the tracking number to the store again", permissions=["change"])
-    def retry_tracking_push(self, request: HttpRequest, queryset: QuerySet[Shipment]) -> None:
+    def retry_tracking_push(
+        self, request: AuthenticatedRequest, queryset: QuerySet[Shipment]
+    ) -> None:
         queued = 0
         for shipment in queryset.select_related("supplier_order__order__store"):
             try:
@@ -371,7 +369,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         return [*self.readonly_fields, "supplier_order", "order_item", "quantity"]
 
     def save_model(self, request: HttpRequest, obj: ReturnRequest, form, change: bool) -> None:
-        if not change:
+        if not change and isinstance(request.user, User):  # always: the admin signs users in
             obj.requested_by = request.user
         super().save_model(request, obj, form, change)
 

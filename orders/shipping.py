@@ -8,6 +8,7 @@ INTERNATIONAL): the first unit at `price`, every further unit at `additional_ite
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from dropship.core.errors import DomainError
 from dropship.core.money import ZERO, quantize
@@ -51,6 +52,11 @@ def _cost(rate: ShippingRate, quantity: int) -> Decimal:
     return rate.price + rate.additional_item_price * max(quantity - 1, 0)
 
 
+def _rank(rate: ShippingRate, *, quantity: int) -> tuple[Decimal, int, int]:
+    """Cheapest first, then fastest, then the first made: the same rate for the same lines."""
+    return _cost(rate, quantity), rate.max_days, rate.pk or 0
+
+
 def quote_shipping(
     *,
     supplier: Supplier,
@@ -79,9 +85,7 @@ def quote_shipping(
             raise ShippingUnavailable(
                 f"{supplier.company_name} has no shipping rate for “{shipping_class}” items {where}."
             )
-        best = min(
-            candidates, key=lambda rate, q=quantity: (_cost(rate, q), rate.max_days, rate.pk or 0)
-        )
+        best = min(candidates, key=partial(_rank, quantity=quantity))
         total += _cost(best, quantity)
         used.append(best)
     return ShippingQuote(total=quantize(total), zone=zone, rates=tuple(used))

@@ -89,7 +89,9 @@ def _detail_context(
         "order": supplier_order.order,
         "retailer": supplier_order.order.retailer,
         "items": items,
-        "shippable": [i for i in items if i.status == OrderItem.Status.RESERVED and i.quantity_to_ship],
+        "shippable": [
+            i for i in items if i.status == OrderItem.Status.RESERVED and i.quantity_to_ship
+        ],
         "shipments": list(supplier_order.shipments.all()),
         "timeline": _labelled(
             selectors.list_timeline_for_supplier_order(supplier_order=supplier_order)
@@ -216,7 +218,9 @@ def order_ship(request: SupplierRequest, supplier_order_id: int) -> HttpResponse
 
 @supplier_required
 @require_POST
-def shipment_retry(request: SupplierRequest, supplier_order_id: int, shipment_id: int) -> HttpResponse:
+def shipment_retry(
+    request: SupplierRequest, supplier_order_id: int, shipment_id: int
+) -> HttpResponse:
     supplier_order = selectors.get_supplier_order_for_supplier(
         supplier=request.supplier, supplier_order_id=supplier_order_id
     )

@@ -24,38 +24,52 @@ from integrations.webhooks.handlers import register
 from orders import privacy
 from orders.services.cancellation import cancel_store_order
 from orders.services.intake import OrderIntakeError, receive_store_order
+from retailers.models import Store
+
+
+def _store(webhook: InboundWebhook) -> Store:
+    """The store the webhook came from (the inbox records it for every store topic)."""
+    if webhook.store is None:
+        raise PermanentError("This webhook names no store.")
+    return webhook.store
 
 
 def handle_store_order_webhook(webhook: InboundWebhook, payload: object) -> None:
     parser = get_order_webhook_parser(platform=webhook.source)
     event = parser.parse_order_webhook(topic=webhook.topic, payload=payload)
     if event.kind == StoreOrderEventKind.CREATED and event.order is not None:
-        _receive(webhook, event.order)
+        _receive(_store(webhook), event.order)
     elif event.kind == StoreOrderEventKind.CANCELLED:
+        store = _store(webhook)
         reason = event.cancel_reason
         _cancel(
             webhook,
+            store,
             event.store_order_id,
-            f"Cancelled in {webhook.store.name}" + (f" ({reason})." if reason else "."),
+            f"Cancelled in {store.name}" + (f" ({reason})." if reason else "."),
             parser.creating_topics,
         )
 
 
-def _receive(webhook: InboundWebhook, data: OrderData) -> None:
+def _receive(store: Store, data: OrderData) -> None:
     try:
-        receive_store_order(store=webhook.store, data=data)
+        receive_store_order(store=store, data=data)
     except OrderIntakeError as exc:
         raise PermanentError(exc.message) from exc
 
 
 def _cancel(
-    webhook: InboundWebhook, store_order_id: str, reason: str, creating_topics: tuple[str, ...]
+    webhook: InboundWebhook,
+    store: Store,
+    store_order_id: str,
+    reason: str,
+    creating_topics: tuple[str, ...],
 ) -> None:
-    order = cancel_store_order(store=webhook.store, store_order_id=store_order_id, reason=reason)
+    order = cancel_store_order(store=store, store_order_id=store_order_id, reason=reason)
     if order is None and (
         InboundWebhook.objects.filter(
             source=webhook.source,
-            store=webhook.store,
+            store=store,
             topic__in=creating_topics,
             status__in=[InboundWebhook.Status.RECEIVED, InboundWebhook.Status.PROCESSING],
         )
@@ -76,7 +90,7 @@ _PRIVACY_ACTIONS = {
 def handle_privacy_webhook(webhook: InboundWebhook, payload: object) -> None:
     parser = get_privacy_request_parser(platform=webhook.source)
     request = parser.parse_privacy_request(topic=webhook.topic, payload=payload)
-    _PRIVACY_ACTIONS[request.kind](store=webhook.store, webhook=webhook, request=request)
+    _PRIVACY_ACTIONS[request.kind](store=_store(webhook), webhook=webhook, request=request)
 
 
 def _register_topics() -> None:

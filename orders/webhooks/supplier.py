@@ -78,6 +78,8 @@ def _supplier_order(webhook: InboundWebhook, payload: dict) -> SupplierOrder:
     number = str(payload.get("order_number") or "").strip()
     if not number:
         raise PermanentError("“order_number” is missing.")
+    if webhook.supplier_id is None:
+        raise PermanentError("This webhook names no supplier.")
     supplier_order = (
         SupplierOrder.objects.filter(supplier_id=webhook.supplier_id, number=number)
         .select_related("order")
