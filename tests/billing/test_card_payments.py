@@ -9,11 +9,12 @@ from django.core import mail
 from django.db import connection
 
 from billing.models import Charge, Invoice, LedgerEntry
-from billing.services import StripeTemporaryError, pay_supplier_order, retry_failed_payments
+from billing.services import StripeTemporaryError
 from billing.services.ledger import unbalanced_transactions
-from billing.tasks import retry_failed_payments_task
 from dropship.accounts.models import Notification
 from orders.models import SupplierOrder
+from orders.services.payment import pay_supplier_order, retry_failed_payments
+from orders.tasks import retry_failed_payments_task
 from tests import factories
 from tests.billing.helpers import balance, supplier_order_for
 
