@@ -11,6 +11,7 @@ was interrupted mid-query and left it unusable in a way a health check would not
 import os
 
 from celery import Celery, signals
+from django.db import close_old_connections, connections
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dropship.settings")
@@ -31,8 +32,6 @@ def _is_eager(task) -> bool:
 def _renew_stale_connections(sender=None, **kwargs) -> None:
     if _is_eager(sender):  # runs inside the caller's request or test transaction
         return
-    from django.db import close_old_connections
-
     close_old_connections()
 
 
@@ -40,8 +39,6 @@ def _renew_stale_connections(sender=None, **kwargs) -> None:
 def _drop_connections_after_failure(sender=None, **kwargs) -> None:
     if _is_eager(sender):
         return
-    from django.db import connections
-
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
             connection.close()

@@ -180,6 +180,49 @@ class OrderWebhookParser(Protocol):
         ...
 
 
+# --- privacy requests ----------------------------------------------------------------------------
+class PrivacyRequestKind(StrEnum):
+    DATA_REQUEST = "data_request"  # report what we hold about a shopper
+    CUSTOMER_REDACT = "customer_redact"  # erase one shopper's personal data
+    SHOP_REDACT = "shop_redact"  # erase everything personal we hold for the store
+
+
+@dataclass(frozen=True)
+class PrivacyRequest:
+    """A store's request to report or erase personal data, whatever the platform's payload."""
+
+    kind: PrivacyRequestKind
+    #: the orders the request names, each under every id form the platform uses for an order
+    store_order_ids: frozenset[str] = frozenset()
+    customer_email: str = ""  # as the store sent it; "" when the request names no shopper
+    customer_phone: str = ""
+    request_id: str = ""  # the store's id of a data request, to quote back to it
+
+
+@dataclass(frozen=True)
+class WebhookSubject:
+    """Whom a stored webhook body names, so an erasure can find the bodies to blank."""
+
+    store_order_ids: frozenset[str] = frozenset()  # every id form of the order it carries
+    customer_email: str = ""  # lower-cased; the shopper a privacy request named
+
+
+class PrivacyRequestParser(Protocol):
+    """Reads a platform's privacy webhooks, and what its stored webhooks are about."""
+
+    #: every privacy topic the platform sends
+    privacy_topics: tuple[str, ...]
+
+    def parse_privacy_request(self, *, topic: str, payload: Any) -> PrivacyRequest:
+        """Raises StorePermanentError, naming what is wrong, for a payload that is no request."""
+        ...
+
+    def webhook_subject(self, *, topic: str, body: bytes) -> WebhookSubject:
+        """The orders or shopper a stored webhook's raw body names (nothing for an unreadable
+        body or a topic that carries no personal data)."""
+        ...
+
+
 # --- fulfilment and notes ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FulfillmentLine:

@@ -1,5 +1,5 @@
 """`get_store_client(store=...)`: the one way domain code reaches a store, and each platform's
-order-webhook parser.
+order-webhook and privacy-request parsers.
 
 A client raises StoreAuthError when the store refuses our credentials (401/403, or none are
 stored); the caller decides what that means for the store (retailers marks it for reconnection).
@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from integrations.base import OrderWebhookParser, StoreAuthError, StoreClient
+from integrations.base import (
+    OrderWebhookParser,
+    PrivacyRequestParser,
+    StoreAuthError,
+    StoreClient,
+)
 from integrations.shopify.client import ShopifyClient
-from integrations.shopify.webhooks import ShopifyOrderWebhooks
+from integrations.shopify.webhooks import ShopifyOrderWebhooks, ShopifyPrivacyWebhooks
 from integrations.woocommerce.client import WooCommerceClient
 from integrations.woocommerce.webhooks import WooCommerceOrderWebhooks
 
@@ -61,3 +66,19 @@ def order_webhook_platforms() -> tuple[str, ...]:
 def get_order_webhook_parser(*, platform: str) -> OrderWebhookParser:
     """The platform's order-webhook reader: no store, no credentials (parsing calls nobody)."""
     return _ORDER_WEBHOOK_PARSERS[str(platform)]
+
+
+# Only Shopify sends privacy requests (its mandatory GDPR topics).
+_PRIVACY_REQUEST_PARSERS: dict[str, PrivacyRequestParser] = {
+    "SHOPIFY": ShopifyPrivacyWebhooks(),
+}
+
+
+def privacy_request_platforms() -> tuple[str, ...]:
+    """The platforms that send privacy requests."""
+    return tuple(_PRIVACY_REQUEST_PARSERS)
+
+
+def get_privacy_request_parser(*, platform: str) -> PrivacyRequestParser:
+    """The platform's privacy-request reader: no store, no credentials (parsing calls nobody)."""
+    return _PRIVACY_REQUEST_PARSERS[str(platform)]

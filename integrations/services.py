@@ -29,6 +29,7 @@ from dropship.core.audit import record_audit
 from dropship.core.errors import DomainError, PermanentError, TemporaryError
 from integrations.models import InboundWebhook, OutboundPush
 from integrations.webhooks.handlers import get_handler
+from retailers.models import Store
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ def receive_webhook(
     supplier: Any = None,
 ) -> tuple[InboundWebhook, bool]:
     """Store a verified event and enqueue its processing; (row, False) for a duplicate delivery."""
+    # local: tasks.py imports the services
     from integrations.tasks import process_inbound_webhook_task
 
     now = timezone.now()
@@ -93,8 +95,6 @@ def receive_webhook(
 
 def _touch_store(*, store_id: int, now) -> None:
     """Webhook health for the stores page; written at most once a minute per store."""
-    from retailers.models import Store
-
     Store.objects.filter(pk=store_id).filter(
         Q(last_webhook_at__isnull=True) | Q(last_webhook_at__lt=now - timedelta(minutes=1))
     ).update(last_webhook_at=now)
@@ -224,6 +224,7 @@ def _finish(webhook: InboundWebhook, status: str, error: str) -> None:
 
 def sweep_inbound_webhooks(*, stale_after: timedelta = STALE_AFTER) -> int:
     """Re-enqueue events left RECEIVED or stuck PROCESSING for longer than `stale_after`."""
+    # local: tasks.py imports the services
     from integrations.tasks import process_inbound_webhook_task
 
     cutoff = timezone.now() - stale_after
@@ -251,6 +252,7 @@ def mark_webhook_for_replay(*, webhook: InboundWebhook, actor: Any = None) -> In
     Processing is idempotent, so replaying an event that was handled changes nothing twice; the
     sweeper would also pick the RECEIVED row up if the enqueue were lost.
     """
+    # local: tasks.py imports the services
     from integrations.tasks import process_inbound_webhook_task
 
     webhook = InboundWebhook.objects.select_for_update().get(pk=webhook.pk)
@@ -313,6 +315,7 @@ def create_outbound_push(
     max_attempts: int = 12,
 ) -> OutboundPush:
     """Record a push (once per idempotency key) and send it after the transaction commits."""
+    # local: tasks.py imports the services
     from integrations.tasks import send_outbound_push_task
 
     with transaction.atomic():
@@ -393,6 +396,7 @@ def send_outbound_push(*, push_id: int) -> OutboundPush | None:
 
 def sweep_outbound_pushes(*, stale_after: timedelta = STALE_AFTER) -> int:
     """Enqueue pushes that are due (PENDING past next_attempt_at) or stuck SENDING."""
+    # local: tasks.py imports the services
     from integrations.tasks import send_outbound_push_task
 
     now = timezone.now()

@@ -13,19 +13,16 @@ import time
 import stripe
 from django.conf import settings
 from django.db.models import Case, F, Value, When
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from integrations import services
 from integrations.models import InboundWebhook
 from integrations.shopify import webhooks as shopify_webhooks
+from integrations.webhooks.answers import webhook_answer
 from integrations.woocommerce import webhooks as woo_webhooks
 from retailers.models import Store
-
-
-def _answer(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"detail": message}, status=status)
 
 
 def _is_json(body: bytes) -> bool:
@@ -75,14 +72,14 @@ def _shopify_store(domain: str) -> Store | None:
 def shopify_webhook(request: HttpRequest) -> HttpResponse:
     body = request.body
     if not shopify_webhooks.is_valid_signature(body, request.headers.get("X-Shopify-Hmac-Sha256")):
-        return _answer(401, "The X-Shopify-Hmac-Sha256 signature is missing or wrong.")
+        return webhook_answer(401, "The X-Shopify-Hmac-Sha256 signature is missing or wrong.")
     topic = request.headers.get("X-Shopify-Topic", "").strip()
     domain = request.headers.get("X-Shopify-Shop-Domain", "").strip().lower()
     if not topic or not domain:
-        return _answer(400, "X-Shopify-Topic and X-Shopify-Shop-Domain are required.")
+        return webhook_answer(400, "X-Shopify-Topic and X-Shopify-Shop-Domain are required.")
     store = _shopify_store(domain)
     if store is None:
-        return _answer(404, f"No store is connected for {domain}.")
+        return webhook_answer(404, f"No store is connected for {domain}.")
     dedup_key = shopify_webhooks.dedup_key(request.headers) or hashlib.sha256(body).hexdigest()
     headers = dict(request.headers)
     if not _is_json(body):
@@ -95,7 +92,7 @@ def shopify_webhook(request: HttpRequest) -> HttpResponse:
             error="The body is not valid JSON.",
             store=store,
         )
-        return _answer(400, "The body is not valid JSON.")
+        return webhook_answer(400, "The body is not valid JSON.")
     _, created = services.receive_webhook(
         source=InboundWebhook.Source.SHOPIFY,
         topic=topic,
@@ -104,7 +101,7 @@ def shopify_webhook(request: HttpRequest) -> HttpResponse:
         headers=headers,
         store=store,
     )
-    return _answer(200, "accepted" if created else "duplicate")
+    return webhook_answer(200, "accepted" if created else "duplicate")
 
 
 @csrf_exempt
@@ -113,21 +110,21 @@ def woocommerce_webhook(request: HttpRequest, public_id) -> HttpResponse:
     body = request.body
     if woo_webhooks.is_ping(body):
         # WooCommerce's ping on webhook creation: unsigned, carries nothing, triggers nothing.
-        return _answer(200, "pong")
+        return webhook_answer(200, "pong")
     store = (
         Store.objects.filter(public_id=public_id, platform=Store.Platform.WOOCOMMERCE)
         .exclude(status=Store.Status.DISCONNECTED)
         .first()
     )
     if store is None:
-        return _answer(404, "No WooCommerce store is connected at this address.")
+        return webhook_answer(404, "No WooCommerce store is connected at this address.")
     if not woo_webhooks.is_valid_signature(
         body, request.headers.get("X-WC-Webhook-Signature"), store.webhook_secret
     ):
-        return _answer(401, "The X-WC-Webhook-Signature signature is missing or wrong.")
+        return webhook_answer(401, "The X-WC-Webhook-Signature signature is missing or wrong.")
     topic = request.headers.get("X-WC-Webhook-Topic", "").strip()
     if not topic:
-        return _answer(400, "X-WC-Webhook-Topic is required.")
+        return webhook_answer(400, "X-WC-Webhook-Topic is required.")
     dedup_key = woo_webhooks.dedup_key(topic, body)
     headers = dict(request.headers)
     if not _is_json(body):
@@ -140,7 +137,7 @@ def woocommerce_webhook(request: HttpRequest, public_id) -> HttpResponse:
             error="The body is not valid JSON.",
             store=store,
         )
-        return _answer(400, "The body is not valid JSON.")
+        return webhook_answer(400, "The body is not valid JSON.")
     _, created = services.receive_webhook(
         source=InboundWebhook.Source.WOOCOMMERCE,
         topic=topic,
@@ -149,7 +146,7 @@ def woocommerce_webhook(request: HttpRequest, public_id) -> HttpResponse:
         headers=headers,
         store=store,
     )
-    return _answer(200, "accepted" if created else "duplicate")
+    return webhook_answer(200, "accepted" if created else "duplicate")
 
 
 @csrf_exempt
@@ -163,7 +160,7 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
             settings.STRIPE_WEBHOOK_SECRET,
         )
     except stripe.SignatureVerificationError:
-        return _answer(401, "The Stripe-Signature header is missing or wrong.")
+        return webhook_answer(401, "The Stripe-Signature header is missing or wrong.")
     except (ValueError, UnicodeDecodeError):
         services.record_failed_webhook(
             source=InboundWebhook.Source.STRIPE,
@@ -173,10 +170,10 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
             headers=dict(request.headers),
             error="The body is not valid JSON.",
         )
-        return _answer(400, "The body is not valid JSON.")
+        return webhook_answer(400, "The body is not valid JSON.")
     event_id, event_type = getattr(event, "id", None), getattr(event, "type", None)
     if not event_id or not event_type:
-        return _answer(400, "The event has no id or type.")
+        return webhook_answer(400, "The event has no id or type.")
     _, created = services.receive_webhook(
         source=InboundWebhook.Source.STRIPE,
         topic=str(event_type),
@@ -184,4 +181,4 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         body=body,
         headers=dict(request.headers),
     )
-    return _answer(200, "accepted" if created else "duplicate")
+    return webhook_answer(200, "accepted" if created else "duplicate")

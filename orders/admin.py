@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, ViewOnlyTabularInline, money
+from dropship.core.errors import DomainError
 from orders.models import (
     Dispute,
     Order,
@@ -18,6 +19,8 @@ from orders.models import (
     ShipmentItem,
     SupplierOrder,
 )
+from orders.services import tracking
+from orders.services.watchdog import clear_flag
 
 ORDER_ITEM_FIELDS = [
     "title",
@@ -249,8 +252,6 @@ class SupplierOrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Clear the watchdog flag (looked at)", permissions=["change"])
     def clear_watchdog_flag(self, request: HttpRequest, queryset: QuerySet[SupplierOrder]) -> None:
-        from orders.services.watchdog import clear_flag
-
         cleared = sum(
             clear_flag(supplier_order=supplier_order, actor=request.user)
             for supplier_order in queryset.filter(is_flagged=True).select_related("order")
@@ -313,13 +314,10 @@ class ShipmentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send the tracking number to the store again", permissions=["change"])
     def retry_tracking_push(self, request: HttpRequest, queryset: QuerySet[Shipment]) -> None:
-        from dropship.core.errors import DomainError
-        from orders.services.tracking import retry_tracking_push
-
         queued = 0
         for shipment in queryset.select_related("supplier_order__order__store"):
             try:
-                retry_tracking_push(shipment=shipment, actor=request.user)
+                tracking.retry_tracking_push(shipment=shipment, actor=request.user)
             except DomainError:
                 continue
             queued += 1

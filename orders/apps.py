@@ -9,6 +9,7 @@ class OrdersConfig(AppConfig):
         # Inbox handlers for order topics and the supplier-webhook sender register themselves;
         # so do the supplier's own webhook handlers, Stripe's PaymentIntent handlers and the
         # store-fulfilment (tracking) sender.
+        # local: these modules import models, which load only after every app's config
         from billing.services import register_payment_retry_task
         from orders.services import dispatch, tracking  # noqa: F401
         from orders.tasks import retry_failed_payments_task

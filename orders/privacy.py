@@ -1,79 +1,63 @@
-"""Shopify's mandatory privacy requests: report, or erase, what we hold about a shopper or shop.
+"""A store's privacy requests (Shopify's mandatory customers/data_request, customers/redact and
+shop/redact): report, or erase, what we hold about a shopper or shop.
 
-Personal data lives in orders (shopper name, email, shipping address; encrypted, so matched in
-Python), in the raw bodies of stored webhooks and in the payloads of finished outbound pushes.
-Erasure blanks exactly those for the orders concerned and leaves everything else alone.
+The platform's parser (`integrations.registry.get_privacy_request_parser`) reads the request and
+says whom each stored webhook is about; this module only sees those neutral answers. Personal
+data lives in orders (shopper name, email, shipping address; encrypted, so matched in Python), in
+the raw bodies of stored webhooks and in the payloads of finished outbound pushes. Erasure blanks
+exactly those for the orders concerned and leaves everything else alone.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
 
 from dropship.accounts.roles import PLATFORM_ADMIN
 from dropship.core.audit import record_audit
+from integrations.base import PrivacyRequest
 from integrations.models import InboundWebhook, OutboundPush
-from integrations.shopify.mappers import gid
+from integrations.registry import get_privacy_request_parser
 from orders.models import Order
 from retailers.models import Store
 
-ORDER_TOPIC_PREFIXES = ("orders/", "order.")
+
+def _normalised_email(email: str) -> str:
+    return (email or "").strip().lower()
 
 
-def find_customer_orders(*, store: Store, email: str, store_order_ids: list) -> list[Order]:
+def find_customer_orders(
+    *, store: Store, email: str, store_order_ids: Iterable[str]
+) -> list[Order]:
     """The store's orders named in the request, or placed with the shopper's email."""
-    wanted_ids = {gid("Order", value) for value in store_order_ids or []}
-    wanted_ids |= {str(value) for value in store_order_ids or []}
-    email = (email or "").strip().lower()
+    wanted_ids = set(store_order_ids)
+    email = _normalised_email(email)
     matches = []
     for order in Order.objects.filter(store=store).only(
         "pk", "store_order_id", "shopper_email", "shopper_name", "shipping_address", "number"
     ):
         if order.store_order_id in wanted_ids or (
-            email and (order.shopper_email or "").strip().lower() == email
+            email and _normalised_email(order.shopper_email) == email
         ):
             matches.append(order)
     return matches
 
 
-def _webhooks_about_orders(*, store: Store, store_order_ids: set[str]) -> list[int]:
-    """Stored order webhooks of the store whose body is one of these orders."""
-    found = []
-    rows = InboundWebhook.objects.filter(store=store).filter(
-        Q(topic__startswith=ORDER_TOPIC_PREFIXES[0]) | Q(topic__startswith=ORDER_TOPIC_PREFIXES[1])
+def _webhooks_about(*, webhook: InboundWebhook, store_order_ids: set[str], email: str) -> list[int]:
+    """The store's other stored webhooks whose body carries one of these orders, or (an earlier
+    privacy request) the shopper's email."""
+    parser = get_privacy_request_parser(platform=webhook.source)
+    rows = InboundWebhook.objects.filter(store=webhook.store, source=webhook.source).exclude(
+        pk=webhook.pk
     )
-    for webhook_id, body in rows.values_list("pk", "body"):
-        try:
-            payload = json.loads(bytes(body) or b"{}")
-        except ValueError:
-            continue
-        if not isinstance(payload, dict):
-            continue
-        ids = {str(payload.get("admin_graphql_api_id") or ""), str(payload.get("id") or "")}
-        if payload.get("id") is not None:
-            ids.add(gid("Order", payload["id"]))
-        if ids & store_order_ids:
-            found.append(webhook_id)
-    return found
-
-
-def _webhooks_about_customer(*, store: Store, email: str, exclude: int | None) -> list[int]:
-    """Earlier privacy requests of this shop that carry the shopper's email."""
     found = []
-    rows = InboundWebhook.objects.filter(store=store, topic__startswith="customers/")
-    if exclude is not None:
-        rows = rows.exclude(pk=exclude)
-    for webhook_id, body in rows.values_list("pk", "body"):
-        try:
-            payload = json.loads(bytes(body) or b"{}")
-        except ValueError:
-            continue
-        customer = payload.get("customer") if isinstance(payload, dict) else None
-        if isinstance(customer, dict) and str(customer.get("email", "")).lower() == email:
+    for webhook_id, topic, body in rows.values_list("pk", "topic", "body"):
+        subject = parser.webhook_subject(topic=topic, body=bytes(body))
+        if subject.store_order_ids & store_order_ids or (email and subject.customer_email == email):
             found.append(webhook_id)
     return found
 
@@ -104,19 +88,13 @@ def _redact_orders(orders: list[Order]) -> None:
 
 
 @transaction.atomic
-def redact_customer(*, store: Store, webhook: InboundWebhook, payload: dict) -> int:
-    """customers/redact: erase one shopper's personal data for one shop. Returns orders erased."""
-    customer = payload.get("customer") or {}
-    email = str(customer.get("email") or "").strip().lower()
-    orders = find_customer_orders(
-        store=store, email=email, store_order_ids=payload.get("orders_to_redact") or []
-    )
+def redact_customer(*, store: Store, webhook: InboundWebhook, request: PrivacyRequest) -> int:
+    """Erase one shopper's personal data for one store. Returns orders erased."""
+    email = _normalised_email(request.customer_email)
+    orders = find_customer_orders(store=store, email=email, store_order_ids=request.store_order_ids)
     _redact_orders(orders)
-    store_order_ids = {o.store_order_id for o in orders}
-    store_order_ids |= {gid("Order", v) for v in payload.get("orders_to_redact") or []}
-    erased = _webhooks_about_orders(store=store, store_order_ids=store_order_ids)
-    if email:
-        erased += _webhooks_about_customer(store=store, email=email, exclude=webhook.pk)
+    store_order_ids = {o.store_order_id for o in orders} | request.store_order_ids
+    erased = _webhooks_about(webhook=webhook, store_order_ids=store_order_ids, email=email)
     _erase_webhook_bodies([*erased, webhook.pk])
     record_audit(
         actor=None,
@@ -129,8 +107,8 @@ def redact_customer(*, store: Store, webhook: InboundWebhook, payload: dict) -> 
 
 
 @transaction.atomic
-def redact_shop(*, store: Store, webhook: InboundWebhook) -> int:
-    """shop/redact (48 hours after uninstall): erase everything personal we hold for the shop."""
+def redact_shop(*, store: Store, webhook: InboundWebhook, request: PrivacyRequest) -> int:
+    """Erase everything personal we hold for the store (Shopify asks 48 hours after uninstall)."""
     orders = list(
         Order.objects.filter(store=store).only(
             "pk", "shopper_email", "shopper_name", "shipping_address"
@@ -142,7 +120,7 @@ def redact_shop(*, store: Store, webhook: InboundWebhook) -> int:
         credentials=None,
         webhook_secret="",
         status=Store.Status.DISCONNECTED,
-        status_reason="The shop asked Shopify to erase its data; it was erased.",
+        status_reason=f"The shop asked {store.get_platform_display()} to erase its data; it was erased.",
     )
     record_audit(
         actor=None,
@@ -153,17 +131,16 @@ def redact_shop(*, store: Store, webhook: InboundWebhook) -> int:
     return len(orders)
 
 
-def report_customer_data(*, store: Store, webhook: InboundWebhook, payload: dict) -> int:
-    """customers/data_request: email platform admins what we hold, for them to send on."""
-    customer = payload.get("customer") or {}
-    email = str(customer.get("email") or "").strip().lower()
+def report_customer_data(*, store: Store, webhook: InboundWebhook, request: PrivacyRequest) -> int:
+    """Email platform admins what we hold about a shopper, for them to send on to the store."""
     orders = find_customer_orders(
-        store=store, email=email, store_order_ids=payload.get("orders_requested") or []
+        store=store, email=request.customer_email, store_order_ids=request.store_order_ids
     )
-    request_id = (payload.get("data_request") or {}).get("id", "")
+    platform = store.get_platform_display()
+    request_id = request.request_id
     lines = [
-        f"Shopify data request {request_id} from {store.domain} ({store.retailer.business_name}).",
-        f"Shopper: {customer.get('email') or '(no email)'}, phone {customer.get('phone') or '-'}.",
+        f"{platform} data request {request_id} from {store.domain} ({store.retailer.business_name}).",
+        f"Shopper: {request.customer_email or '(no email)'}, phone {request.customer_phone or '-'}.",
         "",
     ]
     if not orders:
@@ -183,7 +160,7 @@ def report_customer_data(*, store: Store, webhook: InboundWebhook, payload: dict
         .objects.filter(groups__name=PLATFORM_ADMIN, is_active=True)
         .values_list("email", flat=True)
     )
-    subject = f"Shopify data request for a shopper of {store.domain}"
+    subject = f"{platform} data request for a shopper of {store.domain}"
     message = "\n".join(lines)
     if admins:
         transaction.on_commit(lambda: send_mail(subject, message, None, sorted(admins)))

@@ -7,4 +7,5 @@ class RetailersConfig(AppConfig):
 
     def ready(self) -> None:
         # The store lifecycle's inbox handlers register themselves.
+        # local: the handlers' module imports models, which load only after every app's config
         from retailers import webhooks  # noqa: F401

@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.imports.mapping import MappingError, auto_map, clean_mapping
+from catalog.imports.rows import CellError, parse_whole_number
 from catalog.models import StockMovement, Variant
 from catalog.services.stock import MAX_STOCK_QUANTITY, set_stock_levels
 from dropship.accounts.models import Notification
@@ -159,8 +160,6 @@ def _positions(mapping: dict, headers: list[str]) -> dict[str, str]:
 
 
 def parse_feed(*, content: bytes, format: str, mapping: dict | None) -> ParsedFeed:
-    from catalog.imports.rows import CellError, parse_whole_number  # after catalog.services
-
     head = content.lstrip()[:200].lower()
     if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")):
         raise FeedError("The feed address answered a web page (HTML), not a CSV or JSON feed.")
@@ -402,7 +401,7 @@ def mark_stale_feeds() -> int:
 
 def poll_due_feeds() -> int:
     """Beat (every minute): poll each feed that is due; flag stale ones."""
-    from suppliers.tasks import poll_feed_task  # suppliers.tasks imports this module
+    from suppliers.tasks import poll_feed_task  # local: suppliers.tasks imports this module
 
     now = timezone.now()
     ids = list(

@@ -1,13 +1,12 @@
 from django.apps import AppConfig
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
 from django.db.models.signals import post_migrate
+
+from dropship.accounts.roles import MARKETPLACE_APPS, sync_role_permissions
 
 
 def _sync_roles_after_migrate(sender, using, **kwargs) -> None:
-    from django.apps import apps as global_apps
-    from django.contrib.auth.management import create_permissions
-
-    from dropship.accounts.roles import MARKETPLACE_APPS, sync_role_permissions
-
     # post_migrate runs app by app; make sure every marketplace model's permissions exist first.
     for label in MARKETPLACE_APPS:
         create_permissions(global_apps.get_app_config(label), verbosity=0, using=using)

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from dropship.core import lookups
+
 
 class CoreConfig(AppConfig):
     name = "dropship.core"
@@ -7,6 +9,4 @@ class CoreConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
-        from dropship.core import lookups
-
         lookups.register()

@@ -135,7 +135,7 @@ def _cell_text(value: object) -> str:
 
 
 def _open_workbook(fileobj: BinaryIO):
-    from openpyxl import load_workbook  # slow to import, and only XLSX uploads need it
+    from openpyxl import load_workbook  # local: slow to import; only XLSX uploads need it
 
     fileobj.seek(0)
     try:

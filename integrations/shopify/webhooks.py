@@ -1,15 +1,24 @@
 """Shopify webhook deliveries: signature on the raw body, the dedup key, and what an order
-topic means for us."""
+topic or a mandatory privacy topic means for us."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.conf import settings
 
 from integrations import signatures
-from integrations.base import StoreOrderEvent, StoreOrderEventKind, json_object
-from integrations.shopify.mappers import order_from_webhook
+from integrations.base import (
+    PrivacyRequest,
+    PrivacyRequestKind,
+    StoreOrderEvent,
+    StoreOrderEventKind,
+    StorePermanentError,
+    WebhookSubject,
+    json_object,
+)
+from integrations.shopify.mappers import gid, order_from_webhook
 
 
 def is_valid_signature(body: bytes, header: str | None, secret: str | None = None) -> bool:
@@ -47,3 +56,61 @@ class ShopifyOrderWebhooks:
         return StoreOrderEvent(
             kind=StoreOrderEventKind.IGNORED, store_order_id=order.store_order_id
         )
+
+
+class ShopifyPrivacyWebhooks:
+    """The mandatory privacy topics every Shopify app must answer: customers/data_request,
+    customers/redact (an order list and the customer) and shop/redact (48 hours after uninstall).
+    Shopify names orders by their legacy number; we file them under the global id."""
+
+    _kinds = {
+        "customers/data_request": PrivacyRequestKind.DATA_REQUEST,
+        "customers/redact": PrivacyRequestKind.CUSTOMER_REDACT,
+        "shop/redact": PrivacyRequestKind.SHOP_REDACT,
+    }
+    _order_lists = {
+        "customers/data_request": "orders_requested",
+        "customers/redact": "orders_to_redact",
+    }
+    privacy_topics = tuple(_kinds)
+
+    def parse_privacy_request(self, *, topic: str, payload: Any) -> PrivacyRequest:
+        body = json_object(payload)
+        kind = self._kinds.get(topic)
+        if kind is None:
+            raise StorePermanentError(f"{topic} is not a Shopify privacy topic.")
+        customer = body.get("customer") or {}
+        if not isinstance(customer, dict):
+            raise StorePermanentError("The request's customer is not a JSON object.")
+        list_key = self._order_lists.get(topic)
+        order_ids = (body.get(list_key) if list_key else None) or []
+        if not isinstance(order_ids, list):
+            raise StorePermanentError(f"The request's {list_key} is not a JSON array.")
+        data_request = body.get("data_request") or {}
+        request_id = data_request.get("id") if isinstance(data_request, dict) else None
+        return PrivacyRequest(
+            kind=kind,
+            store_order_ids=frozenset(
+                form for value in order_ids for form in (gid("Order", value), str(value))
+            ),
+            customer_email=str(customer.get("email") or ""),
+            customer_phone=str(customer.get("phone") or ""),
+            request_id="" if request_id is None else str(request_id),
+        )
+
+    def webhook_subject(self, *, topic: str, body: bytes) -> WebhookSubject:
+        try:
+            payload = json.loads(bytes(body) or b"{}")
+        except ValueError:
+            return WebhookSubject()
+        if not isinstance(payload, dict):
+            return WebhookSubject()
+        if topic.startswith("orders/"):
+            ids = {str(payload.get("admin_graphql_api_id") or ""), str(payload.get("id") or "")}
+            if payload.get("id") is not None:
+                ids.add(gid("Order", payload["id"]))
+            return WebhookSubject(store_order_ids=frozenset(ids - {""}))
+        customer = payload.get("customer")
+        if topic.startswith("customers/") and isinstance(customer, dict):
+            return WebhookSubject(customer_email=str(customer.get("email", "")).lower())
+        return WebhookSubject()

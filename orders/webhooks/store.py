@@ -1,8 +1,9 @@
-"""Inbox handlers for store order topics and Shopify's mandatory privacy topics (registered in
+"""Inbox handlers for store order topics and the stores' privacy topics (registered in
 OrdersConfig.ready()).
 
-Each platform's parser (`integrations.registry.get_order_webhook_parser`) turns the payload into
-a neutral event: a new order to receive, a cancellation, or nothing for us. Each runs inside the
+Each platform's parsers (`integrations.registry.get_order_webhook_parser` and
+`get_privacy_request_parser`) turn the payload into a neutral event: a new order to receive, a
+cancellation, or nothing for us; a request to report or erase a shopper's or store's data. Each runs inside the
 inbox's transaction with the row marked PROCESSED, so an order is created, reserved, routed, paid
 (payment terms) and dispatched to a DASHBOARD supplier in one task, or not at all. A payload we
 cannot turn into an order fails the row with a message naming what is wrong.
@@ -11,9 +12,14 @@ cannot turn into an order fails the row with a message naming what is wrong.
 from __future__ import annotations
 
 from dropship.core.errors import PermanentError, TemporaryError
-from integrations.base import OrderData, StoreOrderEventKind
+from integrations.base import OrderData, PrivacyRequestKind, StoreOrderEventKind
 from integrations.models import InboundWebhook
-from integrations.registry import get_order_webhook_parser, order_webhook_platforms
+from integrations.registry import (
+    get_order_webhook_parser,
+    get_privacy_request_parser,
+    order_webhook_platforms,
+    privacy_request_platforms,
+)
 from integrations.webhooks.handlers import register
 from orders import privacy
 from orders.services.cancellation import cancel_store_order
@@ -60,26 +66,27 @@ def _cancel(
         raise TemporaryError("The order this cancels has not been processed yet.")
 
 
-@register(InboundWebhook.Source.SHOPIFY, "customers/data_request")
-def handle_customers_data_request(webhook: InboundWebhook, payload: dict) -> None:
-    privacy.report_customer_data(store=webhook.store, webhook=webhook, payload=payload)
+_PRIVACY_ACTIONS = {
+    PrivacyRequestKind.DATA_REQUEST: privacy.report_customer_data,
+    PrivacyRequestKind.CUSTOMER_REDACT: privacy.redact_customer,
+    PrivacyRequestKind.SHOP_REDACT: privacy.redact_shop,
+}
 
 
-@register(InboundWebhook.Source.SHOPIFY, "customers/redact")
-def handle_customers_redact(webhook: InboundWebhook, payload: dict) -> None:
-    privacy.redact_customer(store=webhook.store, webhook=webhook, payload=payload)
+def handle_privacy_webhook(webhook: InboundWebhook, payload: object) -> None:
+    parser = get_privacy_request_parser(platform=webhook.source)
+    request = parser.parse_privacy_request(topic=webhook.topic, payload=payload)
+    _PRIVACY_ACTIONS[request.kind](store=webhook.store, webhook=webhook, request=request)
 
 
-@register(InboundWebhook.Source.SHOPIFY, "shop/redact")
-def handle_shop_redact(webhook: InboundWebhook, payload: dict) -> None:
-    privacy.redact_shop(store=webhook.store, webhook=webhook)
-
-
-def _register_order_topics() -> None:
-    """One handler for every order topic of every platform we read."""
+def _register_topics() -> None:
+    """One handler for every order topic, and one for every privacy topic, of each platform."""
     for platform in order_webhook_platforms():
         for topic in get_order_webhook_parser(platform=platform).order_topics:
             register(platform, topic)(handle_store_order_webhook)
+    for platform in privacy_request_platforms():
+        for topic in get_privacy_request_parser(platform=platform).privacy_topics:
+            register(platform, topic)(handle_privacy_webhook)
 
 
-_register_order_topics()
+_register_topics()

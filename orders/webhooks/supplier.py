@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -29,6 +29,7 @@ from integrations import services as inbox
 from integrations import supplier_channel
 from integrations.models import InboundWebhook
 from integrations.signatures import is_valid_signature
+from integrations.webhooks.answers import webhook_answer
 from integrations.webhooks.handlers import register
 from orders.models import SupplierOrder
 from orders.services import fulfilment
@@ -36,10 +37,6 @@ from suppliers.models import Supplier
 
 SIGNATURE_HEADER = supplier_channel.SIGNATURE_HEADER
 TOPICS = ("order.accepted", "order.shipped", "order.rejected")
-
-
-def _answer(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"detail": message}, status=status)
 
 
 @csrf_exempt
@@ -52,18 +49,18 @@ def supplier_webhook(request: HttpRequest, slug: str) -> HttpResponse:
         .first()
     )
     if supplier is None:
-        return _answer(404, "No supplier receives order updates at this address.")
+        return webhook_answer(404, "No supplier receives order updates at this address.")
     if not is_valid_signature(body, request.headers.get(SIGNATURE_HEADER), supplier.webhook_secret):
-        return _answer(401, f"The {SIGNATURE_HEADER} signature is missing or wrong.")
+        return webhook_answer(401, f"The {SIGNATURE_HEADER} signature is missing or wrong.")
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         payload = None
     if not isinstance(payload, dict):
-        return _answer(400, "The body must be a JSON object.")
+        return webhook_answer(400, "The body must be a JSON object.")
     topic = str(payload.get("event") or "").strip()
     if topic not in TOPICS:
-        return _answer(400, f"“event” must be one of: {', '.join(TOPICS)}.")
+        return webhook_answer(400, f"“event” must be one of: {', '.join(TOPICS)}.")
     event_id = str(payload.get("id") or "").strip()
     _, created = inbox.receive_webhook(
         source=InboundWebhook.Source.SUPPLIER,
@@ -73,7 +70,7 @@ def supplier_webhook(request: HttpRequest, slug: str) -> HttpResponse:
         headers=dict(request.headers),
         supplier=supplier,
     )
-    return _answer(200, "accepted" if created else "duplicate")
+    return webhook_answer(200, "accepted" if created else "duplicate")
 
 
 # --- handlers (run by the inbox task) ------------------------------------------------------------

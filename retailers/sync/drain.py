@@ -383,7 +383,7 @@ def _drain(store_id: int, time_budget: float) -> DrainResult:
 
 
 def _reschedule(store_id: int) -> None:
-    from retailers.tasks import drain_store_task
+    from retailers.tasks import drain_store_task  # local: tasks.py imports the services
 
     drain_store_task.apply_async(args=[store_id], countdown=1)
 
@@ -415,7 +415,7 @@ def stores_with_work() -> list[int]:
 
 def kick_drains() -> int:
     """Beat: start a drain for each store with work (a running drain just answers "busy")."""
-    from retailers.tasks import drain_store_task
+    from retailers.tasks import drain_store_task  # local: tasks.py imports the services
 
     kicked = 0
     for batch in chunked(stores_with_work(), 500):
