@@ -1,6 +1,8 @@
 """Billing tasks, on the `billing` queue: ids in, one service call, safe to run twice.
 Temporary Stripe failures (timeout, 429, 5xx) are rescheduled by the one retry policy
-(dropship.core.retry); the idempotency keys make a retry send exactly the same request."""
+(dropship.core.retry); the idempotency keys make a retry send exactly the same request. Paying
+held supplier orders again after a card change is the order pipeline's task
+(orders.tasks.retry_failed_payments_task), on this queue."""
 
 from datetime import date, timedelta
 
@@ -9,26 +11,6 @@ from django.utils import timezone
 
 from billing import services
 from dropship.core.retry import PAYMENT_TASKS, RetryOnTemporaryError
-from retailers.models import Retailer
-
-
-@shared_task(bind=True, acks_late=True, max_retries=PAYMENT_TASKS.max_retries, ignore_result=True)
-def retry_failed_payments_task(self, retailer_id: int, retry_same_card: bool = False) -> list[int]:
-    """After a retailer's card changed: pay its supplier orders that were waiting.
-
-    Returns the ids of the supplier orders this run paid and hands their orders to the order
-    pipeline, which sends them to their suppliers at once (its sweeper would, a minute later).
-    A Stripe outage on some of them brings the task back later."""
-    # local: billing calling up into orders, the exception pyproject.toml's import contract names
-    from orders.tasks import pay_and_dispatch_order_task
-
-    retailer = Retailer.objects.get(pk=retailer_id)
-    paid = services.retry_failed_payments(retailer=retailer, retry_same_card=retry_same_card)
-    for order_id in sorted({supplier_order.order_id for supplier_order in paid}):
-        pay_and_dispatch_order_task.delay(order_id)
-    if services.has_payments_awaiting_stripe(retailer=retailer):
-        raise self.retry(countdown=PAYMENT_TASKS.delay(self.request.retries))
-    return [supplier_order.pk for supplier_order in paid]
 
 
 @shared_task(

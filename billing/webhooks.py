@@ -1,18 +1,20 @@
 """Stripe events through the webhook inbox. Each handler runs in the inbox row's transaction,
 claims the event id in StripeEvent first (a duplicate or replayed delivery is a no-op), then
 calls one billing service. Events may arrive in any order: services ignore older news and raise
-TemporaryError when an event depends on one not booked yet (the inbox retries it)."""
+TemporaryError when an event depends on one not booked yet (the inbox retries it).
+
+The PaymentIntent topics are the order pipeline's (orders/webhooks/stripe.py): a payment's outcome
+moves a supplier order, so orders handles them and billing books the charge it is asked to."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from billing.models import StripeEvent
-from billing.services import cards, connect, payments, payouts, refunds
+from billing.services import cards, connect, payouts, refunds
+from billing.services.stripe_events import claim_stripe_event, event_object
 from integrations.models import InboundWebhook
 from integrations.webhooks.handlers import register
 
 STRIPE = InboundWebhook.Source.STRIPE
+# Every event the Stripe endpoint is set up to send (devstack, tests), whichever app handles it.
 HANDLED_EVENT_TYPES = [
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
@@ -27,68 +29,39 @@ HANDLED_EVENT_TYPES = [
 ]
 
 
-def _claim(payload: dict) -> bool:
-    """True the first time this event id is seen; the row is rolled back if the handler fails."""
-    _, created = StripeEvent.objects.get_or_create(
-        event_id=payload["id"],
-        defaults={
-            "type": payload.get("type", "")[:64],
-            "created": datetime.fromtimestamp(int(payload.get("created") or 0), tz=UTC),
-            "payload": payload,
-        },
-    )
-    return created
-
-
-def _object(payload: dict) -> dict:
-    return (payload.get("data") or {}).get("object") or {}
-
-
-@register(STRIPE, "payment_intent.succeeded")
-def handle_payment_intent_succeeded(webhook: InboundWebhook, payload: dict) -> None:
-    if _claim(payload):
-        payments.apply_payment_intent_succeeded(intent=_object(payload))
-
-
-@register(STRIPE, "payment_intent.payment_failed")
-def handle_payment_intent_failed(webhook: InboundWebhook, payload: dict) -> None:
-    if _claim(payload):
-        payments.apply_payment_intent_failed(intent=_object(payload))
-
-
 @register(STRIPE, "charge.refunded")
 def handle_charge_refunded(webhook: InboundWebhook, payload: dict) -> None:
-    if _claim(payload):
-        refunds.apply_charge_refunded(stripe_charge=_object(payload))
+    if claim_stripe_event(event=payload):
+        refunds.apply_charge_refunded(stripe_charge=event_object(payload))
 
 
 @register(STRIPE, "charge.dispute.created")
 @register(STRIPE, "charge.dispute.closed")
 def handle_dispute(webhook: InboundWebhook, payload: dict) -> None:
-    if _claim(payload):
-        refunds.apply_dispute(dispute=_object(payload))
+    if claim_stripe_event(event=payload):
+        refunds.apply_dispute(dispute=event_object(payload))
 
 
 @register(STRIPE, "account.updated")
 def handle_account_updated(webhook: InboundWebhook, payload: dict) -> None:
-    if _claim(payload):
+    if claim_stripe_event(event=payload):
         connect.apply_account_update(
-            account=_object(payload), observed_at=connect.event_time(payload)
+            account=event_object(payload), observed_at=connect.event_time(payload)
         )
 
 
 @register(STRIPE, "transfer.reversed")
 def handle_transfer_reversed(webhook: InboundWebhook, payload: dict) -> None:
-    if _claim(payload):
-        payouts.apply_transfer_reversed(transfer=_object(payload))
+    if claim_stripe_event(event=payload):
+        payouts.apply_transfer_reversed(transfer=event_object(payload))
 
 
 @register(STRIPE, "payout.paid")
 @register(STRIPE, "payout.failed")
 def handle_bank_payout(webhook: InboundWebhook, payload: dict) -> None:
-    if _claim(payload):
+    if claim_stripe_event(event=payload):
         connect.record_bank_payout(
-            payout=_object(payload),
+            payout=event_object(payload),
             account_id=payload.get("account") or "",
             observed_at=connect.event_time(payload),
         )
@@ -96,5 +69,5 @@ def handle_bank_payout(webhook: InboundWebhook, payload: dict) -> None:
 
 @register(STRIPE, "checkout.session.completed")
 def handle_checkout_session_completed(webhook: InboundWebhook, payload: dict) -> None:
-    if _claim(payload):
-        cards.apply_checkout_session_completed(session=_object(payload))
+    if claim_stripe_event(event=payload):
+        cards.apply_checkout_session_completed(session=event_object(payload))

@@ -12,7 +12,8 @@ from celery import shared_task
 
 from dropship.core.errors import TemporaryError
 from dropship.core.retry import PAYMENT_TASKS, RetryOnTemporaryError
-from orders.services import dispatch, exceptions, routing, tracking, watchdog
+from orders.services import dispatch, exceptions, payment, routing, tracking, watchdog
+from retailers.models import Retailer
 
 
 @shared_task(
@@ -25,6 +26,31 @@ from orders.services import dispatch, exceptions, routing, tracking, watchdog
 def pay_and_dispatch_order_task(self, order_id: int) -> None:
     """Pay (card) and dispatch the order's supplier orders waiting for it."""
     routing.pay_and_dispatch_order(order_id=order_id)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    max_retries=PAYMENT_TASKS.max_retries,
+    ignore_result=True,
+    name="billing.tasks.retry_failed_payments_task",
+)
+def retry_failed_payments_task(self, retailer_id: int, retry_same_card: bool = False) -> list[int]:
+    """After a retailer's card changed (or it asked): pay its supplier orders that were waiting.
+    Billing enqueues it (billing.services.request_payment_retry; registered in OrdersConfig.ready())
+    and it keeps the name it had in billing/tasks.py, so queued messages and the billing queue's
+    route still find it.
+
+    Returns the ids of the supplier orders this run paid and hands their orders to dispatch,
+    which sends them to their suppliers at once (its sweeper would, a minute later). A Stripe
+    outage on some of them brings the task back later."""
+    retailer = Retailer.objects.get(pk=retailer_id)
+    paid = payment.retry_failed_payments(retailer=retailer, retry_same_card=retry_same_card)
+    for order_id in sorted({supplier_order.order_id for supplier_order in paid}):
+        pay_and_dispatch_order_task.delay(order_id)
+    if payment.has_payments_awaiting_stripe(retailer=retailer):
+        raise self.retry(countdown=PAYMENT_TASKS.delay(self.request.retries))
+    return [supplier_order.pk for supplier_order in paid]
 
 
 @shared_task(

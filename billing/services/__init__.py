@@ -1,7 +1,15 @@
-"""Billing writes. `pay_supplier_order` is the seam the order pipeline calls; after a retailer's
-card changes, `retry_failed_payments` pays what was waiting (the pipeline dispatches those)."""
+"""Billing writes. The order pipeline (orders.services.payment) pays supplier orders through the
+charge functions of `payments`, which answer with a PaymentResult it applies to the supplier
+order; after a retailer's card changes, `request_payment_retry` asks the pipeline to pay what was
+waiting."""
 
-from billing.services.cards import CardSetupError, complete_card_setup, start_card_setup
+from billing.services.cards import (
+    CardSetupError,
+    complete_card_setup,
+    register_payment_retry_task,
+    request_payment_retry,
+    start_card_setup,
+)
 from billing.services.connect import (
     PayoutSetupError,
     refresh_connected_account,
@@ -18,11 +26,16 @@ from billing.services.payments import (
     PaymentError,
     PaymentResult,
     StripeTemporaryError,
-    has_payments_awaiting_stripe,
+    charge_on_terms,
+    confirm_card_charge,
+    find_card_charge_for_intent,
+    find_paid_charge,
+    open_card_charge,
     pay_new_supplier_orders_on_terms,
-    pay_supplier_order,
     record_charge_in_ledger,
-    retry_failed_payments,
+    record_payment_intent_failed,
+    record_payment_intent_succeeded,
+    void_card_charge,
 )
 from billing.services.payouts import (
     release_held_payouts,
@@ -38,6 +51,7 @@ from billing.services.refunds import (
     refund_supplier_order,
     submit_refund,
 )
+from billing.services.stripe_events import claim_stripe_event, event_object
 
 __all__ = [
     "CardSetupError",
@@ -49,21 +63,29 @@ __all__ = [
     "RefundPending",
     "StripeTemporaryError",
     "UnbalancedMovement",
+    "charge_on_terms",
+    "claim_stripe_event",
     "complete_card_setup",
+    "confirm_card_charge",
+    "event_object",
+    "find_card_charge_for_intent",
+    "find_paid_charge",
     "format_invoice_number",
-    "has_payments_awaiting_stripe",
     "issue_charge_invoice",
     "issue_invoice",
     "issue_monthly_invoices",
+    "open_card_charge",
     "pay_new_supplier_orders_on_terms",
-    "pay_supplier_order",
     "reconcile_day",
     "record_charge_in_ledger",
     "record_movement",
+    "record_payment_intent_failed",
+    "record_payment_intent_succeeded",
     "refresh_connected_account",
     "refund_supplier_order",
+    "register_payment_retry_task",
     "release_held_payouts",
-    "retry_failed_payments",
+    "request_payment_retry",
     "reverse_transfer",
     "schedule_payouts",
     "settle_payouts",
@@ -71,4 +93,5 @@ __all__ = [
     "start_payout_onboarding",
     "submit_refund",
     "transfer_payout",
+    "void_card_charge",
 ]

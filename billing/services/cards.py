@@ -4,12 +4,20 @@ The retailer is sent to Checkout's page; when it comes back (or when Stripe's
 checkout.session.completed webhook arrives, whichever is first) the card is read from the
 session's SetupIntent and kept on the retailer. A changed card retries the payments that
 failed, in a task on the billing queue.
+
+That retry is the order pipeline's: it owns the held supplier orders' status and sends the paid
+ones to their suppliers, a layer above billing, which may not import it. So the pipeline names its
+retry task here (`register_payment_retry_task`, from OrdersConfig.ready()), the way the apps name
+their handlers in the webhook inbox's table, and billing only says when a retry is due
+(`request_payment_retry`).
 """
 
 from __future__ import annotations
 
 from functools import partial
 
+from celery import Task
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from billing.services.payments import PaymentError
@@ -20,6 +28,28 @@ from retailers.models import Retailer
 
 class CardSetupError(PaymentError):
     pass
+
+
+_payment_retry_task: Task | None = None
+
+
+def register_payment_retry_task(task: Task) -> None:
+    """Name the task that pays a retailer's held supplier orders again: called with
+    `(retailer_id, retry_same_card)`, it must be safe to run twice."""
+    global _payment_retry_task  # one slot, filled once at start-up
+    if _payment_retry_task is not None and _payment_retry_task.name != task.name:
+        raise ImproperlyConfigured(
+            f"The payment retry task is already {_payment_retry_task.name}, not {task.name}."
+        )
+    _payment_retry_task = task
+
+
+def request_payment_retry(*, retailer: Retailer, retry_same_card: bool = False) -> None:
+    """Pay the retailer's held supplier orders again once the caller's transaction commits: after
+    its card changed, or when it asks (`retry_same_card`: charge even the card that declined)."""
+    if _payment_retry_task is None:
+        raise ImproperlyConfigured("No payment retry task is registered (OrdersConfig.ready()).")
+    transaction.on_commit(partial(_payment_retry_task.delay, retailer.pk, retry_same_card))
 
 
 def ensure_customer(*, retailer: Retailer) -> str:
@@ -81,8 +111,6 @@ def apply_checkout_session_completed(*, session: dict) -> bool:
 
 
 def _save_card_from_session(*, retailer_id: int, session: dict, actor) -> bool:
-    from billing.tasks import retry_failed_payments_task  # local: tasks.py imports the services
-
     setup_intent = session.get("setup_intent") or {}
     method = setup_intent.get("payment_method") if isinstance(setup_intent, dict) else None
     if not isinstance(method, dict) or setup_intent.get("status") != "succeeded":
@@ -109,5 +137,5 @@ def _save_card_from_session(*, retailer_id: int, session: dict, actor) -> bool:
             summary=f"Card {retailer.card_brand} •••• {retailer.card_last4} saved"
             + (f" (replaces •••• {previous})" if previous else ""),
         )
-        transaction.on_commit(partial(retry_failed_payments_task.delay, retailer.pk))
+        request_payment_retry(retailer=retailer)
     return True

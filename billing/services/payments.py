@@ -1,44 +1,44 @@
-"""Paying for supplier orders: the one seam the order pipeline calls (`pay_supplier_order`).
+"""Charges for supplier orders: the money side of paying them, which the order pipeline calls.
+
+The order pipeline (orders.services.payment) owns the supplier order: it holds its row lock,
+moves its status and writes its timeline. Billing writes the Charge, talks to Stripe, books the
+ledger and the invoice, and answers with a `PaymentResult` (paid, or failed with Stripe's reason)
+that the pipeline applies; nothing here writes `SupplierOrder.status`.
 
 A retailer on payment terms (granted by a platform admin) is trusted to pay a monthly invoice:
-the supplier order is paid at once and the amount is owed on the retailer's receivable account.
-Every other retailer pays by card: an off-session Stripe PaymentIntent for the supplier order's
-total (wholesale + shipping + platform fee), in minor units, in the order's currency.
+its charge is born paid and the amount is owed on the retailer's receivable account. Every other
+retailer pays by card: an off-session Stripe PaymentIntent for the supplier order's total
+(wholesale + shipping + platform fee), in minor units, in the order's currency.
 
 Never a double charge:
 - a Charge row is written (PENDING, committed) before Stripe is called, with an idempotency key
   made of the supplier order and the attempt number, and the card it will use; a retry of the
   same attempt (a task run again, a crash, a timeout) sends exactly the same request, which Stripe
   answers with the first answer;
-- the Stripe call happens with the supplier order row locked, so concurrent callers wait and
-  then find the charge settled;
+- the Stripe call happens with the supplier order row locked (by the caller), so concurrent
+  callers wait and then find the charge settled;
 - the database allows one pending-or-paid charge per supplier order.
 
-A declined card fails the attempt (PAYMENT_FAILED, retailer emailed with a link to fix the card);
-the same card is not charged again until the retailer changes it (`retry_failed_payments`) or asks
-for a retry from the billing page. Stripe down, rate limiting or a timeout raise
-`StripeTemporaryError` (a TemporaryError) with the charge left PENDING, for the caller's task to
-retry.
+A declined card fails the attempt; the same card is not charged again until the retailer changes
+it or asks for a retry from the billing page (`request_payment_retry`). Stripe down, rate
+limiting or a timeout raise `StripeTemporaryError` (a TemporaryError) with the charge left
+PENDING, for the caller's task to retry.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.conf import settings
-from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from billing.fees import supplier_order_amounts
 from billing.models import Charge, LedgerEntry
 from billing.services.invoices import issue_charge_invoice
 from billing.services.ledger import Leg, Movement, record_movements, record_stripe_fee
-from dropship.accounts.models import Notification
-from dropship.accounts.services import email_organisation, notify
 from dropship.core.errors import DomainError
-from dropship.core.money import format_money, from_minor_units, to_minor_units
+from dropship.core.money import from_minor_units, to_minor_units
 from integrations.stripe import client as stripe_client
 from integrations.stripe.client import CardDeclined, StripeRequestError, StripeTemporaryError
 from orders.models import SupplierOrder
@@ -51,9 +51,16 @@ __all__ = [
     "PaymentError",
     "PaymentResult",
     "StripeTemporaryError",
-    "pay_supplier_order",
+    "charge_on_terms",
+    "confirm_card_charge",
+    "find_card_charge_for_intent",
+    "find_paid_charge",
+    "open_card_charge",
+    "pay_new_supplier_orders_on_terms",
     "record_charge_in_ledger",
-    "retry_failed_payments",
+    "record_payment_intent_failed",
+    "record_payment_intent_succeeded",
+    "void_card_charge",
 ]
 
 
@@ -63,19 +70,16 @@ class PaymentError(DomainError):
 
 @dataclass(frozen=True)
 class PaymentResult:
-    supplier_order: SupplierOrder
+    """What a charge function did, for the order pipeline to apply to the supplier order.
+
+    `is_paid`: the charge holds the money; `paid_now`: this call took it (False: it was paid
+    before). `failure`: this call's attempt failed, and why, in Stripe's words the retailer can
+    read ("" when nothing failed now: paid, or settled before by someone else)."""
+
     charge: Charge | None
     is_paid: bool
-    message: str = ""
-    paid_now: bool = False  # this call took the payment (False: it was paid before)
-
-
-PAYABLE_STATUSES = {SupplierOrder.Status.PENDING, SupplierOrder.Status.PAYMENT_FAILED}
-NO_WAY_TO_PAY = "No way to pay yet: add a card on your billing page, or ask us for payment terms."
-
-
-def billing_page_url() -> str:
-    return settings.SITE_URL + reverse("billing:retailer")
+    paid_now: bool = False
+    failure: str = ""
 
 
 def record_charge_in_ledger(*, charge: Charge, debit_account: str) -> None:
@@ -136,70 +140,20 @@ def _charge_movements(*, charge: Charge, debit_account: str) -> list[Movement]:
     return movements
 
 
-def _lock_supplier_order(pk: int) -> SupplierOrder:
-    return (
-        SupplierOrder.objects.select_for_update(of=("self",))
-        .select_related("order__retailer", "supplier")
-        .get(pk=pk)
-    )
+def find_paid_charge(*, supplier_order: SupplierOrder) -> Charge | None:
+    """The supplier order's charge that holds the money, if any (the database allows one)."""
+    return supplier_order.charges.filter(status__in=Charge.PAID_STATUSES).first()
 
 
-def pay_supplier_order(
-    *, supplier_order: SupplierOrder, retry_same_card: bool = False
-) -> PaymentResult:
-    """Pay for a supplier order; safe to call twice and concurrently (a paid order is returned
-    as it is). Call it outside a transaction (from a task) so the pending charge is committed
-    before Stripe is called. Raises StripeTemporaryError when Stripe cannot answer now."""
-    with transaction.atomic():
-        supplier_order = _lock_supplier_order(supplier_order.pk)
-        if supplier_order.status not in PAYABLE_STATUSES:
-            return _settled_result(supplier_order)
-        paid = supplier_order.charges.filter(status__in=Charge.PAID_STATUSES).first()
-        if paid is not None:  # the money was taken; only the status lagged behind (never twice)
-            logger.warning(
-                "%s was %s with a paid charge", supplier_order.number, supplier_order.status
-            )
-            _mark_paid(supplier_order=supplier_order)
-            return PaymentResult(supplier_order=supplier_order, charge=paid, is_paid=True)
-        retailer = supplier_order.order.retailer
-        if retailer.has_payment_terms:
-            return _pay_on_terms(supplier_order=supplier_order, retailer=retailer)
-        if not (retailer.stripe_customer_id and retailer.stripe_payment_method_id):
-            _mark_payment_failed(supplier_order=supplier_order, reason=NO_WAY_TO_PAY)
-            return PaymentResult(
-                supplier_order=supplier_order, charge=None, is_paid=False, message=NO_WAY_TO_PAY
-            )
-        charge = _open_card_charge(
-            supplier_order=supplier_order, retailer=retailer, retry_same_card=retry_same_card
-        )
-        if charge.status != Charge.Status.PENDING:  # declined before on this very card
-            return PaymentResult(
-                supplier_order=supplier_order,
-                charge=charge,
-                is_paid=False,
-                message=supplier_order.status_reason,
-            )
-    return _confirm_card_charge(charge_id=charge.pk)
+def charge_on_terms(*, supplier_order: SupplierOrder, retailer: Retailer) -> PaymentResult:
+    """Pay on payment terms: the retailer owes the total on its receivable account.
 
-
-def _settled_result(supplier_order: SupplierOrder) -> PaymentResult:
-    paid = supplier_order.charges.filter(status__in=Charge.PAID_STATUSES).first()
-    return PaymentResult(
-        supplier_order=supplier_order,
-        charge=paid,
-        is_paid=paid is not None,
-        message=supplier_order.status_reason,
-    )
-
-
-def _pay_on_terms(*, supplier_order: SupplierOrder, retailer: Retailer) -> PaymentResult:
-    # The caller holds the supplier order's row lock and found no paid charge; a terms charge is
-    # born SUCCEEDED (a paid status), so none exists yet. The unique key still guards the row.
+    The caller holds the supplier order's row lock and found no paid charge; a terms charge is
+    born SUCCEEDED (a paid status), so none exists yet. The unique key still guards the row."""
     charge = _terms_charge(supplier_order=supplier_order, retailer=retailer, now=timezone.now())
     charge.save(force_insert=True)
     record_charge_in_ledger(charge=charge, debit_account=Account.RETAILER_RECEIVABLE)
-    _mark_paid(supplier_order=supplier_order)
-    return PaymentResult(supplier_order=supplier_order, charge=charge, is_paid=True, paid_now=True)
+    return PaymentResult(charge=charge, is_paid=True, paid_now=True)
 
 
 def pay_new_supplier_orders_on_terms(
@@ -232,7 +186,7 @@ def pay_new_supplier_orders_on_terms(
     return charges
 
 
-def _terms_charge(*, supplier_order: SupplierOrder, retailer: Retailer, now) -> Charge:
+def _terms_charge(*, supplier_order: SupplierOrder, retailer: Retailer, now: datetime) -> Charge:
     """A payment-terms charge, born SUCCEEDED (nothing can refuse it); unique per supplier order."""
     return Charge(
         idempotency_key=f"supplier-order-{supplier_order.pk}-terms",
@@ -246,11 +200,12 @@ def _terms_charge(*, supplier_order: SupplierOrder, retailer: Retailer, now) -> 
     )
 
 
-def _open_card_charge(
-    *, supplier_order: SupplierOrder, retailer: Retailer, retry_same_card: bool
+def open_card_charge(
+    *, supplier_order: SupplierOrder, retailer: Retailer, retry_same_card: bool = False
 ) -> Charge:
-    """The pending attempt, or a new one; the last failed attempt when its card is still the
-    retailer's card (a declined card is not charged again unless the retailer asks)."""
+    """The pending card attempt, or a new one (committed by the caller before Stripe is called);
+    the last failed attempt when its card is still the retailer's card (a declined card is not
+    charged again unless the retailer asks). The caller holds the supplier order's row lock."""
     card_charges = supplier_order.charges.filter(method=Charge.Method.CARD)
     pending = card_charges.filter(status=Charge.Status.PENDING).first()
     if pending is not None:
@@ -284,86 +239,77 @@ def _card_label(retailer: Retailer) -> str:
     return f"{(retailer.card_brand or 'card').title()} •••• {retailer.card_last4}"
 
 
-def _confirm_card_charge(*, charge_id: int) -> PaymentResult:
-    with transaction.atomic():
-        charge = Charge.objects.only("supplier_order_id").get(pk=charge_id)
-        supplier_order = _lock_supplier_order(charge.supplier_order_id)
-        charge = Charge.objects.select_for_update().select_related("retailer").get(pk=charge_id)
-        charge.supplier_order = supplier_order
-        if charge.status != Charge.Status.PENDING:
-            return PaymentResult(
-                supplier_order=supplier_order,
-                charge=charge,
-                is_paid=charge.is_paid,
-                message=supplier_order.status_reason,
-            )
-        if supplier_order.status not in PAYABLE_STATUSES:
-            # Cancelled (or paid otherwise) while this attempt waited: never charge it now.
-            _fail_charge(
-                charge=charge,
-                message=f"Not charged: {supplier_order.number} is "
-                f"{supplier_order.get_status_display().lower()}.",
-            )
-            return _settled_result(supplier_order)
-        order = supplier_order.order
-        try:
-            intent = stripe_client.create_off_session_payment(
-                amount=to_minor_units(charge.amount, charge.currency),
-                currency=charge.currency,
-                customer_id=charge.retailer.stripe_customer_id,
-                payment_method_id=charge.stripe_payment_method_id,
-                description=f"Dropship {supplier_order.number} (order {order.number})",
-                metadata={
-                    "charge_id": str(charge.pk),
-                    "supplier_order_id": str(supplier_order.pk),
-                    "supplier_order": supplier_order.number,
-                    "retailer_id": str(charge.retailer_id),
-                },
-                transfer_group=supplier_order.number,
-                idempotency_key=charge.idempotency_key,
-            )
-        except CardDeclined as exc:
-            record_decline(
-                charge=charge,
-                message=exc.message,
-                payment_intent_id=exc.payment_intent_id,
-                stripe_charge_id=exc.charge_id,
-            )
-            return PaymentResult(
-                supplier_order=supplier_order,
-                charge=charge,
-                is_paid=False,
-                message=supplier_order.status_reason,
-            )
-        except StripeRequestError as exc:
-            record_decline(charge=charge, message=f"Stripe refused the payment: {exc.message}")
-            return PaymentResult(
-                supplier_order=supplier_order,
-                charge=charge,
-                is_paid=False,
-                message=supplier_order.status_reason,
-            )
-        if intent.get("status") != "succeeded":
-            record_decline(
-                charge=charge,
-                message="Your bank asks you to confirm this payment; please add the card again.",
-                payment_intent_id=intent.get("id"),
-            )
-            return PaymentResult(
-                supplier_order=supplier_order,
-                charge=charge,
-                is_paid=False,
-                message=supplier_order.status_reason,
-            )
-        record_card_success(charge=charge, intent=intent)
-        return PaymentResult(
-            supplier_order=supplier_order, charge=charge, is_paid=True, paid_now=True
+def _lock_charge(*, charge_id: int, supplier_order: SupplierOrder) -> Charge:
+    """The charge, row-locked; callers lock its supplier order first (always in that order)."""
+    charge = Charge.objects.select_for_update().select_related("retailer").get(pk=charge_id)
+    charge.supplier_order = supplier_order
+    return charge
+
+
+def _as_settled(charge: Charge) -> PaymentResult:
+    return PaymentResult(charge=charge, is_paid=charge.is_paid)
+
+
+def void_card_charge(*, supplier_order: SupplierOrder, charge_id: int, reason: str) -> Charge:
+    """Fail a pending attempt without calling Stripe (its supplier order was cancelled, or paid
+    otherwise, while it waited); a settled one is left as it is. The caller holds the supplier
+    order's row lock."""
+    charge = _lock_charge(charge_id=charge_id, supplier_order=supplier_order)
+    if charge.status == Charge.Status.PENDING:
+        _fail_charge(charge=charge, message=reason)
+    return charge
+
+
+def confirm_card_charge(*, supplier_order: SupplierOrder, charge_id: int) -> PaymentResult:
+    """Take a pending card attempt's payment from Stripe and book it; an attempt settled
+    meanwhile (a concurrent caller) is answered as it is.
+
+    The caller holds the supplier order's row lock, has checked the order may still be paid, and
+    committed the pending charge before this call. Raises StripeTemporaryError when Stripe
+    cannot answer now (the charge stays PENDING; a retry sends the same idempotency key)."""
+    charge = _lock_charge(charge_id=charge_id, supplier_order=supplier_order)
+    if charge.status != Charge.Status.PENDING:
+        return _as_settled(charge)
+    order = supplier_order.order
+    try:
+        intent = stripe_client.create_off_session_payment(
+            amount=to_minor_units(charge.amount, charge.currency),
+            currency=charge.currency,
+            customer_id=charge.retailer.stripe_customer_id,
+            payment_method_id=charge.stripe_payment_method_id,
+            description=f"Dropship {supplier_order.number} (order {order.number})",
+            metadata={
+                "charge_id": str(charge.pk),
+                "supplier_order_id": str(supplier_order.pk),
+                "supplier_order": supplier_order.number,
+                "retailer_id": str(charge.retailer_id),
+            },
+            transfer_group=supplier_order.number,
+            idempotency_key=charge.idempotency_key,
         )
+    except CardDeclined as exc:
+        return _decline(
+            charge=charge,
+            message=exc.message,
+            payment_intent_id=exc.payment_intent_id,
+            stripe_charge_id=exc.charge_id,
+        )
+    except StripeRequestError as exc:
+        return _decline(charge=charge, message=f"Stripe refused the payment: {exc.message}")
+    if intent.get("status") != "succeeded":
+        return _decline(
+            charge=charge,
+            message="Your bank asks you to confirm this payment; please add the card again.",
+            payment_intent_id=intent.get("id"),
+        )
+    _book_card_success(charge=charge, intent=intent)
+    return PaymentResult(charge=charge, is_paid=True, paid_now=True)
 
 
-def record_card_success(*, charge: Charge, intent: dict) -> None:
-    """Book a succeeded PaymentIntent on its (locked, PENDING) charge. `intent["latest_charge"]`
-    is the expanded Charge with its balance transaction (Stripe's fee)."""
+def _book_card_success(*, charge: Charge, intent: dict) -> None:
+    """Book a succeeded PaymentIntent on its (locked, PENDING) charge: the charge, the ledger,
+    Stripe's fee and the invoice. `intent["latest_charge"]` is the expanded Charge with its
+    balance transaction (Stripe's fee)."""
     supplier_order = charge.supplier_order
     latest = intent.get("latest_charge") or {}
     if isinstance(latest, str):
@@ -400,30 +346,24 @@ def record_card_success(*, charge: Charge, intent: dict) -> None:
         currency=charge.currency,
         memo=f"Stripe fee on {charge.stripe_charge_id or supplier_order.number}",
     )
-    _mark_paid(supplier_order=supplier_order)
     issue_charge_invoice(charge=charge)
 
 
-def record_decline(
+def _decline(
     *,
     charge: Charge,
     message: str,
     payment_intent_id: str | None = None,
     stripe_charge_id: str | None = None,
-) -> None:
-    """The attempt failed (locked, PENDING charge): the supplier order waits for a new card and
-    the retailer is told, once, by email and on its dashboard."""
+) -> PaymentResult:
+    """The attempt failed (locked, PENDING charge): nothing is booked."""
     _fail_charge(
         charge=charge,
         message=message,
         payment_intent_id=payment_intent_id,
         stripe_charge_id=stripe_charge_id,
     )
-    supplier_order = charge.supplier_order
-    if supplier_order.status not in PAYABLE_STATUSES:
-        return
-    reason = f"Card payment declined: {message} Update your card; we retry as soon as you do."
-    _mark_payment_failed(supplier_order=supplier_order, reason=reason)
+    return PaymentResult(charge=charge, is_paid=False, failure=message)
 
 
 def _fail_charge(
@@ -451,84 +391,9 @@ def _fail_charge(
     charge.save(update_fields=fields)
 
 
-def _mark_paid(*, supplier_order: SupplierOrder) -> None:
-    supplier_order.status = SupplierOrder.Status.PAID
-    supplier_order.status_reason = ""
-    supplier_order.paid_at = timezone.now()
-    supplier_order.save(update_fields=["status", "status_reason", "paid_at", "updated_at"])
-
-
-def _mark_payment_failed(*, supplier_order: SupplierOrder, reason: str) -> None:
-    changed = (
-        supplier_order.status != SupplierOrder.Status.PAYMENT_FAILED
-        or supplier_order.status_reason != reason
-    )
-    supplier_order.status = SupplierOrder.Status.PAYMENT_FAILED
-    supplier_order.status_reason = reason
-    supplier_order.save(update_fields=["status", "status_reason", "updated_at"])
-    if changed:
-        _tell_retailer_payment_failed(supplier_order=supplier_order, reason=reason)
-
-
-def _tell_retailer_payment_failed(*, supplier_order: SupplierOrder, reason: str) -> None:
-    retailer = supplier_order.order.retailer
-    url = billing_page_url()
-    amount = format_money(supplier_order.total, supplier_order.currency)
-    notify(
-        organisation=retailer,
-        kind="billing.payment_failed",
-        message=f"{supplier_order.number} ({amount}) is waiting for payment. {reason}",
-        level=Notification.Level.ERROR,
-        url=reverse("billing:retailer"),
-    )
-    email_organisation(
-        organisation=retailer,
-        subject=f"Payment needed for order {supplier_order.order.number} ({amount})",
-        message=(
-            f"We could not take payment for supplier order {supplier_order.number} "
-            f"(order {supplier_order.order.number}, {amount}).\n\n{reason}\n\n"
-            f"Fix it on your billing page: {url}\n\n"
-            "The supplier order is on hold and is sent to the supplier as soon as it is paid."
-        ),
-    )
-
-
-def retry_failed_payments(
-    *, retailer: Retailer, retry_same_card: bool = False
-) -> list[SupplierOrder]:
-    """Pay each PAYMENT_FAILED supplier order of the retailer (after its card changed, or when
-    it asks); returns the newly paid ones, oldest first, for the order pipeline to dispatch.
-
-    A Stripe outage on one order does not stop the others: that order keeps its pending charge
-    and PAYMENT_FAILED status, and `has_payments_awaiting_stripe` tells the task to come back."""
-    paid: list[SupplierOrder] = []
-    waiting = SupplierOrder.objects.filter(
-        order__retailer=retailer, status=SupplierOrder.Status.PAYMENT_FAILED
-    ).order_by("created_at", "pk")
-    for supplier_order in waiting:
-        try:
-            result = pay_supplier_order(
-                supplier_order=supplier_order, retry_same_card=retry_same_card
-            )
-        except StripeTemporaryError:
-            logger.warning("Stripe unavailable while retrying %s", supplier_order.number)
-            continue
-        if result.paid_now:
-            paid.append(result.supplier_order)
-    return paid
-
-
-def has_payments_awaiting_stripe(*, retailer: Retailer) -> bool:
-    """A failed supplier order whose new attempt is still pending (Stripe could not answer)."""
-    return Charge.objects.filter(
-        retailer=retailer,
-        status=Charge.Status.PENDING,
-        supplier_order__status=SupplierOrder.Status.PAYMENT_FAILED,
-    ).exists()
-
-
 # --- Stripe's word on PaymentIntents (webhooks), for attempts our own call did not settle -------
-def _charge_for_intent(intent: dict) -> Charge | None:
+def find_card_charge_for_intent(*, intent: dict) -> Charge | None:
+    """Our card charge a PaymentIntent event is about (by our id in its metadata, else by its id)."""
     charge_id = (intent.get("metadata") or {}).get("charge_id")
     query = Charge.objects.filter(method=Charge.Method.CARD)
     if charge_id and str(charge_id).isdigit():
@@ -538,38 +403,31 @@ def _charge_for_intent(intent: dict) -> Charge | None:
     return query.filter(stripe_payment_intent_id=intent.get("id")).first()
 
 
-def apply_payment_intent_succeeded(*, intent: dict) -> Charge | None:
+def record_payment_intent_succeeded(
+    *, supplier_order: SupplierOrder, charge_id: int, intent: dict
+) -> PaymentResult:
     """Stripe says the PaymentIntent succeeded. Normally our own call already booked it; after a
-    crash between Stripe's answer and our commit this books it (idempotent)."""
-    found = _charge_for_intent(intent)
-    if found is None:
-        logger.info("payment_intent.succeeded for %s matches no charge of ours", intent.get("id"))
-        return None
-    supplier_order = _lock_supplier_order(found.supplier_order_id)
-    charge = Charge.objects.select_for_update().select_related("retailer").get(pk=found.pk)
-    charge.supplier_order = supplier_order
-    if charge.status == Charge.Status.PENDING:
-        if supplier_order.status not in PAYABLE_STATUSES:
-            logger.warning(
-                "Charge %s succeeded for a %s supplier order", charge.pk, supplier_order.status
-            )
-        record_card_success(charge=charge, intent=intent)
-    return charge
+    crash between Stripe's answer and our commit this books it (idempotent). The caller holds
+    the supplier order's row lock."""
+    charge = _lock_charge(charge_id=charge_id, supplier_order=supplier_order)
+    if charge.status != Charge.Status.PENDING:
+        return _as_settled(charge)
+    _book_card_success(charge=charge, intent=intent)
+    return PaymentResult(charge=charge, is_paid=True, paid_now=True)
 
 
-def apply_payment_intent_failed(*, intent: dict) -> Charge | None:
-    found = _charge_for_intent(intent)
-    if found is None:
-        return None
-    supplier_order = _lock_supplier_order(found.supplier_order_id)
-    charge = Charge.objects.select_for_update().select_related("retailer").get(pk=found.pk)
-    charge.supplier_order = supplier_order
-    if charge.status == Charge.Status.PENDING:
-        error = intent.get("last_payment_error") or {}
-        record_decline(
-            charge=charge,
-            message=error.get("message") or "Your card was declined.",
-            payment_intent_id=intent.get("id"),
-            stripe_charge_id=error.get("charge"),
-        )
-    return charge
+def record_payment_intent_failed(
+    *, supplier_order: SupplierOrder, charge_id: int, intent: dict
+) -> PaymentResult:
+    """Stripe says the PaymentIntent failed: a pending attempt fails with Stripe's reason (a
+    settled one is left as it is). The caller holds the supplier order's row lock."""
+    charge = _lock_charge(charge_id=charge_id, supplier_order=supplier_order)
+    if charge.status != Charge.Status.PENDING:
+        return _as_settled(charge)
+    error = intent.get("last_payment_error") or {}
+    return _decline(
+        charge=charge,
+        message=error.get("message") or "Your card was declined.",
+        payment_intent_id=intent.get("id"),
+        stripe_charge_id=error.get("charge"),
+    )

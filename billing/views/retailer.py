@@ -1,18 +1,14 @@
 """The retailer's billing pages: its card, invoices, charges and failed payments. Thin: parse,
 call one service, render."""
 
-from functools import partial
-
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from billing import selectors, services
 from billing.pdf import render_invoice_pdf
-from billing.tasks import retry_failed_payments_task
 from billing.views import STRIPE_TROUBLE, absolute_url
 from dropship.accounts.access import owner_required, retailer_required
 from dropship.core.errors import DomainError, PermanentError, TemporaryError
@@ -90,7 +86,7 @@ def retry_payments(request: HttpRequest) -> HttpResponse:
         messages.info(request, "No payment is waiting.")
         return redirect("billing:retailer")
     # The retailer asks: charge the card on file again, even the one that was declined.
-    transaction.on_commit(partial(retry_failed_payments_task.delay, request.retailer.pk, True))
+    services.request_payment_retry(retailer=request.retailer, retry_same_card=True)
     messages.info(request, f"Retrying {waiting} payment(s) with your card on file.")
     return redirect("billing:retailer")
 

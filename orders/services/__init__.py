@@ -10,6 +10,11 @@ from orders.services.exceptions import (
     wait_for_stock,
 )
 from orders.services.intake import OrderIntakeError, receive_store_order
+from orders.services.payment import (
+    SupplierOrderPayment,
+    pay_supplier_order,
+    retry_failed_payments,
+)
 from orders.services.routing import (
     pay_and_dispatch_order,
     settle_supplier_orders,
@@ -19,13 +24,16 @@ from orders.services.routing import (
 __all__ = [
     "OrderIntakeError",
     "OrderItemActionError",
+    "SupplierOrderPayment",
     "cancel_item",
     "cancel_store_order",
     "cancel_supplier_order",
     "dispatch_supplier_order",
     "notify_supplier_of_cancellation",
     "pay_and_dispatch_order",
+    "pay_supplier_order",
     "receive_store_order",
+    "retry_failed_payments",
     "retry_waiting_items",
     "settle_supplier_orders",
     "substitute_item",

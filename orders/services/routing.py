@@ -1,10 +1,11 @@
 """Paying for routed supplier orders and handing the paid ones to dispatch.
 
-Payment goes through billing. A retailer on payment terms is paid at once, so the supplier
-orders of a new order are paid (`billing.services.pay_new_supplier_orders_on_terms`, in bulk) and
-sent inline, in the order's own transaction (the webhook hot path: one task does everything).
-Every other retailer pays by card: Stripe must not be called inside our transaction, so one task
-per order pays (`billing.services.pay_supplier_order`) and dispatches after commit. A sweeper
+Billing takes the money; the pipeline moves the supplier orders. A retailer on payment terms is
+paid at once, so the supplier orders of a new order are born paid and SENT and their charges
+written in bulk (`billing.services.pay_new_supplier_orders_on_terms`), inline, in the order's own
+transaction (the webhook hot path: one task does everything). Every other retailer pays by card:
+Stripe must not be called inside our transaction, so one task per order pays
+(`orders.services.payment.pay_supplier_order`) and dispatches after commit. A sweeper
 (`sweep_undispatched_supplier_orders`) finds supplier orders left PAID but not SENT, or PENDING
 with no payment attempt, by a worker that died or a message that was lost.
 """
@@ -18,9 +19,10 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
-from billing.services import pay_new_supplier_orders_on_terms, pay_supplier_order
+from billing.services import pay_new_supplier_orders_on_terms
 from orders.models import Order, OrderEvent, SupplierOrder
 from orders.services.dispatch import announce_sent_supplier_orders, dispatch_supplier_order
+from orders.services.payment import pay_supplier_order
 from orders.services.timeline import EventKind, record_event, refresh_order_status
 from orders.status import derive_order_status
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 from django.utils import timezone
 
 from billing.models import LedgerEntry
-from billing.services import pay_supplier_order
 from orders.models import SupplierOrder
+from orders.services.payment import pay_supplier_order
 from tests import factories
 
 

@@ -9,11 +9,12 @@ from django.core import mail
 from django.db import connection
 
 from billing.models import Charge, Invoice, LedgerEntry
-from billing.services import StripeTemporaryError, pay_supplier_order, retry_failed_payments
+from billing.services import StripeTemporaryError, confirm_card_charge, open_card_charge
 from billing.services.ledger import unbalanced_transactions
-from billing.tasks import retry_failed_payments_task
 from dropship.accounts.models import Notification
 from orders.models import SupplierOrder
+from orders.services.payment import pay_supplier_order, retry_failed_payments
+from orders.tasks import retry_failed_payments_task
 from tests import factories
 from tests.billing.helpers import balance, supplier_order_for
 
@@ -340,3 +341,44 @@ def test_a_cancelled_supplier_order_is_not_charged_by_a_pending_attempt(
 
     assert not result.is_paid
     assert stripe_sandbox.app.payment_intents() == []
+
+
+@pytest.mark.django_db
+def test_billing_books_a_card_payment_and_leaves_the_supplier_order_to_the_pipeline(
+    stripe_sandbox, retailer_with_card
+):
+    supplier_order = supplier_order_for(retailer_with_card)
+    charge = open_card_charge(supplier_order=supplier_order, retailer=retailer_with_card)
+
+    result = confirm_card_charge(supplier_order=supplier_order, charge_id=charge.pk)
+
+    assert (result.is_paid, result.paid_now, result.failure) == (True, True, "")
+    assert result.charge.status == Charge.Status.SUCCEEDED
+    assert balance(Account.STRIPE_CLEARING) == D("25.92")
+    supplier_order.refresh_from_db()
+    assert (supplier_order.status, supplier_order.paid_at) == (SupplierOrder.Status.PENDING, None)
+
+
+@pytest.mark.django_db
+def test_billing_answers_a_decline_with_stripes_reason_and_leaves_the_supplier_order_alone(
+    stripe_sandbox,
+):
+    retailer = stripe_sandbox.save_card(factories.RetailerFactory(), DECLINING_CARD)
+    supplier_order = supplier_order_for(retailer)
+    charge = open_card_charge(supplier_order=supplier_order, retailer=retailer)
+
+    result = confirm_card_charge(supplier_order=supplier_order, charge_id=charge.pk)
+
+    assert (result.is_paid, result.paid_now, result.failure) == (
+        False,
+        False,
+        "Your card was declined.",
+    )
+    assert result.charge.status == Charge.Status.FAILED
+    supplier_order.refresh_from_db()
+    assert (supplier_order.status, supplier_order.status_reason) == (
+        SupplierOrder.Status.PENDING,
+        "",
+    )
+    assert mail.outbox == []
+    assert LedgerEntry.objects.count() == 0

@@ -85,8 +85,9 @@ from datetime import date  # noqa: E402
 from decimal import Decimal  # noqa: E402
 
 from billing.models import Charge  # noqa: E402
-from billing.services import issue_monthly_invoices, pay_supplier_order  # noqa: E402
+from billing.services import issue_monthly_invoices  # noqa: E402
 from dropship.accounts.services import create_api_key  # noqa: E402
+from orders.services.payment import pay_supplier_order  # noqa: E402
 from tests import factories  # noqa: E402
 from tests.billing.helpers import paid_supplier_order, supplier_order_for  # noqa: E402
 

@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from billing.models import Invoice
-from billing.services import pay_supplier_order, schedule_payouts, transfer_payout
+from billing.services import schedule_payouts, transfer_payout
+from orders.services.payment import pay_supplier_order
 from tests import factories
 from tests.billing.helpers import paid_supplier_order, ship, supplier_order_for
 

@@ -4,9 +4,9 @@ import pytest
 
 from billing.models import Charge, LedgerEntry
 from billing.selectors import account_balance
-from billing.services import pay_supplier_order
 from billing.services.ledger import unbalanced_transactions
 from orders.models import SupplierOrder
+from orders.services.payment import pay_supplier_order
 from tests.factories import OrderFactory, RetailerFactory, StoreFactory, SupplierOrderFactory
 
 Account = LedgerEntry.Account

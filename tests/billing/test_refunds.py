@@ -13,7 +13,6 @@ from billing.models import Charge, LedgerEntry, Payout, Refund, TransferReversal
 from billing.services import (
     RefundError,
     RefundPending,
-    pay_supplier_order,
     refund_supplier_order,
     schedule_payouts,
     settle_payouts,
@@ -22,6 +21,7 @@ from billing.services import (
 from billing.services.ledger import unbalanced_transactions
 from dropship.accounts.roles import SUPPORT_AGENT
 from dropship.core.audit import AuditLogEntry
+from orders.services.payment import pay_supplier_order
 from tests import factories
 from tests.billing.helpers import balance, paid_supplier_order, ship, supplier_order_for
 

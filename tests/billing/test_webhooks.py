@@ -10,7 +10,6 @@ import requests
 from billing.models import BankPayout, Charge, Refund, StripeEvent, TransferReversal
 from billing.services import (
     StripeTemporaryError,
-    pay_supplier_order,
     schedule_payouts,
     transfer_payout,
 )
@@ -19,6 +18,7 @@ from dropship.accounts.models import Notification
 from integrations.models import InboundWebhook
 from integrations.services import process_inbound_webhook
 from orders.models import Dispute, SupplierOrder
+from orders.services.payment import pay_supplier_order
 from tests import factories
 from tests.billing.helpers import paid_supplier_order, ship, supplier_order_for
 

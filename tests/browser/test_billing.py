@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from billing.services import pay_supplier_order
 from orders.models import SupplierOrder
+from orders.services.payment import pay_supplier_order
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
