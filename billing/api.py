@@ -3,15 +3,15 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from billing import selectors
 from dropship.api import ErrorOut
-from dropship.api_auth import organisation_auth
+from dropship.api_auth import ApiRequest, organisation_auth
 from dropship.core.errors import NotFound
+from retailers.models import Retailer
 
 router = Router(tags=["billing"], auth=organisation_auth)
 
@@ -48,7 +48,7 @@ class InvoiceOut(Schema):
         return reverse("billing:invoice_pdf", args=[obj.number])
 
 
-def _retailer(request: HttpRequest):
+def _retailer(request: ApiRequest) -> Retailer:
     if request.retailer is None:
         raise NotFound("Invoices belong to retailers; a supplier has none.")
     return request.retailer
@@ -56,13 +56,13 @@ def _retailer(request: HttpRequest):
 
 @router.get("/invoices", response={200: list[InvoiceOut], 401: ErrorOut, 404: ErrorOut})
 @paginate(LimitOffsetPagination)
-def list_invoices(request: HttpRequest):
+def list_invoices(request: ApiRequest):
     """The caller's invoices, newest first."""
     return selectors.list_invoices_for_retailer(retailer=_retailer(request))
 
 
 @router.get("/invoices/{number}", response={200: InvoiceOut, 401: ErrorOut, 404: ErrorOut})
-def get_invoice(request: HttpRequest, number: str):
+def get_invoice(request: ApiRequest, number: str):
     invoice = (
         selectors.list_invoices_for_retailer(retailer=_retailer(request))
         .filter(number=number)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from integrations.models import InboundWebhook
-from integrations.webhooks.handlers import register
+from integrations.webhooks.handlers import register, webhook_store
 from retailers.services import mark_store_uninstalled
 
 
 @register(InboundWebhook.Source.SHOPIFY, "app/uninstalled")
 def handle_app_uninstalled(webhook: InboundWebhook, payload: object) -> None:
-    mark_store_uninstalled(store=webhook.store)
+    mark_store_uninstalled(store=webhook_store(webhook))

@@ -4,18 +4,18 @@ one service, render."""
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from billing import selectors, services
 from billing.views import STRIPE_TROUBLE, absolute_url
-from dropship.accounts.access import owner_required, supplier_required
+from dropship.accounts.access import SupplierRequest, owner_required, supplier_required
 
 
 @require_GET
 @supplier_required
-def supplier_billing(request: HttpRequest) -> HttpResponse:
+def supplier_billing(request: SupplierRequest) -> HttpResponse:
     supplier = request.supplier
     payouts = Paginator(selectors.list_payouts_for_supplier(supplier=supplier), 25)
     return render(
@@ -32,7 +32,7 @@ def supplier_billing(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _onboarding_redirect(request: HttpRequest) -> HttpResponse:
+def _onboarding_redirect(request: SupplierRequest) -> HttpResponse:
     try:
         url = services.start_payout_onboarding(
             supplier=request.supplier,
@@ -48,21 +48,21 @@ def _onboarding_redirect(request: HttpRequest) -> HttpResponse:
 @require_POST
 @supplier_required
 @owner_required
-def start_connect(request: HttpRequest) -> HttpResponse:
+def start_connect(request: SupplierRequest) -> HttpResponse:
     return _onboarding_redirect(request)
 
 
 @require_GET
 @supplier_required
 @owner_required
-def connect_refresh(request: HttpRequest) -> HttpResponse:
+def connect_refresh(request: SupplierRequest) -> HttpResponse:
     """Stripe sends the supplier here when its onboarding link expired: make a new one."""
     return _onboarding_redirect(request)
 
 
 @require_GET
 @supplier_required
-def connect_return(request: HttpRequest) -> HttpResponse:
+def connect_return(request: SupplierRequest) -> HttpResponse:
     try:
         account = services.refresh_connected_account(supplier=request.supplier)
     except STRIPE_TROUBLE:

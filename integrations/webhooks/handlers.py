@@ -19,8 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from dropship.core.errors import PermanentError
+
 if TYPE_CHECKING:
     from integrations.models import InboundWebhook
+    from retailers.models import Store
 
 Handler = Callable[["InboundWebhook", Any], None]
 
@@ -41,6 +44,14 @@ def register(source: str, topic: str) -> Callable[[Handler], Handler]:
         return handler
 
     return decorator
+
+
+def webhook_store(webhook: InboundWebhook) -> Store:
+    """The store a store topic came from (the inbox records it on every one); a row without one
+    fails with that reason."""
+    if webhook.store is None:
+        raise PermanentError("This webhook names no store.")
+    return webhook.store
 
 
 def get_handler(source: str, topic: str) -> Handler | None:

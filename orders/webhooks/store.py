@@ -20,27 +20,20 @@ from integrations.registry import (
     order_webhook_platforms,
     privacy_request_platforms,
 )
-from integrations.webhooks.handlers import register
+from integrations.webhooks.handlers import register, webhook_store
 from orders import privacy
 from orders.services.cancellation import cancel_store_order
 from orders.services.intake import OrderIntakeError, receive_store_order
 from retailers.models import Store
 
 
-def _store(webhook: InboundWebhook) -> Store:
-    """The store the webhook came from (the inbox records it for every store topic)."""
-    if webhook.store is None:
-        raise PermanentError("This webhook names no store.")
-    return webhook.store
-
-
 def handle_store_order_webhook(webhook: InboundWebhook, payload: object) -> None:
     parser = get_order_webhook_parser(platform=webhook.source)
     event = parser.parse_order_webhook(topic=webhook.topic, payload=payload)
     if event.kind == StoreOrderEventKind.CREATED and event.order is not None:
-        _receive(_store(webhook), event.order)
+        _receive(webhook_store(webhook), event.order)
     elif event.kind == StoreOrderEventKind.CANCELLED:
-        store = _store(webhook)
+        store = webhook_store(webhook)
         reason = event.cancel_reason
         _cancel(
             webhook,
@@ -90,7 +83,7 @@ _PRIVACY_ACTIONS = {
 def handle_privacy_webhook(webhook: InboundWebhook, payload: object) -> None:
     parser = get_privacy_request_parser(platform=webhook.source)
     request = parser.parse_privacy_request(topic=webhook.topic, payload=payload)
-    _PRIVACY_ACTIONS[request.kind](store=_store(webhook), webhook=webhook, request=request)
+    _PRIVACY_ACTIONS[request.kind](store=webhook_store(webhook), webhook=webhook, request=request)
 
 
 def _register_topics() -> None:

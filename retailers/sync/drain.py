@@ -386,7 +386,7 @@ def _drain(store_id: int, time_budget: float) -> DrainResult:
 def _reschedule(store_id: int) -> None:
     from retailers.tasks import drain_store_task  # local: tasks.py imports the services
 
-    drain_store_task.apply_async(args=[store_id], countdown=1)
+    drain_store_task.apply_async(args=(store_id,), countdown=1)
 
 
 def stores_with_work() -> list[int]:

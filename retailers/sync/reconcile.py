@@ -12,7 +12,9 @@ run that fails part-way records what it saw and the error. Safe to run twice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -37,7 +39,7 @@ MAX_SAMPLES = 50
 RECONCILE_EVERY = timedelta(minutes=30)
 
 
-def _ref(client: StoreClient, row: dict) -> InventoryRef | None:
+def _ref(client: StoreClient, row: Mapping[str, Any]) -> InventoryRef | None:
     """Where the row's stock lives in the store; None while the store has no address for it."""
     ref = InventoryRef(
         inventory_item_id=row["inventory_item_id"],
@@ -95,7 +97,9 @@ def reconcile_store(*, store_id: int) -> StockReconciliation | None:
     return _finish(run)
 
 
-def _compare(run: StockReconciliation, rows: list[dict], shown: tuple[int | None, ...]) -> None:
+def _compare(
+    run: StockReconciliation, rows: Sequence[Mapping[str, Any]], shown: tuple[int | None, ...]
+) -> None:
     drifted: list[int] = []
     stale: list[int] = []
     confirmed: list[tuple[int, int]] = []
@@ -135,7 +139,7 @@ def _compare(run: StockReconciliation, rows: list[dict], shown: tuple[int | None
             ListingVariant.objects.filter(same).update(inventory_confirmed_at=timezone.now())
 
 
-def _sample(run: StockReconciliation, row: dict, shown: int | None, kind: str) -> None:
+def _sample(run: StockReconciliation, row: Mapping[str, Any], shown: int | None, kind: str) -> None:
     if len(run.samples) < MAX_SAMPLES:
         run.samples.append(
             {

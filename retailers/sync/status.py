@@ -9,8 +9,10 @@ The freshness percentile and the last reconciliation per store have a PostgreSQL
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
@@ -118,7 +120,7 @@ def _last_reconciliations_portable(store_ids: list[int]) -> QuerySet[StockReconc
 def list_store_sync_status(*, retailer: Retailer) -> list[StoreSyncStatus]:
     stores = list(Store.objects.filter(retailer=retailer).exclude(status=Store.Status.DISCONNECTED))
     ids = [s.pk for s in stores]
-    counts = {
+    counts: dict[int, Mapping[str, Any]] = {
         row["store_id"]: row
         for row in ListingVariant.objects.filter(store_id__in=ids)
         .values("store_id")

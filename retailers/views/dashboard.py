@@ -1,16 +1,16 @@
 """The retailer's home page: stores, recent orders, notifications and sync health."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
-from dropship.accounts.access import retailer_required
+from dropship.accounts.access import RetailerRequest, retailer_required
 from dropship.accounts.selectors import list_recent_notifications
 from retailers import selectors
 from retailers.sync.status import retailer_sync_summary
 
 
 @retailer_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: RetailerRequest) -> HttpResponse:
     retailer = request.retailer
     return render(
         request,
