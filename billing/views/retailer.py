@@ -3,20 +3,20 @@ call one service, render."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from billing import selectors, services
 from billing.pdf import render_invoice_pdf
 from billing.views import STRIPE_TROUBLE, absolute_url
-from dropship.accounts.access import owner_required, retailer_required
+from dropship.accounts.access import RetailerRequest, owner_required, retailer_required
 from dropship.core.errors import DomainError, PermanentError, TemporaryError
 
 
 @require_GET
 @retailer_required
-def retailer_billing(request: HttpRequest) -> HttpResponse:
+def retailer_billing(request: RetailerRequest) -> HttpResponse:
     retailer = request.retailer
     invoices = Paginator(selectors.list_invoices_for_retailer(retailer=retailer), 20)
     charges = Paginator(selectors.list_charges_for_retailer(retailer=retailer), 20)
@@ -35,7 +35,7 @@ def retailer_billing(request: HttpRequest) -> HttpResponse:
 @require_POST
 @retailer_required
 @owner_required
-def start_card_setup(request: HttpRequest) -> HttpResponse:
+def start_card_setup(request: RetailerRequest) -> HttpResponse:
     try:
         url = services.start_card_setup(
             retailer=request.retailer,
@@ -50,7 +50,7 @@ def start_card_setup(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @retailer_required
-def card_setup_done(request: HttpRequest) -> HttpResponse:
+def card_setup_done(request: RetailerRequest) -> HttpResponse:
     try:
         changed = services.complete_card_setup(
             retailer=request.retailer,
@@ -80,7 +80,7 @@ def card_setup_done(request: HttpRequest) -> HttpResponse:
 @require_POST
 @retailer_required
 @owner_required
-def retry_payments(request: HttpRequest) -> HttpResponse:
+def retry_payments(request: RetailerRequest) -> HttpResponse:
     waiting = selectors.list_payment_failures_for_retailer(retailer=request.retailer).count()
     if not waiting:
         messages.info(request, "No payment is waiting.")
@@ -93,14 +93,14 @@ def retry_payments(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @retailer_required
-def invoice_detail(request: HttpRequest, number: str) -> HttpResponse:
+def invoice_detail(request: RetailerRequest, number: str) -> HttpResponse:
     invoice = selectors.get_invoice_for_retailer(retailer=request.retailer, number=number)
     return render(request, "billing/invoice_detail.html", {"invoice": invoice})
 
 
 @require_GET
 @retailer_required
-def invoice_pdf(request: HttpRequest, number: str) -> HttpResponse:
+def invoice_pdf(request: RetailerRequest, number: str) -> HttpResponse:
     invoice = selectors.get_invoice_for_retailer(retailer=request.retailer, number=number)
     response = HttpResponse(render_invoice_pdf(invoice=invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django_htmx.middleware import HtmxDetails
 
 from dropship.accounts.models import Membership, User
 from dropship.accounts.selectors import get_membership
@@ -17,9 +18,11 @@ View = Callable[..., HttpResponse]
 
 
 class AuthenticatedRequest(HttpRequest):
-    """The request a view behind `login_required` receives."""
+    """The request a view behind `login_required` receives (django-htmx's middleware adds
+    `htmx` to every request)."""
 
     user: User
+    htmx: HtmxDetails
 
 
 class MemberRequest(AuthenticatedRequest):

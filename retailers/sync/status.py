@@ -36,6 +36,10 @@ class StoreSyncStatus:
     item_errors: list[str] = field(default_factory=list)
 
     @property
+    def freshness_label(self) -> str:
+        return humanise_seconds(self.freshness_p95_seconds)
+
+    @property
     def errors(self) -> list[str]:
         found = [self.last_error] if self.last_error else []
         if self.store.status != Store.Status.CONNECTED:

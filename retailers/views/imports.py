@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from dropship.accounts.access import retailer_required
+from dropship.accounts.access import RetailerRequest, retailer_required
 from dropship.core.errors import DomainError
 from retailers import selectors, services
 
@@ -23,7 +23,7 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 
 @require_POST
 @retailer_required
-def import_list_add(request: HttpRequest) -> HttpResponse:
+def import_list_add(request: RetailerRequest) -> HttpResponse:
     """Add one or more catalog products (`product_ids`, repeated) to the import list."""
     back = _safe_next(request, "retailers:import_list")
     try:
@@ -44,7 +44,7 @@ def import_list_add(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @retailer_required
-def import_list(request: HttpRequest) -> HttpResponse:
+def import_list(request: RetailerRequest) -> HttpResponse:
     retailer = request.retailer
     return render(
         request,
@@ -60,7 +60,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @retailer_required
-def import_list_item(request: HttpRequest, item_id: int) -> HttpResponse:
+def import_list_item(request: RetailerRequest, item_id: int) -> HttpResponse:
     """Save one product's edits (title, description, image order, prices)."""
     item = selectors.get_import_list_item_for_retailer(retailer=request.retailer, item_id=item_id)
     back = f"{reverse('retailers:import_list')}#item-{item.pk}"
@@ -93,7 +93,7 @@ def import_list_item(request: HttpRequest, item_id: int) -> HttpResponse:
 
 @require_POST
 @retailer_required
-def import_list_remove(request: HttpRequest) -> HttpResponse:
+def import_list_remove(request: RetailerRequest) -> HttpResponse:
     ids = [int(v) for v in request.POST.getlist("item_ids") if v.isdigit()]
     removed = services.remove_from_import_list(retailer=request.retailer, item_ids=ids)
     messages.success(request, f"{removed} product{'s' if removed != 1 else ''} removed.")
@@ -102,7 +102,7 @@ def import_list_remove(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @retailer_required
-def import_list_push(request: HttpRequest) -> HttpResponse:
+def import_list_push(request: RetailerRequest) -> HttpResponse:
     retailer = request.retailer
     store_ids = [int(v) for v in request.POST.getlist("store_ids") if v.isdigit()]
     item_ids = [int(v) for v in request.POST.getlist("item_ids") if v.isdigit()]
@@ -125,7 +125,7 @@ def import_list_push(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @retailer_required
-def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
+def import_job(request: RetailerRequest, job_id: int) -> HttpResponse:
     job = selectors.get_import_job_for_retailer(retailer=request.retailer, job_id=job_id)
     return render(
         request,
@@ -136,7 +136,7 @@ def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @require_GET
 @retailer_required
-def import_job_progress(request: HttpRequest, job_id: int) -> HttpResponse:
+def import_job_progress(request: RetailerRequest, job_id: int) -> HttpResponse:
     job = selectors.get_import_job_for_retailer(retailer=request.retailer, job_id=job_id)
     response = render(request, "retailers/_import_job_progress.html", {"job": job})
     if not job.is_running and request.htmx:
@@ -146,7 +146,7 @@ def import_job_progress(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @require_POST
 @retailer_required
-def import_job_retry(request: HttpRequest, job_id: int) -> HttpResponse:
+def import_job_retry(request: RetailerRequest, job_id: int) -> HttpResponse:
     job = selectors.get_import_job_for_retailer(retailer=request.retailer, job_id=job_id)
     ids = [int(v) for v in request.POST.getlist("item_ids") if v.isdigit()] or None
     try:

@@ -5,11 +5,11 @@ from functools import partial
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from dropship.accounts.access import retailer_required
+from dropship.accounts.access import RetailerRequest, retailer_required
 from dropship.core.errors import DomainError
 from retailers import selectors, services
 from retailers.models import Listing
@@ -17,7 +17,7 @@ from retailers.models import Listing
 
 @require_GET
 @retailer_required
-def products(request: HttpRequest) -> HttpResponse:
+def products(request: RetailerRequest) -> HttpResponse:
     retailer = request.retailer
     store_id = request.GET.get("store", "")
     status = request.GET.get("status", "")
@@ -42,7 +42,7 @@ def products(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @retailer_required
-def listing_price(request: HttpRequest, listing_variant_id: int) -> HttpResponse:
+def listing_price(request: RetailerRequest, listing_variant_id: int) -> HttpResponse:
     """htmx inline edit of one variant's retail price (a normal POST falls back to a redirect)."""
     lv = selectors.get_listing_variant_for_retailer(
         retailer=request.retailer, listing_variant_id=listing_variant_id
@@ -64,7 +64,7 @@ def listing_price(request: HttpRequest, listing_variant_id: int) -> HttpResponse
     return render(request, "retailers/_listing_price_cell.html", {"lv": lv, "error": error})
 
 
-def _listing_action(request: HttpRequest, listing_id: int, action, done: str, back: str):
+def _listing_action(request: RetailerRequest, listing_id: int, action, done: str, back: str):
     listing = selectors.get_listing_for_retailer(retailer=request.retailer, listing_id=listing_id)
     try:
         action(listing=listing)
@@ -77,7 +77,7 @@ def _listing_action(request: HttpRequest, listing_id: int, action, done: str, ba
 
 @require_POST
 @retailer_required
-def listing_resync(request: HttpRequest, listing_id: int) -> HttpResponse:
+def listing_resync(request: RetailerRequest, listing_id: int) -> HttpResponse:
     return _listing_action(
         request,
         listing_id,
@@ -89,7 +89,7 @@ def listing_resync(request: HttpRequest, listing_id: int) -> HttpResponse:
 
 @require_POST
 @retailer_required
-def listing_unlist(request: HttpRequest, listing_id: int) -> HttpResponse:
+def listing_unlist(request: RetailerRequest, listing_id: int) -> HttpResponse:
     back = (
         "retailers:approvals" if request.POST.get("from") == "approvals" else "retailers:products"
     )
@@ -104,7 +104,7 @@ def listing_unlist(request: HttpRequest, listing_id: int) -> HttpResponse:
 
 @require_POST
 @retailer_required
-def listing_remove(request: HttpRequest, listing_id: int) -> HttpResponse:
+def listing_remove(request: RetailerRequest, listing_id: int) -> HttpResponse:
     return _listing_action(
         request,
         listing_id,
@@ -117,7 +117,7 @@ def listing_remove(request: HttpRequest, listing_id: int) -> HttpResponse:
 # --- approval queue ---------------------------------------------------------------------------
 @require_GET
 @retailer_required
-def approvals(request: HttpRequest) -> HttpResponse:
+def approvals(request: RetailerRequest) -> HttpResponse:
     return render(
         request,
         "retailers/approval_list.html",
@@ -127,7 +127,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @retailer_required
-def approval_accept(request: HttpRequest, listing_id: int) -> HttpResponse:
+def approval_accept(request: RetailerRequest, listing_id: int) -> HttpResponse:
     listing = selectors.get_listing_for_retailer(retailer=request.retailer, listing_id=listing_id)
     try:
         prices = {}

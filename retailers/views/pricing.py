@@ -1,17 +1,17 @@
 """The retailer's pricing rules: list, edit with tiers, live preview, delete."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from dropship.accounts.access import retailer_required
+from dropship.accounts.access import RetailerRequest, retailer_required
 from dropship.core.errors import DomainError
 from retailers import selectors, services
 from retailers.forms import PricingRuleForm, TierFormSet, rule_input, tier_initial
 
 
-def _rule_forms(request: HttpRequest, rule=None):
+def _rule_forms(request: RetailerRequest, rule=None):
     retailer = request.retailer
     if request.method == "POST":
         form = PricingRuleForm(request.POST, retailer=retailer)
@@ -24,7 +24,7 @@ def _rule_forms(request: HttpRequest, rule=None):
 
 @require_GET
 @retailer_required
-def pricing_rules(request: HttpRequest) -> HttpResponse:
+def pricing_rules(request: RetailerRequest) -> HttpResponse:
     return render(
         request,
         "retailers/pricing_rule_list.html",
@@ -33,7 +33,7 @@ def pricing_rules(request: HttpRequest) -> HttpResponse:
 
 
 @retailer_required
-def pricing_rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
+def pricing_rule_edit(request: RetailerRequest, rule_id: int | None = None) -> HttpResponse:
     rule = (
         selectors.get_pricing_rule_for_retailer(retailer=request.retailer, rule_id=rule_id)
         if rule_id
@@ -67,10 +67,11 @@ def pricing_rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpR
 
 @require_POST
 @retailer_required
-def pricing_rule_preview(request: HttpRequest) -> HttpResponse:
+def pricing_rule_preview(request: RetailerRequest) -> HttpResponse:
     """htmx: the prices the rule being edited would give, before it is saved."""
     form, tiers = _rule_forms(request)
-    rows, source, error = [], "", ""
+    rows: list[services.PreviewRow] = []
+    source, error = "", ""
     if not (form.is_valid() and tiers.is_valid()):
         error = "Correct the highlighted fields to see a preview."
         problems = [e for errors in form.errors.values() for e in errors]
@@ -94,7 +95,7 @@ def pricing_rule_preview(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @retailer_required
-def pricing_rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
+def pricing_rule_delete(request: RetailerRequest, rule_id: int) -> HttpResponse:
     rule = selectors.get_pricing_rule_for_retailer(retailer=request.retailer, rule_id=rule_id)
     services.delete_pricing_rule(rule=rule, actor=request.user)
     messages.success(request, f"Pricing rule “{rule.name}” deleted.")

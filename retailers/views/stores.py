@@ -1,11 +1,11 @@
 """Connecting, testing and disconnecting the retailer's Shopify and WooCommerce stores."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from dropship.accounts.access import owner_required, retailer_required
+from dropship.accounts.access import RetailerRequest, owner_required, retailer_required
 from dropship.core.errors import DomainError
 from retailers import selectors, services
 from retailers.forms import ShopifyConnectForm, WooCommerceConnectForm
@@ -13,7 +13,7 @@ from retailers.forms import ShopifyConnectForm, WooCommerceConnectForm
 SHOPIFY_OAUTH_SESSION_KEY = "shopify_oauth"
 
 
-def _stores_page(request: HttpRequest, *, shopify_form=None, woo_form=None, status=200):
+def _stores_page(request: RetailerRequest, *, shopify_form=None, woo_form=None, status=200):
     retailer = request.retailer
     return render(
         request,
@@ -29,14 +29,14 @@ def _stores_page(request: HttpRequest, *, shopify_form=None, woo_form=None, stat
 
 @require_GET
 @retailer_required
-def stores(request: HttpRequest) -> HttpResponse:
+def stores(request: RetailerRequest) -> HttpResponse:
     return _stores_page(request)
 
 
 @require_POST
 @retailer_required
 @owner_required
-def connect_shopify(request: HttpRequest) -> HttpResponse:
+def connect_shopify(request: RetailerRequest) -> HttpResponse:
     form = ShopifyConnectForm(request.POST)
     if not form.is_valid():
         return _stores_page(request, shopify_form=form, status=400)
@@ -57,7 +57,7 @@ def connect_shopify(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @retailer_required
-def shopify_callback(request: HttpRequest) -> HttpResponse:
+def shopify_callback(request: RetailerRequest) -> HttpResponse:
     pending = request.session.pop(SHOPIFY_OAUTH_SESSION_KEY, None) or {}
     if pending.get("retailer_id") != request.retailer.pk:
         pending = {}
@@ -78,7 +78,7 @@ def shopify_callback(request: HttpRequest) -> HttpResponse:
 
 @retailer_required
 @owner_required
-def connect_woocommerce(request: HttpRequest) -> HttpResponse:
+def connect_woocommerce(request: RetailerRequest) -> HttpResponse:
     if request.method != "POST":
         return redirect("retailers:stores")
     form = WooCommerceConnectForm(request.POST)
@@ -100,7 +100,7 @@ def connect_woocommerce(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @retailer_required
-def test_connection(request: HttpRequest, store_id: int) -> HttpResponse:
+def test_connection(request: RetailerRequest, store_id: int) -> HttpResponse:
     store = selectors.get_store_for_retailer(retailer=request.retailer, store_id=store_id)
     try:
         info = services.check_store_connection(store=store)
@@ -114,7 +114,7 @@ def test_connection(request: HttpRequest, store_id: int) -> HttpResponse:
 @require_POST
 @retailer_required
 @owner_required
-def disconnect(request: HttpRequest, store_id: int) -> HttpResponse:
+def disconnect(request: RetailerRequest, store_id: int) -> HttpResponse:
     store = selectors.get_store_for_retailer(retailer=request.retailer, store_id=store_id)
     services.disconnect_store(store=store, actor=request.user)
     messages.success(request, f"{store.name} is disconnected and its credentials are erased.")
