@@ -15,12 +15,14 @@ their handlers in the webhook inbox's table, and billing only says when a retry 
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from celery import Task
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from billing.services.payments import PaymentError
+from dropship.accounts.models import User
 from dropship.core.audit import record_audit
 from integrations.stripe import client as stripe_client
 from retailers.models import Retailer
@@ -30,10 +32,10 @@ class CardSetupError(PaymentError):
     pass
 
 
-_payment_retry_task: Task | None = None
+_payment_retry_task: Task[[int, bool], object] | None = None
 
 
-def register_payment_retry_task(task: Task) -> None:
+def register_payment_retry_task(task: Task[[int, bool], object]) -> None:
     """Name the task that pays a retailer's held supplier orders again: called with
     `(retailer_id, retry_same_card)`, it must be safe to run twice."""
     global _payment_retry_task  # one slot, filled once at start-up
@@ -62,14 +64,15 @@ def ensure_customer(*, retailer: Retailer) -> str:
         metadata={"retailer_id": str(retailer.pk)},
         idempotency_key=f"retailer-{retailer.pk}-customer",
     )
+    customer_id: str = customer["id"]
     updated = Retailer.objects.filter(pk=retailer.pk, stripe_customer_id="").update(
-        stripe_customer_id=customer["id"]
+        stripe_customer_id=customer_id
     )
     if not updated:  # someone else saved one first
         retailer.refresh_from_db(fields=["stripe_customer_id"])
         return retailer.stripe_customer_id
-    retailer.stripe_customer_id = customer["id"]
-    return customer["id"]
+    retailer.stripe_customer_id = customer_id
+    return customer_id
 
 
 def start_card_setup(*, retailer: Retailer, success_url: str, cancel_url: str) -> str:
@@ -81,10 +84,11 @@ def start_card_setup(*, retailer: Retailer, success_url: str, cancel_url: str) -
         cancel_url=cancel_url,
         metadata={"retailer_id": str(retailer.pk)},
     )
-    return session["url"]
+    url: str = session["url"]
+    return url
 
 
-def complete_card_setup(*, retailer: Retailer, session_id: str, actor=None) -> bool:
+def complete_card_setup(*, retailer: Retailer, session_id: str, actor: User | None = None) -> bool:
     """Keep the card saved in the retailer's Checkout session. True when the card changed."""
     if not session_id or not session_id.startswith("cs_"):
         raise CardSetupError("That card setup link is not valid. Add your card again.")
@@ -99,7 +103,7 @@ def complete_card_setup(*, retailer: Retailer, session_id: str, actor=None) -> b
     return _save_card_from_session(retailer_id=retailer.pk, session=session, actor=actor)
 
 
-def apply_checkout_session_completed(*, session: dict) -> bool:
+def apply_checkout_session_completed(*, session: dict[str, Any]) -> bool:
     """The webhook's copy of a completed setup session (the retailer may never come back)."""
     if session.get("mode") != "setup" or session.get("status") != "complete":
         return False
@@ -110,7 +114,9 @@ def apply_checkout_session_completed(*, session: dict) -> bool:
     return _save_card_from_session(retailer_id=retailer.pk, session=full, actor=None)
 
 
-def _save_card_from_session(*, retailer_id: int, session: dict, actor) -> bool:
+def _save_card_from_session(
+    *, retailer_id: int, session: dict[str, Any], actor: User | None
+) -> bool:
     setup_intent = session.get("setup_intent") or {}
     method = setup_intent.get("payment_method") if isinstance(setup_intent, dict) else None
     if not isinstance(method, dict) or setup_intent.get("status") != "succeeded":

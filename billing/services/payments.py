@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 
@@ -306,7 +307,7 @@ def confirm_card_charge(*, supplier_order: SupplierOrder, charge_id: int) -> Pay
     return PaymentResult(charge=charge, is_paid=True, paid_now=True)
 
 
-def _book_card_success(*, charge: Charge, intent: dict) -> None:
+def _book_card_success(*, charge: Charge, intent: dict[str, Any]) -> None:
     """Book a succeeded PaymentIntent on its (locked, PENDING) charge: the charge, the ledger,
     Stripe's fee and the invoice. `intent["latest_charge"]` is the expanded Charge with its
     balance transaction (Stripe's fee)."""
@@ -392,7 +393,7 @@ def _fail_charge(
 
 
 # --- Stripe's word on PaymentIntents (webhooks), for attempts our own call did not settle -------
-def find_card_charge_for_intent(*, intent: dict) -> Charge | None:
+def find_card_charge_for_intent(*, intent: dict[str, Any]) -> Charge | None:
     """Our card charge a PaymentIntent event is about (by our id in its metadata, else by its id)."""
     charge_id = (intent.get("metadata") or {}).get("charge_id")
     query = Charge.objects.filter(method=Charge.Method.CARD)
@@ -404,7 +405,7 @@ def find_card_charge_for_intent(*, intent: dict) -> Charge | None:
 
 
 def record_payment_intent_succeeded(
-    *, supplier_order: SupplierOrder, charge_id: int, intent: dict
+    *, supplier_order: SupplierOrder, charge_id: int, intent: dict[str, Any]
 ) -> PaymentResult:
     """Stripe says the PaymentIntent succeeded. Normally our own call already booked it; after a
     crash between Stripe's answer and our commit this books it (idempotent). The caller holds
@@ -417,7 +418,7 @@ def record_payment_intent_succeeded(
 
 
 def record_payment_intent_failed(
-    *, supplier_order: SupplierOrder, charge_id: int, intent: dict
+    *, supplier_order: SupplierOrder, charge_id: int, intent: dict[str, Any]
 ) -> PaymentResult:
     """Stripe says the PaymentIntent failed: a pending attempt fails with Stripe's reason (a
     settled one is left as it is). The caller holds the supplier order's row lock."""

@@ -13,7 +13,6 @@ orders (`SupplierOrder.part`), so what was already sent is never changed under t
 from __future__ import annotations
 
 import logging
-from types import SimpleNamespace
 
 from django.db import transaction
 from django.db.models import Max
@@ -26,7 +25,7 @@ from dropship.accounts.services import notify
 from dropship.core.errors import DomainError
 from orders.models import Order, OrderItem, SupplierOrder
 from orders.services.cancellation import cancel_supplier_order
-from orders.services.intake import _cannot_route_reason, build_supplier_orders
+from orders.services.intake import RouteLine, build_supplier_orders, cannot_route_reason
 from orders.services.routing import settle_supplier_orders
 from orders.services.timeline import EventKind, record_event, refresh_order_status
 from retailers.models import ListingVariant
@@ -71,35 +70,36 @@ def _route_reserved(
         .annotate(last=Max("part"))
         .values_list("supplier_id", "last")
     )
-    groups: dict[int, list[SimpleNamespace]] = {}
+    by_supplier: dict[int, list[OrderItem]] = {}
     for item in items:
-        groups.setdefault(item.catalog_variant.supplier_id, []).append(
-            SimpleNamespace(
-                item=item,
-                match=SimpleNamespace(variant=item.catalog_variant),
-                data=SimpleNamespace(quantity=item.quantity),
-            )
-        )
+        by_supplier.setdefault(item.catalog_variant.supplier_id, []).append(item)
     supplier_orders = build_supplier_orders(
         order=order,
-        groups=groups,
+        groups={
+            supplier_id: [
+                RouteLine(variant=item.catalog_variant, quantity=item.quantity)
+                for item in supplier_items
+            ]
+            for supplier_id, supplier_items in by_supplier.items()
+        },
         suppliers=suppliers,
         part_for=lambda supplier_id: parts.get(supplier_id, 0) + 1,
     )
-    for supplier_order in supplier_orders:  # one per supplier of `groups`
-        for line in groups[supplier_order.supplier_id]:
-            line.item.supplier_order = supplier_order
-            line.item.save(update_fields=["supplier_order"])
+    for supplier_order in supplier_orders:  # one per supplier of `by_supplier`
+        for item in by_supplier[supplier_order.supplier_id]:
+            item.supplier_order = supplier_order
+            item.save(update_fields=["supplier_order"])
     settle_supplier_orders(order=order, supplier_orders=supplier_orders, actor=actor)
     return supplier_orders
 
 
 def _cannot_route(*, variant: Variant, order: Order, quantity: int) -> str:
     supplier = Supplier.objects.prefetch_related("shipping_rates").get(pk=variant.supplier_id)
-    line = SimpleNamespace(
-        match=SimpleNamespace(variant=variant), data=SimpleNamespace(quantity=quantity)
+    return cannot_route_reason(
+        supplier=supplier,
+        country=order.shipping_country,
+        lines=[RouteLine(variant=variant, quantity=quantity)],
     )
-    return _cannot_route_reason(supplier=supplier, country=order.shipping_country, lines=[line])
 
 
 @transaction.atomic

@@ -25,9 +25,10 @@ import datetime
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from types import SimpleNamespace
+from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
@@ -36,9 +37,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from billing.selectors import get_fees_for_retailer
+from billing.selectors import FrozenFees, get_fees_for_retailer
+from catalog.models import Variant
 from catalog.services.reservations import reserve_stock
-from dropship.accounts.models import Notification
+from dropship.accounts.models import Notification, User
 from dropship.accounts.services import notify
 from dropship.core.errors import DomainError
 from dropship.core.money import CURRENCY_CHOICES
@@ -48,7 +50,7 @@ from orders.services.cancellation import cancel_store_order
 from orders.services.routing import settle_supplier_orders
 from orders.services.timeline import EventKind
 from orders.shipping import ShippingLine, ShippingUnavailable, quote_shipping
-from retailers.models import ListingVariant, Store
+from retailers.models import ListingVariant, Retailer, Store
 from suppliers.models import Supplier
 
 logger = logging.getLogger(__name__)
@@ -85,7 +87,7 @@ class IntakeResult:
 
 
 # --- cleaning ------------------------------------------------------------------------------------
-def _text(value, limit: int) -> str:
+def _text(value: object, limit: int) -> str:
     text = "" if value is None else str(value)
     text = text.replace("\x00", "").strip()
     return text[:limit]
@@ -144,7 +146,7 @@ def _clean_line(index: int, line: OrderLineData, seen: set[str]) -> OrderLineDat
     )
 
 
-def clean_address(address) -> dict:
+def clean_address(address: object) -> dict[str, str]:
     """Known keys only, each a string cut to 255 characters (unicode kept as it is)."""
     if not isinstance(address, dict):
         address = {}
@@ -198,7 +200,7 @@ def clean_order_data(*, data: OrderData) -> OrderData:
     )
 
 
-def _require_address(address: dict) -> None:
+def _require_address(address: Mapping[str, str]) -> None:
     missing = [
         label
         for key, label in (("address1", "street (address1)"), ("country_code", "country code"))
@@ -211,7 +213,7 @@ def _require_address(address: dict) -> None:
         )
 
 
-def _placed_at(value: str):
+def _placed_at(value: str) -> datetime.datetime | None:
     parsed = parse_datetime(value) if value else None
     if parsed is not None and timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, datetime.UTC)
@@ -268,7 +270,7 @@ def map_lines(*, store: Store, lines: tuple[OrderLineData, ...]) -> list[Listing
 
 
 # --- intake -------------------------------------------------------------------------------------
-def _insert_order(*, store: Store, data: OrderData, retail_total) -> tuple[Order, bool]:
+def _insert_order(*, store: Store, data: OrderData, retail_total: Decimal) -> tuple[Order, bool]:
     """INSERT once per (store, store order id); a concurrent or repeated delivery gets the row."""
     address = data.shipping_address
     order = Order(
@@ -293,7 +295,9 @@ def _insert_order(*, store: Store, data: OrderData, retail_total) -> tuple[Order
     return order, True
 
 
-def receive_store_order(*, store: Store, data: OrderData, actor=None) -> IntakeResult:
+def receive_store_order(
+    *, store: Store, data: OrderData, actor: User | None = None
+) -> IntakeResult:
     """Create, reserve and route a store's order once; a repeat returns the existing order.
 
     Runs in the caller's transaction when there is one (the webhook inbox), else in its own.
@@ -338,11 +342,21 @@ def receive_store_order(*, store: Store, data: OrderData, actor=None) -> IntakeR
     return IntakeResult(order=order, created=True, supplier_orders=supplier_orders)
 
 
-@dataclass
-class _Line:
+@dataclass(kw_only=True)
+class RouteLine:
+    """A line bound for a supplier order: what stock, shipping and pricing read of it."""
+
+    variant: Variant
+    quantity: int
+
+
+@dataclass(kw_only=True)
+class _Line(RouteLine):
+    """A line of the store's order matched to one of the store's listing variants."""
+
     data: OrderLineData
-    match: ListingVariant | None
-    status: str = OrderItem.Status.NOT_OURS
+    listing_variant: ListingVariant
+    status: str = OrderItem.Status.RESERVED
     reason: str = ""
     supplier_order: SupplierOrder | None = None
 
@@ -352,18 +366,24 @@ def _route_new_order(
 ) -> tuple[list[SupplierOrder], list[str], list[OrderEvent]]:
     """Reserve and group the lines; returns the supplier orders, the item statuses and the
     timeline events (not written yet: the caller adds its own and writes them at once)."""
-    lines = [_Line(data=line, match=match) for line, match in zip(data.lines, matches, strict=True)]
-    ours = [line for line in lines if line.match is not None]
+    # One _Line per Dropship line, None for a line of someone else's product (NOT_OURS).
+    lines = [
+        None
+        if match is None
+        else _Line(variant=match.variant, quantity=line.quantity, data=line, listing_variant=match)
+        for line, match in zip(data.lines, matches, strict=True)
+    ]
+    ours = [line for line in lines if line is not None]
     by_supplier: dict[int, list[_Line]] = defaultdict(list)
     for line in ours:
-        by_supplier[line.match.variant.supplier_id].append(line)
-    suppliers = {line.match.variant.supplier_id: line.match.variant.supplier for line in ours}
+        by_supplier[line.variant.supplier_id].append(line)
+    suppliers = {line.variant.supplier_id: line.variant.supplier for line in ours}
     prefetch_related_objects(list(suppliers.values()), "shipping_rates")
     country = order.shipping_country
     to_reserve: list[_Line] = []
     for supplier_id, supplier_lines in by_supplier.items():
         supplier = suppliers[supplier_id]
-        reason = _cannot_route_reason(supplier=supplier, country=country, lines=supplier_lines)
+        reason = cannot_route_reason(supplier=supplier, country=country, lines=supplier_lines)
         if reason:
             for line in supplier_lines:
                 line.status, line.reason = OrderItem.Status.EXCEPTION, reason
@@ -371,7 +391,7 @@ def _route_new_order(
             to_reserve.extend(supplier_lines)
     if to_reserve:
         applied = reserve_stock(
-            lines=[(line.match.variant_id, line.data.quantity) for line in to_reserve],
+            lines=[(line.listing_variant.variant_id, line.quantity) for line in to_reserve],
             reference=f"Order {order.number} ({store.name})",
         )
         for line, ok in zip(to_reserve, applied, strict=True):
@@ -380,41 +400,38 @@ def _route_new_order(
             else:
                 line.status = OrderItem.Status.EXCEPTION
                 line.reason = (
-                    f"Out of stock: {suppliers[line.match.variant.supplier_id].company_name} "
-                    f"had fewer than {line.data.quantity} of {line.match.variant.sku} available."
+                    f"Out of stock: {suppliers[line.variant.supplier_id].company_name} "
+                    f"had fewer than {line.quantity} of {line.variant.sku} available."
                 )
-    supplier_orders = build_supplier_orders(
-        order=order,
-        groups={
-            supplier_id: [line for line in supplier_lines if line.status == "RESERVED"]
-            for supplier_id, supplier_lines in by_supplier.items()
-        },
-        suppliers=suppliers,
-    )
+    reserved = {
+        supplier_id: [line for line in supplier_lines if line.status == OrderItem.Status.RESERVED]
+        for supplier_id, supplier_lines in by_supplier.items()
+    }
+    supplier_orders = build_supplier_orders(order=order, groups=reserved, suppliers=suppliers)
     for supplier_order in supplier_orders:
-        for line in supplier_order._lines:
+        for line in reserved[supplier_order.supplier_id]:
             line.supplier_order = supplier_order
     OrderItem.objects.bulk_create(
         [
             OrderItem(
                 order=order,
-                supplier_order=line.supplier_order,
-                variant=line.match.variant if line.match else None,
-                listing_variant=line.match,
-                store_line_id=line.data.store_line_id,
-                store_variant_id=line.data.store_variant_id,
-                sku=line.data.sku,
-                title=line.data.title,
-                quantity=line.data.quantity,
-                wholesale_unit_price=line.match.variant.wholesale_price if line.match else None,
-                retail_unit_price=line.data.unit_price,
-                status=line.status,
-                status_reason=line.reason[:300],
+                supplier_order=line.supplier_order if line else None,
+                variant=line.variant if line else None,
+                listing_variant=line.listing_variant if line else None,
+                store_line_id=line_data.store_line_id,
+                store_variant_id=line_data.store_variant_id,
+                sku=line_data.sku,
+                title=line_data.title,
+                quantity=line_data.quantity,
+                wholesale_unit_price=line.variant.wholesale_price if line else None,
+                retail_unit_price=line_data.unit_price,
+                status=line.status if line else OrderItem.Status.NOT_OURS,
+                status_reason=line.reason[:300] if line else "",
             )
-            for line in lines
+            for line_data, line in zip(data.lines, lines, strict=True)
         ]
     )
-    foreign = sum(1 for line in lines if line.match is None)
+    foreign = len(lines) - len(ours)
     events = [
         OrderEvent(
             order=order,
@@ -432,7 +449,7 @@ def _route_new_order(
         )
     ]
     for supplier_order in supplier_orders:
-        count = len(supplier_order._lines)
+        count = len(reserved[supplier_order.supplier_id])
         events.append(
             OrderEvent(
                 order=order,
@@ -442,31 +459,33 @@ def _route_new_order(
                 f"line{'s' if count != 1 else ''}; {supplier_order.number} created.",
             )
         )
+    exceptions = [line for line in ours if line.status == OrderItem.Status.EXCEPTION]
     events.extend(
         OrderEvent(
             order=order,
             kind=EventKind.OUT_OF_STOCK,
-            message=f"“{line.data.title[:200]}” × {line.data.quantity}: {line.reason}"[:500],
+            message=f"“{line.data.title[:200]}” × {line.quantity}: {line.reason}"[:500],
         )
-        for line in lines
-        if line.status == OrderItem.Status.EXCEPTION
+        for line in exceptions
     )
-    if any(line.status == OrderItem.Status.EXCEPTION for line in lines):
-        _tell_retailer_exceptions(order=order, lines=lines)
-    return supplier_orders, [line.status for line in lines], events
+    if exceptions:
+        _tell_retailer_exceptions(order=order, count=len(exceptions))
+    return (
+        supplier_orders,
+        [line.status if line else OrderItem.Status.NOT_OURS for line in lines],
+        events,
+    )
 
 
-def _cannot_route_reason(*, supplier: Supplier, country: str, lines) -> str:
+def cannot_route_reason(*, supplier: Supplier, country: str, lines: Sequence[RouteLine]) -> str:
+    """Why the supplier cannot take these lines to `country` (not active, no shipping), or ""."""
     if supplier.status != Supplier.Status.ACTIVE:
         return f"{supplier.company_name} is not taking orders right now."
     try:
         quote_shipping(
             supplier=supplier,
             destination_country=country,
-            lines=[
-                ShippingLine(line.match.variant.shipping_class, line.data.quantity)
-                for line in lines
-            ],
+            lines=[ShippingLine(line.variant.shipping_class, line.quantity) for line in lines],
             rates=list(supplier.shipping_rates.all()),
         )
     except ShippingUnavailable as exc:
@@ -475,11 +494,15 @@ def _cannot_route_reason(*, supplier: Supplier, country: str, lines) -> str:
 
 
 def build_supplier_orders(
-    *, order: Order, groups: dict[int, list], suppliers: dict[int, Supplier], part_for=None
+    *,
+    order: Order,
+    groups: Mapping[int, Sequence[RouteLine]],
+    suppliers: Mapping[int, Supplier],
+    part_for: Callable[[int], int] | None = None,
 ) -> list[SupplierOrder]:
-    """One SupplierOrder per supplier with reserved lines (`line.match.variant`, `line.data`),
+    """One SupplierOrder per supplier with reserved lines in `groups`, ordered by supplier id,
     money frozen now: wholesale, shipping from the supplier's rates, fee and commission of the
-    retailer's plan. Created in one INSERT; each gets `_lines` for the caller.
+    retailer's plan. Created in one INSERT.
 
     For a retailer on payment terms they are born paid and sent (nothing can refuse a terms
     payment): the caller must hand them to `settle_supplier_orders` in the same transaction,
@@ -496,10 +519,12 @@ def build_supplier_orders(
             order.retailer.plan,
             order.pk,
         )
-        fees = SimpleNamespace(platform_fee=Decimal("0"), commission_percent=Decimal("0"))
+        fees = FrozenFees(
+            platform_fee=Decimal("0"), commission_percent=Decimal("0"), currency=order.currency
+        )
     supplier_orders = []
     now = timezone.now()
-    born = (
+    born: dict[str, Any] = (
         {"status": SupplierOrder.Status.SENT, "paid_at": now, "sent_at": now}
         if order.retailer.has_payment_terms
         else {}
@@ -507,16 +532,13 @@ def build_supplier_orders(
     for supplier_id, lines in sorted(groups.items()):
         supplier = suppliers[supplier_id]
         wholesale = sum(
-            (line.match.variant.wholesale_price * line.data.quantity for line in lines),
+            (line.variant.wholesale_price * line.quantity for line in lines),
             Decimal("0"),
         )
         quote = quote_shipping(
             supplier=supplier,
             destination_country=order.shipping_country,
-            lines=[
-                ShippingLine(line.match.variant.shipping_class, line.data.quantity)
-                for line in lines
-            ],
+            lines=[ShippingLine(line.variant.shipping_class, line.quantity) for line in lines],
             rates=list(supplier.shipping_rates.all()),
         )
         part = part_for(supplier_id) if part_for else 1
@@ -525,24 +547,23 @@ def build_supplier_orders(
             supplier=supplier,
             part=part,
             number=f"SO-{order.pk}-{supplier_id}" + (f"-{part}" if part > 1 else ""),
-            currency=lines[0].match.variant.currency,
+            currency=lines[0].variant.currency,
             wholesale_total=wholesale.quantize(Decimal("0.01")),
             shipping_total=quote.total,
             platform_fee=fees.platform_fee,
             commission_percent=fees.commission_percent,
             **born,
         )
-        supplier_order._lines = lines
         supplier_orders.append(supplier_order)
     SupplierOrder.objects.bulk_create(supplier_orders)
     return supplier_orders
 
 
-_FEES: dict[str, tuple[float, object]] = {}
+_FEES: dict[str, tuple[float, FrozenFees]] = {}
 FEES_CACHE_SECONDS = 30.0
 
 
-def _fees_for(retailer, lookup):
+def _fees_for(retailer: Retailer, lookup: Callable[..., FrozenFees]) -> FrozenFees:
     """The plan's fees, remembered for a few seconds per process (one query less per order on
     the hot path; an admin's change of a fee schedule applies within FEES_CACHE_SECONDS)."""
     now = time.monotonic()
@@ -554,9 +575,7 @@ def _fees_for(retailer, lookup):
     return fees
 
 
-def _tell_retailer_exceptions(*, order: Order, lines) -> None:
-
-    count = sum(1 for line in lines if line.status == OrderItem.Status.EXCEPTION)
+def _tell_retailer_exceptions(*, order: Order, count: int) -> None:
     notify(
         organisation=order.retailer,
         kind="orders.exception",

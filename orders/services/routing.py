@@ -13,13 +13,15 @@ with no payment attempt, by a worker that died or a message that was lost.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from billing.services import pay_new_supplier_orders_on_terms
+from dropship.accounts.models import User
 from orders.models import Order, OrderEvent, SupplierOrder
 from orders.services.dispatch import announce_sent_supplier_orders, dispatch_supplier_order
 from orders.services.payment import pay_supplier_order
@@ -36,7 +38,7 @@ def settle_supplier_orders(
     *,
     order: Order,
     supplier_orders: list[SupplierOrder],
-    actor=None,
+    actor: User | None = None,
     item_statuses: list[str] | None = None,
     events: list[OrderEvent] | None = None,
 ) -> None:
@@ -70,7 +72,11 @@ def settle_supplier_orders(
 
 
 def _pay_and_send_on_terms(
-    *, order: Order, supplier_orders: list[SupplierOrder], events: list[OrderEvent], actor
+    *,
+    order: Order,
+    supplier_orders: list[SupplierOrder],
+    events: list[OrderEvent],
+    actor: User | None,
 ) -> None:
     """The hot path for a retailer on terms: the supplier orders were born SENT by
     `build_supplier_orders` in this transaction; their charges and ledger movements are one
@@ -101,7 +107,7 @@ def _paid_message(supplier_order: SupplierOrder, how: str) -> str:
     return f"{supplier_order.number} paid {how}: {supplier_order.total} {supplier_order.currency}."
 
 
-def _event(events, **fields) -> None:
+def _event(events: list[OrderEvent] | None, **fields: Any) -> None:
     if events is None:
         record_event(**fields)
     else:
@@ -110,7 +116,10 @@ def _event(events, **fields) -> None:
 
 
 def pay_and_dispatch_supplier_order(
-    *, supplier_order: SupplierOrder, actor=None, events: list | None = None
+    *,
+    supplier_order: SupplierOrder,
+    actor: User | None = None,
+    events: list[OrderEvent] | None = None,
 ) -> bool:
     """Pay (once) and, when paid, dispatch; True when it is now with the supplier.
     Timeline events go to `events` (for one bulk insert) when given.
@@ -174,7 +183,7 @@ def pay_and_dispatch_order(*, order_id: int) -> list[str]:
     return [supplier_order.status for supplier_order in supplier_orders]
 
 
-def sweep_undispatched_supplier_orders(*, now=None) -> int:
+def sweep_undispatched_supplier_orders(*, now: datetime | None = None) -> int:
     """Re-enqueue orders whose supplier orders a dead worker or a lost message left behind:
     PAID but not SENT for a minute, or PENDING (never paid, never failed) for five."""
     from orders.tasks import pay_and_dispatch_order_task  # local: tasks.py imports the services
