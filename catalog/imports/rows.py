@@ -15,10 +15,11 @@ Rules of a catalog file:
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache, partial
+from typing import Any
 
 from django.utils.text import slugify
 
@@ -137,7 +138,8 @@ class CategoryIndex:
         self.by_path: dict[str, int] = {}
         self.by_name: dict[str, list[int]] = {}
         for category in categories:
-            parts, node = [], category
+            parts: list[str] = []
+            node: Category | None = category
             while node is not None:
                 parts.append(node.name.strip().lower())
                 node = by_id.get(node.parent_id) if node.parent_id else None
@@ -155,6 +157,10 @@ class CategoryIndex:
         if len(matches) > 1:
             raise CellError(f"Category “{text}” is ambiguous; write it as “Parent > {text}”.")
         raise CellError(f"Unknown category “{text}”.")
+
+
+def _category_id(categories: CategoryIndex, text: str) -> int | None:
+    return categories.resolve(text) if text else None
 
 
 _PARSE_ORDER = (
@@ -192,12 +198,12 @@ class RowParser:
         self.columns = {name: int(index) for index, name in mapping.items()}
         self.headers = headers
         self.categories = categories
-        converters = {
+        # Each converter's result is the value of its own ParsedRow field (str, int, Decimal...).
+        converters: dict[str, Callable[[str], Any]] = {
             "sku": _sku,
             "handle": _handle,
             "title": partial(_max_length, limit=255, label="title"),
             "description": str,
-            "category": self._category,
             "status": _status,
             "wholesale_price": parse_money,
             "msrp": parse_money,
@@ -206,17 +212,16 @@ class RowParser:
             "stock": partial(parse_whole_number, maximum=MAX_STOCK_QUANTITY),
             "image_url": _image_url,
         }
+        if categories is not None:
+            converters["category"] = partial(_category_id, categories)
         for i in range(1, 4):
             converters[f"option{i}_name"] = partial(_max_length, limit=40, label="option name")
             converters[f"option{i}_value"] = partial(_max_length, limit=100, label="option value")
         self.plan = [
             (name, self.columns[name], self.header(name), converters[name])
             for name in _PARSE_ORDER
-            if name in self.columns and (name != "category" or categories is not None)
+            if name in self.columns and name in converters
         ]
-
-    def _category(self, text: str) -> int | None:
-        return self.categories.resolve(text) if text else None
 
     def header(self, field_name: str) -> str:
         index = self.columns.get(field_name)
@@ -227,7 +232,7 @@ class RowParser:
     def parse(self, number: int, cells: list) -> tuple[ParsedRow, list[RowError]]:
         errors: list[RowError] = []
         failed: set[str] = set()
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         width = len(cells)
         for name, index, header, convert in self.plan:
             raw = cells[index] if index < width else ""
@@ -427,7 +432,9 @@ class CatalogChecker:
                 valid.append(row)
         return valid, all_errors, invalid
 
-    def _check_product(self, row: ParsedRow, errors: list[RowError], existing: dict | None) -> None:
+    def _check_product(
+        self, row: ParsedRow, errors: list[RowError], existing: Mapping[str, Any] | None
+    ) -> None:
         header = self.parser.header
         state = self.products.get(row.handle)
         if state is None:
