@@ -48,6 +48,15 @@ def test_callback_with_documented_vector_passes_every_check_but_its_age(settings
         oauth.verify_callback(params, expected_state="nonce-1", now=1337178173 + 2 * 86400)
 
 
+def test_an_empty_secret_never_verifies_a_body_signed_with_it():
+    # With SHOPIFY_API_SECRET unset (production default) a body signed with the empty key was
+    # accepted before the one signing helper; no secret must mean no valid signature.
+    body = fixture_bytes("shopify-order.json")
+    header = base64.b64encode(hmac.new(b"", body, hashlib.sha256).digest()).decode()
+    assert shopify_webhooks.is_valid_signature(body, header, "") is False
+    assert shopify_webhooks.is_valid_signature(body, header, "shpss_test_secret") is False
+
+
 @pytest.mark.parametrize(
     "fixture", ["shopify-order.json", "shopify-shop.json", "shopify-product.json"]
 )

@@ -32,7 +32,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from tests.perf._support import gunicorn_argv  # noqa: E402
+from tests.perf._support import bench_database, gunicorn_argv  # noqa: E402
 
 SHOP = "bench-inbox.myshopify.com"
 SECRET = "bench-app-secret"
@@ -47,9 +47,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _env() -> dict[str, str]:
+def _env(database_url: str) -> dict[str, str]:
     return {
         **os.environ,
+        "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "dropship.settings",
         "DEBUG": "0",
         "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
@@ -60,9 +61,9 @@ def _env() -> dict[str, str]:
     }
 
 
-def _setup_django() -> None:
+def _setup_django(env: dict[str, str]) -> None:
     sys.path.insert(0, str(ROOT))
-    os.environ.update(_env())
+    os.environ.update(env)
     import django
 
     django.setup()
@@ -126,14 +127,16 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def run() -> dict:
-    _setup_django()
-    from django.core.management import call_command
+    with bench_database("webhook_inbox") as database_url:
+        return _measure(_env(database_url))
 
+
+def _measure(env: dict[str, str]) -> dict:
+    _setup_django(env)
     from dropship.celery import app as celery_app
     from integrations.models import InboundWebhook
     from retailers.models import Retailer, Store
 
-    call_command("migrate", interactive=False, verbosity=0)
     retailer, _ = Retailer.objects.get_or_create(
         slug="bench-retailer", defaults={"business_name": "Bench"}
     )
@@ -149,7 +152,7 @@ def run() -> dict:
     server = subprocess.Popen(
         gunicorn_argv(port=port),
         cwd=ROOT,
-        env=_env(),
+        env=env,
     )
     try:
         deadline = time.monotonic() + 30

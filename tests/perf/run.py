@@ -9,6 +9,7 @@ Benchmarks set up their own data in their own database; they are never collected
 import importlib
 import json
 import platform
+import subprocess
 import sys
 import time
 import traceback
@@ -18,6 +19,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 RESULTS = HERE / "results"
+CHILD_FLAG = "--child"
 
 
 def discover() -> list[str]:
@@ -32,7 +34,40 @@ def _format(value: object) -> str:
     return str(value)
 
 
+def _run_in_own_process(name: str) -> dict:
+    """One benchmark in a fresh interpreter: each sets Django up on its own database, and Django
+    reads its settings once per process, so a second benchmark in the same process would run on
+    the first one's (already dropped) database."""
+    completed = subprocess.run(
+        [sys.executable, __file__, CHILD_FLAG, name],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    lines = completed.stdout.strip().splitlines()
+    for line in lines[:-1]:  # what the benchmark printed along the way
+        print(line)  # noqa: T201
+    if completed.returncode != 0 or not lines:
+        return {"error": f"{name} exited with {completed.returncode} (its traceback is above)"}
+    return json.loads(lines[-1])
+
+
+def _child(name: str) -> int:
+    """Run one benchmark here and print its numbers as the last line of JSON."""
+    sys.path.insert(0, str(ROOT))
+    module = importlib.import_module(f"tests.perf.bench_{name}")
+    try:
+        numbers = module.run()
+    except Exception:
+        numbers = {"error": traceback.format_exc(limit=5)}
+    print(json.dumps(numbers, default=str))  # noqa: T201
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == [CHILD_FLAG]:
+        return _child(argv[1])
     sys.path.insert(0, str(ROOT))
     available = discover()
     unknown = [name for name in argv if name not in available]
@@ -45,12 +80,9 @@ def main(argv: list[str]) -> int:
     for name in selected:
         print(f"▶ {name} …", flush=True)  # noqa: T201
         started = time.perf_counter()
-        try:
-            module = importlib.import_module(f"tests.perf.bench_{name}")
-            results[name] = module.run()
-        except Exception:
+        results[name] = _run_in_own_process(name)
+        if "error" in results[name]:
             failed = True
-            results[name] = {"error": traceback.format_exc(limit=5)}
             print(results[name]["error"])  # noqa: T201
         results[name]["benchmark_wall_s"] = round(time.perf_counter() - started, 1)
 
