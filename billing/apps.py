@@ -7,4 +7,5 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         # Stripe topic handlers register themselves in the webhook inbox's table when imported.
+        # local: the handlers' module imports models, which load only after every app's config
         from billing import webhooks  # noqa: F401
