@@ -16,9 +16,11 @@ from integrations.shopify.oauth import normalise_shop_domain as normalise_shopif
 from integrations.woocommerce.client import WooCommerceClient
 
 __all__ = [
+    "CredentialFormatError",
     "OAuthCallbackError",
     "StoreConnection",
     "WebhookRegistrationError",
+    "check_woocommerce_keys",
     "connect_shopify_with_code",
     "connect_shopify_with_token",
     "connect_woocommerce",
@@ -39,6 +41,26 @@ class StoreConnection:
 
 class WebhookRegistrationError(StorePermanentError):
     """The keys work but the store did not take our webhooks (the cause says why)."""
+
+
+class CredentialFormatError(StorePermanentError):
+    """Credentials that cannot be the platform's, refused before any call; `field` names which."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_woocommerce_keys(*, consumer_key: str, consumer_secret: str) -> None:
+    """WooCommerce REST API keys start with ck_ (key) and cs_ (secret): a pasted mix-up is
+    refused with the field to fix before the site is called."""
+    if not consumer_key.startswith("ck_"):
+        raise CredentialFormatError(
+            "The consumer key starts with ck_ (WooCommerce › Settings › Advanced › REST API).",
+            field="consumer_key",
+        )
+    if not consumer_secret.startswith("cs_"):
+        raise CredentialFormatError("The consumer secret starts with cs_.", field="consumer_secret")
 
 
 def connect_shopify_with_code(*, shop: str, code: str, callback_url: str) -> StoreConnection:

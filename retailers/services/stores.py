@@ -148,13 +148,10 @@ def connect_woocommerce_store(
     except UnsafeURLError as exc:
         raise StoreConnectionError(str(exc), field="site_url") from exc
     consumer_key, consumer_secret = consumer_key.strip(), consumer_secret.strip()
-    if not consumer_key.startswith("ck_"):
-        raise StoreConnectionError(
-            "The consumer key starts with ck_ (WooCommerce › Settings › Advanced › REST API).",
-            field="consumer_key",
-        )
-    if not consumer_secret.startswith("cs_"):
-        raise StoreConnectionError("The consumer secret starts with cs_.", field="consumer_secret")
+    try:
+        connect.check_woocommerce_keys(consumer_key=consumer_key, consumer_secret=consumer_secret)
+    except connect.CredentialFormatError as exc:
+        raise StoreConnectionError(str(exc), field=exc.field) from exc
     existing = _check_not_taken(retailer=retailer, platform=Store.Platform.WOOCOMMERCE, domain=url)
     public_id = existing.public_id if existing else uuid.uuid4()
     webhook_secret = secrets.token_urlsafe(32)

@@ -161,6 +161,27 @@ def test_woocommerce_connect_with_wrong_keys_stores_nothing(retailer_client, woo
 
 
 @pytest.mark.parametrize(
+    ("key", "secret", "message"),
+    [
+        ("cs_swapped", "ck_swapped", "The consumer key starts with ck_"),
+        ("ck_right", "not-a-secret", "The consumer secret starts with cs_."),
+    ],
+)
+def test_woocommerce_keys_of_the_wrong_shape_are_refused_before_any_call(
+    retailer_client, woo_sandbox, key, secret, message
+):
+    site, _, _ = woo_sandbox.app.add_site("maple-woo")
+    response = retailer_client.post(
+        "/retailer/stores/woocommerce/connect/",
+        {"site_url": site.url, "consumer_key": key, "consumer_secret": secret},
+    )
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert Store.objects.count() == 0
+    assert woo_sandbox.app.calls == []
+
+
+@pytest.mark.parametrize(
     ("site_url", "message"),
     [
         ("http://shop.example.com", "must start with https://"),
