@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 from django import forms
 
 from dropship.core.money import ZERO
@@ -28,13 +30,15 @@ class RefundForm(forms.Form):
     def __init__(self, *args, items=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.items = {str(item.pk): item for item in items}
-        self.fields["line"].choices = [("", "—")] + [
+        line_field = cast(forms.ChoiceField, self.fields["line"])  # declared above
+        line_field.choices = [("", "—")] + [
             (str(item.pk), f"{item.quantity} × {item.title} @ {item.wholesale_unit_price}")
             for item in items
         ]
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         scope = data.get("scope")
         if scope == self.LINE and not data.get("line"):
             self.add_error("line", "Choose the line to refund.")

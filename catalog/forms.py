@@ -1,4 +1,7 @@
+from typing import cast
+
 from django import forms
+from django.utils.datastructures import MultiValueDict
 
 from catalog.imports.mapping import FIELDS
 from catalog.models import Category, ImportJob, Product
@@ -8,12 +11,17 @@ from catalog.services import MAX_STOCK_QUANTITY, BulkAction
 
 class CategoryChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Category) -> str:
-        return f"{obj.parent.name} › {obj.name}" if obj.parent_id else obj.name
+        return f"{obj.parent.name} › {obj.name}" if obj.parent is not None else obj.name
 
 
 def _category_field(**kwargs) -> CategoryChoiceField:
     kwargs.setdefault("empty_label", "— none —")
     return CategoryChoiceField(queryset=list_categories(), required=False, **kwargs)
+
+
+def _category_field_of(form: forms.Form) -> CategoryChoiceField:
+    """The form's `category` field, declared with `_category_field()`."""
+    return cast(CategoryChoiceField, form.fields["category"])
 
 
 class ProductForm(forms.Form):
@@ -39,7 +47,7 @@ class ProductForm(forms.Form):
 
     def __init__(self, *args, with_status: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].queryset = list_categories()
+        _category_field_of(self).queryset = list_categories()
         if with_status:
             self.fields["status"] = forms.ChoiceField(
                 choices=Product.Status.choices,
@@ -136,7 +144,7 @@ class ProductFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].queryset = list_categories()
+        _category_field_of(self).queryset = list_categories()
 
 
 class BulkActionForm(forms.Form):
@@ -146,8 +154,11 @@ class BulkActionForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].queryset = list_categories()
-        self.fields["products"].choices = [(v, v) for v in self.data.getlist("products")]
+        _category_field_of(self).queryset = list_categories()
+        products_field = cast(forms.TypedMultipleChoiceField, self.fields["products"])
+        # Bound to request.POST (a QueryDict) or unbound (Django's empty MultiValueDict).
+        data = cast("MultiValueDict[str, str]", self.data)
+        products_field.choices = [(v, v) for v in data.getlist("products")]
 
 
 class ImportUploadForm(forms.Form):

@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 from django import forms
 
 from catalog.models import Category
@@ -44,14 +46,14 @@ class PricingRuleForm(forms.Form):
     name = forms.CharField(label="Name", max_length=100)
     store = forms.ModelChoiceField(
         label="Store",
-        queryset=None,
+        queryset=Store.objects.none(),  # narrowed to the retailer's stores in __init__
         required=False,
         empty_label="All stores",
         help_text="Leave on “All stores” for a rule that covers every store.",
     )
     category = forms.ModelChoiceField(
         label="Category",
-        queryset=None,
+        queryset=Category.objects.none(),  # filled in __init__, when the form is made
         required=False,
         empty_label="All categories",
         help_text="A category rule also covers its sub-categories.",
@@ -83,10 +85,12 @@ class PricingRuleForm(forms.Form):
 
     def __init__(self, *args, retailer, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["store"].queryset = Store.objects.filter(retailer=retailer).exclude(
+        store_field = cast("forms.ModelChoiceField[Store]", self.fields["store"])
+        category_field = cast("forms.ModelChoiceField[Category]", self.fields["category"])
+        store_field.queryset = Store.objects.filter(retailer=retailer).exclude(
             status=Store.Status.DISCONNECTED
         )
-        self.fields["category"].queryset = Category.objects.order_by("name")
+        category_field.queryset = Category.objects.order_by("name")
 
     @classmethod
     def initial_for(cls, rule: PricingRule | None) -> dict:
@@ -128,8 +132,9 @@ class TierForm(forms.Form):
         data = self.cleaned_data
         return data.get("min_cost") is None and data.get("value") is None
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("min_cost") is None and data.get("value") is None:
             return data
         if data.get("min_cost") is None:
