@@ -53,7 +53,7 @@ class FeeScheduleAdmin(admin.ModelAdmin):
 class ChargeRefundInline(ViewOnlyTabularInline):
     model = Refund
     fk_name = "charge"
-    fields = [
+    fields = (
         "created_at",
         "source",
         "status",
@@ -61,7 +61,7 @@ class ChargeRefundInline(ViewOnlyTabularInline):
         "reason",
         "created_by",
         "stripe_refund_id",
-    ]
+    )
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -186,7 +186,7 @@ class ChargeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 class InvoiceChargeInline(ViewOnlyTabularInline):
     model = Charge
-    fields = ["supplier_order", "method", "status", "amount", "currency", "created_at"]
+    fields = ("supplier_order", "method", "status", "amount", "currency", "created_at")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -349,7 +349,7 @@ class BankPayoutAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 class MismatchInline(ViewOnlyTabularInline):
     model = ReconciliationMismatch
-    fields = ["kind", "reference", "supplier_order", "expected", "actual", "message", "is_resolved"]
+    fields = ("kind", "reference", "supplier_order", "expected", "actual", "message", "is_resolved")
     readonly_fields = fields
     show_change_link = True
 
@@ -413,7 +413,7 @@ class StripeEventAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["type"]
     search_fields = ["=event_id", "type"]
     date_hierarchy = "created"
-    fields = ["event_id", "type", "created", "processed_at", "payload_json"]
+    fields = ("event_id", "type", "created", "processed_at", "payload_json")
     readonly_fields = fields
 
     @admin.display(description="payload")

@@ -1,6 +1,8 @@
 """Catalog in the admin. Stock is read-only here: it changes only through catalog services, which
 record every movement; a new variant added here starts with no stock."""
 
+from typing import TYPE_CHECKING, Any, TypedDict
+
 from django import forms
 from django.contrib import admin
 from django.db.models import Count, F, QuerySet, Sum
@@ -21,7 +23,23 @@ from catalog.models import (
 )
 from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, admin_link
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 RECENT_MOVEMENTS = 20
+
+
+class CategoryCounts(TypedDict):
+    _product_count: int
+
+
+class ProductCounts(TypedDict):
+    _variant_count: int
+    _stock_available: int | None
+
+
+class VariantAvailability(TypedDict):
+    _available: int
 
 
 class VariantAdminForm(forms.ModelForm):
@@ -42,8 +60,9 @@ class VariantAdminForm(forms.ModelForm):
             "low_stock_threshold",
         ]
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         product = cleaned.get("product")
         if product is not None and not self.instance.supplier_id:
             self.instance.supplier_id = product.supplier_id
@@ -61,7 +80,7 @@ class VariantAdminForm(forms.ModelForm):
 
 class VariantInlineFormSet(BaseInlineFormSet):
     def _construct_form(self, i, **kwargs):
-        form = super()._construct_form(i, **kwargs)
+        form = super()._construct_form(i, **kwargs)  # type: ignore[misc]  # django-stubs omits BaseFormSet._construct_form
         if self.instance.supplier_id and not form.instance.supplier_id:
             form.instance.supplier_id = self.instance.supplier_id
         return form
@@ -121,7 +140,7 @@ class CategoryAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(_product_count=Count("products"))
 
     @admin.display(description="products", ordering="_product_count")
-    def product_count(self, obj: Category) -> int:
+    def product_count(self, obj: "WithAnnotations[Category, CategoryCounts]") -> int:
         return obj._product_count
 
 
@@ -171,11 +190,11 @@ class ProductAdmin(admin.ModelAdmin):
         return [*self.readonly_fields, "supplier"] if obj is not None else self.readonly_fields
 
     @admin.display(description="variants", ordering="_variant_count")
-    def variant_count(self, obj: Product) -> int:
+    def variant_count(self, obj: "WithAnnotations[Product, ProductCounts]") -> int:
         return obj._variant_count
 
     @admin.display(description="available", ordering="_stock_available")
-    def stock_available(self, obj: Product) -> int:
+    def stock_available(self, obj: "WithAnnotations[Product, ProductCounts]") -> int:
         return obj._stock_available or 0
 
 
@@ -269,7 +288,7 @@ class VariantAdmin(admin.ModelAdmin):
         return obj.options_label
 
     @admin.display(description="available", ordering="_available")
-    def available(self, obj: Variant) -> int:
+    def available(self, obj: "WithAnnotations[Variant, VariantAvailability]") -> int:
         return obj._available
 
     @admin.display(description=f"last {RECENT_MOVEMENTS} stock movements")
@@ -330,7 +349,7 @@ class StockMovementAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 class ImportRowErrorInline(admin.TabularInline):
     model = ImportRowError
-    fields = ["row_number", "column", "message"]
+    fields = ("row_number", "column", "message")
     readonly_fields = fields
     extra = 0
     max_num = 0

@@ -68,7 +68,7 @@ class PricingRuleForm(forms.ModelForm):
 
 class StoreInline(ViewOnlyTabularInline):
     model = Store
-    fields = ["name", "platform", "domain", "status", "connected_at", "last_webhook_at"]
+    fields = ("name", "platform", "domain", "status", "connected_at", "last_webhook_at")
     readonly_fields = fields
 
 
@@ -89,7 +89,7 @@ class PricingTierInline(admin.TabularInline):
 
 class ListingVariantInline(ViewOnlyTabularInline):
     model = ListingVariant
-    fields = [
+    fields = (
         "variant",
         "store_variant_id",
         "inventory_item_id",
@@ -99,7 +99,7 @@ class ListingVariantInline(ViewOnlyTabularInline):
         "last_pushed_quantity",
         "last_pushed_at",
         "is_inventory_dirty",
-    ]
+    )
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ListingVariant]:
@@ -275,7 +275,7 @@ class ListingVariantAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 # --- import list, push jobs, re-pricing (issue 5): written by services, read here --------------
 class StoreImportItemInline(ViewOnlyTabularInline):
     model = StoreImportItem
-    fields = ["product", "status", "error", "listing"]
+    fields = ("product", "status", "error", "listing")
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StoreImportItem]:
