@@ -1,6 +1,8 @@
 """Retailers in the admin. Store credentials and webhook secrets are encrypted and never shown;
 stores and listings change through the connection and sync services, so they are read-only here."""
 
+from typing import TYPE_CHECKING, Any, TypedDict
+
 from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
@@ -21,7 +23,19 @@ from retailers.models import (
     StoreImportJob,
 )
 
-STORE_FIELDS = [
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class StoreCount(TypedDict):
+    _store_count: int
+
+
+class ListingCount(TypedDict):
+    _listing_count: int
+
+
+STORE_FIELDS = (
     "retailer",
     "name",
     "platform",
@@ -36,7 +50,7 @@ STORE_FIELDS = [
     "last_webhook_at",
     "created_at",
     "updated_at",
-]
+)
 
 
 class PricingRuleForm(forms.ModelForm):
@@ -56,8 +70,9 @@ class PricingRuleForm(forms.ModelForm):
             "min_margin_percent",
         ]
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         store = cleaned.get("store")
         retailer = cleaned.get("retailer")
         retailer_id = retailer.pk if retailer is not None else self.instance.retailer_id
@@ -154,7 +169,7 @@ class RetailerAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(_store_count=Count("stores"))
 
     @admin.display(description="stores", ordering="_store_count")
-    def store_count(self, obj: Retailer) -> int:
+    def store_count(self, obj: "WithAnnotations[Retailer, StoreCount]") -> int:
         return obj._store_count
 
 
@@ -185,7 +200,7 @@ class StoreAdmin(admin.ModelAdmin):
         return False  # a store is connected by its retailer (OAuth / keys), never typed in here
 
     @admin.display(description="listings", ordering="_listing_count")
-    def listing_count(self, obj: Store) -> int:
+    def listing_count(self, obj: "WithAnnotations[Store, ListingCount]") -> int:
         return obj._listing_count
 
 
