@@ -8,6 +8,7 @@ failed; importing the same file twice reports everything unchanged.
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from django.db.models import Max
 from django.utils import timezone
@@ -21,6 +22,16 @@ from suppliers.models import Supplier
 
 CREATED, UPDATED, UNCHANGED, FAILED = "created", "updated", "unchanged", "failed"
 VARIANT_FIELDS = ("options", "wholesale_price", "msrp", "weight_grams", "shipping_class")
+
+_T = TypeVar("_T")
+
+
+def _checked(value: _T | None, name: str) -> _T:
+    """A value the row checkers require before a row reaches a writer (a missing wholesale price
+    or an unknown SKU fails the row), so None here is a bug, not a user's mistake."""
+    if value is None:
+        raise ValueError(f"an import row reached the writer without its {name}")
+    return value
 
 
 @dataclass
@@ -140,7 +151,7 @@ class CatalogWriter:
                     supplier=self.supplier,
                     sku=row.sku,
                     options=options,
-                    wholesale_price=row.wholesale_price,
+                    wholesale_price=_checked(row.wholesale_price, "wholesale price"),
                     msrp=row.msrp,
                     currency=self.supplier.currency,
                     weight_grams=row.weight_grams or 0,
@@ -154,7 +165,7 @@ class CatalogWriter:
             old_wholesale_price = variant.wholesale_price
             if options:
                 variant.options = options
-            variant.wholesale_price = row.wholesale_price
+            variant.wholesale_price = _checked(row.wholesale_price, "wholesale price")
             if row.msrp is not None:
                 variant.msrp = row.msrp
             if row.weight_grams is not None:
@@ -258,10 +269,12 @@ class StockWriter:
         result = BatchResult()
         if not rows:
             return result
-        by_variant = {row.variant_id: row for row in rows}
+        by_variant = {_checked(row.variant_id, "variant"): row for row in rows}
         stock = set_stock_levels(
             supplier=self.supplier,
-            levels={row.variant_id: row.stock for row in rows},
+            levels={
+                variant_id: _checked(row.stock, "stock") for variant_id, row in by_variant.items()
+            },
             source=StockMovement.Source.IMPORT,
             actor=self.actor,
             reference=self.reference,
