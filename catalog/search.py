@@ -251,8 +251,9 @@ def decode_cursor(cursor: str, *, sort: str) -> tuple[object, int]:
         cursor_sort, key, product_id = json.loads(raw)
         if cursor_sort != sort or not isinstance(product_id, int) or product_id <= 0:
             raise ValueError
+        parsed: datetime | Decimal
         if sort == NEWEST:
-            parsed: object = datetime.fromisoformat(key)
+            parsed = datetime.fromisoformat(key)
             if parsed.tzinfo is None:
                 raise ValueError
         else:
@@ -289,8 +290,11 @@ def _precheck(cursor, criteria: SearchCriteria) -> bool:
     return bool(has_lexemes)
 
 
-def _where(criteria: SearchCriteria, *, text: str | None, column: str = "document"):
-    clauses, params = ["ps.is_listed"], []
+def _where(
+    criteria: SearchCriteria, *, text: str | None, column: str = "document"
+) -> tuple[str, list[object]]:
+    clauses: list[str] = ["ps.is_listed"]
+    params: list[object] = []
     if text:
         clauses.append(f"ps.{column} @@ {_TSQUERY}")
         params.append(text)
@@ -403,8 +407,16 @@ def _count(
         else:
             rows.append((key, *rest))
     rows.sort(key=lambda row: (row[4], row[0]), reverse=True)
-    order = {"key": lambda row: (-row[2], row[1])}
-    return total, sorted(categories, **order), sorted(suppliers, **order), rows
+
+    def most_counted_first(facet: tuple) -> tuple:
+        return -facet[2], facet[1]
+
+    return (
+        total,
+        sorted(categories, key=most_counted_first),
+        sorted(suppliers, key=most_counted_first),
+        rows,
+    )
 
 
 def _has_lexemes(cursor, text: str) -> bool:
@@ -601,8 +613,8 @@ def run_search_portable(
     categories: dict = {}
     suppliers: dict = {}
     for category_id, category_name, supplier_id, supplier_name in matches:
-        key = (category_id, category_name or "Uncategorised")
-        categories[key] = categories.get(key, 0) + 1
+        category_key = (category_id, category_name or "Uncategorised")
+        categories[category_key] = categories.get(category_key, 0) + 1
         suppliers[(supplier_id, supplier_name)] = suppliers.get((supplier_id, supplier_name), 0) + 1
 
     def top(counts: dict) -> list[tuple]:
