@@ -31,6 +31,7 @@ class Facet:
     id: int | None
     name: str
     count: int
+    url: str = ""  # the catalog page filtered on this facet; set by the view, which has the query
 
 
 @dataclass
