@@ -2,7 +2,8 @@
 endpoint, and the checks on the updates a supplier's system sends back to us.
 
 Both directions carry `X-Dropship-Signature: base64(HMAC-SHA256(raw body, the supplier's
-webhook secret))` (`integrations.signatures`). What goes in an event, and what an update does, is the orders app's business.
+webhook secret))` (`integrations.signatures`). What goes in an event, and what an update does,
+is the orders app's business.
 """
 
 from __future__ import annotations
