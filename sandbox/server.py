@@ -8,6 +8,7 @@ ThreadingHTTPServer, in the foreground (`python -m sandbox ...`) or in a thread
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -42,6 +43,13 @@ class Response:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # A "lost answer": the work behind the request is done (committed), then the connection is
+    # closed before a single byte of the answer is sent, as when a proxy or the network drops it.
+    dropped: bool = False
+
+    @classmethod
+    def lost(cls) -> Response:
+        return cls(status=0, dropped=True)
 
     @classmethod
     def json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None):
@@ -84,6 +92,10 @@ def _handler_for(app: App) -> type[BaseHTTPRequestHandler]:
                 response = app.handle(request)
             except Exception as exc:  # a sandbox bug must show, not hang the client
                 response = Response.json({"errors": f"sandbox error: {exc!r}"}, status=500)
+            if response.dropped:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             try:
                 self.send_response(response.status)
                 for name, value in response.headers.items():

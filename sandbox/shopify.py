@@ -233,6 +233,7 @@ class ShopifySandbox:
         self.deliveries: list[Delivery] = []
         self.injected: dict[str, list[Response]] = {}
         self.down_until: dict[str, float] = {}  # shop -> clock() time it comes back
+        self.lost_answers: dict[tuple[str, str], int] = {}  # (shop, root field) -> answers to drop
         self.lock = threading.RLock()
         self.clock = clock
         self._last_id = 1000000
@@ -348,6 +349,21 @@ class ShopifySandbox:
         """Answer the next GraphQL calls for `domain` with these responses (429, 500, 401...)."""
         with self.lock:
             self.injected.setdefault(domain, []).extend(responses)
+
+    def lose_answers(self, domain: str, operation: str, count: int = 1) -> None:
+        """Run the next `count` calls of `operation` (a root field such as "productSet") to the
+        end, then drop the connection before answering: the write happened, the caller cannot
+        know it did."""
+        with self.lock:
+            self.lost_answers[(domain, operation)] = count
+
+    def _answer_lost(self, domain: str, operation: str) -> bool:
+        with self.lock:
+            left = self.lost_answers.get((domain, operation), 0)
+            if left <= 0:
+                return False
+            self.lost_answers[(domain, operation)] = left - 1
+            return True
 
     def rejected_calls(self, domain: str | None = None) -> list[CallRecord]:
         return [c for c in self.calls if c.is_rejected and (domain is None or c.shop == domain)]
@@ -628,6 +644,8 @@ class ShopifySandbox:
                     variables=variables,
                 )
             )
+        if self._answer_lost(domain, op_name):
+            return Response.lost()
         return Response.json(body)
 
     # --- webhooks ------------------------------------------------------------------------------

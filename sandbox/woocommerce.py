@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from fnmatch import fnmatch
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
@@ -151,6 +152,8 @@ class WooCommerceSandbox:
         self.injected: dict[str, list[Response]] = {}
         self.down_until: dict[str, float] = {}  # site -> clock() time it comes back
         self.rate_limits: dict[str, float] = {}  # site -> calls per second
+        # (site, method, path pattern under wc/v3 such as "orders/*/notes") -> answers to drop
+        self.lost_answers: dict[tuple[str, str, str], int] = {}
         self.last_call_at: dict[str, float] = {}
         self.lock = threading.RLock()
         self.clock = clock
@@ -270,6 +273,22 @@ class WooCommerceSandbox:
         with self.lock:
             self.injected.setdefault(slug, []).extend(responses)
 
+    def lose_answers(self, slug: str, method: str, pattern: str, count: int = 1) -> None:
+        """Carry out the next `count` `method` calls whose path under wc/v3 matches `pattern`
+        (fnmatch, e.g. "orders/*/notes"), then drop the connection before answering: the write
+        is saved, the caller cannot know it was."""
+        with self.lock:
+            self.lost_answers[(slug, method.upper(), pattern)] = count
+
+    def _answer_lost(self, slug: str, method: str, path: list[str]) -> bool:
+        route = "/".join(path)
+        with self.lock:
+            for (site, verb, pattern), left in self.lost_answers.items():
+                if site == slug and verb == method and left > 0 and fnmatch(route, pattern):
+                    self.lost_answers[(site, verb, pattern)] = left - 1
+                    return True
+        return False
+
     def rejected_calls(self, slug: str | None = None) -> list[CallRecord]:
         return [c for c in self.calls if c.is_rejected and (slug is None or c.site == slug)]
 
@@ -330,6 +349,8 @@ class WooCommerceSandbox:
             CallRecord(site.slug, request.method, request.path, response.status, items)
         )
         self._flush()
+        if response.status < 400 and self._answer_lost(site.slug, request.method, rest[3:]):
+            return Response.lost()
         return response
 
     def _control(self, request: Request, rest: list[str]) -> Response:
