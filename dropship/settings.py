@@ -174,6 +174,9 @@ if CELERY_BROKER_URL == "filesystem://":
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# The visibility timeout stays at an hour: a message a dead worker had taken comes back only then,
+# but Redis would also hand out again any ETA/countdown message older than it (kombu#337,
+# celery#2599). A killed worker's work is recovered by leases instead (WORK_LEASE_SECONDS).
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -189,16 +192,22 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# A worker running an inbox or outbox row holds a lease on it, renewed while the worker lives
+# (dropship/core/leases.py); the sweepers, every SWEEP_INTERVAL_SECONDS, hand a row whose lease
+# ran out to another worker, and the row's attempt number decides which execution's outcome
+# counts. A killed worker's row is running again within lease + sweep interval (under 60 s).
+WORK_LEASE_SECONDS = env.float("WORK_LEASE_SECONDS", default=30.0)
+SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=15.0)
 # Every periodic job is safe to run twice: each claims its rows before acting.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Inbox and outbox: rows a dead worker left behind are picked up again.
     "sweep-inbound-webhooks": {
         "task": "integrations.tasks.sweep_inbound_webhooks_task",
-        "schedule": timedelta(minutes=1),
+        "schedule": timedelta(seconds=SWEEP_INTERVAL_SECONDS),
     },
     "sweep-outbound-pushes": {
         "task": "integrations.tasks.sweep_outbound_pushes_task",
-        "schedule": timedelta(minutes=1),
+        "schedule": timedelta(seconds=SWEEP_INTERVAL_SECONDS),
     },
     # Order pipeline: supplier orders left PAID-but-not-SENT (or unpaid) are picked up again;
     # lines whose retailer chose to wait for stock are retried; stalled orders are flagged.

@@ -48,6 +48,12 @@ class InboundWebhook(TimeStampedModel):
         max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True
     )
     attempts = models.PositiveIntegerField(default=0)
+    lease_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While PROCESSING: the worker renews this while it lives; once it has passed, "
+        "the sweeper hands the event to another worker.",
+    )
     last_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     duplicate_count = models.PositiveIntegerField(default=0)
@@ -122,6 +128,12 @@ class OutboundPush(TimeStampedModel):
     )
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=12)
+    lease_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While SENDING: the worker renews this while it lives; once it has passed, "
+        "the sweeper hands the push to another worker.",
+    )
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_response_status = models.PositiveIntegerField(null=True, blank=True)

@@ -3,12 +3,18 @@
 Inbox (DESIGN flow 2): a verified event is stored first (`receive_webhook`), answered, and
 processed by a task (`process_inbound_webhook`) that claims the row with one conditional UPDATE,
 so two workers never run the same event, then dispatches through the `{topic: handler}` table.
-The sweeper re-enqueues rows left RECEIVED (temporary failure) or stuck PROCESSING (a worker
-died), so nothing is lost.
+The sweeper re-enqueues rows left RECEIVED (a lost message, a temporary failure) or PROCESSING
+past their lease (a worker died), so nothing is lost.
 
 Outbound pushes: a call to a store or supplier that must land is an `OutboundPush` row sent by
 a task through the `{kind: sender}` table, retried with exponential backoff and jitter until it
 succeeds or runs out of attempts.
+
+Killed workers: a claim takes a lease (dropship/core/leases.py) that the claiming worker renews
+while it lives, and counts an attempt. The attempt number is the claim's token: the outcome is
+written only where the row still carries it (compare-and-swap), so when a lease lapsed and
+another worker took the row over, the first worker's outcome is refused (the inbox's handler
+work, in the same transaction, is rolled back with it) and exactly one execution counts.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from django.utils import timezone
 
 from dropship.core.audit import record_audit
 from dropship.core.errors import DomainError, PermanentError, TemporaryError
+from dropship.core.leases import held_lease, lease_until
 from dropship.core.retry import OUTBOX
 from integrations.models import InboundWebhook, OutboundPush
 from integrations.webhooks.handlers import get_handler
@@ -33,8 +40,12 @@ from retailers.models import Store
 
 logger = logging.getLogger(__name__)
 
-# A row RECEIVED or PROCESSING for longer than this is picked up again by the sweeper.
+# A row PROCESSING (SENDING) claimed before leases existed, or a row RECEIVED again after a
+# temporary failure, is picked up again by the sweeper after this.
 STALE_AFTER = timedelta(minutes=2)
+# A row RECEIVED and never claimed this long: its message was lost, or taken by a worker that
+# died before starting it (the broker would return it only after its visibility timeout).
+UNCLAIMED_AFTER = timedelta(seconds=30)
 MAX_WEBHOOK_ATTEMPTS = 10
 KEPT_HEADERS = ("content-type", "user-agent", "x-shopify-", "x-wc-webhook-", "stripe-signature")
 
@@ -57,8 +68,11 @@ def receive_webhook(
     headers: dict[str, str],
     store: Any = None,
     supplier: Any = None,
+    is_delivery: bool = True,
 ) -> tuple[InboundWebhook, bool]:
-    """Store a verified event and enqueue its processing; (row, False) for a duplicate delivery."""
+    """Store a verified event and enqueue its processing; (row, False) for a duplicate delivery.
+    `is_delivery=False` for an event we fetched ourselves (the order poll): it says nothing about
+    the store's webhooks, so the store's last webhook time is left alone."""
     # local: tasks.py imports the services
     from integrations.tasks import process_inbound_webhook_task
 
@@ -85,8 +99,10 @@ def receive_webhook(
         return InboundWebhook.objects.get(source=source, dedup_key=dedup_key[:128]), False
     # Runs at once in autocommit, or when the caller's transaction commits.
     transaction.on_commit(partial(process_inbound_webhook_task.delay, webhook.pk))
-    if store is not None and (
-        store.last_webhook_at is None or now - store.last_webhook_at > timedelta(minutes=1)
+    if (
+        is_delivery
+        and store is not None
+        and (store.last_webhook_at is None or now - store.last_webhook_at > timedelta(minutes=1))
     ):
         _touch_store(store_id=store.pk, now=now)
         store.last_webhook_at = now
@@ -135,20 +151,30 @@ def record_failed_webhook(
 _TABLE = InboundWebhook._meta.db_table
 _CLAIM_SQL = f"""
     UPDATE {_TABLE}
-       SET status = %(processing)s, attempts = attempts + 1, updated_at = %(now)s
+       SET status = %(processing)s, attempts = attempts + 1, updated_at = %(now)s,
+           lease_until = %(lease_until)s
      WHERE id = %(id)s
-       AND (status = %(received)s OR (status = %(processing)s AND updated_at < %(stale)s))
+       AND (status = %(received)s
+            OR (status = %(processing)s AND (lease_until < %(now)s
+                OR (lease_until IS NULL AND updated_at < %(stale)s))))
+ RETURNING attempts
 """  # noqa: S608 (the table name is a constant)
 _FINISH_SQL = f"""
     UPDATE {_TABLE}
        SET status = %(status)s, last_error = %(error)s, processed_at = %(processed_at)s,
-           updated_at = %(now)s
-     WHERE id = %(id)s
+           updated_at = %(now)s, lease_until = NULL
+     WHERE id = %(id)s AND status = %(processing)s AND attempts = %(attempt)s
 """  # noqa: S608 (the table name is a constant)
 
 
-def _claim(webhook_id: int) -> bool:
-    """Take the row for this worker: RECEIVED, or PROCESSING abandoned by a dead worker."""
+class LeaseLost(TemporaryError):
+    """The row was handed to another worker after this one's lease lapsed: its outcome is not
+    written, and the inbox's handler work is rolled back with it."""
+
+
+def _claim(webhook_id: int) -> int | None:
+    """Take the row for this worker: RECEIVED, or PROCESSING whose worker's lease lapsed.
+    Returns the claim's attempt number (its token), None when the row is not ours to run."""
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -156,20 +182,31 @@ def _claim(webhook_id: int) -> bool:
             {
                 "id": webhook_id,
                 "now": now,
+                "lease_until": lease_until(now),
                 "stale": now - STALE_AFTER,
                 "received": InboundWebhook.Status.RECEIVED,
                 "processing": InboundWebhook.Status.PROCESSING,
             },
         )
-        claimed: int = cursor.rowcount
-        return claimed == 1
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 def process_inbound_webhook(*, webhook_id: int) -> InboundWebhook | None:
     """Run the topic's handler once for this event; record the outcome on the row."""
-    if not _claim(webhook_id):
+    attempt = _claim(webhook_id)
+    if attempt is None:
         return None  # processed, failed, or another worker holds it
+    claimed = InboundWebhook.objects.filter(
+        pk=webhook_id, status=InboundWebhook.Status.PROCESSING, attempts=attempt
+    )
+    with held_lease(claimed):
+        return _process_claimed(webhook_id, attempt)
+
+
+def _process_claimed(webhook_id: int, attempt: int) -> InboundWebhook:
     webhook = InboundWebhook.objects.select_related("store__retailer").get(pk=webhook_id)
+    webhook.attempts = attempt  # this execution's claim: the outcome is written only under it
     handler = get_handler(webhook.source, webhook.topic)
     if handler is None:
         _finish(
@@ -187,7 +224,13 @@ def process_inbound_webhook(*, webhook_id: int) -> InboundWebhook | None:
     try:
         with transaction.atomic():
             handler(webhook, payload)
-            _finish(webhook, InboundWebhook.Status.PROCESSED, "")
+            if not _finish(webhook, InboundWebhook.Status.PROCESSED, ""):
+                raise LeaseLost(f"Webhook {webhook.pk} was taken over by another worker.")
+    except LeaseLost:
+        logger.warning(
+            "Webhook %s attempt %s lost its lease; its outcome was discarded", webhook.pk, attempt
+        )
+        webhook.refresh_from_db()
     except TemporaryError as exc:
         status = (
             InboundWebhook.Status.FAILED
@@ -203,11 +246,13 @@ def process_inbound_webhook(*, webhook_id: int) -> InboundWebhook | None:
     return webhook
 
 
-def _finish(webhook: InboundWebhook, status: str, error: str) -> None:
+def _finish(webhook: InboundWebhook, status: str, error: str) -> bool:
+    """Write the outcome where the row still carries this claim (False: another worker's now)."""
     now = timezone.now()
     webhook.status = status
     webhook.last_error = error[:2000]
     webhook.updated_at = now
+    webhook.lease_until = None
     if status == InboundWebhook.Status.PROCESSED:
         webhook.processed_at = now
     with connection.cursor() as cursor:
@@ -219,21 +264,36 @@ def _finish(webhook: InboundWebhook, status: str, error: str) -> None:
                 "error": webhook.last_error,
                 "processed_at": webhook.processed_at,
                 "now": now,
+                "processing": InboundWebhook.Status.PROCESSING,
+                "attempt": webhook.attempts,
             },
         )
+        written: int = cursor.rowcount
+    return written == 1
 
 
-def sweep_inbound_webhooks(*, stale_after: timedelta = STALE_AFTER) -> int:
-    """Re-enqueue events left RECEIVED or stuck PROCESSING for longer than `stale_after`."""
+def _due_for_sweep(*, now: datetime, stale_after: timedelta) -> Q:
+    """Inbox rows whose processing must be started again."""
+    received, processing = InboundWebhook.Status.RECEIVED, InboundWebhook.Status.PROCESSING
+    return (
+        Q(status=received, attempts=0, updated_at__lt=now - min(UNCLAIMED_AFTER, stale_after))
+        | Q(status=received, attempts__gt=0, updated_at__lt=now - stale_after)
+        | Q(status=processing, lease_until__lt=now)
+        | Q(status=processing, lease_until__isnull=True, updated_at__lt=now - stale_after)
+    )
+
+
+def sweep_inbound_webhooks(
+    *, stale_after: timedelta = STALE_AFTER, now: datetime | None = None
+) -> int:
+    """Re-enqueue events never claimed (a lost message), waiting again after a temporary failure
+    for longer than `stale_after`, or claimed by a worker whose lease lapsed (it died)."""
     # local: tasks.py imports the services
     from integrations.tasks import process_inbound_webhook_task
 
-    cutoff = timezone.now() - stale_after
+    now = now or timezone.now()
     ids = list(
-        InboundWebhook.objects.filter(
-            status__in=[InboundWebhook.Status.RECEIVED, InboundWebhook.Status.PROCESSING],
-            updated_at__lt=cutoff,
-        )
+        InboundWebhook.objects.filter(_due_for_sweep(now=now, stale_after=stale_after))
         .order_by("updated_at")
         .values_list("pk", flat=True)[:500]
     )
@@ -336,75 +396,106 @@ def create_outbound_push(
     return push
 
 
-def _claim_push(push_id: int) -> bool:
-    now = timezone.now()
-    return bool(
-        OutboundPush.objects.filter(pk=push_id)
-        .filter(
-            Q(status=OutboundPush.Status.PENDING)
-            & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            | Q(status=OutboundPush.Status.SENDING, updated_at__lt=now - STALE_AFTER)
-        )
-        .update(status=OutboundPush.Status.SENDING, attempts=F("attempts") + 1, updated_at=now)
+def _claimable_push(now: datetime, stale_after: timedelta = STALE_AFTER) -> Q:
+    """Due PENDING pushes, and SENDING ones whose worker's lease lapsed (it died)."""
+    sending = OutboundPush.Status.SENDING
+    return (
+        Q(status=OutboundPush.Status.PENDING)
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        | Q(status=sending, lease_until__lt=now)
+        | Q(status=sending, lease_until__isnull=True, updated_at__lt=now - stale_after)
     )
+
+
+def _claim_push(push_id: int) -> int | None:
+    """Take the push for this worker; its attempt number is the claim's token (None: not ours)."""
+    now = timezone.now()
+    with transaction.atomic():  # the UPDATE's row lock keeps the attempt read back ours
+        claimed = (
+            OutboundPush.objects.filter(pk=push_id)
+            .filter(_claimable_push(now))
+            .update(
+                status=OutboundPush.Status.SENDING,
+                attempts=F("attempts") + 1,
+                updated_at=now,
+                lease_until=lease_until(now),
+            )
+        )
+        if not claimed:
+            return None
+        return OutboundPush.objects.filter(pk=push_id).values_list("attempts", flat=True).get()
 
 
 def send_outbound_push(*, push_id: int) -> OutboundPush | None:
     """Send one due push through its kind's sender and record the outcome."""
-    if not _claim_push(push_id):
+    attempt = _claim_push(push_id)
+    if attempt is None:
         return None
-    push = OutboundPush.objects.get(pk=push_id)
+    claimed = OutboundPush.objects.filter(
+        pk=push_id, status=OutboundPush.Status.SENDING, attempts=attempt
+    )
+    with held_lease(claimed):
+        push = OutboundPush.objects.get(pk=push_id)
+        push.attempts = attempt  # this execution's claim
+        _send(push)
+    # Compare-and-swap: written only if no other worker took the push over meanwhile.
+    written = claimed.update(
+        status=push.status,
+        last_error=push.last_error,
+        next_attempt_at=push.next_attempt_at,
+        succeeded_at=push.succeeded_at,
+        last_response_status=push.last_response_status,
+        lease_until=None,
+        updated_at=timezone.now(),
+    )
+    if not written:
+        logger.warning(
+            "Outbound push %s attempt %s lost its lease; its outcome was discarded",
+            push_id,
+            attempt,
+        )
+        push.refresh_from_db()
+    return push
+
+
+def _send(push: OutboundPush) -> None:
+    """Call the kind's sender and set the outcome on `push` (not saved)."""
     sender = SENDERS.get(push.kind)
     now = timezone.now()
     if sender is None:
         push.status = OutboundPush.Status.FAILED
         push.last_error = f"No sender is registered for {push.get_kind_display()}."
-    else:
-        try:
-            sender(push)
-        except TemporaryError as exc:
-            push.last_error = str(exc)[:2000]
-            if push.attempts >= push.max_attempts:
-                push.status = OutboundPush.Status.FAILED
-            else:
-                push.status = OutboundPush.Status.PENDING
-                push.next_attempt_at = now + backoff_delay(push.attempts, error=exc)
-        except PermanentError as exc:
+        return
+    try:
+        sender(push)
+    except TemporaryError as exc:
+        push.last_error = str(exc)[:2000]
+        if push.attempts >= push.max_attempts:
             push.status = OutboundPush.Status.FAILED
-            push.last_error = str(exc)[:2000] or type(exc).__name__
-        except Exception as exc:
-            logger.exception("Outbound push %s (%s) sender crashed", push.pk, push.kind)
-            push.status = OutboundPush.Status.FAILED
-            push.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         else:
-            push.status = OutboundPush.Status.SUCCEEDED
-            push.succeeded_at = now
-            push.last_error = ""
-    push.save(
-        update_fields=[
-            "status",
-            "last_error",
-            "next_attempt_at",
-            "succeeded_at",
-            "last_response_status",
-            "updated_at",
-        ]
-    )
-    return push
+            push.status = OutboundPush.Status.PENDING
+            push.next_attempt_at = now + backoff_delay(push.attempts, error=exc)
+    except PermanentError as exc:
+        push.status = OutboundPush.Status.FAILED
+        push.last_error = str(exc)[:2000] or type(exc).__name__
+    except Exception as exc:
+        logger.exception("Outbound push %s (%s) sender crashed", push.pk, push.kind)
+        push.status = OutboundPush.Status.FAILED
+        push.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    else:
+        push.status = OutboundPush.Status.SUCCEEDED
+        push.succeeded_at = now
+        push.last_error = ""
 
 
 def sweep_outbound_pushes(*, stale_after: timedelta = STALE_AFTER) -> int:
-    """Enqueue pushes that are due (PENDING past next_attempt_at) or stuck SENDING."""
+    """Enqueue pushes that are due (PENDING past next_attempt_at) or whose worker died."""
     # local: tasks.py imports the services
     from integrations.tasks import send_outbound_push_task
 
     now = timezone.now()
     ids = list(
-        OutboundPush.objects.filter(
-            Q(status=OutboundPush.Status.PENDING)
-            & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            | Q(status=OutboundPush.Status.SENDING, updated_at__lt=now - stale_after)
-        )
+        OutboundPush.objects.filter(_claimable_push(now, stale_after))
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:500]
     )
