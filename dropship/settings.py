@@ -215,6 +215,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "orders.tasks.sweep_undispatched_supplier_orders_task",
         "schedule": timedelta(minutes=1),
     },
+    # Orders whose webhooks were lost are found by a poll of each store; the webhooks a store
+    # dropped or disabled are registered again daily.
+    "poll-store-orders": {
+        "task": "orders.tasks.poll_all_store_orders_task",
+        "schedule": timedelta(minutes=5),
+    },
+    "check-store-webhooks": {
+        "task": "orders.tasks.check_all_store_webhooks_task",
+        "schedule": crontab(hour=4, minute=15),
+    },
     "retry-waiting-order-items": {
         "task": "orders.tasks.retry_waiting_items_task",
         "schedule": timedelta(minutes=5),

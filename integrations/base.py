@@ -9,6 +9,7 @@ numeric ids (``"123"``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -174,10 +175,31 @@ class OrderWebhookParser(Protocol):
     #: every order topic the parser reads, and those that can bring a new order
     order_topics: tuple[str, ...]
     creating_topics: tuple[str, ...]
+    #: the inbox topic of an order found by the periodic poll (`PolledOrder.payload` as body);
+    #: ours, not the platform's: it is one of the order topics and the creating topics
+    polled_topic: str
 
     def parse_order_webhook(self, *, topic: str, payload: Any) -> StoreOrderEvent:
         """Raises StorePermanentError, naming what is wrong, for a payload that is no order."""
         ...
+
+
+@dataclass(frozen=True)
+class PolledOrder:
+    """An order as the store's order list answered it (the reconciliation poll)."""
+
+    store_order_id: str
+    updated_at: datetime  # aware, as the store last changed it
+    created_at: datetime  # aware, when it was placed
+    payload: dict[str, Any]  # the store's own shape, stored in the inbox under `polled_topic`
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of orders updated since a moment, oldest change first."""
+
+    orders: tuple[PolledOrder, ...]
+    cursor: str = ""  # where the next page starts; "" after the last page
 
 
 # --- privacy requests ----------------------------------------------------------------------------
@@ -270,6 +292,15 @@ class WebhookRegistration:
     store_webhook_id: str
 
 
+@dataclass(frozen=True)
+class WebhookCheck:
+    """Our webhooks as the store has them after a check: one registration per topic the client
+    registers, and what had to be repaired (e.g. "orders/create: missing, re-created")."""
+
+    registrations: tuple[WebhookRegistration, ...]
+    repaired: tuple[str, ...] = ()
+
+
 # --- the protocol --------------------------------------------------------------------------------
 @runtime_checkable
 class StoreClient(Protocol):
@@ -285,6 +316,16 @@ class StoreClient(Protocol):
     def register_webhooks(self, *, callback_url: str) -> list[WebhookRegistration]: ...
 
     def delete_webhooks(self, *, store_webhook_ids: list[str]) -> None: ...
+
+    def ensure_webhooks(self, *, callback_url: str) -> WebhookCheck:
+        """Re-create missing and re-activate disabled subscriptions for every topic we register."""
+        ...
+
+    def list_orders_updated_since(
+        self, *, since: datetime, cursor: str = "", page_size: int = 0
+    ) -> OrderPage:
+        """Orders changed at or after `since`, oldest change first, one page per call."""
+        ...
 
     def upsert_products(self, *, products: list[ProductData]) -> list[ProductResult]: ...
 

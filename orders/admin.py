@@ -20,6 +20,7 @@ from orders.models import (
     ReturnRequest,
     Shipment,
     ShipmentItem,
+    StoreOrderSync,
     SupplierOrder,
 )
 from orders.services import tracking
@@ -327,6 +328,26 @@ class ShipmentItemAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["shipment", "order_item", "quantity"]
     search_fields = ["shipment__tracking_number", "order_item__title", "order_item__sku"]
     list_select_related = ["shipment", "order_item"]
+
+
+@admin.register(StoreOrderSync)
+class StoreOrderSyncAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Support's view of each store's order poll: its watermark, its last error, and whether its
+    webhooks went quiet (the reason is the one the retailer sees)."""
+
+    list_display = [
+        "store",
+        "watermark",
+        "last_polled_at",
+        "orders_found",
+        "webhooks_quiet_since",
+        "quiet_reason",
+        "last_poll_error",
+        "webhooks_repaired",
+    ]
+    list_filter = [("webhooks_quiet_since", admin.EmptyFieldListFilter)]
+    search_fields = ["store__name", "store__domain"]
+    list_select_related = ["store"]
 
 
 @admin.register(OrderEvent)

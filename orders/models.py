@@ -340,3 +340,41 @@ class Dispute(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Dispute on {self.supplier_order}"
+
+
+class StoreOrderSync(TimeStampedModel):
+    """The periodic order reconciliation of one store (orders/services/reconciliation.py): how
+    far its poll has read, and whether the store's webhooks went quiet while orders kept coming.
+    """
+
+    store = models.OneToOneField(
+        "retailers.Store", on_delete=models.CASCADE, related_name="order_sync"
+    )
+    watermark = models.DateTimeField(
+        null=True, blank=True, help_text="The last order change the poll has taken in."
+    )
+    poll_lease_until = models.DateTimeField(null=True, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_poll_error = models.TextField(blank=True)
+    orders_found = models.PositiveIntegerField(
+        default=0, help_text="Order changes the poll stored that no webhook had brought."
+    )
+    unheard_order_ids = models.JSONField(
+        default=list, blank=True, help_text="Orders placed after the last webhook received."
+    )
+    webhooks_quiet_since = models.DateTimeField(null=True, blank=True, db_index=True)
+    quiet_reason = models.CharField(max_length=500, blank=True)
+    webhooks_checked_at = models.DateTimeField(null=True, blank=True)
+    webhooks_repaired = models.CharField(
+        max_length=500, blank=True, help_text="What the last daily webhook check had to repair."
+    )
+
+    class Meta:
+        verbose_name = "store order reconciliation"
+
+    def __str__(self) -> str:
+        return f"Order reconciliation of {self.store}"
+
+    @property
+    def is_webhooks_quiet(self) -> bool:
+        return self.webhooks_quiet_since is not None

@@ -8,12 +8,25 @@ and watchdog tasks keep the names they had in orders/tracking_tasks.py, so messa
 and the beat schedule still find them.
 """
 
+import logging
+
 from celery import shared_task
 
 from dropship.core.errors import TemporaryError
 from dropship.core.retry import PAYMENT_TASKS, RetryOnTemporaryError
-from orders.services import dispatch, exceptions, payment, routing, tracking, watchdog
-from retailers.models import Retailer
+from integrations.base import StorePermanentError, StoreTemporaryError
+from orders.services import (
+    dispatch,
+    exceptions,
+    payment,
+    reconciliation,
+    routing,
+    tracking,
+    watchdog,
+)
+from retailers.models import Retailer, Store
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -96,3 +109,43 @@ def push_shipment_tracking_task(self, shipment_id: int) -> None:
 )
 def run_order_watchdog_task(self) -> int:
     return watchdog.run_watchdog()
+
+
+# --- order reconciliation (nothing lost when webhooks are) ---------------------------------------
+@shared_task(ignore_result=True)
+def poll_all_store_orders_task() -> int:
+    """Beat: one poll task per connected Shopify or WooCommerce store."""
+    store_ids = reconciliation.list_polled_store_ids()
+    for store_id in store_ids:
+        poll_store_orders_task.delay(store_id)
+    return len(store_ids)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def poll_store_orders_task(store_id: int) -> None:
+    """Safe to run twice: one poll per store at a time, and the inbox keeps each change once."""
+    store = Store.objects.filter(pk=store_id, status=Store.Status.CONNECTED).first()
+    if store is not None:
+        reconciliation.poll_store_orders(store=store)
+
+
+@shared_task(ignore_result=True)
+def check_all_store_webhooks_task() -> int:
+    """Beat, daily: one webhook check per connected Shopify or WooCommerce store."""
+    store_ids = reconciliation.list_polled_store_ids()
+    for store_id in store_ids:
+        check_store_webhooks_task.delay(store_id)
+    return len(store_ids)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def check_store_webhooks_task(store_id: int) -> None:
+    """Safe to run twice: a second check finds every subscription in place."""
+    store = Store.objects.filter(pk=store_id, status=Store.Status.CONNECTED).first()
+    if store is None:
+        return
+    try:
+        reconciliation.check_store_webhooks(store=store)
+    except (StorePermanentError, StoreTemporaryError):
+        # Recorded on the store (NEEDS_RECONNECT) or tried again tomorrow; logged by the client.
+        logger.warning("Webhook check of store %s failed", store_id, exc_info=True)

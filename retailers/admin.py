@@ -173,6 +173,22 @@ class RetailerAdmin(admin.ModelAdmin):
         return obj._store_count
 
 
+class WebhooksQuietFilter(admin.SimpleListFilter):
+    """Support's list of stores whose webhooks went quiet while the order poll kept finding
+    orders (orders/services/reconciliation.py)."""
+
+    title = "webhooks"
+    parameter_name = "webhooks"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("quiet", "Quiet: orders found only by the poll")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Store]) -> QuerySet[Store]:
+        if self.value() == "quiet":
+            return queryset.filter(order_sync__webhooks_quiet_since__isnull=False)
+        return queryset
+
+
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
     list_display = [
@@ -184,11 +200,12 @@ class StoreAdmin(admin.ModelAdmin):
         "listing_count",
         "connected_at",
         "last_webhook_at",
+        "webhooks_warning",
     ]
-    list_filter = ["platform", "status", "currency"]
+    list_filter = ["platform", "status", WebhooksQuietFilter, "currency"]
     search_fields = ["name", "domain", "retailer__business_name", "public_id__exact"]
     date_hierarchy = "created_at"
-    list_select_related = ["retailer"]
+    list_select_related = ["retailer", "order_sync"]
     # credentials and webhook_secret are encrypted secrets: not in `fields`, never rendered.
     fields = STORE_FIELDS
     readonly_fields = [f for f in STORE_FIELDS if f not in ("name", "location_id", "currency")]
@@ -202,6 +219,13 @@ class StoreAdmin(admin.ModelAdmin):
     @admin.display(description="listings", ordering="_listing_count")
     def listing_count(self, obj: "WithAnnotations[Store, ListingCount]") -> int:
         return obj._listing_count
+
+    @admin.display(description="webhooks")
+    def webhooks_warning(self, obj: Store) -> str:
+        sync = getattr(obj, "order_sync", None)
+        if sync is None or not sync.is_webhooks_quiet:
+            return ""
+        return f"⚠ quiet since {sync.webhooks_quiet_since:%Y-%m-%d %H:%M}: {sync.quiet_reason}"
 
 
 @admin.register(PricingRule)

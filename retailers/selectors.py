@@ -43,8 +43,8 @@ def list_stores_for_retailer(*, retailer: Retailer) -> QuerySet[Store]:
 
 
 def list_stores_with_health_for_retailer(*, retailer: Retailer) -> QuerySet[Store]:
-    """Stores for the stores page, with webhook health: events received in the last 24 hours
-    and events that failed processing."""
+    """Stores for the stores page, with webhook health: events received in the last 24 hours,
+    events that failed processing, and whether webhooks went quiet while orders kept coming."""
     since = timezone.now() - timedelta(hours=24)
     return (
         Store.objects.filter(retailer=retailer)
@@ -56,6 +56,8 @@ def list_stores_with_health_for_retailer(*, retailer: Retailer) -> QuerySet[Stor
             failed_events=Count(
                 "inbound_webhooks", filter=Q(inbound_webhooks__status=InboundWebhook.Status.FAILED)
             ),
+            webhooks_quiet_since=F("order_sync__webhooks_quiet_since"),
+            webhooks_quiet_reason=F("order_sync__quiet_reason"),
         )
         .order_by("name")
     )

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import html
 import json
+import re
 import secrets
 import threading
 import time
@@ -234,6 +235,7 @@ class ShopifySandbox:
         self.injected: dict[str, list[Response]] = {}
         self.down_until: dict[str, float] = {}  # shop -> clock() time it comes back
         self.lost_answers: dict[tuple[str, str], int] = {}  # (shop, root field) -> answers to drop
+        self.silenced: set[str] = set()  # shops whose webhooks are not delivered (orders still are)
         self.lock = threading.RLock()
         self.clock = clock
         self._last_id = 1000000
@@ -336,6 +338,28 @@ class ShopifySandbox:
     def bring_up(self, domain: str) -> None:
         with self.lock:
             self.down_until.pop(domain, None)
+
+    def silence_webhooks(self, domain: str, *, is_silenced: bool = True) -> None:
+        """Stop (or resume) delivering the shop's webhooks: events happen, nothing is sent, as
+        when Shopify's deliveries to the app fail or its subscriptions were removed."""
+        with self.lock:
+            (self.silenced.add if is_silenced else self.silenced.discard)(domain)
+
+    def drop_subscriptions(self, domain: str, *topics: str) -> list[dict]:
+        """Remove the shop's subscriptions to `topics` (all when none are named), as Shopify does
+        after its deliveries kept failing; returns what was removed."""
+        shop = self.shops[domain]
+        with self.lock:
+            dropped = [
+                s for s in shop.webhooks.values() if not topics or TOPIC_NAMES[s["topic"]] in topics
+            ]
+            for subscription in dropped:
+                shop.webhooks.pop(subscription["id"])
+        return dropped
+
+    def touch_order(self, order: dict) -> None:
+        """An order changed: its updatedAt moves (the orders query sorts and filters by it)."""
+        order["updated_at"] = self.now()
 
     def set_available(self, domain: str, inventory_item_id: str, quantity: int) -> None:
         """Change a quantity behind Dropship's back (a merchant editing it in the admin)."""
@@ -671,7 +695,9 @@ class ShopifySandbox:
         shop = self.shops[domain]
         body = json.dumps(payload).encode()
         event_id = event_id or secrets.token_hex(8)
-        results = []
+        results: list[Delivery] = []
+        if domain in self.silenced:
+            return results
         for subscription in list(shop.webhooks.values()):
             if TOPIC_NAMES[subscription["topic"]] != topic:
                 continue
@@ -772,6 +798,7 @@ class ShopifySandbox:
                 "email": email,
                 "note": None,
                 "created_at": self.now(),
+                "updated_at": self.now(),
                 "cancelled_at": None,
                 "currency": shop.currency,
                 "customer": {
@@ -816,6 +843,7 @@ class ShopifySandbox:
         shop = self.shops[domain]
         order = shop.orders[order_id]
         order["cancelled_at"] = self.now()
+        self.touch_order(order)
         for fo_id in order["fulfillment_order_ids"]:
             shop.fulfillment_orders[fo_id]["status"] = "CANCELLED"
         self.deliver(domain, "orders/cancelled", self.order_payload(shop, order))
@@ -834,6 +862,7 @@ class ShopifySandbox:
             "email": order["email"],
             "contact_email": order["email"],
             "created_at": order["created_at"],
+            "updated_at": order.get("updated_at") or order["created_at"],
             "cancelled_at": order["cancelled_at"],
             "currency": order["currency"],
             "presentment_currency": order["currency"],
@@ -1013,6 +1042,22 @@ class _Root:
     def order(self, info, id: str) -> dict | None:
         return _order(self.shop_state, id)
 
+    def orders(
+        self,
+        info,
+        first: int | None = None,
+        after: str | None = None,
+        query: str | None = None,
+        sortKey: str | None = None,
+        reverse: bool = False,
+    ) -> dict:
+        if first is None or not 1 <= first <= MAX_INPUT_ARRAY:
+            raise GraphQLError(f"first must be between 1 and {MAX_INPUT_ARRAY}.")
+        return _order_page(
+            self.shop_state, first=first, after=after, query=query or "", sort_key=sortKey or "ID",
+            reverse=reverse, now=self.sandbox.clock(),
+        )  # fmt: skip
+
     def webhookSubscriptions(self, info, first: int | None = None) -> dict:
         return {"nodes": list(self.shop_state.webhooks.values())[: first or 50]}
 
@@ -1058,6 +1103,7 @@ class _Root:
             }
         if "note" in input:
             order["note"] = input["note"]
+            self.sandbox.touch_order(order)
         return {"order": _order(self.shop_state, input["id"]), "userErrors": []}
 
     def webhookSubscriptionCreate(self, info, topic: str, webhookSubscription: dict) -> dict:
@@ -1166,6 +1212,56 @@ def _inventory_item(shop: Shop, gid: str) -> dict | None:
     return {"id": gid, "sku": item["sku"], "tracked": item["tracked"], "inventoryLevel": level}
 
 
+_SEARCH_TERM = re.compile(r"(created_at|updated_at):(>=|<=|>|<)?'?([0-9T:.+\-Z]+)'?")
+# Orders older than this are not visible without the read_all_orders scope.
+VISIBLE_ORDER_SECONDS = 60 * 24 * 3600
+_SORT_FIELDS = {"CREATED_AT": "created_at", "UPDATED_AT": "updated_at", "ID": "legacy_id"}
+
+
+def _order_page(
+    shop: Shop, *, first: int, after: str | None, query: str, sort_key: str, reverse: bool,
+    now: float,
+) -> dict:  # fmt: skip
+    """The `orders` connection: filtered by the search terms on created_at / updated_at, sorted,
+    paged by an opaque cursor (the position after the last node returned)."""
+    orders = [
+        o
+        for o in shop.orders.values()
+        if datetime.strptime(o["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+        >= now - VISIBLE_ORDER_SECONDS
+    ]
+    for field_name, operator, value in _SEARCH_TERM.findall(query):
+        bound = _instant(value)
+        compare = {
+            ">": lambda a, b: a > b,
+            ">=": lambda a, b: a >= b,
+            "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b,
+            "": lambda a, b: a == b,
+        }[operator]
+        orders = [
+            o for o in orders if compare(_instant(o.get(field_name) or o["created_at"]), bound)
+        ]
+    field_name = _SORT_FIELDS.get(sort_key, "legacy_id")
+    orders.sort(
+        key=lambda o: (o.get(field_name) or o["created_at"], o["legacy_id"]), reverse=reverse
+    )
+    start = int(base64.b64decode(after).decode()) if after else 0
+    page = orders[start : start + first]
+    end = start + len(page)
+    return {
+        "nodes": [_order(shop, o["id"]) for o in page],
+        "pageInfo": {
+            "hasNextPage": end < len(orders),
+            "endCursor": base64.b64encode(str(end).encode()).decode() if page else None,
+        },
+    }
+
+
+def _instant(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
 def _order(shop: Shop, gid: str) -> dict | None:
     order = shop.orders.get(gid)
     if order is None:
@@ -1229,6 +1325,7 @@ def _order(shop: Shop, gid: str) -> dict | None:
         "note": order["note"],
         "currencyCode": currency,
         "createdAt": order["created_at"],
+        "updatedAt": order.get("updated_at") or order["created_at"],
         "cancelledAt": order["cancelled_at"],
         "displayFulfillmentStatus": status,
         "customer": {
@@ -1254,7 +1351,11 @@ def _order(shop: Shop, gid: str) -> dict | None:
         },
         "totalPriceSet": _money(order["total_price"], currency),
         "lineItems": lambda info, first=None: {
-            "nodes": [line(li) for li in order["line_items"]][: first or 250]
+            "nodes": [line(li) for li in order["line_items"]][: first or 250],
+            "pageInfo": {
+                "hasNextPage": len(order["line_items"]) > (first or 250),
+                "endCursor": None,
+            },
         },
         "fulfillmentOrders": fulfillment_orders,
         "fulfillments": [shop.fulfillments[f] for f in order["fulfillment_ids"]],
@@ -1628,4 +1729,5 @@ def _fulfillment_create(sandbox: ShopifySandbox, shop: Shop, data: dict) -> dict
     }
     shop.fulfillments[gid] = fulfillment
     shop.orders[fulfillment["order_id"]]["fulfillment_ids"].append(gid)
+    sandbox.touch_order(shop.orders[fulfillment["order_id"]])
     return {"fulfillment": fulfillment, "userErrors": []}

@@ -36,6 +36,8 @@ from sandbox.storefront import WooStorefront
 
 BATCH_LIMIT = 100  # woocommerce_rest_batch_items_limit
 TIMESTAMP_WINDOW = 15 * 60
+# active delivers; paused is set by an admin; disabled by WooCommerce after delivery failures.
+WEBHOOK_STATUSES = ("active", "paused", "disabled")
 WEBHOOK_TOPICS = {
     "order.created",
     "order.updated",
@@ -155,6 +157,7 @@ class WooCommerceSandbox:
         # (site, method, path pattern under wc/v3 such as "orders/*/notes") -> answers to drop
         self.lost_answers: dict[tuple[str, str, str], int] = {}
         self.last_call_at: dict[str, float] = {}
+        self.silenced: set[str] = set()  # sites whose webhooks are not delivered (orders still are)
         self.lock = threading.RLock()
         self.clock = clock
         self._last_id = 699
@@ -243,6 +246,22 @@ class WooCommerceSandbox:
         """Answer 429 (with Retry-After) to a call that comes sooner than 1/rate after the last."""
         with self.lock:
             self.rate_limits[slug] = calls_per_second
+
+    def silence_webhooks(self, slug: str, *, is_silenced: bool = True) -> None:
+        """Stop (or resume) delivering the site's webhooks: orders are still placed."""
+        with self.lock:
+            (self.silenced.add if is_silenced else self.silenced.discard)(slug)
+
+    def disable_webhooks(self, slug: str, *topics: str) -> list[dict]:
+        """Set the site's webhooks for `topics` (all when none named) to `disabled`, as
+        WooCommerce does after repeated delivery failures; returns them."""
+        with self.lock:
+            hooks = [
+                w for w in self.sites[slug].webhooks.values() if not topics or w["topic"] in topics
+            ]
+            for webhook in hooks:
+                webhook["status"] = "disabled"
+        return hooks
 
     def take_down(self, slug: str, *, seconds: float) -> None:
         """The site answers 503 to every API call for the next `seconds`."""
@@ -518,6 +537,8 @@ class WooCommerceSandbox:
                             self._save_variation(site, product_id, variation_id, body)
                         )
                     return Response.json(site.variations[variation_id]), 0
+            if path == ["orders"] and method == "GET":
+                return self._list_orders(site, request), 0
             if path and path[0] == "orders" and len(path) >= 2:
                 order_id = int(path[1])
                 order = site.orders.get(order_id)
@@ -552,6 +573,18 @@ class WooCommerceSandbox:
                 webhook_id = int(path[1])
                 if webhook_id not in site.webhooks:
                     return _error("woocommerce_rest_webhook_invalid_id", "Invalid ID.", 404), 0
+                if method in {"PUT", "POST", "PATCH"}:
+                    if "status" in body and body["status"] not in WEBHOOK_STATUSES:
+                        return _error("rest_invalid_param", "Invalid parameter(s): status", 400), 0
+                    webhook = site.webhooks[webhook_id]
+                    webhook.update(
+                        {
+                            k: body[k]
+                            for k in ("status", "name", "delivery_url", "secret")
+                            if k in body
+                        }
+                    )
+                    return Response.json({k: v for k, v in webhook.items() if k != "secret"}), 1
                 if method == "DELETE":
                     if request.query_dict.get("force") not in {"true", "1"}:
                         return _error(
@@ -560,7 +593,8 @@ class WooCommerceSandbox:
                             501,
                         ), 0
                     return Response.json(site.webhooks.pop(webhook_id)), 1
-                return Response.json(site.webhooks[webhook_id]), 0
+                webhook = site.webhooks[webhook_id]
+                return Response.json({k: v for k, v in webhook.items() if k != "secret"}), 0
         return _error(
             "rest_no_route", "No route was found matching the URL and request method.", 404
         ), 0
@@ -756,11 +790,51 @@ class WooCommerceSandbox:
                 order["meta_data"].append(
                     {"id": self.next_id(), "key": meta["key"], "value": meta["value"]}
                 )
-        order["date_modified"] = self.now()
+        order["date_modified"] = order["date_modified_gmt"] = self.now()
         if before != order["status"] or data.get("meta_data"):
             snapshot = json.loads(json.dumps(order))
             self._later(lambda: self.deliver(site.slug, "order.updated", snapshot))
         return order
+
+    def _list_orders(self, site: Site, request: Request) -> Response:
+        """GET orders: `modified_after` / `modified_before` (ISO 8601, GMT with dates_are_gmt),
+        `orderby` date|modified|id, `order` asc|desc, paged by `page` / `per_page` (at most 100)
+        with X-WP-Total and X-WP-TotalPages."""
+        query = request.query_dict
+        orders = list(site.orders.values())
+        for name, keep in (("modified_after", 1), ("modified_before", -1)):
+            if query.get(name):
+                try:
+                    bound = self._instant(str(query[name]).replace("Z", "")[:19])
+                except ValueError:
+                    return _error("rest_invalid_param", f"Invalid parameter(s): {name}", 400)
+                orders = [
+                    o for o in orders if (self._instant(o["date_modified_gmt"]) - bound) * keep > 0
+                ]
+        field = {"date": "date_created_gmt", "modified": "date_modified_gmt", "id": "id"}.get(
+            str(query.get("orderby") or "date")
+        )
+        if field is None:
+            return _error("rest_invalid_param", "Invalid parameter(s): orderby", 400)
+        descending = str(query.get("order") or "desc") == "desc"
+        orders.sort(key=lambda o: (o[field], o["id"]), reverse=descending)
+        per_page = int(query.get("per_page") or 10)
+        if not 1 <= per_page <= 100:
+            return _error(
+                "rest_invalid_param",
+                "Invalid parameter(s): per_page (must be between 1 and 100)",
+                400,
+            )
+        page = max(1, int(query.get("page") or 1))
+        pages = max(1, -(-len(orders) // per_page))
+        return Response.json(
+            orders[(page - 1) * per_page : page * per_page],
+            headers={"X-WP-Total": str(len(orders)), "X-WP-TotalPages": str(pages)},
+        )
+
+    @staticmethod
+    def _instant(value: str) -> float:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp()
 
     def _create_webhook(self, site: Site, data: dict) -> tuple[Response, int]:
         topic = data.get("topic", "")
@@ -803,7 +877,9 @@ class WooCommerceSandbox:
     def deliver(self, slug: str, topic: str, payload: dict) -> list[Delivery]:
         site = self.sites[slug]
         body = json.dumps(payload).encode()
-        results = []
+        results: list[Delivery] = []
+        if slug in self.silenced:
+            return results
         for webhook in list(site.webhooks.values()):
             if webhook["topic"] != topic or webhook["status"] != "active":
                 continue

@@ -228,6 +228,12 @@ def _populate(n: int = 0) -> dict:
 
     StoreSyncState.objects.create(store=store, last_error="Shopify answered 503.")
     StockReconciliation.objects.create(store=store, checked=3, matched=2, drifted=1)
+    # Order reconciliation (issue 14)
+    from orders.models import StoreOrderSync
+
+    StoreOrderSync.objects.create(
+        store=store, webhooks_quiet_since=timezone.now(), quiet_reason="3 orders came by poll."
+    )
     SupplierFeed.objects.create(supplier=supplier, url=f"https://feeds.example.com/{n}.csv")
     record_audit(actor=superuser, action="supplier.approve", target=supplier)
     assert FeeSchedule.objects.exists()  # created by billing's data migration

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -34,12 +35,15 @@ from integrations.base import (
     InventoryResult,
     OrderData,
     OrderNote,
+    OrderPage,
+    PolledOrder,
     ProductData,
     ProductResult,
     StoreAuthError,
     StoreInfo,
     StorePermanentError,
     StoreTemporaryError,
+    WebhookCheck,
     WebhookRegistration,
     chunked,
 )
@@ -64,6 +68,23 @@ COST_SEEDS = {
     "fulfillmentOrders": 820,
 }
 DEFAULT_COST_SEED = 50
+# The order fields get_order and the order list read (order_from_graphql maps them).
+ORDER_FIELDS = """
+    id name email currencyCode createdAt updatedAt cancelledAt displayFulfillmentStatus
+    customer { firstName lastName email }
+    shippingAddress { name firstName lastName company address1 address2 city province provinceCode zip country countryCodeV2 phone }
+    totalPriceSet { shopMoney { amount currencyCode } }
+    lineItems(first: LINES) {
+      nodes { id sku title quantity variant { id } product { id } originalUnitPriceSet { shopMoney { amount } } }
+      pageInfo { hasNextPage }
+    }
+"""
+# A query must stay under Shopify's 1,000-point single-query limit: one order is read with its
+# first 100 lines; the reconciliation list reads ORDER_PAGE_SIZE orders with their first
+# LISTED_LINES lines and reads the rare longer order again on its own.
+ORDER_LINES = 100
+LISTED_LINES = 20
+ORDER_PAGE_SIZE = 5
 
 
 def shop_base_url(shop_domain: str) -> str:
@@ -286,11 +307,18 @@ class ShopifyClient:
         )
 
     def register_webhooks(self, *, callback_url: str) -> list[WebhookRegistration]:
+        return list(self.ensure_webhooks(callback_url=callback_url).registrations)
+
+    def ensure_webhooks(self, *, callback_url: str) -> WebhookCheck:
+        """A subscription per topic of WEBHOOK_TOPICS to `callback_url`: kept when Shopify has
+        it, created when missing (Shopify removes a subscription whose deliveries kept failing).
+        """
         existing = self.graphql(
             "query { webhookSubscriptions(first: 50) { nodes { id topic callbackUrl } } }",
             operation="webhookSubscriptions",
         )["webhookSubscriptions"]["nodes"]
         registrations = []
+        repaired = []
         for topic_enum, topic in WEBHOOK_TOPICS.items():
             match = next(
                 (
@@ -323,7 +351,45 @@ class ShopifyClient:
                     topic=topic, store_webhook_id=payload["webhookSubscription"]["id"]
                 )
             )
-        return registrations
+            repaired.append(f"{topic}: missing, subscribed again")
+        return WebhookCheck(registrations=tuple(registrations), repaired=tuple(repaired))
+
+    def list_orders_updated_since(
+        self, *, since: datetime, cursor: str = "", page_size: int = 0
+    ) -> OrderPage:
+        """`orders(query: "updated_at:>='…'", sortKey: UPDATED_AT)`, a page at a time. Without
+        the read_all_orders scope Shopify shows only the last 60 days of orders."""
+        instant = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        data = self.graphql(
+            f"""query($first: Int!, $after: String, $query: String!) {{
+              orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+                nodes {{ {_order_fields(LISTED_LINES)} }}
+                pageInfo {{ hasNextPage endCursor }}
+              }}
+            }}""",
+            {"first": page_size or ORDER_PAGE_SIZE, "after": cursor or None,
+             "query": f"updated_at:>='{instant}'"},
+            operation="orders",
+        )["orders"]  # fmt: skip
+        page_info = data.get("pageInfo") or {}
+        nodes = [
+            node
+            if not ((node.get("lineItems") or {}).get("pageInfo") or {}).get("hasNextPage")
+            else self._order_node(node["id"])  # more lines than the list reads
+            for node in data.get("nodes") or []
+        ]
+        return OrderPage(
+            orders=tuple(
+                PolledOrder(
+                    store_order_id=node["id"],
+                    updated_at=_instant(node.get("updatedAt") or node["createdAt"]),
+                    created_at=_instant(node["createdAt"]),
+                    payload=node,
+                )
+                for node in nodes
+            ),
+            cursor=str(page_info.get("endCursor") or "") if page_info.get("hasNextPage") else "",
+        )
 
     def delete_webhooks(self, *, store_webhook_ids: list[str]) -> None:
         for webhook_id in store_webhook_ids:
@@ -432,24 +498,18 @@ class ShopifyClient:
             raise StorePermanentError(mappers.user_errors_text(payload["userErrors"]))
 
     def get_order(self, *, store_order_id: str) -> OrderData:
+        return mappers.order_from_graphql(self._order_node(store_order_id))
+
+    def _order_node(self, store_order_id: str) -> dict[str, Any]:
         data = self.graphql(
-            """query($id: ID!) {
-              order(id: $id) {
-                id name email currencyCode createdAt cancelledAt displayFulfillmentStatus
-                customer { firstName lastName email }
-                shippingAddress { name firstName lastName company address1 address2 city province provinceCode zip country countryCodeV2 phone }
-                totalPriceSet { shopMoney { amount currencyCode } }
-                lineItems(first: 100) {
-                  nodes { id sku title quantity variant { id } product { id } originalUnitPriceSet { shopMoney { amount } } }
-                }
-              }
-            }""",
+            f"query($id: ID!) {{ order(id: $id) {{ {_order_fields(ORDER_LINES)} }} }}",
             {"id": mappers.gid("Order", store_order_id)},
             operation="order",
         )
         if not data.get("order"):
             raise StorePermanentError(f"Shopify has no order {store_order_id}.", status_code=404)
-        return mappers.order_from_graphql(data["order"])
+        node: dict[str, Any] = data["order"]
+        return node
 
     def create_fulfillment(self, *, fulfillment: FulfillmentData) -> FulfillmentResult:
         data = self.graphql(
@@ -575,3 +635,12 @@ class ShopifyClient:
             quantities=tuple(found.get(item.inventory_item_id) for item in items),
             calls=self.calls - calls_before,
         )
+
+
+def _instant(value: str) -> datetime:
+    """A Shopify DateTime ("2026-05-07T08:37:00Z") as an aware datetime."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _order_fields(lines: int) -> str:
+    return ORDER_FIELDS.replace("LINES", str(lines))

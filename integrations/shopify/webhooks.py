@@ -19,7 +19,7 @@ from integrations.base import (
     WebhookSubject,
     json_object,
 )
-from integrations.shopify.mappers import gid, order_from_webhook
+from integrations.shopify.mappers import gid, order_from_graphql, order_from_webhook
 
 
 def is_valid_signature(body: bytes, header: str | None, secret: str | None = None) -> bool:
@@ -38,11 +38,21 @@ def dedup_key(headers: Mapping[str, str]) -> str:
 class ShopifyOrderWebhooks:
     """orders/create brings a new order; orders/cancelled cancels one, with Shopify's reason."""
 
-    order_topics: tuple[str, ...] = ("orders/create", "orders/cancelled")
-    creating_topics: tuple[str, ...] = ("orders/create",)
+    polled_topic = "orders/polled"  # ours: an Order node the reconciliation poll found
+    order_topics: tuple[str, ...] = ("orders/create", "orders/cancelled", polled_topic)
+    creating_topics: tuple[str, ...] = ("orders/create", polled_topic)
 
     def parse_order_webhook(self, *, topic: str, payload: Any) -> StoreOrderEvent:
         body = json_object(payload)
+        if topic == self.polled_topic:
+            # Intake decides what a found order means (new, already received, cancelled).
+            try:
+                polled = order_from_graphql(body)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise StorePermanentError(f"The polled Shopify order is missing {exc}.") from exc
+            return StoreOrderEvent(
+                kind=StoreOrderEventKind.CREATED, store_order_id=polled.store_order_id, order=polled
+            )
         order = order_from_webhook(body)
         if topic == "orders/create":
             return StoreOrderEvent(

@@ -16,6 +16,7 @@ import json
 import random
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,12 +35,15 @@ from integrations.base import (
     InventoryResult,
     OrderData,
     OrderNote,
+    OrderPage,
+    PolledOrder,
     ProductData,
     ProductResult,
     StoreAuthError,
     StoreInfo,
     StorePermanentError,
     StoreTemporaryError,
+    WebhookCheck,
     WebhookRegistration,
     chunked,
 )
@@ -171,12 +175,24 @@ class WooCommerceClient:
         return StoreInfo(name=name, currency=currency or "", domain=self.url)
 
     def register_webhooks(self, *, callback_url: str) -> list[WebhookRegistration]:
+        registrations = []
+        for topic, match in self._our_webhooks(callback_url).items():
+            if match is not None:
+                # Its secret is unknown to us now: replace it so signatures check out.
+                self.request("DELETE", f"webhooks/{match['id']}", params={"force": "true"})
+            created = self._create_webhook(topic, callback_url)
+            registrations.append(
+                WebhookRegistration(topic=topic, store_webhook_id=str(created["id"]))
+            )
+        return registrations
+
+    def _our_webhooks(self, callback_url: str) -> dict[str, dict[str, Any] | None]:
+        """Each topic of WEBHOOK_TOPICS with the site's webhook delivering it to us, or None."""
         if not self.webhook_secret:
             raise StorePermanentError("A webhook secret is needed to register webhooks.")
         existing = self.request("GET", "webhooks", params={"per_page": 100})
-        registrations = []
-        for topic in WEBHOOK_TOPICS:
-            match = next(
+        return {
+            topic: next(
                 (
                     w
                     for w in existing
@@ -184,24 +200,22 @@ class WooCommerceClient:
                 ),
                 None,
             )
-            if match is not None:
-                # Its secret is unknown to us now: replace it so signatures check out.
-                self.request("DELETE", f"webhooks/{match['id']}", params={"force": "true"})
-            created = self.request(
-                "POST",
-                "webhooks",
-                data={
-                    "name": f"Dropship {topic}",
-                    "topic": topic,
-                    "delivery_url": callback_url,
-                    "secret": self.webhook_secret,
-                    "status": "active",
-                },
-            )
-            registrations.append(
-                WebhookRegistration(topic=topic, store_webhook_id=str(created["id"]))
-            )
-        return registrations
+            for topic in WEBHOOK_TOPICS
+        }
+
+    def _create_webhook(self, topic: str, callback_url: str) -> dict[str, Any]:
+        created: dict[str, Any] = self.request(
+            "POST",
+            "webhooks",
+            data={
+                "name": f"Dropship {topic}",
+                "topic": topic,
+                "delivery_url": callback_url,
+                "secret": self.webhook_secret,
+                "status": "active",
+            },
+        )
+        return created
 
     def delete_webhooks(self, *, store_webhook_ids: list[str]) -> None:
         for webhook_id in store_webhook_ids:
@@ -210,6 +224,62 @@ class WooCommerceClient:
             except StorePermanentError as exc:
                 if exc.status_code != 404 or isinstance(exc, StoreAuthError):
                     raise
+
+    def ensure_webhooks(self, *, callback_url: str) -> WebhookCheck:
+        """A webhook per topic of WEBHOOK_TOPICS to `callback_url`: kept when active, set active
+        again when paused or disabled (WooCommerce disables a webhook after repeated delivery
+        failures), created when missing."""
+        registrations = []
+        repaired = []
+        for topic, match in self._our_webhooks(callback_url).items():
+            if match is None:
+                match = self._create_webhook(topic, callback_url)
+                repaired.append(f"{topic}: missing, created again")
+            elif match.get("status") != "active":
+                self.request(
+                    "PUT",
+                    f"webhooks/{match['id']}",
+                    data={"status": "active", "secret": self.webhook_secret},
+                )
+                repaired.append(f"{topic}: {match.get('status')}, set active again")
+            registrations.append(
+                WebhookRegistration(topic=topic, store_webhook_id=str(match["id"]))
+            )
+        return WebhookCheck(registrations=tuple(registrations), repaired=tuple(repaired))
+
+    def list_orders_updated_since(
+        self, *, since: datetime, cursor: str = "", page_size: int = 0
+    ) -> OrderPage:
+        """`GET orders?modified_after=…&dates_are_gmt=true&orderby=modified&order=asc`, a page
+        (at most 100) at a time; the cursor is the next page number. WooCommerce's bound is
+        strict, so a second of overlap is asked for (the inbox drops what it already has)."""
+        page = int(cursor or 1)
+        per_page = min(page_size or BATCH_LIMIT, BATCH_LIMIT)
+        after = (since - timedelta(seconds=1)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        answer = self.request(
+            "GET",
+            "orders",
+            params={
+                "modified_after": after,
+                "dates_are_gmt": "true",
+                "orderby": "modified",
+                "order": "asc",
+                "per_page": per_page,
+                "page": page,
+            },
+        )
+        if not isinstance(answer, list):
+            raise StorePermanentError("WooCommerce answered the order list with no list.")
+        orders = tuple(
+            PolledOrder(
+                store_order_id=str(order["id"]),
+                updated_at=_gmt(order.get("date_modified_gmt") or order["date_created_gmt"]),
+                created_at=_gmt(order["date_created_gmt"]),
+                payload=order,
+            )
+            for order in answer
+        )
+        return OrderPage(orders=orders, cursor=str(page + 1) if len(answer) == per_page else "")
 
     def upsert_products(self, *, products: list[ProductData]) -> list[ProductResult]:
         results: dict[str, ProductResult] = {}
@@ -438,3 +508,8 @@ def _message(response: SafeResponse) -> str:
         return str(body.get("message") or body.get("code") or response.status_code)
     except (ValueError, AttributeError):
         return str(response.status_code)
+
+
+def _gmt(value: str) -> datetime:
+    """WooCommerce's *_gmt fields carry no zone: they are UTC."""
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)

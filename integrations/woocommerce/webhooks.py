@@ -31,8 +31,9 @@ def dedup_key(topic: str, body: bytes) -> str:
 class WooCommerceOrderWebhooks:
     """order.created and order.updated carry the whole order: its status says what happened."""
 
-    order_topics: tuple[str, ...] = ("order.created", "order.updated")
-    creating_topics: tuple[str, ...] = ("order.created", "order.updated")
+    polled_topic = "order.polled"  # ours: an order the reconciliation poll found (same body)
+    order_topics: tuple[str, ...] = ("order.created", "order.updated", polled_topic)
+    creating_topics: tuple[str, ...] = ("order.created", "order.updated", polled_topic)
     routed_statuses = frozenset({"processing", "on-hold"})  # paid (or to be paid on terms)
     cancelled_statuses = frozenset({"cancelled"})
 

@@ -64,6 +64,14 @@ def _shopify_webhook_url() -> str:
     return f"{settings.SITE_URL}{reverse('integrations:shopify_webhook')}"
 
 
+def store_webhook_url(*, store: Store) -> str:
+    """Where the store's platform delivers our webhooks (as registered at connection)."""
+    if store.platform == Store.Platform.SHOPIFY:
+        return _shopify_webhook_url()
+    path = reverse("integrations:woocommerce_webhook", args=[store.public_id])
+    return f"{settings.SITE_URL}{path}"
+
+
 def start_shopify_connection(*, retailer: Retailer, shop: str) -> tuple[str, str, str]:
     """Validate the shop and build Shopify's authorize URL: (url, state nonce, shop domain)."""
     domain = connect.normalise_shopify_domain(shop)
