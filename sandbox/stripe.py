@@ -83,6 +83,7 @@ from sandbox.stripe_objects import (
     payout_object,
     processing_fee,
     refund_object,
+    region_of,
     reversal_object,
     setup_intent_object,
     transfer_object,
@@ -124,6 +125,17 @@ class StripeSandbox:
     secret_key: str = "sk_test_dropship_sandbox"  # noqa: S105 - the sandbox's test key
     webhook_secret: str = "whsec_dropship_sandbox"  # noqa: S105 - the sandbox's test secret
     webhook_url: str = ""
+    # Events of connected accounts go to the Connect endpoint, signed with its own secret, as
+    # Stripe does (https://docs.stripe.com/connect/webhooks). Switch `connect_endpoint` off to
+    # send every event to the account endpoint with its secret (the old, wrong model).
+    connect_webhook_secret: str = "whsec_dropship_connect_sandbox"  # noqa: S105 - test secret
+    connect_webhook_url: str = ""
+    connect_endpoint: bool = True
+    # Where the platform is: an account outside its region must be a `recipient` account.
+    platform_country: str = "US"
+    # Transfers without a source_transaction draw on the available balance and are refused
+    # with `balance_insufficient` when it is short; switch off to let any transfer through.
+    check_available_balance: bool = True
     enabled_events: list[str] = field(default_factory=lambda: ["*"])
     base_url: str = ""  # set by the server once its port is known
     verbose: bool = False
@@ -215,13 +227,23 @@ class StripeSandbox:
             body, secret or self.webhook_secret, timestamp
         )
 
+    def is_connect_event(self, event: dict) -> bool:
+        """An event of a connected account, which Stripe sends to the Connect endpoint."""
+        return self.connect_endpoint and bool(event.get("account"))
+
+    def endpoint_for(self, event: dict) -> tuple[str, str]:
+        """(url, signing secret) of the endpoint the event is delivered to."""
+        if self.is_connect_event(event):
+            return self.connect_webhook_url, self.connect_webhook_secret
+        return self.webhook_url, self.webhook_secret
+
     def signed_delivery(self, event: dict) -> tuple[bytes, dict[str, str]]:
-        """(body, headers) exactly as the sandbox delivers the event to the webhook endpoint."""
+        """(body, headers) exactly as the sandbox delivers the event to its endpoint."""
         body = json.dumps(event, indent=2)
         return body.encode(), {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-            "Stripe-Signature": self.sign(body),
+            "Stripe-Signature": self.sign(body, secret=self.endpoint_for(event)[1]),
         }
 
     def wait_for_deliveries(self, timeout: float = 10) -> None:
@@ -239,12 +261,15 @@ class StripeSandbox:
             "created": self.now(),
             "data": {"object": copy.deepcopy(obj)},
             "livemode": False,
-            "pending_webhooks": 1 if self._is_enabled(type_) and self.webhook_url else 0,
+            "pending_webhooks": 0,
             "request": request or {"id": None, "idempotency_key": None},
             "type": type_,
         }
         if account:
             event["account"] = account
+        event["pending_webhooks"] = (
+            1 if self._is_enabled(type_) and self.endpoint_for(event)[0] else 0
+        )
         with self.lock:
             self.events.append(event)
             self._store(event, None)
@@ -265,14 +290,14 @@ class StripeSandbox:
 
     def resend(self, event_id: str, url: str | None = None) -> Delivery:
         event = self.get(event_id)
-        return self._deliver(event, url or self.webhook_url)
+        return self._deliver(event, url or self.endpoint_for(event)[0])
 
     def _deliver_forever(self) -> None:
         while True:
             event = self._outbox.get()
             try:
                 for attempt in range(self.delivery_attempts):
-                    delivery = self._deliver(event, self.webhook_url)
+                    delivery = self._deliver(event, self.endpoint_for(event)[0])
                     if 200 <= delivery.status < 300:
                         break
                     self.sleep(min(0.25 * 2**attempt, 2))
@@ -1055,9 +1080,38 @@ class StripeSandbox:
             for name, wanted in (params.get("capabilities") or {}).items()
             if _bool((wanted or {}).get("requested"))
         } or {"transfers": "inactive"}
+        country = (params.get("country") or self.platform_country).upper()
+        agreement = (params.get("tos_acceptance") or {}).get("service_agreement") or "full"
+        if agreement not in {"full", "recipient"}:
+            raise ApiError(
+                400,
+                "invalid_request_error",
+                "Invalid tos_acceptance[service_agreement]: must be one of full or recipient",
+                param="tos_acceptance[service_agreement]",
+            )
+        if agreement == "full" and region_of(country) != region_of(self.platform_country):
+            raise ApiError(
+                400,
+                "invalid_request_error",
+                f"Connected accounts in {country} cannot be created by platforms in "
+                f"{self.platform_country.upper()} under the `full` service agreement. Cross-border "
+                "payouts require tos_acceptance[service_agreement]=recipient "
+                "(https://docs.stripe.com/connect/service-agreement-types).",
+                param="tos_acceptance[service_agreement]",
+            )
+        if agreement == "recipient" and "card_payments" in capabilities:
+            raise ApiError(
+                400,
+                "invalid_request_error",
+                "Accounts under the `recipient` service agreement cannot request the "
+                "card_payments capability.",
+                param="capabilities[card_payments]",
+            )
         account = account_object(
             now=self.now(), capabilities=capabilities, account_type=account_type, params=params
         )
+        account["country"] = country
+        account["tos_acceptance"]["service_agreement"] = agreement
         account["external_accounts"]["url"] = f"/v1/accounts/{account['id']}/external_accounts"
         self._store(account, None)
         return self._public(account)
@@ -1103,6 +1157,7 @@ class StripeSandbox:
                     "details_submitted": True,
                     "capabilities": dict.fromkeys(account["capabilities"], "active"),
                     "tos_acceptance": {
+                        **account["tos_acceptance"],
                         "date": self.now(),
                         "ip": "127.0.0.1",
                         "user_agent": "sandbox",
@@ -1459,7 +1514,8 @@ class StripeSandbox:
         return Response.html(
             "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Stripe sandbox</title>"
             "</head><body><main><h1>Stripe sandbox</h1>"
-            f"<p>Webhooks go to {html.escape(self.webhook_url or '(nowhere)')}</p>"
+            f"<p>Webhooks go to {html.escape(self.webhook_url or '(nowhere)')}; events of "
+            f"connected accounts to {html.escape(self.connect_webhook_url or '(nowhere)')}</p>"
             f"<table><thead><tr><th scope='col'>Object</th><th scope='col'>Count</th></tr></thead>"
             f"<tbody>{rows}</tbody></table><h2>Recent events</h2><ul>{events}</ul></main></body></html>"
         )

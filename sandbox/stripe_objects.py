@@ -33,6 +33,45 @@ ZERO_DECIMAL = {
     "xpf",
 }
 DISPUTE_FEE = 1500
+# Stripe's payout regions: an account outside the platform's is paid cross-border. The EEA is one.
+_EUROPEAN_ECONOMIC_AREA = {
+    "at",
+    "be",
+    "bg",
+    "hr",
+    "cy",
+    "cz",
+    "dk",
+    "ee",
+    "fi",
+    "fr",
+    "de",
+    "gr",
+    "hu",
+    "is",
+    "ie",
+    "it",
+    "lv",
+    "li",
+    "lt",
+    "lu",
+    "mt",
+    "nl",
+    "no",
+    "pl",
+    "pt",
+    "ro",
+    "sk",
+    "si",
+    "es",
+    "se",
+}
+
+
+def region_of(country: str) -> str:
+    return "eea" if country.lower() in _EUROPEAN_ECONOMIC_AREA else country.lower()
+
+
 CHECKOUT_TTL = 24 * 3600
 ACCOUNT_LINK_TTL = 300
 ONBOARDING_REQUIREMENTS = [
@@ -427,7 +466,12 @@ def account_object(*, now, capabilities, account_type, params) -> dict:
                 "statement_descriptor": None,
             }
         },
-        "tos_acceptance": {"date": None, "ip": None, "user_agent": None},
+        "tos_acceptance": {
+            "date": None,
+            "ip": None,
+            "service_agreement": "full",
+            "user_agent": None,
+        },
         "type": account_type,
     }
 

@@ -13,6 +13,7 @@ from billing.services.cards import (
 from billing.services.connect import (
     PayoutSetupError,
     refresh_connected_account,
+    refresh_held_accounts,
     start_payout_onboarding,
 )
 from billing.services.invoices import (
@@ -82,6 +83,7 @@ __all__ = [
     "record_payment_intent_failed",
     "record_payment_intent_succeeded",
     "refresh_connected_account",
+    "refresh_held_accounts",
     "refund_supplier_order",
     "register_payment_retry_task",
     "release_held_payouts",
