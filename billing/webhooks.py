@@ -16,7 +16,7 @@ from __future__ import annotations
 from billing.services import cards, connect, payouts, refunds
 from billing.services.stripe_events import claim_stripe_event, event_object
 from integrations.models import InboundWebhook
-from integrations.stripe.mappers import to_bank_payout, to_connected_account
+from integrations.stripe.mappers import to_bank_payout, to_connected_account, to_refund
 from integrations.webhooks.handlers import register
 
 STRIPE = InboundWebhook.Source.STRIPE
@@ -25,6 +25,8 @@ HANDLED_EVENT_TYPES = [
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
     "charge.refunded",
+    "refund.created",
+    "refund.updated",
     "charge.dispute.created",
     "charge.dispute.closed",
     "account.updated",
@@ -38,7 +40,14 @@ HANDLED_EVENT_TYPES = [
 @register(STRIPE, "charge.refunded")
 def handle_charge_refunded(webhook: InboundWebhook, payload: dict) -> None:
     if claim_stripe_event(event=payload):
-        refunds.apply_charge_refunded(stripe_charge=event_object(payload))
+        refunds.apply_charge_refunded(charge_id=str(event_object(payload).get("id") or ""))
+
+
+@register(STRIPE, "refund.created")
+@register(STRIPE, "refund.updated")
+def handle_refund(webhook: InboundWebhook, payload: dict) -> None:
+    if claim_stripe_event(event=payload):
+        refunds.apply_refund(refund=to_refund(event_object(payload)))
 
 
 @register(STRIPE, "charge.dispute.created")

@@ -9,7 +9,8 @@ What it does like Stripe:
 - customers, Checkout Sessions in setup mode with a hosted page that completes them
   (``/c/pay/cs_...``), SetupIntents, PaymentMethods (test card numbers and the ``pm_card_*``
   magic ids), off-session PaymentIntents that succeed or decline (402 ``card_error``), Charges,
-  Refunds, balance transactions with Stripe's processing fee, Connect accounts and account links
+  Refunds (listed per charge: a Charge does not embed them since API 2022-11-15; refund.created
+  and refund.updated events), balance transactions with Stripe's processing fee, Connect accounts and account links
   with a hosted onboarding page, Transfers and their reversals, disputes, payouts of connected
   accounts, and Events;
 - signed webhooks: each event is POSTed to the configured endpoint with a ``Stripe-Signature``
@@ -26,7 +27,9 @@ Test cards (the checkout page, or ``pm_card_*`` ids):
 
 Control endpoints for the demo and tests (not Stripe's; no authentication):
     POST /_sandbox/faults                  {"path", "method", "status", "count", "after", "delay"}
-    POST /_sandbox/charges/{ch}/refunds    {"amount", "silent"}  a refund made in the dashboard
+    POST /_sandbox/charges/{ch}/refunds    {"amount", "silent", "status"}  a dashboard refund
+                                           (status "pending": settled later, below)
+    POST /_sandbox/refunds/{re}/settle     {"status": "succeeded"|"failed"}  refund.updated
     POST /_sandbox/charges/{ch}/dispute    {"reason"}            the cardholder's bank disputes
     POST /_sandbox/disputes/{dp}/close     {"status": "won"|"lost"}
     POST /_sandbox/accounts/{acct}/payouts {"amount", "currency", "fail"}  a bank payout
@@ -520,6 +523,8 @@ class StripeSandbox:
         elif resource == "refunds":
             if method == "POST" and not rest:
                 return self._create_refund(params, account, request), 200
+            if method == "GET" and not rest:
+                return self._list("refund", params, account, self._refund_filter(params)), 200
         elif resource == "accounts":
             if method == "POST" and not rest:
                 return self._create_account(params, request), 200
@@ -653,6 +658,14 @@ class StripeSandbox:
             created(bt["created"])
             and (not wanted_type or bt["type"] == wanted_type)
             and (not wanted_source or bt["source"] == wanted_source)
+        )
+
+    @staticmethod
+    def _refund_filter(params: dict):
+        charge, intent = params.get("charge"), params.get("payment_intent")
+        return lambda refund: (
+            (not charge or refund["charge"] == charge)
+            and (not intent or refund["payment_intent"] == intent)
         )
 
     def _transfer_filter(self, params: dict):
@@ -1009,7 +1022,13 @@ class StripeSandbox:
         )
 
     def _create_refund(
-        self, params: dict, account: str | None, request: dict | None, *, silent: bool = False
+        self,
+        params: dict,
+        account: str | None,
+        request: dict | None,
+        *,
+        silent: bool = False,
+        status: str = "succeeded",
     ) -> dict:
         charge = self._charge_for(params, account)
         remaining = charge["amount_captured"] - charge["amount_refunded"]
@@ -1062,11 +1081,11 @@ class StripeSandbox:
             balance_transaction=balance_transaction,
             charge=charge,
             params=params,
+            status=status,
         )
         self._store(refund, account)
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
-        charge["refunds"]["data"].insert(0, self._public(refund))
         if not silent:
             self._emit("refund.created", refund, account=account, request=request)
             self._emit("charge.refunded", charge, account=account, request=request)
@@ -1378,13 +1397,48 @@ class StripeSandbox:
         }
 
     # --- things that happen at Stripe without our asking (control endpoints) ------------------
-    def refund_in_dashboard(self, charge_id: str, amount: int | None, *, silent: bool) -> dict:
+    def refund_in_dashboard(
+        self, charge_id: str, amount: int | None, *, silent: bool, status: str = "succeeded"
+    ) -> dict:
+        """A refund made in Stripe's dashboard: refund.created (and charge.refunded) are sent;
+        `status="pending"` leaves it for `settle_refund` (refund.updated), as bank refunds go."""
         with self.lock:
             account = self.owner.get(charge_id)
             params = {"charge": charge_id}
             if amount is not None:
                 params["amount"] = str(amount)
-            return self._create_refund(params, account, None, silent=silent)
+            return self._create_refund(params, account, None, silent=silent, status=status)
+
+    def settle_refund(
+        self, refund_id: str, *, status: str, reason: str = "expired_or_canceled_card"
+    ):
+        """A pending refund succeeds or fails at the bank: refund.updated is sent. A failed one
+        gives the money back to the platform's balance and off the charge's refunded amount."""
+        if status not in {"succeeded", "failed"}:
+            raise ApiError(400, "invalid_request_error", "status must be succeeded or failed")
+        with self.lock:
+            refund = self.objects[refund_id]
+            if refund["status"] != "pending":
+                raise ApiError(400, "invalid_request_error", f"Refund {refund_id} is not pending.")
+            account = self.owner.get(refund_id)
+            refund["status"] = status
+            if status == "failed":
+                refund["failure_reason"] = reason
+                charge = self.objects[refund["charge"]]
+                charge["amount_refunded"] -= refund["amount"]
+                charge["refunded"] = False
+                failure = self._balance_transaction(
+                    amount=refund["amount"],
+                    currency=refund["currency"],
+                    type_="refund_failure",
+                    category="refund_failure",
+                    source=refund_id,
+                    account=account,
+                    description="REFUND FAILURE",
+                )
+                refund["failure_balance_transaction"] = failure["id"]
+            self._emit("refund.updated", refund, account=account)
+            return copy.deepcopy(refund)
 
     def open_dispute(self, charge_id: str, *, reason: str = "fraudulent") -> dict:
         with self.lock:
@@ -1469,8 +1523,13 @@ class StripeSandbox:
                     rest[1],
                     None if amount is None else int(amount),
                     silent=bool(data.get("silent")),
+                    status=data.get("status", "succeeded"),
                 )
                 return Response.json(refund, 201)
+            if len(rest) == 3 and rest[0] == "refunds" and rest[2] == "settle":
+                return Response.json(
+                    self.settle_refund(rest[1], status=data.get("status", "succeeded")), 200
+                )
             if len(rest) == 3 and rest[0] == "charges" and rest[2] == "dispute":
                 return Response.json(
                     self.open_dispute(rest[1], reason=data.get("reason", "fraudulent")), 201

@@ -389,12 +389,8 @@ def charge_object(
         "receipt_email": None,
         "receipt_url": None,
         "refunded": False,
-        "refunds": {
-            "object": "list",
-            "data": [],
-            "has_more": False,
-            "url": f"/v1/charges/{charge_id}/refunds",
-        },
+        # No `refunds` list: a Charge stopped embedding its refunds in API 2022-11-15
+        # (https://docs.stripe.com/changelog/2022-11-15/deprecates-charges-auto-expand).
         "review": None,
         "shipping": None,
         "source_transfer": None,
@@ -531,7 +527,7 @@ def reversal_object(
     }
 
 
-def refund_object(*, now, refund_id, amount, balance_transaction, charge, params) -> dict:
+def refund_object(*, now, refund_id, amount, balance_transaction, charge, params, status) -> dict:
     return {
         "id": refund_id,
         "object": "refund",
@@ -546,7 +542,8 @@ def refund_object(*, now, refund_id, amount, balance_transaction, charge, params
         "reason": params.get("reason"),
         "receipt_number": None,
         "source_transfer_reversal": None,
-        "status": "succeeded",
+        "status": status,
+        "failure_reason": None,
         "transfer_reversal": None,
     }
 

@@ -231,19 +231,35 @@ def retrieve_charge(charge_id: str) -> dict[str, Any]:
     return result.to_dict()
 
 
+def our_charge_id_of(charge_id: str) -> str:
+    """Our Charge's id, from the metadata we gave Stripe's charge ("" when it has none)."""
+    return str((retrieve_charge(charge_id).get("metadata") or {}).get("charge_id") or "")
+
+
 def create_refund(
     *, charge_id: str, amount: int, metadata: dict[str, Any], idempotency_key: str
-) -> dict[str, Any]:
-    return _call(
-        get_client().v1.refunds.create,
-        {
-            "charge": charge_id,
-            "amount": amount,
-            "reason": "requested_by_customer",
-            "metadata": metadata,
-        },
-        {"idempotency_key": idempotency_key},
+) -> RefundData:
+    """A refund of a charge; it may answer `pending` (settled later: refund.updated)."""
+    return to_refund(
+        _call(
+            get_client().v1.refunds.create,
+            {
+                "charge": charge_id,
+                "amount": amount,
+                "reason": "requested_by_customer",
+                "metadata": metadata,
+            },
+            {"idempotency_key": idempotency_key},
+        )
     )
+
+
+def retrieve_refund(refund_id: str) -> RefundData:
+    try:
+        result = get_client().v1.refunds.retrieve(refund_id)
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+    return to_refund(result.to_dict())
 
 
 def list_charge_refunds(charge_id: str) -> list[RefundData]:
