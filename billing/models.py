@@ -201,6 +201,12 @@ class Payout(TimeStampedModel):
     stripe_transfer_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     transfer_group = models.CharField(max_length=64, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    transfer_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Transfers Stripe refused for a temporary reason (balance short)."
+    )
+    retry_at = models.DateTimeField(
+        null=True, blank=True, help_text="Not transferred before this (a temporary refusal)."
+    )
 
     class Meta:
         ordering = ["-created_at"]

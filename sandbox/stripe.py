@@ -34,6 +34,9 @@ Control endpoints for the demo and tests (not Stripe's; no authentication):
     POST /_sandbox/disputes/{dp}/close     {"status": "won"|"lost"}
     POST /_sandbox/accounts/{acct}/payouts {"amount", "currency", "fail"}  a bank payout
     POST /_sandbox/accounts/{acct}/requirements {"currently_due": [...]}  Stripe asks for more
+    POST /_sandbox/balance/topup           {"amount", "currency"}  funds available at once
+                                           (transfers without source_transaction need them:
+                                           else 400 balance_insufficient)
     POST /_sandbox/events/{evt}/resend
 """
 
@@ -1270,6 +1273,19 @@ class StripeSandbox:
                 param="destination",
             )
         source = params.get("source_transaction")
+        if not source and self.check_available_balance:
+            # Without a source charge a transfer draws on the available balance, not on funds
+            # still pending (https://docs.stripe.com/connect/separate-charges-and-transfers).
+            available = self.available_balance(currency, account=account)
+            if amount > available:
+                raise ApiError(
+                    400,
+                    "invalid_request_error",
+                    "You have insufficient available funds in your Stripe account. Try adding "
+                    "funds directly to your available balance by creating Charges using the "
+                    "4000000000000077 test card. See: https://stripe.com/docs/testing#available-balance",
+                    code="balance_insufficient",
+                )
         if source:
             charge = self._find(source, "charges", account)
             if charge["currency"] != currency:
@@ -1376,6 +1392,35 @@ class StripeSandbox:
         transfer["reversals"]["data"].insert(0, self._public(reversal))
         self._emit("transfer.reversed", transfer, account=account, request=request)
         return self._public(reversal)
+
+    def available_balance(self, currency: str, *, account: str | None = None) -> int:
+        """What can be transferred now: balance transactions whose funds are available."""
+        now = self.now()
+        with self.lock:
+            return sum(
+                obj["net"]
+                for object_id, obj in self.objects.items()
+                if obj.get("object") == "balance_transaction"
+                and self.owner.get(object_id) == account
+                and obj["currency"] == currency.lower()
+                and (obj["status"] == "available" or obj["available_on"] <= now)
+            )
+
+    def top_up(self, amount: int, currency: str = "usd") -> dict:
+        """Money added to the platform's available balance (a top-up from its bank)."""
+        with self.lock:
+            transaction = self._balance_transaction(
+                amount=amount,
+                currency=currency.lower(),
+                type_="topup",
+                category="topup",
+                source=new_id("tu"),
+                account=None,
+                description="Top-up",
+            )
+            transaction["status"] = "available"
+            transaction["available_on"] = self.now()
+            return copy.deepcopy(transaction)
 
     def _balance(self, account: str | None) -> dict:
         totals: dict[str, dict[str, int]] = {}
@@ -1547,6 +1592,10 @@ class StripeSandbox:
             if len(rest) == 3 and rest[0] == "accounts" and rest[2] == "requirements":
                 return Response.json(
                     self.require_details(rest[1], data.get("currently_due") or []), 200
+                )
+            if rest == ["balance", "topup"]:
+                return Response.json(
+                    self.top_up(int(data["amount"]), data.get("currency", "usd")), 201
                 )
             if len(rest) == 3 and rest[0] == "events" and rest[2] == "resend":
                 delivery = self.resend(rest[1], data.get("url"))
