@@ -24,6 +24,12 @@ Test cards (the checkout page, or ``pm_card_*`` ids):
     4000 0000 0000 0341  attaches, every charge is declined (pm_card_chargeCustomerFail)
     4000 0000 0000 9995  attaches, charges declined: insufficient_funds
     4000 0000 0000 0002  declined, even when saving it  (pm_card_chargeDeclined)
+    4000 0027 6000 3184  3-D Secure on every payment: off-session ones are declined with
+                         authentication_required; on-session ones redirect to /3ds/{pi}
+                         (pm_card_authenticationRequired)
+    4000 0025 0000 3155  3-D Secure unless saved for off-session use (our Checkout in setup mode
+                         saves it so): off-session payments succeed
+                         (pm_card_authenticationRequiredSetupForOffSession)
 
 Control endpoints for the demo and tests (not Stripe's; no authentication):
     POST /_sandbox/faults                  {"path", "method", "status", "count", "after", "delay"}
@@ -43,6 +49,7 @@ Control endpoints for the demo and tests (not Stripe's; no authentication):
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import html
 import json
@@ -74,6 +81,7 @@ from sandbox.stripe_objects import (
     _bool,
     _int,
     account_object,
+    authentication_page_html,
     balance_transaction_object,
     charge_object,
     checkout_page_html,
@@ -327,6 +335,8 @@ class StripeSandbox:
                 return self._control(request, parts[1:])
             if parts[:2] == ["c", "pay"] and len(parts) == 3:
                 return self._checkout_page(request, parts[2])
+            if parts[:1] == ["3ds"] and len(parts) == 2:
+                return self._authentication_page(request, parts[1])
             if parts[:2] == ["setup", "e"] and len(parts) == 4:
                 return self._onboarding_page(request, parts[2], parts[3])
             if parts[:1] == ["v1"]:
@@ -522,6 +532,9 @@ class StripeSandbox:
         elif resource == "payment_intents":
             if method == "POST" and not rest:
                 intent = self._create_payment_intent(params, account, request)
+                return self._expanded(intent, expand), 200
+            if method == "POST" and len(rest) == 2 and rest[1] == "confirm":
+                intent = self._confirm_payment_intent(rest[0], params, account, request)
                 return self._expanded(intent, expand), 200
         elif resource == "refunds":
             if method == "POST" and not rest:
@@ -945,7 +958,55 @@ class StripeSandbox:
         self._emit("payment_intent.created", intent, account=account, request=request)
         if method is None or not _bool(params.get("confirm")):
             return self._public(intent)
+        return self._attempt(intent, method, params, account, request)
+
+    def _attempt(
+        self, intent: dict, method: dict, params: dict, account: str | None, request: dict | None
+    ) -> dict:
+        """Confirm a PaymentIntent with its card: it succeeds, is declined (402), or the bank asks
+        for 3-D Secure: off-session that is a decline (authentication_required), on-session the
+        customer is sent to the bank's page (`requires_action`)."""
         card = CARDS[self.card_numbers[method["id"]]]
+        off_session = _bool(params.get("off_session"))
+        set_up = method.get("customer") is not None  # saved for later use by Checkout in setup mode
+        asks = card.authentication == "always" or (
+            card.authentication == "unless_set_up" and not (off_session and set_up)
+        )
+        if asks and off_session:
+            error = self._card_error("authentication_required")
+            error.body["code"] = "authentication_required"
+            intent["status"] = "requires_payment_method"
+            intent["last_payment_error"] = {**error.body, "payment_method": self._public(method)}
+            self._emit("payment_intent.payment_failed", intent, account=account, request=request)
+            error.body.update(
+                {"payment_intent": self._public(intent), "payment_method": self._public(method)}
+            )
+            raise error
+        if asks:
+            return_url = params.get("return_url")
+            if not return_url:
+                raise ApiError.missing("return_url")
+            intent.update(
+                {
+                    "status": "requires_action",
+                    "payment_method": method["id"],
+                    "last_payment_error": None,
+                    "next_action": {
+                        "type": "redirect_to_url",
+                        "redirect_to_url": {
+                            "url": f"{self.base_url}/3ds/{intent['id']}",
+                            "return_url": return_url,
+                        },
+                    },
+                }
+            )
+            self._emit("payment_intent.requires_action", intent, account=account, request=request)
+            return self._public(intent)
+        return self._charge_intent(intent, method, card, account, request)
+
+    def _charge_intent(
+        self, intent: dict, method: dict, card: Card, account: str | None, request: dict | None
+    ) -> dict:
         charge = self._new_charge(intent, method, card, account)
         intent["latest_charge"] = charge["id"]
         if card.decline_on_charge:
@@ -968,10 +1029,84 @@ class StripeSandbox:
             )
             raise error
         intent["status"] = "succeeded"
-        intent["amount_received"] = amount
+        intent["amount_received"] = intent["amount"]
+        intent["next_action"] = None
+        intent["last_payment_error"] = None
         self._emit("charge.succeeded", charge, account=account, request=request)
         self._emit("payment_intent.succeeded", intent, account=account, request=request)
         return self._public(intent)
+
+    def _confirm_payment_intent(
+        self, intent_id: str, params: dict, account: str | None, request: dict
+    ) -> dict:
+        intent = self._find(intent_id, "payment_intents", account)
+        if intent["status"] not in {"requires_payment_method", "requires_confirmation"}:
+            raise ApiError(
+                400,
+                "invalid_request_error",
+                f"You cannot confirm this PaymentIntent because it has a status of "
+                f"{intent['status']}.",
+                code="payment_intent_unexpected_state",
+            )
+        method_id = params.get("payment_method") or intent["payment_method"]
+        if not method_id:
+            raise ApiError.missing("payment_method")
+        method = self._payment_method(method_id, account)
+        intent["payment_method"] = method["id"]
+        return self._attempt(intent, method, params, account, request)
+
+    def authenticate(self, intent_id: str, *, complete: bool) -> dict:
+        """What the bank's 3-D Secure page does: the payment goes through, or it fails."""
+        with self.lock:
+            intent = self.objects[intent_id]
+            if intent["status"] != "requires_action":
+                raise ApiError(400, "invalid_request_error", "Nothing to authenticate.")
+            account = self.owner.get(intent_id)
+            method = self.objects[intent["payment_method"]]
+            if complete:
+                card = CARDS[self.card_numbers[method["id"]]]
+                with contextlib.suppress(
+                    ApiError
+                ):  # declined after authenticating: the intent says so
+                    self._charge_intent(intent, method, card, account, None)
+            else:
+                error = ApiError(
+                    402,
+                    "card_error",
+                    "We are unable to authenticate your payment method. Please choose a "
+                    "different payment method and try again.",
+                    code="payment_intent_authentication_failure",
+                )
+                intent.update(
+                    {
+                        "status": "requires_payment_method",
+                        "next_action": None,
+                        "last_payment_error": {
+                            **error.body,
+                            "payment_method": self._public(method),
+                        },
+                    }
+                )
+                self._emit("payment_intent.payment_failed", intent, account=account)
+            return copy.deepcopy(intent)
+
+    def _authentication_page(self, request: Request, intent_id: str) -> Response:
+        intent = self.objects.get(intent_id)
+        if intent is None or intent.get("object") != "payment_intent":
+            return Response.html("<h1>This authentication link is not valid.</h1>", 404)
+        if intent["status"] != "requires_action":
+            return Response.html("<h1>This payment needs no authentication now.</h1>", 410)
+        if request.method == "POST":
+            form = dict(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True))
+            return_url = intent["next_action"]["redirect_to_url"]["return_url"]
+            done = self.authenticate(intent_id, complete=form.get("action") == "complete")
+            separator = "&" if "?" in return_url else "?"
+            outcome = "succeeded" if done["status"] == "succeeded" else "failed"
+            location = (
+                f"{return_url}{separator}payment_intent={intent_id}&redirect_status={outcome}"
+            )
+            return Response(status=303, headers={"Location": location})
+        return Response.html(authentication_page_html(intent=intent))
 
     def _new_charge(self, intent: dict, method: dict, card: Card, account: str | None) -> dict:
         failed = bool(card.decline_on_charge)

@@ -88,6 +88,9 @@ class Card:
     funding: str
     decline_on_setup: str = ""  # decline code when saving the card
     decline_on_charge: str = ""  # decline code on every charge
+    # 3-D Secure: "always" (every payment, off-session ones are declined with
+    # authentication_required), "unless_set_up" (a card saved for off-session use is not asked).
+    authentication: str = ""
 
 
 CARDS = {
@@ -99,6 +102,8 @@ CARDS = {
     "4000000000000002": Card(
         "visa", "credit", decline_on_setup="generic_decline", decline_on_charge="generic_decline"
     ),
+    "4000002760003184": Card("visa", "credit", authentication="always"),
+    "4000002500003155": Card("visa", "credit", authentication="unless_set_up"),
 }
 MAGIC_PAYMENT_METHODS = {
     "pm_card_visa": "4242424242424242",
@@ -107,10 +112,13 @@ MAGIC_PAYMENT_METHODS = {
     "pm_card_chargeCustomerFail": "4000000000000341",
     "pm_card_chargeDeclinedInsufficientFunds": "4000000000009995",
     "pm_card_chargeDeclined": "4000000000000002",
+    "pm_card_authenticationRequired": "4000002760003184",
+    "pm_card_authenticationRequiredSetupForOffSession": "4000002500003155",
 }
 DECLINE_MESSAGES = {
     "generic_decline": "Your card was declined.",
     "insufficient_funds": "Your card has insufficient funds.",
+    "authentication_required": "Your card was declined. This transaction requires authentication.",
 }
 
 
@@ -772,3 +780,15 @@ input:focus,button:focus{{outline:3px solid #635bff;outline-offset:2px}}button{{
 <label for="routing">Routing number</label><input id="routing" name="routing" inputmode="numeric" value="110000000" required>
 <label for="bank_account">Account number</label><input id="bank_account" name="bank_account" inputmode="numeric" value="000123456789" required>
 <button type="submit">Agree and submit</button></form></main></body></html>"""
+
+
+def authentication_page_html(*, intent: dict) -> str:
+    """The bank's 3-D Secure challenge for a PaymentIntent: complete or fail it."""
+    amount = html.escape(format_amount(intent["amount"], intent["currency"]))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>3D Secure authentication · Stripe sandbox</title></head>
+<body><main><h1>Confirm a payment of {amount}</h1>
+<p>Stripe sandbox · test mode · your bank asks you to authenticate this payment.</p>
+<form method="post"><button type="submit" name="action" value="complete">Complete authentication</button>
+<button type="submit" name="action" value="fail">Fail authentication</button></form></main></body></html>"""
