@@ -76,6 +76,11 @@ class Charge(TimeStampedModel):
     stripe_payment_intent_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     stripe_charge_id = models.CharField(max_length=64, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
+    failure_code = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Stripe's code; authentication_required: the retailer confirms it on-session.",
+    )
     invoice = models.ForeignKey(
         "billing.Invoice", null=True, blank=True, on_delete=models.SET_NULL, related_name="charges"
     )
@@ -117,6 +122,15 @@ class Charge(TimeStampedModel):
     @property
     def refundable(self):
         return self.amount - self.amount_refunded if self.is_paid else ZERO
+
+    @property
+    def needs_authentication(self) -> bool:
+        """A failed off-session attempt the retailer's bank wants confirmed with 3-D Secure."""
+        return (
+            self.status == self.Status.FAILED
+            and self.failure_code == "authentication_required"
+            and bool(self.stripe_payment_intent_id)
+        )
 
 
 class Invoice(TimeStampedModel):
@@ -201,6 +215,12 @@ class Payout(TimeStampedModel):
     stripe_transfer_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     transfer_group = models.CharField(max_length=64, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    transfer_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Transfers Stripe refused for a temporary reason (balance short)."
+    )
+    retry_at = models.DateTimeField(
+        null=True, blank=True, help_text="Not transferred before this (a temporary refusal)."
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -40,6 +40,13 @@ def settle_payouts_task() -> dict:
 
 
 @shared_task(ignore_result=True)
+def refresh_held_accounts_task() -> int:
+    """Read again from Stripe the connected accounts whose payouts are held (a lost
+    account.updated must not hold a supplier's money)."""
+    return services.refresh_held_accounts()
+
+
+@shared_task(ignore_result=True)
 def issue_monthly_invoices_task() -> int:
     return len(services.issue_monthly_invoices())
 

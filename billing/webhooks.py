@@ -3,6 +3,11 @@ claims the event id in StripeEvent first (a duplicate or replayed delivery is a 
 calls one billing service. Events may arrive in any order: services ignore older news and raise
 TemporaryError when an event depends on one not booked yet (the inbox retries it).
 
+Events of suppliers' connected accounts (account.updated, payout.paid / payout.failed) come from
+the Connect endpoint and carry the account's id in `account`; the inbox view never lets one through
+the platform endpoint (https://docs.stripe.com/connect/webhooks). Objects are read through
+integrations/stripe/mappers.py.
+
 The PaymentIntent topics are the order pipeline's (orders/webhooks/stripe.py): a payment's outcome
 moves a supplier order, so orders handles them and billing books the charge it is asked to."""
 
@@ -11,6 +16,7 @@ from __future__ import annotations
 from billing.services import cards, connect, payouts, refunds
 from billing.services.stripe_events import claim_stripe_event, event_object
 from integrations.models import InboundWebhook
+from integrations.stripe.mappers import to_bank_payout, to_connected_account, to_refund
 from integrations.webhooks.handlers import register
 
 STRIPE = InboundWebhook.Source.STRIPE
@@ -19,6 +25,8 @@ HANDLED_EVENT_TYPES = [
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
     "charge.refunded",
+    "refund.created",
+    "refund.updated",
     "charge.dispute.created",
     "charge.dispute.closed",
     "account.updated",
@@ -32,7 +40,14 @@ HANDLED_EVENT_TYPES = [
 @register(STRIPE, "charge.refunded")
 def handle_charge_refunded(webhook: InboundWebhook, payload: dict) -> None:
     if claim_stripe_event(event=payload):
-        refunds.apply_charge_refunded(stripe_charge=event_object(payload))
+        refunds.apply_charge_refunded(charge_id=str(event_object(payload).get("id") or ""))
+
+
+@register(STRIPE, "refund.created")
+@register(STRIPE, "refund.updated")
+def handle_refund(webhook: InboundWebhook, payload: dict) -> None:
+    if claim_stripe_event(event=payload):
+        refunds.apply_refund(refund=to_refund(event_object(payload)))
 
 
 @register(STRIPE, "charge.dispute.created")
@@ -44,9 +59,11 @@ def handle_dispute(webhook: InboundWebhook, payload: dict) -> None:
 
 @register(STRIPE, "account.updated")
 def handle_account_updated(webhook: InboundWebhook, payload: dict) -> None:
-    if claim_stripe_event(event=payload):
+    # Without `account` it is the platform's own account: nothing of a supplier's.
+    if claim_stripe_event(event=payload) and payload.get("account"):
         connect.apply_account_update(
-            account=event_object(payload), observed_at=connect.event_time(payload)
+            account=to_connected_account(event_object(payload)),
+            observed_at=connect.event_time(payload),
         )
 
 
@@ -59,10 +76,11 @@ def handle_transfer_reversed(webhook: InboundWebhook, payload: dict) -> None:
 @register(STRIPE, "payout.paid")
 @register(STRIPE, "payout.failed")
 def handle_bank_payout(webhook: InboundWebhook, payload: dict) -> None:
-    if claim_stripe_event(event=payload):
+    # Without `account` it is the platform's own payout to its bank: not a supplier's.
+    if claim_stripe_event(event=payload) and payload.get("account"):
         connect.record_bank_payout(
-            payout=event_object(payload),
-            account_id=payload.get("account") or "",
+            payout=to_bank_payout(event_object(payload)),
+            account_id=payload["account"],
             observed_at=connect.event_time(payload),
         )
 

@@ -3,7 +3,8 @@
 The Shopify, WooCommerce and Stripe sandboxes listen on PORT+1, PORT+2 and PORT+3 (8001-8003
 with the default PORT=8000); web, worker and beat are pointed at them through SHOPIFY_BASE_URL
 and STRIPE_API_BASE unless the environment already says otherwise. The Stripe sandbox delivers
-its signed webhooks to this web's /webhooks/stripe/. Each sandbox keeps its state in
+its signed webhooks to this web's /webhooks/stripe/ (connected accounts' events to
+/webhooks/stripe/connect/). Each sandbox keeps its state in
 `state_dir/<name>-<port>.json`, so a restart finds the demo stores' products and orders again.
 """
 
@@ -105,6 +106,8 @@ def stack_processes(*, port: int, state_dir: Path, host: str = "127.0.0.1") -> l
                 sandbox_state_file(state_dir=state_dir, name="stripe", port=port + 3),
                 "--webhook-url",
                 f"http://{host}:{port}/webhooks/stripe/",
+                "--connect-webhook-url",
+                f"http://{host}:{port}/webhooks/stripe/connect/",
                 "--events",
                 ",".join(HANDLED_EVENT_TYPES),  # the endpoint gets the events billing handles
             ],

@@ -257,6 +257,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "billing.tasks.settle_payouts_task",
         "schedule": timedelta(minutes=15),
     },
+    # Connected accounts whose payouts are held are read again (a lost account.updated).
+    "refresh-held-connected-accounts": {
+        "task": "billing.tasks.refresh_held_accounts_task",
+        "schedule": timedelta(hours=1),
+    },
     "issue-monthly-invoices": {
         "task": "billing.tasks.issue_monthly_invoices_task",
         "schedule": crontab(hour=2, minute=0),
@@ -351,10 +356,22 @@ STRIPE_SECRET_KEY = env.str(
 STRIPE_WEBHOOK_SECRET = env.str(
     "STRIPE_WEBHOOK_SECRET", default="whsec_dropship_sandbox" if DEBUG else ""
 )
+# Events of connected accounts (suppliers' account.updated, payout.paid/failed) come to their own
+# Connect endpoint, /webhooks/stripe/connect/, signed with that endpoint's own secret. Either
+# endpoint refuses every delivery while its secret is unset (fail closed).
+STRIPE_CONNECT_WEBHOOK_SECRET = env.str(
+    "STRIPE_CONNECT_WEBHOOK_SECRET", default="whsec_dropship_connect_sandbox" if DEBUG else ""
+)
 # Where stripe-python sends its calls: empty for api.stripe.com, the sandbox in dev and tests.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# The API version every call is made in (and webhook endpoints should be set to): the version
+# stripe-python 16 is generated for. Shapes we rely on (a Charge without embedded refunds) follow it.
+STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default="2026-10-28.endive")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
 STRIPE_CONNECT_COUNTRY = env.str("STRIPE_CONNECT_COUNTRY", default="US")
+# Where the platform's own Stripe account is: a supplier's account in another region gets the
+# "recipient" service agreement cross-border payouts need (integrations/stripe/regions.py).
+STRIPE_PLATFORM_COUNTRY = env.str("STRIPE_PLATFORM_COUNTRY", default="US")
 WOOCOMMERCE_API_VERSION = env.str("WOOCOMMERCE_API_VERSION", default="wc/v3")
 # The sandboxes listen on loopback; a user-typed URL may point there only when this is on.
 ALLOW_LOOPBACK_URLS = env.bool("ALLOW_LOOPBACK_URLS", default=DEBUG)

@@ -150,15 +150,22 @@ def woocommerce_webhook(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return webhook_answer(200, "accepted" if created else "duplicate")
 
 
-@csrf_exempt
-@require_POST
-def stripe_webhook(request: HttpRequest) -> HttpResponse:
+def _receive_stripe_event(request: HttpRequest, *, secret: str, is_connect: bool) -> HttpResponse:
+    """Verify a Stripe delivery with its endpoint's signing secret and store it in the inbox.
+
+    Stripe sends a platform's own events to its account endpoint and the events of connected
+    accounts (carrying a top-level `account`) to its Connect endpoint, each signed with that
+    endpoint's secret (https://docs.stripe.com/connect/webhooks). An event that arrived at the
+    wrong endpoint is recorded as FAILED with the reason, for support to see, and never acted on."""
     body = request.body
+    if not secret:
+        # An empty secret would accept a signature anyone can make: refuse everything instead.
+        return webhook_answer(
+            401, "Stripe webhooks are not configured: the signing secret is unset."
+        )
     try:
         event = stripe.Webhook.construct_event(
-            body.decode("utf-8"),
-            request.headers.get("Stripe-Signature"),
-            settings.STRIPE_WEBHOOK_SECRET,
+            body.decode("utf-8"), request.headers.get("Stripe-Signature"), secret
         )
     except stripe.SignatureVerificationError:
         return webhook_answer(401, "The Stripe-Signature header is missing or wrong.")
@@ -175,6 +182,29 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     event_id, event_type = getattr(event, "id", None), getattr(event, "type", None)
     if not event_id or not event_type:
         return webhook_answer(400, "The event has no id or type.")
+    account = getattr(event, "account", None) if "account" in event else None
+    wrong_endpoint = ""
+    if is_connect and not account:
+        wrong_endpoint = (
+            "A platform event (no `account`) arrived at the Connect endpoint; Stripe sends those "
+            "to the account endpoint /webhooks/stripe/. Check the endpoints in Stripe's dashboard."
+        )
+    elif not is_connect and account:
+        wrong_endpoint = (
+            f"An event of connected account {account} arrived at the platform endpoint; Stripe "
+            "sends those to the Connect endpoint /webhooks/stripe/connect/. Check the endpoints "
+            "in Stripe's dashboard."
+        )
+    if wrong_endpoint:
+        services.record_failed_webhook(
+            source=InboundWebhook.Source.STRIPE,
+            topic=str(event_type),
+            dedup_key=str(event_id),
+            body=body,
+            headers=dict(request.headers),
+            error=wrong_endpoint,
+        )
+        return webhook_answer(200, "ignored: " + wrong_endpoint)
     _, created = services.receive_webhook(
         source=InboundWebhook.Source.STRIPE,
         topic=str(event_type),
@@ -183,3 +213,19 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         headers=dict(request.headers),
     )
     return webhook_answer(200, "accepted" if created else "duplicate")
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """The platform's account endpoint: events of Dropship's own Stripe account."""
+    return _receive_stripe_event(request, secret=settings.STRIPE_WEBHOOK_SECRET, is_connect=False)
+
+
+@csrf_exempt
+@require_POST
+def stripe_connect_webhook(request: HttpRequest) -> HttpResponse:
+    """The Connect endpoint: events of the suppliers' connected accounts."""
+    return _receive_stripe_event(
+        request, secret=settings.STRIPE_CONNECT_WEBHOOK_SECRET, is_connect=True
+    )

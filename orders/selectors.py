@@ -123,6 +123,15 @@ def count_supplier_orders_by_tab(*, supplier: Supplier) -> dict[str, int]:
     return {key: sum(counts.get(s, 0) for s in statuses) for key, (_, statuses) in TABS.items()}
 
 
+def get_supplier_order_for_retailer(*, retailer: Retailer, supplier_order_id: int) -> SupplierOrder:
+    """One of the retailer's supplier orders (404 for anyone else's)."""
+    return get_object_or_404(
+        SupplierOrder.objects.select_related("order", "supplier"),
+        pk=supplier_order_id,
+        order__retailer=retailer,
+    )
+
+
 def get_supplier_order_for_supplier(*, supplier: Supplier, supplier_order_id: int) -> SupplierOrder:
     return get_object_or_404(
         _visible_to_supplier(supplier).select_related("order", "order__retailer", "order__store"),

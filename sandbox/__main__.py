@@ -39,6 +39,11 @@ def main(argv: list[str] | None = None) -> None:
         help="Stripe: the webhook endpoint events are delivered to.",
     )
     parser.add_argument(
+        "--connect-webhook-url",
+        default=os.environ.get("SANDBOX_STRIPE_CONNECT_WEBHOOK_URL", ""),
+        help="Stripe: the Connect endpoint events of connected accounts are delivered to.",
+    )
+    parser.add_argument(
         "--events",
         default=os.environ.get("SANDBOX_STRIPE_EVENTS", "*"),
         help="Stripe: comma-separated event types the endpoint is enabled for ('*' for all).",
@@ -71,6 +76,10 @@ def main(argv: list[str] | None = None) -> None:
             secret_key=os.environ.get("STRIPE_SECRET_KEY") or "sk_test_dropship_sandbox",
             webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET") or "whsec_dropship_sandbox",
             webhook_url=args.webhook_url,
+            connect_webhook_secret=os.environ.get("STRIPE_CONNECT_WEBHOOK_SECRET")
+            or "whsec_dropship_connect_sandbox",
+            connect_webhook_url=args.connect_webhook_url,
+            platform_country=os.environ.get("STRIPE_PLATFORM_COUNTRY") or "US",
             enabled_events=[e.strip() for e in args.events.split(",") if e.strip()] or ["*"],
             verbose=args.verbose,
             state_file=state_file,

@@ -9,7 +9,8 @@ What it does like Stripe:
 - customers, Checkout Sessions in setup mode with a hosted page that completes them
   (``/c/pay/cs_...``), SetupIntents, PaymentMethods (test card numbers and the ``pm_card_*``
   magic ids), off-session PaymentIntents that succeed or decline (402 ``card_error``), Charges,
-  Refunds, balance transactions with Stripe's processing fee, Connect accounts and account links
+  Refunds (listed per charge: a Charge does not embed them since API 2022-11-15; refund.created
+  and refund.updated events), balance transactions with Stripe's processing fee, Connect accounts and account links
   with a hosted onboarding page, Transfers and their reversals, disputes, payouts of connected
   accounts, and Events;
 - signed webhooks: each event is POSTed to the configured endpoint with a ``Stripe-Signature``
@@ -23,20 +24,32 @@ Test cards (the checkout page, or ``pm_card_*`` ids):
     4000 0000 0000 0341  attaches, every charge is declined (pm_card_chargeCustomerFail)
     4000 0000 0000 9995  attaches, charges declined: insufficient_funds
     4000 0000 0000 0002  declined, even when saving it  (pm_card_chargeDeclined)
+    4000 0027 6000 3184  3-D Secure on every payment: off-session ones are declined with
+                         authentication_required; on-session ones redirect to /3ds/{pi}
+                         (pm_card_authenticationRequired)
+    4000 0025 0000 3155  3-D Secure unless saved for off-session use (our Checkout in setup mode
+                         saves it so): off-session payments succeed
+                         (pm_card_authenticationRequiredSetupForOffSession)
 
 Control endpoints for the demo and tests (not Stripe's; no authentication):
     POST /_sandbox/faults                  {"path", "method", "status", "count", "after", "delay"}
-    POST /_sandbox/charges/{ch}/refunds    {"amount", "silent"}  a refund made in the dashboard
+    POST /_sandbox/charges/{ch}/refunds    {"amount", "silent", "status"}  a dashboard refund
+                                           (status "pending": settled later, below)
+    POST /_sandbox/refunds/{re}/settle     {"status": "succeeded"|"failed"}  refund.updated
     POST /_sandbox/charges/{ch}/dispute    {"reason"}            the cardholder's bank disputes
     POST /_sandbox/disputes/{dp}/close     {"status": "won"|"lost"}
     POST /_sandbox/accounts/{acct}/payouts {"amount", "currency", "fail"}  a bank payout
     POST /_sandbox/accounts/{acct}/requirements {"currently_due": [...]}  Stripe asks for more
+    POST /_sandbox/balance/topup           {"amount", "currency"}  funds available at once
+                                           (transfers without source_transaction need them:
+                                           else 400 balance_insufficient)
     POST /_sandbox/events/{evt}/resend
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import html
 import json
@@ -68,6 +81,7 @@ from sandbox.stripe_objects import (
     _bool,
     _int,
     account_object,
+    authentication_page_html,
     balance_transaction_object,
     charge_object,
     checkout_page_html,
@@ -83,6 +97,7 @@ from sandbox.stripe_objects import (
     payout_object,
     processing_fee,
     refund_object,
+    region_of,
     reversal_object,
     setup_intent_object,
     transfer_object,
@@ -124,6 +139,17 @@ class StripeSandbox:
     secret_key: str = "sk_test_dropship_sandbox"  # noqa: S105 - the sandbox's test key
     webhook_secret: str = "whsec_dropship_sandbox"  # noqa: S105 - the sandbox's test secret
     webhook_url: str = ""
+    # Events of connected accounts go to the Connect endpoint, signed with its own secret, as
+    # Stripe does (https://docs.stripe.com/connect/webhooks). Switch `connect_endpoint` off to
+    # send every event to the account endpoint with its secret (the old, wrong model).
+    connect_webhook_secret: str = "whsec_dropship_connect_sandbox"  # noqa: S105 - test secret
+    connect_webhook_url: str = ""
+    connect_endpoint: bool = True
+    # Where the platform is: an account outside its region must be a `recipient` account.
+    platform_country: str = "US"
+    # Transfers without a source_transaction draw on the available balance and are refused
+    # with `balance_insufficient` when it is short; switch off to let any transfer through.
+    check_available_balance: bool = True
     enabled_events: list[str] = field(default_factory=lambda: ["*"])
     base_url: str = ""  # set by the server once its port is known
     verbose: bool = False
@@ -215,13 +241,23 @@ class StripeSandbox:
             body, secret or self.webhook_secret, timestamp
         )
 
+    def is_connect_event(self, event: dict) -> bool:
+        """An event of a connected account, which Stripe sends to the Connect endpoint."""
+        return self.connect_endpoint and bool(event.get("account"))
+
+    def endpoint_for(self, event: dict) -> tuple[str, str]:
+        """(url, signing secret) of the endpoint the event is delivered to."""
+        if self.is_connect_event(event):
+            return self.connect_webhook_url, self.connect_webhook_secret
+        return self.webhook_url, self.webhook_secret
+
     def signed_delivery(self, event: dict) -> tuple[bytes, dict[str, str]]:
-        """(body, headers) exactly as the sandbox delivers the event to the webhook endpoint."""
+        """(body, headers) exactly as the sandbox delivers the event to its endpoint."""
         body = json.dumps(event, indent=2)
         return body.encode(), {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-            "Stripe-Signature": self.sign(body),
+            "Stripe-Signature": self.sign(body, secret=self.endpoint_for(event)[1]),
         }
 
     def wait_for_deliveries(self, timeout: float = 10) -> None:
@@ -239,12 +275,15 @@ class StripeSandbox:
             "created": self.now(),
             "data": {"object": copy.deepcopy(obj)},
             "livemode": False,
-            "pending_webhooks": 1 if self._is_enabled(type_) and self.webhook_url else 0,
+            "pending_webhooks": 0,
             "request": request or {"id": None, "idempotency_key": None},
             "type": type_,
         }
         if account:
             event["account"] = account
+        event["pending_webhooks"] = (
+            1 if self._is_enabled(type_) and self.endpoint_for(event)[0] else 0
+        )
         with self.lock:
             self.events.append(event)
             self._store(event, None)
@@ -265,14 +304,14 @@ class StripeSandbox:
 
     def resend(self, event_id: str, url: str | None = None) -> Delivery:
         event = self.get(event_id)
-        return self._deliver(event, url or self.webhook_url)
+        return self._deliver(event, url or self.endpoint_for(event)[0])
 
     def _deliver_forever(self) -> None:
         while True:
             event = self._outbox.get()
             try:
                 for attempt in range(self.delivery_attempts):
-                    delivery = self._deliver(event, self.webhook_url)
+                    delivery = self._deliver(event, self.endpoint_for(event)[0])
                     if 200 <= delivery.status < 300:
                         break
                     self.sleep(min(0.25 * 2**attempt, 2))
@@ -296,6 +335,8 @@ class StripeSandbox:
                 return self._control(request, parts[1:])
             if parts[:2] == ["c", "pay"] and len(parts) == 3:
                 return self._checkout_page(request, parts[2])
+            if parts[:1] == ["3ds"] and len(parts) == 2:
+                return self._authentication_page(request, parts[1])
             if parts[:2] == ["setup", "e"] and len(parts) == 4:
                 return self._onboarding_page(request, parts[2], parts[3])
             if parts[:1] == ["v1"]:
@@ -492,9 +533,14 @@ class StripeSandbox:
             if method == "POST" and not rest:
                 intent = self._create_payment_intent(params, account, request)
                 return self._expanded(intent, expand), 200
+            if method == "POST" and len(rest) == 2 and rest[1] == "confirm":
+                intent = self._confirm_payment_intent(rest[0], params, account, request)
+                return self._expanded(intent, expand), 200
         elif resource == "refunds":
             if method == "POST" and not rest:
                 return self._create_refund(params, account, request), 200
+            if method == "GET" and not rest:
+                return self._list("refund", params, account, self._refund_filter(params)), 200
         elif resource == "accounts":
             if method == "POST" and not rest:
                 return self._create_account(params, request), 200
@@ -628,6 +674,14 @@ class StripeSandbox:
             created(bt["created"])
             and (not wanted_type or bt["type"] == wanted_type)
             and (not wanted_source or bt["source"] == wanted_source)
+        )
+
+    @staticmethod
+    def _refund_filter(params: dict):
+        charge, intent = params.get("charge"), params.get("payment_intent")
+        return lambda refund: (
+            (not charge or refund["charge"] == charge)
+            and (not intent or refund["payment_intent"] == intent)
         )
 
     def _transfer_filter(self, params: dict):
@@ -904,7 +958,55 @@ class StripeSandbox:
         self._emit("payment_intent.created", intent, account=account, request=request)
         if method is None or not _bool(params.get("confirm")):
             return self._public(intent)
+        return self._attempt(intent, method, params, account, request)
+
+    def _attempt(
+        self, intent: dict, method: dict, params: dict, account: str | None, request: dict | None
+    ) -> dict:
+        """Confirm a PaymentIntent with its card: it succeeds, is declined (402), or the bank asks
+        for 3-D Secure: off-session that is a decline (authentication_required), on-session the
+        customer is sent to the bank's page (`requires_action`)."""
         card = CARDS[self.card_numbers[method["id"]]]
+        off_session = _bool(params.get("off_session"))
+        set_up = method.get("customer") is not None  # saved for later use by Checkout in setup mode
+        asks = card.authentication == "always" or (
+            card.authentication == "unless_set_up" and not (off_session and set_up)
+        )
+        if asks and off_session:
+            error = self._card_error("authentication_required")
+            error.body["code"] = "authentication_required"
+            intent["status"] = "requires_payment_method"
+            intent["last_payment_error"] = {**error.body, "payment_method": self._public(method)}
+            self._emit("payment_intent.payment_failed", intent, account=account, request=request)
+            error.body.update(
+                {"payment_intent": self._public(intent), "payment_method": self._public(method)}
+            )
+            raise error
+        if asks:
+            return_url = params.get("return_url")
+            if not return_url:
+                raise ApiError.missing("return_url")
+            intent.update(
+                {
+                    "status": "requires_action",
+                    "payment_method": method["id"],
+                    "last_payment_error": None,
+                    "next_action": {
+                        "type": "redirect_to_url",
+                        "redirect_to_url": {
+                            "url": f"{self.base_url}/3ds/{intent['id']}",
+                            "return_url": return_url,
+                        },
+                    },
+                }
+            )
+            self._emit("payment_intent.requires_action", intent, account=account, request=request)
+            return self._public(intent)
+        return self._charge_intent(intent, method, card, account, request)
+
+    def _charge_intent(
+        self, intent: dict, method: dict, card: Card, account: str | None, request: dict | None
+    ) -> dict:
         charge = self._new_charge(intent, method, card, account)
         intent["latest_charge"] = charge["id"]
         if card.decline_on_charge:
@@ -927,10 +1029,84 @@ class StripeSandbox:
             )
             raise error
         intent["status"] = "succeeded"
-        intent["amount_received"] = amount
+        intent["amount_received"] = intent["amount"]
+        intent["next_action"] = None
+        intent["last_payment_error"] = None
         self._emit("charge.succeeded", charge, account=account, request=request)
         self._emit("payment_intent.succeeded", intent, account=account, request=request)
         return self._public(intent)
+
+    def _confirm_payment_intent(
+        self, intent_id: str, params: dict, account: str | None, request: dict
+    ) -> dict:
+        intent = self._find(intent_id, "payment_intents", account)
+        if intent["status"] not in {"requires_payment_method", "requires_confirmation"}:
+            raise ApiError(
+                400,
+                "invalid_request_error",
+                f"You cannot confirm this PaymentIntent because it has a status of "
+                f"{intent['status']}.",
+                code="payment_intent_unexpected_state",
+            )
+        method_id = params.get("payment_method") or intent["payment_method"]
+        if not method_id:
+            raise ApiError.missing("payment_method")
+        method = self._payment_method(method_id, account)
+        intent["payment_method"] = method["id"]
+        return self._attempt(intent, method, params, account, request)
+
+    def authenticate(self, intent_id: str, *, complete: bool) -> dict:
+        """What the bank's 3-D Secure page does: the payment goes through, or it fails."""
+        with self.lock:
+            intent = self.objects[intent_id]
+            if intent["status"] != "requires_action":
+                raise ApiError(400, "invalid_request_error", "Nothing to authenticate.")
+            account = self.owner.get(intent_id)
+            method = self.objects[intent["payment_method"]]
+            if complete:
+                card = CARDS[self.card_numbers[method["id"]]]
+                with contextlib.suppress(
+                    ApiError
+                ):  # declined after authenticating: the intent says so
+                    self._charge_intent(intent, method, card, account, None)
+            else:
+                error = ApiError(
+                    402,
+                    "card_error",
+                    "We are unable to authenticate your payment method. Please choose a "
+                    "different payment method and try again.",
+                    code="payment_intent_authentication_failure",
+                )
+                intent.update(
+                    {
+                        "status": "requires_payment_method",
+                        "next_action": None,
+                        "last_payment_error": {
+                            **error.body,
+                            "payment_method": self._public(method),
+                        },
+                    }
+                )
+                self._emit("payment_intent.payment_failed", intent, account=account)
+            return copy.deepcopy(intent)
+
+    def _authentication_page(self, request: Request, intent_id: str) -> Response:
+        intent = self.objects.get(intent_id)
+        if intent is None or intent.get("object") != "payment_intent":
+            return Response.html("<h1>This authentication link is not valid.</h1>", 404)
+        if intent["status"] != "requires_action":
+            return Response.html("<h1>This payment needs no authentication now.</h1>", 410)
+        if request.method == "POST":
+            form = dict(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True))
+            return_url = intent["next_action"]["redirect_to_url"]["return_url"]
+            done = self.authenticate(intent_id, complete=form.get("action") == "complete")
+            separator = "&" if "?" in return_url else "?"
+            outcome = "succeeded" if done["status"] == "succeeded" else "failed"
+            location = (
+                f"{return_url}{separator}payment_intent={intent_id}&redirect_status={outcome}"
+            )
+            return Response(status=303, headers={"Location": location})
+        return Response.html(authentication_page_html(intent=intent))
 
     def _new_charge(self, intent: dict, method: dict, card: Card, account: str | None) -> dict:
         failed = bool(card.decline_on_charge)
@@ -984,7 +1160,13 @@ class StripeSandbox:
         )
 
     def _create_refund(
-        self, params: dict, account: str | None, request: dict | None, *, silent: bool = False
+        self,
+        params: dict,
+        account: str | None,
+        request: dict | None,
+        *,
+        silent: bool = False,
+        status: str = "succeeded",
     ) -> dict:
         charge = self._charge_for(params, account)
         remaining = charge["amount_captured"] - charge["amount_refunded"]
@@ -1037,11 +1219,11 @@ class StripeSandbox:
             balance_transaction=balance_transaction,
             charge=charge,
             params=params,
+            status=status,
         )
         self._store(refund, account)
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
-        charge["refunds"]["data"].insert(0, self._public(refund))
         if not silent:
             self._emit("refund.created", refund, account=account, request=request)
             self._emit("charge.refunded", charge, account=account, request=request)
@@ -1055,9 +1237,38 @@ class StripeSandbox:
             for name, wanted in (params.get("capabilities") or {}).items()
             if _bool((wanted or {}).get("requested"))
         } or {"transfers": "inactive"}
+        country = (params.get("country") or self.platform_country).upper()
+        agreement = (params.get("tos_acceptance") or {}).get("service_agreement") or "full"
+        if agreement not in {"full", "recipient"}:
+            raise ApiError(
+                400,
+                "invalid_request_error",
+                "Invalid tos_acceptance[service_agreement]: must be one of full or recipient",
+                param="tos_acceptance[service_agreement]",
+            )
+        if agreement == "full" and region_of(country) != region_of(self.platform_country):
+            raise ApiError(
+                400,
+                "invalid_request_error",
+                f"Connected accounts in {country} cannot be created by platforms in "
+                f"{self.platform_country.upper()} under the `full` service agreement. Cross-border "
+                "payouts require tos_acceptance[service_agreement]=recipient "
+                "(https://docs.stripe.com/connect/service-agreement-types).",
+                param="tos_acceptance[service_agreement]",
+            )
+        if agreement == "recipient" and "card_payments" in capabilities:
+            raise ApiError(
+                400,
+                "invalid_request_error",
+                "Accounts under the `recipient` service agreement cannot request the "
+                "card_payments capability.",
+                param="capabilities[card_payments]",
+            )
         account = account_object(
             now=self.now(), capabilities=capabilities, account_type=account_type, params=params
         )
+        account["country"] = country
+        account["tos_acceptance"]["service_agreement"] = agreement
         account["external_accounts"]["url"] = f"/v1/accounts/{account['id']}/external_accounts"
         self._store(account, None)
         return self._public(account)
@@ -1103,6 +1314,7 @@ class StripeSandbox:
                     "details_submitted": True,
                     "capabilities": dict.fromkeys(account["capabilities"], "active"),
                     "tos_acceptance": {
+                        **account["tos_acceptance"],
                         "date": self.now(),
                         "ip": "127.0.0.1",
                         "user_agent": "sandbox",
@@ -1196,6 +1408,19 @@ class StripeSandbox:
                 param="destination",
             )
         source = params.get("source_transaction")
+        if not source and self.check_available_balance:
+            # Without a source charge a transfer draws on the available balance, not on funds
+            # still pending (https://docs.stripe.com/connect/separate-charges-and-transfers).
+            available = self.available_balance(currency, account=account)
+            if amount > available:
+                raise ApiError(
+                    400,
+                    "invalid_request_error",
+                    "You have insufficient available funds in your Stripe account. Try adding "
+                    "funds directly to your available balance by creating Charges using the "
+                    "4000000000000077 test card. See: https://stripe.com/docs/testing#available-balance",
+                    code="balance_insufficient",
+                )
         if source:
             charge = self._find(source, "charges", account)
             if charge["currency"] != currency:
@@ -1303,6 +1528,35 @@ class StripeSandbox:
         self._emit("transfer.reversed", transfer, account=account, request=request)
         return self._public(reversal)
 
+    def available_balance(self, currency: str, *, account: str | None = None) -> int:
+        """What can be transferred now: balance transactions whose funds are available."""
+        now = self.now()
+        with self.lock:
+            return sum(
+                obj["net"]
+                for object_id, obj in self.objects.items()
+                if obj.get("object") == "balance_transaction"
+                and self.owner.get(object_id) == account
+                and obj["currency"] == currency.lower()
+                and (obj["status"] == "available" or obj["available_on"] <= now)
+            )
+
+    def top_up(self, amount: int, currency: str = "usd") -> dict:
+        """Money added to the platform's available balance (a top-up from its bank)."""
+        with self.lock:
+            transaction = self._balance_transaction(
+                amount=amount,
+                currency=currency.lower(),
+                type_="topup",
+                category="topup",
+                source=new_id("tu"),
+                account=None,
+                description="Top-up",
+            )
+            transaction["status"] = "available"
+            transaction["available_on"] = self.now()
+            return copy.deepcopy(transaction)
+
     def _balance(self, account: str | None) -> dict:
         totals: dict[str, dict[str, int]] = {}
         for object_id, obj in self.objects.items():
@@ -1323,13 +1577,48 @@ class StripeSandbox:
         }
 
     # --- things that happen at Stripe without our asking (control endpoints) ------------------
-    def refund_in_dashboard(self, charge_id: str, amount: int | None, *, silent: bool) -> dict:
+    def refund_in_dashboard(
+        self, charge_id: str, amount: int | None, *, silent: bool, status: str = "succeeded"
+    ) -> dict:
+        """A refund made in Stripe's dashboard: refund.created (and charge.refunded) are sent;
+        `status="pending"` leaves it for `settle_refund` (refund.updated), as bank refunds go."""
         with self.lock:
             account = self.owner.get(charge_id)
             params = {"charge": charge_id}
             if amount is not None:
                 params["amount"] = str(amount)
-            return self._create_refund(params, account, None, silent=silent)
+            return self._create_refund(params, account, None, silent=silent, status=status)
+
+    def settle_refund(
+        self, refund_id: str, *, status: str, reason: str = "expired_or_canceled_card"
+    ):
+        """A pending refund succeeds or fails at the bank: refund.updated is sent. A failed one
+        gives the money back to the platform's balance and off the charge's refunded amount."""
+        if status not in {"succeeded", "failed"}:
+            raise ApiError(400, "invalid_request_error", "status must be succeeded or failed")
+        with self.lock:
+            refund = self.objects[refund_id]
+            if refund["status"] != "pending":
+                raise ApiError(400, "invalid_request_error", f"Refund {refund_id} is not pending.")
+            account = self.owner.get(refund_id)
+            refund["status"] = status
+            if status == "failed":
+                refund["failure_reason"] = reason
+                charge = self.objects[refund["charge"]]
+                charge["amount_refunded"] -= refund["amount"]
+                charge["refunded"] = False
+                failure = self._balance_transaction(
+                    amount=refund["amount"],
+                    currency=refund["currency"],
+                    type_="refund_failure",
+                    category="refund_failure",
+                    source=refund_id,
+                    account=account,
+                    description="REFUND FAILURE",
+                )
+                refund["failure_balance_transaction"] = failure["id"]
+            self._emit("refund.updated", refund, account=account)
+            return copy.deepcopy(refund)
 
     def open_dispute(self, charge_id: str, *, reason: str = "fraudulent") -> dict:
         with self.lock:
@@ -1414,8 +1703,13 @@ class StripeSandbox:
                     rest[1],
                     None if amount is None else int(amount),
                     silent=bool(data.get("silent")),
+                    status=data.get("status", "succeeded"),
                 )
                 return Response.json(refund, 201)
+            if len(rest) == 3 and rest[0] == "refunds" and rest[2] == "settle":
+                return Response.json(
+                    self.settle_refund(rest[1], status=data.get("status", "succeeded")), 200
+                )
             if len(rest) == 3 and rest[0] == "charges" and rest[2] == "dispute":
                 return Response.json(
                     self.open_dispute(rest[1], reason=data.get("reason", "fraudulent")), 201
@@ -1433,6 +1727,10 @@ class StripeSandbox:
             if len(rest) == 3 and rest[0] == "accounts" and rest[2] == "requirements":
                 return Response.json(
                     self.require_details(rest[1], data.get("currently_due") or []), 200
+                )
+            if rest == ["balance", "topup"]:
+                return Response.json(
+                    self.top_up(int(data["amount"]), data.get("currency", "usd")), 201
                 )
             if len(rest) == 3 and rest[0] == "events" and rest[2] == "resend":
                 delivery = self.resend(rest[1], data.get("url"))
@@ -1459,7 +1757,8 @@ class StripeSandbox:
         return Response.html(
             "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Stripe sandbox</title>"
             "</head><body><main><h1>Stripe sandbox</h1>"
-            f"<p>Webhooks go to {html.escape(self.webhook_url or '(nowhere)')}</p>"
+            f"<p>Webhooks go to {html.escape(self.webhook_url or '(nowhere)')}; events of "
+            f"connected accounts to {html.escape(self.connect_webhook_url or '(nowhere)')}</p>"
             f"<table><thead><tr><th scope='col'>Object</th><th scope='col'>Count</th></tr></thead>"
             f"<tbody>{rows}</tbody></table><h2>Recent events</h2><ul>{events}</ul></main></body></html>"
         )

@@ -33,6 +33,45 @@ ZERO_DECIMAL = {
     "xpf",
 }
 DISPUTE_FEE = 1500
+# Stripe's payout regions: an account outside the platform's is paid cross-border. The EEA is one.
+_EUROPEAN_ECONOMIC_AREA = {
+    "at",
+    "be",
+    "bg",
+    "hr",
+    "cy",
+    "cz",
+    "dk",
+    "ee",
+    "fi",
+    "fr",
+    "de",
+    "gr",
+    "hu",
+    "is",
+    "ie",
+    "it",
+    "lv",
+    "li",
+    "lt",
+    "lu",
+    "mt",
+    "nl",
+    "no",
+    "pl",
+    "pt",
+    "ro",
+    "sk",
+    "si",
+    "es",
+    "se",
+}
+
+
+def region_of(country: str) -> str:
+    return "eea" if country.lower() in _EUROPEAN_ECONOMIC_AREA else country.lower()
+
+
 CHECKOUT_TTL = 24 * 3600
 ACCOUNT_LINK_TTL = 300
 ONBOARDING_REQUIREMENTS = [
@@ -49,6 +88,9 @@ class Card:
     funding: str
     decline_on_setup: str = ""  # decline code when saving the card
     decline_on_charge: str = ""  # decline code on every charge
+    # 3-D Secure: "always" (every payment, off-session ones are declined with
+    # authentication_required), "unless_set_up" (a card saved for off-session use is not asked).
+    authentication: str = ""
 
 
 CARDS = {
@@ -60,6 +102,8 @@ CARDS = {
     "4000000000000002": Card(
         "visa", "credit", decline_on_setup="generic_decline", decline_on_charge="generic_decline"
     ),
+    "4000002760003184": Card("visa", "credit", authentication="always"),
+    "4000002500003155": Card("visa", "credit", authentication="unless_set_up"),
 }
 MAGIC_PAYMENT_METHODS = {
     "pm_card_visa": "4242424242424242",
@@ -68,10 +112,13 @@ MAGIC_PAYMENT_METHODS = {
     "pm_card_chargeCustomerFail": "4000000000000341",
     "pm_card_chargeDeclinedInsufficientFunds": "4000000000009995",
     "pm_card_chargeDeclined": "4000000000000002",
+    "pm_card_authenticationRequired": "4000002760003184",
+    "pm_card_authenticationRequiredSetupForOffSession": "4000002500003155",
 }
 DECLINE_MESSAGES = {
     "generic_decline": "Your card was declined.",
     "insufficient_funds": "Your card has insufficient funds.",
+    "authentication_required": "Your card was declined. This transaction requires authentication.",
 }
 
 
@@ -350,12 +397,8 @@ def charge_object(
         "receipt_email": None,
         "receipt_url": None,
         "refunded": False,
-        "refunds": {
-            "object": "list",
-            "data": [],
-            "has_more": False,
-            "url": f"/v1/charges/{charge_id}/refunds",
-        },
+        # No `refunds` list: a Charge stopped embedding its refunds in API 2022-11-15
+        # (https://docs.stripe.com/changelog/2022-11-15/deprecates-charges-auto-expand).
         "review": None,
         "shipping": None,
         "source_transfer": None,
@@ -427,7 +470,12 @@ def account_object(*, now, capabilities, account_type, params) -> dict:
                 "statement_descriptor": None,
             }
         },
-        "tos_acceptance": {"date": None, "ip": None, "user_agent": None},
+        "tos_acceptance": {
+            "date": None,
+            "ip": None,
+            "service_agreement": "full",
+            "user_agent": None,
+        },
         "type": account_type,
     }
 
@@ -487,7 +535,7 @@ def reversal_object(
     }
 
 
-def refund_object(*, now, refund_id, amount, balance_transaction, charge, params) -> dict:
+def refund_object(*, now, refund_id, amount, balance_transaction, charge, params, status) -> dict:
     return {
         "id": refund_id,
         "object": "refund",
@@ -502,7 +550,8 @@ def refund_object(*, now, refund_id, amount, balance_transaction, charge, params
         "reason": params.get("reason"),
         "receipt_number": None,
         "source_transfer_reversal": None,
-        "status": "succeeded",
+        "status": status,
+        "failure_reason": None,
         "transfer_reversal": None,
     }
 
@@ -731,3 +780,15 @@ input:focus,button:focus{{outline:3px solid #635bff;outline-offset:2px}}button{{
 <label for="routing">Routing number</label><input id="routing" name="routing" inputmode="numeric" value="110000000" required>
 <label for="bank_account">Account number</label><input id="bank_account" name="bank_account" inputmode="numeric" value="000123456789" required>
 <button type="submit">Agree and submit</button></form></main></body></html>"""
+
+
+def authentication_page_html(*, intent: dict) -> str:
+    """The bank's 3-D Secure challenge for a PaymentIntent: complete or fail it."""
+    amount = html.escape(format_amount(intent["amount"], intent["currency"]))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>3D Secure authentication · Stripe sandbox</title></head>
+<body><main><h1>Confirm a payment of {amount}</h1>
+<p>Stripe sandbox · test mode · your bank asks you to authenticate this payment.</p>
+<form method="post"><button type="submit" name="action" value="complete">Complete authentication</button>
+<button type="submit" name="action" value="fail">Fail authentication</button></form></main></body></html>"""

@@ -153,10 +153,13 @@ class StripeHandle(RunningSandbox):
         return account
 
     def deliver(self, client, event: dict):
-        """POST one event to /webhooks/stripe/ exactly as the sandbox signs it."""
+        """POST one event to its endpoint exactly as the sandbox signs it: /webhooks/stripe/, or
+        /webhooks/stripe/connect/ for an event of a connected account."""
         body, headers = self.app.signed_delivery(event)
         return client.post(
-            "/webhooks/stripe/",
+            "/webhooks/stripe/connect/"
+            if self.app.is_connect_event(event)
+            else "/webhooks/stripe/",
             data=body,
             content_type="application/json",
             HTTP_STRIPE_SIGNATURE=headers["Stripe-Signature"],
@@ -170,6 +173,8 @@ def stripe_sandbox(settings):
     app = StripeSandbox(
         secret_key=settings.STRIPE_SECRET_KEY,
         webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
+        connect_webhook_secret=settings.STRIPE_CONNECT_WEBHOOK_SECRET,
+        platform_country=settings.STRIPE_PLATFORM_COUNTRY,
         enabled_events=list(HANDLED_EVENT_TYPES),
         clock=FakeClock(),
     )

@@ -13,6 +13,7 @@ from billing.services.cards import (
 from billing.services.connect import (
     PayoutSetupError,
     refresh_connected_account,
+    refresh_held_accounts,
     start_payout_onboarding,
 )
 from billing.services.invoices import (
@@ -30,11 +31,13 @@ from billing.services.payments import (
     confirm_card_charge,
     find_card_charge_for_intent,
     find_paid_charge,
+    finish_on_session_payment,
     open_card_charge,
     pay_new_supplier_orders_on_terms,
     record_charge_in_ledger,
     record_payment_intent_failed,
     record_payment_intent_succeeded,
+    start_on_session_payment,
     void_card_charge,
 )
 from billing.services.payouts import (
@@ -70,6 +73,7 @@ __all__ = [
     "event_object",
     "find_card_charge_for_intent",
     "find_paid_charge",
+    "finish_on_session_payment",
     "format_invoice_number",
     "issue_charge_invoice",
     "issue_invoice",
@@ -82,6 +86,7 @@ __all__ = [
     "record_payment_intent_failed",
     "record_payment_intent_succeeded",
     "refresh_connected_account",
+    "refresh_held_accounts",
     "refund_supplier_order",
     "register_payment_retry_task",
     "release_held_payouts",
@@ -90,6 +95,7 @@ __all__ = [
     "schedule_payouts",
     "settle_payouts",
     "start_card_setup",
+    "start_on_session_payment",
     "start_payout_onboarding",
     "submit_refund",
     "transfer_payout",

@@ -1,12 +1,17 @@
 """Suppliers get paid through Stripe Connect: onboarding from the settings page, and what Stripe
 tells us about their accounts (account.updated) and their bank payouts (payout.paid / failed).
+Those events of connected accounts come to the Connect webhook endpoint
+(/webhooks/stripe/connect/, https://docs.stripe.com/connect/webhooks); a beat job asks Stripe
+again for the accounts whose payouts are held, in case such an event was lost.
 
 Stripe events may arrive late and in any order: each state carries the time Stripe reported it,
-and an older report never overwrites a newer one.
+and an older report never overwrites a newer one. Stripe's objects arrive as our own types
+(integrations/stripe/mappers.py).
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,14 +20,17 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import BankPayout, ConnectedAccount
+from billing.models import BankPayout, ConnectedAccount, Payout
 from billing.services.payouts import release_held_payouts
 from dropship.accounts.models import Notification
 from dropship.accounts.services import email_organisation, notify
 from dropship.core.errors import DomainError
 from dropship.core.money import format_money, from_minor_units
 from integrations.stripe import client as stripe_client
+from integrations.stripe.mappers import BankPayoutData, ConnectedAccountData
 from suppliers.models import Supplier
+
+logger = logging.getLogger(__name__)
 
 
 class PayoutSetupError(DomainError):
@@ -47,7 +55,7 @@ def start_payout_onboarding(*, supplier: Supplier, return_url: str, refresh_url:
             ) from exc
         with transaction.atomic():
             account, _ = ConnectedAccount.objects.get_or_create(
-                supplier=supplier, defaults={"stripe_account_id": created["id"]}
+                supplier=supplier, defaults={"stripe_account_id": created.id}
             )
             _apply(account, created, observed_at=_now_to_the_second())
     try:
@@ -68,15 +76,37 @@ def refresh_connected_account(*, supplier: Supplier) -> ConnectedAccount | None:
     return apply_account_update(account=data, observed_at=_now_to_the_second())
 
 
+def refresh_held_accounts(*, limit: int = 200) -> int:
+    """The beat job: ask Stripe for each connected account whose supplier has payouts HELD, so
+    a lost account.updated does not hold them for ever. Returns how many accounts were read.
+    A Stripe outage skips an account until the next run."""
+    account_ids = list(
+        ConnectedAccount.objects.filter(supplier__payouts__status=Payout.Status.HELD)
+        .distinct()
+        .order_by("synced_at", "pk")
+        .values_list("stripe_account_id", flat=True)[:limit]
+    )
+    read = 0
+    for account_id in account_ids:
+        try:
+            data = stripe_client.retrieve_account(account_id)
+        except (stripe_client.StripeTemporaryError, stripe_client.StripeRequestError) as exc:
+            logger.warning("Could not refresh connected account %s: %s", account_id, exc)
+            continue
+        apply_account_update(account=data, observed_at=_now_to_the_second())
+        read += 1
+    return read
+
+
 def apply_account_update(
-    *, account: dict[str, Any], observed_at: datetime
+    *, account: ConnectedAccountData, observed_at: datetime
 ) -> ConnectedAccount | None:
     """Stripe's view of a connected account; releases held payouts once it can receive them."""
     with transaction.atomic():
         connected = (
             ConnectedAccount.objects.select_for_update()
             .select_related("supplier")
-            .filter(stripe_account_id=account.get("id") or "-")
+            .filter(stripe_account_id=account.id or "-")
             .first()
         )
         if connected is None:
@@ -107,14 +137,14 @@ def apply_account_update(
     return connected
 
 
-def _apply(connected: ConnectedAccount, account: dict[str, Any], *, observed_at: datetime) -> None:
-    requirements = account.get("requirements") or {}
-    capabilities = account.get("capabilities") or {}
-    connected.details_submitted = bool(account.get("details_submitted"))
-    connected.payouts_enabled = bool(account.get("payouts_enabled"))
-    connected.transfers_active = capabilities.get("transfers") == "active"
-    connected.requirements_due = list(requirements.get("currently_due") or [])
-    connected.disabled_reason = str(requirements.get("disabled_reason") or "")[:100]
+def _apply(
+    connected: ConnectedAccount, account: ConnectedAccountData, *, observed_at: datetime
+) -> None:
+    connected.details_submitted = account.details_submitted
+    connected.payouts_enabled = account.payouts_enabled
+    connected.transfers_active = account.transfers_active
+    connected.requirements_due = list(account.requirements_due)
+    connected.disabled_reason = account.disabled_reason[:100]
     connected.synced_at = observed_at
     connected.save()
     Supplier.objects.filter(pk=connected.supplier_id).update(
@@ -123,7 +153,7 @@ def _apply(connected: ConnectedAccount, account: dict[str, Any], *, observed_at:
 
 
 def record_bank_payout(
-    *, payout: dict[str, Any], account_id: str, observed_at: datetime
+    *, payout: BankPayoutData, account_id: str, observed_at: datetime
 ) -> BankPayout | None:
     """payout.paid / payout.failed for a supplier's connected account."""
     connected = ConnectedAccount.objects.filter(stripe_account_id=account_id or "-").first()
@@ -132,24 +162,21 @@ def record_bank_payout(
     status = {
         "paid": BankPayout.Status.PAID,
         "failed": BankPayout.Status.FAILED,
-    }.get(payout.get("status", ""), BankPayout.Status.IN_TRANSIT)
-    currency = str(payout.get("currency") or "usd").upper()
-    arrival = payout.get("arrival_date")
+    }.get(payout.status, BankPayout.Status.IN_TRANSIT)
+    currency = payout.currency
     with transaction.atomic():
-        existing = (
-            BankPayout.objects.select_for_update().filter(stripe_payout_id=payout["id"]).first()
-        )
+        existing = BankPayout.objects.select_for_update().filter(stripe_payout_id=payout.id).first()
         if existing is not None and existing.reported_at > observed_at:
             return existing
         bank_payout, _ = BankPayout.objects.update_or_create(
-            stripe_payout_id=payout["id"],
+            stripe_payout_id=payout.id,
             defaults={
                 "supplier_id": connected.supplier_id,
-                "amount": from_minor_units(int(payout.get("amount") or 0), currency),
+                "amount": from_minor_units(payout.amount, currency),
                 "currency": currency,
                 "status": status,
-                "arrival_date": datetime.fromtimestamp(arrival, tz=UTC).date() if arrival else None,
-                "failure_message": str(payout.get("failure_message") or "")[:500],
+                "arrival_date": payout.arrival_date,
+                "failure_message": payout.failure_message[:500],
                 "reported_at": observed_at,
             },
         )

@@ -56,11 +56,13 @@ __all__ = [
     "confirm_card_charge",
     "find_card_charge_for_intent",
     "find_paid_charge",
+    "finish_on_session_payment",
     "open_card_charge",
     "pay_new_supplier_orders_on_terms",
     "record_charge_in_ledger",
     "record_payment_intent_failed",
     "record_payment_intent_succeeded",
+    "start_on_session_payment",
     "void_card_charge",
 ]
 
@@ -81,6 +83,8 @@ class PaymentResult:
     is_paid: bool
     paid_now: bool = False
     failure: str = ""
+    needs_authentication: bool = False  # the bank wants the retailer present (3-D Secure)
+    action_url: str = ""  # where the retailer authenticates (the bank's page), when it must
 
 
 def record_charge_in_ledger(*, charge: Charge, debit_account: str) -> None:
@@ -294,6 +298,7 @@ def confirm_card_charge(*, supplier_order: SupplierOrder, charge_id: int) -> Pay
             message=exc.message,
             payment_intent_id=exc.payment_intent_id,
             stripe_charge_id=exc.charge_id,
+            failure_code="authentication_required" if exc.needs_authentication else exc.code,
         )
     except StripeRequestError as exc:
         return _decline(charge=charge, message=f"Stripe refused the payment: {exc.message}")
@@ -356,6 +361,7 @@ def _decline(
     message: str,
     payment_intent_id: str | None = None,
     stripe_charge_id: str | None = None,
+    failure_code: str = "",
 ) -> PaymentResult:
     """The attempt failed (locked, PENDING charge): nothing is booked."""
     _fail_charge(
@@ -363,8 +369,14 @@ def _decline(
         message=message,
         payment_intent_id=payment_intent_id,
         stripe_charge_id=stripe_charge_id,
+        failure_code=failure_code,
     )
-    return PaymentResult(charge=charge, is_paid=False, failure=message)
+    return PaymentResult(
+        charge=charge,
+        is_paid=False,
+        failure=message,
+        needs_authentication=charge.needs_authentication,
+    )
 
 
 def _fail_charge(
@@ -373,11 +385,13 @@ def _fail_charge(
     message: str,
     payment_intent_id: str | None = None,
     stripe_charge_id: str | None = None,
+    failure_code: str = "",
 ) -> None:
     charge.status = Charge.Status.FAILED
     charge.failure_message = message[:500]
+    charge.failure_code = failure_code[:40]
     charge.settled_at = timezone.now()
-    fields = ["status", "failure_message", "settled_at", "updated_at"]
+    fields = ["status", "failure_message", "failure_code", "settled_at", "updated_at"]
     if (
         payment_intent_id
         and not Charge.objects.filter(stripe_payment_intent_id=payment_intent_id)
@@ -411,10 +425,73 @@ def record_payment_intent_succeeded(
     crash between Stripe's answer and our commit this books it (idempotent). The caller holds
     the supplier order's row lock."""
     charge = _lock_charge(charge_id=charge_id, supplier_order=supplier_order)
-    if charge.status != Charge.Status.PENDING:
+    if charge.status != Charge.Status.PENDING and not _may_revive(charge):
         return _as_settled(charge)
     _book_card_success(charge=charge, intent=intent)
     return PaymentResult(charge=charge, is_paid=True, paid_now=True)
+
+
+def _may_revive(charge: Charge) -> bool:
+    """An attempt that asked for authentication succeeds once the retailer confirmed it
+    on-session, unless another payment of the supplier order is live meanwhile."""
+    return (
+        charge.needs_authentication
+        and not charge.supplier_order.charges.filter(status__in=Charge.LIVE_STATUSES).exists()
+    )
+
+
+# --- the retailer confirms a payment its bank wants authenticated (3-D Secure) -------------------
+def start_on_session_payment(
+    *, supplier_order: SupplierOrder, charge_id: int, return_url: str
+) -> PaymentResult:
+    """Confirm, with the retailer present, the PaymentIntent an off-session attempt left asking
+    for authentication (https://docs.stripe.com/payments/3d-secure/authentication-flow). The
+    answer carries the bank's page in `action_url`, or the payment taken at once. The caller
+    holds the supplier order's row lock and checked it still waits for payment."""
+    charge = _lock_charge(charge_id=charge_id, supplier_order=supplier_order)
+    if not _may_revive(charge):
+        raise PaymentError("This payment does not need your confirmation any more.")
+    try:
+        intent = stripe_client.confirm_payment_on_session(
+            payment_intent_id=charge.stripe_payment_intent_id or "",
+            payment_method_id=charge.stripe_payment_method_id,
+            return_url=return_url,
+        )
+    except CardDeclined as exc:
+        return PaymentResult(charge=charge, is_paid=False, failure=exc.message)
+    except StripeRequestError as exc:
+        raise PaymentError(f"Stripe could not confirm the payment: {exc.message}") from exc
+    return _after_on_session(charge=charge, intent=intent)
+
+
+def finish_on_session_payment(*, supplier_order: SupplierOrder, charge_id: int) -> PaymentResult:
+    """The retailer is back from its bank's page: read how the PaymentIntent ended."""
+    charge = _lock_charge(charge_id=charge_id, supplier_order=supplier_order)
+    if charge.is_paid:
+        return _as_settled(charge)
+    if not _may_revive(charge):
+        raise PaymentError("This payment does not need your confirmation any more.")
+    intent = stripe_client.retrieve_payment_intent(charge.stripe_payment_intent_id or "")
+    return _after_on_session(charge=charge, intent=intent)
+
+
+def _after_on_session(*, charge: Charge, intent: dict[str, Any]) -> PaymentResult:
+    status = intent.get("status")
+    if status == "succeeded":
+        _book_card_success(charge=charge, intent=intent)
+        return PaymentResult(charge=charge, is_paid=True, paid_now=True)
+    if status == "requires_action":
+        url = ((intent.get("next_action") or {}).get("redirect_to_url") or {}).get("url") or ""
+        return PaymentResult(
+            charge=charge, is_paid=False, needs_authentication=True, action_url=str(url)
+        )
+    error = intent.get("last_payment_error") or {}
+    return PaymentResult(
+        charge=charge,
+        is_paid=False,
+        needs_authentication=True,
+        failure=str(error.get("message") or "Your bank did not confirm the payment."),
+    )
 
 
 def record_payment_intent_failed(

@@ -8,6 +8,11 @@ before the payout simply lowers it. A payout waits (HELD, with the reason shown 
 while the supplier has no connected account that can receive transfers, or while the retailer's
 bank disputes the payment; it is released when that changes.
 
+Stripe refusing a transfer because the platform's available balance is short
+(`balance_insufficient`, a transfer without a source charge: payment terms) is temporary: the
+payout stays SCHEDULED with the reason and the next try (backoff from 15 minutes to 12 hours),
+never FAILED for it.
+
 Never a double payout: the transfer's idempotency key is the payout's, the supplier order row is
 locked while Stripe is called, and the payout is one row per supplier order.
 """
@@ -22,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -39,6 +44,9 @@ from suppliers.models import Supplier
 logger = logging.getLogger(__name__)
 SHIPPED_STATUSES = (SupplierOrder.Status.SHIPPED, SupplierOrder.Status.DELIVERED)
 STUCK_AFTER = timedelta(minutes=5)
+FIRST_RETRY_AFTER = timedelta(minutes=15)
+LONGEST_RETRY_AFTER = timedelta(hours=12)
+TEMPORARY_REFUSALS = {"balance_insufficient"}
 
 
 def supplier_order_payable(*, supplier_order: SupplierOrder) -> Decimal:
@@ -106,6 +114,7 @@ def settle_payouts(*, now: datetime | None = None) -> dict[str, int]:
     released = release_held_payouts()
     due = list(
         Payout.objects.filter(status=Payout.Status.SCHEDULED, available_at__lte=now)
+        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
         .order_by("available_at")
         .values_list("pk", flat=True)[:500]
     )
@@ -221,6 +230,8 @@ def transfer_payout(*, payout_id: int, now: datetime | None = None) -> Payout:
         payout.supplier_order = supplier_order
         if payout.status != Payout.Status.SCHEDULED or payout.available_at > now:
             return payout
+        if payout.retry_at is not None and payout.retry_at > now:
+            return payout
         reason = _hold_reason(supplier_order=supplier_order)
         if reason:
             _hold(payout=payout, reason=reason)
@@ -246,7 +257,10 @@ def transfer_payout(*, payout_id: int, now: datetime | None = None) -> Payout:
                 source_transaction=charge.stripe_charge_id if charge else None,
                 description=f"Dropship payout for {supplier_order.number}",
                 metadata={"payout_id": str(payout.pk), "supplier_order": supplier_order.number},
-                idempotency_key=f"payout-{payout.pk}",
+                # Stripe keeps a refusal under its key: after a temporary one (nothing was
+                # transferred) the next try needs a key of its own.
+                idempotency_key=f"payout-{payout.pk}"
+                + (f"-try-{payout.transfer_attempts + 1}" if payout.transfer_attempts else ""),
             )
         except IdempotencyConflict:
             # An earlier attempt reached Stripe with another amount (a refund came in between).
@@ -255,6 +269,9 @@ def transfer_payout(*, payout_id: int, now: datetime | None = None) -> Payout:
                 raise
             transfer = found
         except StripeRequestError as exc:
+            if exc.code in TEMPORARY_REFUSALS:
+                _retry_later(payout=payout, now=now, message=exc.message)
+                return payout
             payout.status = Payout.Status.FAILED
             payout.status_reason = f"Stripe refused the transfer: {exc.message}"[:300]
             payout.save(update_fields=["amount", "status", "status_reason", "updated_at"])
@@ -266,6 +283,7 @@ def transfer_payout(*, payout_id: int, now: datetime | None = None) -> Payout:
         payout.status_reason = ""
         payout.stripe_transfer_id = transfer["id"]
         payout.paid_at = now
+        payout.retry_at = None
         payout.save(
             update_fields=[
                 "amount",
@@ -273,6 +291,7 @@ def transfer_payout(*, payout_id: int, now: datetime | None = None) -> Payout:
                 "status_reason",
                 "stripe_transfer_id",
                 "paid_at",
+                "retry_at",
                 "updated_at",
             ]
         )
@@ -293,6 +312,22 @@ def transfer_payout(*, payout_id: int, now: datetime | None = None) -> Payout:
             url=reverse("billing:supplier"),
         )
         return payout
+
+
+def _retry_later(*, payout: Payout, now: datetime, message: str) -> None:
+    """A temporary refusal: the payout stays SCHEDULED and says when it is tried again."""
+    payout.transfer_attempts += 1
+    wait = min(FIRST_RETRY_AFTER * 2 ** (payout.transfer_attempts - 1), LONGEST_RETRY_AFTER)
+    payout.retry_at = now + wait
+    payout.status_reason = (
+        f"Waiting for funds in the platform's Stripe balance; next try at "
+        f"{payout.retry_at:%Y-%m-%d %H:%M} UTC (try {payout.transfer_attempts}). Stripe said: "
+        f"{message}"
+    )[:300]
+    payout.save(
+        update_fields=["amount", "transfer_attempts", "retry_at", "status_reason", "updated_at"]
+    )
+    logger.warning("Payout %s waits for funds (try %s)", payout.pk, payout.transfer_attempts)
 
 
 def _find_transfer(*, payout: Payout) -> dict[str, Any] | None:

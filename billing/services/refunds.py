@@ -7,7 +7,12 @@ charge's refunded amount, the ledger (refund and the commission returned), and, 
 was already paid out, a reversal of its net share from its transfer. A refund larger than what is
 left of the payment is refused with the numbers, and nothing is written.
 
-Refunds made in the Stripe dashboard arrive as charge.refunded and are booked the same way.
+Refunds made in the Stripe dashboard are booked the same way, once, when Stripe says they
+succeeded: a Charge no longer embeds its refunds (API 2022-11-15,
+https://docs.stripe.com/changelog/2022-11-15/deprecates-charges-auto-expand), so they come as
+refund.created / refund.updated, and charge.refunded makes us list the charge's refunds. A pending
+refund (ours or the dashboard's) waits as PENDING until refund.updated says how it ended; the
+settle-payouts sweeper reads a pending one back from Stripe if that event is lost.
 A dispute opened by the retailer's bank freezes the supplier order's payout until it closes;
 a lost dispute is booked like a refund of the disputed amount.
 """
@@ -33,6 +38,7 @@ from dropship.core.errors import DomainError, TemporaryError
 from dropship.core.money import ZERO, format_money, from_minor_units, quantize, to_minor_units
 from integrations.stripe import client as stripe_client
 from integrations.stripe.client import StripeRequestError, StripeTemporaryError
+from integrations.stripe.mappers import RefundData
 from orders.models import Dispute, OrderItem, SupplierOrder
 
 logger = logging.getLogger(__name__)
@@ -170,7 +176,9 @@ def refund_supplier_order(
 
 
 def submit_refund(*, refund_id: int) -> Refund:
-    """Send a pending refund to Stripe and book it (safe to run twice: same idempotency key)."""
+    """Send a pending refund to Stripe and book it once Stripe says it succeeded (safe to run
+    twice: same idempotency key). One Stripe already knows (pending at the bank) is read back
+    instead of being sent again."""
     with transaction.atomic():
         refund = Refund.objects.only("supplier_order_id").get(pk=refund_id)
         supplier_order = _lock(refund.supplier_order_id)
@@ -178,8 +186,13 @@ def submit_refund(*, refund_id: int) -> Refund:
         charge = Charge.objects.select_for_update().get(pk=refund.charge_id)
         if refund.status != Refund.Status.PENDING:
             return refund
-        if charge.method == Charge.Method.CARD:
-            try:
+        if charge.method != Charge.Method.CARD:
+            _settle_refund(refund=refund, charge=charge, supplier_order=supplier_order)
+            return refund
+        try:
+            if refund.stripe_refund_id:
+                result = stripe_client.retrieve_refund(refund.stripe_refund_id)
+            else:
                 result = stripe_client.create_refund(
                     charge_id=charge.stripe_charge_id,
                     amount=to_minor_units(refund.amount, refund.currency),
@@ -189,14 +202,32 @@ def submit_refund(*, refund_id: int) -> Refund:
                     },
                     idempotency_key=refund.idempotency_key,
                 )
-            except StripeRequestError as exc:
-                refund.status = Refund.Status.FAILED
-                refund.failure_message = f"Stripe refused the refund: {exc.message}"[:500]
-                refund.save(update_fields=["status", "failure_message", "updated_at"])
-                return refund
-            refund.stripe_refund_id = result["id"]
-        _settle_refund(refund=refund, charge=charge, supplier_order=supplier_order)
+        except StripeRequestError as exc:
+            _fail_refund(refund, message=f"Stripe refused the refund: {exc.message}")
+            return refund
+        _follow_stripe(refund=refund, charge=charge, supplier_order=supplier_order, data=result)
         return refund
+
+
+def _follow_stripe(
+    *, refund: Refund, charge: Charge, supplier_order: SupplierOrder, data: RefundData
+) -> None:
+    """Our PENDING refund (all rows locked) as Stripe reports it: booked when it succeeded,
+    failed with the bank's reason, or left pending with its Stripe id."""
+    refund.stripe_refund_id = data.id
+    if data.is_succeeded:
+        _settle_refund(refund=refund, charge=charge, supplier_order=supplier_order)
+    elif data.is_failed:
+        _fail_refund(refund, message=f"The refund failed at the bank: {data.failure_reason}")
+    else:
+        refund.save(update_fields=["stripe_refund_id", "updated_at"])
+
+
+def _fail_refund(refund: Refund, *, message: str) -> None:
+    refund.status = Refund.Status.FAILED
+    refund.failure_message = message[:500]
+    refund.save(update_fields=["status", "failure_message", "stripe_refund_id", "updated_at"])
+    logger.warning("Refund %s failed: %s", refund.pk, message)
 
 
 def _settle_refund(*, refund: Refund, charge: Charge, supplier_order: SupplierOrder) -> None:
@@ -269,8 +300,10 @@ def _book_outside_refund(
     reason: str,
     stripe_refund_id: str | None,
     key: str,
+    is_settled: bool = True,
 ) -> Refund | None:
-    """A refund we did not ask for (dashboard, lost chargeback): split and booked at once."""
+    """A refund we did not ask for (dashboard, lost chargeback): split, and booked at once when
+    `is_settled` (else left PENDING until Stripe says how it ended)."""
     amount = min(amount, charge.refundable)
     if amount <= ZERO:
         return None
@@ -288,58 +321,96 @@ def _book_outside_refund(
         idempotency_key=key,
         stripe_refund_id=stripe_refund_id,
     )
-    _settle_refund(refund=refund, charge=charge, supplier_order=supplier_order)
+    if is_settled:
+        _settle_refund(refund=refund, charge=charge, supplier_order=supplier_order)
     return refund
 
 
-def apply_charge_refunded(*, stripe_charge: dict[str, Any]) -> int:
-    """charge.refunded: book each refund of the charge we have not booked (ours still in flight
-    are completed, dashboard refunds are split and booked). Returns how many were booked."""
+def apply_charge_refunded(*, charge_id: str) -> int:
+    """charge.refunded: the charge no longer lists its refunds, so they are read from Stripe and
+    each is applied like its own refund event. Returns how many refunds were booked now."""
+    if not charge_id:
+        return 0
+    booked = 0
+    for data in sorted(
+        stripe_client.list_charge_refunds(charge_id), key=lambda r: (r.created, r.id)
+    ):
+        was_booked = Refund.objects.filter(
+            stripe_refund_id=data.id, status=Refund.Status.SUCCEEDED
+        ).exists()
+        refund = apply_refund(refund=data)
+        if refund is not None and refund.status == Refund.Status.SUCCEEDED and not was_booked:
+            booked += 1
+    return booked
+
+
+def apply_refund(*, refund: RefundData) -> Refund | None:
+    """refund.created / refund.updated: Stripe's word on one refund of a card charge, applied
+    once. Ours in flight is completed (or failed); one made in the dashboard is split and booked
+    when it succeeded, recorded PENDING while the bank has not answered. Runs in the inbox's
+    transaction; raises TemporaryError while the payment itself is not booked yet."""
     found = Charge.objects.filter(
-        method=Charge.Method.CARD, stripe_charge_id=stripe_charge.get("id") or "-"
+        method=Charge.Method.CARD, stripe_charge_id=refund.charge_id or "-"
     ).first()
     if found is None:
-        ours = str((stripe_charge.get("metadata") or {}).get("charge_id") or "")
+        # Our payment may be waiting for its own event (a crash after Stripe charged): the refund
+        # is booked after it. Stripe's charge names our charge in its metadata.
+        ours_id = stripe_client.our_charge_id_of(refund.charge_id) if refund.charge_id else ""
         waiting = Charge.objects.filter(status=Charge.Status.PENDING).filter(
-            Q(stripe_payment_intent_id=stripe_charge.get("payment_intent") or "-")
-            | Q(pk=int(ours) if ours.isdigit() else None)
+            Q(stripe_payment_intent_id=refund.payment_intent_id or "-")
+            | Q(pk=int(ours_id) if ours_id.isdigit() else None)
         )
         if waiting.exists():
             raise TemporaryError("The payment is not booked yet; the refund is booked after it.")
-        return 0
+        return None
     supplier_order = _lock(found.supplier_order_id)
     charge = Charge.objects.select_for_update().get(pk=found.pk)
-    booked = 0
-    items = (stripe_charge.get("refunds") or {}).get("data") or []
-    for item in sorted(items, key=lambda r: (r.get("created") or 0, r["id"])):
-        if item.get("status") not in (None, "succeeded", "pending"):
-            continue
-        if Refund.objects.filter(stripe_refund_id=item["id"]).exists():
-            continue
-        amount = from_minor_units(int(item["amount"]), charge.currency)
-        ours_id = (item.get("metadata") or {}).get("refund_id")
-        in_flight = None
-        if ours_id and str(ours_id).isdigit():
-            in_flight = (
-                Refund.objects.select_for_update()
-                .filter(pk=int(ours_id), charge=charge, status=Refund.Status.PENDING)
-                .first()
-            )
-        if in_flight is not None:
-            in_flight.stripe_refund_id = item["id"]
-            _settle_refund(refund=in_flight, charge=charge, supplier_order=supplier_order)
-        else:
-            _book_outside_refund(
-                supplier_order=supplier_order,
-                charge=charge,
-                amount=amount,
-                source=Refund.Source.STRIPE,
-                reason="Refunded in the Stripe dashboard",
-                stripe_refund_id=item["id"],
-                key=f"stripe-{item['id']}",
-            )
-        booked += 1
-    return booked
+    ours = Refund.objects.select_for_update().filter(stripe_refund_id=refund.id).first()
+    if ours is None and refund.our_refund_id.isdigit():
+        ours = (
+            Refund.objects.select_for_update()
+            .filter(pk=int(refund.our_refund_id), charge=charge)
+            .first()
+        )
+    if ours is not None:
+        if ours.status == Refund.Status.PENDING:
+            _follow_stripe(refund=ours, charge=charge, supplier_order=supplier_order, data=refund)
+        elif ours.status == Refund.Status.SUCCEEDED and refund.is_failed:
+            _flag_failed_after_booking(refund=ours, data=refund)
+        return ours
+    if refund.is_failed:
+        return None  # a dashboard refund that never gave anything back: nothing to book
+    if not refund.is_succeeded and (
+        Refund.objects.filter(charge=charge, status=Refund.Status.PENDING).exists()
+    ):
+        raise TemporaryError("Another refund of this payment is in flight; this one waits for it.")
+    return _book_outside_refund(
+        supplier_order=supplier_order,
+        charge=charge,
+        amount=from_minor_units(refund.amount, charge.currency),
+        source=Refund.Source.STRIPE,
+        reason=DASHBOARD_REFUND,
+        stripe_refund_id=refund.id,
+        key=f"stripe-{refund.id}",
+        is_settled=refund.is_succeeded,
+    )
+
+
+DASHBOARD_REFUND = "Refunded in the Stripe dashboard"
+
+
+def _flag_failed_after_booking(*, refund: Refund, data: RefundData) -> None:
+    """Stripe says a refund we booked failed at the bank: the money came back to the platform.
+    The booking is not undone by itself; the row says so for an admin to settle by hand."""
+    reason = data.failure_reason or "no reason given"
+    message = (
+        f"Stripe reports this refund failed after it was booked ({reason}): the retailer did "
+        "not get the money back. Settle it by hand."
+    )
+    if refund.failure_message != message[:500]:
+        refund.failure_message = message[:500]
+        refund.save(update_fields=["failure_message", "updated_at"])
+        logger.warning("Refund %s (%s) failed after it was booked", refund.pk, data.id)
 
 
 # --- disputes ------------------------------------------------------------------------------------

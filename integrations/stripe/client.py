@@ -8,7 +8,10 @@ Errors become ours:
     CardDeclined (a PermanentError)  the card was refused; the message is the bank's, for users
     StripeTemporaryError             timeout, connection error, 429, 5xx, 409 key in flight: retry
     IdempotencyConflict              the key was used before with other parameters
-    StripeRequestError               anything else Stripe refused (400/401/403/404)
+    StripeRequestError               anything else Stripe refused (400/401/403/404); its `code`
+                                     says which (e.g. `balance_insufficient`: retry later)
+Accounts and refunds come back as our own types (integrations/stripe/mappers.py).
+The API version is pinned in settings.STRIPE_API_VERSION and sent on every call.
 """
 
 from __future__ import annotations
@@ -24,6 +27,13 @@ from stripe.params import BalanceTransactionListParams
 
 from dropship.core.errors import PermanentError, TemporaryError
 from dropship.core.retry import parse_retry_after
+from integrations.stripe.mappers import (
+    ConnectedAccountData,
+    RefundData,
+    to_connected_account,
+    to_refund,
+)
+from integrations.stripe.regions import service_agreement_for
 
 
 class StripeTemporaryError(TemporaryError):
@@ -53,6 +63,13 @@ class CardDeclined(PermanentError):
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def needs_authentication(self) -> bool:
+        """The bank asks the cardholder to authenticate (3-D Secure): an off-session payment
+        cannot go through until the retailer confirms it on-session
+        (https://docs.stripe.com/declines/codes, `authentication_required`)."""
+        return "authentication_required" in (self.code, self.decline_code)
+
 
 _clients: dict[tuple[str, str, float], stripe.StripeClient] = {}
 _clients_lock = threading.Lock()
@@ -71,6 +88,7 @@ def get_client() -> stripe.StripeClient:
         if client is None:
             client = stripe.StripeClient(
                 api_key,
+                stripe_version=settings.STRIPE_API_VERSION,
                 base_addresses={"api": base, "connect": base, "files": base},
                 http_client=stripe.RequestsClient(timeout=timeout),
                 max_network_retries=0,
@@ -213,47 +231,115 @@ def retrieve_charge(charge_id: str) -> dict[str, Any]:
     return result.to_dict()
 
 
+def our_charge_id_of(charge_id: str) -> str:
+    """Our Charge's id, from the metadata we gave Stripe's charge ("" when it has none)."""
+    return str((retrieve_charge(charge_id).get("metadata") or {}).get("charge_id") or "")
+
+
 def create_refund(
     *, charge_id: str, amount: int, metadata: dict[str, Any], idempotency_key: str
-) -> dict[str, Any]:
-    return _call(
-        get_client().v1.refunds.create,
-        {
-            "charge": charge_id,
-            "amount": amount,
-            "reason": "requested_by_customer",
-            "metadata": metadata,
-        },
-        {"idempotency_key": idempotency_key},
+) -> RefundData:
+    """A refund of a charge; it may answer `pending` (settled later: refund.updated)."""
+    return to_refund(
+        _call(
+            get_client().v1.refunds.create,
+            {
+                "charge": charge_id,
+                "amount": amount,
+                "reason": "requested_by_customer",
+                "metadata": metadata,
+            },
+            {"idempotency_key": idempotency_key},
+        )
     )
+
+
+def retrieve_refund(refund_id: str) -> RefundData:
+    try:
+        result = get_client().v1.refunds.retrieve(refund_id)
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+    return to_refund(result.to_dict())
+
+
+def list_charge_refunds(charge_id: str) -> list[RefundData]:
+    """Every refund of a charge, all pages: a Charge no longer embeds them (API 2022-11-15,
+    https://docs.stripe.com/changelog/2022-11-15/deprecates-charges-auto-expand)."""
+    client = get_client()
+    params: dict[str, Any] = {"charge": charge_id, "limit": 100}
+    found: list[RefundData] = []
+    while True:
+        try:
+            page = client.v1.refunds.list(params=params)  # type: ignore[arg-type]
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        found += [to_refund(item.to_dict()) for item in page.data]
+        if not page.has_more or not page.data:
+            return found
+        params = {**params, "starting_after": page.data[-1].id}
+
+
+def confirm_payment_on_session(
+    *, payment_intent_id: str, payment_method_id: str, return_url: str
+) -> dict[str, Any]:
+    """Confirm a PaymentIntent with the customer present (after an off-session attempt asked for
+    authentication). The answer is `succeeded`, or `requires_action` with the bank's page in
+    `next_action.redirect_to_url.url`, which returns the customer to `return_url`
+    (https://docs.stripe.com/payments/3d-secure/authentication-flow)."""
+    try:
+        result = get_client().v1.payment_intents.confirm(
+            payment_intent_id,
+            params={
+                "payment_method": payment_method_id,
+                "return_url": return_url,
+                "expand": ["latest_charge.balance_transaction"],
+            },
+        )
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+    return result.to_dict()
+
+
+def retrieve_payment_intent(payment_intent_id: str) -> dict[str, Any]:
+    try:
+        result = get_client().v1.payment_intents.retrieve(
+            payment_intent_id, params={"expand": ["latest_charge.balance_transaction"]}
+        )
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+    return result.to_dict()
 
 
 # --- Connect -------------------------------------------------------------------------------------
 def create_connected_account(
     *, email: str, country: str, business_name: str, metadata: dict[str, Any], idempotency_key: str
-) -> dict[str, Any]:
-    return _call(
-        get_client().v1.accounts.create,
-        _clean(
-            {
-                "type": "express",
-                "country": country,
-                "email": email,
-                "business_profile": {"name": business_name},
-                "capabilities": {"transfers": {"requested": True}},
-                "metadata": metadata,
-            }
-        ),
-        {"idempotency_key": idempotency_key},
+) -> ConnectedAccountData:
+    """An Express account that receives transfers. Outside the platform's region it is made
+    under the `recipient` service agreement, as cross-border payouts require."""
+    agreement = service_agreement_for(
+        platform_country=settings.STRIPE_PLATFORM_COUNTRY, account_country=country
+    )
+    params: dict[str, Any] = {
+        "type": "express",
+        "country": country.upper(),
+        "email": email,
+        "business_profile": {"name": business_name},
+        "capabilities": {"transfers": {"requested": True}},
+        "metadata": metadata,
+    }
+    if agreement == "recipient":
+        params["tos_acceptance"] = {"service_agreement": "recipient"}
+    return to_connected_account(
+        _call(get_client().v1.accounts.create, _clean(params), {"idempotency_key": idempotency_key})
     )
 
 
-def retrieve_account(account_id: str) -> dict[str, Any]:
+def retrieve_account(account_id: str) -> ConnectedAccountData:
     try:
         result = get_client().v1.accounts.retrieve(account_id)
     except stripe.StripeError as exc:
         raise _translate(exc) from exc
-    return result.to_dict()
+    return to_connected_account(result.to_dict())
 
 
 def create_onboarding_link(*, account_id: str, refresh_url: str, return_url: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -25,15 +26,18 @@ from django.utils import timezone
 
 from billing.models import Charge
 from billing.services import (
+    PaymentError,
     PaymentResult,
     StripeTemporaryError,
     charge_on_terms,
     confirm_card_charge,
     find_card_charge_for_intent,
     find_paid_charge,
+    finish_on_session_payment,
     open_card_charge,
     record_payment_intent_failed,
     record_payment_intent_succeeded,
+    start_on_session_payment,
     void_card_charge,
 )
 from dropship.accounts.models import Notification
@@ -136,6 +140,16 @@ def _apply(*, supplier_order: SupplierOrder, result: PaymentResult) -> SupplierO
     waiting for payment. An answer settled before changes nothing."""
     if result.paid_now:
         _mark_paid(supplier_order=supplier_order)
+    elif (
+        result.needs_authentication and result.charge and supplier_order.status in PAYABLE_STATUSES
+    ):
+        link = settings.SITE_URL + reverse(
+            "orders:retailer_confirm_payment", args=[supplier_order.pk]
+        )
+        _mark_payment_failed(
+            supplier_order=supplier_order,
+            reason=f"Your bank asks you to confirm this payment (3-D Secure): {link}",
+        )
     elif result.failure and supplier_order.status in PAYABLE_STATUSES:
         _mark_payment_failed(
             supplier_order=supplier_order,
@@ -191,6 +205,57 @@ def _tell_retailer_payment_failed(*, supplier_order: SupplierOrder, reason: str)
             "The supplier order is on hold and is sent to the supplier as soon as it is paid."
         ),
     )
+
+
+# --- the retailer confirms, on-session, a payment its bank wants authenticated -------------------
+def _charge_awaiting_confirmation(supplier_order: SupplierOrder) -> Charge:
+    charge = supplier_order.charges.filter(method=Charge.Method.CARD).order_by("-attempt").first()
+    if (
+        supplier_order.status not in PAYABLE_STATUSES
+        or charge is None
+        or not charge.needs_authentication
+    ):
+        raise PaymentError(f"{supplier_order.number} does not need your confirmation.")
+    return charge
+
+
+def start_payment_confirmation(
+    *, supplier_order: SupplierOrder, return_url: str
+) -> tuple[SupplierOrderPayment, str]:
+    """The retailer asks to confirm a payment its bank wants authenticated: (where the supplier
+    order stands, the bank's page to send the retailer to, "" when none is needed)."""
+    with transaction.atomic():
+        supplier_order = _lock_supplier_order(supplier_order.pk)
+        charge = _charge_awaiting_confirmation(supplier_order)
+        result = start_on_session_payment(
+            supplier_order=supplier_order, charge_id=charge.pk, return_url=return_url
+        )
+        return _apply_confirmation(supplier_order=supplier_order, result=result), result.action_url
+
+
+def finish_payment_confirmation(*, supplier_order: SupplierOrder) -> SupplierOrderPayment:
+    """The retailer is back from its bank: PAID when it confirmed, else still waiting."""
+    with transaction.atomic():
+        supplier_order = _lock_supplier_order(supplier_order.pk)
+        paid = find_paid_charge(supplier_order=supplier_order)
+        if paid is not None:
+            return _settled(supplier_order)
+        charge = _charge_awaiting_confirmation(supplier_order)
+        result = finish_on_session_payment(supplier_order=supplier_order, charge_id=charge.pk)
+        return _apply_confirmation(supplier_order=supplier_order, result=result)
+
+
+def _apply_confirmation(
+    *, supplier_order: SupplierOrder, result: PaymentResult
+) -> SupplierOrderPayment:
+    """Apply an on-session confirmation; a supplier order it paid goes to its supplier at once
+    (the dispatch sweeper would pick it up a minute later)."""
+    from orders.tasks import pay_and_dispatch_order_task  # local: tasks.py imports the services
+
+    applied = _apply(supplier_order=supplier_order, result=result)
+    if applied.paid_now:
+        transaction.on_commit(partial(pay_and_dispatch_order_task.delay, supplier_order.order_id))
+    return applied
 
 
 def retry_failed_payments(

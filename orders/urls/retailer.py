@@ -18,6 +18,16 @@ urlpatterns = [
         name="retailer_item_substitute",
     ),
     path(
+        "retailer/payments/<int:supplier_order_id>/confirm/",
+        views.payment_confirm,
+        name="retailer_confirm_payment",
+    ),
+    path(
+        "retailer/payments/<int:supplier_order_id>/confirmed/",
+        views.payment_confirmed,
+        name="retailer_payment_confirmed",
+    ),
+    path(
         "retailer/orders/<int:order_id>/items/<int:item_id>/cancel/",
         views.item_cancel,
         name="retailer_item_cancel",

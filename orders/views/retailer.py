@@ -9,13 +9,14 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dropship.accounts.access import RetailerRequest, retailer_required
 from dropship.core.errors import DomainError
 from orders import selectors
 from orders.models import Order, OrderItem
-from orders.services import exceptions
+from orders.services import exceptions, payment
 
 PAGE_SIZE = 50
 
@@ -119,3 +120,59 @@ def item_cancel(request: RetailerRequest, order_id: int, item_id: int) -> HttpRe
         return f"“{item.title}” is cancelled."
 
     return _item_action(request, order_id, item_id, action)
+
+
+def payment_confirm(request: RetailerRequest, supplier_order_id: int) -> HttpResponse:
+    """A payment the retailer's bank wants authenticated (3-D Secure): GET shows it, POST sends
+    the retailer to its bank's page (or pays at once when the bank no longer asks)."""
+    supplier_order = selectors.get_supplier_order_for_retailer(
+        retailer=request.retailer, supplier_order_id=supplier_order_id
+    )
+    if request.method == "POST":
+        return_url = request.build_absolute_uri(
+            reverse("orders:retailer_payment_confirmed", args=[supplier_order.pk])
+        )
+        try:
+            result, action_url = payment.start_payment_confirmation(
+                supplier_order=supplier_order, return_url=return_url
+            )
+        except DomainError as exc:
+            messages.error(request, str(exc))
+            return redirect("orders:retailer_detail", order_id=supplier_order.order_id)
+        if action_url:
+            return redirect(action_url)
+        return _after_confirmation(request, result)
+    return render(
+        request, "orders/retailer/payment_confirm.html", {"supplier_order": supplier_order}
+    )
+
+
+payment_confirm = retailer_required(require_http_methods(["GET", "POST"])(payment_confirm))
+
+
+@require_GET
+@retailer_required
+def payment_confirmed(request: RetailerRequest, supplier_order_id: int) -> HttpResponse:
+    """The bank sends the retailer back here after its authentication page."""
+    supplier_order = selectors.get_supplier_order_for_retailer(
+        retailer=request.retailer, supplier_order_id=supplier_order_id
+    )
+    try:
+        result = payment.finish_payment_confirmation(supplier_order=supplier_order)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("orders:retailer_detail", order_id=supplier_order.order_id)
+    return _after_confirmation(request, result)
+
+
+def _after_confirmation(
+    request: RetailerRequest, result: payment.SupplierOrderPayment
+) -> HttpResponse:
+    supplier_order = result.supplier_order
+    if result.paid_now:
+        messages.success(request, f"Payment confirmed: {supplier_order.number} is paid.")
+    elif result.is_paid:
+        messages.info(request, f"{supplier_order.number} is already paid.")
+    else:
+        messages.error(request, supplier_order.status_reason or "The payment was not confirmed.")
+    return redirect("orders:retailer_detail", order_id=supplier_order.order_id)

@@ -226,6 +226,7 @@ def test_the_billing_jobs_are_scheduled_and_registered(settings):
     }
     assert billing_jobs == {
         "billing.tasks.settle_payouts_task",
+        "billing.tasks.refresh_held_accounts_task",
         "billing.tasks.issue_monthly_invoices_task",
         "billing.tasks.reconcile_stripe_task",
     }

@@ -255,3 +255,49 @@ def test_a_lost_transfer_answer_then_a_refund_keeps_the_transfer_and_reverses_th
     assert payout.amount_reversed == D("3.80")
     assert balance(Account.SUPPLIER_PAYABLE) == D("0.00")
     assert unbalanced_transactions() == {}
+
+
+def _terms_order_shipped(stripe_sandbox):
+    """A supplier order paid on payment terms (no Stripe charge to transfer from), shipped."""
+    from orders.services.payment import pay_supplier_order
+    from tests.billing.helpers import supplier_order_for
+
+    retailer = factories.RetailerFactory(has_payment_terms=True)
+    supplier_order = supplier_order_for(retailer)
+    assert pay_supplier_order(supplier_order=supplier_order).is_paid
+    supplier_order = ship(supplier_order, days_ago=8)
+    stripe_sandbox.connect_supplier(supplier_order.supplier)
+    return supplier_order
+
+
+def test_a_transfer_refused_for_a_short_balance_is_retried_later_not_failed(stripe_sandbox):
+    """Without a source charge a transfer needs the platform's available balance; Stripe's
+    `balance_insufficient` is temporary: the payout waits, says why and when, and goes later."""
+    _terms_order_shipped(stripe_sandbox)
+    (payout,) = schedule_payouts()
+    now = timezone.now()
+
+    transfer_payout(payout_id=payout.pk, now=now)
+
+    payout.refresh_from_db()
+    assert (payout.status, payout.transfer_attempts) == ("SCHEDULED", 1)
+    assert payout.retry_at == now + timedelta(minutes=15)
+    assert payout.status_reason.startswith(
+        "Waiting for funds in the platform's Stripe balance; next try at "
+    )
+    assert "(try 1). Stripe said: You have insufficient available funds" in payout.status_reason
+    assert settle_payouts(now=now + timedelta(minutes=14))["due"] == 0  # not before retry_at
+    transfer_payout(payout_id=payout.pk, now=payout.retry_at)  # still short: waits longer
+    payout.refresh_from_db()
+    assert (payout.transfer_attempts, payout.retry_at) == (2, now + timedelta(minutes=45))
+    assert _transfers(stripe_sandbox) == []
+
+    stripe_sandbox.app.top_up(10000)
+    assert settle_payouts(now=payout.retry_at)["due"] == 1
+    transfer_payout(payout_id=payout.pk, now=payout.retry_at)
+
+    payout.refresh_from_db()
+    assert (payout.status, payout.status_reason, payout.retry_at) == ("PAID", "", None)
+    (transfer,) = _transfers(stripe_sandbox)
+    assert (transfer["amount"], transfer["source_transaction"]) == (2400, None)
+    assert unbalanced_transactions() == {}

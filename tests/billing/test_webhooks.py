@@ -250,6 +250,7 @@ def test_events_delivered_in_reverse_order_and_twice_end_in_the_same_state(
         "payment_intent.succeeded",  # the crashed charge
         "payment_intent.succeeded",  # the disputed order's charge
         "payout.paid",
+        "refund.created",  # the dashboard refund of the crashed charge
     ]
 
     _deliver(
