@@ -324,6 +324,8 @@ SHOPIFY_SCOPES = env.list(
         "read_locations",
     ],
 )
+# An expiring offline access token (one hour) is renewed this long before it runs out.
+SHOPIFY_TOKEN_REFRESH_MARGIN_SECONDS = env.int("SHOPIFY_TOKEN_REFRESH_MARGIN_SECONDS", default=300)
 # Where the Shopify endpoints live: "https://{shop}" in production, the sandbox in dev and tests.
 SHOPIFY_BASE_URL = env.str("SHOPIFY_BASE_URL", default="")
 STRIPE_SECRET_KEY = env.str(

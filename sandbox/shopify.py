@@ -3,8 +3,20 @@ throttle, and signed webhooks. Standard library + graphql-core only (no Django).
 
 Paths (SHOPIFY_BASE_URL points here; the shop domain is the first path segment):
     GET/POST /{shop}/admin/oauth/authorize        the install page a merchant approves
-    POST     /{shop}/admin/oauth/access_token     code -> offline access token
+    POST     /{shop}/admin/oauth/access_token     code -> offline access token (expiring=1: an
+                                                  expiring one with a refresh token), and the
+                                                  refresh grant
     POST     /{shop}/admin/api/{version}/graphql.json
+
+Expiring offline tokens (shopify.dev "About offline access tokens", changelog "Offline access
+tokens now support expiry and refresh" and "More resilient refreshes for expiring offline access
+tokens"): an access token lives ACCESS_TOKEN_SECONDS, its refresh token REFRESH_TOKEN_SECONDS.
+`grant_type=refresh_token` answers a new pair; the refresh token used stays good until its
+replacement is used (then it is retired), for at most REFRESH_RECOVERY_SECONDS after its first
+use; using it again issues a new pair and retires the replacement issued before, so only the
+latest pair lives. An expired access token is answered 401 with the same body as a wrong one.
+Controls: expire_access_tokens, revoke_refresh_tokens, require_expiring_tokens (the 2027-01-01
+rule: non-expiring offline tokens of public apps are refused).
 
 Rate limit: a leaky bucket per shop. `STANDARD_PLAN` follows shopify.dev ("GraphQL Admin API
 rate limits": Standard plan restores 100 points/second; a single query may cost at most 1,000
@@ -83,6 +95,12 @@ TOPIC_NAMES = {
     "ORDERS_PAID": "orders/paid",
     "APP_UNINSTALLED": "app/uninstalled",
     "PRODUCTS_UPDATE": "products/update",
+}
+ACCESS_TOKEN_SECONDS = 3600
+REFRESH_TOKEN_SECONDS = 90 * 24 * 3600
+REFRESH_RECOVERY_SECONDS = 30 * 24 * 3600
+UNAUTHORIZED_BODY = {
+    "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"
 }
 SCHEMA = build_schema((Path(__file__).with_name("shopify_schema.graphql")).read_text())
 
@@ -205,6 +223,12 @@ def sign_query(params: dict[str, str], secret: str) -> str:
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
+def _admin_host(domain: str) -> str:
+    """The `host` parameter: base64 of the shop's admin address, padding removed."""
+    admin = f"admin.shopify.com/store/{domain.split('.')[0]}"
+    return base64.b64encode(admin.encode()).decode().rstrip("=")
+
+
 def sign_webhook(body: bytes, secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
@@ -229,6 +253,11 @@ class ShopifySandbox:
         self.shops: dict[str, Shop] = {}
         self.codes: dict[str, tuple[str, str, str]] = {}  # code -> (shop, scope, redirect_uri)
         self.tokens: dict[str, str] = {}  # access token -> shop domain
+        self.token_expiry: dict[str, float] = {}  # expiring access token -> clock() it dies
+        # refresh token -> {shop, expires_at, parent, child, first_used, retired}
+        self.refresh_tokens: dict[str, dict[str, Any]] = {}
+        self.expiring_required = False  # refuse non-expiring offline tokens (from 2027-01-01)
+        self.token_requests: list[tuple[str, str]] = []  # (shop, grant type) the endpoint took
         self.calls: list[CallRecord] = []
         self.deliveries: list[Delivery] = []
         self.injected: dict[str, list[Response]] = {}
@@ -257,6 +286,8 @@ class ShopifySandbox:
             return {
                 "last_id": self._last_id,
                 "tokens": self.tokens,
+                "token_expiry": self.token_expiry,
+                "refresh_tokens": self.refresh_tokens,
                 "shops": [
                     {
                         **{name: getattr(shop, name) for name in SAVED_SHOP_FIELDS},
@@ -271,6 +302,8 @@ class ShopifySandbox:
             return
         self._last_id = state["last_id"]
         self.tokens = state["tokens"]
+        self.token_expiry = state.get("token_expiry", {})
+        self.refresh_tokens = state.get("refresh_tokens", {})
         for saved in state["shops"]:
             plan = Plan(**saved.pop("plan"))
             self.shops[saved["domain"]] = Shop(**saved, plan=plan, bucket=Bucket(plan, self.clock))
@@ -308,10 +341,103 @@ class ShopifySandbox:
             self.tokens[token] = domain
             return token
 
+    def issue_expiring_token(self, domain: str, *, parent: str = "") -> dict[str, Any]:
+        """An expiring access token with its refresh token, in the token endpoint's shape."""
+        with self.lock:
+            token = self.issue_token(domain)
+            now = self.clock()
+            self.token_expiry[token] = now + ACCESS_TOKEN_SECONDS
+            refresh_token = "shprt_" + secrets.token_hex(16)
+            self.refresh_tokens[refresh_token] = {
+                "shop": domain,
+                "expires_at": now + REFRESH_TOKEN_SECONDS,
+                "parent": parent,
+                "child": "",
+                "first_used": None,
+                "retired": False,
+            }
+            return {
+                "access_token": token,
+                "expires_in": ACCESS_TOKEN_SECONDS,
+                "refresh_token": refresh_token,
+                "refresh_token_expires_in": REFRESH_TOKEN_SECONDS,
+            }
+
     def revoke_tokens(self, domain: str) -> None:
         with self.lock:
             for token in [t for t, d in self.tokens.items() if d == domain]:
                 del self.tokens[token]
+                self.token_expiry.pop(token, None)
+            self.revoke_refresh_tokens(domain)
+
+    def expire_access_tokens(self, domain: str) -> None:
+        """Every access token of the shop is past its expiry now (refresh tokens still work)."""
+        with self.lock:
+            now = self.clock()
+            for token in [t for t, d in self.tokens.items() if d == domain]:
+                self.token_expiry[token] = min(self.token_expiry.get(token, now), now)
+
+    def revoke_refresh_tokens(self, domain: str) -> None:
+        """The shop's refresh tokens stop working (as when their 90 days are over)."""
+        with self.lock:
+            for entry in self.refresh_tokens.values():
+                if entry["shop"] == domain:
+                    entry["retired"] = True
+
+    def require_expiring_tokens(self, required: bool = True) -> None:
+        """Refuse API calls made with non-expiring offline tokens, as Shopify does for public
+        apps from January 1, 2027."""
+        with self.lock:
+            self.expiring_required = required
+
+    def refreshes(self, domain: str) -> int:
+        """How many refresh grants the shop's token endpoint was asked for."""
+        return sum(
+            1 for shop, grant in self.token_requests if (shop, grant) == (domain, "refresh_token")
+        )
+
+    def live_refresh_tokens(self, domain: str) -> list[str]:
+        """The refresh tokens of the shop that a refresh grant would still accept."""
+        with self.lock:
+            return [rt for rt in self.refresh_tokens if self._refresh_error(rt, domain) is None]
+
+    def _token_is_valid(self, token: str, domain: str) -> bool:
+        if self.tokens.get(token) != domain:
+            return False
+        expires_at = self.token_expiry.get(token)
+        if expires_at is None:
+            return not self.expiring_required
+        return self.clock() < expires_at
+
+    def _refresh_error(self, refresh_token: str, domain: str) -> str | None:
+        entry = self.refresh_tokens.get(refresh_token)
+        now = self.clock()
+        if entry is None or entry["shop"] != domain or entry["retired"]:
+            return "The refresh token is invalid or has been revoked."
+        if now >= entry["expires_at"]:
+            return "The refresh token has expired."
+        if entry["first_used"] is not None and now - entry["first_used"] > REFRESH_RECOVERY_SECONDS:
+            return "The refresh token was already exchanged."
+        return None
+
+    def _refresh(self, domain: str, refresh_token: str) -> Response:
+        with self.lock:
+            error = self._refresh_error(refresh_token, domain)
+            if error is not None:
+                return Response.json(
+                    {"error": "invalid_grant", "error_description": error}, status=400
+                )
+            entry = self.refresh_tokens[refresh_token]
+            if entry["parent"]:  # its replacement is in use: the one before it retires
+                self.refresh_tokens[entry["parent"]]["retired"] = True
+            if entry["child"]:  # used again: the replacement issued before never comes into use
+                self.refresh_tokens[entry["child"]]["retired"] = True
+            if entry["first_used"] is None:
+                entry["first_used"] = self.clock()
+            grant = self.issue_expiring_token(domain, parent=refresh_token)
+            entry["child"] = grant["refresh_token"]
+            self.refresh_tokens[grant["refresh_token"]]["scope"] = entry.get("scope", "")
+            return Response.json({**grant, "scope": entry.get("scope", "")})
 
     def set_plan(self, domain: str, plan: Plan, *, currently_available: float | None = None):
         with self.lock:
@@ -365,6 +491,18 @@ class ShopifySandbox:
             self.lost_answers[(domain, operation)] = left - 1
             return True
 
+    def launch_query(self, domain: str, *, timestamp: float | None = None) -> dict[str, str]:
+        """What Shopify appends to the app URL when a merchant installs or opens the app: the
+        shop, the admin host, a timestamp and the HMAC of them (shopify.dev "Implement
+        authorization code grant manually", step 1)."""
+        query = {
+            "host": _admin_host(domain),
+            "shop": domain,
+            "timestamp": str(int(self.clock() if timestamp is None else timestamp)),
+        }
+        query["hmac"] = sign_query(query, self.api_secret)
+        return query
+
     def rejected_calls(self, domain: str | None = None) -> list[CallRecord]:
         return [c for c in self.calls if c.is_rejected and (domain is None or c.shop == domain)]
 
@@ -402,12 +540,21 @@ class ShopifySandbox:
         if not domain.endswith(".myshopify.com"):
             return Response.json({"error": "not a myshopify.com domain"}, status=400)
         if action == "token":
-            self.add_shop(domain, name=(request.json() or {}).get("name", ""))
+            options = request.json() or {}
+            self.add_shop(domain, name=options.get("name", ""))
+            if options.get("expiring"):
+                return Response.json({**self.issue_expiring_token(domain), "scope": ""}, status=201)
             return Response.json(
                 {"access_token": self.issue_token(domain), "scope": ""}, status=201
             )
         if domain not in self.shops:
             return Response.json({"error": "unknown shop"}, status=404)
+        if action == "expire-tokens":
+            self.expire_access_tokens(domain)
+            return Response.json({"expired": domain})
+        if action == "revoke-refresh-tokens":
+            self.revoke_refresh_tokens(domain)
+            return Response.json({"revoked": domain})
         if action == "orders":
             order = self.create_order(domain, lines=(request.json() or {}).get("lines", []))
             return Response.json(self.order_payload(self.shops[domain], order), status=201)
@@ -450,9 +597,7 @@ class ShopifySandbox:
             self.codes[code] = (domain, params.get("scope", ""), redirect_uri)
         query = {
             "code": code,
-            "host": base64.b64encode(f"admin.shopify.com/store/{domain.split('.')[0]}".encode())
-            .decode()
-            .rstrip("="),
+            "host": _admin_host(domain),
             "shop": domain,
             "state": params.get("state", ""),
             "timestamp": str(int(self.clock())),
@@ -472,6 +617,11 @@ class ShopifySandbox:
                 {"error": "invalid_client", "error_description": "Client credentials are invalid"},
                 status=401,
             )
+        grant_type = str(params.get("grant_type") or "authorization_code")
+        with self.lock:
+            self.token_requests.append((domain, grant_type))
+        if grant_type == "refresh_token":
+            return self._refresh(domain, str(params.get("refresh_token", "")))
         with self.lock:
             grant = self.codes.pop(str(params.get("code", "")), None)
         if grant is None or grant[0] != domain:
@@ -482,13 +632,17 @@ class ShopifySandbox:
                 },
                 status=400,
             )
+        if str(params.get("expiring", "")) == "1":
+            issued = self.issue_expiring_token(domain)
+            self.refresh_tokens[issued["refresh_token"]]["scope"] = grant[1]
+            return Response.json({**issued, "scope": grant[1]})
         token = self.issue_token(domain)
         return Response.json({"access_token": token, "scope": grant[1]})
 
     def _graphql(self, request: Request, domain: str) -> Response:
         token = request.headers.get("x-shopify-access-token", "")
         with self.lock:
-            known = self.tokens.get(token) == domain
+            known = self._token_is_valid(token, domain)
             injected = self.injected.get(domain)
             forced = injected.pop(0) if injected else None
             if forced is None and self.down_until.get(domain, 0) > self.clock():
@@ -498,12 +652,7 @@ class ShopifySandbox:
             return forced
         if not known:
             self.calls.append(CallRecord(domain, "unauthorized", 401, False, 0, None))
-            return Response.json(
-                {
-                    "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"
-                },
-                status=401,
-            )
+            return Response.json(UNAUTHORIZED_BODY, status=401)
         shop = self.shops[domain]
         try:
             payload = request.json() or {}
