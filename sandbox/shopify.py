@@ -4,8 +4,9 @@ throttle, and signed webhooks. Standard library + graphql-core only (no Django).
 Paths (SHOPIFY_BASE_URL points here; the shop domain is the first path segment):
     GET/POST /{shop}/admin/oauth/authorize        the install page a merchant approves
     POST     /{shop}/admin/oauth/access_token     code -> offline access token (expiring=1: an
-                                                  expiring one with a refresh token), and the
-                                                  refresh grant
+                                                  expiring one with a refresh token), the
+                                                  refresh grant, and the token exchange that
+                                                  migrates a non-expiring offline token
     POST     /{shop}/admin/api/{version}/graphql.json
 
 Expiring offline tokens (shopify.dev "About offline access tokens", changelog "Offline access
@@ -17,6 +18,14 @@ use; using it again issues a new pair and retires the replacement issued before,
 latest pair lives. An expired access token is answered 401 with the same body as a wrong one.
 Controls: expire_access_tokens, revoke_refresh_tokens, require_expiring_tokens (the 2027-01-01
 rule: non-expiring offline tokens of public apps are refused).
+
+Migrating a non-expiring offline token (shopify.dev "Migrate to expiring offline access tokens",
+changelog "More resilient token exchanges when migrating tokens without a user session"): the
+token exchange grant with subject_token = the old token, both token types the offline access
+token type, and expiring=1, answers an expiring pair; the old token stops working for the Admin
+API at once. Exchanging the same old token again within MIGRATION_RECOVERY_SECONDS answers the
+same pair (the access token's expiry extended, the refresh token's not), until that pair is
+refreshed or replaced. Control: refuse_token_exchange (the shop's exchanges answer 400).
 
 Rate limit: a leaky bucket per shop. `STANDARD_PLAN` follows shopify.dev ("GraphQL Admin API
 rate limits": Standard plan restores 100 points/second; a single query may cost at most 1,000
@@ -99,6 +108,9 @@ TOPIC_NAMES = {
 ACCESS_TOKEN_SECONDS = 3600
 REFRESH_TOKEN_SECONDS = 90 * 24 * 3600
 REFRESH_RECOVERY_SECONDS = 30 * 24 * 3600
+MIGRATION_RECOVERY_SECONDS = 7 * 24 * 3600
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 - a grant type, not a secret
+OFFLINE_TOKEN_TYPE = "urn:shopify:params:oauth:token-type:offline-access-token"  # noqa: S105 - a token type
 UNAUTHORIZED_BODY = {
     "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"
 }
@@ -257,6 +269,9 @@ class ShopifySandbox:
         # refresh token -> {shop, expires_at, parent, child, first_used, retired}
         self.refresh_tokens: dict[str, dict[str, Any]] = {}
         self.expiring_required = False  # refuse non-expiring offline tokens (from 2027-01-01)
+        # exchanged non-expiring token -> {shop, at, access_token, refresh_token}
+        self.migrations: dict[str, dict[str, Any]] = {}
+        self.exchange_refused: set[str] = set()  # shops whose token exchanges answer 400
         self.token_requests: list[tuple[str, str]] = []  # (shop, grant type) the endpoint took
         self.calls: list[CallRecord] = []
         self.deliveries: list[Delivery] = []
@@ -288,6 +303,7 @@ class ShopifySandbox:
                 "tokens": self.tokens,
                 "token_expiry": self.token_expiry,
                 "refresh_tokens": self.refresh_tokens,
+                "migrations": self.migrations,
                 "shops": [
                     {
                         **{name: getattr(shop, name) for name in SAVED_SHOP_FIELDS},
@@ -304,6 +320,7 @@ class ShopifySandbox:
         self.tokens = state["tokens"]
         self.token_expiry = state.get("token_expiry", {})
         self.refresh_tokens = state.get("refresh_tokens", {})
+        self.migrations = state.get("migrations", {})
         for saved in state["shops"]:
             plan = Plan(**saved.pop("plan"))
             self.shops[saved["domain"]] = Shop(**saved, plan=plan, bucket=Bucket(plan, self.clock))
@@ -390,6 +407,22 @@ class ShopifySandbox:
         with self.lock:
             self.expiring_required = required
 
+    def refuse_token_exchange(self, domain: str, refused: bool = True) -> None:
+        """The shop's token exchanges answer 400 (the old token keeps working)."""
+        with self.lock:
+            if refused:
+                self.exchange_refused.add(domain)
+            else:
+                self.exchange_refused.discard(domain)
+
+    def exchanges(self, domain: str) -> int:
+        """How many token exchanges the shop's token endpoint was asked for."""
+        return sum(
+            1
+            for shop, grant in self.token_requests
+            if (shop, grant) == (domain, TOKEN_EXCHANGE_GRANT)
+        )
+
     def refreshes(self, domain: str) -> int:
         """How many refresh grants the shop's token endpoint was asked for."""
         return sum(
@@ -419,6 +452,61 @@ class ShopifySandbox:
         if entry["first_used"] is not None and now - entry["first_used"] > REFRESH_RECOVERY_SECONDS:
             return "The refresh token was already exchanged."
         return None
+
+    def _exchange(self, domain: str, params: dict[str, Any]) -> Response:
+        """The token exchange grant, for migrating a non-expiring offline token only."""
+
+        def refused(description: str, error: str = "invalid_grant") -> Response:
+            return Response.json({"error": error, "error_description": description}, status=400)
+
+        if (
+            params.get("subject_token_type") != OFFLINE_TOKEN_TYPE
+            or params.get("requested_token_type") != OFFLINE_TOKEN_TYPE
+            or str(params.get("expiring", "")) != "1"
+        ):
+            return refused("Unsupported token exchange.", error="invalid_request")
+        subject = str(params.get("subject_token", ""))
+        with self.lock:
+            if domain in self.exchange_refused:
+                return refused("Token exchange is not available for this app.", "invalid_request")
+            now = self.clock()
+            done = self.migrations.get(subject)
+            if done is not None and done["shop"] == domain:
+                pair = self.refresh_tokens.get(done["refresh_token"], {})
+                recoverable = (
+                    now - done["at"] <= MIGRATION_RECOVERY_SECONDS
+                    and pair.get("first_used") is None
+                    and not pair.get("retired")
+                    and done["access_token"] in self.tokens
+                )
+                if not recoverable:
+                    return refused("The subject token was already exchanged.")
+                self.token_expiry[done["access_token"]] = now + ACCESS_TOKEN_SECONDS
+                answer = {
+                    "access_token": done["access_token"],
+                    "expires_in": ACCESS_TOKEN_SECONDS,
+                    "refresh_token": done["refresh_token"],
+                    "refresh_token_expires_in": int(pair["expires_at"] - now),
+                    "scope": pair.get("scope", ""),
+                }
+            else:
+                if (
+                    self.tokens.get(subject) != domain
+                    or subject in self.token_expiry
+                    or self.expiring_required
+                ):
+                    return refused("The subject token is invalid.")
+                del self.tokens[subject]  # the non-expiring token is no good for the API now
+                answer = {**self.issue_expiring_token(domain), "scope": ""}
+                self.migrations[subject] = {
+                    "shop": domain,
+                    "at": now,
+                    "access_token": answer["access_token"],
+                    "refresh_token": answer["refresh_token"],
+                }
+        if self._answer_lost(domain, "token_exchange"):
+            return Response.lost()
+        return Response.json(answer)
 
     def _refresh(self, domain: str, refresh_token: str) -> Response:
         with self.lock:
@@ -622,6 +710,8 @@ class ShopifySandbox:
             self.token_requests.append((domain, grant_type))
         if grant_type == "refresh_token":
             return self._refresh(domain, str(params.get("refresh_token", "")))
+        if grant_type == TOKEN_EXCHANGE_GRANT:
+            return self._exchange(domain, params)
         with self.lock:
             grant = self.codes.pop(str(params.get("code", "")), None)
         if grant is None or grant[0] != domain:

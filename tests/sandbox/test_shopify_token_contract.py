@@ -80,3 +80,66 @@ def test_non_expiring_tokens_are_refused_once_expiring_ones_are_required(shopify
     assert _graphql(shopify_sandbox, legacy).status_code == 401
     fresh = shopify_sandbox.app.issue_expiring_token(SHOP)["access_token"]
     assert _graphql(shopify_sandbox, fresh).status_code == 200
+
+
+def _exchange(sandbox, settings, subject_token: str) -> requests.Response:
+    return requests.post(
+        f"{sandbox.base_url}/{SHOP}/admin/oauth/access_token",
+        json={
+            "client_id": settings.SHOPIFY_API_KEY,
+            "client_secret": settings.SHOPIFY_API_SECRET,
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "subject_token": subject_token,
+            "subject_token_type": "urn:shopify:params:oauth:token-type:offline-access-token",
+            "requested_token_type": "urn:shopify:params:oauth:token-type:offline-access-token",
+            "expiring": "1",
+        },
+        timeout=5,
+    )
+
+
+def test_the_token_exchange_migrates_a_non_expiring_token_and_retires_it(shopify_sandbox, settings):
+    old = shopify_sandbox.app.issue_token(SHOP)
+
+    answer = _exchange(shopify_sandbox, settings, old)
+
+    assert answer.status_code == 200
+    pair = answer.json()
+    assert (pair["expires_in"], pair["refresh_token_expires_in"]) == (3600, 90 * 86400)
+    assert _graphql(shopify_sandbox, pair["access_token"]).status_code == 200
+    assert _graphql(shopify_sandbox, old).status_code == 401  # the old token is done
+
+
+def test_exchanging_the_old_token_again_answers_the_same_pair_for_seven_days_until_refreshed(
+    shopify_sandbox, settings
+):
+    old = shopify_sandbox.app.issue_token(SHOP)
+    pair = _exchange(shopify_sandbox, settings, old).json()
+
+    shopify_sandbox.clock.advance(3 * 86400)  # the access token ran out meanwhile
+    again = _exchange(shopify_sandbox, settings, old).json()
+
+    assert (again["access_token"], again["refresh_token"]) == (
+        pair["access_token"],
+        pair["refresh_token"],
+    )
+    assert 87 * 86400 - 5 <= again["refresh_token_expires_in"] <= 87 * 86400  # not extended
+    assert _graphql(shopify_sandbox, again["access_token"]).status_code == 200
+    assert _refresh(shopify_sandbox, settings, pair["refresh_token"]).status_code == 200
+    refused = _exchange(shopify_sandbox, settings, old)  # the pair was refreshed: no recovery
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_grant"
+
+
+def test_no_recovery_after_seven_days_and_no_exchange_after_the_2027_cutoff(
+    shopify_sandbox, settings
+):
+    old = shopify_sandbox.app.issue_token(SHOP)
+    _exchange(shopify_sandbox, settings, old)
+    shopify_sandbox.clock.advance(7 * 86400 + 1)
+    assert _exchange(shopify_sandbox, settings, old).status_code == 400
+
+    late = shopify_sandbox.app.issue_token(SHOP)
+    shopify_sandbox.app.require_expiring_tokens()
+    assert _exchange(shopify_sandbox, settings, late).status_code == 400
+    assert _exchange(shopify_sandbox, settings, "shpat_unknown").status_code == 400
