@@ -10,6 +10,14 @@ Expiring offline tokens (required of public apps from 2027-01-01): the code is e
 Sources: https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens/offline-access-tokens,
 https://shopify.dev/changelog/offline-access-tokens-now-support-expiry-and-refresh,
 https://shopify.dev/changelog/more-resilient-refreshes-for-expiring-offline-access-tokens.
+
+A store still holding a NON-expiring offline token (connected before we asked for expiring ones)
+is migrated with the token exchange grant: subject_token = that token, subject and requested
+token types the offline access token type, expiring=1. The old token stops working once
+exchanged; sending the same old token again within seven days answers the same pair (until it is
+refreshed), so a lost answer is recovered by asking again. Sources:
+https://shopify.dev/docs/apps/build/authentication-authorization/migrate-to-expiring-offline-access-tokens,
+https://shopify.dev/changelog/more-resilient-token-exchanges-when-migrating-tokens-without-a-user-session.
 """
 
 from __future__ import annotations
@@ -37,6 +45,15 @@ MAX_LAUNCH_AGE_SECONDS = 10 * 60
 
 class OAuthCallbackError(DomainError):
     pass
+
+
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 - a grant type, not a secret
+OFFLINE_ACCESS_TOKEN_TYPE = "urn:shopify:params:oauth:token-type:offline-access-token"  # noqa: S105 - a token type
+
+
+class MigrationRefusedError(StorePermanentError):
+    """Shopify would not exchange a non-expiring offline token for an expiring one. Not an auth
+    error: the old token may well still work (until Shopify's 2027-01-01 cutoff)."""
 
 
 class RefreshRefusedError(StoreAuthError):
@@ -222,6 +239,25 @@ def exchange_code(*, shop: str, code: str, now: float | None = None) -> TokenGra
     return grant_from_answer(response.json(), now=now)
 
 
+def _refusal_detail(response: SafeResponse) -> str:
+    """Shopify's error_description of a refusal, or its status code."""
+    try:
+        detail = str(response.json().get("error_description") or "").rstrip(".")
+    except (ValueError, AttributeError):
+        detail = ""
+    return detail or str(response.status_code)
+
+
+def _raise_if_busy(response: SafeResponse, *, doing: str) -> None:
+    """A 429 or 5xx from the token endpoint: nothing was refused, try again later."""
+    status = response.status_code
+    if status == 429 or status >= 500:
+        raise StoreTemporaryError(
+            f"Shopify could not {doing} just now ({status}).",
+            retry_after=parse_retry_after(response.headers, default=5.0),
+        )
+
+
 def refresh_access_token(
     *, shop: str, refresh_token: str, scope: str = "", now: float | None = None
 ) -> TokenGrant:
@@ -235,20 +271,44 @@ def refresh_access_token(
         doing="renew the access token",
     )
     status = response.status_code
-    if status == 429 or status >= 500:
-        raise StoreTemporaryError(
-            f"Shopify could not renew the access token just now ({status}).",
-            retry_after=parse_retry_after(response.headers, default=5.0),
-        )
+    _raise_if_busy(response, doing="renew the access token")
     if status != 200:
-        try:
-            detail = str(response.json().get("error_description") or "")
-        except ValueError:
-            detail = ""
         raise RefreshRefusedError(
-            "Shopify refused to renew our access"
-            + (f" ({detail.rstrip('.')})" if detail else f" ({status})")
+            f"Shopify refused to renew our access ({_refusal_detail(response)})"
             + ": the app's access has expired or was revoked. Reconnect the store.",
             status_code=status,
         )
     return grant_from_answer(response.json(), now=now, scope=scope)
+
+
+def exchange_for_expiring_token(
+    *, shop: str, access_token: str, now: float | None = None
+) -> TokenGrant:
+    """Migrate a non-expiring offline token: the token exchange grant answers an expiring pair
+    (and the old token stops working). A refusal raises MigrationRefusedError; a network fault,
+    429 or 5xx raises StoreTemporaryError (ask again with the same old token: Shopify answers
+    the same pair for seven days)."""
+    now = time.time() if now is None else now
+    response = _post_token_endpoint(
+        shop,
+        {
+            "grant_type": TOKEN_EXCHANGE_GRANT,
+            "subject_token": access_token,
+            "subject_token_type": OFFLINE_ACCESS_TOKEN_TYPE,
+            "requested_token_type": OFFLINE_ACCESS_TOKEN_TYPE,
+            "expiring": 1,
+        },
+        doing="exchange the store's token for an expiring one",
+    )
+    status = response.status_code
+    _raise_if_busy(response, doing="exchange the token")
+    if status != 200:
+        raise MigrationRefusedError(
+            "Shopify refused to exchange the store's non-expiring token for an expiring one "
+            f"({_refusal_detail(response)})",
+            status_code=status,
+        )
+    grant = grant_from_answer(response.json(), now=now)
+    if not grant.refresh_token:
+        raise MigrationRefusedError("Shopify's token exchange answered no refresh token.")
+    return grant
