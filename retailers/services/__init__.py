@@ -36,6 +36,7 @@ from retailers.services.pricing_rules import (
     preview_pricing_rule,
     save_pricing_rule,
 )
+from retailers.services.shopify_tokens import keep_shopify_tokens_alive
 from retailers.services.stores import (
     StoreConnectionError,
     attach_shopify_store,
@@ -74,6 +75,7 @@ __all__ = [
     "delete_pricing_rule",
     "disconnect_store",
     "fail_store_import",
+    "keep_shopify_tokens_alive",
     "mark_store_needs_reconnect",
     "mark_store_uninstalled",
     "open_pending_install",

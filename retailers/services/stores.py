@@ -306,6 +306,8 @@ def _save_connected_store(
     store.webhook_secret = webhook_secret
     store.status = Store.Status.CONNECTED
     store.status_reason = ""
+    store.tokens_due_at = None  # the token job looks at the new credentials at its next run
+    store.token_migration_error = ""
     store.connected_at = timezone.now()
     store.disconnected_at = None
     store.save()
