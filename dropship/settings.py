@@ -251,6 +251,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "retailers.tasks.send_price_digests_task",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Shopify tokens: idle stores' pairs renewed before the refresh token runs out (90 days);
+    # stores still on a non-expiring offline token migrated before Shopify's 2027-01-01 cutoff.
+    "keep-shopify-tokens-alive": {
+        "task": "retailers.tasks.keep_shopify_tokens_alive_task",
+        "schedule": timedelta(hours=1),
+    },
     # Billing: shipped supplier orders get a payout, due payouts are transferred, stuck refunds
     # resent; last month's invoice once per payment-terms retailer; Stripe reconciliation.
     "settle-supplier-payouts": {
@@ -348,6 +354,14 @@ SHOPIFY_SCOPES = env.list(
         "read_locations",
     ],
 )
+# An expiring offline access token (one hour) is renewed this long before it runs out.
+SHOPIFY_TOKEN_REFRESH_MARGIN_SECONDS = env.int("SHOPIFY_TOKEN_REFRESH_MARGIN_SECONDS", default=300)
+# The hourly token job renews a pair whose refresh token runs out within this window, and looks
+# at no more than this many stores a run.
+SHOPIFY_REFRESH_TOKEN_RENEW_WINDOW_SECONDS = env.int(
+    "SHOPIFY_REFRESH_TOKEN_RENEW_WINDOW_SECONDS", default=14 * 24 * 3600
+)
+SHOPIFY_TOKEN_UPKEEP_BATCH = env.int("SHOPIFY_TOKEN_UPKEEP_BATCH", default=100)
 # Where the Shopify endpoints live: "https://{shop}" in production, the sandbox in dev and tests.
 SHOPIFY_BASE_URL = env.str("SHOPIFY_BASE_URL", default="")
 STRIPE_SECRET_KEY = env.str(

@@ -10,7 +10,14 @@ from typing import Any
 
 from integrations.base import StoreInfo, StorePermanentError, StoreTemporaryError
 from integrations.shopify.client import ShopifyClient
-from integrations.shopify.oauth import OAuthCallbackError, exchange_code, verify_callback
+from integrations.shopify.oauth import (
+    OAuthCallbackError,
+    TokenGrant,
+    exchange_code,
+    grant_from_answer,
+    verify_callback,
+    verify_launch,
+)
 from integrations.shopify.oauth import authorize_url as shopify_authorize_url
 from integrations.shopify.oauth import normalise_shop_domain as normalise_shopify_domain
 from integrations.woocommerce.client import WooCommerceClient
@@ -19,14 +26,18 @@ __all__ = [
     "CredentialFormatError",
     "OAuthCallbackError",
     "StoreConnection",
+    "TokenGrant",
     "WebhookRegistrationError",
     "check_woocommerce_keys",
     "connect_shopify_with_code",
     "connect_shopify_with_token",
     "connect_woocommerce",
+    "exchange_code",
+    "grant_from_answer",
     "normalise_shopify_domain",
     "shopify_authorize_url",
     "verify_callback",
+    "verify_launch",
 ]
 
 
@@ -64,24 +75,21 @@ def check_woocommerce_keys(*, consumer_key: str, consumer_secret: str) -> None:
 
 
 def connect_shopify_with_code(*, shop: str, code: str, callback_url: str) -> StoreConnection:
-    """Trade the OAuth callback's one-time code for a token, then connect with it."""
-    token, scope = exchange_code(shop=shop, code=code)
-    return connect_shopify_with_token(
-        shop=shop, access_token=token, scope=scope, callback_url=callback_url
-    )
+    """Trade the OAuth callback's one-time code for an expiring token pair, then connect."""
+    grant = exchange_code(shop=shop, code=code)
+    return connect_shopify_with_token(shop=shop, grant=grant, callback_url=callback_url)
 
 
 def connect_shopify_with_token(
-    *, shop: str, access_token: str, scope: str, callback_url: str
+    *, shop: str, grant: TokenGrant, callback_url: str
 ) -> StoreConnection:
-    client = ShopifyClient(shop_domain=shop, access_token=access_token)
+    client = ShopifyClient(shop_domain=shop, access_token=grant.access_token)
     info = client.verify_connection()
     registrations = client.register_webhooks(callback_url=callback_url)
     return StoreConnection(
         info=info,
         credentials={
-            "access_token": access_token,
-            "scope": scope,
+            **grant.as_credentials(),
             "webhook_ids": [r.store_webhook_id for r in registrations],
         },
     )

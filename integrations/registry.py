@@ -2,7 +2,9 @@
 order-webhook and privacy-request parsers.
 
 A client raises StoreAuthError when the store refuses our credentials (401/403, or none are
-stored); the caller decides what that means for the store (retailers marks it for reconnection).
+stored, or Shopify will not renew an expired token); the caller decides what that means for the
+store (retailers marks it for reconnection). A Shopify client renews its store's expiring token
+itself (integrations.store_tokens).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from integrations.base import (
 )
 from integrations.shopify.client import ShopifyClient
 from integrations.shopify.webhooks import ShopifyOrderWebhooks, ShopifyPrivacyWebhooks
+from integrations.store_tokens import StoreAccessTokens
 from integrations.woocommerce.client import WooCommerceClient
 from integrations.woocommerce.webhooks import WooCommerceOrderWebhooks
 
@@ -32,7 +35,7 @@ def build_platform_client(*, store: Store) -> ShopifyClient | WooCommerceClient:
             raise StoreAuthError(f"{store.name} has no Shopify access token; reconnect it.")
         return ShopifyClient(
             shop_domain=store.domain,
-            access_token=credentials["access_token"],
+            tokens=StoreAccessTokens(store),
             location_id=store.location_id,
         )
     if store.platform == store.Platform.WOOCOMMERCE:

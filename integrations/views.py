@@ -1,7 +1,8 @@
 """The webhook inbox: verify the signature on the raw body, store, answer fast.
 
 Answers (DESIGN "Interfaces"): 200 accepted or duplicate, 401 bad or missing signature, 400
-malformed body (recorded as FAILED), 404 unknown shop or store. Processing happens in a task.
+malformed body (recorded as FAILED), 404 unknown shop or store (200 for Shopify's compliance
+topics: we hold no data about a shop we do not know). Processing happens in a task.
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ def shopify_webhook(request: HttpRequest) -> HttpResponse:
     if not topic or not domain:
         return webhook_answer(400, "X-Shopify-Topic and X-Shopify-Shop-Domain are required.")
     store = _shopify_store(domain)
+    if store is None and topic in shopify_webhooks.COMPLIANCE_TOPICS:
+        # A shop that never connected (or whose rows are gone): we hold nothing about it, which
+        # is the whole answer Shopify's compliance check expects, with a 200.
+        return webhook_answer(200, f"Dropship holds no data for {domain}.")
     if store is None:
         return webhook_answer(404, f"No store is connected for {domain}.")
     dedup_key = shopify_webhooks.dedup_key(request.headers) or hashlib.sha256(body).hexdigest()

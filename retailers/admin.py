@@ -4,9 +4,9 @@ stores and listings change through the connection and sync services, so they are
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from dropship.core.admin_utils import ViewOnlyAdminMixin, ViewOnlyTabularInline, admin_link
 from retailers.models import (
@@ -48,6 +48,8 @@ STORE_FIELDS = (
     "connected_at",
     "disconnected_at",
     "last_webhook_at",
+    "tokens_due_at",
+    "token_migration_error",
     "created_at",
     "updated_at",
 )
@@ -189,6 +191,19 @@ class WebhooksQuietFilter(admin.SimpleListFilter):
         return queryset
 
 
+class TokenMigrationFilter(admin.SimpleListFilter):
+    title = "Shopify token migration"
+    parameter_name = "token_migration"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("failed", "Refused by Shopify")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Store]) -> QuerySet[Store]:
+        if self.value() == "failed":
+            return queryset.exclude(token_migration_error="")
+        return queryset
+
+
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
     list_display = [
@@ -201,8 +216,9 @@ class StoreAdmin(admin.ModelAdmin):
         "connected_at",
         "last_webhook_at",
         "webhooks_warning",
+        "token_migration_failed",
     ]
-    list_filter = ["platform", "status", WebhooksQuietFilter, "currency"]
+    list_filter = ["platform", "status", WebhooksQuietFilter, "currency", TokenMigrationFilter]
     search_fields = ["name", "domain", "retailer__business_name", "public_id__exact"]
     date_hierarchy = "created_at"
     list_select_related = ["retailer", "order_sync"]
@@ -215,6 +231,26 @@ class StoreAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a store is connected by its retailer (OAuth / keys), never typed in here
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        failed = Store.objects.exclude(token_migration_error="").exclude(
+            status=Store.Status.DISCONNECTED
+        )
+        count = failed.count()
+        if count:
+            messages.warning(
+                request,
+                f"{count} Shopify store(s) could not be moved to an expiring access token; "
+                "they keep working on their old token only until Shopify's cutoff "
+                '(2027-01-01). Filter by "Shopify token migration" to see why.',
+            )
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="token migration failed", boolean=True)
+    def token_migration_failed(self, obj: Store) -> bool:
+        return bool(obj.token_migration_error)
 
     @admin.display(description="listings", ordering="_listing_count")
     def listing_count(self, obj: "WithAnnotations[Store, ListingCount]") -> int:

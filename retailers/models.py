@@ -88,6 +88,15 @@ class Store(TimeStampedModel):
     connected_at = models.DateTimeField(null=True, blank=True)
     disconnected_at = models.DateTimeField(null=True, blank=True)
     last_webhook_at = models.DateTimeField(null=True, blank=True)
+    # Shopify only: when the periodic token job next looks at this store (renew a refresh token
+    # about to run out, or migrate a non-expiring token); empty = at its next run.
+    tokens_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    token_migration_error = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Why Shopify refused to exchange this store's non-expiring token for an "
+        "expiring one (the old token works until Shopify's cutoff, 2027-01-01).",
+    )
 
     class Meta:
         ordering = ["retailer", "name"]

@@ -52,6 +52,13 @@ def send_price_digests_task(self) -> int:
     return services.send_price_digests()
 
 
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def keep_shopify_tokens_alive_task(self) -> dict[str, int]:
+    """Renew idle Shopify stores' tokens before their refresh token runs out, and migrate
+    non-expiring ones (a bounded batch per run; safe to run twice)."""
+    return services.keep_shopify_tokens_alive()
+
+
 # --- inventory sync (DESIGN.md flow 5) ------------------------------------------------------------
 @shared_task(
     bind=True, acks_late=True, ignore_result=True, name="retailers.sync.tasks.drain_store_task"

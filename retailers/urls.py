@@ -1,6 +1,15 @@
 from django.urls import path
 
-from retailers.views import catalog, dashboard, imports, listings, pricing, stores, sync
+from retailers.views import (
+    catalog,
+    dashboard,
+    imports,
+    listings,
+    pricing,
+    shopify_install,
+    stores,
+    sync,
+)
 
 app_name = "retailers"
 
@@ -16,6 +25,18 @@ urlpatterns = [
     path("retailer/stores/", stores.stores, name="stores"),
     path("retailer/stores/shopify/connect/", stores.connect_shopify, name="connect_shopify"),
     path("retailer/stores/shopify/callback/", stores.shopify_callback, name="shopify_callback"),
+    # Installing from Shopify: the app URL and redirect URL declared in shopify.app.toml.
+    path("shopify/", shopify_install.shopify_app, name="shopify_app"),
+    path(
+        "shopify/callback/",
+        shopify_install.shopify_install_callback,
+        name="shopify_install_callback",
+    ),
+    path(
+        "retailer/stores/shopify/finish/",
+        shopify_install.shopify_install_finish,
+        name="shopify_install_finish",
+    ),
     path(
         "retailer/stores/woocommerce/connect/",
         stores.connect_woocommerce,

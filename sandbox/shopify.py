@@ -3,8 +3,29 @@ throttle, and signed webhooks. Standard library + graphql-core only (no Django).
 
 Paths (SHOPIFY_BASE_URL points here; the shop domain is the first path segment):
     GET/POST /{shop}/admin/oauth/authorize        the install page a merchant approves
-    POST     /{shop}/admin/oauth/access_token     code -> offline access token
+    POST     /{shop}/admin/oauth/access_token     code -> offline access token (expiring=1: an
+                                                  expiring one with a refresh token), the
+                                                  refresh grant, and the token exchange that
+                                                  migrates a non-expiring offline token
     POST     /{shop}/admin/api/{version}/graphql.json
+
+Expiring offline tokens (shopify.dev "About offline access tokens", changelog "Offline access
+tokens now support expiry and refresh" and "More resilient refreshes for expiring offline access
+tokens"): an access token lives ACCESS_TOKEN_SECONDS, its refresh token REFRESH_TOKEN_SECONDS.
+`grant_type=refresh_token` answers a new pair; the refresh token used stays good until its
+replacement is used (then it is retired), for at most REFRESH_RECOVERY_SECONDS after its first
+use; using it again issues a new pair and retires the replacement issued before, so only the
+latest pair lives. An expired access token is answered 401 with the same body as a wrong one.
+Controls: expire_access_tokens, revoke_refresh_tokens, require_expiring_tokens (the 2027-01-01
+rule: non-expiring offline tokens of public apps are refused).
+
+Migrating a non-expiring offline token (shopify.dev "Migrate to expiring offline access tokens",
+changelog "More resilient token exchanges when migrating tokens without a user session"): the
+token exchange grant with subject_token = the old token, both token types the offline access
+token type, and expiring=1, answers an expiring pair; the old token stops working for the Admin
+API at once. Exchanging the same old token again within MIGRATION_RECOVERY_SECONDS answers the
+same pair (the access token's expiry extended, the refresh token's not), until that pair is
+refreshed or replaced. Control: refuse_token_exchange (the shop's exchanges answer 400).
 
 Rate limit: a leaky bucket per shop. `STANDARD_PLAN` follows shopify.dev ("GraphQL Admin API
 rate limits": Standard plan restores 100 points/second; a single query may cost at most 1,000
@@ -84,6 +105,15 @@ TOPIC_NAMES = {
     "ORDERS_PAID": "orders/paid",
     "APP_UNINSTALLED": "app/uninstalled",
     "PRODUCTS_UPDATE": "products/update",
+}
+ACCESS_TOKEN_SECONDS = 3600
+REFRESH_TOKEN_SECONDS = 90 * 24 * 3600
+REFRESH_RECOVERY_SECONDS = 30 * 24 * 3600
+MIGRATION_RECOVERY_SECONDS = 7 * 24 * 3600
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 - a grant type, not a secret
+OFFLINE_TOKEN_TYPE = "urn:shopify:params:oauth:token-type:offline-access-token"  # noqa: S105 - a token type
+UNAUTHORIZED_BODY = {
+    "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"
 }
 SCHEMA = build_schema((Path(__file__).with_name("shopify_schema.graphql")).read_text())
 
@@ -206,6 +236,12 @@ def sign_query(params: dict[str, str], secret: str) -> str:
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
+def _admin_host(domain: str) -> str:
+    """The `host` parameter: base64 of the shop's admin address, padding removed."""
+    admin = f"admin.shopify.com/store/{domain.split('.')[0]}"
+    return base64.b64encode(admin.encode()).decode().rstrip("=")
+
+
 def sign_webhook(body: bytes, secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
@@ -230,6 +266,14 @@ class ShopifySandbox:
         self.shops: dict[str, Shop] = {}
         self.codes: dict[str, tuple[str, str, str]] = {}  # code -> (shop, scope, redirect_uri)
         self.tokens: dict[str, str] = {}  # access token -> shop domain
+        self.token_expiry: dict[str, float] = {}  # expiring access token -> clock() it dies
+        # refresh token -> {shop, expires_at, parent, child, first_used, retired}
+        self.refresh_tokens: dict[str, dict[str, Any]] = {}
+        self.expiring_required = False  # refuse non-expiring offline tokens (from 2027-01-01)
+        # exchanged non-expiring token -> {shop, at, access_token, refresh_token}
+        self.migrations: dict[str, dict[str, Any]] = {}
+        self.exchange_refused: set[str] = set()  # shops whose token exchanges answer 400
+        self.token_requests: list[tuple[str, str]] = []  # (shop, grant type) the endpoint took
         self.calls: list[CallRecord] = []
         self.deliveries: list[Delivery] = []
         self.injected: dict[str, list[Response]] = {}
@@ -259,6 +303,9 @@ class ShopifySandbox:
             return {
                 "last_id": self._last_id,
                 "tokens": self.tokens,
+                "token_expiry": self.token_expiry,
+                "refresh_tokens": self.refresh_tokens,
+                "migrations": self.migrations,
                 "shops": [
                     {
                         **{name: getattr(shop, name) for name in SAVED_SHOP_FIELDS},
@@ -273,6 +320,9 @@ class ShopifySandbox:
             return
         self._last_id = state["last_id"]
         self.tokens = state["tokens"]
+        self.token_expiry = state.get("token_expiry", {})
+        self.refresh_tokens = state.get("refresh_tokens", {})
+        self.migrations = state.get("migrations", {})
         for saved in state["shops"]:
             plan = Plan(**saved.pop("plan"))
             self.shops[saved["domain"]] = Shop(**saved, plan=plan, bucket=Bucket(plan, self.clock))
@@ -310,10 +360,174 @@ class ShopifySandbox:
             self.tokens[token] = domain
             return token
 
+    def issue_expiring_token(self, domain: str, *, parent: str = "") -> dict[str, Any]:
+        """An expiring access token with its refresh token, in the token endpoint's shape."""
+        with self.lock:
+            token = self.issue_token(domain)
+            now = self.clock()
+            self.token_expiry[token] = now + ACCESS_TOKEN_SECONDS
+            refresh_token = "shprt_" + secrets.token_hex(16)
+            self.refresh_tokens[refresh_token] = {
+                "shop": domain,
+                "expires_at": now + REFRESH_TOKEN_SECONDS,
+                "parent": parent,
+                "child": "",
+                "first_used": None,
+                "retired": False,
+            }
+            return {
+                "access_token": token,
+                "expires_in": ACCESS_TOKEN_SECONDS,
+                "refresh_token": refresh_token,
+                "refresh_token_expires_in": REFRESH_TOKEN_SECONDS,
+            }
+
     def revoke_tokens(self, domain: str) -> None:
         with self.lock:
             for token in [t for t, d in self.tokens.items() if d == domain]:
                 del self.tokens[token]
+                self.token_expiry.pop(token, None)
+            self.revoke_refresh_tokens(domain)
+
+    def expire_access_tokens(self, domain: str) -> None:
+        """Every access token of the shop is past its expiry now (refresh tokens still work)."""
+        with self.lock:
+            now = self.clock()
+            for token in [t for t, d in self.tokens.items() if d == domain]:
+                self.token_expiry[token] = min(self.token_expiry.get(token, now), now)
+
+    def revoke_refresh_tokens(self, domain: str) -> None:
+        """The shop's refresh tokens stop working (as when their 90 days are over)."""
+        with self.lock:
+            for entry in self.refresh_tokens.values():
+                if entry["shop"] == domain:
+                    entry["retired"] = True
+
+    def require_expiring_tokens(self, required: bool = True) -> None:
+        """Refuse API calls made with non-expiring offline tokens, as Shopify does for public
+        apps from January 1, 2027."""
+        with self.lock:
+            self.expiring_required = required
+
+    def refuse_token_exchange(self, domain: str, refused: bool = True) -> None:
+        """The shop's token exchanges answer 400 (the old token keeps working)."""
+        with self.lock:
+            if refused:
+                self.exchange_refused.add(domain)
+            else:
+                self.exchange_refused.discard(domain)
+
+    def exchanges(self, domain: str) -> int:
+        """How many token exchanges the shop's token endpoint was asked for."""
+        return sum(
+            1
+            for shop, grant in self.token_requests
+            if (shop, grant) == (domain, TOKEN_EXCHANGE_GRANT)
+        )
+
+    def refreshes(self, domain: str) -> int:
+        """How many refresh grants the shop's token endpoint was asked for."""
+        return sum(
+            1 for shop, grant in self.token_requests if (shop, grant) == (domain, "refresh_token")
+        )
+
+    def live_refresh_tokens(self, domain: str) -> list[str]:
+        """The refresh tokens of the shop that a refresh grant would still accept."""
+        with self.lock:
+            return [rt for rt in self.refresh_tokens if self._refresh_error(rt, domain) is None]
+
+    def _token_is_valid(self, token: str, domain: str) -> bool:
+        if self.tokens.get(token) != domain:
+            return False
+        expires_at = self.token_expiry.get(token)
+        if expires_at is None:
+            return not self.expiring_required
+        return self.clock() < expires_at
+
+    def _refresh_error(self, refresh_token: str, domain: str) -> str | None:
+        entry = self.refresh_tokens.get(refresh_token)
+        now = self.clock()
+        if entry is None or entry["shop"] != domain or entry["retired"]:
+            return "The refresh token is invalid or has been revoked."
+        if now >= entry["expires_at"]:
+            return "The refresh token has expired."
+        if entry["first_used"] is not None and now - entry["first_used"] > REFRESH_RECOVERY_SECONDS:
+            return "The refresh token was already exchanged."
+        return None
+
+    def _exchange(self, domain: str, params: dict[str, Any]) -> Response:
+        """The token exchange grant, for migrating a non-expiring offline token only."""
+
+        def refused(description: str, error: str = "invalid_grant") -> Response:
+            return Response.json({"error": error, "error_description": description}, status=400)
+
+        if (
+            params.get("subject_token_type") != OFFLINE_TOKEN_TYPE
+            or params.get("requested_token_type") != OFFLINE_TOKEN_TYPE
+            or str(params.get("expiring", "")) != "1"
+        ):
+            return refused("Unsupported token exchange.", error="invalid_request")
+        subject = str(params.get("subject_token", ""))
+        with self.lock:
+            if domain in self.exchange_refused:
+                return refused("Token exchange is not available for this app.", "invalid_request")
+            now = self.clock()
+            done = self.migrations.get(subject)
+            if done is not None and done["shop"] == domain:
+                pair = self.refresh_tokens.get(done["refresh_token"], {})
+                recoverable = (
+                    now - done["at"] <= MIGRATION_RECOVERY_SECONDS
+                    and pair.get("first_used") is None
+                    and not pair.get("retired")
+                    and done["access_token"] in self.tokens
+                )
+                if not recoverable:
+                    return refused("The subject token was already exchanged.")
+                self.token_expiry[done["access_token"]] = now + ACCESS_TOKEN_SECONDS
+                answer = {
+                    "access_token": done["access_token"],
+                    "expires_in": ACCESS_TOKEN_SECONDS,
+                    "refresh_token": done["refresh_token"],
+                    "refresh_token_expires_in": int(pair["expires_at"] - now),
+                    "scope": pair.get("scope", ""),
+                }
+            else:
+                if (
+                    self.tokens.get(subject) != domain
+                    or subject in self.token_expiry
+                    or self.expiring_required
+                ):
+                    return refused("The subject token is invalid.")
+                del self.tokens[subject]  # the non-expiring token is no good for the API now
+                answer = {**self.issue_expiring_token(domain), "scope": ""}
+                self.migrations[subject] = {
+                    "shop": domain,
+                    "at": now,
+                    "access_token": answer["access_token"],
+                    "refresh_token": answer["refresh_token"],
+                }
+        if self._answer_lost(domain, "token_exchange"):
+            return Response.lost()
+        return Response.json(answer)
+
+    def _refresh(self, domain: str, refresh_token: str) -> Response:
+        with self.lock:
+            error = self._refresh_error(refresh_token, domain)
+            if error is not None:
+                return Response.json(
+                    {"error": "invalid_grant", "error_description": error}, status=400
+                )
+            entry = self.refresh_tokens[refresh_token]
+            if entry["parent"]:  # its replacement is in use: the one before it retires
+                self.refresh_tokens[entry["parent"]]["retired"] = True
+            if entry["child"]:  # used again: the replacement issued before never comes into use
+                self.refresh_tokens[entry["child"]]["retired"] = True
+            if entry["first_used"] is None:
+                entry["first_used"] = self.clock()
+            grant = self.issue_expiring_token(domain, parent=refresh_token)
+            entry["child"] = grant["refresh_token"]
+            self.refresh_tokens[grant["refresh_token"]]["scope"] = entry.get("scope", "")
+            return Response.json({**grant, "scope": entry.get("scope", "")})
 
     def set_plan(self, domain: str, plan: Plan, *, currently_available: float | None = None):
         with self.lock:
@@ -389,6 +603,18 @@ class ShopifySandbox:
             self.lost_answers[(domain, operation)] = left - 1
             return True
 
+    def launch_query(self, domain: str, *, timestamp: float | None = None) -> dict[str, str]:
+        """What Shopify appends to the app URL when a merchant installs or opens the app: the
+        shop, the admin host, a timestamp and the HMAC of them (shopify.dev "Implement
+        authorization code grant manually", step 1)."""
+        query = {
+            "host": _admin_host(domain),
+            "shop": domain,
+            "timestamp": str(int(self.clock() if timestamp is None else timestamp)),
+        }
+        query["hmac"] = sign_query(query, self.api_secret)
+        return query
+
     def rejected_calls(self, domain: str | None = None) -> list[CallRecord]:
         return [c for c in self.calls if c.is_rejected and (domain is None or c.shop == domain)]
 
@@ -426,12 +652,21 @@ class ShopifySandbox:
         if not domain.endswith(".myshopify.com"):
             return Response.json({"error": "not a myshopify.com domain"}, status=400)
         if action == "token":
-            self.add_shop(domain, name=(request.json() or {}).get("name", ""))
+            options = request.json() or {}
+            self.add_shop(domain, name=options.get("name", ""))
+            if options.get("expiring"):
+                return Response.json({**self.issue_expiring_token(domain), "scope": ""}, status=201)
             return Response.json(
                 {"access_token": self.issue_token(domain), "scope": ""}, status=201
             )
         if domain not in self.shops:
             return Response.json({"error": "unknown shop"}, status=404)
+        if action == "expire-tokens":
+            self.expire_access_tokens(domain)
+            return Response.json({"expired": domain})
+        if action == "revoke-refresh-tokens":
+            self.revoke_refresh_tokens(domain)
+            return Response.json({"revoked": domain})
         if action == "orders":
             order = self.create_order(domain, lines=(request.json() or {}).get("lines", []))
             return Response.json(self.order_payload(self.shops[domain], order), status=201)
@@ -474,9 +709,7 @@ class ShopifySandbox:
             self.codes[code] = (domain, params.get("scope", ""), redirect_uri)
         query = {
             "code": code,
-            "host": base64.b64encode(f"admin.shopify.com/store/{domain.split('.')[0]}".encode())
-            .decode()
-            .rstrip("="),
+            "host": _admin_host(domain),
             "shop": domain,
             "state": params.get("state", ""),
             "timestamp": str(int(self.clock())),
@@ -496,6 +729,13 @@ class ShopifySandbox:
                 {"error": "invalid_client", "error_description": "Client credentials are invalid"},
                 status=401,
             )
+        grant_type = str(params.get("grant_type") or "authorization_code")
+        with self.lock:
+            self.token_requests.append((domain, grant_type))
+        if grant_type == "refresh_token":
+            return self._refresh(domain, str(params.get("refresh_token", "")))
+        if grant_type == TOKEN_EXCHANGE_GRANT:
+            return self._exchange(domain, params)
         with self.lock:
             grant = self.codes.pop(str(params.get("code", "")), None)
         if grant is None or grant[0] != domain:
@@ -506,13 +746,17 @@ class ShopifySandbox:
                 },
                 status=400,
             )
+        if str(params.get("expiring", "")) == "1":
+            issued = self.issue_expiring_token(domain)
+            self.refresh_tokens[issued["refresh_token"]]["scope"] = grant[1]
+            return Response.json({**issued, "scope": grant[1]})
         token = self.issue_token(domain)
         return Response.json({"access_token": token, "scope": grant[1]})
 
     def _graphql(self, request: Request, domain: str) -> Response:
         token = request.headers.get("x-shopify-access-token", "")
         with self.lock:
-            known = self.tokens.get(token) == domain
+            known = self._token_is_valid(token, domain)
             injected = self.injected.get(domain)
             forced = injected.pop(0) if injected else None
             if forced is None and self.down_until.get(domain, 0) > self.clock():
@@ -522,12 +766,7 @@ class ShopifySandbox:
             return forced
         if not known:
             self.calls.append(CallRecord(domain, "unauthorized", 401, False, 0, None))
-            return Response.json(
-                {
-                    "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"
-                },
-                status=401,
-            )
+            return Response.json(UNAUTHORIZED_BODY, status=401)
         shop = self.shops[domain]
         try:
             payload = request.json() or {}

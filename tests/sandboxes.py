@@ -42,20 +42,36 @@ class RunningSandbox:
         return self.server.base_url
 
 
+@dataclass
 class ShopifyHandle(RunningSandbox):
-    def connect_store(self, *, retailer=None, domain: str = "maple-and-co.myshopify.com", **extra):
-        """A Store row connected to a sandbox shop with a real access token."""
+    clock: FakeClock | None = None
+
+    def connect_store(
+        self,
+        *,
+        retailer=None,
+        domain: str = "maple-and-co.myshopify.com",
+        expiring: bool = False,
+        **extra,
+    ):
+        """A Store row connected to a sandbox shop with a real access token (`expiring`: an
+        expiring offline token with its refresh token, stored as the OAuth install stores it)."""
+        from integrations.shopify.oauth import grant_from_answer
         from tests import factories
 
         shop = self.app.add_shop(domain)
-        token = self.app.issue_token(domain)
+        if expiring:
+            answer = self.app.issue_expiring_token(domain)
+            credentials = grant_from_answer(answer, now=self.app.clock()).as_credentials()
+        else:
+            credentials = {"access_token": self.app.issue_token(domain)}
         kwargs = {"retailer": retailer} if retailer is not None else {}
         return factories.StoreFactory(
             **kwargs,
             name=shop.name,
             platform="SHOPIFY",
             domain=domain,
-            credentials={"access_token": token, "webhook_ids": []},
+            credentials={**credentials, "webhook_ids": []},
             location_id=shop.location_id,
             webhook_secret="",
             **extra,
@@ -83,13 +99,17 @@ class WooHandle(RunningSandbox):
 def shopify_sandbox(settings):
     # The Shopify client keeps each shop's throttle state in the cache: each test has its own
     # (tests/conftest.py _isolated_cache).
+    clock = FakeClock()
     app = ShopifySandbox(
-        api_key=settings.SHOPIFY_API_KEY, api_secret=settings.SHOPIFY_API_SECRET, plan=STANDARD_PLAN
+        api_key=settings.SHOPIFY_API_KEY,
+        api_secret=settings.SHOPIFY_API_SECRET,
+        plan=STANDARD_PLAN,
+        clock=clock,
     )
     server = SandboxServer(app).start()
     settings.SHOPIFY_BASE_URL = server.base_url
     try:
-        yield ShopifyHandle(app, server)
+        yield ShopifyHandle(app, server, clock)
     finally:
         server.stop()
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.cache import cache
@@ -182,6 +182,34 @@ class CostThrottle:
         return max(0.05, (requested - available) / max(rate, 0.001))
 
 
+ACCESS_REFUSED_MESSAGE = (
+    "Shopify refused our access token: the app was uninstalled or its access revoked. "
+    "Reconnect the store."
+)
+
+
+class AccessTokens(Protocol):
+    """Where the client gets its access token: `current()` before a call (renewing one about to
+    expire), `renew(rejected=...)` once after Shopify answered 401 to `rejected`."""
+
+    def current(self) -> str: ...
+
+    def renew(self, *, rejected: str) -> str: ...
+
+
+class StaticAccessToken:
+    """A token that cannot be renewed (a custom app's, or one a test made)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def current(self) -> str:
+        return self.token
+
+    def renew(self, *, rejected: str) -> str:
+        raise StoreAuthError(ACCESS_REFUSED_MESSAGE, status_code=401)
+
+
 class ShopifyClient:
     product_batch_size = 1  # productSet takes one product (with up to 2,048 variants) per call
     inventory_batch_size = 250  # inventorySetQuantities: input arrays hold at most 250 items
@@ -190,13 +218,14 @@ class ShopifyClient:
         self,
         *,
         shop_domain: str,
-        access_token: str,
+        access_token: str = "",
+        tokens: AccessTokens | None = None,
         location_id: str = "",
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.shop_domain = shop_domain
-        self.access_token = access_token
+        self.tokens: AccessTokens = tokens or StaticAccessToken(access_token)
         self.location_id = location_id
         self.sleep = sleep
         self.throttle = CostThrottle(shop_domain, clock=clock)
@@ -215,6 +244,8 @@ class ShopifyClient:
         # The points are taken from the estimate once, and again only after a THROTTLED answer
         # corrected it: a 5xx, 429 or timeout retries with the points already set aside.
         needs_points = True
+        token = self.tokens.current()
+        renewed = False  # a 401 renews the token once; a second one is final
         for attempt in range(1, MAX_ATTEMPTS + 1):
             if needs_points:
                 self.throttle.reserve(operation, waits=waits)
@@ -226,7 +257,7 @@ class ShopifyClient:
                     self.graphql_url,
                     json={"query": query, "variables": variables or {}},
                     headers={
-                        "X-Shopify-Access-Token": self.access_token,
+                        "X-Shopify-Access-Token": token,
                         "Content-Type": "application/json",
                         "Accept": "application/json",
                     },
@@ -240,12 +271,13 @@ class ShopifyClient:
             except PermanentError as exc:
                 raise StorePermanentError(str(exc)) from exc
             status = response.status_code
+            if status == 401 and not renewed:
+                # An expiring token that ran out (or was renewed elsewhere): renew once, retry.
+                token = self.tokens.renew(rejected=token)
+                renewed = True
+                continue
             if status in (401, 403):
-                raise StoreAuthError(
-                    "Shopify refused our access token: the app was uninstalled or its access "
-                    "revoked. Reconnect the store.",
-                    status_code=status,
-                )
+                raise StoreAuthError(ACCESS_REFUSED_MESSAGE, status_code=status)
             if status == 429:
                 retry_after = parse_retry_after(response.headers, default=1.0)
                 if attempt >= MAX_ATTEMPTS or not waits.wait(retry_after):

@@ -69,6 +69,11 @@ class ShopifyOrderWebhooks:
         )
 
 
+# The mandatory compliance topics (shopify.dev "Privacy law compliance"), declared in the
+# repository's shopify.app.toml as `compliance_topics`.
+COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
+
+
 class ShopifyPrivacyWebhooks:
     """The mandatory privacy topics every Shopify app must answer: customers/data_request,
     customers/redact (an order list and the customer) and shop/redact (48 hours after uninstall).

@@ -6,11 +6,14 @@ nothing behind.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -21,6 +24,7 @@ from dropship.accounts.models import Notification, User
 from dropship.accounts.services import email_organisation, notify
 from dropship.core.audit import record_audit
 from dropship.core.errors import DomainError
+from dropship.core.fields import decrypt_str, encrypt_str
 from integrations import connect
 from integrations.base import StoreAuthError, StoreInfo, StorePermanentError, StoreTemporaryError
 from integrations.registry import build_platform_client, get_store_client
@@ -92,17 +96,46 @@ def complete_shopify_connection(
     actor: User | None = None,
 ) -> Store:
     """Check Shopify's callback, exchange the code, verify the token and register webhooks."""
+    grant, shop = receive_shopify_grant(
+        params=params, expected_state=expected_state, expected_shop=expected_shop, retailer=retailer
+    )
+    return attach_shopify_store(retailer=retailer, shop=shop, grant=grant, actor=actor)
+
+
+def receive_shopify_grant(
+    *,
+    params: dict[str, str],
+    expected_state: str,
+    expected_shop: str,
+    retailer: Retailer | None = None,
+) -> tuple[connect.TokenGrant, str]:
+    """Check Shopify's OAuth callback and trade its code for the token pair: (grant, shop).
+    With `retailer`, a shop another retailer holds is refused before the code is spent."""
     checked = connect.verify_callback(params, expected_state=expected_state)
     if checked.shop != expected_shop:
         raise connect.OAuthCallbackError(
             "Shopify answered for a different shop than the one you asked to connect."
         )
-    existing = _check_not_taken(
-        retailer=retailer, platform=Store.Platform.SHOPIFY, domain=checked.shop
-    )
+    if retailer is not None:
+        _check_not_taken(retailer=retailer, platform=Store.Platform.SHOPIFY, domain=checked.shop)
     try:
-        connection = connect.connect_shopify_with_code(
-            shop=checked.shop, code=checked.code, callback_url=_shopify_webhook_url()
+        grant = connect.exchange_code(shop=checked.shop, code=checked.code)
+    except (StorePermanentError, StoreTemporaryError) as exc:
+        raise StoreConnectionError(f"Shopify did not complete the connection: {exc}") from exc
+    return grant, checked.shop
+
+
+def attach_shopify_store(
+    *, retailer: Retailer, shop: str, grant: connect.TokenGrant, actor: User | None = None
+) -> Store:
+    """Connect the shop to this retailer with the granted token: verified by a real call,
+    webhooks registered, then saved. The retailer's earlier row for the shop is reconnected
+    (never a second row); a shop another retailer holds is refused."""
+    domain = connect.normalise_shopify_domain(shop)
+    existing = _check_not_taken(retailer=retailer, platform=Store.Platform.SHOPIFY, domain=domain)
+    try:
+        connection = connect.connect_shopify_with_token(
+            shop=domain, grant=grant, callback_url=_shopify_webhook_url()
         )
     except (StorePermanentError, StoreTemporaryError) as exc:
         raise StoreConnectionError(f"Shopify did not complete the connection: {exc}") from exc
@@ -110,23 +143,85 @@ def complete_shopify_connection(
         retailer=retailer,
         existing=existing,
         platform=Store.Platform.SHOPIFY,
-        domain=checked.shop,
+        domain=domain,
         connection=connection,
         webhook_secret="",
         actor=actor,
     )
 
 
+# --- installing from Shopify (the app URL) -------------------------------------------------------
+def shopify_install_redirect_uri() -> str:
+    return f"{settings.SITE_URL}{reverse('retailers:shopify_install_callback')}"
+
+
+def start_shopify_install(*, params: dict[str, str]) -> tuple[str, str, str]:
+    """The app URL Shopify opened (install or launch from the admin): check its HMAC, timestamp
+    and shop, and build the authorize URL at once: (url, state nonce, shop). Nothing is
+    written; a bad request raises OAuthCallbackError."""
+    domain = connect.verify_launch(params)
+    state = secrets.token_urlsafe(24)
+    url = connect.shopify_authorize_url(
+        shop=domain, state=state, redirect_uri=shopify_install_redirect_uri()
+    )
+    return url, state, domain
+
+
+PENDING_INSTALL_SECONDS = 60 * 60
+
+
+def seal_pending_install(*, shop: str, grant: connect.TokenGrant) -> dict[str, Any]:
+    """What the merchant's session keeps between Shopify's callback and their sign-in: the shop
+    and the token pair, encrypted, usable for an hour."""
+    return {
+        "shop": shop,
+        "grant": encrypt_str(json.dumps(grant.as_credentials())),
+        "expires_at": time.time() + PENDING_INSTALL_SECONDS,
+    }
+
+
+def open_pending_install(sealed: dict[str, Any] | None) -> tuple[str, connect.TokenGrant]:
+    """The shop and grant of a sealed pending install; StoreConnectionError when there is none
+    or it is too old."""
+    if not sealed or float(sealed.get("expires_at") or 0) < time.time():
+        raise StoreConnectionError(
+            "There is no Shopify installation waiting to be finished (or it is more than an "
+            "hour old). Open Dropship from your Shopify admin again."
+        )
+    data = json.loads(decrypt_str(str(sealed["grant"])))
+    grant = connect.TokenGrant(
+        access_token=data["access_token"],
+        scope=data.get("scope") or "",
+        expires_at=data.get("access_token_expires_at"),
+        refresh_token=data.get("refresh_token") or "",
+        refresh_token_expires_at=data.get("refresh_token_expires_at"),
+    )
+    return str(sealed["shop"]), grant
+
+
 def connect_shopify_store_with_token(
-    *, retailer: Retailer, shop: str, access_token: str, scope: str = "", actor: User | None = None
+    *,
+    retailer: Retailer,
+    shop: str,
+    access_token: str,
+    scope: str = "",
+    token_answer: dict[str, Any] | None = None,
+    actor: User | None = None,
 ) -> Store:
     """Connect with an access token obtained outside the OAuth redirect (a custom app's token,
-    or the demo's sandbox): verified by a real call, webhooks registered, then saved."""
+    or the demo's sandbox): verified by a real call, webhooks registered, then saved.
+    `token_answer` is the token endpoint's whole answer when the token expires (its refresh
+    token and lifetimes are kept so the token is renewed)."""
     domain = connect.normalise_shopify_domain(shop)
     existing = _check_not_taken(retailer=retailer, platform=Store.Platform.SHOPIFY, domain=domain)
+    grant = connect.grant_from_answer(
+        {**(token_answer or {}), "access_token": access_token},
+        now=time.time(),
+        scope=scope,
+    )
     try:
         connection = connect.connect_shopify_with_token(
-            shop=domain, access_token=access_token, scope=scope, callback_url=_shopify_webhook_url()
+            shop=domain, grant=grant, callback_url=_shopify_webhook_url()
         )
     except (StorePermanentError, StoreTemporaryError) as exc:
         raise StoreConnectionError(f"Shopify did not accept this token: {exc}") from exc
@@ -219,6 +314,8 @@ def _save_connected_store(
     store.webhook_secret = webhook_secret
     store.status = Store.Status.CONNECTED
     store.status_reason = ""
+    store.tokens_due_at = None  # the token job looks at the new credentials at its next run
+    store.token_migration_error = ""
     store.connected_at = timezone.now()
     store.disconnected_at = None
     store.save()

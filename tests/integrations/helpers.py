@@ -9,7 +9,9 @@ import json
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import requests
 from django.conf import settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"  # tests/fixtures, see SOURCES.md there
@@ -71,3 +73,20 @@ def stripe_headers(body: bytes, *, secret: str | None = None, timestamp: int | N
         secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
     ).hexdigest()
     return {"HTTP_STRIPE_SIGNATURE": f"t={timestamp},v1={signature}"}
+
+
+def approve_in_shopify(authorize_url: str) -> dict[str, str]:
+    """What the merchant does in their browser: open the sandbox's install page, press Install,
+    and read the query Shopify redirects back with."""
+    page = requests.get(authorize_url, timeout=5)
+    assert page.status_code == 200
+    assert "Install app" in page.text
+    query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
+    answer = requests.post(
+        authorize_url.split("?")[0],
+        data={**query, "decision": "install"},
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert answer.status_code == 302
+    return {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}

@@ -4,31 +4,15 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 from django.core import mail
 from django.db import connection
 
 from integrations.shopify import oauth
 from retailers.models import Store
 from tests import factories
+from tests.integrations.helpers import approve_in_shopify
 
 SHOP = "maple-and-co.myshopify.com"
-
-
-def _approve_in_shopify(authorize_url: str) -> dict[str, str]:
-    """What the merchant does in their browser: open the install page and press Install."""
-    page = requests.get(authorize_url, timeout=5)
-    assert page.status_code == 200
-    assert "Install app" in page.text
-    query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
-    answer = requests.post(
-        authorize_url.split("?")[0],
-        data={**query, "decision": "install"},
-        allow_redirects=False,
-        timeout=5,
-    )
-    assert answer.status_code == 302
-    return {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
 
 
 def _raw_credentials(store_id: int) -> str:
@@ -47,7 +31,7 @@ def test_full_shopify_oauth_connect_flow(retailer_client, shopify_sandbox, setti
     assert query["scope"] == [",".join(settings.SHOPIFY_SCOPES)]
     assert query["redirect_uri"] == [settings.SITE_URL + "/retailer/stores/shopify/callback/"]
 
-    callback = _approve_in_shopify(authorize_url)
+    callback = approve_in_shopify(authorize_url)
     response = retailer_client.get("/retailer/stores/shopify/callback/", callback)
     assert response.status_code == 302
     assert response["Location"] == "/retailer/stores/"
@@ -90,7 +74,7 @@ def test_shopify_callback_refused_when_tampered_and_nothing_stored(
     retailer_client, shopify_sandbox, settings, tamper, message
 ):
     response = retailer_client.post("/retailer/stores/shopify/connect/", {"shop": SHOP})
-    callback = _approve_in_shopify(response["Location"])
+    callback = approve_in_shopify(response["Location"])
     callback.update(tamper)
     if (
         "hmac" not in tamper

@@ -59,10 +59,15 @@ class Command(BaseCommand):
         try:
             token = _post_json(
                 f"{settings.SHOPIFY_BASE_URL}/_sandbox/shops/{DEMO_SHOP}/token",
-                {"name": "Maple & Co (Shopify)"},
+                {"name": "Maple & Co (Shopify)", "expiring": True},
             )
+            # An expiring offline token with its refresh token, as a public app gets from
+            # 2027-01-01: the demo renews it every hour like production does.
             shop = connect_shopify_store_with_token(
-                retailer=retailer, shop=DEMO_SHOP, access_token=token["access_token"]
+                retailer=retailer,
+                shop=DEMO_SHOP,
+                access_token=token["access_token"],
+                token_answer=token,
             )
             site = _post_json(
                 f"{woocommerce_url.rstrip('/')}/_sandbox/sites",
