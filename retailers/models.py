@@ -88,6 +88,11 @@ class Store(TimeStampedModel):
     connected_at = models.DateTimeField(null=True, blank=True)
     disconnected_at = models.DateTimeField(null=True, blank=True)
     last_webhook_at = models.DateTimeField(null=True, blank=True)
+    routes_manual_payment_orders = models.BooleanField(
+        default=False,
+        help_text="Route cash-on-delivery and other manual-payment orders when they are placed, "
+        "before the store marks them paid.",
+    )
 
     class Meta:
         ordering = ["retailer", "name"]

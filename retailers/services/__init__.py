@@ -46,6 +46,7 @@ from retailers.services.stores import (
     mark_store_needs_reconnect,
     mark_store_uninstalled,
     reconnect_on_auth_error,
+    set_manual_payment_routing,
     shopify_redirect_uri,
     start_shopify_connection,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "send_price_digest",
     "send_price_digests",
     "set_listing_variant_price",
+    "set_manual_payment_routing",
     "shopify_redirect_uri",
     "start_shopify_connection",
     "start_store_imports",
