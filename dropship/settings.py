@@ -229,6 +229,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "orders.tasks.retry_waiting_items_task",
         "schedule": timedelta(minutes=5),
     },
+    "lapse-held-order-reservations": {
+        "task": "orders.tasks.lapse_held_reservations_task",
+        "schedule": timedelta(minutes=15),
+    },
     "order-watchdog": {
         "task": "orders.tracking_tasks.run_order_watchdog_task",
         "schedule": timedelta(minutes=10),

@@ -134,6 +134,18 @@ class OrderLineData:
     store_product_id: str = ""
 
 
+class PaymentState(StrEnum):
+    """Where the shopper's payment stands, in our words (each platform maps its own statuses)."""
+
+    PAID = "paid"  # captured or marked paid: route it
+    AWAITING = "awaiting"  # pending or authorized but not captured: wait for the payment
+    MANUAL = (
+        "manual"  # cash on delivery, bank transfer, cheque: waits unless the store routes these
+    )
+    VOIDED = "voided"  # will not be paid (voided, expired authorization): drop what waits
+    REFUNDED = "refunded"  # the whole order was refunded: cancel what has not shipped
+
+
 @dataclass(frozen=True)
 class OrderData:
     store_order_id: str
@@ -147,6 +159,11 @@ class OrderData:
     placed_at: str = ""  # ISO 8601 as the store sent it
     status: str = ""  # the store's own status word, for information
     is_cancelled: bool = False
+    # PAID by default: an order our API receives from a custom store is paid by its sender.
+    payment_state: PaymentState = PaymentState.PAID
+    payment_label: str = (
+        ""  # how the store words it, for the retailer ("pending, Cash on Delivery")
+    )
 
     @property
     def shipping_country(self) -> str:
@@ -154,9 +171,18 @@ class OrderData:
 
 
 class StoreOrderEventKind(StrEnum):
-    CREATED = "created"  # a new (paid) order to route
-    CANCELLED = "cancelled"  # the shopper's order was cancelled in the store
-    IGNORED = "ignored"  # nothing for us (not paid yet, completed, refunded ...)
+    # The order as the store has it now (created, paid or updated): intake receives it once and
+    # routes it when its payment_state allows; a repeat changes nothing.
+    CREATED = "created"
+    CANCELLED = "cancelled"  # the shopper's order was cancelled (or deleted) in the store
+    REFUNDED = "refunded"  # some lines were refunded: those not shipped are cancelled
+    IGNORED = "ignored"  # nothing for us (completed ...)
+
+
+@dataclass(frozen=True)
+class RefundedLine:
+    store_line_id: str
+    quantity: int
 
 
 @dataclass(frozen=True)
@@ -167,6 +193,8 @@ class StoreOrderEvent:
     store_order_id: str = ""
     order: OrderData | None = None  # set for CREATED
     cancel_reason: str = ""  # the store's reason for CANCELLED, "" when it gave none
+    refunded_lines: tuple[RefundedLine, ...] = ()  # set for REFUNDED
+    refund_id: str = ""  # the store's id of the refund, for the timeline
 
 
 class OrderWebhookParser(Protocol):
@@ -338,6 +366,11 @@ class StoreClient(Protocol):
     def set_product_published(self, *, store_product_id: str, is_published: bool) -> None: ...
 
     def get_order(self, *, store_order_id: str) -> OrderData: ...
+
+    def get_shipping_address(self, *, store_order_id: str) -> dict[str, str] | None:
+        """The order's shipping address as the store shares it with our scopes (the keys of
+        `OrderData.shipping_address`), or None when it shares no street address."""
+        ...
 
     def create_fulfillment(self, *, fulfillment: FulfillmentData) -> FulfillmentResult: ...
 

@@ -13,6 +13,7 @@ class Order(TimeStampedModel):
 
     class Status(models.TextChoices):
         PENDING = "PENDING", "Pending"
+        AWAITING_PAYMENT = "AWAITING_PAYMENT", "Awaiting payment"
         CONFIRMED = "CONFIRMED", "Confirmed"
         PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED", "Partially shipped"
         SHIPPED = "SHIPPED", "Shipped"
@@ -41,18 +42,39 @@ class Order(TimeStampedModel):
     placed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     is_redacted = models.BooleanField(default=False)
+    # A received order is held (its lines reserved, nothing routed) while the shopper has not
+    # paid, or while the store has not shared where to ship it; orders.services.holds.
+    is_awaiting_payment = models.BooleanField(default=False)
+    payment_label = models.CharField(
+        max_length=100, blank=True, help_text="The store's payment status, e.g. pending (COD)."
+    )
+    is_missing_address = models.BooleanField(
+        default=False, help_text="The store did not share the shipping address."
+    )
+    held_since = models.DateTimeField(
+        null=True, blank=True, help_text="When the hold's stock reservation started."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["store", "store_order_id"], name="order_unique_per_store"
-            )
+            ),
+            models.CheckConstraint(
+                name="order_held_since_when_held",
+                condition=Q(is_awaiting_payment=False, is_missing_address=False)
+                | Q(held_since__isnull=False),
+            ),
         ]
         indexes = [models.Index(fields=["retailer", "-created_at"], name="order_retailer_recent")]
 
     def __str__(self) -> str:
         return f"Order {self.number}"
+
+    @property
+    def is_held(self) -> bool:
+        return self.is_awaiting_payment or self.is_missing_address
 
 
 class SupplierOrder(TimeStampedModel):
@@ -130,6 +152,9 @@ class SupplierOrder(TimeStampedModel):
 class OrderItem(models.Model):
     class Status(models.TextChoices):
         RESERVED = "RESERVED", "Reserved"
+        # A line of a held order whose reservation lapsed (or could not be made): it is
+        # reserved again when the order is released.
+        HELD = "HELD", "Held with the order"
         EXCEPTION = "EXCEPTION", "Out of stock"
         NOT_OURS = "NOT_OURS", "Not a Dropship product"
         SHIPPED = "SHIPPED", "Shipped"

@@ -8,13 +8,19 @@ S = SupplierOrder.Status
 
 
 def derive_order_status(
-    *, supplier_order_statuses: Iterable[str], item_statuses: Iterable[str]
+    *,
+    supplier_order_statuses: Iterable[str],
+    item_statuses: Iterable[str],
+    is_awaiting_payment: bool = False,
+    is_missing_address: bool = False,
 ) -> str:
-    """PENDING → CONFIRMED → PARTIALLY_SHIPPED → SHIPPED → DELIVERED, or CANCELLED / EXCEPTION.
+    """PENDING → CONFIRMED → PARTIALLY_SHIPPED → SHIPPED → DELIVERED, or CANCELLED / EXCEPTION;
+    AWAITING_PAYMENT while a held order waits for the shopper's payment.
 
     EXCEPTION wins while something needs the retailer's attention (an out-of-stock item, a failed
-    payment, a supplier order in exception) and nothing has shipped yet; once parcels are on their
-    way the order reads PARTIALLY_SHIPPED so the shopper-facing progress is not hidden.
+    payment, a supplier order in exception, a held order without a shipping address) and nothing
+    has shipped yet; once parcels are on their way the order reads PARTIALLY_SHIPPED so the
+    shopper-facing progress is not hidden.
     """
     statuses = [status for status in supplier_order_statuses if status != S.CANCELLED]
     items = list(item_statuses)
@@ -27,6 +33,10 @@ def derive_order_status(
             if any(s == OrderItem.Status.CANCELLED for s in items)
             else Order.Status.EXCEPTION
         )
+    if not statuses and is_missing_address:
+        return Order.Status.EXCEPTION
+    if not statuses and is_awaiting_payment:
+        return Order.Status.AWAITING_PAYMENT
     needs_attention = any(s == OrderItem.Status.EXCEPTION for s in live_items) or any(
         s in (S.EXCEPTION, S.PAYMENT_FAILED) for s in statuses
     )

@@ -13,11 +13,12 @@ import logging
 from celery import shared_task
 
 from dropship.core.errors import TemporaryError
-from dropship.core.retry import PAYMENT_TASKS, RetryOnTemporaryError
+from dropship.core.retry import PAYMENT_TASKS, STORE_TASKS, RetryOnTemporaryError
 from integrations.base import StorePermanentError, StoreTemporaryError
 from orders.services import (
     dispatch,
     exceptions,
+    holds,
     payment,
     reconciliation,
     routing,
@@ -89,6 +90,23 @@ def sweep_undispatched_supplier_orders_task(self) -> int:
 @shared_task(bind=True, acks_late=True, ignore_result=True)
 def retry_waiting_items_task(self) -> int:
     return exceptions.retry_waiting_items()
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    base=RetryOnTemporaryError,
+    retry_policy=STORE_TASKS,
+)
+def fetch_shipping_address_task(self, order_id: int) -> bool:
+    """Ask the store for the address a held order came without (safe twice)."""
+    return holds.fetch_missing_address(order_id=order_id)
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def lapse_held_reservations_task(self) -> int:
+    return holds.lapse_held_reservations()
 
 
 @shared_task(

@@ -97,6 +97,11 @@ class Store(TimeStampedModel):
         help_text="Why Shopify refused to exchange this store's non-expiring token for an "
         "expiring one (the old token works until Shopify's cutoff, 2027-01-01).",
     )
+    routes_manual_payment_orders = models.BooleanField(
+        default=False,
+        help_text="Route cash-on-delivery and other manual-payment orders when they are placed, "
+        "before the store marks them paid.",
+    )
 
     class Meta:
         ordering = ["retailer", "name"]

@@ -44,6 +44,11 @@ urlpatterns = [
     ),
     path("retailer/stores/<int:store_id>/test/", stores.test_connection, name="test_connection"),
     path("retailer/stores/<int:store_id>/disconnect/", stores.disconnect, name="disconnect"),
+    path(
+        "retailer/stores/<int:store_id>/manual-payments/",
+        stores.manual_payments,
+        name="manual_payments",
+    ),
     # pricing rules
     path("retailer/pricing/", pricing.pricing_rules, name="pricing_rules"),
     path("retailer/pricing/new/", pricing.pricing_rule_edit, name="pricing_rule_new"),

@@ -103,6 +103,7 @@ TOPIC_NAMES = {
     "ORDERS_CANCELLED": "orders/cancelled",
     "ORDERS_UPDATED": "orders/updated",
     "ORDERS_PAID": "orders/paid",
+    "REFUNDS_CREATE": "refunds/create",
     "APP_UNINSTALLED": "app/uninstalled",
     "PRODUCTS_UPDATE": "products/update",
 }
@@ -188,6 +189,11 @@ class Shop:
     location_id: str = ""
     bucket: Bucket | None = None
     is_installed: bool = False
+    # Protected customer data (shopify.dev/docs/apps/launch/protected-customer-data): without
+    # level 2 access, names, addresses, e-mails and phones are withheld from webhooks and the
+    # API. `destination_shared`: fulfillment orders still show where to ship.
+    is_customer_data_redacted: bool = False
+    is_destination_shared: bool = False
 
     def quantity(self, inventory_item_id: str, name: str = "available") -> int:
         item = self.inventory_items[inventory_item_id]
@@ -216,7 +222,15 @@ SAVED_SHOP_FIELDS = (
     "webhooks",
     "location_id",
     "is_installed",
+    "is_customer_data_redacted",
+    "is_destination_shared",
 )
+# What a webhook body keeps of an address when the app may not read addresses (the region,
+# for taxes and zones); names, streets, cities, postcodes and phones are left out.
+UNPROTECTED_ADDRESS_KEYS = ("province", "province_code", "country", "country_code")
+# REST financial_status -> the GraphQL OrderDisplayFinancialStatus value.
+MANUAL_GATEWAY = "manual"
+COD_GATEWAY = "Cash on Delivery (COD)"
 
 
 def _timestamp(seconds: float) -> str:
@@ -575,6 +589,20 @@ class ShopifySandbox:
         """An order changed: its updatedAt moves (the orders query sorts and filters by it)."""
         order["updated_at"] = self.now()
 
+    def redact_customer_data(self, domain: str, *, destination_shared: bool = False) -> None:
+        """The app lacks level 2 protected customer data access on this shop: webhooks and the
+        API withhold names, addresses, e-mails and phones, as Shopify does. With
+        `destination_shared` the fulfillment orders' destination still carries the address."""
+        with self.lock:
+            shop = self.add_shop(domain)
+            shop.is_customer_data_redacted = True
+            shop.is_destination_shared = destination_shared
+
+    def share_customer_data(self, domain: str) -> None:
+        with self.lock:
+            shop = self.add_shop(domain)
+            shop.is_customer_data_redacted = shop.is_destination_shared = False
+
     def set_available(self, domain: str, inventory_item_id: str, quantity: int) -> None:
         """Change a quantity behind Dropship's back (a merchant editing it in the admin)."""
         with self.lock:
@@ -668,7 +696,13 @@ class ShopifySandbox:
             self.revoke_refresh_tokens(domain)
             return Response.json({"revoked": domain})
         if action == "orders":
-            order = self.create_order(domain, lines=(request.json() or {}).get("lines", []))
+            data = request.json() or {}
+            order = self.create_order(
+                domain,
+                lines=data.get("lines", []),
+                financial_status=data.get("financial_status", "paid"),
+                gateway=data.get("gateway", "bogus"),
+            )
             return Response.json(self.order_payload(self.shops[domain], order), status=201)
         if action == "uninstall":
             self.uninstall(domain)
@@ -990,8 +1024,13 @@ class ShopifySandbox:
         last_name: str = "Norman",
         address: dict | None = None,
         deliver: bool = True,
+        financial_status: str = "paid",
+        gateway: str = "bogus",
     ) -> dict:
-        """Place an order for variants of the shop (lines: {"sku"|"variant_id", "quantity"})."""
+        """Place an order for variants of the shop (lines: {"sku"|"variant_id", "quantity"}).
+        Unpaid orders: financial_status "pending" (with gateway COD_GATEWAY or MANUAL_GATEWAY
+        for cash on delivery or a manual payment method) or "authorized" (a card payment not
+        captured); `mark_paid` captures it."""
         shop = self.shops[domain]
         with self.lock:
             order_number = 1000 + len(shop.orders) + 1
@@ -1054,6 +1093,9 @@ class ShopifySandbox:
                 },
                 "line_items": line_items,
                 "total_price": str(total),
+                "financial_status": financial_status,
+                "payment_gateway_names": [gateway],
+                "refunds": [],
                 "fulfillment_order_ids": [],
                 "fulfillment_ids": [],
             }
@@ -1078,6 +1120,87 @@ class ShopifySandbox:
             self.deliver(domain, "orders/create", self.order_payload(shop, order))
         return order
 
+    def mark_paid(self, domain: str, order_id: str) -> dict:
+        """The merchant captures the payment (or marks a manual payment as received): Shopify
+        sends orders/paid, then orders/updated, each carrying the whole order."""
+        shop = self.shops[domain]
+        with self.lock:
+            order = shop.orders[order_id]
+            order["financial_status"] = "paid"
+        payload = self.order_payload(shop, order)
+        self.deliver(domain, "orders/paid", payload)
+        self.deliver(domain, "orders/updated", payload)
+        return order
+
+    def refund_lines(
+        self,
+        domain: str,
+        order_id: str,
+        lines: list[tuple[str, int]],
+        *,
+        restock_type: str = "cancel",
+    ) -> dict:
+        """Refund `lines` ((line item gid, quantity)) of an order: refunds/create carries the
+        REST Refund resource (refund_line_items with line_item_id, quantity, restock_type),
+        then orders/updated the order with its new financial_status."""
+        shop = self.shops[domain]
+        with self.lock:
+            order = shop.orders[order_id]
+            items = {li["gid"]: li for li in order["line_items"]}
+            refund_id = self.next_id()
+            refund_line_items = []
+            for line_gid, quantity in lines:
+                item = items[line_gid]
+                refund_line_items.append(
+                    {
+                        "id": self.next_id(),
+                        "line_item_id": _legacy(line_gid),
+                        "quantity": quantity,
+                        "restock_type": restock_type,
+                        "location_id": int(_legacy(shop.location_id))
+                        if restock_type != "no_restock"
+                        else None,
+                        "subtotal": str(Decimal(item["price"]) * quantity),
+                        "total_tax": "0.00",
+                        "line_item": {
+                            "id": int(_legacy(line_gid)),
+                            "variant_id": int(_legacy(item["variant_id"])),
+                            "sku": item["sku"],
+                            "quantity": item["quantity"],
+                            "price": item["price"],
+                        },
+                    }
+                )
+                if restock_type == "cancel":
+                    for fo_id in order["fulfillment_order_ids"]:
+                        for foli in shop.fulfillment_orders[fo_id]["line_items"]:
+                            if foli["line_item_id"] == line_gid:
+                                foli["remainingQuantity"] = max(
+                                    0, foli["remainingQuantity"] - quantity
+                                )
+            refund = {
+                "id": refund_id,
+                "admin_graphql_api_id": f"gid://shopify/Refund/{refund_id}",
+                "order_id": order["legacy_id"],
+                "created_at": self.now(),
+                "processed_at": self.now(),
+                "note": None,
+                "restock": restock_type != "no_restock",
+                "user_id": None,
+                "refund_line_items": refund_line_items,
+                "transactions": [],
+                "order_adjustments": [],
+            }
+            order["refunds"].append(refund)
+            refunded = sum(
+                rli["quantity"] for r in order["refunds"] for rli in r["refund_line_items"]
+            )
+            total = sum(li["quantity"] for li in order["line_items"])
+            order["financial_status"] = "refunded" if refunded >= total else "partially_refunded"
+        self.deliver(domain, "refunds/create", refund)
+        self.deliver(domain, "orders/updated", self.order_payload(shop, order))
+        return refund
+
     def cancel_order(self, domain: str, order_id: str) -> dict:
         shop = self.shops[domain]
         order = shop.orders[order_id]
@@ -1089,10 +1212,11 @@ class ShopifySandbox:
         return order
 
     def order_payload(self, shop: Shop, order: dict) -> dict:
-        """The order as a webhook body: the REST resource of the subscription's API version."""
+        """The order as a webhook body: the REST resource of the subscription's API version,
+        with protected customer data withheld when the shop says so."""
         legacy = order["legacy_id"]
         customer = order["customer"]
-        return {
+        payload = {
             "id": legacy,
             "admin_graphql_api_id": order["id"],
             "name": order["name"],
@@ -1105,7 +1229,9 @@ class ShopifySandbox:
             "cancelled_at": order["cancelled_at"],
             "currency": order["currency"],
             "presentment_currency": order["currency"],
-            "financial_status": "paid",
+            "financial_status": order.get("financial_status", "paid"),
+            "gateway": (order.get("payment_gateway_names") or [""])[0],
+            "payment_gateway_names": order.get("payment_gateway_names") or [],
             "fulfillment_status": None,
             "total_price": order["total_price"],
             "subtotal_price": order["total_price"],
@@ -1137,6 +1263,23 @@ class ShopifySandbox:
                 for li in order["line_items"]
             ],
         }
+        if shop.is_customer_data_redacted:
+            _redact_order_payload(payload)
+        return payload
+
+
+def _redact_order_payload(payload: dict) -> None:
+    """Without protected customer data access the body keeps its keys for the shopper's
+    contact at null, the customer without names or contact, and of each address only the
+    region (a partial address, as Shopify sends it)."""
+    for key in ("email", "contact_email", "phone"):
+        payload[key] = None
+    customer = payload.get("customer") or {}
+    for key in ("email", "first_name", "last_name", "phone"):
+        customer.pop(key, None)
+    for key in ("shipping_address", "billing_address"):
+        if payload.get(key):
+            payload[key] = {k: payload[key].get(k) for k in UNPROTECTED_ADDRESS_KEYS}
 
 
 # --- cost analysis -------------------------------------------------------------------------------
@@ -1519,6 +1662,29 @@ def _order(shop: Shop, gid: str) -> dict | None:
             "originalUnitPriceSet": _money(li["price"], currency),
         }
 
+    redacted = shop.is_customer_data_redacted
+    shipping = order["shipping_address"]
+
+    def protected(value: Any, field: str, *, withheld: bool = redacted) -> Any:
+        return _withheld(f"the {field} field") if withheld else value
+
+    def destination(fo: dict) -> dict:
+        withheld = redacted and not shop.is_destination_shared
+        return {
+            "id": f"gid://shopify/FulfillmentOrderDestination/{_legacy(fo['id'])}",
+            "firstName": protected(shipping.get("first_name"), "firstName", withheld=withheld),
+            "lastName": protected(shipping.get("last_name"), "lastName", withheld=withheld),
+            "company": shipping.get("company"),
+            "address1": protected(shipping.get("address1"), "address1", withheld=withheld),
+            "address2": protected(shipping.get("address2"), "address2", withheld=withheld),
+            "city": protected(shipping.get("city"), "city", withheld=withheld),
+            "province": shipping.get("province"),
+            "zip": protected(shipping.get("zip"), "zip", withheld=withheld),
+            "countryCode": shipping.get("country_code"),
+            "phone": protected(shipping.get("phone"), "phone", withheld=withheld),
+            "email": protected(order["email"], "email", withheld=withheld),
+        }
+
     def fulfillment_orders(info, first=None):
         nodes = []
         for fo_id in order["fulfillment_order_ids"]:
@@ -1527,6 +1693,7 @@ def _order(shop: Shop, gid: str) -> dict | None:
                 {
                     "id": fo["id"],
                     "status": fo["status"],
+                    "destination": destination(fo),
                     "lineItems": lambda info, first=None, _fo=fo: {
                         "nodes": [
                             {
@@ -1555,39 +1722,42 @@ def _order(shop: Shop, gid: str) -> dict | None:
         if remaining == 0
         else "PARTIALLY_FULFILLED"
     )
-    shipping = order["shipping_address"]
+    address = {
+        "firstName": shipping.get("first_name"),
+        "lastName": shipping.get("last_name"),
+        "name": shipping.get("name"),
+        "company": shipping.get("company"),
+        "address1": shipping.get("address1"),
+        "address2": shipping.get("address2"),
+        "city": shipping.get("city"),
+        "province": shipping.get("province"),
+        "provinceCode": shipping.get("province_code"),
+        "zip": shipping.get("zip"),
+        "country": shipping.get("country"),
+        "countryCodeV2": shipping.get("country_code"),
+        "phone": shipping.get("phone"),
+    }
     return {
         "id": gid,
         "legacyResourceId": str(order["legacy_id"]),
         "name": order["name"],
-        "email": order["email"],
+        "email": protected(order["email"], "email"),
         "note": order["note"],
         "currencyCode": currency,
         "createdAt": order["created_at"],
         "updatedAt": order.get("updated_at") or order["created_at"],
         "cancelledAt": order["cancelled_at"],
         "displayFulfillmentStatus": status,
+        "displayFinancialStatus": str(order.get("financial_status") or "paid").upper(),
+        "paymentGatewayNames": order.get("payment_gateway_names") or [],
         "customer": {
             "id": order["customer"]["id"],
-            "firstName": order["customer"]["first_name"],
-            "lastName": order["customer"]["last_name"],
-            "email": order["customer"]["email"],
+            "firstName": protected(order["customer"]["first_name"], "firstName"),
+            "lastName": protected(order["customer"]["last_name"], "lastName"),
+            "email": protected(order["customer"]["email"], "email"),
         },
-        "shippingAddress": {
-            "firstName": shipping.get("first_name"),
-            "lastName": shipping.get("last_name"),
-            "name": shipping.get("name"),
-            "company": shipping.get("company"),
-            "address1": shipping.get("address1"),
-            "address2": shipping.get("address2"),
-            "city": shipping.get("city"),
-            "province": shipping.get("province"),
-            "provinceCode": shipping.get("province_code"),
-            "zip": shipping.get("zip"),
-            "country": shipping.get("country"),
-            "countryCodeV2": shipping.get("country_code"),
-            "phone": shipping.get("phone"),
-        },
+        # A MailingAddress is protected as a whole: null, with the object named in the error.
+        "shippingAddress": _withheld("the MailingAddress object") if redacted else address,
         "totalPriceSet": _money(order["total_price"], currency),
         "lineItems": lambda info, first=None: {
             "nodes": [line(li) for li in order["line_items"]][: first or 250],
@@ -1599,6 +1769,20 @@ def _order(shop: Shop, gid: str) -> dict | None:
         "fulfillmentOrders": fulfillment_orders,
         "fulfillments": [shop.fulfillments[f] for f in order["fulfillment_ids"]],
     }
+
+
+def _withheld(what: str) -> Callable[..., Any]:
+    """A resolver for protected customer data the app may not read: the field answers null and
+    the response's errors name it with code ACCESS_DENIED, the rest of the query goes on."""
+
+    def resolve(info, **_kwargs) -> Any:
+        raise GraphQLError(
+            f"This app is not approved to access {what}. Request protected customer data "
+            "access in the app's configuration.",
+            extensions={"code": "ACCESS_DENIED"},
+        )
+
+    return resolve
 
 
 def _product_set(sandbox: ShopifySandbox, shop: Shop, data: dict) -> dict:

@@ -35,6 +35,7 @@ from sandbox.state import StateFile, int_keys
 from sandbox.storefront import WooStorefront
 
 BATCH_LIMIT = 100  # woocommerce_rest_batch_items_limit
+PAID_STATUSES = {"processing", "completed"}
 TIMESTAMP_WINDOW = 15 * 60
 # active delivers; paused is set by an admin; disabled by WooCommerce after delivery failures.
 WEBHOOK_STATUSES = ("active", "paused", "disabled")
@@ -913,8 +914,17 @@ class WooCommerceSandbox:
         first_name: str = "John",
         last_name: str = "Doe",
         deliver: bool = True,
+        status: str = "processing",
+        payment_method: str = "bacs",
     ) -> dict:
+        """Place an order in `status`: processing (paid), on-hold (awaiting a bank transfer or
+        cheque), pending (no payment yet). `set_order_status` and `delete_order` move it."""
         site = self.sites[slug]
+        titles = {
+            "bacs": "Direct Bank Transfer",
+            "cheque": "Check payments",
+            "cod": "Cash on delivery",
+        }
         with self.lock:
             order_id = self.next_id()
             line_items = []
@@ -964,7 +974,7 @@ class WooCommerceSandbox:
                 "order_key": "wc_order_" + secrets.token_hex(6),
                 "created_via": "checkout",
                 "version": "9.9.0",
-                "status": "processing",
+                "status": status,
                 "currency": site.currency,
                 "date_created": self.now(),
                 "date_created_gmt": self.now(),
@@ -984,11 +994,11 @@ class WooCommerceSandbox:
                 "customer_note": "",
                 "billing": {**address, "email": email, "phone": "(555) 555-5555"},
                 "shipping": address,
-                "payment_method": "bacs",
-                "payment_method_title": "Direct Bank Transfer",
+                "payment_method": payment_method,
+                "payment_method_title": titles.get(payment_method, payment_method.title()),
                 "transaction_id": "",
-                "date_paid": self.now(),
-                "date_paid_gmt": self.now(),
+                "date_paid": self.now() if status in PAID_STATUSES else None,
+                "date_paid_gmt": self.now() if status in PAID_STATUSES else None,
                 "date_completed": None,
                 "date_completed_gmt": None,
                 "cart_hash": "",
@@ -1007,6 +1017,33 @@ class WooCommerceSandbox:
             site.orders[order_id] = order
         if deliver:
             self.deliver(slug, "order.created", order)
+        return order
+
+    def set_order_status(self, slug: str, order_id: int, status: str) -> dict:
+        """The merchant (or a payment gateway) moves the order: order.updated carries it whole.
+        "trash" moves it to the trash, which WooCommerce announces as order.deleted."""
+        if status == "trash":
+            return self.delete_order(slug, order_id)
+        site = self.sites[slug]
+        with self.lock:
+            order = site.orders[order_id]
+            order["status"] = status
+            if status in PAID_STATUSES and not order["date_paid"]:
+                order["date_paid"] = order["date_paid_gmt"] = self.now()
+            order["date_modified"] = order["date_modified_gmt"] = self.now()
+            snapshot = json.loads(json.dumps(order))
+        self.deliver(slug, "order.updated", snapshot)
+        return order
+
+    def delete_order(self, slug: str, order_id: int, *, force: bool = False) -> dict:
+        """Trash the order (or delete it for good with `force`): order.deleted's body is only
+        the order's id (WC_Webhook builds no resource for a deleted one)."""
+        site = self.sites[slug]
+        with self.lock:
+            order = site.orders.pop(order_id) if force else site.orders[order_id]
+            if not force:
+                order["status"] = "trash"
+        self.deliver(slug, "order.deleted", {"id": order_id})
         return order
 
 

@@ -13,8 +13,10 @@ from typing import Any
 from integrations.base import (
     OrderData,
     OrderLineData,
+    PaymentState,
     ProductData,
     ProductResult,
+    RefundedLine,
     StorePermanentError,
 )
 
@@ -137,6 +139,40 @@ def user_errors_text(errors: list[dict[str, Any]]) -> str:
 
 
 # --- orders --------------------------------------------------------------------------------------
+# The order's financial status: `financial_status` in webhook bodies (lowercase), the
+# OrderDisplayFinancialStatus enum in GraphQL (shopify.dev/docs/api/admin-graphql/latest/enums/
+# OrderDisplayFinancialStatus): PENDING, AUTHORIZED, PARTIALLY_PAID, PAID, PARTIALLY_REFUNDED,
+# REFUNDED, VOIDED, EXPIRED. A partially refunded order is paid for what is left (refunds/create
+# says which lines went); a partially paid one is not paid yet.
+_PAYMENT_STATES = {
+    "paid": PaymentState.PAID,
+    "partially_refunded": PaymentState.PAID,
+    "pending": PaymentState.AWAITING,
+    "authorized": PaymentState.AWAITING,
+    "partially_paid": PaymentState.AWAITING,
+    "voided": PaymentState.VOIDED,
+    "expired": PaymentState.VOIDED,
+    "refunded": PaymentState.REFUNDED,
+}
+# Payment gateways where money changes hands outside Shopify (the checkout's manual payment
+# methods): a pending order of these waits for the merchant to mark it paid.
+MANUAL_GATEWAYS = frozenset(
+    {"cash on delivery (cod)", "manual", "bank deposit", "money order", "bank transfer"}
+)
+
+
+def payment_state(financial_status: Any, gateways: Any) -> tuple[PaymentState, str]:
+    """(our payment state, the words for the retailer) of a financial status and the order's
+    payment gateway names. An unknown or missing status waits: nothing unpaid is routed."""
+    status = str(financial_status or "").strip().lower()
+    names = [str(name) for name in gateways or [] if name] if isinstance(gateways, list) else []
+    state = _PAYMENT_STATES.get(status, PaymentState.AWAITING)
+    if status == "pending" and any(name.strip().lower() in MANUAL_GATEWAYS for name in names):
+        state = PaymentState.MANUAL
+    label = (status.replace("_", " ") or "unknown") + (f" ({', '.join(names)})" if names else "")
+    return state, label[:100]
+
+
 def _address_from_rest(address: dict[str, Any] | None) -> dict[str, Any]:
     address = address or {}
     first, last = address.get("first_name") or "", address.get("last_name") or ""
@@ -161,6 +197,9 @@ def order_from_webhook(payload: dict[str, Any]) -> OrderData:
         order_id = payload.get("admin_graphql_api_id") or gid("Order", payload["id"])
         customer = payload.get("customer") or {}
         shipping = _address_from_rest(payload.get("shipping_address"))
+        state, label = payment_state(
+            payload.get("financial_status"), payload.get("payment_gateway_names")
+        )
         name = shipping["name"] or " ".join(
             p for p in (customer.get("first_name"), customer.get("last_name")) if p
         )
@@ -192,14 +231,40 @@ def order_from_webhook(payload: dict[str, Any]) -> OrderData:
             placed_at=payload.get("created_at") or "",
             status=payload.get("financial_status") or "",
             is_cancelled=bool(payload.get("cancelled_at")),
+            payment_state=state,
+            payment_label=label,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StorePermanentError(f"The Shopify order is missing {exc}.") from exc
 
 
+def refund_from_webhook(payload: dict[str, Any]) -> tuple[str, str, tuple[RefundedLine, ...]]:
+    """A refunds/create body (the REST Refund resource): (order global id, refund id, the
+    refunded lines with their quantities). Every refund_line_item counts, whatever its
+    restock_type (cancel, return, no_restock): what we have not shipped yet must not ship."""
+    try:
+        order_id = gid("Order", payload["order_id"])
+        refund_id = str(payload.get("admin_graphql_api_id") or payload.get("id") or "")
+        lines: dict[str, int] = {}
+        for item in payload.get("refund_line_items") or []:
+            line_id = gid("LineItem", item["line_item_id"])
+            lines[line_id] = lines.get(line_id, 0) + int(item.get("quantity") or 0)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StorePermanentError(f"The Shopify refund is missing {exc}.") from exc
+    return (
+        order_id,
+        refund_id,
+        tuple(RefundedLine(store_line_id=k, quantity=v) for k, v in lines.items() if v > 0),
+    )
+
+
 def order_from_graphql(node: dict[str, Any]) -> OrderData:
+    """An `order` query node; fields Shopify withheld (protected customer data) are null."""
     shipping = node.get("shippingAddress") or {}
     customer = node.get("customer") or {}
+    state, label = payment_state(
+        str(node.get("displayFinancialStatus") or "").lower(), node.get("paymentGatewayNames")
+    )
     address = {
         "name": shipping.get("name")
         or f"{shipping.get('firstName') or ''} {shipping.get('lastName') or ''}".strip(),
@@ -239,4 +304,32 @@ def order_from_graphql(node: dict[str, Any]) -> OrderData:
         placed_at=node.get("createdAt") or "",
         status=node.get("displayFulfillmentStatus") or "",
         is_cancelled=bool(node.get("cancelledAt")),
+        payment_state=state,
+        payment_label=label,
     )
+
+
+def address_from_destination(
+    destination: dict[str, Any] | None, *, known: dict[str, Any] | None = None
+) -> dict[str, str] | None:
+    """A fulfillment order's `destination` as our address keys, over what the order already
+    told us (`known`); None when it has no street address (redacted or a pickup)."""
+    destination = destination or {}
+    if not destination.get("address1"):
+        return None
+    known = known or {}
+    first, last = destination.get("firstName") or "", destination.get("lastName") or ""
+    address = {
+        "name": f"{first} {last}".strip() or str(known.get("name") or ""),
+        "company": destination.get("company") or "",
+        "address1": destination.get("address1") or "",
+        "address2": destination.get("address2") or "",
+        "city": destination.get("city") or "",
+        "province": destination.get("province") or str(known.get("province") or ""),
+        "province_code": str(known.get("province_code") or ""),
+        "zip": destination.get("zip") or "",
+        "country": str(known.get("country") or ""),
+        "country_code": destination.get("countryCode") or str(known.get("country_code") or ""),
+        "phone": destination.get("phone") or "",
+    }
+    return {key: str(value) for key, value in address.items()}

@@ -19,7 +19,12 @@ from integrations.base import (
     WebhookSubject,
     json_object,
 )
-from integrations.shopify.mappers import gid, order_from_graphql, order_from_webhook
+from integrations.shopify.mappers import (
+    gid,
+    order_from_graphql,
+    order_from_webhook,
+    refund_from_webhook,
+)
 
 
 def is_valid_signature(body: bytes, header: str | None, secret: str | None = None) -> bool:
@@ -36,16 +41,34 @@ def dedup_key(headers: Mapping[str, str]) -> str:
 
 
 class ShopifyOrderWebhooks:
-    """orders/create brings a new order; orders/cancelled cancels one, with Shopify's reason."""
+    """orders/create, orders/paid and orders/updated carry the whole order (its
+    financial_status says whether it is paid); orders/cancelled cancels one, with Shopify's
+    reason; refunds/create names the refunded lines. Shopify sends orders/updated for every
+    change (a note, a tag, a fulfilment), so receiving the order again must change nothing."""
 
     polled_topic = "orders/polled"  # ours: an Order node the reconciliation poll found
-    order_topics: tuple[str, ...] = ("orders/create", "orders/cancelled", polled_topic)
-    creating_topics: tuple[str, ...] = ("orders/create", polled_topic)
+    order_topics: tuple[str, ...] = (
+        "orders/create",
+        "orders/paid",
+        "orders/updated",
+        "orders/cancelled",
+        "refunds/create",
+        polled_topic,
+    )
+    # orders/paid or orders/updated can be the first we hear of an order whose orders/create
+    # was lost: each brings the whole order.
+    creating_topics: tuple[str, ...] = (
+        "orders/create",
+        "orders/paid",
+        "orders/updated",
+        polled_topic,
+    )
 
     def parse_order_webhook(self, *, topic: str, payload: Any) -> StoreOrderEvent:
         body = json_object(payload)
         if topic == self.polled_topic:
-            # Intake decides what a found order means (new, already received, cancelled).
+            # Intake decides what a found order means (new, already received, now paid,
+            # cancelled).
             try:
                 polled = order_from_graphql(body)
             except (KeyError, TypeError, ValueError) as exc:
@@ -53,8 +76,16 @@ class ShopifyOrderWebhooks:
             return StoreOrderEvent(
                 kind=StoreOrderEventKind.CREATED, store_order_id=polled.store_order_id, order=polled
             )
+        if topic == "refunds/create":
+            order_id, refund_id, lines = refund_from_webhook(body)
+            return StoreOrderEvent(
+                kind=StoreOrderEventKind.REFUNDED,
+                store_order_id=order_id,
+                refunded_lines=lines,
+                refund_id=refund_id,
+            )
         order = order_from_webhook(body)
-        if topic == "orders/create":
+        if topic in self.creating_topics:
             return StoreOrderEvent(
                 kind=StoreOrderEventKind.CREATED, store_order_id=order.store_order_id, order=order
             )

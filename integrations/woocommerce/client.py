@@ -52,7 +52,8 @@ from integrations.woocommerce import mappers
 
 MAX_ATTEMPTS = 5
 BATCH_LIMIT = 100  # WooCommerce answers 413 above 100 items per batch call
-WEBHOOK_TOPICS = ("order.created", "order.updated")
+# order.deleted: an order trashed or deleted in the admin (its body is only the id).
+WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted")
 SHIPMENTS_META_KEY = "_dropship_shipments"
 
 
@@ -393,6 +394,11 @@ class WooCommerceClient:
 
     def get_order(self, *, store_order_id: str) -> OrderData:
         return mappers.order_from_payload(self.request("GET", f"orders/{store_order_id}"))
+
+    def get_shipping_address(self, *, store_order_id: str) -> dict[str, str] | None:
+        """WooCommerce sends addresses whole; asked again, it answers what the order has now."""
+        address = self.get_order(store_order_id=store_order_id).shipping_address
+        return {k: str(v) for k, v in address.items()} if address.get("address1") else None
 
     def create_fulfillment(self, *, fulfillment: FulfillmentData) -> FulfillmentResult:
         order = self.request("GET", f"orders/{fulfillment.store_order_id}")

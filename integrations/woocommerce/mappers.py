@@ -8,12 +8,38 @@ from typing import Any
 from integrations.base import (
     OrderData,
     OrderLineData,
+    PaymentState,
     ProductData,
     StorePermanentError,
     VariantData,
 )
 
-CANCELLED_STATUSES = {"cancelled", "refunded", "failed", "trash"}
+# WooCommerce's order statuses (woocommerce.github.io/code-reference/classes/
+# Automattic-WooCommerce-Enums-OrderStatus.html): processing is paid; on-hold awaits a payment
+# confirmation (bank transfer, cheque); pending has no payment yet; failed was declined (the
+# shopper may pay again, so it waits too); refunded, cancelled and trash end the order.
+CANCELLED_STATUSES = {"cancelled", "refunded", "trash"}
+_PAYMENT_STATES = {
+    "processing": PaymentState.PAID,
+    "completed": PaymentState.PAID,
+    "on-hold": PaymentState.AWAITING,
+    "pending": PaymentState.AWAITING,
+    "failed": PaymentState.AWAITING,
+    "refunded": PaymentState.REFUNDED,
+}
+# The offline payment gateways WooCommerce ships: an on-hold order paid through one of these
+# waits for the merchant to confirm the money arrived.
+MANUAL_PAYMENT_METHODS = frozenset({"bacs", "cheque", "cod"})
+
+
+def payment_state(payload: dict[str, Any]) -> tuple[PaymentState, str]:
+    status = str(payload.get("status") or "")
+    method = str(payload.get("payment_method") or "")
+    state = _PAYMENT_STATES.get(status, PaymentState.AWAITING)
+    if status == "on-hold" and method in MANUAL_PAYMENT_METHODS:
+        state = PaymentState.MANUAL
+    title = str(payload.get("payment_method_title") or method)
+    return state, (f"{status or 'unknown'}" + (f" ({title})" if title else ""))[:100]
 
 
 def _decimal(value: Any) -> Decimal:
@@ -118,6 +144,7 @@ def order_from_payload(payload: dict[str, Any]) -> OrderData:
     """GET /orders/<id>, which is also the order.created / order.updated webhook body."""
     try:
         billing = payload.get("billing") or {}
+        state, label = payment_state(payload)
         address = _address(payload.get("shipping") or {}, billing)
         lines = []
         for item in payload.get("line_items") or []:
@@ -148,6 +175,8 @@ def order_from_payload(payload: dict[str, Any]) -> OrderData:
             placed_at=payload.get("date_created_gmt") or payload.get("date_created") or "",
             status=payload.get("status") or "",
             is_cancelled=payload.get("status") in CANCELLED_STATUSES,
+            payment_state=state,
+            payment_label=label,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StorePermanentError(f"The WooCommerce order is missing {exc}.") from exc

@@ -10,7 +10,12 @@ import hashlib
 import re
 from typing import Any
 
-from integrations.base import StoreOrderEvent, StoreOrderEventKind, json_object
+from integrations.base import (
+    StoreOrderEvent,
+    StoreOrderEventKind,
+    StorePermanentError,
+    json_object,
+)
 from integrations.signatures import is_valid_signature as is_valid_signature
 from integrations.woocommerce.mappers import order_from_payload
 
@@ -29,23 +34,46 @@ def dedup_key(topic: str, body: bytes) -> str:
 
 
 class WooCommerceOrderWebhooks:
-    """order.created and order.updated carry the whole order: its status says what happened."""
+    """order.created and order.updated carry the whole order: its status says what happened
+    (processing is paid and routed; on-hold and pending wait for the payment; a failed
+    payment changes nothing: the order keeps waiting for another try);
+    cancelled, refunded and trash cancel what has not shipped, and so does order.deleted, whose
+    body is only the order's id."""
 
     polled_topic = "order.polled"  # ours: an order the reconciliation poll found (same body)
-    order_topics: tuple[str, ...] = ("order.created", "order.updated", polled_topic)
+    order_topics: tuple[str, ...] = (
+        "order.created",
+        "order.updated",
+        "order.deleted",
+        polled_topic,
+    )
     creating_topics: tuple[str, ...] = ("order.created", "order.updated", polled_topic)
-    routed_statuses = frozenset({"processing", "on-hold"})  # paid (or to be paid on terms)
-    cancelled_statuses = frozenset({"cancelled"})
+    received_statuses = frozenset({"processing", "on-hold", "pending"})
+    cancel_reasons = {
+        "cancelled": "cancelled",
+        "refunded": "refunded",
+        "trash": "moved to the trash",
+    }
 
     def parse_order_webhook(self, *, topic: str, payload: Any) -> StoreOrderEvent:
         body = json_object(payload)
-        status = str(body.get("status") or "")
-        if status in self.cancelled_statuses:
+        if topic == "order.deleted":
+            if not str(body.get("id") or "").strip():
+                raise StorePermanentError("The order.deleted body names no order id.")
             return StoreOrderEvent(
-                kind=StoreOrderEventKind.CANCELLED, store_order_id=str(body.get("id") or "")
+                kind=StoreOrderEventKind.CANCELLED,
+                store_order_id=str(body["id"]),
+                cancel_reason="deleted",
             )
-        if status not in self.routed_statuses:
-            # pending payment, completed, refunded ...: nothing to route (yet)
+        status = str(body.get("status") or "")
+        if status in self.cancel_reasons:
+            return StoreOrderEvent(
+                kind=StoreOrderEventKind.CANCELLED,
+                store_order_id=str(body.get("id") or ""),
+                cancel_reason=self.cancel_reasons[status],
+            )
+        if status not in self.received_statuses:
+            # completed, failed, checkout-draft ...: nothing to route
             return StoreOrderEvent(kind=StoreOrderEventKind.IGNORED)
         order = order_from_payload(body)
         return StoreOrderEvent(

@@ -137,35 +137,67 @@ def _refund(
         return f" No refund: {exc.message}"
 
 
+def lock_store_order(*, store: Store, store_order_id: str) -> Order | None:
+    """The store's order by its id, its row locked for the caller's transaction."""
+    return (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("retailer", "store")
+        .filter(store=store, store_order_id=store_order_id)
+        .first()
+    )
+
+
 @transaction.atomic
 def cancel_store_order(
     *, store: Store, store_order_id: str, reason: str, actor: User | None = None
 ) -> Order | None:
     """The store cancelled the order: cancel every unshipped supplier order and every line not
     yet routed. None when we never had the order."""
-    order = (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("retailer", "store")
-        .filter(store=store, store_order_id=store_order_id)
-        .first()
-    )
+    order = lock_store_order(store=store, store_order_id=store_order_id)
     if order is None:
         return None
     for supplier_order in order.supplier_orders.exclude(status__in=NOT_CANCELLABLE).order_by("pk"):
         cancel_supplier_order(supplier_order=supplier_order, reason=reason, actor=actor)
+    # A held order's lines are reserved without a supplier order: their stock goes back.
+    held = list(
+        order.items.select_for_update()
+        .filter(supplier_order__isnull=True, status=OrderItem.Status.RESERVED)
+        .order_by("pk")
+    )
+    if held:
+        release_stock(
+            lines=[item.stock_line() for item in held],
+            reference=f"Cancel order {order.number}",
+            actor=actor,
+        )
     unrouted = order.items.filter(
-        supplier_order__isnull=True, status=OrderItem.Status.EXCEPTION
+        supplier_order__isnull=True,
+        status__in=[
+            OrderItem.Status.EXCEPTION,
+            OrderItem.Status.RESERVED,
+            OrderItem.Status.HELD,
+        ],
     ).update(
         status=OrderItem.Status.CANCELLED, status_reason=reason[:300], is_waiting_for_stock=False
     )
     if order.cancelled_at is None:
         order.cancelled_at = timezone.now()
-        order.save(update_fields=["cancelled_at", "updated_at"])
+        order.is_awaiting_payment = order.is_missing_address = False
+        order.held_since = None
+        order.save(
+            update_fields=[
+                "cancelled_at",
+                "is_awaiting_payment",
+                "is_missing_address",
+                "held_since",
+                "updated_at",
+            ]
+        )
         record_event(
             order=order,
             kind=EventKind.CANCELLED,
             message=f"Order {order.number} cancelled by the store: {reason}"
-            + (f" {unrouted} line(s) waiting for stock dropped." if unrouted else ""),
+            + (f" {unrouted} line(s) not sent to a supplier dropped." if unrouted else ""),
             actor=actor,
         )
     refresh_order_status(order=order)

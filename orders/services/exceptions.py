@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.db.models import Max
 
 from billing.services import RefundError, RefundPending, refund_supplier_order
 from catalog.models import Product, Variant
@@ -25,8 +24,7 @@ from dropship.accounts.services import notify
 from dropship.core.errors import DomainError
 from orders.models import Order, OrderItem, SupplierOrder
 from orders.services.cancellation import cancel_supplier_order
-from orders.services.intake import RouteLine, build_supplier_orders, cannot_route_reason
-from orders.services.routing import settle_supplier_orders
+from orders.services.intake import RouteLine, cannot_route_reason, route_reserved_items
 from orders.services.timeline import EventKind, record_event, refresh_order_status
 from retailers.models import ListingVariant
 from suppliers.models import Supplier
@@ -51,46 +49,6 @@ def _require_exception(item: OrderItem) -> None:
         raise OrderItemActionError(
             f"“{item.title}” is {item.get_status_display().lower()}, not waiting for a decision."
         )
-
-
-def _route_reserved(
-    *, order: Order, items: list[OrderItem], actor: User | None = None
-) -> list[SupplierOrder]:
-    """Put reserved items (variant set) in new supplier order parts, then pay and dispatch."""
-    supplier_ids = {item.catalog_variant.supplier_id for item in items}
-    suppliers = {
-        supplier.pk: supplier
-        for supplier in Supplier.objects.filter(pk__in=supplier_ids).prefetch_related(
-            "shipping_rates"
-        )
-    }
-    parts = dict(
-        SupplierOrder.objects.filter(order=order, supplier_id__in=supplier_ids)
-        .values("supplier_id")
-        .annotate(last=Max("part"))
-        .values_list("supplier_id", "last")
-    )
-    by_supplier: dict[int, list[OrderItem]] = {}
-    for item in items:
-        by_supplier.setdefault(item.catalog_variant.supplier_id, []).append(item)
-    supplier_orders = build_supplier_orders(
-        order=order,
-        groups={
-            supplier_id: [
-                RouteLine(variant=item.catalog_variant, quantity=item.quantity)
-                for item in supplier_items
-            ]
-            for supplier_id, supplier_items in by_supplier.items()
-        },
-        suppliers=suppliers,
-        part_for=lambda supplier_id: parts.get(supplier_id, 0) + 1,
-    )
-    for supplier_order in supplier_orders:  # one per supplier of `by_supplier`
-        for item in by_supplier[supplier_order.supplier_id]:
-            item.supplier_order = supplier_order
-            item.save(update_fields=["supplier_order"])
-    settle_supplier_orders(order=order, supplier_orders=supplier_orders, actor=actor)
-    return supplier_orders
 
 
 def _cannot_route(*, variant: Variant, order: Order, quantity: int) -> str:
@@ -152,7 +110,7 @@ def retry_waiting_item(*, item: OrderItem, actor: User | None = None) -> bool:
         message=f"Stock is back: “{item.title}” × {item.quantity} reserved.",
         actor=actor,
     )
-    _route_reserved(order=item.order, items=[item], actor=actor)
+    route_reserved_items(order=item.order, items=[item], actor=actor)
     return True
 
 
@@ -256,7 +214,7 @@ def substitute_item(*, item: OrderItem, variant_id: int, actor: User | None = No
         f"({variant.product.title}, {variant.supplier.company_name}).",
         actor=actor,
     )
-    _route_reserved(order=item.order, items=[item], actor=actor)
+    route_reserved_items(order=item.order, items=[item], actor=actor)
     return item
 
 
@@ -275,6 +233,13 @@ def cancel_item(*, item: OrderItem, reason: str = "", actor: User | None = None)
             f"“{item.title}” has shipped; ask for a return instead of cancelling it."
         )
     supplier_order = item.supplier_order
+    if supplier_order is None and item.status == OrderItem.Status.RESERVED:
+        # a line of a held order: reserved, not routed yet
+        release_stock(
+            lines=[item.stock_line()],
+            reference=f"Cancel line of order {item.order.number}",
+            actor=actor,
+        )
     if supplier_order is not None:
         live = supplier_order.items.exclude(status=OrderItem.Status.CANCELLED).exclude(pk=item.pk)
         if not live.exists():

@@ -28,11 +28,12 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import Max, Q, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -44,17 +45,22 @@ from dropship.accounts.models import Notification, User
 from dropship.accounts.services import notify
 from dropship.core.errors import DomainError
 from dropship.core.money import CURRENCY_CHOICES
-from integrations.base import OrderData, OrderLineData
+from integrations.base import OrderData, OrderLineData, PaymentState
 from orders.models import Order, OrderEvent, OrderItem, SupplierOrder
 from orders.services.cancellation import cancel_store_order
 from orders.services.routing import settle_supplier_orders
-from orders.services.timeline import EventKind
+from orders.services.timeline import EventKind, refresh_order_status
 from orders.shipping import ShippingLine, ShippingUnavailable, quote_shipping
 from retailers.models import ListingVariant, Retailer, Store
 from suppliers.models import Supplier
 
 logger = logging.getLogger(__name__)
 
+# How long a held order's lines stay reserved (DESIGN flow 1: a marketplace must not oversell,
+# nor lock stock forever). Card authorizations are valid for about a week and bank transfers
+# take a few working days: after three days the stock goes back on sale and the lines are
+# reserved again (or become out-of-stock exceptions) when the order is released.
+HOLD_RESERVATION = datetime.timedelta(hours=72)
 MAX_LINES = 250
 MAX_QUANTITY = 10_000
 ADDRESS_KEYS = (
@@ -200,6 +206,18 @@ def clean_order_data(*, data: OrderData) -> OrderData:
     )
 
 
+def has_street_address(address: Mapping[str, str]) -> bool:
+    return bool(address.get("address1") and address.get("country_code"))
+
+
+def is_payment_awaited(*, store: Store, state: PaymentState) -> bool:
+    """Whether an order in this payment state waits before it is routed: not paid yet, or paid
+    by hand (cash on delivery, bank transfer) in a store that does not route those at once."""
+    if state == PaymentState.MANUAL:
+        return not store.routes_manual_payment_orders
+    return state != PaymentState.PAID
+
+
 def _require_address(address: Mapping[str, str]) -> None:
     missing = [
         label
@@ -270,9 +288,17 @@ def map_lines(*, store: Store, lines: tuple[OrderLineData, ...]) -> list[Listing
 
 
 # --- intake -------------------------------------------------------------------------------------
-def _insert_order(*, store: Store, data: OrderData, retail_total: Decimal) -> tuple[Order, bool]:
+def _insert_order(
+    *,
+    store: Store,
+    data: OrderData,
+    retail_total: Decimal,
+    is_awaiting_payment: bool = False,
+    is_missing_address: bool = False,
+) -> tuple[Order, bool]:
     """INSERT once per (store, store order id); a concurrent or repeated delivery gets the row."""
     address = data.shipping_address
+    is_held = is_awaiting_payment or is_missing_address
     order = Order(
         store=store,
         retailer_id=store.retailer_id,
@@ -285,6 +311,10 @@ def _insert_order(*, store: Store, data: OrderData, retail_total: Decimal) -> tu
         shipping_country=address.get("country_code", "")[:2],
         retail_total=retail_total,
         placed_at=_placed_at(data.placed_at) or timezone.now(),
+        is_awaiting_payment=is_awaiting_payment,
+        is_missing_address=is_missing_address,
+        payment_label=data.payment_label[:100],
+        held_since=timezone.now() if is_held else None,
     )
     try:
         with transaction.atomic():
@@ -300,13 +330,27 @@ def receive_store_order(
 ) -> IntakeResult:
     """Create, reserve and route a store's order once; a repeat returns the existing order.
 
-    Runs in the caller's transaction when there is one (the webhook inbox), else in its own.
+    The same entry point takes the order again whenever the store sends it (created, paid,
+    updated, or found by a poll): a held order that is now paid, or now has its address, is
+    released and routed; anything else about a known order changes nothing.
+
+    An order not paid yet (`is_payment_awaited`), or one a store sent without a street address
+    (Shopify withholds protected customer data), is held: its lines are reserved, nothing is
+    routed, and orders.services.holds releases it (payment, address) or lets its reservation
+    lapse. A custom store's API call without an address is refused instead (its sender can fix
+    it). Runs in the caller's transaction when there is one (the webhook inbox), else in its own.
     Raises OrderIntakeError (nothing written) for a payload that cannot be an order.
     """
     data = clean_order_data(data=data)
-    if data.is_cancelled:
+    ends = {
+        PaymentState.VOIDED: f"Payment voided in {store.name}.",
+        PaymentState.REFUNDED: f"Refunded in {store.name}.",
+    }
+    if data.is_cancelled or data.payment_state in ends:
         order = cancel_store_order(
-            store=store, store_order_id=data.store_order_id, reason=f"Cancelled in {store.name}."
+            store=store,
+            store_order_id=data.store_order_id,
+            reason=f"Cancelled in {store.name}." if data.is_cancelled else ends[data.payment_state],
         )
         return IntakeResult(order=order, created=False, message="cancelled")
     # Reads and checks first: a refusal leaves the caller's transaction untouched. A repeated
@@ -315,20 +359,32 @@ def receive_store_order(
     if not any(matches):
         existing = Order.objects.filter(store=store, store_order_id=data.store_order_id).first()
         if existing is not None:  # received before; its products were delisted since
-            return IntakeResult(order=existing, created=False, message="duplicate")
+            return _receive_again(order=existing, store=store, data=data, actor=actor)
         return IntakeResult(
             order=None,
             created=False,
             message="None of the lines are Dropship products "
             f"({', '.join(line.sku or line.title for line in data.lines)[:300]}).",
         )
-    _require_address(data.shipping_address)
+    is_missing_address = not has_street_address(data.shipping_address)
+    if is_missing_address and store.platform == Store.Platform.CUSTOM:
+        _require_address(data.shipping_address)
+    is_awaiting_payment = is_payment_awaited(store=store, state=data.payment_state)
     with transaction.atomic(savepoint=False):
-        order, created = _insert_order(store=store, data=data, retail_total=data.total)
+        order, created = _insert_order(
+            store=store,
+            data=data,
+            retail_total=data.total,
+            is_awaiting_payment=is_awaiting_payment,
+            is_missing_address=is_missing_address,
+        )
         order.store = store
         order.retailer = store.retailer
         if not created:
-            return IntakeResult(order=order, created=False, message="duplicate")
+            return _receive_again(order=order, store=store, data=data, actor=actor)
+        if order.is_held:
+            _hold_new_order(order=order, store=store, data=data, matches=matches)
+            return IntakeResult(order=order, created=True, message="held")
         supplier_orders, item_statuses, events = _route_new_order(
             order=order, store=store, data=data, matches=matches
         )
@@ -340,6 +396,110 @@ def receive_store_order(
             events=events,
         )
     return IntakeResult(order=order, created=True, supplier_orders=supplier_orders)
+
+
+def _receive_again(
+    *, order: Order, store: Store, data: OrderData, actor: User | None
+) -> IntakeResult:
+    """The store sent an order we have: release what its news allows (paid now, an address
+    now), else nothing changes. Safe for any number of repeats."""
+    # local: holds.py builds on this module's routing helpers
+    from orders.services.holds import receive_held_order_again
+
+    if order.is_held:
+        receive_held_order_again(
+            order=order,
+            is_paid=not is_payment_awaited(store=store, state=data.payment_state),
+            payment_label=data.payment_label,
+            address=data.shipping_address if has_street_address(data.shipping_address) else None,
+            actor=actor,
+        )
+        order.refresh_from_db()
+    return IntakeResult(order=order, created=False, message="duplicate")
+
+
+def _new_item(
+    *, order: Order, data: OrderLineData, match: ListingVariant | None, **fields: Any
+) -> OrderItem:
+    """An order line as the store sent it, bound to our listing variant when it is ours."""
+    return OrderItem(
+        order=order,
+        variant=match.variant if match else None,
+        listing_variant=match,
+        store_line_id=data.store_line_id,
+        store_variant_id=data.store_variant_id,
+        sku=data.sku,
+        title=data.title,
+        quantity=data.quantity,
+        wholesale_unit_price=match.variant.wholesale_price if match else None,
+        retail_unit_price=data.unit_price,
+        **fields,
+    )
+
+
+def _hold_new_order(
+    *, order: Order, store: Store, data: OrderData, matches: list[ListingVariant | None]
+) -> None:
+    """A new order that waits (payment, address): its lines are reserved now, for the hold's
+    reservation window; a line that cannot be reserved or shipped yet is HELD and tried again
+    when the order is released. No supplier order is made."""
+    from orders.tasks import fetch_shipping_address_task  # local: tasks.py imports the services
+
+    reasons = []
+    if order.is_awaiting_payment:
+        reasons.append(f"waiting for the shopper's payment ({order.payment_label or 'unpaid'})")
+    if order.is_missing_address:
+        reasons.append(f"{store.name} did not share the shipping address")
+    items = []
+    to_reserve: list[tuple[OrderItem, int]] = []
+    for line, match in zip(data.lines, matches, strict=True):
+        item = _new_item(
+            order=order,
+            data=line,
+            match=match,
+            status=OrderItem.Status.HELD if match else OrderItem.Status.NOT_OURS,
+        )
+        items.append(item)
+        if match is not None:
+            to_reserve.append((item, match.variant_id))
+    applied = (
+        reserve_stock(
+            lines=[(variant_id, item.quantity) for item, variant_id in to_reserve],
+            reference=f"Order {order.number} ({store.name}, held)",
+        )
+        if to_reserve
+        else []
+    )
+    for (item, _variant_id), ok in zip(to_reserve, applied, strict=True):
+        if ok:
+            item.status = OrderItem.Status.RESERVED
+        else:
+            item.status_reason = "Out of stock now; reserved again when the order is released."
+    OrderItem.objects.bulk_create(items)
+    reserved = sum(1 for item in items if item.status == OrderItem.Status.RESERVED)
+    OrderEvent.objects.bulk_create(
+        [
+            OrderEvent(
+                order=order,
+                kind=EventKind.RECEIVED,
+                message=f"Order {order.number} received from {store.name}: {len(items)} line"
+                f"{'s' if len(items) != 1 else ''}.",
+            ),
+            OrderEvent(
+                order=order,
+                kind=EventKind.HELD,
+                message=(
+                    "Held, " + " and ".join(reasons) + f": {reserved} line"
+                    f"{'s' if reserved != 1 else ''} reserved for "
+                    f"{int(HOLD_RESERVATION.total_seconds() // 3600)} hours; nothing is sent "
+                    "to suppliers until it is released."
+                )[:500],
+            ),
+        ]
+    )
+    refresh_order_status(order=order)
+    if order.is_missing_address:
+        transaction.on_commit(partial(fetch_shipping_address_task.delay, order.pk))
 
 
 @dataclass(kw_only=True)
@@ -413,18 +573,11 @@ def _route_new_order(
             line.supplier_order = supplier_order
     OrderItem.objects.bulk_create(
         [
-            OrderItem(
+            _new_item(
                 order=order,
+                data=line_data,
+                match=line.listing_variant if line else None,
                 supplier_order=line.supplier_order if line else None,
-                variant=line.variant if line else None,
-                listing_variant=line.listing_variant if line else None,
-                store_line_id=line_data.store_line_id,
-                store_variant_id=line_data.store_variant_id,
-                sku=line_data.sku,
-                title=line_data.title,
-                quantity=line_data.quantity,
-                wholesale_unit_price=line.variant.wholesale_price if line else None,
-                retail_unit_price=line_data.unit_price,
                 status=line.status if line else OrderItem.Status.NOT_OURS,
                 status_reason=line.reason[:300] if line else "",
             )
@@ -556,6 +709,47 @@ def build_supplier_orders(
         )
         supplier_orders.append(supplier_order)
     SupplierOrder.objects.bulk_create(supplier_orders)
+    return supplier_orders
+
+
+def route_reserved_items(
+    *, order: Order, items: list[OrderItem], actor: User | None = None
+) -> list[SupplierOrder]:
+    """Put reserved items (variant set) of an order in new supplier order parts (one per
+    supplier, after the parts it has), then pay and dispatch them."""
+    supplier_ids = {item.catalog_variant.supplier_id for item in items}
+    suppliers = {
+        supplier.pk: supplier
+        for supplier in Supplier.objects.filter(pk__in=supplier_ids).prefetch_related(
+            "shipping_rates"
+        )
+    }
+    parts = dict(
+        SupplierOrder.objects.filter(order=order, supplier_id__in=supplier_ids)
+        .values("supplier_id")
+        .annotate(last=Max("part"))
+        .values_list("supplier_id", "last")
+    )
+    by_supplier: dict[int, list[OrderItem]] = {}
+    for item in items:
+        by_supplier.setdefault(item.catalog_variant.supplier_id, []).append(item)
+    supplier_orders = build_supplier_orders(
+        order=order,
+        groups={
+            supplier_id: [
+                RouteLine(variant=item.catalog_variant, quantity=item.quantity)
+                for item in supplier_items
+            ]
+            for supplier_id, supplier_items in by_supplier.items()
+        },
+        suppliers=suppliers,
+        part_for=lambda supplier_id: parts.get(supplier_id, 0) + 1,
+    )
+    for supplier_order in supplier_orders:  # one per supplier of `by_supplier`
+        for item in by_supplier[supplier_order.supplier_id]:
+            item.supplier_order = supplier_order
+            item.save(update_fields=["supplier_order"])
+    settle_supplier_orders(order=order, supplier_orders=supplier_orders, actor=actor)
     return supplier_orders
 
 

@@ -21,6 +21,9 @@ class EventKind:
     CANCELLED = "cancelled"
     SUBSTITUTED = "substituted"
     FLAGGED = "flagged"
+    HELD = "held"  # waiting for the shopper's payment or for the shipping address
+    RELEASED = "released"  # the hold ended: the order is routed
+    REFUNDED = "refunded"  # the store refunded lines
 
 
 def record_event(
@@ -46,6 +49,8 @@ def refresh_order_status(*, order: Order) -> str:
     status = derive_order_status(
         supplier_order_statuses=order.supplier_orders.values_list("status", flat=True),
         item_statuses=order.items.values_list("status", flat=True),
+        is_awaiting_payment=order.is_awaiting_payment,
+        is_missing_address=order.is_missing_address,
     )
     if status != order.status:
         order.status = status

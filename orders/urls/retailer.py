@@ -8,6 +8,11 @@ urlpatterns = [
     path("retailer/orders/", views.order_list, name="retailer_list"),
     path("retailer/orders/<int:order_id>/", views.order_detail, name="retailer_detail"),
     path(
+        "retailer/orders/<int:order_id>/address/",
+        views.order_address,
+        name="retailer_address",
+    ),
+    path(
         "retailer/orders/<int:order_id>/items/<int:item_id>/wait/",
         views.item_wait,
         name="retailer_item_wait",

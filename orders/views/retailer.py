@@ -1,5 +1,6 @@
 """Retailer order pages: the list (filters) and one order (items, supplier orders, timeline) with
-the choices for an out-of-stock line: wait, substitute or cancel."""
+the choices for an out-of-stock line: wait, substitute or cancel; and the shipping address of an
+order the store sent without one."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from dropship.accounts.access import RetailerRequest, retailer_required
 from dropship.core.errors import DomainError
 from orders import selectors
 from orders.models import Order, OrderItem
-from orders.services import exceptions, payment
+from orders.services import exceptions, holds, payment
 
 PAGE_SIZE = 50
 
@@ -69,6 +70,33 @@ def order_detail(request: RetailerRequest, order_id: int) -> HttpResponse:
             "events": list(order.events.all()),
         },
     )
+
+
+@require_POST
+@retailer_required
+def order_address(request: RetailerRequest, order_id: int) -> HttpResponse:
+    """The retailer enters the address the store withheld; the order goes on when it is paid."""
+    order = selectors.get_order_for_retailer(retailer=request.retailer, order_id=order_id)
+    address = {key: request.POST.get(key, "") for key in holds.ADDRESS_KEYS}
+    try:
+        supplier_orders = holds.set_shipping_address(
+            order=order, address=address, actor=request.user
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Address saved; order {order.number} "
+            + (
+                "is sent to the supplier."
+                if supplier_orders
+                else "still waits for the shopper's payment."
+                if order.is_awaiting_payment
+                else "is released."
+            ),
+        )
+    return redirect("orders:retailer_detail", order_id=order_id)
 
 
 def _item_action(

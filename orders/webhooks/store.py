@@ -2,8 +2,8 @@
 OrdersConfig.ready()).
 
 Each platform's parsers (`integrations.registry.get_order_webhook_parser` and
-`get_privacy_request_parser`) turn the payload into a neutral event: a new order to receive, a
-cancellation, or nothing for us; a request to report or erase a shopper's or store's data. Each runs inside the
+`get_privacy_request_parser`) turn the payload into a neutral event: an order to receive (new,
+or news of a known one: paid, updated), a cancellation, refunded lines, or nothing for us; a request to report or erase a shopper's or store's data. Each runs inside the
 inbox's transaction with the row marked PROCESSED, so an order is created, reserved, routed, paid
 (payment terms) and dispatched to a DASHBOARD supplier in one task, or not at all. A payload we
 cannot turn into an order fails the row with a message naming what is wrong.
@@ -24,6 +24,7 @@ from integrations.webhooks.handlers import register, webhook_store
 from orders import privacy
 from orders.services.cancellation import cancel_store_order
 from orders.services.intake import OrderIntakeError, receive_store_order
+from orders.services.store_refunds import cancel_refunded_lines
 from retailers.models import Store
 
 
@@ -42,6 +43,16 @@ def handle_store_order_webhook(webhook: InboundWebhook, payload: object) -> None
             f"Cancelled in {store.name}" + (f" ({reason})." if reason else "."),
             parser.creating_topics,
         )
+    elif event.kind == StoreOrderEventKind.REFUNDED:
+        store = webhook_store(webhook)
+        order = cancel_refunded_lines(
+            store=store,
+            store_order_id=event.store_order_id,
+            lines=event.refunded_lines,
+            refund_id=event.refund_id,
+        )
+        if order is None and _creating_pending(webhook, store, parser.creating_topics):
+            raise TemporaryError("The order this refunds has not been processed yet.")
 
 
 def _receive(store: Store, data: OrderData) -> None:
@@ -59,7 +70,16 @@ def _cancel(
     creating_topics: tuple[str, ...],
 ) -> None:
     order = cancel_store_order(store=store, store_order_id=store_order_id, reason=reason)
-    if order is None and (
+    if order is None and _creating_pending(webhook, store, creating_topics):
+        # The cancellation overtook the order it cancels: come back once that is processed.
+        raise TemporaryError("The order this cancels has not been processed yet.")
+
+
+def _creating_pending(
+    webhook: InboundWebhook, store: Store, creating_topics: tuple[str, ...]
+) -> bool:
+    """Whether a delivery that may bring the order is still waiting in the inbox."""
+    return (
         InboundWebhook.objects.filter(
             source=webhook.source,
             store=store,
@@ -68,9 +88,7 @@ def _cancel(
         )
         .exclude(pk=webhook.pk)
         .exists()
-    ):
-        # The cancellation overtook the order it cancels: come back once that is processed.
-        raise TemporaryError("The order this cancels has not been processed yet.")
+    )
 
 
 _PRIVACY_ACTIONS = {

@@ -377,6 +377,24 @@ def disconnect_store(*, store: Store, actor: User | None = None) -> Store:
     return store
 
 
+def set_manual_payment_routing(
+    *, store: Store, routes_manual_payment_orders: bool, actor: User | None = None
+) -> Store:
+    """Whether the store's cash-on-delivery and other manual-payment orders are routed when
+    they are placed (the retailer carries the risk of a shopper who never pays) or wait until
+    the store marks them paid (the default)."""
+    if store.routes_manual_payment_orders != routes_manual_payment_orders:
+        store.routes_manual_payment_orders = routes_manual_payment_orders
+        store.save(update_fields=["routes_manual_payment_orders", "updated_at"])
+        record_audit(
+            actor=actor,
+            action="store.manual_payment_routing",
+            target=store,
+            summary="on" if routes_manual_payment_orders else "off",
+        )
+    return store
+
+
 @contextmanager
 def reconnect_on_auth_error(*, store: Store) -> Iterator[None]:
     """Around calls to a store's client: a 401/403 (StoreAuthError) marks the store as needing

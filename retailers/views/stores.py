@@ -119,3 +119,20 @@ def disconnect(request: RetailerRequest, store_id: int) -> HttpResponse:
     services.disconnect_store(store=store, actor=request.user)
     messages.success(request, f"{store.name} is disconnected and its credentials are erased.")
     return redirect("retailers:stores")
+
+
+@require_POST
+@retailer_required
+@owner_required
+def manual_payments(request: RetailerRequest, store_id: int) -> HttpResponse:
+    store = selectors.get_store_for_retailer(retailer=request.retailer, store_id=store_id)
+    enabled = request.POST.get("routes_manual_payment_orders") == "on"
+    services.set_manual_payment_routing(
+        store=store, routes_manual_payment_orders=enabled, actor=request.user
+    )
+    messages.success(
+        request,
+        f"{store.name}: cash-on-delivery and manual-payment orders are "
+        + ("sent to suppliers when placed." if enabled else "held until they are paid."),
+    )
+    return redirect("retailers:stores")

@@ -111,13 +111,15 @@ def test_permanent_failure_is_recorded_and_not_swept(
 def test_topic_without_handler_fails_visibly_and_can_be_replayed(
     db, monkeypatch, django_capture_on_commit_callbacks
 ):
-    webhook = _stored(topic="orders/paid")
+    webhook = _stored(topic="products/update")
     services.process_inbound_webhook(webhook_id=webhook.pk)
     webhook.refresh_from_db()
     assert webhook.status == "FAILED"
-    assert webhook.last_error.startswith("No handler is registered for Shopify topic 'orders/paid'")
+    assert webhook.last_error.startswith(
+        "No handler is registered for Shopify topic 'products/update'"
+    )
     seen = []
-    monkeypatch.setitem(HANDLERS["SHOPIFY"], "orders/paid", lambda w, p: seen.append(p))
+    monkeypatch.setitem(HANDLERS["SHOPIFY"], "products/update", lambda w, p: seen.append(p))
     with django_capture_on_commit_callbacks(execute=True):
         services.mark_webhook_for_replay(webhook=webhook)
     webhook.refresh_from_db()

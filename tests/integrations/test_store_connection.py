@@ -56,6 +56,9 @@ def test_full_shopify_oauth_connect_flow(retailer_client, shopify_sandbox, setti
         ("APP_UNINSTALLED", callback_url),
         ("ORDERS_CANCELLED", callback_url),
         ("ORDERS_CREATE", callback_url),
+        ("ORDERS_PAID", callback_url),
+        ("ORDERS_UPDATED", callback_url),
+        ("REFUNDS_CREATE", callback_url),
     ]
     assert sorted(store.credentials["webhook_ids"]) == sorted(shop.webhooks)
     page = retailer_client.get("/retailer/stores/")
@@ -125,10 +128,11 @@ def test_woocommerce_connect_against_the_sandbox(retailer_client, woo_sandbox, s
     hooks = sorted((w["topic"], w["delivery_url"], w["secret"]) for w in site.webhooks.values())
     assert hooks == [
         ("order.created", callback, store.webhook_secret),
+        ("order.deleted", callback, store.webhook_secret),
         ("order.updated", callback, store.webhook_secret),
     ]
     assert len(store.webhook_secret) == 43  # 32 random bytes, URL-safe base64
-    assert [d.topic for d in woo_sandbox.app.deliveries] == ["ping", "ping"]
+    assert [d.topic for d in woo_sandbox.app.deliveries] == ["ping", "ping", "ping"]
     assert woo_sandbox.app.rejected_calls() == []
 
 

@@ -55,9 +55,16 @@ def terms_store(**kwargs):
     return factories.StoreFactory(retailer=retailer, **kwargs)
 
 
-def shopify_order(*, order_id: int | None = None, lines: list[tuple[int, str, int]]) -> dict:
-    """The fixture's orders/create body with our variants: lines of (variant id, sku, qty)."""
+def shopify_order(
+    *,
+    order_id: int | None = None,
+    lines: list[tuple[int, str, int]],
+    financial_status: str = "paid",
+) -> dict:
+    """The fixture's orders/create body with our variants: lines of (variant id, sku, qty).
+    Paid unless told: the fixture itself is an authorized card payment, not captured yet."""
     order = copy.deepcopy(fixture_json("shopify-order.json")["order"])
+    order["financial_status"] = financial_status
     order["id"] = order_id or uuid.uuid4().int % 10**12
     order["admin_graphql_api_id"] = f"gid://shopify/Order/{order['id']}"
     template = order["line_items"][0]

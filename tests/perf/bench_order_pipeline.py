@@ -90,7 +90,9 @@ WORKER_DB_OPTIONS = {"DB_SERVER_SIDE_BINDING": "1", "DB_PREPARE_THRESHOLD": "5"}
 
 
 def _fixture_order() -> dict:
-    return json.loads((ROOT / "tests" / "fixtures" / "shopify-order.json").read_text())["order"]
+    order = json.loads((ROOT / "tests" / "fixtures" / "shopify-order.json").read_text())["order"]
+    order["financial_status"] = "paid"  # the fixture is authorized, not captured: it would wait
+    return order
 
 
 def _setup_data():
