@@ -154,6 +154,9 @@ class Shop:
     fulfillment_orders: dict[str, dict] = field(default_factory=dict)
     fulfillments: dict[str, dict] = field(default_factory=dict)
     webhooks: dict[str, dict] = field(default_factory=dict)
+    # What Shopify e-mails the shopper: the shipping confirmation of a fulfilment created with
+    # notifyCustomer. Tests count them: a shopper never gets one twice.
+    emails: list[dict] = field(default_factory=list)
     location_id: str = ""
     bucket: Bucket | None = None
     is_installed: bool = False
@@ -183,6 +186,7 @@ SAVED_SHOP_FIELDS = (
     "fulfillment_orders",
     "fulfillments",
     "webhooks",
+    "emails",
     "location_id",
     "is_installed",
 )
@@ -1627,5 +1631,15 @@ def _fulfillment_create(sandbox: ShopifySandbox, shop: Shop, data: dict) -> dict
         "line_items": [{"line_item_id": li["line_item_id"], "quantity": q} for li, q in plan],
     }
     shop.fulfillments[gid] = fulfillment
-    shop.orders[fulfillment["order_id"]]["fulfillment_ids"].append(gid)
+    order = shop.orders[fulfillment["order_id"]]
+    order["fulfillment_ids"].append(gid)
+    if fulfillment["notify_customer"]:
+        shop.emails.append(
+            {
+                "to": order["email"],
+                "order_id": order["id"],
+                "kind": "shipping_confirmation",
+                "text": " ".join(str(t.get("number")) for t in fulfillment["trackingInfo"]),
+            }
+        )
     return {"fulfillment": fulfillment, "userErrors": []}

@@ -110,6 +110,10 @@ class Site:
     orders: dict[int, dict] = field(default_factory=dict)
     notes: dict[int, list[dict]] = field(default_factory=dict)
     webhooks: dict[int, dict] = field(default_factory=dict)
+    # What WooCommerce e-mails the shopper: a customer note ("customer_note") and the order
+    # marked completed ("customer_completed_order"), as WC_Email_Customer_Note and
+    # WC_Email_Customer_Completed_Order do. Tests count them: a shopper never gets one twice.
+    emails: list[dict] = field(default_factory=list)
 
     def stock(self, item_id: int) -> int | None:
         item = self.products.get(item_id) or self.variations.get(item_id)
@@ -154,6 +158,8 @@ class WooCommerceSandbox:
         self.rate_limits: dict[str, float] = {}  # site -> calls per second
         # (site, method, path pattern under wc/v3 such as "orders/*/notes") -> answers to drop
         self.lost_answers: dict[tuple[str, str, str], int] = {}
+        # (site, method, path pattern) -> calls to refuse with a 503 without carrying them out
+        self.refusals: dict[tuple[str, str, str], int] = {}
         self.last_call_at: dict[str, float] = {}
         self.lock = threading.RLock()
         self.clock = clock
@@ -280,12 +286,24 @@ class WooCommerceSandbox:
         with self.lock:
             self.lost_answers[(slug, method.upper(), pattern)] = count
 
+    def refuse(self, slug: str, method: str, pattern: str, count: int = 1) -> None:
+        """Answer the next `count` `method` calls whose path under wc/v3 matches `pattern` with
+        a 503, without carrying them out: what the site holds is what it held before the call
+        (a worker killed just before that write leaves the site in the same state)."""
+        with self.lock:
+            self.refusals[(slug, method.upper(), pattern)] = count
+
     def _answer_lost(self, slug: str, method: str, path: list[str]) -> bool:
+        return self._take(self.lost_answers, slug, method, path)
+
+    def _take(
+        self, faults: dict[tuple[str, str, str], int], slug: str, method: str, path: list[str]
+    ) -> bool:
         route = "/".join(path)
         with self.lock:
-            for (site, verb, pattern), left in self.lost_answers.items():
+            for (site, verb, pattern), left in faults.items():
                 if site == slug and verb == method and left > 0 and fnmatch(route, pattern):
-                    self.lost_answers[(site, verb, pattern)] = left - 1
+                    faults[(site, verb, pattern)] = left - 1
                     return True
         return False
 
@@ -341,6 +359,10 @@ class WooCommerceSandbox:
         if failure is not None:
             self.calls.append(CallRecord(site.slug, request.method, request.path, failure.status))
             return failure
+        if self._take(self.refusals, site.slug, request.method, rest[3:]):
+            refused = _error("service_unavailable", "Service Unavailable", 503)
+            self.calls.append(CallRecord(site.slug, request.method, request.path, 503))
+            return refused
         try:
             response, items = self._route(site, request, rest[3:])
         except (ValueError, KeyError, TypeError) as exc:
@@ -542,6 +564,8 @@ class WooCommerceSandbox:
                             "customer_note": bool(body.get("customer_note")),
                         }
                         site.notes.setdefault(order_id, []).append(note)
+                        if note["customer_note"]:
+                            self._email(site, order, "customer_note", note["note"])
                         return Response.json(note, 201), 1
                     return Response.json(site.notes.get(order_id, [])), 0
             if path and path[0] == "webhooks":
@@ -746,8 +770,9 @@ class WooCommerceSandbox:
         before = order["status"]
         if "status" in data:
             order["status"] = data["status"]
-            if data["status"] == "completed":
+            if data["status"] == "completed" and before != "completed":
                 order["date_completed"] = self.now()
+                self._email(site, order, "customer_completed_order", "")
         for meta in data.get("meta_data") or []:
             existing = next((m for m in order["meta_data"] if m["key"] == meta["key"]), None)
             if existing:
@@ -761,6 +786,16 @@ class WooCommerceSandbox:
             snapshot = json.loads(json.dumps(order))
             self._later(lambda: self.deliver(site.slug, "order.updated", snapshot))
         return order
+
+    def _email(self, site: Site, order: dict, kind: str, text: str) -> None:
+        site.emails.append(
+            {
+                "to": order["billing"].get("email", ""),
+                "order_id": order["id"],
+                "kind": kind,
+                "text": text,
+            }
+        )
 
     def _create_webhook(self, site: Site, data: dict) -> tuple[Response, int]:
         topic = data.get("topic", "")

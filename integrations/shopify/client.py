@@ -36,12 +36,14 @@ from integrations.base import (
     OrderNote,
     ProductData,
     ProductResult,
+    StoreAnswerLostError,
     StoreAuthError,
     StoreInfo,
     StorePermanentError,
     StoreTemporaryError,
     WebhookRegistration,
     chunked,
+    write_once,
 )
 from integrations.safe_http import safe_request
 from integrations.shopify import mappers
@@ -187,8 +189,17 @@ class ShopifyClient:
 
     # --- transport -----------------------------------------------------------------------------
     def graphql(
-        self, query: str, variables: dict[str, Any] | None = None, *, operation: str
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        operation: str,
+        resend_unanswered: bool = True,
     ) -> dict[str, Any]:
+        """One GraphQL call. A write that must not be doubled passes `resend_unanswered=False`:
+        a dropped connection, a timeout or a 5xx then raises StoreAnswerLostError (it may have
+        been carried out) for the caller to look before sending it again; a 429 or a THROTTLED
+        answer, which Shopify gives before running anything, is still retried here."""
         waits = WaitBudget(sleep=self.sleep)
         backoff = 0.5
         # The points are taken from the estimate once, and again only after a THROTTLED answer
@@ -211,6 +222,10 @@ class ShopifyClient:
                     },
                 )
             except TemporaryError as exc:
+                if not resend_unanswered:
+                    raise StoreAnswerLostError(
+                        f"Shopify did not answer {operation} ({exc}); it may have been carried out."
+                    ) from exc
                 delay = backoff + random.random() * backoff  # noqa: S311 - jitter
                 if attempt >= 3 or not waits.wait(delay):
                     raise StoreTemporaryError(str(exc), retry_after=delay) from exc
@@ -219,6 +234,10 @@ class ShopifyClient:
             except PermanentError as exc:
                 raise StorePermanentError(str(exc)) from exc
             status = response.status_code
+            if status >= 500 and not resend_unanswered:
+                raise StoreAnswerLostError(
+                    f"Shopify answered {status} to {operation}; it may have been carried out."
+                )
             if status in (401, 403):
                 raise StoreAuthError(
                     "Shopify refused our access token: the app was uninstalled or its access "
@@ -484,36 +503,53 @@ class ShopifyClient:
                 "These lines have nothing left to fulfil in Shopify: "
                 + ", ".join(f"{mappers.legacy_id(k)} ({v})" for k, v in missing.items())
             )
-        payload = self.graphql(
-            """mutation($fulfillment: FulfillmentInput!) {
-              fulfillmentCreate(fulfillment: $fulfillment) {
-                fulfillment { id status }
-                userErrors { field message }
-              }
-            }""",
-            {
-                "fulfillment": {
-                    "notifyCustomer": fulfillment.notify_customer,
-                    "trackingInfo": {
-                        "company": fulfillment.carrier,
-                        "number": fulfillment.tracking_number,
-                        **({"url": fulfillment.tracking_url} if fulfillment.tracking_url else {}),
-                    },
-                    "lineItemsByFulfillmentOrder": [
-                        {"fulfillmentOrderId": fo_id, "fulfillmentOrderLineItems": items}
-                        for fo_id, items in groups.items()
-                    ],
-                }
-            },
-            operation="fulfillmentCreate",
-        )["fulfillmentCreate"]
-        if payload["userErrors"]:
-            raise StorePermanentError(mappers.user_errors_text(payload["userErrors"]))
-        return FulfillmentResult(store_fulfillment_id=payload["fulfillment"]["id"])
+        variables = {
+            "fulfillment": {
+                "notifyCustomer": fulfillment.notify_customer,
+                "trackingInfo": {
+                    "company": fulfillment.carrier,
+                    "number": fulfillment.tracking_number,
+                    **({"url": fulfillment.tracking_url} if fulfillment.tracking_url else {}),
+                },
+                "lineItemsByFulfillmentOrder": [
+                    {"fulfillmentOrderId": fo_id, "fulfillmentOrderLineItems": items}
+                    for fo_id, items in groups.items()
+                ],
+            }
+        }
+
+        def send() -> FulfillmentResult:
+            payload = self.graphql(
+                """mutation($fulfillment: FulfillmentInput!) {
+                  fulfillmentCreate(fulfillment: $fulfillment) {
+                    fulfillment { id status }
+                    userErrors { field message }
+                  }
+                }""",
+                variables,
+                operation="fulfillmentCreate",
+                resend_unanswered=False,
+            )["fulfillmentCreate"]
+            if payload["userErrors"]:
+                raise StorePermanentError(mappers.user_errors_text(payload["userErrors"]))
+            return FulfillmentResult(store_fulfillment_id=payload["fulfillment"]["id"])
+
+        def find() -> FulfillmentResult | None:
+            found = self.find_fulfillment(
+                store_order_id=fulfillment.store_order_id,
+                tracking_number=fulfillment.tracking_number,
+            )
+            return FulfillmentResult(store_fulfillment_id=found) if found else None
+
+        return write_once(send, find)
 
     def find_fulfillment(self, *, store_order_id: str, tracking_number: str) -> str:
+        """The order's fulfilment whose tracking info carries this number (a fulfilment may
+        carry several numbers: any of them matches)."""
         data = self.graphql(
-            "query($id: ID!) { order(id: $id) { fulfillments { id trackingInfo { number } } } }",
+            """query($id: ID!) {
+              order(id: $id) { fulfillments(first: 250) { id trackingInfo(first: 10) { number } } }
+            }""",
             {"id": mappers.gid("Order", store_order_id)},
             operation="orderFulfillments",
         )
@@ -524,24 +560,38 @@ class ShopifyClient:
 
     def add_order_note(self, *, note: OrderNote) -> None:
         order_id = mappers.gid("Order", note.store_order_id)
+        existing = self._order_note(note.store_order_id)
+        if _has_line(existing, note.text):
+            return  # added by an earlier attempt whose answer was lost
+        text = f"{existing}\n{note.text}" if existing else note.text
+
+        def send() -> bool:
+            payload = self.graphql(
+                """mutation($input: OrderInput!) {
+                  orderUpdate(input: $input) { order { id } userErrors { field message } }
+                }""",
+                {"input": {"id": order_id, "note": text}},
+                operation="orderUpdate",
+                resend_unanswered=False,
+            )["orderUpdate"]
+            if payload["userErrors"]:
+                raise StorePermanentError(mappers.user_errors_text(payload["userErrors"]))
+            return True
+
+        write_once(
+            send,
+            lambda: True if _has_line(self._order_note(note.store_order_id), note.text) else None,
+        )
+
+    def _order_note(self, store_order_id: str) -> str:
         data = self.graphql(
             "query($id: ID!) { order(id: $id) { id note } }",
-            {"id": order_id},
+            {"id": mappers.gid("Order", store_order_id)},
             operation="orderNote",
         )
         if not data.get("order"):
-            raise StorePermanentError(f"Shopify has no order {note.store_order_id}.")
-        existing = data["order"].get("note") or ""
-        text = f"{existing}\n{note.text}" if existing else note.text
-        payload = self.graphql(
-            """mutation($input: OrderInput!) {
-              orderUpdate(input: $input) { order { id } userErrors { field message } }
-            }""",
-            {"input": {"id": order_id, "note": text}},
-            operation="orderUpdate",
-        )["orderUpdate"]
-        if payload["userErrors"]:
-            raise StorePermanentError(mappers.user_errors_text(payload["userErrors"]))
+            raise StorePermanentError(f"Shopify has no order {store_order_id}.")
+        return str(data["order"].get("note") or "")
 
     inventory_read_batch_size = 250  # nodes(ids:) takes at most 250 ids
 
@@ -575,3 +625,8 @@ class ShopifyClient:
             quantities=tuple(found.get(item.inventory_item_id) for item in items),
             calls=self.calls - calls_before,
         )
+
+
+def _has_line(note: str, text: str) -> bool:
+    """Whether the order note already holds `text` as whole lines."""
+    return f"\n{text}\n" in f"\n{note}\n"

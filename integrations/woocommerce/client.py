@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -36,12 +37,14 @@ from integrations.base import (
     OrderNote,
     ProductData,
     ProductResult,
+    StoreAnswerLostError,
     StoreAuthError,
     StoreInfo,
     StorePermanentError,
     StoreTemporaryError,
     WebhookRegistration,
     chunked,
+    write_once,
 )
 from integrations.safe_http import SafeResponse, safe_request
 from integrations.woocommerce import mappers
@@ -92,8 +95,18 @@ class WooCommerceClient:
         return oauth.get_oauth_url(), None
 
     def request(
-        self, method: str, endpoint: str, *, data: Any = None, params: dict[str, Any] | None = None
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        data: Any = None,
+        params: dict[str, Any] | None = None,
+        resend_unanswered: bool = True,
     ) -> Any:
+        """One REST call. A write that must not be doubled (a note) passes
+        `resend_unanswered=False`: a dropped connection, a timeout or a 5xx then raises
+        StoreAnswerLostError (it may have been saved) for the caller to look before sending it
+        again; a 429, answered before anything is done, is still retried here."""
         url = f"{self.url}/wp-json/{self.version}/{endpoint}"
         waits = WaitBudget(sleep=self.sleep)
         backoff = 0.5
@@ -113,6 +126,11 @@ class WooCommerceClient:
                     allow_redirects=False,  # a redirect would drop or leak the signature
                 )
             except TemporaryError as exc:
+                if not resend_unanswered:
+                    raise StoreAnswerLostError(
+                        f"WooCommerce did not answer {method} {endpoint} ({exc}); "
+                        "it may have been saved."
+                    ) from exc
                 delay = backoff + random.random() * backoff  # noqa: S311 - jitter
                 if attempt >= 3 or not waits.wait(delay):
                     raise StoreTemporaryError(str(exc), retry_after=delay) from exc
@@ -121,6 +139,10 @@ class WooCommerceClient:
             except PermanentError as exc:
                 raise StorePermanentError(str(exc)) from exc
             status = response.status_code
+            if status >= 500 and not resend_unanswered:
+                raise StoreAnswerLostError(
+                    f"WooCommerce answered {status} to {method} {endpoint}; it may have been saved."
+                )
             if status in (401, 403):
                 raise StoreAuthError(
                     "WooCommerce refused our API keys (" + _message(response) + "). "
@@ -325,42 +347,64 @@ class WooCommerceClient:
         return mappers.order_from_payload(self.request("GET", f"orders/{store_order_id}"))
 
     def create_fulfillment(self, *, fulfillment: FulfillmentData) -> FulfillmentResult:
-        order = self.request("GET", f"orders/{fulfillment.store_order_id}")
+        """The shipment becomes a customer note (the shopper's e-mail) and then an entry in the
+        order's shipments meta-data, with the order completed once every line has shipped.
+
+        The writes are ordered so that any attempt can finish what an earlier one began: the
+        note goes first and carries the tracking marker, so a retry finds it among the order's
+        notes instead of e-mailing the shopper twice; the meta-data (and status) follow in one
+        PUT, written only while the order does not record the shipment yet.
+        """
+        order_id = fulfillment.store_order_id
+        order = self.request("GET", f"orders/{order_id}")
+        recorded = _recorded_shipment(order, fulfillment.tracking_number)
+        if recorded is not None:
+            return FulfillmentResult(store_fulfillment_id=recorded)
         lines = {str(item["id"]): item for item in order.get("line_items") or []}
         unknown = [
             line.store_line_id for line in fulfillment.lines if line.store_line_id not in lines
         ]
         if unknown:
             raise StorePermanentError(
-                f"WooCommerce order {fulfillment.store_order_id} has no line {', '.join(unknown)}."
+                f"WooCommerce order {order_id} has no line {', '.join(unknown)}."
             )
         shipped = ", ".join(
             f"{line.quantity} × {lines[line.store_line_id].get('name', '')}"
             for line in fulfillment.lines
         )
-        text = f"Shipped {shipped} with {fulfillment.carrier}, tracking number {fulfillment.tracking_number}."
+        text = (
+            f"Shipped {shipped} with {fulfillment.carrier}, {_marker(fulfillment.tracking_number)}."
+        )
         if fulfillment.tracking_url:
             text += f" Track it at {fulfillment.tracking_url}"
-        note = self.request(
-            "POST",
-            f"orders/{fulfillment.store_order_id}/notes",
-            data={"note": text, "customer_note": fulfillment.notify_customer},
-        )
-        shipments = next(
-            (
-                m.get("value")
-                for m in order.get("meta_data") or []
-                if m.get("key") == SHIPMENTS_META_KEY
-            ),
-            None,
-        )
-        shipments = list(shipments) if isinstance(shipments, list) else []
+
+        def find_note() -> str | None:
+            return next(
+                (
+                    str(n["id"])
+                    for n in self._notes(order_id)
+                    if _carries_marker(str(n.get("note") or ""), fulfillment.tracking_number)
+                ),
+                None,
+            )
+
+        def post_note() -> str:
+            note = self.request(
+                "POST",
+                f"orders/{order_id}/notes",
+                data={"note": text, "customer_note": fulfillment.notify_customer},
+                resend_unanswered=False,
+            )
+            return str(note["id"])
+
+        note_id = find_note() or write_once(post_note, find_note)
+        shipments = _shipments(order)
         shipments.append(
             {
                 "carrier": fulfillment.carrier,
                 "tracking_number": fulfillment.tracking_number,
                 "tracking_url": fulfillment.tracking_url,
-                "note_id": str(note["id"]),
+                "note_id": note_id,
                 "lines": [
                     {"line_id": line.store_line_id, "quantity": line.quantity}
                     for line in fulfillment.lines
@@ -370,28 +414,41 @@ class WooCommerceClient:
         update: dict[str, Any] = {"meta_data": [{"key": SHIPMENTS_META_KEY, "value": shipments}]}
         if fulfillment.is_order_complete:
             update["status"] = "completed"
-        self.request("PUT", f"orders/{fulfillment.store_order_id}", data=update)
-        return FulfillmentResult(store_fulfillment_id=str(note["id"]))
+        # Setting the same meta-data and status twice changes nothing: safe to resend.
+        self.request("PUT", f"orders/{order_id}", data=update)
+        return FulfillmentResult(store_fulfillment_id=note_id)
 
     def find_fulfillment(self, *, store_order_id: str, tracking_number: str) -> str:
+        """The shipment as the order's meta-data records it (its note's id), or "". A note
+        without the meta-data is a shipment half-written: `create_fulfillment` completes it."""
         order = self.request("GET", f"orders/{store_order_id}")
-        for meta in order.get("meta_data") or []:
-            if meta.get("key") != SHIPMENTS_META_KEY or not isinstance(meta.get("value"), list):
-                continue
-            for shipment in meta["value"]:
-                if (
-                    isinstance(shipment, dict)
-                    and shipment.get("tracking_number") == tracking_number
-                ):
-                    return str(shipment.get("note_id") or f"meta:{tracking_number}")
-        return ""
+        return _recorded_shipment(order, tracking_number) or ""
 
     def add_order_note(self, *, note: OrderNote) -> None:
-        self.request(
-            "POST",
-            f"orders/{note.store_order_id}/notes",
-            data={"note": note.text, "customer_note": note.is_customer_note},
-        )
+        endpoint = f"orders/{note.store_order_id}/notes"
+
+        def find() -> bool | None:
+            notes = self._notes(note.store_order_id)
+            return True if any(n.get("note") == note.text for n in notes) else None
+
+        if find():
+            return  # added by an earlier attempt whose answer was lost
+
+        def send() -> bool:
+            self.request(
+                "POST",
+                endpoint,
+                data={"note": note.text, "customer_note": note.is_customer_note},
+                resend_unanswered=False,
+            )
+            return True
+
+        write_once(send, find)
+
+    def _notes(self, store_order_id: str) -> list[dict[str, Any]]:
+        """Every note of the order (WooCommerce lists them all, unpaged)."""
+        notes = self.request("GET", f"orders/{store_order_id}/notes")
+        return [n for n in notes if isinstance(n, dict)] if isinstance(notes, list) else []
 
     inventory_read_batch_size = BATCH_LIMIT  # per_page is at most 100
 
@@ -430,6 +487,38 @@ class WooCommerceClient:
             ),
             calls=self.calls - calls_before,
         )
+
+
+def _marker(tracking_number: str) -> str:
+    """The words every shipment note carries: how a retry recognises a note it already sent."""
+    return f"tracking number {tracking_number}"
+
+
+def _carries_marker(note: str, tracking_number: str) -> bool:
+    # "tracking number 1Z99" must not match a note about 1Z999.
+    pattern = re.escape(_marker(tracking_number)) + r"(?![\w-])"
+    return re.search(pattern, note) is not None
+
+
+def _shipments(order: dict[str, Any]) -> list[Any]:
+    """The shipments the order's meta-data records (a copy, to extend)."""
+    value = next(
+        (
+            m.get("value")
+            for m in order.get("meta_data") or []
+            if m.get("key") == SHIPMENTS_META_KEY
+        ),
+        None,
+    )
+    return list(value) if isinstance(value, list) else []
+
+
+def _recorded_shipment(order: dict[str, Any], tracking_number: str) -> str | None:
+    """The note id of the shipment with this tracking number in the order's meta-data."""
+    for shipment in _shipments(order):
+        if isinstance(shipment, dict) and shipment.get("tracking_number") == tracking_number:
+            return str(shipment.get("note_id") or f"meta:{tracking_number}")
+    return None
 
 
 def _message(response: SafeResponse) -> str:

@@ -8,8 +8,11 @@ PUSHED / FAILED with the last error) on the supplier's and retailer's pages and 
 Shopify gets a fulfillment for exactly the shipped lines and quantities with the tracking number
 and URL, customer notified; WooCommerce gets a customer note and the shipment in the order meta,
 and the order is completed once every line has shipped. Idempotent: the store's fulfilment id is
-recorded on the shipment and a shipment that has one is never sent again, so a retry or a second
-run never creates a second fulfilment.
+recorded on the shipment and a shipment that has one is never sent again; a retry first looks in
+the store for the fulfilment an earlier attempt may have created (by tracking number), and the
+clients never resend a write whose answer was lost without looking first (StoreAnswerLostError,
+`integrations.base.write_once`). A WooCommerce shipment half-written by a killed worker (the note
+sent, the meta-data not) is completed by the next attempt, never e-mailed twice.
 """
 
 from __future__ import annotations
