@@ -27,6 +27,17 @@ class StoreAnswerLostError(StoreTemporaryError):
     first (a retried fulfilment or note is found, not doubled)."""
 
 
+class StoreFulfillmentHeldError(StoreTemporaryError):
+    """The store holds the shipped lines: a Shopify fulfillment order ON_HOLD (the merchant or
+    an app placed a hold, e.g. awaiting payment) or SCHEDULED (it opens at `fulfill_at`). Not a
+    failure: send the fulfilment again once the hold is released. `reason` says why, for the
+    retailer and support; `retry_after` is when to look again without being told."""
+
+    def __init__(self, message: str, *, reason: str, retry_after: float) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.reason = reason
+
+
 class StorePermanentError(PermanentError):
     """The store refused for good (4xx, bad data): record the message and stop retrying."""
 

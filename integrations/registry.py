@@ -16,7 +16,11 @@ from integrations.base import (
     StoreClient,
 )
 from integrations.shopify.client import ShopifyClient
-from integrations.shopify.webhooks import ShopifyOrderWebhooks, ShopifyPrivacyWebhooks
+from integrations.shopify.webhooks import (
+    FULFILLMENT_RELEASE_TOPICS,
+    ShopifyOrderWebhooks,
+    ShopifyPrivacyWebhooks,
+)
 from integrations.woocommerce.client import WooCommerceClient
 from integrations.woocommerce.webhooks import WooCommerceOrderWebhooks
 
@@ -82,3 +86,14 @@ def privacy_request_platforms() -> tuple[str, ...]:
 def get_privacy_request_parser(*, platform: str) -> PrivacyRequestParser:
     """The platform's privacy-request reader: no store, no credentials (parsing calls nobody)."""
     return _PRIVACY_REQUEST_PARSERS[str(platform)]
+
+
+# Topics saying the store released lines it held from fulfilment, by platform.
+_FULFILLMENT_RELEASE_TOPICS: dict[str, tuple[str, ...]] = {
+    "SHOPIFY": FULFILLMENT_RELEASE_TOPICS,
+}
+
+
+def fulfillment_release_topics() -> dict[str, tuple[str, ...]]:
+    """{platform: topics} announcing that held fulfilments can be sent again."""
+    return dict(_FULFILLMENT_RELEASE_TOPICS)

@@ -83,6 +83,21 @@ TOPIC_NAMES = {
     "ORDERS_PAID": "orders/paid",
     "APP_UNINSTALLED": "app/uninstalled",
     "PRODUCTS_UPDATE": "products/update",
+    "FULFILLMENT_ORDERS_HOLD_RELEASED": "fulfillment_orders/hold_released",
+    "FULFILLMENT_ORDERS_SCHEDULED_FULFILLMENT_ORDER_READY": (
+        "fulfillment_orders/scheduled_fulfillment_order_ready"
+    ),
+}
+MAX_PAGE_SIZE = 250  # a connection's `first` is at most 250
+HOLD_REASONS = {
+    "AWAITING_PAYMENT": "Awaiting payment",
+    "AWAITING_RETURN_ITEMS": "Awaiting return items",
+    "HIGH_RISK_OF_FRAUD": "High risk of fraud",
+    "INCORRECT_ADDRESS": "Incorrect address",
+    "INVENTORY_OUT_OF_STOCK": "Inventory out of stock",
+    "ONLINE_STORE_POST_PURCHASE_CROSS_SELL": "Post-purchase upsell",
+    "OTHER": "Other",
+    "UNKNOWN_DELIVERY_DATE": "Unknown delivery date",
 }
 SCHEMA = build_schema((Path(__file__).with_name("shopify_schema.graphql")).read_text())
 
@@ -729,8 +744,11 @@ class ShopifySandbox:
         last_name: str = "Norman",
         address: dict | None = None,
         deliver: bool = True,
+        fulfillment_orders: int = 1,
     ) -> dict:
-        """Place an order for variants of the shop (lines: {"sku"|"variant_id", "quantity"})."""
+        """Place an order for variants of the shop (lines: {"sku"|"variant_id", "quantity"}).
+        Its lines are dealt round-robin into `fulfillment_orders` fulfillment orders (one per
+        location in Shopify)."""
         shop = self.shops[domain]
         with self.lock:
             order_number = 1000 + len(shop.orders) + 1
@@ -795,26 +813,94 @@ class ShopifySandbox:
                 "fulfillment_order_ids": [],
                 "fulfillment_ids": [],
             }
-            fulfillment_order_id = f"gid://shopify/FulfillmentOrder/{self.next_id()}"
-            shop.fulfillment_orders[fulfillment_order_id] = {
-                "id": fulfillment_order_id,
-                "order_id": order["id"],
-                "status": "OPEN",
-                "line_items": [
-                    {
-                        "id": f"gid://shopify/FulfillmentOrderLineItem/{self.next_id()}",
-                        "line_item_id": li["gid"],
-                        "totalQuantity": li["quantity"],
-                        "remainingQuantity": li["quantity"],
-                    }
-                    for li in line_items
-                ],
-            }
-            order["fulfillment_order_ids"].append(fulfillment_order_id)
+            count = max(1, min(fulfillment_orders, len(line_items) or 1))
+            for index in range(count):
+                fulfillment_order_id = f"gid://shopify/FulfillmentOrder/{self.next_id()}"
+                shop.fulfillment_orders[fulfillment_order_id] = {
+                    "id": fulfillment_order_id,
+                    "order_id": order["id"],
+                    "status": "OPEN",
+                    "fulfill_at": None,
+                    "holds": [],
+                    "line_items": [
+                        {
+                            "id": f"gid://shopify/FulfillmentOrderLineItem/{self.next_id()}",
+                            "line_item_id": li["gid"],
+                            "totalQuantity": li["quantity"],
+                            "remainingQuantity": li["quantity"],
+                        }
+                        for li in line_items[index::count]
+                    ],
+                }
+                order["fulfillment_order_ids"].append(fulfillment_order_id)
             shop.orders[order["id"]] = order
         if deliver:
             self.deliver(domain, "orders/create", self.order_payload(shop, order))
         return order
+
+    # --- fulfillment holds (shopify.dev FulfillmentOrder: ON_HOLD with fulfillmentHolds,
+    # SCHEDULED with fulfillAt; fulfillment_orders/hold_released and
+    # fulfillment_orders/scheduled_fulfillment_order_ready when they open) ---------------------
+    def hold_fulfillment_order(
+        self, domain: str, fulfillment_order_id: str, *, reason: str = "OTHER", notes: str = ""
+    ) -> dict:
+        """The merchant (or an app) puts a fulfillment order on hold: nothing in it can be
+        fulfilled until every hold is released."""
+        if reason not in HOLD_REASONS:
+            raise ValueError(f"Unknown fulfillment hold reason {reason!r}")
+        with self.lock:
+            fo = self.shops[domain].fulfillment_orders[fulfillment_order_id]
+            fo["holds"].append(
+                {
+                    "id": f"gid://shopify/FulfillmentHold/{self.next_id()}",
+                    "reason": reason,
+                    "reasonNotes": notes or None,
+                    "displayReason": HOLD_REASONS[reason],
+                }
+            )
+            fo["status"] = "ON_HOLD"
+            return fo
+
+    def schedule_fulfillment_order(
+        self, domain: str, fulfillment_order_id: str, *, fulfill_at: float
+    ) -> dict:
+        """A fulfillment order that opens at `fulfill_at` (a clock() time), e.g. a prepaid
+        subscription's next delivery."""
+        with self.lock:
+            fo = self.shops[domain].fulfillment_orders[fulfillment_order_id]
+            fo["status"] = "SCHEDULED"
+            fo["fulfill_at"] = _timestamp(fulfill_at)
+            return fo
+
+    def release_fulfillment_hold(self, domain: str, fulfillment_order_id: str) -> list[Delivery]:
+        """Release every hold and send fulfillment_orders/hold_released."""
+        with self.lock:
+            fo = self.shops[domain].fulfillment_orders[fulfillment_order_id]
+            fo["holds"] = []
+            fo["status"] = self._open_status(fo)
+        return self._deliver_fulfillment_order(domain, "fulfillment_orders/hold_released", fo)
+
+    def open_scheduled_fulfillment_order(
+        self, domain: str, fulfillment_order_id: str
+    ) -> list[Delivery]:
+        """The scheduled time has come: the order opens and
+        fulfillment_orders/scheduled_fulfillment_order_ready is sent."""
+        with self.lock:
+            fo = self.shops[domain].fulfillment_orders[fulfillment_order_id]
+            fo["status"] = self._open_status(fo)
+            fo["fulfill_at"] = None
+        return self._deliver_fulfillment_order(
+            domain, "fulfillment_orders/scheduled_fulfillment_order_ready", fo
+        )
+
+    @staticmethod
+    def _open_status(fo: dict) -> str:
+        partly = any(li["remainingQuantity"] < li["totalQuantity"] for li in fo["line_items"])
+        return "IN_PROGRESS" if partly else "OPEN"
+
+    def _deliver_fulfillment_order(self, domain: str, topic: str, fo: dict) -> list[Delivery]:
+        payload = {"fulfillment_order": {"id": fo["id"], "status": fo["status"].lower()}}
+        return self.deliver(domain, topic, payload)
 
     def cancel_order(self, domain: str, order_id: str) -> dict:
         shop = self.shops[domain]
@@ -1017,6 +1103,10 @@ class _Root:
     def order(self, info, id: str) -> dict | None:
         return _order(self.shop_state, id)
 
+    def fulfillmentOrder(self, info, id: str) -> dict | None:
+        fo = self.shop_state.fulfillment_orders.get(id)
+        return None if fo is None else _fulfillment_order(self.shop_state, fo)
+
     def webhookSubscriptions(self, info, first: int | None = None) -> dict:
         return {"nodes": list(self.shop_state.webhooks.values())[: first or 50]}
 
@@ -1175,41 +1265,13 @@ def _order(shop: Shop, gid: str) -> dict | None:
     if order is None:
         return None
     currency = order["currency"]
-    line_items = {li["gid"]: li for li in order["line_items"]}
 
-    def line(li: dict) -> dict:
-        return {
-            "id": li["gid"],
-            "title": li["title"],
-            "sku": li["sku"],
-            "quantity": li["quantity"],
-            "variant": lambda info: _variant(shop, li["variant_id"]),
-            "product": lambda info: _product(shop, li["product_id"]),
-            "originalUnitPriceSet": _money(li["price"], currency),
-        }
-
-    def fulfillment_orders(info, first=None):
-        nodes = []
-        for fo_id in order["fulfillment_order_ids"]:
-            fo = shop.fulfillment_orders[fo_id]
-            nodes.append(
-                {
-                    "id": fo["id"],
-                    "status": fo["status"],
-                    "lineItems": lambda info, first=None, _fo=fo: {
-                        "nodes": [
-                            {
-                                "id": foli["id"],
-                                "totalQuantity": foli["totalQuantity"],
-                                "remainingQuantity": foli["remainingQuantity"],
-                                "lineItem": line(line_items[foli["line_item_id"]]),
-                            }
-                            for foli in _fo["line_items"]
-                        ]
-                    },
-                }
-            )
-        return {"nodes": nodes[: first or 250]}
+    def fulfillment_orders(info, first=None, after=None):
+        nodes = [
+            _fulfillment_order(shop, shop.fulfillment_orders[fo_id])
+            for fo_id in order["fulfillment_order_ids"]
+        ]
+        return _page(nodes, first, after)
 
     remaining = sum(
         foli["remainingQuantity"]
@@ -1258,10 +1320,69 @@ def _order(shop: Shop, gid: str) -> dict | None:
         },
         "totalPriceSet": _money(order["total_price"], currency),
         "lineItems": lambda info, first=None: {
-            "nodes": [line(li) for li in order["line_items"]][: first or 250]
+            "nodes": [_line(shop, order, li) for li in order["line_items"]][: first or 250]
         },
         "fulfillmentOrders": fulfillment_orders,
         "fulfillments": [shop.fulfillments[f] for f in order["fulfillment_ids"]],
+    }
+
+
+def _line(shop: Shop, order: dict, li: dict) -> dict:
+    return {
+        "id": li["gid"],
+        "title": li["title"],
+        "sku": li["sku"],
+        "quantity": li["quantity"],
+        "variant": lambda info: _variant(shop, li["variant_id"]),
+        "product": lambda info: _product(shop, li["product_id"]),
+        "originalUnitPriceSet": _money(li["price"], order["currency"]),
+    }
+
+
+def _page(nodes: list, first: int | None, after: str | None) -> dict:
+    """One page of a connection, with Shopify's pageInfo; a cursor is the node's position."""
+    size = MAX_PAGE_SIZE if first is None else first
+    if not 0 <= size <= MAX_PAGE_SIZE:
+        raise GraphQLError(f"The first argument must be between 0 and {MAX_PAGE_SIZE}.")
+    start = int(base64.b64decode(after).decode()) + 1 if after else 0
+    page = nodes[start : start + size]
+    end = start + len(page) - 1
+
+    def cursor(position: int) -> str:
+        return base64.b64encode(str(position).encode()).decode()
+
+    return {
+        "nodes": page,
+        "pageInfo": {
+            "hasNextPage": start + size < len(nodes),
+            "hasPreviousPage": start > 0,
+            "startCursor": cursor(start) if page else None,
+            "endCursor": cursor(end) if page else None,
+        },
+    }
+
+
+def _fulfillment_order(shop: Shop, fo: dict) -> dict:
+    order = shop.orders[fo["order_id"]]
+    line_items = {li["gid"]: li for li in order["line_items"]}
+    return {
+        "id": fo["id"],
+        "status": fo["status"],
+        "fulfillAt": fo.get("fulfill_at"),
+        "fulfillmentHolds": list(fo.get("holds") or []),
+        "lineItems": lambda info, first=None, after=None: _page(
+            [
+                {
+                    "id": foli["id"],
+                    "totalQuantity": foli["totalQuantity"],
+                    "remainingQuantity": foli["remainingQuantity"],
+                    "lineItem": _line(shop, order, line_items[foli["line_item_id"]]),
+                }
+                for foli in fo["line_items"]
+            ],
+            first,
+            after,
+        ),
     }
 
 

@@ -330,6 +330,12 @@ def test_webhook_registration_is_idempotent_and_removable(shopify_sandbox, store
     first = client.register_webhooks(callback_url="https://dropship.example.com/webhooks/shopify/")
     again = client.register_webhooks(callback_url="https://dropship.example.com/webhooks/shopify/")
     assert [r.store_webhook_id for r in first] == [r.store_webhook_id for r in again]
-    assert [r.topic for r in first] == ["orders/create", "orders/cancelled", "app/uninstalled"]
+    assert [r.topic for r in first] == [
+        "orders/create",
+        "orders/cancelled",
+        "app/uninstalled",
+        "fulfillment_orders/hold_released",
+        "fulfillment_orders/scheduled_fulfillment_order_ready",
+    ]
     client.delete_webhooks(store_webhook_ids=[r.store_webhook_id for r in first])
     assert shopify_sandbox.app.shop(SHOP).webhooks == {}
