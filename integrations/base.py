@@ -49,6 +49,10 @@ class StorePermanentError(PermanentError):
 class StoreAuthError(StorePermanentError):
     """The store answered 401/403: our credentials were revoked; the retailer must reconnect."""
 
+    def __init__(self, message: str, *, status_code: int | None = None, tried: str = "") -> None:
+        super().__init__(message, status_code=status_code)
+        self.tried = tried  # the ways of authenticating that were tried, in words
+
 
 # --- products ------------------------------------------------------------------------------------
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ stored); the caller decides what that means for the store (retailers marks it fo
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from integrations.base import (
@@ -47,8 +48,18 @@ def build_platform_client(*, store: Store) -> ShopifyClient | WooCommerceClient:
             consumer_key=credentials["consumer_key"],
             consumer_secret=credentials["consumer_secret"],
             webhook_secret=store.webhook_secret,
+            auth_method=str(credentials.get("auth_method") or ""),
+            on_auth_method=partial(_remember_auth_method, store),
         )
     raise StoreAuthError(f"{store.get_platform_display()} stores are not called by Dropship.")
+
+
+def _remember_auth_method(store: Store, method: str) -> None:
+    """Keep the WooCommerce authentication that got through (Basic auth or the keys in the query
+    string) in the store's credentials, so its next client starts with it."""
+    credentials = {**(store.credentials or {}), "auth_method": method}
+    type(store).objects.filter(pk=store.pk).update(credentials=credentials)
+    store.credentials = credentials
 
 
 def get_store_client(*, store: Store) -> StoreClient:

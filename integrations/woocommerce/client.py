@@ -1,9 +1,19 @@
 """WooCommerce REST API v3 client (HTTP + JSON only), every call through the safe-call helper.
 
-Authentication is what the `woocommerce` package does: HTTP basic auth over HTTPS, and over
-plain HTTP (the sandbox on loopback) an OAuth 1.0a one-legged signature built by the package's
-own `woocommerce.oauth.OAuth`. The HTTP itself goes through `integrations.safe_http` so the
-site address a retailer typed can never reach a private or metadata address.
+Authentication follows WooCommerce's REST API docs ("Authentication over HTTPS / HTTP"):
+- over HTTPS, HTTP Basic auth with the consumer key and secret; when the site answers 401 as if
+  no credentials had come (its host strips the Authorization header, a common hosting
+  problem), the client falls back once to the keys as `consumer_key` / `consumer_secret` query
+  parameters. The method that worked is remembered per store (`auth_method`, kept in the
+  store's credentials through the `on_auth_method` callback) and used first from then on;
+- over plain HTTP, an OAuth 1.0a one-legged signature built by the `woocommerce` package's own
+  `woocommerce.oauth.OAuth` (Basic auth would send the secret in the clear).
+A refusal names the methods that were tried. Whether a site is HTTPS is its URL's scheme. The
+sandboxes listen on plain HTTP on loopback: with `ALLOW_LOOPBACK_URLS` on (development and
+tests only) an https:// loopback URL is reached over HTTP, the sandbox standing in for a site
+behind a TLS-terminating proxy; every other https:// URL is called over TLS.
+The HTTP itself goes through `integrations.safe_http` so the site address a retailer typed can
+never reach a private or metadata address.
 
 A 429, a 5xx or a timeout is waited out and retried only within the call's short wait budget
 (the one retry policy, dropship.core.retry); beyond it the call raises StoreTemporaryError with
@@ -12,13 +22,14 @@ A 429, a 5xx or a timeout is waited out and retried only within the call's short
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import random
 import re
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from requests.auth import HTTPBasicAuth
@@ -53,6 +64,15 @@ MAX_ATTEMPTS = 5
 BATCH_LIMIT = 100  # WooCommerce answers 413 above 100 items per batch call
 WEBHOOK_TOPICS = ("order.created", "order.updated")
 SHIPMENTS_META_KEY = "_dropship_shipments"
+# How the client authenticates (over HTTPS the first two, over plain HTTP always OAuth 1.0a).
+BASIC = "basic"
+QUERY_STRING = "query_string"
+OAUTH = "oauth1"
+AUTH_METHOD_NAMES = {
+    BASIC: "HTTP Basic auth",
+    QUERY_STRING: "the keys as query parameters",
+    OAUTH: "an OAuth 1.0a signature over plain HTTP",
+}
 
 
 class WooCommerceClient:
@@ -66,6 +86,8 @@ class WooCommerceClient:
         consumer_key: str,
         consumer_secret: str,
         webhook_secret: str = "",
+        auth_method: str = "",
+        on_auth_method: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -77,12 +99,24 @@ class WooCommerceClient:
         self.webhook_secret = webhook_secret
         self.version = settings.WOOCOMMERCE_API_VERSION
         self.calls = 0
+        self.is_https = self.url.startswith("https://")
+        if not self.is_https:
+            self.auth_method = OAUTH
+        else:
+            self.auth_method = auth_method if auth_method in (BASIC, QUERY_STRING) else BASIC
+        self.on_auth_method = on_auth_method
+        self.tried: list[str] = []  # the methods tried since the last success, for the message
 
     # --- transport -----------------------------------------------------------------------------
     def _signed(self, method: str, url: str, params: dict[str, Any]) -> tuple[str, Any]:
-        if url.startswith("https://"):
+        """The URL to call (with the query string) and the requests auth, for `auth_method`."""
+        url = _transport_url(url)
+        if self.auth_method == BASIC:
             query = f"?{urlencode(params)}" if params else ""
             return url + query, HTTPBasicAuth(self.consumer_key, self.consumer_secret)
+        if self.auth_method == QUERY_STRING:
+            keys = {"consumer_key": self.consumer_key, "consumer_secret": self.consumer_secret}
+            return f"{url}?{urlencode({**params, **keys})}", None
         query = f"?{urlencode(params)}" if params else ""
         oauth = OAuth(
             url=url + query,
@@ -93,6 +127,27 @@ class WooCommerceClient:
             oauth_timestamp=int(self.clock()),
         )
         return oauth.get_oauth_url(), None
+
+    def _refusal(self, response: SafeResponse) -> StoreAuthError | None:
+        """A 401/403 as the StoreAuthError to raise, naming every method tried; or None when
+        Basic auth was answered as if no credentials had come (the host dropped the header):
+        the client switches to the query string, once, and the caller sends the call again."""
+        self.tried.append(self.auth_method)
+        if (
+            response.status_code == 401
+            and self.auth_method == BASIC
+            and _code(response) != "woocommerce_rest_authentication_error"  # seen, and wrong
+        ):
+            self.auth_method = QUERY_STRING
+            return None
+        tried = ", then ".join(AUTH_METHOD_NAMES[m] for m in self.tried)
+        self.tried = []
+        return StoreAuthError(
+            f"WooCommerce refused our API keys ({_message(response)}); tried {tried}. "
+            "Reconnect the store with new keys.",
+            status_code=response.status_code,
+            tried=tried,
+        )
 
     def request(
         self,
@@ -139,15 +194,16 @@ class WooCommerceClient:
             except PermanentError as exc:
                 raise StorePermanentError(str(exc)) from exc
             status = response.status_code
+            if status in (401, 403):
+                refusal = self._refusal(response)
+                if refusal is not None:
+                    raise refusal
+                continue  # Basic auth did not arrive: the same call with the query string
+            if self.tried and status != 429 and status < 500:
+                self._remember(self.auth_method)  # the site let the call through
             if status >= 500 and not resend_unanswered:
                 raise StoreAnswerLostError(
                     f"WooCommerce answered {status} to {method} {endpoint}; it may have been saved."
-                )
-            if status in (401, 403):
-                raise StoreAuthError(
-                    "WooCommerce refused our API keys (" + _message(response) + "). "
-                    "Reconnect the store with new keys.",
-                    status_code=status,
                 )
             if status == 429 or status >= 500:
                 jittered = backoff + random.random() * 0.1  # noqa: S311 - jitter
@@ -175,6 +231,12 @@ class WooCommerceClient:
                 ) from exc
         raise StoreTemporaryError("WooCommerce did not answer.")  # pragma: no cover
 
+    def _remember(self, method: str) -> None:
+        """The site answered with `method` after another was refused: keep it for the store."""
+        self.tried = []
+        if self.on_auth_method is not None:
+            self.on_auth_method(method)
+
     # --- the protocol --------------------------------------------------------------------------
     def verify_connection(self) -> StoreInfo:
         settings_list = self.request("GET", "settings/general")
@@ -185,7 +247,9 @@ class WooCommerceClient:
         )
         name = self.url.split("://", 1)[-1]
         try:
-            index = safe_request("GET", f"{self.url}/wp-json/", allow_redirects=False)
+            index = safe_request(
+                "GET", _transport_url(f"{self.url}/wp-json/"), allow_redirects=False
+            )
             if index.ok:
                 name = index.json().get("name") or name
         except (TemporaryError, PermanentError, ValueError, AttributeError):
@@ -519,6 +583,28 @@ def _recorded_shipment(order: dict[str, Any], tracking_number: str) -> str | Non
         if isinstance(shipment, dict) and shipment.get("tracking_number") == tracking_number:
             return str(shipment.get("note_id") or f"meta:{tracking_number}")
     return None
+
+
+def _transport_url(url: str) -> str:
+    """Where to send a call to `url`: itself, except an https:// loopback URL while
+    ALLOW_LOOPBACK_URLS is on (development and tests), which is a sandbox playing a site behind
+    a TLS-terminating proxy and listens on plain HTTP."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not settings.ALLOW_LOOPBACK_URLS:
+        return url
+    host = parts.hostname or ""
+    try:
+        is_loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        is_loopback = False
+    return urlunsplit(parts._replace(scheme="http")) if is_loopback else url
+
+
+def _code(response: SafeResponse) -> str:
+    try:
+        return str(response.json().get("code") or "")
+    except (ValueError, AttributeError):
+        return ""
 
 
 def _message(response: SafeResponse) -> str:
