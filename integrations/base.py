@@ -8,6 +8,7 @@ numeric ids (``"123"``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -21,6 +22,23 @@ class StoreTemporaryError(TemporaryError):
     """The store failed in a way that may succeed later (timeout, 429, 5xx): retry with backoff."""
 
 
+class StoreAnswerLostError(StoreTemporaryError):
+    """A write went out and no answer came back (dropped connection, timeout, 5xx): the store
+    may have carried it out. Never send it again blindly: look for what it would have created
+    first (a retried fulfilment or note is found, not doubled)."""
+
+
+class StoreFulfillmentHeldError(StoreTemporaryError):
+    """The store holds the shipped lines: a Shopify fulfillment order ON_HOLD (the merchant or
+    an app placed a hold, e.g. awaiting payment) or SCHEDULED (it opens at `fulfill_at`). Not a
+    failure: send the fulfilment again once the hold is released. `reason` says why, for the
+    retailer and support; `retry_after` is when to look again without being told."""
+
+    def __init__(self, message: str, *, reason: str, retry_after: float) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.reason = reason
+
+
 class StorePermanentError(PermanentError):
     """The store refused for good (4xx, bad data): record the message and stop retrying."""
 
@@ -31,6 +49,10 @@ class StorePermanentError(PermanentError):
 
 class StoreAuthError(StorePermanentError):
     """The store answered 401/403: our credentials were revoked; the retailer must reconnect."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, tried: str = "") -> None:
+        super().__init__(message, status_code=status_code)
+        self.tried = tried  # the ways of authenticating that were tried, in words
 
 
 # --- products ------------------------------------------------------------------------------------
@@ -372,14 +394,21 @@ class StoreClient(Protocol):
         `OrderData.shipping_address`), or None when it shares no street address."""
         ...
 
-    def create_fulfillment(self, *, fulfillment: FulfillmentData) -> FulfillmentResult: ...
+    def create_fulfillment(self, *, fulfillment: FulfillmentData) -> FulfillmentResult:
+        """Create the fulfilment once: a write whose answer is lost is looked for before it is
+        sent again, and a fulfilment half-written by an earlier attempt is completed, not
+        started over. Raises StoreFulfillmentHeldError while the store holds the lines."""
+        ...
 
     def find_fulfillment(self, *, store_order_id: str, tracking_number: str) -> str:
         """The store's id of the order's fulfilment carrying this tracking number, or "".
         A retried push asks first, so a fulfilment created just before a crash is not doubled."""
         ...
 
-    def add_order_note(self, *, note: OrderNote) -> None: ...
+    def add_order_note(self, *, note: OrderNote) -> None:
+        """Add the note once: a note with the same text already on the order is not added
+        again (the text names what it is about), so a retry never doubles it."""
+        ...
 
     def read_inventory(self, *, items: list[InventoryRef]) -> InventoryReadResult: ...
 
@@ -401,6 +430,22 @@ def json_object(payload: Any) -> dict[str, Any]:
 
 
 T = TypeVar("T")
+
+
+def write_once(send: Callable[[], T], find: Callable[[], T | None], *, sends: int = 2) -> T:
+    """Send a write that must not be doubled (a fulfilment, a note). When its answer is lost
+    (StoreAnswerLostError), look for what it would have created and return that; send it again
+    only when nothing is there, at most `sends` times in all."""
+    for sent in range(1, sends + 1):
+        try:
+            return send()
+        except StoreAnswerLostError:
+            found = find()
+            if found is not None:
+                return found
+            if sent >= sends:
+                raise
+    raise StoreTemporaryError("The write was not sent.")  # only for sends < 1
 
 
 def chunked(items: list[T], size: int) -> list[list[T]]:

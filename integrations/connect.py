@@ -116,6 +116,8 @@ def connect_woocommerce(
         credentials={
             "consumer_key": consumer_key,
             "consumer_secret": consumer_secret,
+            # how the site let us in (over HTTPS: Basic auth, or the keys in the query string)
+            "auth_method": client.auth_method,
             "webhook_ids": [r.store_webhook_id for r in registrations],
         },
     )

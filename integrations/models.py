@@ -8,8 +8,8 @@ from dropship.core.models import TimeStampedModel
 class InboundWebhook(TimeStampedModel):
     """A verified event from outside, stored before it is acted on (DESIGN flow 2).
 
-    `dedup_key` is unique per source: Shopify's event id, a hash of topic + body for WooCommerce
-    (its delivery id is not unique), Stripe's event id. A duplicate delivery finds the row and
+    `dedup_key` is unique per source: Shopify's event id, a hash of store + topic + body for
+    WooCommerce (its delivery id is not unique), Stripe's event id. A duplicate delivery finds the row and
     is answered 200 without being processed again.
     """
 

@@ -9,6 +9,7 @@ itself (integrations.store_tokens).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from integrations.base import (
@@ -18,7 +19,11 @@ from integrations.base import (
     StoreClient,
 )
 from integrations.shopify.client import ShopifyClient
-from integrations.shopify.webhooks import ShopifyOrderWebhooks, ShopifyPrivacyWebhooks
+from integrations.shopify.webhooks import (
+    FULFILLMENT_RELEASE_TOPICS,
+    ShopifyOrderWebhooks,
+    ShopifyPrivacyWebhooks,
+)
 from integrations.store_tokens import StoreAccessTokens
 from integrations.woocommerce.client import WooCommerceClient
 from integrations.woocommerce.webhooks import WooCommerceOrderWebhooks
@@ -46,8 +51,18 @@ def build_platform_client(*, store: Store) -> ShopifyClient | WooCommerceClient:
             consumer_key=credentials["consumer_key"],
             consumer_secret=credentials["consumer_secret"],
             webhook_secret=store.webhook_secret,
+            auth_method=str(credentials.get("auth_method") or ""),
+            on_auth_method=partial(_remember_auth_method, store),
         )
     raise StoreAuthError(f"{store.get_platform_display()} stores are not called by Dropship.")
+
+
+def _remember_auth_method(store: Store, method: str) -> None:
+    """Keep the WooCommerce authentication that got through (Basic auth or the keys in the query
+    string) in the store's credentials, so its next client starts with it."""
+    credentials = {**(store.credentials or {}), "auth_method": method}
+    type(store).objects.filter(pk=store.pk).update(credentials=credentials)
+    store.credentials = credentials
 
 
 def get_store_client(*, store: Store) -> StoreClient:
@@ -85,3 +100,14 @@ def privacy_request_platforms() -> tuple[str, ...]:
 def get_privacy_request_parser(*, platform: str) -> PrivacyRequestParser:
     """The platform's privacy-request reader: no store, no credentials (parsing calls nobody)."""
     return _PRIVACY_REQUEST_PARSERS[str(platform)]
+
+
+# Topics saying the store released lines it held from fulfilment, by platform.
+_FULFILLMENT_RELEASE_TOPICS: dict[str, tuple[str, ...]] = {
+    "SHOPIFY": FULFILLMENT_RELEASE_TOPICS,
+}
+
+
+def fulfillment_release_topics() -> dict[str, tuple[str, ...]]:
+    """{platform: topics} announcing that held fulfilments can be sent again."""
+    return dict(_FULFILLMENT_RELEASE_TOPICS)

@@ -345,6 +345,15 @@ Sender = Callable[[OutboundPush], None]
 SENDERS: dict[str, Sender] = {}
 
 
+class PushDeferredError(TemporaryError):
+    """Raised by a sender when the other side is not ready for the push yet and says so (a
+    store holding the lines): wait `retry_after` seconds, or until something re-queues it, and
+    do not count the attempt against the push's limit: a wait is not a failure."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, retry_after=retry_after)
+
+
 def register_sender(kind: str) -> Callable[[Sender], Sender]:
     """`@register_sender(OutboundPush.Kind.STORE_FULFILLMENT)` on a function(push) that sends it,
     raising TemporaryError to be retried later or PermanentError to give up."""
@@ -445,6 +454,7 @@ def send_outbound_push(*, push_id: int) -> OutboundPush | None:
         next_attempt_at=push.next_attempt_at,
         succeeded_at=push.succeeded_at,
         last_response_status=push.last_response_status,
+        max_attempts=push.max_attempts,
         lease_until=None,
         updated_at=timezone.now(),
     )
@@ -468,6 +478,11 @@ def _send(push: OutboundPush) -> None:
         return
     try:
         sender(push)
+    except PushDeferredError as exc:
+        push.status = OutboundPush.Status.PENDING
+        push.last_error = str(exc)[:2000]
+        push.next_attempt_at = now + timedelta(seconds=exc.retry_after or 0)
+        push.max_attempts += 1  # the attempt that found it not ready does not count
     except TemporaryError as exc:
         push.last_error = str(exc)[:2000]
         if push.attempts >= push.max_attempts:
@@ -486,6 +501,24 @@ def _send(push: OutboundPush) -> None:
         push.status = OutboundPush.Status.SUCCEEDED
         push.succeeded_at = now
         push.last_error = ""
+
+
+def resume_deferred_pushes(*, push_ids: list[int]) -> int:
+    """Send these deferred pushes now (what was waited for has happened); returns how many."""
+    # local: tasks.py imports the services
+    from integrations.tasks import send_outbound_push_task
+
+    resumed = list(
+        OutboundPush.objects.filter(
+            pk__in=push_ids, status=OutboundPush.Status.PENDING
+        ).values_list("pk", flat=True)
+    )
+    OutboundPush.objects.filter(pk__in=resumed).update(
+        next_attempt_at=timezone.now(), updated_at=timezone.now()
+    )
+    for push_id in resumed:
+        transaction.on_commit(partial(send_outbound_push_task.delay, push_id))
+    return len(resumed)
 
 
 def sweep_outbound_pushes(*, stale_after: timedelta = STALE_AFTER) -> int:

@@ -131,7 +131,7 @@ def woocommerce_webhook(request: HttpRequest, public_id: UUID) -> HttpResponse:
     topic = request.headers.get("X-WC-Webhook-Topic", "").strip()
     if not topic:
         return webhook_answer(400, "X-WC-Webhook-Topic is required.")
-    dedup_key = woo_webhooks.dedup_key(topic, body)
+    dedup_key = woo_webhooks.dedup_key(store_id=str(store.public_id), topic=topic, body=body)
     headers = dict(request.headers)
     if not _is_json(body):
         services.record_failed_webhook(

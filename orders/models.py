@@ -237,6 +237,9 @@ class Shipment(TimeStampedModel):
     class PushStatus(models.TextChoices):
         PENDING = "PENDING", "Pending"
         PUSHED = "PUSHED", "Pushed to store"
+        # The store holds the lines (Shopify fulfillment order on hold or scheduled): sent
+        # once the hold is released; push_error says why it is held.
+        HELD = "HELD", "Held by the store"
         FAILED = "FAILED", "Failed"
 
     supplier_order = models.ForeignKey(

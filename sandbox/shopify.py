@@ -106,6 +106,21 @@ TOPIC_NAMES = {
     "REFUNDS_CREATE": "refunds/create",
     "APP_UNINSTALLED": "app/uninstalled",
     "PRODUCTS_UPDATE": "products/update",
+    "FULFILLMENT_ORDERS_HOLD_RELEASED": "fulfillment_orders/hold_released",
+    "FULFILLMENT_ORDERS_SCHEDULED_FULFILLMENT_ORDER_READY": (
+        "fulfillment_orders/scheduled_fulfillment_order_ready"
+    ),
+}
+MAX_PAGE_SIZE = 250  # a connection's `first` is at most 250
+HOLD_REASONS = {
+    "AWAITING_PAYMENT": "Awaiting payment",
+    "AWAITING_RETURN_ITEMS": "Awaiting return items",
+    "HIGH_RISK_OF_FRAUD": "High risk of fraud",
+    "INCORRECT_ADDRESS": "Incorrect address",
+    "INVENTORY_OUT_OF_STOCK": "Inventory out of stock",
+    "ONLINE_STORE_POST_PURCHASE_CROSS_SELL": "Post-purchase upsell",
+    "OTHER": "Other",
+    "UNKNOWN_DELIVERY_DATE": "Unknown delivery date",
 }
 ACCESS_TOKEN_SECONDS = 3600
 REFRESH_TOKEN_SECONDS = 90 * 24 * 3600
@@ -186,6 +201,9 @@ class Shop:
     fulfillment_orders: dict[str, dict] = field(default_factory=dict)
     fulfillments: dict[str, dict] = field(default_factory=dict)
     webhooks: dict[str, dict] = field(default_factory=dict)
+    # What Shopify e-mails the shopper: the shipping confirmation of a fulfilment created with
+    # notifyCustomer. Tests count them: a shopper never gets one twice.
+    emails: list[dict] = field(default_factory=list)
     location_id: str = ""
     bucket: Bucket | None = None
     is_installed: bool = False
@@ -220,6 +238,7 @@ SAVED_SHOP_FIELDS = (
     "fulfillment_orders",
     "fulfillments",
     "webhooks",
+    "emails",
     "location_id",
     "is_installed",
     "is_customer_data_redacted",
@@ -1026,11 +1045,13 @@ class ShopifySandbox:
         deliver: bool = True,
         financial_status: str = "paid",
         gateway: str = "bogus",
+        fulfillment_orders: int = 1,
     ) -> dict:
         """Place an order for variants of the shop (lines: {"sku"|"variant_id", "quantity"}).
         Unpaid orders: financial_status "pending" (with gateway COD_GATEWAY or MANUAL_GATEWAY
         for cash on delivery or a manual payment method) or "authorized" (a card payment not
-        captured); `mark_paid` captures it."""
+        captured); `mark_paid` captures it. Its lines are dealt round-robin into
+        `fulfillment_orders` fulfillment orders (one per location in Shopify)."""
         shop = self.shops[domain]
         with self.lock:
             order_number = 1000 + len(shop.orders) + 1
@@ -1099,22 +1120,26 @@ class ShopifySandbox:
                 "fulfillment_order_ids": [],
                 "fulfillment_ids": [],
             }
-            fulfillment_order_id = f"gid://shopify/FulfillmentOrder/{self.next_id()}"
-            shop.fulfillment_orders[fulfillment_order_id] = {
-                "id": fulfillment_order_id,
-                "order_id": order["id"],
-                "status": "OPEN",
-                "line_items": [
-                    {
-                        "id": f"gid://shopify/FulfillmentOrderLineItem/{self.next_id()}",
-                        "line_item_id": li["gid"],
-                        "totalQuantity": li["quantity"],
-                        "remainingQuantity": li["quantity"],
-                    }
-                    for li in line_items
-                ],
-            }
-            order["fulfillment_order_ids"].append(fulfillment_order_id)
+            count = max(1, min(fulfillment_orders, len(line_items) or 1))
+            for index in range(count):
+                fulfillment_order_id = f"gid://shopify/FulfillmentOrder/{self.next_id()}"
+                shop.fulfillment_orders[fulfillment_order_id] = {
+                    "id": fulfillment_order_id,
+                    "order_id": order["id"],
+                    "status": "OPEN",
+                    "fulfill_at": None,
+                    "holds": [],
+                    "line_items": [
+                        {
+                            "id": f"gid://shopify/FulfillmentOrderLineItem/{self.next_id()}",
+                            "line_item_id": li["gid"],
+                            "totalQuantity": li["quantity"],
+                            "remainingQuantity": li["quantity"],
+                        }
+                        for li in line_items[index::count]
+                    ],
+                }
+                order["fulfillment_order_ids"].append(fulfillment_order_id)
             shop.orders[order["id"]] = order
         if deliver:
             self.deliver(domain, "orders/create", self.order_payload(shop, order))
@@ -1127,6 +1152,7 @@ class ShopifySandbox:
         with self.lock:
             order = shop.orders[order_id]
             order["financial_status"] = "paid"
+            self.touch_order(order)
         payload = self.order_payload(shop, order)
         self.deliver(domain, "orders/paid", payload)
         self.deliver(domain, "orders/updated", payload)
@@ -1197,9 +1223,74 @@ class ShopifySandbox:
             )
             total = sum(li["quantity"] for li in order["line_items"])
             order["financial_status"] = "refunded" if refunded >= total else "partially_refunded"
+            self.touch_order(order)
         self.deliver(domain, "refunds/create", refund)
         self.deliver(domain, "orders/updated", self.order_payload(shop, order))
         return refund
+
+    # --- fulfillment holds (shopify.dev FulfillmentOrder: ON_HOLD with fulfillmentHolds,
+    # SCHEDULED with fulfillAt; fulfillment_orders/hold_released and
+    # fulfillment_orders/scheduled_fulfillment_order_ready when they open) ---------------------
+    def hold_fulfillment_order(
+        self, domain: str, fulfillment_order_id: str, *, reason: str = "OTHER", notes: str = ""
+    ) -> dict:
+        """The merchant (or an app) puts a fulfillment order on hold: nothing in it can be
+        fulfilled until every hold is released."""
+        if reason not in HOLD_REASONS:
+            raise ValueError(f"Unknown fulfillment hold reason {reason!r}")
+        with self.lock:
+            fo = self.shops[domain].fulfillment_orders[fulfillment_order_id]
+            fo["holds"].append(
+                {
+                    "id": f"gid://shopify/FulfillmentHold/{self.next_id()}",
+                    "reason": reason,
+                    "reasonNotes": notes or None,
+                    "displayReason": HOLD_REASONS[reason],
+                }
+            )
+            fo["status"] = "ON_HOLD"
+            return fo
+
+    def schedule_fulfillment_order(
+        self, domain: str, fulfillment_order_id: str, *, fulfill_at: float
+    ) -> dict:
+        """A fulfillment order that opens at `fulfill_at` (a clock() time), e.g. a prepaid
+        subscription's next delivery."""
+        with self.lock:
+            fo = self.shops[domain].fulfillment_orders[fulfillment_order_id]
+            fo["status"] = "SCHEDULED"
+            fo["fulfill_at"] = _timestamp(fulfill_at)
+            return fo
+
+    def release_fulfillment_hold(self, domain: str, fulfillment_order_id: str) -> list[Delivery]:
+        """Release every hold and send fulfillment_orders/hold_released."""
+        with self.lock:
+            fo = self.shops[domain].fulfillment_orders[fulfillment_order_id]
+            fo["holds"] = []
+            fo["status"] = self._open_status(fo)
+        return self._deliver_fulfillment_order(domain, "fulfillment_orders/hold_released", fo)
+
+    def open_scheduled_fulfillment_order(
+        self, domain: str, fulfillment_order_id: str
+    ) -> list[Delivery]:
+        """The scheduled time has come: the order opens and
+        fulfillment_orders/scheduled_fulfillment_order_ready is sent."""
+        with self.lock:
+            fo = self.shops[domain].fulfillment_orders[fulfillment_order_id]
+            fo["status"] = self._open_status(fo)
+            fo["fulfill_at"] = None
+        return self._deliver_fulfillment_order(
+            domain, "fulfillment_orders/scheduled_fulfillment_order_ready", fo
+        )
+
+    @staticmethod
+    def _open_status(fo: dict) -> str:
+        partly = any(li["remainingQuantity"] < li["totalQuantity"] for li in fo["line_items"])
+        return "IN_PROGRESS" if partly else "OPEN"
+
+    def _deliver_fulfillment_order(self, domain: str, topic: str, fo: dict) -> list[Delivery]:
+        payload = {"fulfillment_order": {"id": fo["id"], "status": fo["status"].lower()}}
+        return self.deliver(domain, topic, payload)
 
     def cancel_order(self, domain: str, order_id: str) -> dict:
         shop = self.shops[domain]
@@ -1440,6 +1531,10 @@ class _Root:
             reverse=reverse, now=self.sandbox.clock(),
         )  # fmt: skip
 
+    def fulfillmentOrder(self, info, id: str) -> dict | None:
+        fo = self.shop_state.fulfillment_orders.get(id)
+        return None if fo is None else _fulfillment_order(self.shop_state, fo)
+
     def webhookSubscriptions(self, info, first: int | None = None) -> dict:
         return {"nodes": list(self.shop_state.webhooks.values())[: first or 50]}
 
@@ -1649,65 +1744,19 @@ def _order(shop: Shop, gid: str) -> dict | None:
     if order is None:
         return None
     currency = order["currency"]
-    line_items = {li["gid"]: li for li in order["line_items"]}
-
-    def line(li: dict) -> dict:
-        return {
-            "id": li["gid"],
-            "title": li["title"],
-            "sku": li["sku"],
-            "quantity": li["quantity"],
-            "variant": lambda info: _variant(shop, li["variant_id"]),
-            "product": lambda info: _product(shop, li["product_id"]),
-            "originalUnitPriceSet": _money(li["price"], currency),
-        }
 
     redacted = shop.is_customer_data_redacted
     shipping = order["shipping_address"]
 
-    def protected(value: Any, field: str, *, withheld: bool = redacted) -> Any:
-        return _withheld(f"the {field} field") if withheld else value
+    def protected(value: Any, field: str) -> Any:
+        return _withheld(f"the {field} field") if redacted else value
 
-    def destination(fo: dict) -> dict:
-        withheld = redacted and not shop.is_destination_shared
-        return {
-            "id": f"gid://shopify/FulfillmentOrderDestination/{_legacy(fo['id'])}",
-            "firstName": protected(shipping.get("first_name"), "firstName", withheld=withheld),
-            "lastName": protected(shipping.get("last_name"), "lastName", withheld=withheld),
-            "company": shipping.get("company"),
-            "address1": protected(shipping.get("address1"), "address1", withheld=withheld),
-            "address2": protected(shipping.get("address2"), "address2", withheld=withheld),
-            "city": protected(shipping.get("city"), "city", withheld=withheld),
-            "province": shipping.get("province"),
-            "zip": protected(shipping.get("zip"), "zip", withheld=withheld),
-            "countryCode": shipping.get("country_code"),
-            "phone": protected(shipping.get("phone"), "phone", withheld=withheld),
-            "email": protected(order["email"], "email", withheld=withheld),
-        }
-
-    def fulfillment_orders(info, first=None):
-        nodes = []
-        for fo_id in order["fulfillment_order_ids"]:
-            fo = shop.fulfillment_orders[fo_id]
-            nodes.append(
-                {
-                    "id": fo["id"],
-                    "status": fo["status"],
-                    "destination": destination(fo),
-                    "lineItems": lambda info, first=None, _fo=fo: {
-                        "nodes": [
-                            {
-                                "id": foli["id"],
-                                "totalQuantity": foli["totalQuantity"],
-                                "remainingQuantity": foli["remainingQuantity"],
-                                "lineItem": line(line_items[foli["line_item_id"]]),
-                            }
-                            for foli in _fo["line_items"]
-                        ]
-                    },
-                }
-            )
-        return {"nodes": nodes[: first or 250]}
+    def fulfillment_orders(info, first=None, after=None):
+        nodes = [
+            _fulfillment_order(shop, shop.fulfillment_orders[fo_id])
+            for fo_id in order["fulfillment_order_ids"]
+        ]
+        return _page(nodes, first, after)
 
     remaining = sum(
         foli["remainingQuantity"]
@@ -1760,9 +1809,11 @@ def _order(shop: Shop, gid: str) -> dict | None:
         "shippingAddress": _withheld("the MailingAddress object") if redacted else address,
         "totalPriceSet": _money(order["total_price"], currency),
         "lineItems": lambda info, first=None: {
-            "nodes": [line(li) for li in order["line_items"]][: first or 250],
+            "nodes": [_line(shop, order, li) for li in order["line_items"]][: first or 250],
             "pageInfo": {
                 "hasNextPage": len(order["line_items"]) > (first or 250),
+                "hasPreviousPage": False,
+                "startCursor": None,
                 "endCursor": None,
             },
         },
@@ -1783,6 +1834,91 @@ def _withheld(what: str) -> Callable[..., Any]:
         )
 
     return resolve
+
+
+def _line(shop: Shop, order: dict, li: dict) -> dict:
+    return {
+        "id": li["gid"],
+        "title": li["title"],
+        "sku": li["sku"],
+        "quantity": li["quantity"],
+        "variant": lambda info: _variant(shop, li["variant_id"]),
+        "product": lambda info: _product(shop, li["product_id"]),
+        "originalUnitPriceSet": _money(li["price"], order["currency"]),
+    }
+
+
+def _page(nodes: list, first: int | None, after: str | None) -> dict:
+    """One page of a connection, with Shopify's pageInfo; a cursor is the node's position."""
+    size = MAX_PAGE_SIZE if first is None else first
+    if not 0 <= size <= MAX_PAGE_SIZE:
+        raise GraphQLError(f"The first argument must be between 0 and {MAX_PAGE_SIZE}.")
+    start = int(base64.b64decode(after).decode()) + 1 if after else 0
+    page = nodes[start : start + size]
+    end = start + len(page) - 1
+
+    def cursor(position: int) -> str:
+        return base64.b64encode(str(position).encode()).decode()
+
+    return {
+        "nodes": page,
+        "pageInfo": {
+            "hasNextPage": start + size < len(nodes),
+            "hasPreviousPage": start > 0,
+            "startCursor": cursor(start) if page else None,
+            "endCursor": cursor(end) if page else None,
+        },
+    }
+
+
+def _destination(shop: Shop, order: dict, fo: dict) -> dict:
+    """Where the fulfillment order ships: withheld like the order's address unless the shop
+    shares the destination with our fulfillment order scopes."""
+    withheld = shop.is_customer_data_redacted and not shop.is_destination_shared
+    shipping = order["shipping_address"]
+
+    def protected(value: Any, field: str) -> Any:
+        return _withheld(f"the {field} field") if withheld else value
+
+    return {
+        "id": f"gid://shopify/FulfillmentOrderDestination/{_legacy(fo['id'])}",
+        "firstName": protected(shipping.get("first_name"), "firstName"),
+        "lastName": protected(shipping.get("last_name"), "lastName"),
+        "company": shipping.get("company"),
+        "address1": protected(shipping.get("address1"), "address1"),
+        "address2": protected(shipping.get("address2"), "address2"),
+        "city": protected(shipping.get("city"), "city"),
+        "province": shipping.get("province"),
+        "zip": protected(shipping.get("zip"), "zip"),
+        "countryCode": shipping.get("country_code"),
+        "phone": protected(shipping.get("phone"), "phone"),
+        "email": protected(order["email"], "email"),
+    }
+
+
+def _fulfillment_order(shop: Shop, fo: dict) -> dict:
+    order = shop.orders[fo["order_id"]]
+    line_items = {li["gid"]: li for li in order["line_items"]}
+    return {
+        "id": fo["id"],
+        "status": fo["status"],
+        "destination": _destination(shop, order, fo),
+        "fulfillAt": fo.get("fulfill_at"),
+        "fulfillmentHolds": list(fo.get("holds") or []),
+        "lineItems": lambda info, first=None, after=None: _page(
+            [
+                {
+                    "id": foli["id"],
+                    "totalQuantity": foli["totalQuantity"],
+                    "remainingQuantity": foli["remainingQuantity"],
+                    "lineItem": _line(shop, order, line_items[foli["line_item_id"]]),
+                }
+                for foli in fo["line_items"]
+            ],
+            first,
+            after,
+        ),
+    }
 
 
 def _product_set(sandbox: ShopifySandbox, shop: Shop, data: dict) -> dict:
@@ -2151,6 +2287,16 @@ def _fulfillment_create(sandbox: ShopifySandbox, shop: Shop, data: dict) -> dict
         "line_items": [{"line_item_id": li["line_item_id"], "quantity": q} for li, q in plan],
     }
     shop.fulfillments[gid] = fulfillment
-    shop.orders[fulfillment["order_id"]]["fulfillment_ids"].append(gid)
-    sandbox.touch_order(shop.orders[fulfillment["order_id"]])
+    order = shop.orders[fulfillment["order_id"]]
+    order["fulfillment_ids"].append(gid)
+    sandbox.touch_order(order)
+    if fulfillment["notify_customer"]:
+        shop.emails.append(
+            {
+                "to": order["email"],
+                "order_id": order["id"],
+                "kind": "shipping_confirmation",
+                "text": " ".join(str(t.get("number")) for t in fulfillment["trackingInfo"]),
+            }
+        )
     return {"fulfillment": fulfillment, "userErrors": []}

@@ -7,8 +7,16 @@ WC_REST_Authentication does (consumer key looked up by its wc_api_hash, paramete
 with RFC 3986 encoding then encoded again when joined, HMAC-SHA1 or HMAC-SHA256 keyed with
 `consumer_secret&`, a 15-minute timestamp window, nonces remembered per timestamp).
 
+A site in HTTPS mode (`add_site(..., https=True)` or `set_https`) says ``https://`` in its URL
+and behaves as WordPress behind TLS: it takes HTTP Basic auth (consumer key and secret as user
+and password) or, where the host drops the Authorization header (`strip_authorization`, a
+common hosting problem), the keys as `consumer_key` / `consumer_secret` query parameters; it
+ignores OAuth 1.0a. The sandbox itself still listens on plain HTTP: the TLS is left to a
+terminating proxy it stands in for (Dropship's client connects to loopback https:// URLs over
+HTTP when ALLOW_LOOPBACK_URLS is on).
+
 Control endpoints for the demo and tests (not WooCommerce's):
-    POST /_sandbox/sites                      {"name"} -> {"url", "consumer_key", "consumer_secret"}
+    POST /_sandbox/sites                      {"name", "https"?} -> {"url", "consumer_key", "consumer_secret"}
     POST /_sandbox/sites/{site}/orders        {"lines": [{"sku", "quantity"}]} -> the order
 """
 
@@ -113,6 +121,12 @@ class Site:
     orders: dict[int, dict] = field(default_factory=dict)
     notes: dict[int, list[dict]] = field(default_factory=dict)
     webhooks: dict[int, dict] = field(default_factory=dict)
+    is_https: bool = False  # served over TLS: Basic and query-string auth, no OAuth 1.0a
+    strips_authorization: bool = False  # the host drops the Authorization header
+    # What WooCommerce e-mails the shopper: a customer note ("customer_note") and the order
+    # marked completed ("customer_completed_order"), as WC_Email_Customer_Note and
+    # WC_Email_Customer_Completed_Order do. Tests count them: a shopper never gets one twice.
+    emails: list[dict] = field(default_factory=list)
 
     def stock(self, item_id: int) -> int | None:
         item = self.products.get(item_id) or self.variations.get(item_id)
@@ -132,10 +146,23 @@ class CallRecord:
     path: str
     status: int
     items: int = 0
+    auth: str = ""  # the credentials the call carried: "basic", "query", "oauth" or ""
 
     @property
     def is_rejected(self) -> bool:
         return self.status >= 400
+
+
+def _credentials_sent(request: Request) -> str:
+    """Which credentials a call carries, as sent (before a host may drop the header)."""
+    if request.headers.get("authorization", "").lower().startswith("basic "):
+        return "basic"
+    query = request.query_dict
+    if query.get("consumer_key"):
+        return "query"
+    if query.get("oauth_signature"):
+        return "oauth"
+    return ""
 
 
 class WooCommerceSandbox:
@@ -157,6 +184,8 @@ class WooCommerceSandbox:
         self.rate_limits: dict[str, float] = {}  # site -> calls per second
         # (site, method, path pattern under wc/v3 such as "orders/*/notes") -> answers to drop
         self.lost_answers: dict[tuple[str, str, str], int] = {}
+        # (site, method, path pattern) -> calls to refuse with a 503 without carrying them out
+        self.refusals: dict[tuple[str, str, str], int] = {}
         self.last_call_at: dict[str, float] = {}
         self.silenced: set[str] = set()  # sites whose webhooks are not delivered (orders still are)
         self.lock = threading.RLock()
@@ -221,7 +250,7 @@ class WooCommerceSandbox:
 
     # --- state helpers -------------------------------------------------------------------------
     def add_site(
-        self, slug: str, *, name: str = "", currency: str = "USD"
+        self, slug: str, *, name: str = "", currency: str = "USD", https: bool = False
     ) -> tuple[Site, str, str]:
         """Create a site (or reuse it) and a new read/write API key: (site, key, secret)."""
         with self.lock:
@@ -234,10 +263,27 @@ class WooCommerceSandbox:
                     currency=currency,
                 )
                 self.sites[slug] = site
+            if https:
+                self.set_https(slug)
             consumer_key = "ck_" + secrets.token_hex(20)
             consumer_secret = "cs_" + secrets.token_hex(20)
             site.keys[wc_api_hash(consumer_key)] = ApiKey(consumer_secret=consumer_secret)
             return site, consumer_key, consumer_secret
+
+    def set_https(self, slug: str, *, is_https: bool = True) -> None:
+        """Serve the site "over TLS": its URL says https:// and it authenticates as WordPress
+        does under is_ssl() (Basic auth or query-string keys, not OAuth 1.0a)."""
+        with self.lock:
+            site = self.sites[slug]
+            site.is_https = is_https
+            scheme = "https" if is_https else "http"
+            site.url = f"{scheme}://{site.url.split('://', 1)[1]}"
+
+    def strip_authorization(self, slug: str, *, strips: bool = True) -> None:
+        """The site's host drops the Authorization header before WordPress sees it (Apache
+        without CGIPassAuth, some proxies): Basic auth arrives as no credentials at all."""
+        with self.lock:
+            self.sites[slug].strips_authorization = strips
 
     def revoke_keys(self, slug: str) -> None:
         with self.lock:
@@ -300,12 +346,24 @@ class WooCommerceSandbox:
         with self.lock:
             self.lost_answers[(slug, method.upper(), pattern)] = count
 
+    def refuse(self, slug: str, method: str, pattern: str, count: int = 1) -> None:
+        """Answer the next `count` `method` calls whose path under wc/v3 matches `pattern` with
+        a 503, without carrying them out: what the site holds is what it held before the call
+        (a worker killed just before that write leaves the site in the same state)."""
+        with self.lock:
+            self.refusals[(slug, method.upper(), pattern)] = count
+
     def _answer_lost(self, slug: str, method: str, path: list[str]) -> bool:
+        return self._take(self.lost_answers, slug, method, path)
+
+    def _take(
+        self, faults: dict[tuple[str, str, str], int], slug: str, method: str, path: list[str]
+    ) -> bool:
         route = "/".join(path)
         with self.lock:
-            for (site, verb, pattern), left in self.lost_answers.items():
+            for (site, verb, pattern), left in faults.items():
                 if site == slug and verb == method and left > 0 and fnmatch(route, pattern):
-                    self.lost_answers[(site, verb, pattern)] = left - 1
+                    faults[(site, verb, pattern)] = left - 1
                     return True
         return False
 
@@ -358,15 +416,22 @@ class WooCommerceSandbox:
             self.calls.append(CallRecord(site.slug, request.method, request.path, forced.status))
             return forced
         failure = self._authenticate(site, request)
+        auth = _credentials_sent(request)
         if failure is not None:
-            self.calls.append(CallRecord(site.slug, request.method, request.path, failure.status))
+            self.calls.append(
+                CallRecord(site.slug, request.method, request.path, failure.status, auth=auth)
+            )
             return failure
+        if self._take(self.refusals, site.slug, request.method, rest[3:]):
+            refused = _error("service_unavailable", "Service Unavailable", 503)
+            self.calls.append(CallRecord(site.slug, request.method, request.path, 503))
+            return refused
         try:
             response, items = self._route(site, request, rest[3:])
         except (ValueError, KeyError, TypeError) as exc:
             response, items = _error("rest_invalid_param", f"Invalid parameter(s): {exc}", 400), 0
         self.calls.append(
-            CallRecord(site.slug, request.method, request.path, response.status, items)
+            CallRecord(site.slug, request.method, request.path, response.status, items, auth)
         )
         self._flush()
         if response.status < 400 and self._answer_lost(site.slug, request.method, rest[3:]):
@@ -378,7 +443,10 @@ class WooCommerceSandbox:
             data = request.json() or {}
             slug = data.get("name") or f"site-{self.next_id()}"
             site, key, secret = self.add_site(
-                slug, name=data.get("title") or "", currency=data.get("currency") or "USD"
+                slug,
+                name=data.get("title") or "",
+                currency=data.get("currency") or "USD",
+                https=bool(data.get("https")),
             )
             return Response.json(
                 {"url": site.url, "consumer_key": key, "consumer_secret": secret}, 201
@@ -390,6 +458,8 @@ class WooCommerceSandbox:
         return Response.json({"error": "unknown control call"}, 404)
 
     def _authenticate(self, site: Site, request: Request) -> Response | None:
+        if site.is_https:
+            return self._authenticate_over_tls(site, request)
         params = dict(request.query)
         if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             params.update(request.form())
@@ -459,6 +529,33 @@ class WooCommerceSandbox:
             key.nonces[timestamp] = params["oauth_nonce"]
             for stamp in [s for s in key.nonces if s < now - TIMESTAMP_WINDOW]:
                 del key.nonces[stamp]
+        return None
+
+    def _authenticate_over_tls(self, site: Site, request: Request) -> Response | None:
+        """WC_REST_Authentication::perform_basic_authentication: the key and secret from the
+        Authorization header (PHP_AUTH_USER / PHP_AUTH_PW), else from the consumer_key and
+        consumer_secret query parameters; OAuth 1.0a is not looked at over SSL."""
+        consumer_key = consumer_secret = ""
+        header = "" if site.strips_authorization else request.headers.get("authorization", "")
+        if header.lower().startswith("basic "):
+            try:
+                decoded = base64.b64decode(header[6:].strip()).decode()
+            except (ValueError, UnicodeDecodeError):
+                decoded = ""
+            consumer_key, _, consumer_secret = decoded.partition(":")
+        if not consumer_key or not consumer_secret:
+            query = request.query_dict
+            consumer_key = query.get("consumer_key", "")
+            consumer_secret = query.get("consumer_secret", "")
+        if not consumer_key or not consumer_secret:
+            return _error("woocommerce_rest_cannot_view", "Sorry, you cannot list resources.", 401)
+        key = site.keys.get(wc_api_hash(consumer_key))
+        if key is None:
+            return _error("woocommerce_rest_authentication_error", "Consumer key is invalid.", 401)
+        if not hmac.compare_digest(key.consumer_secret, consumer_secret):
+            return _error(
+                "woocommerce_rest_authentication_error", "Consumer secret is invalid.", 401
+            )
         return None
 
     def _route(self, site: Site, request: Request, path: list[str]) -> tuple[Response, int]:
@@ -564,6 +661,8 @@ class WooCommerceSandbox:
                             "customer_note": bool(body.get("customer_note")),
                         }
                         site.notes.setdefault(order_id, []).append(note)
+                        if note["customer_note"]:
+                            self._email(site, order, "customer_note", note["note"])
                         return Response.json(note, 201), 1
                     return Response.json(site.notes.get(order_id, [])), 0
             if path and path[0] == "webhooks":
@@ -781,8 +880,9 @@ class WooCommerceSandbox:
         before = order["status"]
         if "status" in data:
             order["status"] = data["status"]
-            if data["status"] == "completed":
+            if data["status"] == "completed" and before != "completed":
                 order["date_completed"] = self.now()
+                self._email(site, order, "customer_completed_order", "")
         for meta in data.get("meta_data") or []:
             existing = next((m for m in order["meta_data"] if m["key"] == meta["key"]), None)
             if existing:
@@ -836,6 +936,16 @@ class WooCommerceSandbox:
     @staticmethod
     def _instant(value: str) -> float:
         return datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp()
+
+    def _email(self, site: Site, order: dict, kind: str, text: str) -> None:
+        site.emails.append(
+            {
+                "to": order["billing"].get("email", ""),
+                "order_id": order["id"],
+                "kind": kind,
+                "text": text,
+            }
+        )
 
     def _create_webhook(self, site: Site, data: dict) -> tuple[Response, int]:
         topic = data.get("topic", "")

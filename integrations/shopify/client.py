@@ -39,13 +39,16 @@ from integrations.base import (
     PolledOrder,
     ProductData,
     ProductResult,
+    StoreAnswerLostError,
     StoreAuthError,
+    StoreFulfillmentHeldError,
     StoreInfo,
     StorePermanentError,
     StoreTemporaryError,
     WebhookCheck,
     WebhookRegistration,
     chunked,
+    write_once,
 )
 from integrations.safe_http import safe_request
 from integrations.shopify import mappers
@@ -60,6 +63,12 @@ WEBHOOK_TOPICS = {
     "ORDERS_CANCELLED": "orders/cancelled",
     "REFUNDS_CREATE": "refunds/create",
     "APP_UNINSTALLED": "app/uninstalled",
+    # held tracking pushes are resent when Shopify releases the hold (integrations.shopify.
+    # webhooks.FULFILLMENT_RELEASE_TOPICS)
+    "FULFILLMENT_ORDERS_HOLD_RELEASED": "fulfillment_orders/hold_released",
+    "FULFILLMENT_ORDERS_SCHEDULED_FULFILLMENT_ORDER_READY": (
+        "fulfillment_orders/scheduled_fulfillment_order_ready"
+    ),
 }
 # What each operation costs before Shopify has told us (its requestedQueryCost replaces these).
 # Queries stay under Shopify's 1,000-point single-query limit: orders are read with their first
@@ -68,13 +77,24 @@ COST_SEEDS = {
     "productSet": 520,
     "inventorySetQuantities": 20,
     "order": 520,
-    "fulfillmentOrders": 820,
+    "fulfillmentOrders": 560,
+    "fulfillmentOrderLines": 210,
     "fulfillmentOrderDestinations": 14,
 }
 # What Shopify answers, field by field, for protected customer data the app was not approved
 # for (shopify.dev/docs/apps/launch/protected-customer-data): the field is null and an error
 # with this code names it. Reads that can live without those fields accept such an answer.
 ACCESS_DENIED = "ACCESS_DENIED"
+# Fulfillment orders are read 5 at a time with their first 50 lines each (about 560 points, under
+# the 1,000-point single-query limit), further lines of a big one 100 at a time.
+FULFILLMENT_ORDERS_PAGE = 5
+FULFILLMENT_ORDER_LINES_PAGE = 50
+MORE_LINES_PAGE = 100
+FULFILLABLE = frozenset({"OPEN", "IN_PROGRESS"})
+# Not fulfillable now, but will be: on hold until released, scheduled until fulfillAt.
+HELD = frozenset({"ON_HOLD", "SCHEDULED"})
+# How soon a push held without a known opening time looks again if no release webhook came.
+HOLD_RECHECK_SECONDS = 6 * 3600.0
 DEFAULT_COST_SEED = 50
 # The order fields get_order and the order list read (order_from_graphql maps them).
 ORDER_FIELDS = """
@@ -252,9 +272,14 @@ class ShopifyClient:
         *,
         operation: str,
         allow_withheld: bool = False,
+        resend_unanswered: bool = True,
     ) -> dict[str, Any]:
-        """The answer's data. `allow_withheld`: protected customer data Shopify withheld
-        (ACCESS_DENIED errors, those fields null) is not a failure of the call."""
+        """One GraphQL call; returns the answer's data. `allow_withheld`: protected customer
+        data Shopify withheld (ACCESS_DENIED errors, those fields null) is not a failure of the
+        call. A write that must not be doubled passes `resend_unanswered=False`: a dropped
+        connection, a timeout or a 5xx then raises StoreAnswerLostError (it may have been
+        carried out) for the caller to look before sending it again; a 429 or a THROTTLED
+        answer, which Shopify gives before running anything, is still retried here."""
         waits = WaitBudget(sleep=self.sleep)
         backoff = 0.5
         # The points are taken from the estimate once, and again only after a THROTTLED answer
@@ -279,6 +304,10 @@ class ShopifyClient:
                     },
                 )
             except TemporaryError as exc:
+                if not resend_unanswered:
+                    raise StoreAnswerLostError(
+                        f"Shopify did not answer {operation} ({exc}); it may have been carried out."
+                    ) from exc
                 delay = backoff + random.random() * backoff  # noqa: S311 - jitter
                 if attempt >= 3 or not waits.wait(delay):
                     raise StoreTemporaryError(str(exc), retry_after=delay) from exc
@@ -292,6 +321,10 @@ class ShopifyClient:
                 token = self.tokens.renew(rejected=token)
                 renewed = True
                 continue
+            if status >= 500 and not resend_unanswered:
+                raise StoreAnswerLostError(
+                    f"Shopify answered {status} to {operation}; it may have been carried out."
+                )
             if status in (401, 403):
                 raise StoreAuthError(ACCESS_REFUSED_MESSAGE, status_code=status)
             if status == 429:
@@ -602,25 +635,59 @@ class ShopifyClient:
         return None
 
     def create_fulfillment(self, *, fulfillment: FulfillmentData) -> FulfillmentResult:
-        data = self.graphql(
-            """query($id: ID!) {
-              order(id: $id) {
-                fulfillmentOrders(first: 4) {
-                  nodes { id status lineItems(first: 100) { nodes { id remainingQuantity lineItem { id } } } }
-                }
-              }
-            }""",
-            {"id": mappers.gid("Order", fulfillment.store_order_id)},
-            operation="fulfillmentOrders",
-        )
-        if not data.get("order"):
-            raise StorePermanentError(f"Shopify has no order {fulfillment.store_order_id}.")
+        groups = self._fulfillment_groups(fulfillment)
+        variables = {
+            "fulfillment": {
+                "notifyCustomer": fulfillment.notify_customer,
+                "trackingInfo": {
+                    "company": fulfillment.carrier,
+                    "number": fulfillment.tracking_number,
+                    **({"url": fulfillment.tracking_url} if fulfillment.tracking_url else {}),
+                },
+                "lineItemsByFulfillmentOrder": [
+                    {"fulfillmentOrderId": fo_id, "fulfillmentOrderLineItems": items}
+                    for fo_id, items in groups.items()
+                ],
+            }
+        }
+
+        def send() -> FulfillmentResult:
+            payload = self.graphql(
+                """mutation($fulfillment: FulfillmentInput!) {
+                  fulfillmentCreate(fulfillment: $fulfillment) {
+                    fulfillment { id status }
+                    userErrors { field message }
+                  }
+                }""",
+                variables,
+                operation="fulfillmentCreate",
+                resend_unanswered=False,
+            )["fulfillmentCreate"]
+            if payload["userErrors"]:
+                raise StorePermanentError(mappers.user_errors_text(payload["userErrors"]))
+            return FulfillmentResult(store_fulfillment_id=payload["fulfillment"]["id"])
+
+        def find() -> FulfillmentResult | None:
+            found = self.find_fulfillment(
+                store_order_id=fulfillment.store_order_id,
+                tracking_number=fulfillment.tracking_number,
+            )
+            return FulfillmentResult(store_fulfillment_id=found) if found else None
+
+        return write_once(send, find)
+
+    def _fulfillment_groups(self, fulfillment: FulfillmentData) -> dict[str, list[dict[str, Any]]]:
+        """The shipped lines as fulfillment order line items to fulfil, {fulfillment order id:
+        [{id, quantity}]}, read from every fulfillment order of the order and every line of
+        each, page by page. Lines that only a held or scheduled fulfillment order still holds
+        raise StoreFulfillmentHeldError; lines with nothing left raise StorePermanentError."""
+        fulfillment_orders = self._fulfillment_orders(fulfillment.store_order_id)
         wanted = {line.store_line_id: line.quantity for line in fulfillment.lines}
         groups: dict[str, list[dict[str, Any]]] = {}
-        for fulfillment_order in data["order"]["fulfillmentOrders"]["nodes"]:
-            if fulfillment_order["status"] not in {"OPEN", "IN_PROGRESS"}:
+        for fulfillment_order in fulfillment_orders:
+            if fulfillment_order["status"] not in FULFILLABLE:
                 continue
-            for item in fulfillment_order["lineItems"]["nodes"]:
+            for item in fulfillment_order["lines"]:
                 line_id = item["lineItem"]["id"]
                 take = min(wanted.get(line_id, 0), item["remainingQuantity"])
                 if take > 0:
@@ -629,41 +696,99 @@ class ShopifyClient:
                     )
                     wanted[line_id] -= take
         missing = {line_id: qty for line_id, qty in wanted.items() if qty > 0}
-        if missing:
-            raise StorePermanentError(
-                "These lines have nothing left to fulfil in Shopify: "
-                + ", ".join(f"{mappers.legacy_id(k)} ({v})" for k, v in missing.items())
+        if not missing:
+            return groups
+        held = [
+            fo
+            for fo in fulfillment_orders
+            if fo["status"] in HELD
+            and any(
+                item["lineItem"]["id"] in missing and item["remainingQuantity"] > 0
+                for item in fo["lines"]
             )
-        payload = self.graphql(
-            """mutation($fulfillment: FulfillmentInput!) {
-              fulfillmentCreate(fulfillment: $fulfillment) {
-                fulfillment { id status }
-                userErrors { field message }
-              }
-            }""",
-            {
-                "fulfillment": {
-                    "notifyCustomer": fulfillment.notify_customer,
-                    "trackingInfo": {
-                        "company": fulfillment.carrier,
-                        "number": fulfillment.tracking_number,
-                        **({"url": fulfillment.tracking_url} if fulfillment.tracking_url else {}),
-                    },
-                    "lineItemsByFulfillmentOrder": [
-                        {"fulfillmentOrderId": fo_id, "fulfillmentOrderLineItems": items}
-                        for fo_id, items in groups.items()
-                    ],
-                }
-            },
-            operation="fulfillmentCreate",
-        )["fulfillmentCreate"]
-        if payload["userErrors"]:
-            raise StorePermanentError(mappers.user_errors_text(payload["userErrors"]))
-        return FulfillmentResult(store_fulfillment_id=payload["fulfillment"]["id"])
+        ]
+        if held:
+            raise _held_error(fulfillment.store_order_id, held, now=self.throttle.clock())
+        raise StorePermanentError(
+            "These lines have nothing left to fulfil in Shopify: "
+            + ", ".join(f"{mappers.legacy_id(k)} ({v})" for k, v in missing.items())
+        )
+
+    def _fulfillment_orders(self, store_order_id: str) -> list[dict[str, Any]]:
+        """Every fulfillment order of the order with all its lines (`lines`), paged: an order
+        split over many locations has more fulfillment orders, and a big one more lines, than
+        one page holds."""
+        fulfillment_orders: list[dict[str, Any]] = []
+        after: str | None = None
+        while True:
+            data = self.graphql(
+                """query($id: ID!, $after: String, $first: Int!, $lines: Int!) {
+                  order(id: $id) {
+                    fulfillmentOrders(first: $first, after: $after) {
+                      pageInfo { hasNextPage endCursor }
+                      nodes {
+                        id status fulfillAt
+                        fulfillmentHolds { reason reasonNotes displayReason }
+                        lineItems(first: $lines) {
+                          pageInfo { hasNextPage endCursor }
+                          nodes { id remainingQuantity lineItem { id } }
+                        }
+                      }
+                    }
+                  }
+                }""",
+                {
+                    "id": mappers.gid("Order", store_order_id),
+                    "after": after,
+                    "first": FULFILLMENT_ORDERS_PAGE,
+                    "lines": FULFILLMENT_ORDER_LINES_PAGE,
+                },
+                operation="fulfillmentOrders",
+            )
+            if not data.get("order"):
+                raise StorePermanentError(f"Shopify has no order {store_order_id}.")
+            connection = data["order"]["fulfillmentOrders"]
+            for node in connection["nodes"]:
+                lines = node["lineItems"]
+                node["lines"] = list(lines["nodes"])
+                if lines["pageInfo"]["hasNextPage"]:
+                    node["lines"] += self._fulfillment_order_lines(
+                        node["id"], after=lines["pageInfo"]["endCursor"]
+                    )
+                fulfillment_orders.append(node)
+            if not connection["pageInfo"]["hasNextPage"]:
+                return fulfillment_orders
+            after = connection["pageInfo"]["endCursor"]
+
+    def _fulfillment_order_lines(self, fulfillment_order_id: str, *, after: str) -> list[Any]:
+        lines: list[Any] = []
+        cursor: str | None = after
+        while cursor:
+            data = self.graphql(
+                """query($id: ID!, $after: String, $first: Int!) {
+                  fulfillmentOrder(id: $id) {
+                    lineItems(first: $first, after: $after) {
+                      pageInfo { hasNextPage endCursor }
+                      nodes { id remainingQuantity lineItem { id } }
+                    }
+                  }
+                }""",
+                {"id": fulfillment_order_id, "after": cursor, "first": MORE_LINES_PAGE},
+                operation="fulfillmentOrderLines",
+            )
+            page = (data.get("fulfillmentOrder") or {}).get("lineItems") or {}
+            lines += page.get("nodes") or []
+            info = page.get("pageInfo") or {}
+            cursor = info.get("endCursor") if info.get("hasNextPage") else None
+        return lines
 
     def find_fulfillment(self, *, store_order_id: str, tracking_number: str) -> str:
+        """The order's fulfilment whose tracking info carries this number (a fulfilment may
+        carry several numbers: any of them matches)."""
         data = self.graphql(
-            "query($id: ID!) { order(id: $id) { fulfillments { id trackingInfo { number } } } }",
+            """query($id: ID!) {
+              order(id: $id) { fulfillments(first: 250) { id trackingInfo(first: 10) { number } } }
+            }""",
             {"id": mappers.gid("Order", store_order_id)},
             operation="orderFulfillments",
         )
@@ -674,24 +799,38 @@ class ShopifyClient:
 
     def add_order_note(self, *, note: OrderNote) -> None:
         order_id = mappers.gid("Order", note.store_order_id)
+        existing = self._order_note(note.store_order_id)
+        if _has_line(existing, note.text):
+            return  # added by an earlier attempt whose answer was lost
+        text = f"{existing}\n{note.text}" if existing else note.text
+
+        def send() -> bool:
+            payload = self.graphql(
+                """mutation($input: OrderInput!) {
+                  orderUpdate(input: $input) { order { id } userErrors { field message } }
+                }""",
+                {"input": {"id": order_id, "note": text}},
+                operation="orderUpdate",
+                resend_unanswered=False,
+            )["orderUpdate"]
+            if payload["userErrors"]:
+                raise StorePermanentError(mappers.user_errors_text(payload["userErrors"]))
+            return True
+
+        write_once(
+            send,
+            lambda: True if _has_line(self._order_note(note.store_order_id), note.text) else None,
+        )
+
+    def _order_note(self, store_order_id: str) -> str:
         data = self.graphql(
             "query($id: ID!) { order(id: $id) { id note } }",
-            {"id": order_id},
+            {"id": mappers.gid("Order", store_order_id)},
             operation="orderNote",
         )
         if not data.get("order"):
-            raise StorePermanentError(f"Shopify has no order {note.store_order_id}.")
-        existing = data["order"].get("note") or ""
-        text = f"{existing}\n{note.text}" if existing else note.text
-        payload = self.graphql(
-            """mutation($input: OrderInput!) {
-              orderUpdate(input: $input) { order { id } userErrors { field message } }
-            }""",
-            {"input": {"id": order_id, "note": text}},
-            operation="orderUpdate",
-        )["orderUpdate"]
-        if payload["userErrors"]:
-            raise StorePermanentError(mappers.user_errors_text(payload["userErrors"]))
+            raise StorePermanentError(f"Shopify has no order {store_order_id}.")
+        return str(data["order"].get("note") or "")
 
     inventory_read_batch_size = 250  # nodes(ids:) takes at most 250 ids
 
@@ -734,3 +873,52 @@ def _instant(value: str) -> datetime:
 
 def _order_fields(lines: int) -> str:
     return ORDER_FIELDS.replace("LINES", str(lines))
+
+
+def _has_line(note: str, text: str) -> bool:
+    """Whether the order note already holds `text` as whole lines."""
+    return f"\n{text}\n" in f"\n{note}\n"
+
+
+def _held_error(
+    store_order_id: str, held: list[dict[str, Any]], *, now: float
+) -> StoreFulfillmentHeldError:
+    """Why Shopify will not fulfil the lines yet, in words for the retailer and support."""
+    reasons = []
+    # Nothing is sent before every held fulfillment order opens: look again when the last
+    # scheduled one opens, or after HOLD_RECHECK_SECONDS for a hold (its release webhook
+    # normally comes first).
+    retry_after = 60.0
+    for fo in held:
+        number = mappers.legacy_id(fo["id"])
+        if fo["status"] == "SCHEDULED":
+            opens = fo.get("fulfillAt") or ""
+            reasons.append(f"fulfillment order {number} is scheduled to open {opens}".rstrip())
+            opens_at = _epoch(opens)
+            wait = HOLD_RECHECK_SECONDS if opens_at is None else opens_at - now
+            retry_after = max(retry_after, wait)
+            continue
+        retry_after = max(retry_after, HOLD_RECHECK_SECONDS)
+        holds = [
+            h.get("displayReason") or h.get("reason") or "on hold"
+            for h in fo.get("fulfillmentHolds") or []
+        ]
+        notes = [h["reasonNotes"] for h in fo.get("fulfillmentHolds") or [] if h.get("reasonNotes")]
+        reason = ", ".join(holds) or "on hold"
+        if notes:
+            reason += f" ({'; '.join(notes)})"
+        reasons.append(f"fulfillment order {number} is on hold: {reason}")
+    text = "; ".join(reasons)
+    return StoreFulfillmentHeldError(
+        f"Shopify holds order {mappers.legacy_id(store_order_id)}: {text}. The tracking is sent "
+        "once the hold is released.",
+        reason=f"Held by Shopify: {text}.",
+        retry_after=retry_after,
+    )
+
+
+def _epoch(timestamp: str) -> float | None:
+    try:
+        return _instant(timestamp).timestamp()
+    except ValueError:
+        return None

@@ -40,6 +40,15 @@ def dedup_key(headers: Mapping[str, str]) -> str:
     return (headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id") or "").strip()
 
 
+# A fulfillment order on hold was released, or a scheduled one opened: fulfilments that waited
+# on it can be sent (shopify.dev webhook topics fulfillment_orders/hold_released and
+# fulfillment_orders/scheduled_fulfillment_order_ready; the body names the fulfillment order).
+FULFILLMENT_RELEASE_TOPICS: tuple[str, ...] = (
+    "fulfillment_orders/hold_released",
+    "fulfillment_orders/scheduled_fulfillment_order_ready",
+)
+
+
 class ShopifyOrderWebhooks:
     """orders/create, orders/paid and orders/updated carry the whole order (its
     financial_status says whether it is paid); orders/cancelled cancels one, with Shopify's

@@ -1,9 +1,19 @@
 """WooCommerce REST API v3 client (HTTP + JSON only), every call through the safe-call helper.
 
-Authentication is what the `woocommerce` package does: HTTP basic auth over HTTPS, and over
-plain HTTP (the sandbox on loopback) an OAuth 1.0a one-legged signature built by the package's
-own `woocommerce.oauth.OAuth`. The HTTP itself goes through `integrations.safe_http` so the
-site address a retailer typed can never reach a private or metadata address.
+Authentication follows WooCommerce's REST API docs ("Authentication over HTTPS / HTTP"):
+- over HTTPS, HTTP Basic auth with the consumer key and secret; when the site answers 401 as if
+  no credentials had come (its host strips the Authorization header, a common hosting
+  problem), the client falls back once to the keys as `consumer_key` / `consumer_secret` query
+  parameters. The method that worked is remembered per store (`auth_method`, kept in the
+  store's credentials through the `on_auth_method` callback) and used first from then on;
+- over plain HTTP, an OAuth 1.0a one-legged signature built by the `woocommerce` package's own
+  `woocommerce.oauth.OAuth` (Basic auth would send the secret in the clear).
+A refusal names the methods that were tried. Whether a site is HTTPS is its URL's scheme. The
+sandboxes listen on plain HTTP on loopback: with `ALLOW_LOOPBACK_URLS` on (development and
+tests only) an https:// loopback URL is reached over HTTP, the sandbox standing in for a site
+behind a TLS-terminating proxy; every other https:// URL is called over TLS.
+The HTTP itself goes through `integrations.safe_http` so the site address a retailer typed can
+never reach a private or metadata address.
 
 A 429, a 5xx or a timeout is waited out and retried only within the call's short wait budget
 (the one retry policy, dropship.core.retry); beyond it the call raises StoreTemporaryError with
@@ -12,13 +22,15 @@ A 429, a 5xx or a timeout is waited out and retried only within the call's short
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import random
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from requests.auth import HTTPBasicAuth
@@ -39,6 +51,7 @@ from integrations.base import (
     PolledOrder,
     ProductData,
     ProductResult,
+    StoreAnswerLostError,
     StoreAuthError,
     StoreInfo,
     StorePermanentError,
@@ -46,6 +59,7 @@ from integrations.base import (
     WebhookCheck,
     WebhookRegistration,
     chunked,
+    write_once,
 )
 from integrations.safe_http import SafeResponse, safe_request
 from integrations.woocommerce import mappers
@@ -55,6 +69,15 @@ BATCH_LIMIT = 100  # WooCommerce answers 413 above 100 items per batch call
 # order.deleted: an order trashed or deleted in the admin (its body is only the id).
 WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted")
 SHIPMENTS_META_KEY = "_dropship_shipments"
+# How the client authenticates (over HTTPS the first two, over plain HTTP always OAuth 1.0a).
+BASIC = "basic"
+QUERY_STRING = "query_string"
+OAUTH = "oauth1"
+AUTH_METHOD_NAMES = {
+    BASIC: "HTTP Basic auth",
+    QUERY_STRING: "the keys as query parameters",
+    OAUTH: "an OAuth 1.0a signature over plain HTTP",
+}
 
 
 class WooCommerceClient:
@@ -68,6 +91,8 @@ class WooCommerceClient:
         consumer_key: str,
         consumer_secret: str,
         webhook_secret: str = "",
+        auth_method: str = "",
+        on_auth_method: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -79,12 +104,24 @@ class WooCommerceClient:
         self.webhook_secret = webhook_secret
         self.version = settings.WOOCOMMERCE_API_VERSION
         self.calls = 0
+        self.is_https = self.url.startswith("https://")
+        if not self.is_https:
+            self.auth_method = OAUTH
+        else:
+            self.auth_method = auth_method if auth_method in (BASIC, QUERY_STRING) else BASIC
+        self.on_auth_method = on_auth_method
+        self.tried: list[str] = []  # the methods tried since the last success, for the message
 
     # --- transport -----------------------------------------------------------------------------
     def _signed(self, method: str, url: str, params: dict[str, Any]) -> tuple[str, Any]:
-        if url.startswith("https://"):
+        """The URL to call (with the query string) and the requests auth, for `auth_method`."""
+        url = _transport_url(url)
+        if self.auth_method == BASIC:
             query = f"?{urlencode(params)}" if params else ""
             return url + query, HTTPBasicAuth(self.consumer_key, self.consumer_secret)
+        if self.auth_method == QUERY_STRING:
+            keys = {"consumer_key": self.consumer_key, "consumer_secret": self.consumer_secret}
+            return f"{url}?{urlencode({**params, **keys})}", None
         query = f"?{urlencode(params)}" if params else ""
         oauth = OAuth(
             url=url + query,
@@ -96,9 +133,40 @@ class WooCommerceClient:
         )
         return oauth.get_oauth_url(), None
 
+    def _refusal(self, response: SafeResponse) -> StoreAuthError | None:
+        """A 401/403 as the StoreAuthError to raise, naming every method tried; or None when
+        Basic auth was answered as if no credentials had come (the host dropped the header):
+        the client switches to the query string, once, and the caller sends the call again."""
+        self.tried.append(self.auth_method)
+        if (
+            response.status_code == 401
+            and self.auth_method == BASIC
+            and _code(response) != "woocommerce_rest_authentication_error"  # seen, and wrong
+        ):
+            self.auth_method = QUERY_STRING
+            return None
+        tried = ", then ".join(AUTH_METHOD_NAMES[m] for m in self.tried)
+        self.tried = []
+        return StoreAuthError(
+            f"WooCommerce refused our API keys ({_message(response)}); tried {tried}. "
+            "Reconnect the store with new keys.",
+            status_code=response.status_code,
+            tried=tried,
+        )
+
     def request(
-        self, method: str, endpoint: str, *, data: Any = None, params: dict[str, Any] | None = None
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        data: Any = None,
+        params: dict[str, Any] | None = None,
+        resend_unanswered: bool = True,
     ) -> Any:
+        """One REST call. A write that must not be doubled (a note) passes
+        `resend_unanswered=False`: a dropped connection, a timeout or a 5xx then raises
+        StoreAnswerLostError (it may have been saved) for the caller to look before sending it
+        again; a 429, answered before anything is done, is still retried here."""
         url = f"{self.url}/wp-json/{self.version}/{endpoint}"
         waits = WaitBudget(sleep=self.sleep)
         backoff = 0.5
@@ -118,6 +186,11 @@ class WooCommerceClient:
                     allow_redirects=False,  # a redirect would drop or leak the signature
                 )
             except TemporaryError as exc:
+                if not resend_unanswered:
+                    raise StoreAnswerLostError(
+                        f"WooCommerce did not answer {method} {endpoint} ({exc}); "
+                        "it may have been saved."
+                    ) from exc
                 delay = backoff + random.random() * backoff  # noqa: S311 - jitter
                 if attempt >= 3 or not waits.wait(delay):
                     raise StoreTemporaryError(str(exc), retry_after=delay) from exc
@@ -127,10 +200,15 @@ class WooCommerceClient:
                 raise StorePermanentError(str(exc)) from exc
             status = response.status_code
             if status in (401, 403):
-                raise StoreAuthError(
-                    "WooCommerce refused our API keys (" + _message(response) + "). "
-                    "Reconnect the store with new keys.",
-                    status_code=status,
+                refusal = self._refusal(response)
+                if refusal is not None:
+                    raise refusal
+                continue  # Basic auth did not arrive: the same call with the query string
+            if self.tried and status != 429 and status < 500:
+                self._remember(self.auth_method)  # the site let the call through
+            if status >= 500 and not resend_unanswered:
+                raise StoreAnswerLostError(
+                    f"WooCommerce answered {status} to {method} {endpoint}; it may have been saved."
                 )
             if status == 429 or status >= 500:
                 jittered = backoff + random.random() * 0.1  # noqa: S311 - jitter
@@ -158,6 +236,12 @@ class WooCommerceClient:
                 ) from exc
         raise StoreTemporaryError("WooCommerce did not answer.")  # pragma: no cover
 
+    def _remember(self, method: str) -> None:
+        """The site answered with `method` after another was refused: keep it for the store."""
+        self.tried = []
+        if self.on_auth_method is not None:
+            self.on_auth_method(method)
+
     # --- the protocol --------------------------------------------------------------------------
     def verify_connection(self) -> StoreInfo:
         settings_list = self.request("GET", "settings/general")
@@ -168,7 +252,9 @@ class WooCommerceClient:
         )
         name = self.url.split("://", 1)[-1]
         try:
-            index = safe_request("GET", f"{self.url}/wp-json/", allow_redirects=False)
+            index = safe_request(
+                "GET", _transport_url(f"{self.url}/wp-json/"), allow_redirects=False
+            )
             if index.ok:
                 name = index.json().get("name") or name
         except (TemporaryError, PermanentError, ValueError, AttributeError):
@@ -401,42 +487,64 @@ class WooCommerceClient:
         return {k: str(v) for k, v in address.items()} if address.get("address1") else None
 
     def create_fulfillment(self, *, fulfillment: FulfillmentData) -> FulfillmentResult:
-        order = self.request("GET", f"orders/{fulfillment.store_order_id}")
+        """The shipment becomes a customer note (the shopper's e-mail) and then an entry in the
+        order's shipments meta-data, with the order completed once every line has shipped.
+
+        The writes are ordered so that any attempt can finish what an earlier one began: the
+        note goes first and carries the tracking marker, so a retry finds it among the order's
+        notes instead of e-mailing the shopper twice; the meta-data (and status) follow in one
+        PUT, written only while the order does not record the shipment yet.
+        """
+        order_id = fulfillment.store_order_id
+        order = self.request("GET", f"orders/{order_id}")
+        recorded = _recorded_shipment(order, fulfillment.tracking_number)
+        if recorded is not None:
+            return FulfillmentResult(store_fulfillment_id=recorded)
         lines = {str(item["id"]): item for item in order.get("line_items") or []}
         unknown = [
             line.store_line_id for line in fulfillment.lines if line.store_line_id not in lines
         ]
         if unknown:
             raise StorePermanentError(
-                f"WooCommerce order {fulfillment.store_order_id} has no line {', '.join(unknown)}."
+                f"WooCommerce order {order_id} has no line {', '.join(unknown)}."
             )
         shipped = ", ".join(
             f"{line.quantity} × {lines[line.store_line_id].get('name', '')}"
             for line in fulfillment.lines
         )
-        text = f"Shipped {shipped} with {fulfillment.carrier}, tracking number {fulfillment.tracking_number}."
+        text = (
+            f"Shipped {shipped} with {fulfillment.carrier}, {_marker(fulfillment.tracking_number)}."
+        )
         if fulfillment.tracking_url:
             text += f" Track it at {fulfillment.tracking_url}"
-        note = self.request(
-            "POST",
-            f"orders/{fulfillment.store_order_id}/notes",
-            data={"note": text, "customer_note": fulfillment.notify_customer},
-        )
-        shipments = next(
-            (
-                m.get("value")
-                for m in order.get("meta_data") or []
-                if m.get("key") == SHIPMENTS_META_KEY
-            ),
-            None,
-        )
-        shipments = list(shipments) if isinstance(shipments, list) else []
+
+        def find_note() -> str | None:
+            return next(
+                (
+                    str(n["id"])
+                    for n in self._notes(order_id)
+                    if _carries_marker(str(n.get("note") or ""), fulfillment.tracking_number)
+                ),
+                None,
+            )
+
+        def post_note() -> str:
+            note = self.request(
+                "POST",
+                f"orders/{order_id}/notes",
+                data={"note": text, "customer_note": fulfillment.notify_customer},
+                resend_unanswered=False,
+            )
+            return str(note["id"])
+
+        note_id = find_note() or write_once(post_note, find_note)
+        shipments = _shipments(order)
         shipments.append(
             {
                 "carrier": fulfillment.carrier,
                 "tracking_number": fulfillment.tracking_number,
                 "tracking_url": fulfillment.tracking_url,
-                "note_id": str(note["id"]),
+                "note_id": note_id,
                 "lines": [
                     {"line_id": line.store_line_id, "quantity": line.quantity}
                     for line in fulfillment.lines
@@ -446,28 +554,41 @@ class WooCommerceClient:
         update: dict[str, Any] = {"meta_data": [{"key": SHIPMENTS_META_KEY, "value": shipments}]}
         if fulfillment.is_order_complete:
             update["status"] = "completed"
-        self.request("PUT", f"orders/{fulfillment.store_order_id}", data=update)
-        return FulfillmentResult(store_fulfillment_id=str(note["id"]))
+        # Setting the same meta-data and status twice changes nothing: safe to resend.
+        self.request("PUT", f"orders/{order_id}", data=update)
+        return FulfillmentResult(store_fulfillment_id=note_id)
 
     def find_fulfillment(self, *, store_order_id: str, tracking_number: str) -> str:
+        """The shipment as the order's meta-data records it (its note's id), or "". A note
+        without the meta-data is a shipment half-written: `create_fulfillment` completes it."""
         order = self.request("GET", f"orders/{store_order_id}")
-        for meta in order.get("meta_data") or []:
-            if meta.get("key") != SHIPMENTS_META_KEY or not isinstance(meta.get("value"), list):
-                continue
-            for shipment in meta["value"]:
-                if (
-                    isinstance(shipment, dict)
-                    and shipment.get("tracking_number") == tracking_number
-                ):
-                    return str(shipment.get("note_id") or f"meta:{tracking_number}")
-        return ""
+        return _recorded_shipment(order, tracking_number) or ""
 
     def add_order_note(self, *, note: OrderNote) -> None:
-        self.request(
-            "POST",
-            f"orders/{note.store_order_id}/notes",
-            data={"note": note.text, "customer_note": note.is_customer_note},
-        )
+        endpoint = f"orders/{note.store_order_id}/notes"
+
+        def find() -> bool | None:
+            notes = self._notes(note.store_order_id)
+            return True if any(n.get("note") == note.text for n in notes) else None
+
+        if find():
+            return  # added by an earlier attempt whose answer was lost
+
+        def send() -> bool:
+            self.request(
+                "POST",
+                endpoint,
+                data={"note": note.text, "customer_note": note.is_customer_note},
+                resend_unanswered=False,
+            )
+            return True
+
+        write_once(send, find)
+
+    def _notes(self, store_order_id: str) -> list[dict[str, Any]]:
+        """Every note of the order (WooCommerce lists them all, unpaged)."""
+        notes = self.request("GET", f"orders/{store_order_id}/notes")
+        return [n for n in notes if isinstance(n, dict)] if isinstance(notes, list) else []
 
     inventory_read_batch_size = BATCH_LIMIT  # per_page is at most 100
 
@@ -506,6 +627,60 @@ class WooCommerceClient:
             ),
             calls=self.calls - calls_before,
         )
+
+
+def _marker(tracking_number: str) -> str:
+    """The words every shipment note carries: how a retry recognises a note it already sent."""
+    return f"tracking number {tracking_number}"
+
+
+def _carries_marker(note: str, tracking_number: str) -> bool:
+    # "tracking number 1Z99" must not match a note about 1Z999.
+    pattern = re.escape(_marker(tracking_number)) + r"(?![\w-])"
+    return re.search(pattern, note) is not None
+
+
+def _shipments(order: dict[str, Any]) -> list[Any]:
+    """The shipments the order's meta-data records (a copy, to extend)."""
+    value = next(
+        (
+            m.get("value")
+            for m in order.get("meta_data") or []
+            if m.get("key") == SHIPMENTS_META_KEY
+        ),
+        None,
+    )
+    return list(value) if isinstance(value, list) else []
+
+
+def _recorded_shipment(order: dict[str, Any], tracking_number: str) -> str | None:
+    """The note id of the shipment with this tracking number in the order's meta-data."""
+    for shipment in _shipments(order):
+        if isinstance(shipment, dict) and shipment.get("tracking_number") == tracking_number:
+            return str(shipment.get("note_id") or f"meta:{tracking_number}")
+    return None
+
+
+def _transport_url(url: str) -> str:
+    """Where to send a call to `url`: itself, except an https:// loopback URL while
+    ALLOW_LOOPBACK_URLS is on (development and tests), which is a sandbox playing a site behind
+    a TLS-terminating proxy and listens on plain HTTP."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not settings.ALLOW_LOOPBACK_URLS:
+        return url
+    host = parts.hostname or ""
+    try:
+        is_loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        is_loopback = False
+    return urlunsplit(parts._replace(scheme="http")) if is_loopback else url
+
+
+def _code(response: SafeResponse) -> str:
+    try:
+        return str(response.json().get("code") or "")
+    except (ValueError, AttributeError):
+        return ""
 
 
 def _message(response: SafeResponse) -> str:

@@ -27,10 +27,12 @@ def is_ping(body: bytes) -> bool:
     return bool(_PING.match(body.strip()))
 
 
-def dedup_key(topic: str, body: bytes) -> str:
+def dedup_key(*, store_id: str, topic: str, body: bytes) -> str:
     """WooCommerce's delivery id is not unique (a hash of webhook id and the second), so the
-    same event is recognised by its topic and exact body."""
-    return hashlib.sha256(topic.encode() + b"\n" + body).hexdigest()
+    same event is recognised by its store, topic and exact body. The store is part of the key:
+    two sites can send the very same body (same order id, same content), and one store's
+    delivery must never be taken for a duplicate of another's."""
+    return hashlib.sha256(f"{store_id}\n{topic}\n".encode() + body).hexdigest()
 
 
 class WooCommerceOrderWebhooks:

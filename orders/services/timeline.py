@@ -17,6 +17,7 @@ class EventKind:
     SHIPPED = "shipped"
     TRACKING_PUSHED = "tracking_pushed"
     TRACKING_FAILED = "tracking_failed"
+    TRACKING_HELD = "tracking_held"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
     SUBSTITUTED = "substituted"

@@ -8,8 +8,11 @@ PUSHED / FAILED with the last error) on the supplier's and retailer's pages and 
 Shopify gets a fulfillment for exactly the shipped lines and quantities with the tracking number
 and URL, customer notified; WooCommerce gets a customer note and the shipment in the order meta,
 and the order is completed once every line has shipped. Idempotent: the store's fulfilment id is
-recorded on the shipment and a shipment that has one is never sent again, so a retry or a second
-run never creates a second fulfilment.
+recorded on the shipment and a shipment that has one is never sent again; a retry first looks in
+the store for the fulfilment an earlier attempt may have created (by tracking number), and the
+clients never resend a write whose answer was lost without looking first (StoreAnswerLostError,
+`integrations.base.write_once`). A WooCommerce shipment half-written by a killed worker (the note
+sent, the meta-data not) is completed by the next attempt, never e-mailed twice.
 """
 
 from __future__ import annotations
@@ -19,13 +22,25 @@ from django.utils import timezone
 
 from dropship.accounts.models import User
 from dropship.core.errors import DomainError, PermanentError, TemporaryError
-from integrations.base import FulfillmentData, FulfillmentLine, FulfillmentResult
+from integrations.base import (
+    FulfillmentData,
+    FulfillmentLine,
+    FulfillmentResult,
+    StoreFulfillmentHeldError,
+)
 from integrations.models import OutboundPush
 from integrations.registry import get_store_client
-from integrations.services import create_outbound_push, register_sender, send_outbound_push
+from integrations.services import (
+    PushDeferredError,
+    create_outbound_push,
+    register_sender,
+    resume_deferred_pushes,
+    send_outbound_push,
+)
 from orders.carriers import CARRIERS
 from orders.models import OrderItem, Shipment
 from orders.services.timeline import EventKind, record_event
+from retailers.models import Store
 from retailers.services.stores import reconnect_on_auth_error
 
 KIND = OutboundPush.Kind.STORE_FULFILLMENT
@@ -150,6 +165,9 @@ def send_store_fulfillment(push: OutboundPush) -> None:
                 if existing
                 else client.create_fulfillment(fulfillment=build_fulfillment(shipment))
             )
+    except StoreFulfillmentHeldError as exc:
+        _record_hold(shipment, exc.reason)
+        raise PushDeferredError(str(exc), retry_after=exc.retry_after or 0) from exc
     except TemporaryError as exc:
         gave_up = push.attempts >= push.max_attempts
         _record_failure(shipment, f"Attempt {push.attempts}: {exc}", gave_up=gave_up)
@@ -175,6 +193,41 @@ def send_store_fulfillment(push: OutboundPush) -> None:
                 f"({order.store.get_platform_display()})."
             ),
         )
+
+
+def _record_hold(shipment: Shipment, reason: str) -> None:
+    """The store holds the shipped lines: the shipment says so (HELD, with the reason) and the
+    timeline records it once per hold, for the retailer and support to act on."""
+    supplier_order = shipment.supplier_order
+    with transaction.atomic():
+        changed = (
+            Shipment.objects.filter(pk=shipment.pk)
+            .exclude(push_status=Shipment.PushStatus.HELD, push_error=reason[:2000])
+            .update(
+                push_status=Shipment.PushStatus.HELD,
+                push_error=reason[:2000],
+                updated_at=timezone.now(),
+            )
+        )
+        if changed:
+            record_event(
+                order=supplier_order.order,
+                supplier_order=supplier_order,
+                kind=EventKind.TRACKING_HELD,
+                message=f"Tracking {shipment.tracking_number} waits: {reason} It is sent to "
+                "the store once the hold is released.",
+            )
+
+
+def resume_held_pushes(*, store: Store) -> int:
+    """The store released a hold (or a scheduled fulfilment opened): send the store's held
+    tracking pushes now. Those still held go back to waiting, with their reason."""
+    push_ids = list(
+        OutboundPush.objects.filter(
+            kind=KIND, store=store, shipment__push_status=Shipment.PushStatus.HELD
+        ).values_list("pk", flat=True)
+    )
+    return resume_deferred_pushes(push_ids=push_ids)
 
 
 def _record_failure(shipment: Shipment, error: str, *, gave_up: bool) -> None:

@@ -62,7 +62,8 @@ def _rules(now: datetime) -> list[tuple[str, list[int]]]:
     candidates = _candidates(now)
     late_push = (
         Shipment.objects.filter(shipped_at__lt=now - TRACKING_PUSH_LIMIT)
-        .exclude(push_status=Shipment.PushStatus.PUSHED)
+        # a shipment the store holds is waiting on the merchant, with its reason shown
+        .exclude(push_status__in=[Shipment.PushStatus.PUSHED, Shipment.PushStatus.HELD])
         .values("supplier_order_id")
     )
 

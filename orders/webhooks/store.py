@@ -3,7 +3,9 @@ OrdersConfig.ready()).
 
 Each platform's parsers (`integrations.registry.get_order_webhook_parser` and
 `get_privacy_request_parser`) turn the payload into a neutral event: an order to receive (new,
-or news of a known one: paid, updated), a cancellation, refunded lines, or nothing for us; a request to report or erase a shopper's or store's data. Each runs inside the
+or news of a known one: paid, updated), a cancellation, refunded lines, or nothing for us; a
+request to report or erase a shopper's or store's data; a released fulfillment hold resends the
+tracking pushes the store held. Each runs inside the
 inbox's transaction with the row marked PROCESSED, so an order is created, reserved, routed, paid
 (payment terms) and dispatched to a DASHBOARD supplier in one task, or not at all. A payload we
 cannot turn into an order fails the row with a message naming what is wrong.
@@ -15,6 +17,7 @@ from dropship.core.errors import PermanentError, TemporaryError
 from integrations.base import OrderData, PrivacyRequestKind, StoreOrderEventKind
 from integrations.models import InboundWebhook
 from integrations.registry import (
+    fulfillment_release_topics,
     get_order_webhook_parser,
     get_privacy_request_parser,
     order_webhook_platforms,
@@ -25,6 +28,7 @@ from orders import privacy
 from orders.services.cancellation import cancel_store_order
 from orders.services.intake import OrderIntakeError, receive_store_order
 from orders.services.store_refunds import cancel_refunded_lines
+from orders.services.tracking import resume_held_pushes
 from retailers.models import Store
 
 
@@ -104,14 +108,24 @@ def handle_privacy_webhook(webhook: InboundWebhook, payload: object) -> None:
     _PRIVACY_ACTIONS[request.kind](store=webhook_store(webhook), webhook=webhook, request=request)
 
 
+def handle_fulfillment_release_webhook(webhook: InboundWebhook, payload: object) -> None:
+    """A hold on a fulfillment order was released (or a scheduled one opened): the store's held
+    tracking pushes are sent again now; those still held wait again, with their reason."""
+    resume_held_pushes(store=webhook_store(webhook))
+
+
 def _register_topics() -> None:
-    """One handler for every order topic, and one for every privacy topic, of each platform."""
+    """One handler for every order topic, and one for every privacy topic, of each platform;
+    one for the topics that release held fulfilments."""
     for platform in order_webhook_platforms():
         for topic in get_order_webhook_parser(platform=platform).order_topics:
             register(platform, topic)(handle_store_order_webhook)
     for platform in privacy_request_platforms():
         for topic in get_privacy_request_parser(platform=platform).privacy_topics:
             register(platform, topic)(handle_privacy_webhook)
+    for platform, topics in fulfillment_release_topics().items():
+        for topic in topics:
+            register(platform, topic)(handle_fulfillment_release_webhook)
 
 
 _register_topics()

@@ -270,9 +270,10 @@ def connect_woocommerce_store(
     except connect.WebhookRegistrationError as exc:
         raise StoreConnectionError(f"WooCommerce did not accept our webhooks: {exc}") from exc
     except StoreAuthError as exc:
+        tried = f" (tried {exc.tried})" if exc.tried else ""
         raise StoreConnectionError(
-            "WooCommerce refused these keys. Create a key with Read/Write permission and paste "
-            "both parts again.",
+            f"WooCommerce refused these keys{tried}. Create a key with Read/Write permission "
+            "and paste both parts again.",
             field="consumer_key",
         ) from exc
     except (StorePermanentError, StoreTemporaryError) as exc:

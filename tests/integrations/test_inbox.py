@@ -215,6 +215,33 @@ def test_woocommerce_order_webhook_is_stored_and_duplicates_ignored(
     assert calls == [(webhook.pk, 727)]
 
 
+def test_the_same_woocommerce_delivery_to_two_stores_is_two_events(
+    client, woo_store, calls, django_capture_on_commit_callbacks
+):
+    """Two sites can send the very same body (same order id and content) and even the same
+    delivery id: each store's event is its own, never a duplicate of the other's."""
+    other = factories.StoreFactory(
+        platform=Store.Platform.WOOCOMMERCE,
+        domain="https://other.example.com",
+        webhook_secret="wc-secret",
+    )
+    body = fixture_bytes("woocommerce-order.json")
+    headers = woo_headers(body, topic="order.created", secret="wc-secret")
+    with django_capture_on_commit_callbacks(execute=True):
+        answers = [
+            client.post(woo_url(store), data=body, content_type="application/json", **headers)
+            for store in (woo_store, other, woo_store)
+        ]
+
+    assert [a.json()["detail"] for a in answers] == ["accepted", "accepted", "duplicate"]
+    webhooks = InboundWebhook.objects.order_by("pk")
+    assert [(w.store_id, w.status, w.duplicate_count) for w in webhooks] == [
+        (woo_store.pk, "PROCESSED", 1),
+        (other.pk, "PROCESSED", 0),
+    ]
+    assert calls == [(webhooks[0].pk, 727), (webhooks[1].pk, 727)]
+
+
 def test_woocommerce_ping_is_answered_200_and_not_stored(client, woo_store):
     response = client.post(
         woo_url(woo_store), data=b"webhook_id=15", content_type="application/x-www-form-urlencoded"

@@ -337,6 +337,8 @@ def test_webhook_registration_is_idempotent_and_removable(shopify_sandbox, store
         "orders/cancelled",
         "refunds/create",
         "app/uninstalled",
+        "fulfillment_orders/hold_released",
+        "fulfillment_orders/scheduled_fulfillment_order_ready",
     ]
     client.delete_webhooks(store_webhook_ids=[r.store_webhook_id for r in first])
     assert shopify_sandbox.app.shop(SHOP).webhooks == {}

@@ -79,14 +79,15 @@ def test_woocommerce_webhook_signature_on_fixture_body():
     assert not woo_webhooks.is_valid_signature(body, header, "")
 
 
-def test_woocommerce_dedup_key_is_topic_and_body():
+def test_woocommerce_dedup_key_is_store_topic_and_body():
     body = fixture_bytes("woocommerce-order.json")
-    assert woo_webhooks.dedup_key("order.created", body) == woo_webhooks.dedup_key(
-        "order.created", body
-    )
-    assert woo_webhooks.dedup_key("order.created", body) != woo_webhooks.dedup_key(
-        "order.updated", body
-    )
+
+    def key(store_id: str, topic: str) -> str:
+        return woo_webhooks.dedup_key(store_id=store_id, topic=topic, body=body)
+
+    assert key("store-a", "order.created") == key("store-a", "order.created")
+    assert key("store-a", "order.created") != key("store-a", "order.updated")
+    assert key("store-a", "order.created") != key("store-b", "order.created")
     assert woo_webhooks.is_ping(b"webhook_id=42")
     assert not woo_webhooks.is_ping(b'{"webhook_id": 42}')
 

@@ -54,6 +54,8 @@ def test_full_shopify_oauth_connect_flow(retailer_client, shopify_sandbox, setti
     callback_url = settings.SITE_URL + "/webhooks/shopify/"
     assert subscriptions == [
         ("APP_UNINSTALLED", callback_url),
+        ("FULFILLMENT_ORDERS_HOLD_RELEASED", callback_url),
+        ("FULFILLMENT_ORDERS_SCHEDULED_FULFILLMENT_ORDER_READY", callback_url),
         ("ORDERS_CANCELLED", callback_url),
         ("ORDERS_CREATE", callback_url),
         ("ORDERS_PAID", callback_url),

@@ -79,13 +79,16 @@ def _our_order(
     return order, list(supplier_orders.values())
 
 
-def _shopify_setup(shopify_sandbox, quantities: dict[str, int], suppliers=None):
+def _shopify_setup(
+    shopify_sandbox, quantities: dict[str, int], suppliers=None, *, fulfillment_orders: int = 1
+):
     store = shopify_sandbox.connect_store()
     _publish(store, list(quantities))
     sandbox_order = shopify_sandbox.app.create_order(
         store.domain,
         lines=[{"sku": sku, "quantity": q} for sku, q in quantities.items()],
         deliver=False,
+        fulfillment_orders=fulfillment_orders,
     )
     line_ids = {li["sku"]: li["gid"] for li in sandbox_order["line_items"]}
     supplier = factories.SupplierFactory()
