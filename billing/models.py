@@ -255,6 +255,7 @@ class LedgerEntry(models.Model):
         REFUND = "REFUND", "Refund"
         REVERSAL = "REVERSAL", "Transfer reversal"
         STRIPE_FEE = "STRIPE_FEE", "Stripe fee"
+        REFUND_FAILED = "REFUND_FAIL", "Refund failed (reversed)"
 
     transaction_id = models.UUIDField(default=uuid.uuid4, db_index=True)
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -335,6 +336,11 @@ class Refund(TimeStampedModel):
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     refunded_at = models.DateTimeField(null=True, blank=True)
+    reversed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Stripe reported it failed after it was booked: reversed in the ledger then.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

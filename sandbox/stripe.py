@@ -1593,13 +1593,18 @@ class StripeSandbox:
         self, refund_id: str, *, status: str, reason: str = "expired_or_canceled_card"
     ):
         """A pending refund succeeds or fails at the bank: refund.updated is sent. A failed one
-        gives the money back to the platform's balance and off the charge's refunded amount."""
+        gives the money back to the platform's balance (a `refund_failure` balance transaction)
+        and off the charge's refunded amount. A refund that already succeeded can still fail
+        later, as Stripe's can (https://docs.stripe.com/refunds#failed-refunds)."""
         if status not in {"succeeded", "failed"}:
             raise ApiError(400, "invalid_request_error", "status must be succeeded or failed")
         with self.lock:
             refund = self.objects[refund_id]
-            if refund["status"] != "pending":
-                raise ApiError(400, "invalid_request_error", f"Refund {refund_id} is not pending.")
+            allowed = {"pending", "succeeded"} if status == "failed" else {"pending"}
+            if refund["status"] not in allowed:
+                raise ApiError(
+                    400, "invalid_request_error", f"Refund {refund_id} cannot become {status}."
+                )
             account = self.owner.get(refund_id)
             refund["status"] = status
             if status == "failed":
