@@ -91,6 +91,12 @@ class Charge(TimeStampedModel):
     card_label = models.CharField(max_length=40, blank=True, help_text="e.g. Visa •••• 4242")
     stripe_fee = MoneyField(default=ZERO, help_text="Stripe's processing fee (platform's cost).")
     settled_at = models.DateTimeField(null=True, blank=True)
+    intent_canceled_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Its PaymentIntent, left awaiting authentication, was cancelled at Stripe "
+        "(a new card or another payment replaced it): it can never be confirmed.",
+    )
 
     LIVE_STATUSES = ("PENDING", "SUCCEEDED", "PARTIALLY_REFUNDED", "REFUNDED")
     PAID_STATUSES = ("SUCCEEDED", "PARTIALLY_REFUNDED", "REFUNDED")
@@ -130,6 +136,7 @@ class Charge(TimeStampedModel):
             self.status == self.Status.FAILED
             and self.failure_code == "authentication_required"
             and bool(self.stripe_payment_intent_id)
+            and self.intent_canceled_at is None
         )
 
 

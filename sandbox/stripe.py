@@ -536,6 +536,9 @@ class StripeSandbox:
             if method == "POST" and len(rest) == 2 and rest[1] == "confirm":
                 intent = self._confirm_payment_intent(rest[0], params, account, request)
                 return self._expanded(intent, expand), 200
+            if method == "POST" and len(rest) == 2 and rest[1] == "cancel":
+                intent = self._cancel_payment_intent(rest[0], params, account, request)
+                return self._expanded(intent, expand), 200
         elif resource == "refunds":
             if method == "POST" and not rest:
                 return self._create_refund(params, account, request), 200
@@ -1054,6 +1057,40 @@ class StripeSandbox:
         method = self._payment_method(method_id, account)
         intent["payment_method"] = method["id"]
         return self._attempt(intent, method, params, account, request)
+
+    def _cancel_payment_intent(
+        self, intent_id: str, params: dict, account: str | None, request: dict
+    ) -> dict:
+        """Stripe cancels a PaymentIntent that has not charged (requires_payment_method,
+        requires_confirmation, requires_action, requires_capture): it can never be confirmed or
+        authenticated again. A canceled or succeeded one is refused
+        (https://docs.stripe.com/api/payment_intents/cancel)."""
+        intent = self._find(intent_id, "payment_intents", account)
+        cancellable = {
+            "requires_payment_method",
+            "requires_confirmation",
+            "requires_action",
+            "requires_capture",
+        }
+        if intent["status"] not in cancellable:
+            raise ApiError(
+                400,
+                "invalid_request_error",
+                f"You cannot cancel this PaymentIntent because it has a status of "
+                f"{intent['status']}. Only a PaymentIntent with one of the following statuses "
+                f"may be canceled: {', '.join(sorted(cancellable))}.",
+                code="payment_intent_unexpected_state",
+            )
+        intent.update(
+            {
+                "status": "canceled",
+                "canceled_at": self.now(),
+                "cancellation_reason": params.get("cancellation_reason") or None,
+                "next_action": None,
+            }
+        )
+        self._emit("payment_intent.canceled", intent, account=account, request=request)
+        return self._public(intent)
 
     def authenticate(self, intent_id: str, *, complete: bool) -> dict:
         """What the bank's 3-D Secure page does: the payment goes through, or it fails."""
