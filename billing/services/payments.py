@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -39,7 +40,7 @@ from billing.models import Charge, LedgerEntry
 from billing.services.invoices import issue_charge_invoice
 from billing.services.ledger import Leg, Movement, record_movements, record_stripe_fee
 from dropship.core.errors import DomainError
-from dropship.core.money import from_minor_units, to_minor_units
+from dropship.core.money import format_money, from_minor_units, quantize, to_minor_units
 from integrations.stripe import client as stripe_client
 from integrations.stripe.client import CardDeclined, StripeRequestError, StripeTemporaryError
 from orders.models import SupplierOrder
@@ -328,7 +329,19 @@ def _book_card_success(*, charge: Charge, intent: dict[str, Any]) -> None:
     balance = latest.get("balance_transaction") or {}
     if isinstance(balance, str):
         balance = {}
-    fee = from_minor_units(int(balance.get("fee") or 0), charge.currency)
+    settlement = str(balance.get("currency") or charge.currency).upper()
+    settled_fee = from_minor_units(int(balance.get("fee") or 0), settlement)
+    fee = settled_fee
+    if settlement != charge.currency.upper() and balance.get("exchange_rate"):
+        # The platform's balance is in another currency: Stripe's amount and fee are in it, at
+        # `exchange_rate` (charge currency -> settlement currency). The ledger stays in the
+        # charge's currency, so the fee is booked converted back at Stripe's own rate.
+        rate = Decimal(str(balance["exchange_rate"]))
+        charge.settlement_currency = settlement
+        charge.settlement_amount = from_minor_units(int(balance.get("amount") or 0), settlement)
+        charge.settlement_fee = settled_fee
+        charge.exchange_rate = rate
+        fee = quantize(settled_fee / rate)
     charge.status = Charge.Status.SUCCEEDED
     charge.stripe_payment_intent_id = intent["id"]
     charge.stripe_charge_id = latest.get("id") or ""
@@ -347,6 +360,10 @@ def _book_card_success(*, charge: Charge, intent: dict[str, Any]) -> None:
             "failure_message",
             "settled_at",
             "card_label",
+            "settlement_currency",
+            "settlement_amount",
+            "settlement_fee",
+            "exchange_rate",
             "updated_at",
         ]
     )
@@ -356,7 +373,13 @@ def _book_card_success(*, charge: Charge, intent: dict[str, Any]) -> None:
         supplier_order=supplier_order,
         fee=fee,
         currency=charge.currency,
-        memo=f"Stripe fee on {charge.stripe_charge_id or supplier_order.number}",
+        memo=f"Stripe fee on {charge.stripe_charge_id or supplier_order.number}"
+        + (
+            f" ({format_money(charge.settlement_fee, charge.settlement_currency)} at "
+            f"{charge.exchange_rate})"
+            if charge.settlement_currency
+            else ""
+        ),
     )
     issue_charge_invoice(charge=charge)
 

@@ -152,6 +152,10 @@ def _compare_stripe_to_books(transactions: list[dict[str, Any]]) -> list[Reconci
         amount = from_minor_units(int(bt["amount"]), currency)
         fee = from_minor_units(int(bt["fee"]), currency)
         charge = charges.get(bt["source"])
+        if charge is not None and charge.settlement_currency == currency:
+            # Settled in the platform's other currency: Stripe's figures are compared with the
+            # ones it gave us then (the ledger holds them converted to the charge's currency).
+            charge.amount, charge.stripe_fee = charge.settlement_amount, charge.settlement_fee
         if charge is None or not charge.is_paid:
             found.append(
                 _mismatch(
@@ -201,7 +205,7 @@ def _compare_stripe_to_books(transactions: list[dict[str, Any]]) -> list[Reconci
                     actual=amount,
                 )
             )
-        elif refund.amount != amount:
+        elif refund.currency == currency and refund.amount != amount:
             found.append(
                 _mismatch(
                     Kind.AMOUNT,
@@ -230,7 +234,7 @@ def _compare_stripe_to_books(transactions: list[dict[str, Any]]) -> list[Reconci
                     actual=amount,
                 )
             )
-        elif refund.amount != amount:
+        elif refund.currency == currency and refund.amount != amount:
             found.append(
                 _mismatch(
                     Kind.AMOUNT,
@@ -246,6 +250,8 @@ def _compare_stripe_to_books(transactions: list[dict[str, Any]]) -> list[Reconci
         currency = bt["currency"].upper()
         amount = -from_minor_units(int(bt["amount"]), currency)
         payout = payouts.get(bt["source"])
+        if payout is not None and payout.transfer_currency == currency:
+            payout.amount = payout.transfer_amount  # sent converted: compare what was sent
         if payout is None:
             found.append(
                 _mismatch(
@@ -282,7 +288,7 @@ def _compare_stripe_to_books(transactions: list[dict[str, Any]]) -> list[Reconci
                     actual=amount,
                 )
             )
-        elif reversal.amount != amount:
+        elif reversal.currency == currency and reversal.amount != amount:
             found.append(
                 _mismatch(
                     Kind.AMOUNT,
