@@ -296,8 +296,9 @@ class RefundAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         "platform_fee_share",
         "commission_returned",
         "created_by",
+        "reversed_at",
     ]
-    list_filter = ["status", "source", "currency"]
+    list_filter = ["status", "source", "currency", ("reversed_at", admin.EmptyFieldListFilter)]
     search_fields = ["supplier_order__number", "stripe_refund_id", "reason"]
     date_hierarchy = "created_at"
     list_select_related = ["supplier_order", "created_by"]

@@ -91,6 +91,18 @@ class Charge(TimeStampedModel):
     card_label = models.CharField(max_length=40, blank=True, help_text="e.g. Visa •••• 4242")
     stripe_fee = MoneyField(default=ZERO, help_text="Stripe's processing fee (platform's cost).")
     settled_at = models.DateTimeField(null=True, blank=True)
+    # Where Stripe settled it: the platform's balance may be in another currency than the charge
+    # (converted at `exchange_rate`); Stripe's amount and fee are then in that currency.
+    settlement_currency = models.CharField(max_length=3, blank=True)
+    settlement_amount = MoneyField(default=ZERO)
+    settlement_fee = MoneyField(default=ZERO, help_text="Stripe's fee, in the settlement currency.")
+    exchange_rate = models.DecimalField(max_digits=18, decimal_places=9, null=True, blank=True)
+    intent_canceled_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Its PaymentIntent, left awaiting authentication, was cancelled at Stripe "
+        "(a new card or another payment replaced it): it can never be confirmed.",
+    )
 
     LIVE_STATUSES = ("PENDING", "SUCCEEDED", "PARTIALLY_REFUNDED", "REFUNDED")
     PAID_STATUSES = ("SUCCEEDED", "PARTIALLY_REFUNDED", "REFUNDED")
@@ -130,6 +142,7 @@ class Charge(TimeStampedModel):
             self.status == self.Status.FAILED
             and self.failure_code == "authentication_required"
             and bool(self.stripe_payment_intent_id)
+            and self.intent_canceled_at is None
         )
 
 
@@ -213,6 +226,10 @@ class Payout(TimeStampedModel):
     status_reason = models.CharField(max_length=300, blank=True)
     available_at = models.DateTimeField(help_text="End of the holdback period.")
     stripe_transfer_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    transfer_currency = models.CharField(
+        max_length=3, blank=True, help_text="Set when the transfer left in another currency."
+    )
+    transfer_amount = MoneyField(default=ZERO, help_text="In transfer_currency, when set.")
     transfer_group = models.CharField(max_length=64, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     transfer_attempts = models.PositiveSmallIntegerField(
@@ -255,6 +272,7 @@ class LedgerEntry(models.Model):
         REFUND = "REFUND", "Refund"
         REVERSAL = "REVERSAL", "Transfer reversal"
         STRIPE_FEE = "STRIPE_FEE", "Stripe fee"
+        REFUND_FAILED = "REFUND_FAIL", "Refund failed (reversed)"
 
     transaction_id = models.UUIDField(default=uuid.uuid4, db_index=True)
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -335,6 +353,11 @@ class Refund(TimeStampedModel):
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     refunded_at = models.DateTimeField(null=True, blank=True)
+    reversed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Stripe reported it failed after it was booked: reversed in the ledger then.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

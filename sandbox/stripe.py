@@ -60,6 +60,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -150,6 +151,16 @@ class StripeSandbox:
     # Transfers without a source_transaction draw on the available balance and are refused
     # with `balance_insufficient` when it is short; switch off to let any transfer through.
     check_available_balance: bool = True
+    # The currency the platform's balance is kept in. "" (the old model): every charge settles in
+    # its own currency. Set (e.g. "usd"), a charge in another currency is converted at
+    # `exchange_rates` (charge currency -> settlement currency): its balance transaction's
+    # amount and fee are in the settlement currency with the `exchange_rate`, and a transfer
+    # funded by it must be in that currency (https://docs.stripe.com/api/balance_transactions/object,
+    # https://docs.stripe.com/connect/currencies).
+    settlement_currency: str = ""
+    exchange_rates: dict[str, float] = field(
+        default_factory=lambda: {"cad": 0.73, "eur": 1.08, "gbp": 1.27, "usd": 1.0}
+    )
     enabled_events: list[str] = field(default_factory=lambda: ["*"])
     base_url: str = ""  # set by the server once its port is known
     verbose: bool = False
@@ -536,6 +547,9 @@ class StripeSandbox:
             if method == "POST" and len(rest) == 2 and rest[1] == "confirm":
                 intent = self._confirm_payment_intent(rest[0], params, account, request)
                 return self._expanded(intent, expand), 200
+            if method == "POST" and len(rest) == 2 and rest[1] == "cancel":
+                intent = self._cancel_payment_intent(rest[0], params, account, request)
+                return self._expanded(intent, expand), 200
         elif resource == "refunds":
             if method == "POST" and not rest:
                 return self._create_refund(params, account, request), 200
@@ -891,6 +905,7 @@ class StripeSandbox:
         fee: int = 0,
         description: str | None = None,
         fee_description: str = "Stripe processing fees",
+        exchange_rate: float | None = None,
     ) -> dict:
         now = self.now()
         transaction = balance_transaction_object(
@@ -904,7 +919,18 @@ class StripeSandbox:
             type_=type_,
             fee_description=fee_description,
         )
+        transaction["exchange_rate"] = exchange_rate
         return self._store(transaction, account)
+
+    def settled(self, amount: int, currency: str) -> tuple[int, str, float | None]:
+        """What a charge (or refund) of `amount` `currency` is on the platform's balance: the
+        amount, its currency, and the exchange rate when Stripe converted it."""
+        settlement = self.settlement_currency.lower()
+        if not settlement or settlement == currency:
+            return amount, currency, None
+        rate = self.exchange_rates[currency]
+        converted = int((Decimal(amount) * Decimal(str(rate))).to_integral_value(ROUND_HALF_UP))
+        return converted, settlement, rate
 
     def _create_payment_intent(self, params: dict, account: str | None, request: dict) -> dict:
         amount = _int(params, "amount", required=True)
@@ -1055,6 +1081,40 @@ class StripeSandbox:
         intent["payment_method"] = method["id"]
         return self._attempt(intent, method, params, account, request)
 
+    def _cancel_payment_intent(
+        self, intent_id: str, params: dict, account: str | None, request: dict
+    ) -> dict:
+        """Stripe cancels a PaymentIntent that has not charged (requires_payment_method,
+        requires_confirmation, requires_action, requires_capture): it can never be confirmed or
+        authenticated again. A canceled or succeeded one is refused
+        (https://docs.stripe.com/api/payment_intents/cancel)."""
+        intent = self._find(intent_id, "payment_intents", account)
+        cancellable = {
+            "requires_payment_method",
+            "requires_confirmation",
+            "requires_action",
+            "requires_capture",
+        }
+        if intent["status"] not in cancellable:
+            raise ApiError(
+                400,
+                "invalid_request_error",
+                f"You cannot cancel this PaymentIntent because it has a status of "
+                f"{intent['status']}. Only a PaymentIntent with one of the following statuses "
+                f"may be canceled: {', '.join(sorted(cancellable))}.",
+                code="payment_intent_unexpected_state",
+            )
+        intent.update(
+            {
+                "status": "canceled",
+                "canceled_at": self.now(),
+                "cancellation_reason": params.get("cancellation_reason") or None,
+                "next_action": None,
+            }
+        )
+        self._emit("payment_intent.canceled", intent, account=account, request=request)
+        return self._public(intent)
+
     def authenticate(self, intent_id: str, *, complete: bool) -> dict:
         """What the bank's 3-D Secure page does: the payment goes through, or it fails."""
         with self.lock:
@@ -1114,15 +1174,17 @@ class StripeSandbox:
         amount, currency = intent["amount"], intent["currency"]
         balance_transaction = None
         if not failed:
+            settled, settled_currency, rate = self.settled(amount, currency)
             balance_transaction = self._balance_transaction(
-                amount=amount,
-                currency=currency,
+                amount=settled,
+                currency=settled_currency,
                 type_="charge",
                 category="charge",
                 source=charge_id,
                 account=account,
-                fee=processing_fee(amount),
+                fee=processing_fee(settled),
                 description=intent["description"],
+                exchange_rate=rate,
             )["id"]
         charge = charge_object(
             now=self.now(),
@@ -1203,14 +1265,16 @@ class StripeSandbox:
                 param="amount",
             )
         refund_id = new_id("re")
+        settled, settled_currency, rate = self.settled(amount, charge["currency"])
         balance_transaction = self._balance_transaction(
-            amount=-amount,
-            currency=charge["currency"],
+            amount=-settled,
+            currency=settled_currency,
             type_="refund",
             category="refund",
             source=refund_id,
             account=account,
             description="REFUND FOR CHARGE",
+            exchange_rate=rate,
         )
         refund = refund_object(
             now=self.now(),
@@ -1423,16 +1487,17 @@ class StripeSandbox:
                 )
         if source:
             charge = self._find(source, "charges", account)
-            if charge["currency"] != currency:
+            funds = self.objects[charge["balance_transaction"]]
+            if funds["currency"] != currency:
                 raise ApiError(
                     400,
                     "invalid_request_error",
                     "The currency of source_transaction's balance transaction "
-                    f"({charge['currency']}) must be the same as the transfer currency "
+                    f"({funds['currency']}) must be the same as the transfer currency "
                     f"({currency}).",
                     param="source_transaction",
                 )
-            if amount > charge["amount_captured"]:
+            if amount > funds["amount"]:
                 raise ApiError(
                     400,
                     "invalid_request_error",
@@ -1593,13 +1658,18 @@ class StripeSandbox:
         self, refund_id: str, *, status: str, reason: str = "expired_or_canceled_card"
     ):
         """A pending refund succeeds or fails at the bank: refund.updated is sent. A failed one
-        gives the money back to the platform's balance and off the charge's refunded amount."""
+        gives the money back to the platform's balance (a `refund_failure` balance transaction)
+        and off the charge's refunded amount. A refund that already succeeded can still fail
+        later, as Stripe's can (https://docs.stripe.com/refunds#failed-refunds)."""
         if status not in {"succeeded", "failed"}:
             raise ApiError(400, "invalid_request_error", "status must be succeeded or failed")
         with self.lock:
             refund = self.objects[refund_id]
-            if refund["status"] != "pending":
-                raise ApiError(400, "invalid_request_error", f"Refund {refund_id} is not pending.")
+            allowed = {"pending", "succeeded"} if status == "failed" else {"pending"}
+            if refund["status"] not in allowed:
+                raise ApiError(
+                    400, "invalid_request_error", f"Refund {refund_id} cannot become {status}."
+                )
             account = self.owner.get(refund_id)
             refund["status"] = status
             if status == "failed":
@@ -1607,9 +1677,11 @@ class StripeSandbox:
                 charge = self.objects[refund["charge"]]
                 charge["amount_refunded"] -= refund["amount"]
                 charge["refunded"] = False
+                settled, settled_currency, rate = self.settled(refund["amount"], refund["currency"])
                 failure = self._balance_transaction(
-                    amount=refund["amount"],
-                    currency=refund["currency"],
+                    amount=settled,
+                    currency=settled_currency,
+                    exchange_rate=rate,
                     type_="refund_failure",
                     category="refund_failure",
                     source=refund_id,

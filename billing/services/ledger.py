@@ -175,42 +175,91 @@ def record_stripe_fee(
     )
 
 
+@dataclass(frozen=True)
+class RefundAmounts:
+    """How a refund splits (billing.models.Refund's amounts), for the ledger."""
+
+    amount: Decimal
+    supplier_share: Decimal
+    platform_fee_share: Decimal
+    commission_returned: Decimal
+    currency: str
+
+
 def record_refund(
-    *,
-    supplier_order: SupplierOrder,
-    money_account: str,
-    amount: Decimal,
-    supplier_share: Decimal,
-    platform_fee_share: Decimal,
-    commission_returned: Decimal,
-    currency: str,
-    memo: str,
+    *, supplier_order: SupplierOrder, money_account: str, refund: RefundAmounts, memo: str
 ) -> None:
     """Money back to the retailer, taken from the supplier's share and the platform fee; the
     commission on the refunded goods goes back to the supplier."""
-    retailer, supplier = supplier_order.order.retailer, supplier_order.supplier
-    record_movement(
-        kind=Kind.REFUND,
-        currency=currency,
-        supplier_order=supplier_order,
-        memo=memo,
-        legs=[
-            Leg(money_account, -amount, retailer=retailer),
-            Leg(Account.SUPPLIER_PAYABLE, supplier_share, supplier=supplier),
-            Leg(Account.PLATFORM_REVENUE, platform_fee_share),
-        ],
-    )
-    if commission_returned:
-        record_movement(
-            kind=Kind.COMMISSION,
-            currency=currency,
+    record_movements(
+        movements=_refund_movements(
             supplier_order=supplier_order,
-            memo=f"Commission returned: {memo}",
+            money_account=money_account,
+            refund=refund,
+            memo=memo,
+            failed=False,
+        )
+    )
+
+
+def record_refund_failure(
+    *, supplier_order: SupplierOrder, money_account: str, refund: RefundAmounts, memo: str
+) -> None:
+    """A booked refund the bank sent back: the exact opposite of `record_refund`, as new rows
+    (the ledger is append-only). The money is on the platform's balance again, the supplier is
+    owed its share again and the commission on it is kept again."""
+    record_movements(
+        movements=_refund_movements(
+            supplier_order=supplier_order,
+            money_account=money_account,
+            refund=refund,
+            memo=memo,
+            failed=True,
+        )
+    )
+
+
+def _refund_movements(
+    *,
+    supplier_order: SupplierOrder,
+    money_account: str,
+    refund: RefundAmounts,
+    memo: str,
+    failed: bool,
+) -> list[Movement]:
+    retailer, supplier = supplier_order.order.retailer, supplier_order.supplier
+    sign = Decimal(-1) if failed else Decimal(1)
+    movements = [
+        Movement(
+            kind=Kind.REFUND_FAILED if failed else Kind.REFUND,
+            currency=refund.currency,
+            supplier_order=supplier_order,
+            memo=memo,
             legs=[
-                Leg(Account.SUPPLIER_PAYABLE, -commission_returned, supplier=supplier),
-                Leg(Account.PLATFORM_REVENUE, commission_returned),
+                Leg(money_account, -refund.amount * sign, retailer=retailer),
+                Leg(Account.SUPPLIER_PAYABLE, refund.supplier_share * sign, supplier=supplier),
+                Leg(Account.PLATFORM_REVENUE, refund.platform_fee_share * sign),
             ],
         )
+    ]
+    if refund.commission_returned:
+        movements.append(
+            Movement(
+                kind=Kind.REFUND_FAILED if failed else Kind.COMMISSION,
+                currency=refund.currency,
+                supplier_order=supplier_order,
+                memo=f"{'Commission kept again' if failed else 'Commission returned'}: {memo}",
+                legs=[
+                    Leg(
+                        Account.SUPPLIER_PAYABLE,
+                        -refund.commission_returned * sign,
+                        supplier=supplier,
+                    ),
+                    Leg(Account.PLATFORM_REVENUE, refund.commission_returned * sign),
+                ],
+            )
+        )
+    return movements
 
 
 def record_transfer(

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -39,7 +40,7 @@ from billing.models import Charge, LedgerEntry
 from billing.services.invoices import issue_charge_invoice
 from billing.services.ledger import Leg, Movement, record_movements, record_stripe_fee
 from dropship.core.errors import DomainError
-from dropship.core.money import from_minor_units, to_minor_units
+from dropship.core.money import format_money, from_minor_units, quantize, to_minor_units
 from integrations.stripe import client as stripe_client
 from integrations.stripe.client import CardDeclined, StripeRequestError, StripeTemporaryError
 from orders.models import SupplierOrder
@@ -52,6 +53,7 @@ __all__ = [
     "PaymentError",
     "PaymentResult",
     "StripeTemporaryError",
+    "cancel_stale_payment_intents",
     "charge_on_terms",
     "confirm_card_charge",
     "find_card_charge_for_intent",
@@ -157,6 +159,7 @@ def charge_on_terms(*, supplier_order: SupplierOrder, retailer: Retailer) -> Pay
     born SUCCEEDED (a paid status), so none exists yet. The unique key still guards the row."""
     charge = _terms_charge(supplier_order=supplier_order, retailer=retailer, now=timezone.now())
     charge.save(force_insert=True)
+    _cancel_after_payment(supplier_order=supplier_order, paid=charge)
     record_charge_in_ledger(charge=charge, debit_account=Account.RETAILER_RECEIVABLE)
     return PaymentResult(charge=charge, is_paid=True, paid_now=True)
 
@@ -223,6 +226,9 @@ def open_card_charge(
         and not retry_same_card
     ):
         return last
+    if last is not None and last.needs_authentication:
+        # The new attempt replaces it: the old PaymentIntent must never be confirmed later.
+        cancel_stale_payment_intents(supplier_order=supplier_order, reason=REPLACED)
     attempt = (last.attempt if last else 0) + 1
     return Charge.objects.create(
         supplier_order=supplier_order,
@@ -323,7 +329,19 @@ def _book_card_success(*, charge: Charge, intent: dict[str, Any]) -> None:
     balance = latest.get("balance_transaction") or {}
     if isinstance(balance, str):
         balance = {}
-    fee = from_minor_units(int(balance.get("fee") or 0), charge.currency)
+    settlement = str(balance.get("currency") or charge.currency).upper()
+    settled_fee = from_minor_units(int(balance.get("fee") or 0), settlement)
+    fee = settled_fee
+    if settlement != charge.currency.upper() and balance.get("exchange_rate"):
+        # The platform's balance is in another currency: Stripe's amount and fee are in it, at
+        # `exchange_rate` (charge currency -> settlement currency). The ledger stays in the
+        # charge's currency, so the fee is booked converted back at Stripe's own rate.
+        rate = Decimal(str(balance["exchange_rate"]))
+        charge.settlement_currency = settlement
+        charge.settlement_amount = from_minor_units(int(balance.get("amount") or 0), settlement)
+        charge.settlement_fee = settled_fee
+        charge.exchange_rate = rate
+        fee = quantize(settled_fee / rate)
     charge.status = Charge.Status.SUCCEEDED
     charge.stripe_payment_intent_id = intent["id"]
     charge.stripe_charge_id = latest.get("id") or ""
@@ -342,15 +360,26 @@ def _book_card_success(*, charge: Charge, intent: dict[str, Any]) -> None:
             "failure_message",
             "settled_at",
             "card_label",
+            "settlement_currency",
+            "settlement_amount",
+            "settlement_fee",
+            "exchange_rate",
             "updated_at",
         ]
     )
     record_charge_in_ledger(charge=charge, debit_account=Account.STRIPE_CLEARING)
+    _cancel_after_payment(supplier_order=supplier_order, paid=charge)
     record_stripe_fee(
         supplier_order=supplier_order,
         fee=fee,
         currency=charge.currency,
-        memo=f"Stripe fee on {charge.stripe_charge_id or supplier_order.number}",
+        memo=f"Stripe fee on {charge.stripe_charge_id or supplier_order.number}"
+        + (
+            f" ({format_money(charge.settlement_fee, charge.settlement_currency)} at "
+            f"{charge.exchange_rate})"
+            if charge.settlement_currency
+            else ""
+        ),
     )
     issue_charge_invoice(charge=charge)
 
@@ -404,6 +433,64 @@ def _fail_charge(
         charge.stripe_charge_id = stripe_charge_id
         fields.append("stripe_charge_id")
     charge.save(update_fields=fields)
+
+
+# --- PaymentIntents left awaiting authentication ------------------------------------------------
+REPLACED = "Cancelled: a new payment attempt replaced it."
+PAID_OTHERWISE = "Cancelled: the supplier order was paid by another payment."
+
+
+def cancel_stale_payment_intents(
+    *, supplier_order: SupplierOrder, reason: str, keep_charge_id: int | None = None
+) -> int:
+    """Cancel at Stripe every PaymentIntent of the supplier order that waits for the retailer's
+    authentication (a card attempt that failed with authentication_required), so none can be
+    confirmed on the bank's page and charge later (https://docs.stripe.com/api/payment_intents/
+    cancel). The caller holds the supplier order's row lock. Idempotent: one key per
+    PaymentIntent, and a cancelled one is marked and skipped. Returns how many were cancelled.
+
+    Raises StripeTemporaryError when Stripe cannot answer, and also when a PaymentIntent was
+    paid before the cancel reached Stripe: payment_intent.succeeded books it, and the caller's
+    task comes back to find the supplier order paid."""
+    stale = list(
+        supplier_order.charges.select_for_update()
+        .filter(
+            method=Charge.Method.CARD,
+            status=Charge.Status.FAILED,
+            failure_code="authentication_required",
+            intent_canceled_at__isnull=True,
+        )
+        .exclude(stripe_payment_intent_id=None)
+        .exclude(pk=keep_charge_id or 0)
+    )
+    for charge in stale:
+        status = stripe_client.cancel_payment_intent(
+            payment_intent_id=charge.stripe_payment_intent_id or "",
+            idempotency_key=f"{charge.idempotency_key}-cancel",
+        )
+        if status == "succeeded":
+            raise StripeTemporaryError(
+                f"Payment {charge.stripe_payment_intent_id} was confirmed meanwhile; it is "
+                "booked from Stripe's event before anything else is charged."
+            )
+        charge.intent_canceled_at = timezone.now()
+        charge.failure_message = reason
+        charge.save(update_fields=["intent_canceled_at", "failure_message", "updated_at"])
+    return len(stale)
+
+
+def _cancel_after_payment(*, supplier_order: SupplierOrder, paid: Charge) -> None:
+    """Another payment of the supplier order succeeded: an attempt still awaiting the retailer's
+    authentication is cancelled at Stripe. Stripe down now leaves it for the confirm page to
+    refuse (the supplier order is paid) and is logged for support."""
+    try:
+        cancel_stale_payment_intents(
+            supplier_order=supplier_order, reason=PAID_OTHERWISE, keep_charge_id=paid.pk
+        )
+    except (StripeTemporaryError, StripeRequestError) as exc:
+        logger.warning(
+            "Could not cancel a stale PaymentIntent of %s: %s", supplier_order.number, exc
+        )
 
 
 # --- Stripe's word on PaymentIntents (webhooks), for attempts our own call did not settle -------

@@ -35,7 +35,7 @@ from billing.models import Charge, ConnectedAccount, LedgerEntry, Payout, Refund
 from billing.services.ledger import record_reversal, record_transfer
 from dropship.accounts.models import Notification
 from dropship.accounts.services import notify
-from dropship.core.money import ZERO, format_money, from_minor_units, to_minor_units
+from dropship.core.money import ZERO, format_money, from_minor_units, quantize, to_minor_units
 from integrations.stripe import client as stripe_client
 from integrations.stripe.client import IdempotencyConflict, StripeRequestError
 from orders.models import Dispute, SupplierOrder
@@ -248,10 +248,17 @@ def transfer_payout(*, payout_id: int, now: datetime | None = None) -> Payout:
         charge = supplier_order.charges.filter(
             status__in=Charge.PAID_STATUSES, method=Charge.Method.CARD
         ).first()
+        # A transfer funded by a charge is made from the balance that charge settled into, in
+        # that currency (https://docs.stripe.com/connect/currencies): the supplier's share is
+        # converted at the charge's own rate.
+        currency, to_send = payout.currency, amount
+        if charge is not None and charge.settlement_currency and charge.exchange_rate:
+            currency = charge.settlement_currency
+            to_send = quantize(amount * charge.exchange_rate)
         try:
             transfer = stripe_client.create_transfer(
-                amount=to_minor_units(amount, payout.currency),
-                currency=payout.currency,
+                amount=to_minor_units(to_send, currency),
+                currency=currency,
                 destination=account.stripe_account_id,
                 transfer_group=payout.transfer_group or supplier_order.number,
                 source_transaction=charge.stripe_charge_id if charge else None,
@@ -277,7 +284,12 @@ def transfer_payout(*, payout_id: int, now: datetime | None = None) -> Payout:
             payout.save(update_fields=["amount", "status", "status_reason", "updated_at"])
             logger.warning("Payout %s failed: %s", payout.pk, exc.message)
             return payout
-        transferred = from_minor_units(int(transfer["amount"]), payout.currency)
+        transferred = from_minor_units(int(transfer["amount"]), currency)
+        if currency != payout.currency:
+            payout.transfer_currency = currency
+            payout.transfer_amount = transferred
+            # What the supplier was owed, in its order's currency (Stripe sent it converted).
+            transferred = amount if transferred == to_send else _converted_back(transferred, charge)
         payout.amount = transferred
         payout.status = Payout.Status.PAID
         payout.status_reason = ""
@@ -292,6 +304,8 @@ def transfer_payout(*, payout_id: int, now: datetime | None = None) -> Payout:
                 "stripe_transfer_id",
                 "paid_at",
                 "retry_at",
+                "transfer_currency",
+                "transfer_amount",
                 "updated_at",
             ]
         )
@@ -312,6 +326,11 @@ def transfer_payout(*, payout_id: int, now: datetime | None = None) -> Payout:
             url=reverse("billing:supplier"),
         )
         return payout
+
+
+def _converted_back(amount: Decimal, charge: Charge | None) -> Decimal:
+    rate = charge.exchange_rate if charge is not None else None
+    return quantize(amount / rate) if rate else amount
 
 
 def _retry_later(*, payout: Payout, now: datetime, message: str) -> None:
@@ -385,10 +404,15 @@ def reverse_transfer(*, reversal_id: int) -> TransferReversal:
             return _fail_reversal(
                 reversal, message=f"Payout {payout.pk} has no Stripe transfer to reverse."
             )
+        amount, currency = reversal.amount, reversal.currency
+        if payout.transfer_currency and payout.amount:
+            # The transfer left in another currency: it is reversed in that one, pro rata.
+            currency = payout.transfer_currency
+            amount = quantize(reversal.amount * payout.transfer_amount / payout.amount)
         try:
             result = stripe_client.create_transfer_reversal(
                 transfer_id=payout.stripe_transfer_id,
-                amount=to_minor_units(reversal.amount, reversal.currency),
+                amount=to_minor_units(amount, currency),
                 metadata={
                     "reversal_id": str(reversal.pk),
                     "refund_id": str(reversal.refund_id or ""),

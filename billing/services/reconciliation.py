@@ -2,8 +2,9 @@
 tell the same story. Every disagreement becomes a ReconciliationMismatch for admins.
 
 Compared, for one day (UTC):
-- each Stripe balance transaction of the kinds we cause (charge, refund, transfer, transfer
-  reversal) against the record we booked for it: missing, or a different amount or fee;
+- each Stripe balance transaction of the kinds we cause (charge, refund, refund failure,
+  transfer, transfer reversal) against the record we booked for it: missing, or a different
+  amount or fee (a `refund_failure` gives a booked refund's money back: we must have reversed it);
 - each record we booked that day against Stripe: missing there;
 - each supplier order with money movements that day: its status against its charges, the money
   the ledger holds for it against the charge, and the ledger's transfers against its payout;
@@ -128,7 +129,9 @@ def _compare_stripe_to_books(transactions: list[dict[str, Any]]) -> list[Reconci
     refunds = {
         r.stripe_refund_id: r
         for r in Refund.objects.filter(
-            stripe_refund_id__in=[bt["source"] for bt in by_type["refund"]]
+            stripe_refund_id__in=[
+                bt["source"] for bt in by_type["refund"] + by_type["refund_failure"]
+            ]
         )
     }
     payouts = {
@@ -149,6 +152,10 @@ def _compare_stripe_to_books(transactions: list[dict[str, Any]]) -> list[Reconci
         amount = from_minor_units(int(bt["amount"]), currency)
         fee = from_minor_units(int(bt["fee"]), currency)
         charge = charges.get(bt["source"])
+        if charge is not None and charge.settlement_currency == currency:
+            # Settled in the platform's other currency: Stripe's figures are compared with the
+            # ones it gave us then (the ledger holds them converted to the charge's currency).
+            charge.amount, charge.stripe_fee = charge.settlement_amount, charge.settlement_fee
         if charge is None or not charge.is_paid:
             found.append(
                 _mismatch(
@@ -188,7 +195,7 @@ def _compare_stripe_to_books(transactions: list[dict[str, Any]]) -> list[Reconci
         currency = bt["currency"].upper()
         amount = -from_minor_units(int(bt["amount"]), currency)
         refund = refunds.get(bt["source"])
-        if refund is None or refund.status != Refund.Status.SUCCEEDED:
+        if refund is None or refund.refunded_at is None:  # never booked (a reversed one was)
             found.append(
                 _mismatch(
                     Kind.MISSING_IN_LEDGER,
@@ -198,7 +205,7 @@ def _compare_stripe_to_books(transactions: list[dict[str, Any]]) -> list[Reconci
                     actual=amount,
                 )
             )
-        elif refund.amount != amount:
+        elif refund.currency == currency and refund.amount != amount:
             found.append(
                 _mismatch(
                     Kind.AMOUNT,
@@ -210,10 +217,41 @@ def _compare_stripe_to_books(transactions: list[dict[str, Any]]) -> list[Reconci
                     actual=amount,
                 )
             )
+    for bt in by_type["refund_failure"]:
+        currency = bt["currency"].upper()
+        amount = from_minor_units(int(bt["amount"]), currency)
+        refund = refunds.get(bt["source"])
+        if refund is None or refund.refunded_at is None:
+            continue  # it failed before we booked it: nothing was booked, nothing to reverse
+        if refund.reversed_at is None:
+            found.append(
+                _mismatch(
+                    Kind.MISSING_IN_LEDGER,
+                    bt["source"],
+                    f"Stripe gave back {format_money(amount, currency)} of refund {bt['source']} "
+                    "that failed at the bank, and our books still count it refunded.",
+                    supplier_order_id=refund.supplier_order_id,
+                    actual=amount,
+                )
+            )
+        elif refund.currency == currency and refund.amount != amount:
+            found.append(
+                _mismatch(
+                    Kind.AMOUNT,
+                    bt["source"],
+                    f"Stripe gave back {format_money(amount, currency)} of a failed refund, we "
+                    f"reversed {format_money(refund.amount, currency)}.",
+                    supplier_order_id=refund.supplier_order_id,
+                    expected=refund.amount,
+                    actual=amount,
+                )
+            )
     for bt in by_type["transfer"]:
         currency = bt["currency"].upper()
         amount = -from_minor_units(int(bt["amount"]), currency)
         payout = payouts.get(bt["source"])
+        if payout is not None and payout.transfer_currency == currency:
+            payout.amount = payout.transfer_amount  # sent converted: compare what was sent
         if payout is None:
             found.append(
                 _mismatch(
@@ -250,7 +288,7 @@ def _compare_stripe_to_books(transactions: list[dict[str, Any]]) -> list[Reconci
                     actual=amount,
                 )
             )
-        elif reversal.amount != amount:
+        elif reversal.currency == currency and reversal.amount != amount:
             found.append(
                 _mismatch(
                     Kind.AMOUNT,
@@ -269,6 +307,7 @@ def _compare_books_to_stripe(
     transactions: list[dict[str, Any]], *, start: datetime, end: datetime
 ) -> list[ReconciliationMismatch]:
     sources = {bt["source"] for bt in transactions}
+    failures = {bt["source"] for bt in transactions if bt["type"] == "refund_failure"}
     found = []
     for charge in Charge.objects.filter(
         method=Charge.Method.CARD,
@@ -288,7 +327,23 @@ def _compare_books_to_stripe(
                 )
             )
     for refund in Refund.objects.filter(
-        status=Refund.Status.SUCCEEDED,
+        stripe_refund_id__isnull=False,
+        reversed_at__gte=start,
+        reversed_at__lt=end,
+    ):
+        if refund.stripe_refund_id not in failures:
+            found.append(
+                _mismatch(
+                    Kind.MISSING_IN_STRIPE,
+                    refund.stripe_refund_id,
+                    f"We reversed a failed refund of "
+                    f"{format_money(refund.amount, refund.currency)} that Stripe's balance does "
+                    "not show given back.",
+                    supplier_order_id=refund.supplier_order_id,
+                    expected=refund.amount,
+                )
+            )
+    for refund in Refund.objects.filter(
         stripe_refund_id__isnull=False,
         refunded_at__gte=start,
         refunded_at__lt=end,
@@ -380,6 +435,7 @@ def _check_supplier_orders(
             LedgerEntry.Kind.CHARGE,
             LedgerEntry.Kind.FEE,
             LedgerEntry.Kind.REFUND,
+            LedgerEntry.Kind.REFUND_FAILED,
         ):
             money[so_id] += total
         if account == Account.SUPPLIER_PAYABLE:

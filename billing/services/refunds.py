@@ -12,7 +12,8 @@ succeeded: a Charge no longer embeds its refunds (API 2022-11-15,
 https://docs.stripe.com/changelog/2022-11-15/deprecates-charges-auto-expand), so they come as
 refund.created / refund.updated, and charge.refunded makes us list the charge's refunds. A pending
 refund (ours or the dashboard's) waits as PENDING until refund.updated says how it ended; the
-settle-payouts sweeper reads a pending one back from Stripe if that event is lost.
+settle-payouts sweeper reads a pending one back from Stripe if that event is lost. One that
+fails at the bank after it was booked is reversed once (new ledger rows, the refund FAILED).
 A dispute opened by the retailer's bank freezes the supplier order's payout until it closes;
 a lost dispute is booked like a refund of the disputed amount.
 """
@@ -29,7 +30,13 @@ from django.utils import timezone
 
 from billing.fees import RefundSplit, split_refund, supplier_order_amounts
 from billing.models import Charge, Refund
-from billing.services.ledger import money_account_for, record_refund, record_stripe_fee
+from billing.services.ledger import (
+    RefundAmounts,
+    money_account_for,
+    record_refund,
+    record_refund_failure,
+    record_stripe_fee,
+)
 from billing.services.payouts import freeze_payout, release_held_payouts, take_back_from_payout
 from dropship.accounts.models import Notification, User
 from dropship.accounts.services import email_organisation, notify
@@ -230,6 +237,16 @@ def _fail_refund(refund: Refund, *, message: str) -> None:
     logger.warning("Refund %s failed: %s", refund.pk, message)
 
 
+def _amounts(refund: Refund) -> RefundAmounts:
+    return RefundAmounts(
+        amount=refund.amount,
+        supplier_share=refund.supplier_share,
+        platform_fee_share=refund.platform_fee_share,
+        commission_returned=refund.commission_returned,
+        currency=refund.currency,
+    )
+
+
 def _settle_refund(*, refund: Refund, charge: Charge, supplier_order: SupplierOrder) -> None:
     refund.status = Refund.Status.SUCCEEDED
     refund.refunded_at = timezone.now()
@@ -253,11 +270,7 @@ def _settle_refund(*, refund: Refund, charge: Charge, supplier_order: SupplierOr
     record_refund(
         supplier_order=supplier_order,
         money_account=money_account_for(charge.method),
-        amount=refund.amount,
-        supplier_share=refund.supplier_share,
-        platform_fee_share=refund.platform_fee_share,
-        commission_returned=refund.commission_returned,
-        currency=refund.currency,
+        refund=_amounts(refund),
         memo=f"{label} {refund.stripe_refund_id or refund.pk} on {supplier_order.number}",
     )
     take_back_from_payout(supplier_order=supplier_order, refund=refund)
@@ -376,7 +389,9 @@ def apply_refund(*, refund: RefundData) -> Refund | None:
         if ours.status == Refund.Status.PENDING:
             _follow_stripe(refund=ours, charge=charge, supplier_order=supplier_order, data=refund)
         elif ours.status == Refund.Status.SUCCEEDED and refund.is_failed:
-            _flag_failed_after_booking(refund=ours, data=refund)
+            reverse_failed_refund(
+                refund=ours, charge=charge, supplier_order=supplier_order, data=refund
+            )
         return ours
     if refund.is_failed:
         return None  # a dashboard refund that never gave anything back: nothing to book
@@ -399,18 +414,59 @@ def apply_refund(*, refund: RefundData) -> Refund | None:
 DASHBOARD_REFUND = "Refunded in the Stripe dashboard"
 
 
-def _flag_failed_after_booking(*, refund: Refund, data: RefundData) -> None:
-    """Stripe says a refund we booked failed at the bank: the money came back to the platform.
-    The booking is not undone by itself; the row says so for an admin to settle by hand."""
+def reverse_failed_refund(
+    *, refund: Refund, charge: Charge, supplier_order: SupplierOrder, data: RefundData
+) -> None:
+    """Stripe says a refund we booked failed at the bank (refund.updated to `failed`, with a
+    `refund_failure` balance transaction giving the money back to the platform,
+    https://docs.stripe.com/refunds#failed-refunds). It is reversed once, all rows locked by the
+    caller: the refund becomes FAILED (a duplicate event then finds nothing to do), the charge
+    keeps the money again, and the ledger gets the reversing movement. The retailer is told, and
+    staff see it on the refund (and on the supplier's balance when its share was taken back from
+    a transfer already: that is not paid again by itself)."""
+    if refund.status != Refund.Status.SUCCEEDED:
+        return
     reason = data.failure_reason or "no reason given"
-    message = (
-        f"Stripe reports this refund failed after it was booked ({reason}): the retailer did "
-        "not get the money back. Settle it by hand."
+    reversals = refund.reversals.exclude(status="FAILED").exists()
+    message = f"The refund failed at the bank after it was booked ({reason}); it was reversed."
+    if reversals:
+        message += (
+            " The supplier's share had been taken back from its transfer: it is owed again, "
+            "pay it by hand."
+        )
+    refund.status = Refund.Status.FAILED
+    refund.failure_message = message[:500]
+    refund.reversed_at = timezone.now()
+    refund.save(update_fields=["status", "failure_message", "reversed_at", "updated_at"])
+    charge.amount_refunded -= refund.amount
+    if charge.amount_refunded <= ZERO:
+        charge.status = Charge.Status.SUCCEEDED
+    else:
+        charge.status = Charge.Status.PARTIALLY_REFUNDED
+    charge.save(update_fields=["amount_refunded", "status", "updated_at"])
+    record_refund_failure(
+        supplier_order=supplier_order,
+        money_account=money_account_for(charge.method),
+        refund=_amounts(refund),
+        memo=f"Refund {data.id} failed at the bank ({reason}) on {supplier_order.number}",
     )
-    if refund.failure_message != message[:500]:
-        refund.failure_message = message[:500]
-        refund.save(update_fields=["failure_message", "updated_at"])
-        logger.warning("Refund %s (%s) failed after it was booked", refund.pk, data.id)
+    record_audit(
+        actor=None,
+        action="billing.refund_failed",
+        target=refund,
+        summary=f"Refund of {format_money(refund.amount, refund.currency)} on "
+        f"{supplier_order.number} failed at the bank ({reason}); reversed in the ledger"[:500],
+        data={"stripe_refund_id": data.id, "supplier_owed_again": reversals},
+    )
+    notify(
+        organisation=supplier_order.order.retailer,
+        kind="billing.refund_failed",
+        message=f"The refund of {format_money(refund.amount, refund.currency)} on "
+        f"{supplier_order.number} was sent back by your bank ({reason}); contact support to "
+        "receive it another way."[:500],
+        level=Notification.Level.WARNING,
+    )
+    logger.warning("Refund %s (%s) failed after it was booked: reversed", refund.pk, data.id)
 
 
 # --- disputes ------------------------------------------------------------------------------------

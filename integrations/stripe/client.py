@@ -300,6 +300,29 @@ def confirm_payment_on_session(
     return result.to_dict()
 
 
+def cancel_payment_intent(*, payment_intent_id: str, idempotency_key: str) -> str:
+    """Cancel a PaymentIntent so it can never be confirmed (and charge) later; returns its status
+    afterwards: `canceled`, or `succeeded` when it was paid before the cancel reached Stripe.
+    Stripe cancels one in requires_payment_method / requires_confirmation / requires_action and
+    refuses a canceled or succeeded one (https://docs.stripe.com/api/payment_intents/cancel);
+    a repeat is answered as the first, so this is safe to call twice."""
+    try:
+        result = get_client().v1.payment_intents.cancel(
+            payment_intent_id,
+            params={"cancellation_reason": "abandoned"},
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as exc:
+        error = _translate(exc)
+        if not (
+            isinstance(error, StripeRequestError)
+            and error.code == "payment_intent_unexpected_state"
+        ):
+            raise error from exc
+        return str(retrieve_payment_intent(payment_intent_id).get("status") or "")
+    return str(result.to_dict().get("status") or "")
+
+
 def retrieve_payment_intent(payment_intent_id: str) -> dict[str, Any]:
     try:
         result = get_client().v1.payment_intents.retrieve(

@@ -208,15 +208,27 @@ def _tell_retailer_payment_failed(*, supplier_order: SupplierOrder, reason: str)
 
 
 # --- the retailer confirms, on-session, a payment its bank wants authenticated -------------------
-def _charge_awaiting_confirmation(supplier_order: SupplierOrder) -> Charge:
-    charge = supplier_order.charges.filter(method=Charge.Method.CARD).order_by("-attempt").first()
+def charge_awaiting_confirmation(supplier_order: SupplierOrder) -> Charge:
+    """The card attempt the retailer may confirm on-session; PaymentError saying why not (one
+    cancelled at Stripe because a new card or another payment replaced it says so)."""
+    charges = list(
+        supplier_order.charges.filter(method=Charge.Method.CARD).order_by("-attempt")[:2]
+    )
+    charge = charges[0] if charges else None
     if (
-        supplier_order.status not in PAYABLE_STATUSES
-        or charge is None
-        or not charge.needs_authentication
+        supplier_order.status in PAYABLE_STATUSES
+        and charge is not None
+        and charge.needs_authentication
     ):
-        raise PaymentError(f"{supplier_order.number} does not need your confirmation.")
-    return charge
+        return charge
+    cancelled = next((c for c in charges if c.intent_canceled_at is not None), None)
+    if cancelled is not None:
+        why = cancelled.failure_message.removeprefix("Cancelled: ").rstrip(".")
+        raise PaymentError(
+            f"The payment for {supplier_order.number} that waited for your bank was cancelled "
+            f"at Stripe and can no longer be confirmed: {why}."
+        )
+    raise PaymentError(f"{supplier_order.number} does not need your confirmation.")
 
 
 def start_payment_confirmation(
@@ -226,7 +238,7 @@ def start_payment_confirmation(
     order stands, the bank's page to send the retailer to, "" when none is needed)."""
     with transaction.atomic():
         supplier_order = _lock_supplier_order(supplier_order.pk)
-        charge = _charge_awaiting_confirmation(supplier_order)
+        charge = charge_awaiting_confirmation(supplier_order)
         result = start_on_session_payment(
             supplier_order=supplier_order, charge_id=charge.pk, return_url=return_url
         )
@@ -240,7 +252,7 @@ def finish_payment_confirmation(*, supplier_order: SupplierOrder) -> SupplierOrd
         paid = find_paid_charge(supplier_order=supplier_order)
         if paid is not None:
             return _settled(supplier_order)
-        charge = _charge_awaiting_confirmation(supplier_order)
+        charge = charge_awaiting_confirmation(supplier_order)
         result = finish_on_session_payment(supplier_order=supplier_order, charge_id=charge.pk)
         return _apply_confirmation(supplier_order=supplier_order, result=result)
 

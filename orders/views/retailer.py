@@ -170,6 +170,11 @@ def payment_confirm(request: RetailerRequest, supplier_order_id: int) -> HttpRes
         if action_url:
             return redirect(action_url)
         return _after_confirmation(request, result)
+    try:
+        payment.charge_awaiting_confirmation(supplier_order)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("orders:retailer_detail", order_id=supplier_order.order_id)
     return render(
         request, "orders/retailer/payment_confirm.html", {"supplier_order": supplier_order}
     )

@@ -85,7 +85,8 @@ def test_ledger_rows_are_append_only_in_the_database(statement):
 def test_every_kind_of_money_movement_is_written_as_legs_that_sum_to_zero(
     stripe_sandbox, django_capture_on_commit_callbacks
 ):
-    """Charge, platform fee, commission, Stripe fee, transfer, refund and reversal: the whole
+    """Charge, platform fee, commission, Stripe fee, transfer, refund, reversal and a refund that
+    failed at the bank: the whole
     life of a card-paid supplier order, each movement balanced on its own."""
     from collections import defaultdict
 
@@ -97,7 +98,16 @@ def test_every_kind_of_money_movement_is_written_as_legs_that_sum_to_zero(
     (payout,) = schedule_payouts()
     transfer_payout(payout_id=payout.pk)
     with django_capture_on_commit_callbacks(execute=True):
-        refund_supplier_order(supplier_order=supplier_order, amount=D("12.00"), reason="Part")
+        refund = refund_supplier_order(
+            supplier_order=supplier_order, amount=D("12.00"), reason="Part"
+        )
+    assert account_balance(account=Account.SUPPLIER_PAYABLE, currency="USD") == D("0.00")
+    # The bank sends the refund back later: reversed with REFUND_FAIL rows, and the supplier,
+    # whose share was taken back from its transfer, is owed that share again.
+    from billing.webhooks import handle_refund
+
+    stripe_sandbox.app.settle_refund(refund.stripe_refund_id, status="failed")
+    handle_refund(None, stripe_sandbox.app.events_of("refund.updated")[-1])
 
     per_transaction = defaultdict(lambda: D("0"))
     kinds = defaultdict(set)
@@ -114,9 +124,10 @@ def test_every_kind_of_money_movement_is_written_as_legs_that_sum_to_zero(
         "TRANSFER": 1,
         "REFUND": 1,
         "REVERSAL": 1,
+        "REFUND_FAIL": 2,  # the refund's and the commission's movements, reversed
     }
     assert unbalanced_transactions() == {}
-    assert account_balance(account=Account.SUPPLIER_PAYABLE, currency="USD") == D("0.00")
+    assert account_balance(account=Account.SUPPLIER_PAYABLE, currency="USD") == -refund.supplier_net
 
 
 @pytest.mark.django_db

@@ -138,3 +138,77 @@ def test_someone_elses_payment_page_is_not_found(client, stripe_sandbox, retaile
     assert (
         retailer_client.post(f"/retailer/payments/{supplier_order.pk}/confirm/").status_code == 404
     )
+
+
+def test_a_new_card_cancels_the_payment_left_waiting_for_the_bank(
+    retailer_client, stripe_sandbox, django_capture_on_commit_callbacks
+):
+    """The retailer opened its bank's page, never finished, then saved another card: the new
+    card pays, and the old PaymentIntent is cancelled at Stripe so the bank's page can never
+    charge it too; the confirm page says so."""
+    from orders.services.payment import retry_failed_payments
+
+    retailer = retailer_client.retailer
+    supplier_order = _waiting_for_authentication(stripe_sandbox, retailer)
+    confirm = f"/retailer/payments/{supplier_order.pk}/confirm/"
+    bank_page = retailer_client.post(confirm)["Location"]
+    (old_intent,) = stripe_sandbox.app.payment_intents()
+    assert old_intent["status"] == "requires_action"
+
+    stripe_sandbox.save_card(retailer, "4242424242424242")
+    paid = retry_failed_payments(retailer=retailer)
+
+    assert [so.pk for so in paid] == [supplier_order.pk]
+    old_intent = stripe_sandbox.app.get(old_intent["id"])
+    assert old_intent["status"] == "canceled"
+    assert stripe_sandbox.app.events_of("payment_intent.canceled")
+    old, new = Charge.objects.order_by("attempt")
+    assert old.intent_canceled_at is not None
+    assert not old.needs_authentication
+    assert old.failure_message == "Cancelled: a new payment attempt replaced it."
+    assert new.status == "SUCCEEDED"
+    # The bank's page cannot complete the cancelled payment any more.
+    late = requests.post(bank_page, data={"action": "complete"}, allow_redirects=False, timeout=10)
+    assert late.status_code == 410
+    assert stripe_sandbox.app.get(old_intent["id"])["status"] == "canceled"
+    # The confirm page refuses it, saying why.
+    page = retailer_client.get(confirm, follow=True)
+    assert "was cancelled at Stripe and can no longer be confirmed: a new payment attempt " in (
+        page.content.decode()
+    )
+    assert unbalanced_transactions() == {}
+
+
+def test_cancelling_a_payment_intent_twice_is_harmless(stripe_sandbox, retailer_member):
+    from billing.services.payments import PAID_OTHERWISE, cancel_stale_payment_intents
+    from integrations.stripe.client import cancel_payment_intent
+
+    supplier_order = _waiting_for_authentication(stripe_sandbox, retailer_member.retailer)
+    charge = Charge.objects.get()
+
+    assert cancel_stale_payment_intents(supplier_order=supplier_order, reason=PAID_OTHERWISE) == 1
+    assert cancel_stale_payment_intents(supplier_order=supplier_order, reason=PAID_OTHERWISE) == 0
+    # Stripe refuses a second cancel under another key; the client reads it back as cancelled.
+    assert (
+        cancel_payment_intent(
+            payment_intent_id=charge.stripe_payment_intent_id, idempotency_key="another"
+        )
+        == "canceled"
+    )
+    assert len(stripe_sandbox.app.events_of("payment_intent.canceled")) == 1
+
+
+def test_payment_on_terms_cancels_the_card_payment_waiting_for_the_bank(
+    stripe_sandbox, retailer_member
+):
+    retailer = retailer_member.retailer
+    supplier_order = _waiting_for_authentication(stripe_sandbox, retailer)
+    retailer.has_payment_terms = True
+    retailer.save(update_fields=["has_payment_terms"])
+
+    assert pay_supplier_order(supplier_order=supplier_order).is_paid is True
+
+    (intent,) = stripe_sandbox.app.payment_intents()
+    assert intent["status"] == "canceled"
+    card = Charge.objects.get(method="CARD")
+    assert card.failure_message == "Cancelled: the supplier order was paid by another payment."
