@@ -13,7 +13,6 @@ succeeds or runs out of attempts.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -27,6 +26,7 @@ from django.utils import timezone
 from dropship.core.audit import record_audit
 from dropship.core.errors import DomainError, PermanentError, TemporaryError
 from dropship.core.retry import OUTBOX
+from dropship.core.safe_json import BadJson, load_json_object
 from integrations.models import InboundWebhook, OutboundPush
 from integrations.webhooks.handlers import get_handler
 from retailers.models import Store
@@ -180,9 +180,9 @@ def process_inbound_webhook(*, webhook_id: int) -> InboundWebhook | None:
         )
         return webhook
     try:
-        payload = json.loads(bytes(webhook.body))
-    except ValueError:
-        _finish(webhook, InboundWebhook.Status.FAILED, "The body is not valid JSON.")
+        payload = load_json_object(bytes(webhook.body))
+    except BadJson as exc:
+        _finish(webhook, InboundWebhook.Status.FAILED, exc.message)
         return webhook
     try:
         with transaction.atomic():
