@@ -181,3 +181,17 @@ def test_missing_organisation_kind_or_name_is_a_field_error_and_writes_nothing(
     assert response.context["form"].errors[field] == messages
     assert messages[-1] in response.content.decode()
     assert row_counts() == before
+
+
+def test_password_reset_does_not_reveal_whether_an_email_is_registered(client, db, mailoutbox):
+    factories.RetailerMemberFactory(user__email="known@example.com")
+
+    known = client.post(reverse("account_reset_password"), {"email": "known@example.com"})
+    unknown = client.post(reverse("account_reset_password"), {"email": "nobody@example.com"})
+
+    assert known.status_code == unknown.status_code == 302
+    assert known["Location"] == unknown["Location"] == reverse("account_reset_password_done")
+    # Each address gets a mail: a reset link, or "no account uses this address".
+    assert [mail.to for mail in mailoutbox] == [["known@example.com"], ["nobody@example.com"]]
+    assert "/accounts/password/reset/key/" in mailoutbox[0].body
+    assert "/accounts/password/reset/key/" not in mailoutbox[1].body
