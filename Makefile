@@ -19,7 +19,12 @@ TEST_DB_ARGS = --reuse-db $(if $(filter 1,$(CREATE_DB)),--create-db)
 # per test); TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= 2
 
-.PHONY: help install run test lint format bench migrate seed
+.PHONY: help install run test lint format bench migrate seed dev-secrets
+
+# `make run`, `make seed` and `make migrate` are development: DEBUG on for their own processes, user-typed URLs
+# may reach the sandboxes on loopback, and the keys come from var/dev-secrets.env (generated once).
+# Everything else, `manage.py` run by hand included, gets the production defaults.
+DEV_ENV := DEBUG=1 DEVSTACK=1 ALLOW_LOOPBACK_URLS=1
 
 help:
 	@echo "make run    install, migrate, seed demo data, start web + worker + beat + sandboxes (PORT=8000)"
@@ -39,15 +44,19 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(if $(filter .tools/bin/uv,$(UV)),.to
 
 install: $(VENV)/.synced
 
-run: install
-	DEVSTACK=1 $(PY) manage.py runstack --port $${PORT:-8000}
+dev-secrets: install
+	$(PY) -m devstack.dev_secrets
+
+run: dev-secrets
+	$(DEV_ENV) $(PY) manage.py runstack --port $${PORT:-8000}
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
-	DATABASE_URL=$${DATABASE_URL:-sqlite:///:memory:} $(PY) manage.py makemigrations --check --dry-run
+	DATABASE_URL=$${DATABASE_URL:-sqlite:///:memory:} DJANGO_SETTINGS_MODULE=tests.settings \
+		$(PY) manage.py makemigrations --check --dry-run
 
 format: install
 	$(VENV)/bin/ruff check --fix .
@@ -67,8 +76,8 @@ bench: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} \
 		$(PY) tests/perf/run.py $(BENCH_ARGS)
 
-migrate: install
-	$(PY) manage.py migrate
+migrate: dev-secrets
+	$(DEV_ENV) $(PY) manage.py migrate
 
-seed: install
-	DEVSTACK=1 $(PY) manage.py seed_demo
+seed: dev-secrets
+	$(DEV_ENV) $(PY) manage.py seed_demo

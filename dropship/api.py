@@ -2,12 +2,16 @@
 dropship/api_auth.py. Domain errors become 4xx answers carrying the message a user can read.
 """
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
+from ninja.parser import Parser
 
 from dropship.api_auth import ApiRequest, organisation_auth
 from dropship.core.errors import DomainError
+from dropship.core.safe_json import BadJson, load_json
 
 
 class ErrorOut(Schema):
@@ -15,7 +19,15 @@ class ErrorOut(Schema):
     field: str | None = None
 
 
+class SafeJsonParser(Parser):
+    """Request bodies go through the one safe loader (no deep nesting, NaN or NUL characters)."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return load_json(request.body)
+
+
 api = NinjaAPI(
+    parser=SafeJsonParser(),
     title="Dropship API",
     version="1",
     description="Suppliers push stock and fulfil orders; retailers import products and send orders.",
@@ -28,6 +40,13 @@ def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return api.create_response(
         request, {"detail": exc.message, "field": exc.field}, status=exc.status_code
     )
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    """ninja answers a body its parser refused with "Cannot parse request body": say why."""
+    detail = exc.__cause__.message if isinstance(exc.__cause__, BadJson) else str(exc)
+    return api.create_response(request, {"detail": detail}, status=exc.status_code)
 
 
 @api.exception_handler(AuthenticationError)

@@ -1,8 +1,10 @@
 """Every setting, read from the environment once (twelve-factor, django-environ).
 
-With no environment at all this is the embedded default of `make run`: DEBUG on, SQLite and the
-Celery broker under var/. Production sets DEBUG=0 and must then provide SECRET_KEY and
-FIELD_ENCRYPTION_KEYS; nothing secret has a production default.
+Production is the default: with nothing set, DEBUG is off and start-up refuses to go on without
+SECRET_KEY and FIELD_ENCRYPTION_KEYS, and refuses an insecure combination (loopback URLs allowed
+or email verification not mandatory with DEBUG off) with a message naming it. No secret has a
+default in the source tree: `make run` turns DEBUG on for its own processes and generates
+development keys once into var/dev-secrets.env (devstack/dev_secrets.py), read only with DEBUG on.
 """
 
 from datetime import timedelta
@@ -20,29 +22,33 @@ if (BASE_DIR / ".env").exists():
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
 
-# Used only when DEBUG is on, so a developer machine starts with nothing configured.
-_DEV_SECRET_KEY = "dev-only-insecure-secret-key-never-used-with-debug-off"  # noqa: S105
-_DEV_FIELD_KEY = "ZGV2LW9ubHktZmllbGQta2V5LWRvLW5vdC11c2UtISE="  # Fernet key, DEBUG only
+# Development keys (SECRET_KEY, FIELD_ENCRYPTION_KEYS, the sandbox Shopify app and Stripe keys),
+# generated once by `make run`; the environment wins over them, production never reads them.
+DEV_SECRETS_FILE = VAR_DIR / "dev-secrets.env"
+if DEBUG and DEV_SECRETS_FILE.exists():
+    env.read_env(DEV_SECRETS_FILE)
 
 
-def _required_in_production(name: str, dev_default: str) -> str:
+def _required(name: str) -> str:
     value = env.str(name, default="")
     if value:
         return value
-    if DEBUG:
-        return dev_default
+    where = (
+        f"`make run` generates development keys into {DEV_SECRETS_FILE}"
+        if DEBUG
+        else "production must set it in the environment"
+    )
     raise ImproperlyConfigured(
-        f"{name} is not set. It is required when DEBUG is off; see .env.example and the README."
+        f"{name} is not set: Dropship refuses to start without it ({where}; see .env.example "
+        "and the README)."
     )
 
 
-SECRET_KEY = _required_in_production("SECRET_KEY", _DEV_SECRET_KEY)
+SECRET_KEY = _required("SECRET_KEY")
 FIELD_ENCRYPTION_KEYS = [
-    key.strip()
-    for key in _required_in_production("FIELD_ENCRYPTION_KEYS", _DEV_FIELD_KEY).split(",")
-    if key.strip()
+    key.strip() for key in _required("FIELD_ENCRYPTION_KEYS").split(",") if key.strip()
 ]
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -77,6 +83,8 @@ if DEVSTACK:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads a header, a cookie, the query or the body.
+    "dropship.core.middleware.RejectBadInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -308,7 +316,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 10},
+        "OPTIONS": {"min_length": 12},  # ASVS 4.0.3 2.1.1
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -317,9 +325,10 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
-ACCOUNT_EMAIL_VERIFICATION = env.str(
-    "ACCOUNT_EMAIL_VERIFICATION", default="optional" if DEBUG else "mandatory"
-)
+# Mandatory verification is what lets signup hide which emails are registered: a taken address
+# gets the same "check your inbox" answer and its owner an "account already exists" email.
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
+ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_GET = False
@@ -339,10 +348,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Dropship <no-reply@d
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Outside systems ----------------------------------------------------------------------------
-SHOPIFY_API_KEY = env.str("SHOPIFY_API_KEY", default="dropship-dev-app" if DEBUG else "")
-SHOPIFY_API_SECRET = env.str(
-    "SHOPIFY_API_SECRET", default="dropship-dev-app-secret" if DEBUG else ""
-)
+# Unset: Shopify is unavailable and every Shopify webhook fails its signature check.
+SHOPIFY_API_KEY = env.str("SHOPIFY_API_KEY", default="")
+SHOPIFY_API_SECRET = env.str("SHOPIFY_API_SECRET", default="")
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-07")
 SHOPIFY_SCOPES = env.list(
     "SHOPIFY_SCOPES",
@@ -368,18 +376,13 @@ SHOPIFY_REFRESH_TOKEN_RENEW_WINDOW_SECONDS = env.int(
 SHOPIFY_TOKEN_UPKEEP_BATCH = env.int("SHOPIFY_TOKEN_UPKEEP_BATCH", default=100)
 # Where the Shopify endpoints live: "https://{shop}" in production, the sandbox in dev and tests.
 SHOPIFY_BASE_URL = env.str("SHOPIFY_BASE_URL", default="")
-STRIPE_SECRET_KEY = env.str(
-    "STRIPE_SECRET_KEY", default="sk_test_dropship_sandbox" if DEBUG else ""
-)
-STRIPE_WEBHOOK_SECRET = env.str(
-    "STRIPE_WEBHOOK_SECRET", default="whsec_dropship_sandbox" if DEBUG else ""
-)
+# Unset: card payments are unavailable and every Stripe webhook fails its signature check.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Events of connected accounts (suppliers' account.updated, payout.paid/failed) come to their own
 # Connect endpoint, /webhooks/stripe/connect/, signed with that endpoint's own secret. Either
 # endpoint refuses every delivery while its secret is unset (fail closed).
-STRIPE_CONNECT_WEBHOOK_SECRET = env.str(
-    "STRIPE_CONNECT_WEBHOOK_SECRET", default="whsec_dropship_connect_sandbox" if DEBUG else ""
-)
+STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
 # Where stripe-python sends its calls: empty for api.stripe.com, the sandbox in dev and tests.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 # The API version every call is made in (and webhook endpoints should be set to): the version
@@ -391,8 +394,9 @@ STRIPE_CONNECT_COUNTRY = env.str("STRIPE_CONNECT_COUNTRY", default="US")
 # "recipient" service agreement cross-border payouts need (integrations/stripe/regions.py).
 STRIPE_PLATFORM_COUNTRY = env.str("STRIPE_PLATFORM_COUNTRY", default="US")
 WOOCOMMERCE_API_VERSION = env.str("WOOCOMMERCE_API_VERSION", default="wc/v3")
-# The sandboxes listen on loopback; a user-typed URL may point there only when this is on.
-ALLOW_LOOPBACK_URLS = env.bool("ALLOW_LOOPBACK_URLS", default=DEBUG)
+# The sandboxes listen on loopback; a user-typed URL may point there only when this is set
+# (`make run` and the tests set it; refused with DEBUG off, see the end of this file).
+ALLOW_LOOPBACK_URLS = env.bool("ALLOW_LOOPBACK_URLS", default=False)
 OUTBOUND_TIMEOUT_SECONDS = env.float("OUTBOUND_TIMEOUT_SECONDS", default=10.0)
 OUTBOUND_MAX_RESPONSE_BYTES = env.int("OUTBOUND_MAX_RESPONSE_BYTES", default=20 * 1024 * 1024)
 # The webhook inbox remembers a shop's store row this long per process (0 turns it off).
@@ -430,15 +434,29 @@ STORAGES = {
     },
 }
 
-# --- Security -----------------------------------------------------------------------------------
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
-SECURE_CONTENT_TYPE_NOSNIFF = True
-X_FRAME_OPTIONS = "DENY"
+# --- Security: TLS posture ----------------------------------------------------------------------
+# In production every request is HTTPS: plain HTTP is redirected (the health check excepted, for
+# probes inside the private network), browsers are told to stay on HTTPS (HSTS), and cookies
+# travel over HTTPS only. A TLS-terminating proxy in front (Caddy in docker-compose.yml) says the
+# client's scheme in X-Forwarded-Proto; Django believes it only when BEHIND_PROXY says that the
+# proxy is the only way in (it must overwrite the header a client sends, as Caddy does).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_PROXY", default=False) else None
 )
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preloading is a promise for the whole domain that takes months to undo, and anybody may submit
+# a domain whose header offers it: opt-in. Left off, Django's deploy check about it is silenced.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 # --- Logging: secrets never reach a log line (DESIGN invariant 8) -------------------------------
 LOGGING = {
@@ -457,5 +475,16 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}, "stripe": {"level": "WARNING"}},
 }
 
-# A used email address gets a clear form error at signup rather than a silent "check your inbox".
-ACCOUNT_PREVENT_ENUMERATION = False
+# --- Fail closed: refuse an insecure combination before any process serves ---------------------
+# ImproperlyConfigured at import stops gunicorn's workers and Celery alike (system checks do not
+# run there). Development (`make run`, the tests) sets DEBUG and what it needs explicitly.
+if not DEBUG and ALLOW_LOOPBACK_URLS:
+    raise ImproperlyConfigured(
+        "ALLOW_LOOPBACK_URLS is on with DEBUG off: user-typed URLs could reach services on this "
+        "machine. It is for the sandboxes in development only; unset it."
+    )
+if not DEBUG and ACCOUNT_EMAIL_VERIFICATION != "mandatory":
+    raise ImproperlyConfigured(
+        f"ACCOUNT_EMAIL_VERIFICATION is {ACCOUNT_EMAIL_VERIFICATION!r} with DEBUG off: signup "
+        "would reveal which emails are registered. Production requires 'mandatory'."
+    )

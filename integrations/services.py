@@ -19,7 +19,6 @@ work, in the same transaction, is rolled back with it) and exactly one execution
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -34,6 +33,7 @@ from dropship.core.audit import record_audit
 from dropship.core.errors import DomainError, PermanentError, TemporaryError
 from dropship.core.leases import held_lease, lease_until
 from dropship.core.retry import OUTBOX
+from dropship.core.safe_json import BadJson, load_json_object
 from integrations.models import InboundWebhook, OutboundPush
 from integrations.webhooks.handlers import get_handler
 from retailers.models import Store
@@ -217,9 +217,9 @@ def _process_claimed(webhook_id: int, attempt: int) -> InboundWebhook:
         )
         return webhook
     try:
-        payload = json.loads(bytes(webhook.body))
-    except ValueError:
-        _finish(webhook, InboundWebhook.Status.FAILED, "The body is not valid JSON.")
+        payload = load_json_object(bytes(webhook.body))
+    except BadJson as exc:
+        _finish(webhook, InboundWebhook.Status.FAILED, exc.message)
         return webhook
     try:
         with transaction.atomic():

@@ -12,7 +12,16 @@ from pathlib import Path
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dropship")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("DEBUG", "1")
-os.environ.setdefault("ALLOW_LOOPBACK_URLS", "1")
+os.environ.setdefault("ALLOW_LOOPBACK_URLS", "1")  # the sandboxes listen on loopback
+# What production must provide and `make run` generates into var/: fixed test values, matching
+# the sandboxes' defaults (sandbox/), so a test can sign as Shopify or Stripe do.
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-never-used-outside-the-test-suite")
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdHMtb25seS1mZXJuZXQta2V5LW5vdC1zZWNyZXQ=")
+os.environ.setdefault("SHOPIFY_API_KEY", "dropship-dev-app")
+os.environ.setdefault("SHOPIFY_API_SECRET", "dropship-dev-app-secret")
+os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_dropship_sandbox")
+os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_dropship_sandbox")
+os.environ.setdefault("STRIPE_CONNECT_WEBHOOK_SECRET", "whsec_dropship_connect_sandbox")
 # The suite runs with server-side binding (opt-in in production) so the guards against the
 # 65,535-parameter limit are exercised; it also passes without (DB_SERVER_SIDE_BINDING=0).
 os.environ.setdefault("DB_SERVER_SIDE_BINDING", "1")

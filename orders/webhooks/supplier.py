@@ -18,13 +18,12 @@ supplier or one that does not use the webhook channel.
 
 from __future__ import annotations
 
-import json
-
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from dropship.core.errors import DomainError, PermanentError
+from dropship.core.safe_json import BadJson, load_json_object
 from integrations import services as inbox
 from integrations import supplier_channel
 from integrations.models import InboundWebhook
@@ -53,11 +52,9 @@ def supplier_webhook(request: HttpRequest, slug: str) -> HttpResponse:
     if not is_valid_signature(body, request.headers.get(SIGNATURE_HEADER), supplier.webhook_secret):
         return webhook_answer(401, f"The {SIGNATURE_HEADER} signature is missing or wrong.")
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        payload = None
-    if not isinstance(payload, dict):
-        return webhook_answer(400, "The body must be a JSON object.")
+        payload = load_json_object(body)
+    except BadJson as exc:
+        return webhook_answer(400, exc.message)
     topic = str(payload.get("event") or "").strip()
     if topic not in TOPICS:
         return webhook_answer(400, f"“event” must be one of: {', '.join(TOPICS)}.")

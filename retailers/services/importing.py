@@ -59,18 +59,22 @@ class ProductImportError(DomainError):
 
 # --- availability ---------------------------------------------------------------------------
 def unavailable_reason(product: Product) -> str:
-    """Why a retailer cannot import this product now ("" when it can)."""
-    if product.supplier.status != Supplier.Status.ACTIVE:
-        return (
-            f"“{product.title}” cannot be imported: its supplier "
-            f"{product.supplier.company_name} is {product.supplier.get_status_display().lower()}."
-        )
-    if product.status != Product.Status.ACTIVE:
-        return f"“{product.title}” is not available ({product.get_status_display().lower()})."
+    """Why a product on a retailer's import list cannot be pushed now ("" when it can).
+
+    Only for products the retailer already saw in the catalog (on its import list or in a job):
+    it names the product, never its supplier nor why it left the catalog (a draft, a supplier
+    suspended or under review is the supplier's business)."""
+    if product.supplier.status != Supplier.Status.ACTIVE or product.status != Product.Status.ACTIVE:
+        return f"“{product.title}” is no longer available in the catalog."
     return ""
 
 
 def _available_products(product_ids: list[int]) -> list[Product]:
+    """The catalog products among `product_ids`; any other id is refused as missing.
+
+    A product the retailer may not see (another supplier's draft, a discontinued product, a
+    product of a supplier under review or suspended) answers exactly as an id that does not
+    exist: ids are sequential, so anything more would let the unpublished catalog be walked."""
     ids = sorted(set(product_ids))
     if not ids:
         raise ProductImportError("Choose at least one product.", field="product_ids")
@@ -78,16 +82,17 @@ def _available_products(product_ids: list[int]) -> list[Product]:
         raise ProductImportError(
             f"Import at most {MAX_PRODUCTS_PER_JOB} products at once.", field="product_ids"
         )
-    products = list(Product.objects.filter(pk__in=ids).select_related("supplier"))
+    products = list(
+        Product.objects.filter(
+            pk__in=ids, status=Product.Status.ACTIVE, supplier__status=Supplier.Status.ACTIVE
+        ).select_related("supplier")
+    )
     missing = sorted(set(ids) - {p.pk for p in products})
     if missing:
         raise NotFound(
             "These products do not exist: " + ", ".join(str(pk) for pk in missing[:20]) + ".",
             field="product_ids",
         )
-    refused = [reason for p in products if (reason := unavailable_reason(p))]
-    if refused:
-        raise ProductImportError(" ".join(refused[:10]), field="product_ids")
     return products
 
 

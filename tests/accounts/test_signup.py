@@ -88,19 +88,26 @@ def test_login_is_by_email_and_password(client, db):
     assert client.session["_auth_user_id"] == str(member.user.pk)
 
 
-def test_signup_with_an_email_already_registered_is_refused_and_writes_nothing(client, db):
+def test_signup_does_not_reveal_whether_an_email_is_registered(client, db, settings, mailoutbox):
+    """Production (mandatory verification): a taken email gets exactly the answer a new one gets,
+    and only its owner learns, by email, that someone tried."""
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
     factories.SupplierMemberFactory(user__email="taken@example.com")
     before = row_counts()
 
-    response = signup(client, email="Taken@Example.com", organisation_name="Copycat Ltd")
+    taken = signup(client, email="Taken@Example.com", organisation_name="Copycat Ltd")
+    after_taken = row_counts()
+    client.logout()
+    fresh = signup(client, email="new@example.com", organisation_name="Fresh Ltd")
 
-    assert response.status_code == 200
-    assert response.context["form"].errors["email"] == [
-        "A user is already registered with this email address."
-    ]
-    assert "A user is already registered with this email address." in response.content.decode()
-    assert row_counts() == before
+    assert taken.status_code == fresh.status_code == 302
+    assert taken["Location"] == fresh["Location"] == reverse("account_email_verification_sent")
+    assert after_taken == before
     assert not Supplier.objects.filter(company_name="Copycat Ltd").exists()
+    assert [(mail.to, "already" in mail.subject.lower()) for mail in mailoutbox] == [
+        (["taken@example.com"], True),
+        (["new@example.com"], False),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -109,7 +116,7 @@ def test_signup_with_an_email_already_registered_is_refused_and_writes_nothing(c
         (
             "12345678",
             [
-                "This password is too short. It must contain at least 10 characters.",
+                "This password is too short. It must contain at least 12 characters.",
                 "This password is too common.",
                 "This password is entirely numeric.",
             ],
@@ -117,7 +124,7 @@ def test_signup_with_an_email_already_registered_is_refused_and_writes_nothing(c
         (
             "password",
             [
-                "This password is too short. It must contain at least 10 characters.",
+                "This password is too short. It must contain at least 12 characters.",
                 "This password is too common.",
             ],
         ),
@@ -132,6 +139,18 @@ def test_weak_passwords_are_rejected_with_the_validator_message(client, db, pass
     assert response.context["form"].errors["password1"] == messages
     assert messages[-1] in response.content.decode()
     assert row_counts() == before
+
+
+def test_a_password_needs_twelve_characters(client, db):
+    refused = signup(client, password1="plum-orchar", password2="plum-orchar")  # 11
+    accepted = signup(client, password1="plum-orchard", password2="plum-orchard")  # 12
+
+    assert refused.status_code == 200
+    assert refused.context["form"].errors["password1"] == [
+        "This password is too short. It must contain at least 12 characters."
+    ]
+    assert accepted.status_code == 302
+    assert User.objects.filter(email="hana@harbour.test").count() == 1
 
 
 KIND_MISSING = "Choose whether you are a supplier or a retailer."
@@ -162,3 +181,17 @@ def test_missing_organisation_kind_or_name_is_a_field_error_and_writes_nothing(
     assert response.context["form"].errors[field] == messages
     assert messages[-1] in response.content.decode()
     assert row_counts() == before
+
+
+def test_password_reset_does_not_reveal_whether_an_email_is_registered(client, db, mailoutbox):
+    factories.RetailerMemberFactory(user__email="known@example.com")
+
+    known = client.post(reverse("account_reset_password"), {"email": "known@example.com"})
+    unknown = client.post(reverse("account_reset_password"), {"email": "nobody@example.com"})
+
+    assert known.status_code == unknown.status_code == 302
+    assert known["Location"] == unknown["Location"] == reverse("account_reset_password_done")
+    # Each address gets a mail: a reset link, or "no account uses this address".
+    assert [mail.to for mail in mailoutbox] == [["known@example.com"], ["nobody@example.com"]]
+    assert "/accounts/password/reset/key/" in mailoutbox[0].body
+    assert "/accounts/password/reset/key/" not in mailoutbox[1].body

@@ -11,6 +11,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 PRODUCTION = {
     "DEBUG": "0",
+    "ALLOW_LOOPBACK_URLS": "0",  # the test run allows loopback; production refuses it
     "SECRET_KEY": "a-real-secret",
     "FIELD_ENCRYPTION_KEYS": "Y29sbGVjdHN0YXRpYy1vbmx5LW5vdC1hLXNlY3JldCE=",
 }

@@ -25,12 +25,13 @@ def _database_url() -> str:
 
 
 def child_env(database_url: str, **extra: str) -> dict[str, str]:
-    """Environment for a measured child: production-like settings on the benchmark database."""
+    """Environment for a measured child: the production settings (tests/perf/settings.py) on the
+    benchmark database."""
     from cryptography.fernet import Fernet
 
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dropship.settings",
+        "DJANGO_SETTINGS_MODULE": "tests.perf.settings",
         "DATABASE_URL": database_url,
         "DEBUG": "0",
         "SECRET_KEY": "bench-" + os.urandom(16).hex(),

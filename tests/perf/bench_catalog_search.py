@@ -573,7 +573,7 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dropship.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.perf.settings")
     if sys.argv[1:3] == ["child", "seed"]:
         seed()
     elif sys.argv[1:3] == ["child", "measure"]:

@@ -158,5 +158,5 @@ def run() -> dict:
 
 if __name__ == "__main__":
     if sys.argv[1:3] == ["child", "setup"]:
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dropship.settings")
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.perf.settings")
         setup()

@@ -23,8 +23,7 @@ CHANGES = 1000
 
 def _setup_django() -> None:
     sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dropship.settings")
-    os.environ.setdefault("ALLOW_LOOPBACK_URLS", "1")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.perf.settings")
     import django
 
     django.setup()

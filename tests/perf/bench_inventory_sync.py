@@ -489,24 +489,15 @@ def child_e2e() -> None:
 def run() -> dict:
     if E2E_ONLY:
         with bench_database("dropship_sync_e2e") as url:
-            env = child_env(
-                url,
-                ALLOW_LOOPBACK_URLS="1",
-                SHOPIFY_API_KEY="bench",
-                SHOPIFY_API_SECRET="bench-secret",
-            )
+            env = child_env(url, SHOPIFY_API_KEY="bench", SHOPIFY_API_SECRET="bench-secret")
             return run_child("tests.perf.bench_inventory_sync", "e2e", env=env)
     with bench_database("dropship_sync") as url:
-        env = child_env(
-            url, ALLOW_LOOPBACK_URLS="1", SHOPIFY_API_KEY="bench", SHOPIFY_API_SECRET="bench-secret"
-        )
+        env = child_env(url, SHOPIFY_API_KEY="bench", SHOPIFY_API_SECRET="bench-secret")
         fanout = run_child("tests.perf.bench_inventory_sync", "fanout", env=env)
     if MARK_ONLY:
         return fanout
     with bench_database("dropship_sync_e2e") as url:
-        env = child_env(
-            url, ALLOW_LOOPBACK_URLS="1", SHOPIFY_API_KEY="bench", SHOPIFY_API_SECRET="bench-secret"
-        )
+        env = child_env(url, SHOPIFY_API_KEY="bench", SHOPIFY_API_SECRET="bench-secret")
         e2e = run_child("tests.perf.bench_inventory_sync", "e2e", env=env)
     return {
         "listing_variants": VARIANTS * LISTINGS_PER_VARIANT,

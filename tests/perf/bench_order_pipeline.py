@@ -72,7 +72,7 @@ def _free_port() -> int:
 def _env(database_url: str) -> dict[str, str]:
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dropship.settings",
+        "DJANGO_SETTINGS_MODULE": "tests.perf.settings",
         "DATABASE_URL": database_url,
         "DEBUG": "0",
         "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",

@@ -156,7 +156,7 @@ def child() -> None:
 
 def run() -> dict:
     with bench_database("store_import") as url:
-        env = child_env(url, ALLOW_LOOPBACK_URLS="1")
+        env = child_env(url)
         return run_child("tests.perf.bench_store_import", env=env)
 
 

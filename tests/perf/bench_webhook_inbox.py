@@ -51,7 +51,7 @@ def _env(database_url: str) -> dict[str, str]:
     return {
         **os.environ,
         "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "dropship.settings",
+        "DJANGO_SETTINGS_MODULE": "tests.perf.settings",
         "DEBUG": "0",
         "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
         "FIELD_ENCRYPTION_KEYS": "ZGV2LW9ubHktZmllbGQta2V5LWRvLW5vdC11c2UtISE=",

@@ -81,31 +81,59 @@ def test_another_retailers_store_and_job_are_not_found(client):
 
 
 @pytest.mark.django_db
-def test_a_disconnected_store_or_unavailable_product_answers_400(client):
+def test_a_disconnected_store_answers_400(client):
     retailer = RetailerFactory()
     store = StoreFactory(retailer=retailer, status="NEEDS_RECONNECT", name="Maple")
-    headers = _key(retailer)
 
     disconnected = client.post(
         "/api/v1/products/import",
         {"store_id": store.pk, "product_ids": [_product().pk]},
         content_type="application/json",
-        **headers,
-    )
-    store.status = "CONNECTED"
-    store.save()
-    suspended = ProductFactory(supplier=SupplierFactory(status="SUSPENDED"))
-    refused = client.post(
-        "/api/v1/products/import",
-        {"store_id": store.pk, "product_ids": [suspended.pk]},
-        content_type="application/json",
-        **headers,
+        **_key(retailer),
     )
 
     assert disconnected.status_code == 400
     assert "Maple refused our access and needs reconnecting" in disconnected.json()["detail"]
-    assert refused.status_code == 400
-    assert "is suspended" in refused.json()["detail"]
+    assert not StoreImportJob.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ProductFactory(title="Secret lamp", status="DRAFT"),
+        lambda: ProductFactory(
+            title="Secret lamp", supplier=SupplierFactory(status="SUSPENDED", company_name="Gone")
+        ),
+        lambda: ProductFactory(
+            title="Secret lamp", supplier=SupplierFactory(status="PENDING", company_name="New")
+        ),
+    ],
+    ids=["draft", "supplier-suspended", "supplier-pending"],
+)
+def test_a_product_outside_the_catalog_answers_404_like_a_missing_one(client, make):
+    retailer = RetailerFactory()
+    store = StoreFactory(retailer=retailer)
+    headers = _key(retailer)
+    hidden = make()
+    missing_id = hidden.pk + 1000
+
+    def import_(product_id):
+        return client.post(
+            "/api/v1/products/import",
+            {"store_id": store.pk, "product_ids": [product_id]},
+            content_type="application/json",
+            **headers,
+        )
+
+    refused, missing = import_(hidden.pk), import_(missing_id)
+
+    assert (refused.status_code, missing.status_code) == (404, 404)
+    assert refused.json() == {
+        "detail": f"These products do not exist: {hidden.pk}.",
+        "field": "product_ids",
+    }
+    assert missing.json()["detail"] == f"These products do not exist: {missing_id}."
     assert not StoreImportJob.objects.exists()
 
 

@@ -54,27 +54,51 @@ def test_an_outside_next_is_ignored(retailer_client):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("make", "message"),
+    "make",
     [
-        (lambda: _product("Draft lamp", status=Product.Status.DRAFT), "is not available"),
-        (
-            lambda: _product(
-                supplier=SupplierFactory(status=Supplier.Status.SUSPENDED, company_name="Gone Ltd")
-            ),
-            "its supplier Gone Ltd is suspended",
+        lambda: _product("Secret draft lamp", status=Product.Status.DRAFT),
+        lambda: _product("Secret old lamp", status=Product.Status.DISCONTINUED),
+        lambda: _product(
+            "Secret lamp",
+            supplier=SupplierFactory(status=Supplier.Status.SUSPENDED, company_name="Gone Ltd"),
         ),
-        (lambda: None, "is not a product id"),
+        lambda: _product(
+            "Secret lamp",
+            supplier=SupplierFactory(status=Supplier.Status.PENDING, company_name="New Ltd"),
+        ),
     ],
+    ids=["draft", "discontinued", "supplier-suspended", "supplier-pending"],
 )
-def test_unavailable_products_are_refused_with_a_message(retailer_client, make, message):
-    product = make()
-    ids = [product.pk] if product else ["abc"]
+def test_a_product_outside_the_catalog_answers_like_one_that_does_not_exist(retailer_client, make):
+    hidden = make()
+    missing_id = hidden.pk + 1000
 
-    response = retailer_client.post(
-        reverse("retailers:import_list_add"), {"product_ids": ids}, follow=True
+    hidden_page = retailer_client.post(
+        reverse("retailers:import_list_add"), {"product_ids": [hidden.pk]}, follow=True
+    )
+    missing_page = retailer_client.post(
+        reverse("retailers:import_list_add"), {"product_ids": [missing_id]}, follow=True
     )
 
-    assert message in response.content.decode()
+    hidden_text = hidden_page.content.decode()
+    said = [str(m) for m in hidden_page.context["messages"]]
+    assert said == [f"These products do not exist: {hidden.pk}."]
+    assert [str(m) for m in missing_page.context["messages"]] == [
+        f"These products do not exist: {missing_id}."
+    ]
+    assert hidden_page.status_code == missing_page.status_code == 200
+    for secret in ("Secret", "Gone Ltd", "New Ltd", "draft", "suspended", "review"):
+        assert secret not in hidden_text
+    assert not ImportListItem.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_product_id_that_is_not_a_number_is_refused_with_a_message(retailer_client):
+    response = retailer_client.post(
+        reverse("retailers:import_list_add"), {"product_ids": ["abc"]}, follow=True
+    )
+
+    assert "“abc” is not a product id." in response.content.decode()
     assert not ImportListItem.objects.exists()
 
 
