@@ -309,7 +309,8 @@ SHOPIFY_API_KEY = env.str("SHOPIFY_API_KEY", default="dropship-dev-app" if DEBUG
 SHOPIFY_API_SECRET = env.str(
     "SHOPIFY_API_SECRET", default="dropship-dev-app-secret" if DEBUG else ""
 )
-SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-07")
+# The one pinned Admin API version (stable 2026-10; shopify.dev/docs/api/usage/versioning).
+SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2026-10")
 SHOPIFY_SCOPES = env.list(
     "SHOPIFY_SCOPES",
     default=[
@@ -322,6 +323,9 @@ SHOPIFY_SCOPES = env.list(
         "read_merchant_managed_fulfillment_orders",
         "write_merchant_managed_fulfillment_orders",
         "read_locations",
+        # imported products are published to the Online Store (publications, publishablePublish)
+        "read_publications",
+        "write_publications",
     ],
 )
 # Where the Shopify endpoints live: "https://{shop}" in production, the sandbox in dev and tests.

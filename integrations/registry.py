@@ -7,8 +7,10 @@ stored); the caller decides what that means for the store (retailers marks it fo
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
+from integrations import services
 from integrations.base import (
     OrderWebhookParser,
     PrivacyRequestParser,
@@ -34,6 +36,7 @@ def build_platform_client(*, store: Store) -> ShopifyClient | WooCommerceClient:
             shop_domain=store.domain,
             access_token=credentials["access_token"],
             location_id=store.location_id,
+            on_api_version=partial(_record_served_version, store.pk),
         )
     if store.platform == store.Platform.WOOCOMMERCE:
         if not credentials.get("consumer_key") or not credentials.get("consumer_secret"):
@@ -45,6 +48,10 @@ def build_platform_client(*, store: Store) -> ShopifyClient | WooCommerceClient:
             webhook_secret=store.webhook_secret,
         )
     raise StoreAuthError(f"{store.get_platform_display()} stores are not called by Dropship.")
+
+
+def _record_served_version(store_id: int, requested: str, served: str) -> None:
+    services.record_served_api_version(store_id=store_id, requested=requested, served=served)
 
 
 def get_store_client(*, store: Store) -> StoreClient:

@@ -9,6 +9,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from dropship.core.admin_utils import ViewOnlyAdminMixin, ViewOnlyTabularInline, admin_link
+from integrations.admin import warn_about_api_versions
 from retailers.models import (
     ImportListItem,
     Listing,
@@ -184,11 +185,12 @@ class StoreAdmin(admin.ModelAdmin):
         "listing_count",
         "connected_at",
         "last_webhook_at",
+        "served_api_version",
     ]
     list_filter = ["platform", "status", "currency"]
     search_fields = ["name", "domain", "retailer__business_name", "public_id__exact"]
     date_hierarchy = "created_at"
-    list_select_related = ["retailer"]
+    list_select_related = ["retailer", "api_version_notice"]
     # credentials and webhook_secret are encrypted secrets: not in `fields`, never rendered.
     fields = STORE_FIELDS
     readonly_fields = [f for f in STORE_FIELDS if f not in ("name", "location_id", "currency")]
@@ -202,6 +204,15 @@ class StoreAdmin(admin.ModelAdmin):
     @admin.display(description="listings", ordering="_listing_count")
     def listing_count(self, obj: "WithAnnotations[Store, ListingCount]") -> int:
         return obj._listing_count
+
+    @admin.display(description="API version fell forward to")
+    def served_api_version(self, obj: Store) -> str:
+        notice = getattr(obj, "api_version_notice", None)
+        return notice.served_version if notice is not None else ""
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        warn_about_api_versions(request)
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(PricingRule)
