@@ -421,11 +421,25 @@ def test_a_product_sent_as_unpublished_stays_out_of_the_online_store(shopify_san
     assert shopify_sandbox.app.calls_for(SHOP, "publishablePublish") == []
 
 
-def test_products_are_published_twenty_to_a_call(shopify_sandbox, store):
+def test_products_are_published_ten_to_a_call(shopify_sandbox, store):
     client = get_store_client(store=store)
     client.upsert_products(products=[_product(f"B{n}", 1) for n in range(21)])
     publishes = shopify_sandbox.app.calls_for(SHOP, "publishablePublish")
-    assert [len(c.variables) - 1 for c in publishes] == [20, 1]
+    assert [len(c.variables) - 1 for c in publishes] == [10, 10, 1]
+    assert [c.requested_cost for c in publishes] == [110, 110, 11]
+    shop = shopify_sandbox.app.shop(SHOP)
+    assert all(p["publication_ids"] for p in shop.products.values())
+
+
+def test_publishing_fits_a_small_bucket_refilling_within_the_inline_wait(shopify_sandbox, store):
+    """Real time: the sandbox's bucket must refill. Ten publishes (110 points) fit a 200-point
+    bucket; twenty in one request (220) never would."""
+    client = get_store_client(store=store)
+    shopify_sandbox.app.set_plan(
+        SHOP, Plan(maximum_available=200, restore_rate=200), currently_available=0
+    )
+    results = client.upsert_products(products=[_product(f"T{n}", 1) for n in range(20)])
+    assert [r.error for r in results] == [""] * 20
     shop = shopify_sandbox.app.shop(SHOP)
     assert all(p["publication_ids"] for p in shop.products.values())
 
