@@ -107,6 +107,7 @@ LEGACY_SCHEMA = extend_schema(SCHEMA, parse(LEGACY_INVENTORY_FIELDS))
 SUPPORTED_VERSIONS = ("2026-01", "2026-04", "2026-07", "2026-10")
 STRICT_INVENTORY_FROM = "2026-04"  # changeFromQuantity and @idempotent mandatory from here
 ONLINE_STORE = "Online Store"
+IDEMPOTENCY_KEYS_KEPT = 1000  # per shop: Shopify keeps keys for a while, not for ever
 
 
 def schema_for(version: str):
@@ -1647,6 +1648,8 @@ def _idempotent(shop: Shop, key: str, variables: dict, run: Callable[[], dict]) 
         return seen["payload"]
     payload = run()
     shop.idempotency[key] = {"variables": fingerprint, "payload": payload}
+    while len(shop.idempotency) > IDEMPOTENCY_KEYS_KEPT:  # keys expire; the oldest go first
+        shop.idempotency.pop(next(iter(shop.idempotency)))
     return payload
 
 
