@@ -351,7 +351,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Unset: Shopify is unavailable and every Shopify webhook fails its signature check.
 SHOPIFY_API_KEY = env.str("SHOPIFY_API_KEY", default="")
 SHOPIFY_API_SECRET = env.str("SHOPIFY_API_SECRET", default="")
-SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-07")
+# The one pinned Admin API version (stable 2026-10; shopify.dev/docs/api/usage/versioning).
+SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2026-10")
 SHOPIFY_SCOPES = env.list(
     "SHOPIFY_SCOPES",
     default=[
@@ -364,6 +365,9 @@ SHOPIFY_SCOPES = env.list(
         "read_merchant_managed_fulfillment_orders",
         "write_merchant_managed_fulfillment_orders",
         "read_locations",
+        # imported products are published to the Online Store (publications, publishablePublish)
+        "read_publications",
+        "write_publications",
     ],
 )
 # An expiring offline access token (one hour) is renewed this long before it runs out.

@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from dropship.core.admin_utils import ViewOnlyAdminMixin, pretty_json
 from dropship.core.errors import DomainError
 from integrations import services
-from integrations.models import InboundWebhook, OutboundPush
+from integrations.models import ApiVersionNotice, InboundWebhook, OutboundPush
 
 BODY_DISPLAY_LIMIT = 20_000
 
@@ -126,3 +126,25 @@ class OutboundPushAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
+
+
+def warn_about_api_versions(request: HttpRequest) -> None:
+    """An admin warning while any store is answered by another API version than we pin."""
+    count = ApiVersionNotice.objects.count()
+    if count:
+        messages.warning(
+            request,
+            f"{count} store(s) answered with another API version than the pinned one: the "
+            "version we ask for was retired and the store fell forward. See API version notices.",
+        )
+
+
+@admin.register(ApiVersionNotice)
+class ApiVersionNoticeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["store", "requested_version", "served_version", "created_at", "last_seen_at"]
+    list_select_related = ["store"]
+    search_fields = ["store__domain", "store__name"]
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):  # type: ignore[no-untyped-def]
+        warn_about_api_versions(request)
+        return super().changelist_view(request, extra_context)

@@ -82,6 +82,9 @@ class ProductData:
     variants: tuple[VariantData, ...] = ()
     is_published: bool = True
     store_product_id: str = ""  # set when updating
+    # The store's handle to create it under, stable per product: a create retried after a lost
+    # answer finds the product it made instead of making a second one ("" = no upsert key).
+    handle: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,12 @@ class InventoryChange:
     store_variant_id: str = ""
     store_product_id: str = ""
     reference: str = ""
+    # What the store showed when we last read it back (or last set it); None when unknown, and
+    # the client reads it first. Stores with compare-and-swap refuse the change if it moved.
+    expected_quantity: int | None = None
+    # Our version of this change (bumped by every new change of the item): with the quantities
+    # it makes the store's idempotency key, the same for a retry and new for a new change.
+    version: int = 0
 
     @property
     def item(self) -> InventoryRef:
@@ -142,6 +151,9 @@ class InventoryResult:
     errors: tuple[str, ...] = ()  # every refusal, as the store worded it
     refused: dict[str, str] = field(default_factory=dict)  # change reference -> its refusal
     unattributed: tuple[str, ...] = ()  # refusals that name no item
+    # change reference -> the quantity the store shows now, where the call learned it (taken
+    # changes, and the fresh value read back for a refused compare-and-swap)
+    shown: dict[str, int] = field(default_factory=dict)
 
 
 # --- orders --------------------------------------------------------------------------------------

@@ -152,3 +152,26 @@ class OutboundPush(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.status})"
+
+
+class ApiVersionNotice(TimeStampedModel):
+    """A store answers our API calls with another version than the one we pin.
+
+    Shopify serves a request for a retired API version with the oldest version it still
+    supports ("fall forward") and says so in `X-Shopify-API-Version`: the calls keep working on
+    a contract we did not test. One row per store while that lasts, shown to platform admins;
+    removed when the pinned version answers again.
+    """
+
+    store = models.OneToOneField(
+        "retailers.Store", on_delete=models.CASCADE, related_name="api_version_notice"
+    )
+    requested_version = models.CharField(max_length=16, help_text="The version we pin.")
+    served_version = models.CharField(max_length=16, help_text="The version that answered.")
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}: asked {self.requested_version}, served {self.served_version}"

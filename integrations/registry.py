@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
+from integrations import services
 from integrations.base import (
     OrderWebhookParser,
     PrivacyRequestParser,
@@ -42,6 +43,7 @@ def build_platform_client(*, store: Store) -> ShopifyClient | WooCommerceClient:
             shop_domain=store.domain,
             tokens=StoreAccessTokens(store),
             location_id=store.location_id,
+            on_api_version=partial(_record_served_version, store.pk),
         )
     if store.platform == store.Platform.WOOCOMMERCE:
         if not credentials.get("consumer_key") or not credentials.get("consumer_secret"):
@@ -63,6 +65,10 @@ def _remember_auth_method(store: Store, method: str) -> None:
     credentials = {**(store.credentials or {}), "auth_method": method}
     type(store).objects.filter(pk=store.pk).update(credentials=credentials)
     store.credentials = credentials
+
+
+def _record_served_version(store_id: int, requested: str, served: str) -> None:
+    services.record_served_api_version(store_id=store_id, requested=requested, served=served)
 
 
 def get_store_client(*, store: Store) -> StoreClient:

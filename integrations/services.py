@@ -15,6 +15,8 @@ while it lives, and counts an attempt. The attempt number is the claim's token: 
 written only where the row still carries it (compare-and-swap), so when a lease lapsed and
 another worker took the row over, the first worker's outcome is refused (the inbox's handler
 work, in the same transaction, is rolled back with it) and exactly one execution counts.
+API versions: a store answering with another version than we pin (Shopify's fall-forward) is
+an `ApiVersionNotice` for platform admins (`record_served_api_version`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -34,7 +37,7 @@ from dropship.core.errors import DomainError, PermanentError, TemporaryError
 from dropship.core.leases import held_lease, lease_until
 from dropship.core.retry import OUTBOX
 from dropship.core.safe_json import BadJson, load_json_object
-from integrations.models import InboundWebhook, OutboundPush
+from integrations.models import ApiVersionNotice, InboundWebhook, OutboundPush
 from integrations.webhooks.handlers import get_handler
 from retailers.models import Store
 
@@ -535,3 +538,37 @@ def sweep_outbound_pushes(*, stale_after: timedelta = STALE_AFTER) -> int:
     for push_id in ids:
         transaction.on_commit(partial(send_outbound_push_task.delay, push_id))
     return len(ids)
+
+
+# --- API versions ----------------------------------------------------------------------------------
+SERVED_VERSION_CACHE_SECONDS = 3600
+
+
+def record_served_api_version(*, store_id: int, requested: str, served: str) -> None:
+    """A store's answer named the API version that served it. Another version than `requested`
+    (Shopify fell forward from a retired one) is kept as the store's notice and logged once;
+    the requested one clears the notice. The cache keeps this to one query per store and hour."""
+    key = f"served-api-version:{store_id}"
+    if cache.get(key) == served:
+        return
+    if served == requested:
+        ApiVersionNotice.objects.filter(store_id=store_id).delete()
+    else:
+        notice, created = ApiVersionNotice.objects.update_or_create(
+            store_id=store_id,
+            defaults={"requested_version": requested, "last_seen_at": timezone.now()},
+            create_defaults={
+                "requested_version": requested,
+                "served_version": served,
+                "last_seen_at": timezone.now(),
+            },
+        )
+        if created or notice.served_version != served:
+            logger.warning(
+                "Store %s asked for API version %s and was served %s (the version fell forward)",
+                store_id,
+                requested,
+                served,
+            )
+            ApiVersionNotice.objects.filter(pk=notice.pk).update(served_version=served)
+    cache.set(key, served, timeout=SERVED_VERSION_CACHE_SECONDS)

@@ -9,6 +9,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from dropship.core.admin_utils import ViewOnlyAdminMixin, ViewOnlyTabularInline, admin_link
+from integrations.admin import warn_about_api_versions
 from retailers.models import (
     ImportListItem,
     Listing,
@@ -217,11 +218,12 @@ class StoreAdmin(admin.ModelAdmin):
         "last_webhook_at",
         "webhooks_warning",
         "token_migration_failed",
+        "served_api_version",
     ]
     list_filter = ["platform", "status", WebhooksQuietFilter, "currency", TokenMigrationFilter]
     search_fields = ["name", "domain", "retailer__business_name", "public_id__exact"]
     date_hierarchy = "created_at"
-    list_select_related = ["retailer", "order_sync"]
+    list_select_related = ["retailer", "order_sync", "api_version_notice"]
     # credentials and webhook_secret are encrypted secrets: not in `fields`, never rendered.
     fields = STORE_FIELDS
     readonly_fields = [f for f in STORE_FIELDS if f not in ("name", "location_id", "currency")]
@@ -246,6 +248,7 @@ class StoreAdmin(admin.ModelAdmin):
                 "they keep working on their old token only until Shopify's cutoff "
                 '(2027-01-01). Filter by "Shopify token migration" to see why.',
             )
+        warn_about_api_versions(request)
         return super().changelist_view(request, extra_context)
 
     @admin.display(description="token migration failed", boolean=True)
@@ -262,6 +265,11 @@ class StoreAdmin(admin.ModelAdmin):
         if sync is None or not sync.is_webhooks_quiet:
             return ""
         return f"⚠ quiet since {sync.webhooks_quiet_since:%Y-%m-%d %H:%M}: {sync.quiet_reason}"
+
+    @admin.display(description="API version fell forward to")
+    def served_api_version(self, obj: Store) -> str:
+        notice = getattr(obj, "api_version_notice", None)
+        return notice.served_version if notice is not None else ""
 
 
 @admin.register(PricingRule)

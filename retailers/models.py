@@ -277,6 +277,12 @@ class ListingVariant(models.Model):
     )
     last_pushed_quantity = models.IntegerField(null=True, blank=True)
     last_pushed_at = models.DateTimeField(null=True, blank=True)
+    store_quantity = models.IntegerField(
+        null=True,
+        blank=True,
+        help_text="What the store showed when we last read it back or set it: the next push "
+        "sets the new quantity only if the store still shows this (compare-and-swap).",
+    )
     is_inventory_dirty = models.BooleanField(default=True)
     inventory_dirty_since = models.DateTimeField(null=True, blank=True)
     # Bumped by every mark: a drain clears the dirty flag only if the version it read is still

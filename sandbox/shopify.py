@@ -27,6 +27,15 @@ API at once. Exchanging the same old token again within MIGRATION_RECOVERY_SECON
 same pair (the access token's expiry extended, the refresh token's not), until that pair is
 refreshed or replaced. Control: refuse_token_exchange (the shop's exchanges answer 400).
 
+API versions (shopify.dev "About Shopify API versioning"): the sandbox serves the versions in
+`supported_versions` (a switch: `set_supported_versions`). A request for any other version is
+served by the oldest supported one ("fall forward"), and every answer names the version that
+served it in `X-Shopify-API-Version`. From 2026-04 the 2026-04 input shapes are enforced:
+`inventorySetQuantities` takes `changeFromQuantity` on every quantity (explicit null skips the
+compare-and-swap; a stale value answers CHANGE_FROM_QUANTITY_STALE) and no longer knows
+`compareQuantity` / `ignoreCompareQuantity`, and it needs an `@idempotent(key:)` directive: the
+same key with the same variables replays the first answer without applying it again.
+
 Rate limit: a leaky bucket per shop. `STANDARD_PLAN` follows shopify.dev ("GraphQL Admin API
 rate limits": Standard plan restores 100 points/second; a single query may cost at most 1,000
 points); the bucket holds 20 seconds of restore. A query whose requested cost exceeds what is
@@ -55,6 +64,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from graphql import (
+    DirectiveNode,
     FieldNode,
     FragmentSpreadNode,
     GraphQLError,
@@ -66,6 +76,7 @@ from graphql import (
     OperationType,
     build_schema,
     execute,
+    extend_schema,
     get_named_type,
     is_leaf_type,
     parse,
@@ -132,6 +143,22 @@ UNAUTHORIZED_BODY = {
     "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"
 }
 SCHEMA = build_schema((Path(__file__).with_name("shopify_schema.graphql")).read_text())
+# What 2026-04 removed from inventorySetQuantities: versions before it still take these.
+LEGACY_INVENTORY_FIELDS = """
+extend input InventorySetQuantitiesInput { ignoreCompareQuantity: Boolean = false }
+extend input InventoryQuantityInput { compareQuantity: Int }
+"""
+LEGACY_SCHEMA = extend_schema(SCHEMA, parse(LEGACY_INVENTORY_FIELDS))
+# Stable versions answered on this sandbox's "today" (each is supported for at least 12 months;
+# 2025-10 and older have fallen off).
+SUPPORTED_VERSIONS = ("2026-01", "2026-04", "2026-07", "2026-10")
+STRICT_INVENTORY_FROM = "2026-04"  # changeFromQuantity and @idempotent mandatory from here
+ONLINE_STORE = "Online Store"
+IDEMPOTENCY_KEYS_KEPT = 1000  # per shop: Shopify keeps keys for a while, not for ever
+
+
+def schema_for(version: str):
+    return SCHEMA if version >= STRICT_INVENTORY_FROM else LEGACY_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -180,6 +207,7 @@ class CallRecord:
     actual_cost: int | None
     error: str = ""
     variables: dict = field(default_factory=dict)
+    api_version: str = ""  # the version that served the call
 
     @property
     def is_rejected(self) -> bool:
@@ -212,6 +240,16 @@ class Shop:
     # API. `destination_shared`: fulfillment orders still show where to ship.
     is_customer_data_redacted: bool = False
     is_destination_shared: bool = False
+    # sales channels: publication id -> name ("Online Store" is the storefront)
+    publications: dict[str, str] = field(default_factory=dict)
+    # @idempotent keys -> {"variables": ..., "payload": ...} of the first call with that key
+    idempotency: dict[str, dict] = field(default_factory=dict)
+    # every inventory change applied: {"item", "name", "delta"} (tests count what was applied)
+    adjustments: list[dict] = field(default_factory=list)
+
+    @property
+    def online_store_publication_id(self) -> str:
+        return next((pid for pid, name in self.publications.items() if name == ONLINE_STORE), "")
 
     def quantity(self, inventory_item_id: str, name: str = "available") -> int:
         item = self.inventory_items[inventory_item_id]
@@ -243,6 +281,8 @@ SAVED_SHOP_FIELDS = (
     "is_installed",
     "is_customer_data_redacted",
     "is_destination_shared",
+    "publications",
+    "idempotency",
 )
 # What a webhook body keeps of an address when the app may not read addresses (the region,
 # for taxes and zones); names, streets, cities, postcodes and phones are left out.
@@ -290,8 +330,12 @@ class ShopifySandbox:
         verbose: bool = False,
         state_file: StateFile | None = None,
         clock: Callable[[], float] = time.time,
+        supported_versions: tuple[str, ...] = SUPPORTED_VERSIONS,
+        webhook_api_version: str = SUPPORTED_VERSIONS[-1],
     ) -> None:
         self.api_key = api_key
+        self.supported_versions = tuple(sorted(supported_versions))
+        self.webhook_api_version = webhook_api_version
         self.api_secret = api_secret
         self.plan = plan
         self.privacy_webhook_url = privacy_webhook_url
@@ -313,6 +357,7 @@ class ShopifySandbox:
         self.down_until: dict[str, float] = {}  # shop -> clock() time it comes back
         self.lost_answers: dict[tuple[str, str], int] = {}  # (shop, root field) -> answers to drop
         self.silenced: set[str] = set()  # shops whose webhooks are not delivered (orders still are)
+        self.sales_during_sets: dict[tuple[str, str], int] = {}  # (shop, item) -> sets left
         self.lock = threading.RLock()
         self.clock = clock
         self._last_id = 1000000
@@ -358,7 +403,12 @@ class ShopifySandbox:
         self.migrations = state.get("migrations", {})
         for saved in state["shops"]:
             plan = Plan(**saved.pop("plan"))
-            self.shops[saved["domain"]] = Shop(**saved, plan=plan, bucket=Bucket(plan, self.clock))
+            shop = Shop(**saved, plan=plan, bucket=Bucket(plan, self.clock))
+            if not shop.publications:  # a state file from before sales channels were modelled
+                shop.publications = {f"gid://shopify/Publication/{self.next_id()}": ONLINE_STORE}
+                for product in shop.products.values():
+                    product.setdefault("publication_ids", list(shop.publications))
+            self.shops[saved["domain"]] = shop
 
     def save_state(self) -> None:
         if self.state_file is not None:
@@ -377,6 +427,8 @@ class ShopifySandbox:
                     plan=self.plan,
                 )
                 shop.location_id = f"gid://shopify/Location/{self.next_id()}"
+                for channel in (ONLINE_STORE, "Point of Sale"):
+                    shop.publications[f"gid://shopify/Publication/{self.next_id()}"] = channel
                 shop.bucket = Bucket(self.plan, self.clock)
                 self.shops[domain] = shop
             return shop
@@ -577,6 +629,16 @@ class ShopifySandbox:
             Plan(maximum_available=call_cost, restore_rate=call_cost * calls_per_second),
         )
 
+    def set_supported_versions(self, *versions: str) -> None:
+        """Which stable API versions Shopify still serves; any other is served by the oldest."""
+        with self.lock:
+            self.supported_versions = tuple(sorted(versions))
+
+    def served_version(self, requested: str) -> str:
+        """The version that answers a request for `requested`: itself while supported, else the
+        oldest supported one (Shopify falls forward rather than refusing)."""
+        return requested if requested in self.supported_versions else self.supported_versions[0]
+
     def take_down(self, domain: str, *, seconds: float) -> None:
         """The shop answers 503 to every API call for the next `seconds`."""
         with self.lock:
@@ -642,6 +704,21 @@ class ShopifySandbox:
         with self.lock:
             self.lost_answers[(domain, operation)] = count
 
+    def sell_during_sets(self, domain: str, inventory_item_id: str, count: int = 1) -> None:
+        """Before each of the next `count` inventorySetQuantities calls of the shop, a shopper
+        buys one unit of this item: the quantity moves while Dropship sets it."""
+        with self.lock:
+            self.sales_during_sets[(domain, inventory_item_id)] = count
+
+    def _sell_before_set(self, shop: Shop) -> None:
+        with self.lock:
+            for (domain, item_id), left in list(self.sales_during_sets.items()):
+                if domain != shop.domain or left <= 0:
+                    continue
+                self.sales_during_sets[(domain, item_id)] = left - 1
+                level = shop.inventory_items[item_id]["levels"][shop.location_id]
+                level["available"] = max(0, int(level.get("available", 0)) - 1)
+
     def _answer_lost(self, domain: str, operation: str) -> bool:
         with self.lock:
             left = self.lost_answers.get((domain, operation), 0)
@@ -689,7 +766,10 @@ class ShopifySandbox:
         if len(parts) >= 4 and parts[1:4] == ["admin", "oauth", "access_token"]:
             return self._access_token(request, parts[0])
         if len(parts) == 5 and parts[1:3] == ["admin", "api"] and parts[4] == "graphql.json":
-            return self._graphql(request, parts[0])
+            version = self.served_version(parts[3])
+            response = self._graphql(request, parts[0], version)
+            response.headers["X-Shopify-API-Version"] = version
+            return response
         if request.path in {"", "/"}:
             return Response.html(f"<h1>Shopify sandbox</h1><p>Shops: {len(self.shops)}</p>")
         return Response.json({"errors": "Not Found"}, status=404)
@@ -806,7 +886,7 @@ class ShopifySandbox:
         token = self.issue_token(domain)
         return Response.json({"access_token": token, "scope": grant[1]})
 
-    def _graphql(self, request: Request, domain: str) -> Response:
+    def _graphql(self, request: Request, domain: str, version: str) -> Response:
         token = request.headers.get("x-shopify-access-token", "")
         with self.lock:
             known = self._token_is_valid(token, domain)
@@ -828,12 +908,15 @@ class ShopifySandbox:
             self.calls.append(CallRecord(domain, "invalid", 400, False, 0, None, error=str(exc)))
             return Response.json({"errors": [{"message": f"Parse error: {exc}"}]}, status=400)
         variables = payload.get("variables") or {}
-        errors = validate(SCHEMA, document)
+        schema = schema_for(version)
+        errors = validate(schema, document)
         operation = _operation(document)
         op_name = _root_fields(operation) if operation else "invalid"
         if errors or operation is None:
             message = errors[0].message if errors else "No operation"
-            self.calls.append(CallRecord(domain, op_name, 200, False, 0, None, error=message))
+            self.calls.append(
+                CallRecord(domain, op_name, 200, False, 0, None, error=message, api_version=version)
+            )
             return Response.json(
                 {"errors": [e.formatted for e in errors] or [{"message": message}]}
             )
@@ -853,9 +936,9 @@ class ShopifySandbox:
             if hasattr(d, "selection_set") and d.__class__.__name__ == "FragmentDefinitionNode"
         }
         root_type = (
-            SCHEMA.mutation_type
+            schema.mutation_type
             if operation.operation == OperationType.MUTATION
-            else SCHEMA.query_type
+            else schema.query_type
         )
         requested = _cost(
             operation.selection_set,
@@ -898,7 +981,16 @@ class ShopifySandbox:
                 )
             if requested > bucket.available:
                 self.calls.append(
-                    CallRecord(domain, op_name, 200, True, requested, None, variables=variables)
+                    CallRecord(
+                        domain,
+                        op_name,
+                        200,
+                        True,
+                        requested,
+                        None,
+                        variables=variables,
+                        api_version=version,
+                    )
                 )
                 return Response.json(
                     {
@@ -920,9 +1012,9 @@ class ShopifySandbox:
                         },
                     }
                 )
-            context = {"shop": shop, "sandbox": self}
+            context = {"shop": shop, "sandbox": self, "version": version}
             result = execute(
-                SCHEMA,
+                schema,
                 document,
                 root_value=_Root(self, shop),
                 context_value=context,
@@ -958,6 +1050,7 @@ class ShopifySandbox:
                     actual,
                     error=body["errors"][0]["message"] if result.errors else "",
                     variables=variables,
+                    api_version=version,
                 )
             )
         if self._answer_lost(domain, op_name):
@@ -973,7 +1066,7 @@ class ShopifySandbox:
             "X-Shopify-Topic": topic,
             "X-Shopify-Hmac-Sha256": sign_webhook(body, self.api_secret),
             "X-Shopify-Shop-Domain": shop.domain,
-            "X-Shopify-API-Version": "2025-07",
+            "X-Shopify-API-Version": self.webhook_api_version,
             "X-Shopify-Webhook-Id": webhook_id or secrets.token_hex(8) + "-" + secrets.token_hex(4),
             "X-Shopify-Event-Id": event_id or secrets.token_hex(8) + "-" + secrets.token_hex(4),
             "X-Shopify-Triggered-At": self.now(),
@@ -1380,8 +1473,11 @@ def _operation(document) -> OperationDefinitionNode | None:
 
 
 def _root_fields(operation: OperationDefinitionNode) -> str:
+    """The root field names, each once (aliases of one mutation name one operation)."""
     return ",".join(
-        s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)
+        dict.fromkeys(
+            s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)
+        )
     )
 
 
@@ -1547,9 +1643,49 @@ class _Root:
             found.append({**item, "__typename": "InventoryItem"} if item else None)
         return found
 
+    def publications(self, info, first: int | None = None, catalogType: str | None = None):
+        nodes = [
+            {
+                "id": pid,
+                "name": name,
+                "catalog": {"__typename": "AppCatalog", "id": f"{pid}/catalog", "title": name},
+            }
+            for pid, name in self.shop_state.publications.items()
+        ]
+        return {"nodes": nodes[: first or 250]}
+
     # mutations
-    def productSet(self, info, input: dict, synchronous: bool = True) -> dict:
-        return _product_set(self.sandbox, self.shop_state, input)
+    def productSet(
+        self, info, input: dict, identifier: dict | None = None, synchronous: bool = True
+    ) -> dict:
+        return _product_set(self.sandbox, self.shop_state, input, identifier=identifier)
+
+    def publishablePublish(self, info, id: str, input: list[dict]) -> dict:
+        shop = self.shop_state
+        product = shop.products.get(id)
+        if product is None:
+            return {
+                "publishable": None,
+                "shop": self.shop(info),
+                "userErrors": [{"field": ["id"], "message": "Product does not exist"}],
+            }
+        for index, publication in enumerate(input):
+            if publication.get("publicationId") not in shop.publications:
+                return {
+                    "publishable": None,
+                    "shop": self.shop(info),
+                    "userErrors": [
+                        {
+                            "field": ["input", str(index), "publicationId"],
+                            "message": "Publication does not exist",
+                        }
+                    ],
+                }
+        published = product.setdefault("publication_ids", [])
+        for publication in input:
+            if publication["publicationId"] not in published:
+                published.append(publication["publicationId"])
+        return {"publishable": _product(shop, id), "shop": self.shop(info), "userErrors": []}
 
     def productUpdate(self, info, product: dict) -> dict:
         shop = self.shop_state
@@ -1566,7 +1702,22 @@ class _Root:
         return {"product": _product(shop, product["id"]), "userErrors": []}
 
     def inventorySetQuantities(self, info, input: dict) -> dict:
-        return _inventory_set(self.shop_state, input, now=self.sandbox.now())
+        version = info.context["version"]
+        self.sandbox._sell_before_set(self.shop_state)
+        key = _idempotency_key(info)
+        if key is None:
+            if version >= STRICT_INVENTORY_FROM:
+                raise GraphQLError(
+                    "inventorySetQuantities requires an idempotency key: add "
+                    '@idempotent(key: "...") to the mutation field.'
+                )
+            return _inventory_set(self.shop_state, input, now=self.sandbox.now(), version=version)
+        return _idempotent(
+            self.shop_state,
+            key,
+            info.variable_values,
+            lambda: _inventory_set(self.shop_state, input, now=self.sandbox.now(), version=version),
+        )
 
     def fulfillmentCreate(self, info, fulfillment: dict, message: str | None = None) -> dict:
         return _fulfillment_create(self.sandbox, self.shop_state, fulfillment)
@@ -1630,9 +1781,10 @@ def _resolve_root(root: Any, info, **kwargs) -> Any:
     return getattr(root, info.field_name)(info, **kwargs)
 
 
-for _type in (SCHEMA.query_type, SCHEMA.mutation_type):
-    for _field in _type.fields.values():
-        _field.resolve = _resolve_root
+for _schema in (SCHEMA, LEGACY_SCHEMA):
+    for _type in (_schema.query_type, _schema.mutation_type):
+        for _field in _type.fields.values():
+            _field.resolve = _resolve_root
 
 
 def _product(shop: Shop, gid: str) -> dict | None:
@@ -1640,12 +1792,15 @@ def _product(shop: Shop, gid: str) -> dict | None:
     if product is None:
         return None
     return {
-        **{k: v for k, v in product.items() if k not in {"variant_ids"}},
+        **{k: v for k, v in product.items() if k not in {"variant_ids", "publication_ids"}},
         "legacyResourceId": _legacy(gid),
         "options": product["options"],
         "variants": lambda info, first=None, _p=product: {
             "nodes": [_variant(shop, v) for v in _p["variant_ids"]][: first or 250]
         },
+        "publishedOnPublication": lambda info, publicationId, _p=product: (
+            publicationId in _p.get("publication_ids", [])
+        ),
     }
 
 
@@ -1921,16 +2076,50 @@ def _fulfillment_order(shop: Shop, fo: dict) -> dict:
     }
 
 
-def _product_set(sandbox: ShopifySandbox, shop: Shop, data: dict) -> dict:
+def _product_by_handle(shop: Shop, handle: str) -> dict | None:
+    return next((p for p in shop.products.values() if p.get("handle") == handle), None)
+
+
+def _free_handle(shop: Shop, wanted: str) -> str:
+    """Handles are unique in a shop: a taken one gets "-1", "-2"... as Shopify does."""
+    handle, n = wanted, 0
+    while _product_by_handle(shop, handle) is not None:
+        n += 1
+        handle = f"{wanted}-{n}"
+    return handle
+
+
+def _product_set(
+    sandbox: ShopifySandbox, shop: Shop, data: dict, *, identifier: dict | None = None
+) -> dict:
+    """productSet: `identifier.id` updates that product; `identifier.handle` updates the product
+    with that handle or creates it with that handle (an upsert, so a retry updates what a lost
+    answer created); no identifier creates, unless the legacy `input.id` names a product."""
     errors: list[dict] = []
-    product_id = data.get("id")
-    existing = shop.products.get(product_id) if product_id else None
+    identifier = identifier or {}
+    if identifier.get("customId") is not None:
+        return {
+            "product": None,
+            "userErrors": [
+                {
+                    "field": ["identifier", "customId"],
+                    "message": "The sandbox does not model custom ids (metafield definitions).",
+                    "code": "INVALID_INPUT",
+                }
+            ],
+        }
+    product_id = identifier.get("id") or data.get("id")
+    upsert_handle = identifier.get("handle") if not product_id else None
+    if upsert_handle:
+        existing = _product_by_handle(shop, upsert_handle)
+    else:
+        existing = shop.products.get(product_id) if product_id else None
     if product_id and existing is None:
         return {
             "product": None,
             "userErrors": [
                 {
-                    "field": ["input", "id"],
+                    "field": ["identifier", "id"] if identifier.get("id") else ["input", "id"],
                     "message": "Product does not exist",
                     "code": "PRODUCT_DOES_NOT_EXIST",
                 }
@@ -1995,10 +2184,12 @@ def _product_set(sandbox: ShopifySandbox, shop: Shop, data: dict) -> dict:
         return {"product": None, "userErrors": errors}
     if existing is None:
         product_id = f"gid://shopify/Product/{sandbox.next_id()}"
+        handle = data.get("handle") or upsert_handle or "-".join(str(title).lower().split())
         existing = shop.products[product_id] = {
             "id": product_id,
             "title": title,
-            "handle": data.get("handle") or "-".join(str(title).lower().split()),
+            "handle": _free_handle(shop, handle),
+            "publication_ids": [],  # in no sales channel until published (publishablePublish)
             "status": "ACTIVE",
             "descriptionHtml": "",
             "vendor": "",
@@ -2087,7 +2278,42 @@ def _product_set(sandbox: ShopifySandbox, shop: Shop, data: dict) -> dict:
     return {"product": _product(shop, existing["id"]), "userErrors": []}
 
 
-def _inventory_set(shop: Shop, data: dict, *, now: str) -> dict:
+def _idempotency_key(info) -> str | None:
+    """The key of the field's @idempotent directive, or None without one."""
+    for directive in info.field_nodes[0].directives or ():
+        if isinstance(directive, DirectiveNode) and directive.name.value == "idempotent":
+            for argument in directive.arguments:
+                if argument.name.value == "key":
+                    return str(value_from_ast_untyped(argument.value, info.variable_values))
+    return None
+
+
+def _idempotent(shop: Shop, key: str, variables: dict, run: Callable[[], dict]) -> dict:
+    """The same key with the same variables answers the first call's result without running it
+    again; the same key with other variables is refused (shopify.dev "Implementing idempotency")."""
+    fingerprint = json.loads(json.dumps(variables, sort_keys=True, default=str))
+    seen = shop.idempotency.get(key)
+    if seen is not None:
+        if seen["variables"] != fingerprint:
+            return {
+                "inventoryAdjustmentGroup": None,
+                "userErrors": [
+                    {
+                        "code": "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+                        "field": None,
+                        "message": "The same idempotency key cannot be used with different operation parameters.",
+                    }
+                ],
+            }
+        return seen["payload"]
+    payload = run()
+    shop.idempotency[key] = {"variables": fingerprint, "payload": payload}
+    while len(shop.idempotency) > IDEMPOTENCY_KEYS_KEPT:  # keys expire; the oldest go first
+        shop.idempotency.pop(next(iter(shop.idempotency)))
+    return payload
+
+
+def _inventory_set(shop: Shop, data: dict, *, now: str, version: str) -> dict:
     errors = []
     if data["name"] not in {"available", "on_hand"}:
         errors.append(
@@ -2123,6 +2349,28 @@ def _inventory_set(shop: Shop, data: dict, *, now: str) -> dict:
                     "message": "The specified location could not be found.",
                 }
             )
+        elif "changeFromQuantity" in quantity or version >= STRICT_INVENTORY_FROM:
+            # 2026-01 added changeFromQuantity (it overrides the compare fields); from 2026-04
+            # it must be on every quantity, an explicit null opting out of the check.
+            if "changeFromQuantity" not in quantity:
+                errors.append(
+                    {
+                        "code": "INVALID_INPUT",
+                        "field": ["input", "quantities", str(index), "changeFromQuantity"],
+                        "message": "changeFromQuantity is required: pass the quantity you expect, or null to skip the check.",
+                    }
+                )
+            elif quantity["changeFromQuantity"] is not None and (
+                int(item["levels"][quantity["locationId"]].get(data["name"], 0))
+                != quantity["changeFromQuantity"]
+            ):
+                errors.append(
+                    {
+                        "code": "CHANGE_FROM_QUANTITY_STALE",
+                        "field": ["input", "quantities", str(index), "changeFromQuantity"],
+                        "message": "The changeFromQuantity value does not match persisted value.",
+                    }
+                )
         elif not data.get("ignoreCompareQuantity"):
             if quantity.get("compareQuantity") is None:
                 errors.append(
@@ -2153,6 +2401,9 @@ def _inventory_set(shop: Shop, data: dict, *, now: str) -> dict:
         level[data["name"]] = int(quantity["quantity"])
         if data["name"] == "available":
             level["on_hand"] = int(level.get("on_hand", 0)) + int(quantity["quantity"]) - before
+        shop.adjustments.append(
+            {"item": item["id"], "name": data["name"], "delta": int(quantity["quantity"]) - before}
+        )
         changes.append(
             {
                 "name": data["name"],

@@ -256,6 +256,10 @@ class ShopifyStorefront(Storefront):
             product = shop.products.get(variant["product_id"]) or {}
             if not variant.get("sku") or product.get("status", "ACTIVE") != "ACTIVE":
                 continue
+            # Shoppers see only what is published to the Online Store sales channel.
+            online_store = shop.online_store_publication_id
+            if online_store not in product.get("publication_ids", [online_store]):
+                continue
             title = product.get("title", "")
             if variant.get("title") and variant["title"] != "Default Title":
                 title = f"{title} — {variant['title']}"

@@ -30,7 +30,7 @@ from billing.models import (
 from catalog.models import ImportJob, ImportRowError, ProductImage, StockMovement
 from dropship.accounts.models import ApiKey, Invitation, Notification, User
 from dropship.core.audit import record_audit
-from integrations.models import InboundWebhook, OutboundPush
+from integrations.models import ApiVersionNotice, InboundWebhook, OutboundPush
 from orders.models import Dispute, OrderEvent, ReturnRequest, Shipment, ShipmentItem
 from retailers.models import (
     ImportListItem,
@@ -233,6 +233,12 @@ def _populate(n: int = 0) -> dict:
 
     StoreOrderSync.objects.create(
         store=store, webhooks_quiet_since=timezone.now(), quiet_reason="3 orders came by poll."
+    )
+    ApiVersionNotice.objects.create(
+        store=store,
+        requested_version="2025-07",
+        served_version="2026-01",
+        last_seen_at=timezone.now(),
     )
     SupplierFeed.objects.create(supplier=supplier, url=f"https://feeds.example.com/{n}.csv")
     record_audit(actor=superuser, action="supplier.approve", target=supplier)

@@ -8,14 +8,23 @@ or a 5xx is waited out and retried only within the call's short wait budget (the
 policy, dropship.core.retry); beyond it the call raises StoreTemporaryError with `retry_after`
 and the caller's task reschedules. Nothing here hard-codes a plan's limits. `sleep` and `clock`
 are injectable so tests never wait on the wall clock.
+
+Every answer names the API version that served it (`X-Shopify-API-Version`). Shopify serves a
+retired version's requests with the oldest supported one ("fall forward",
+shopify.dev/docs/api/usage/versioning): when the answer's version is not the pinned
+SHOPIFY_API_VERSION, `on_api_version(requested, served)` tells the caller (the registry records
+it for platform admins).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +65,15 @@ from integrations.shopify import mappers
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# inventorySetQuantities answered CHANGE_FROM_QUANTITY_STALE: re-read the item and try again at
+# most this many times, then report it refused (it stays dirty and is pushed again later).
+MAX_STALE_RETRIES = 2
+# publishablePublish calls per request (aliases): 10 x 11 points, so an empty bucket refills
+# enough for one within the short inline wait (dropship.core.retry) on every plan
+PUBLISH_BATCH = 10
+PUBLICATION_CACHE_SECONDS = 24 * 3600
+ONLINE_STORE = "Online Store"
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6c1f4b6e-3f7a-4d8e-9a51-0d3b2c6e8f10")
 WEBHOOK_TOPICS = {
     "ORDERS_CREATE": "orders/create",
     "ORDERS_PAID": "orders/paid",
@@ -74,7 +92,8 @@ WEBHOOK_TOPICS = {
 # Queries stay under Shopify's 1,000-point single-query limit: orders are read with their first
 # 100 lines and first 4 fulfillment orders.
 COST_SEEDS = {
-    "productSet": 520,
+    "productSet x1": 16,
+    f"publishablePublish x{PUBLISH_BATCH}": 11 * PUBLISH_BATCH,
     "inventorySetQuantities": 20,
     "order": 520,
     "fulfillmentOrders": 560,
@@ -252,6 +271,7 @@ class ShopifyClient:
         location_id: str = "",
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        on_api_version: Callable[[str, str], None] | None = None,
     ) -> None:
         self.shop_domain = shop_domain
         self.tokens: AccessTokens = tokens or StaticAccessToken(access_token)
@@ -259,6 +279,21 @@ class ShopifyClient:
         self.sleep = sleep
         self.throttle = CostThrottle(shop_domain, clock=clock)
         self.calls = 0  # HTTP calls made by this client (tests and benchmarks read it)
+        self.on_api_version = on_api_version
+        self.served_version = ""  # what the last answer said it was served with
+        self._reported_versions: set[str] = set()
+
+    def _note_served_version(self, served: str) -> None:
+        """Tell the caller once per client which version answers (it records fall-forwards and
+        clears them when the pinned version answers again)."""
+        if not served:
+            return
+        self.served_version = served
+        if served in self._reported_versions:
+            return
+        self._reported_versions.add(served)
+        if self.on_api_version is not None:
+            self.on_api_version(settings.SHOPIFY_API_VERSION, served)
 
     @property
     def graphql_url(self) -> str:
@@ -315,6 +350,7 @@ class ShopifyClient:
                 continue
             except PermanentError as exc:
                 raise StorePermanentError(str(exc)) from exc
+            self._note_served_version(response.headers.get("X-Shopify-API-Version", ""))
             status = response.status_code
             if status == 401 and not renewed:
                 # An expiring token that ran out (or was renewed elsewhere): renew once, retry.
@@ -490,27 +526,116 @@ class ShopifyClient:
             )
 
     def upsert_products(self, *, products: list[ProductData]) -> list[ProductResult]:
+        """productSet each product, upserting by `identifier` (the store's id, else our stable
+        handle: a retry after a lost answer updates the product the lost call made), then
+        publish the new ones to the Online Store in one call."""
         if not self.location_id:
             self.verify_connection()
         results = []
         for product in products:
+            # Ask for as many variants as we send: Shopify prices a connection by `first`
+            # before running the query (shopify.dev "GraphQL Admin API rate limits"). The cost
+            # then depends on the count, so the throttle learns it per count.
+            count = max(1, min(len(product.variants), 250))
             payload = self.graphql(
-                """mutation($input: ProductSetInput!) {
-                  productSet(input: $input, synchronous: true) {
-                    product { id variants(first: 250) { nodes { id sku inventoryItem { id } } } }
+                """mutation($identifier: ProductSetIdentifiers, $input: ProductSetInput!, $variants: Int!) {
+                  productSet(identifier: $identifier, input: $input, synchronous: true) {
+                    product { id variants(first: $variants) { nodes { id sku inventoryItem { id } } } }
                     userErrors { field message code }
                   }
                 }""",
-                {"input": mappers.product_set_input(product, location_id=self.location_id)},
-                operation="productSet",
+                {
+                    "identifier": mappers.product_set_identifier(product),
+                    "input": mappers.product_set_input(product, location_id=self.location_id),
+                    "variants": count,
+                },
+                operation=f"productSet x{count}",
             )["productSet"]
             results.append(mappers.product_result(product.reference, payload))
-        return results
+        new = {
+            result.reference: result.store_product_id
+            for product, result in zip(products, results, strict=True)
+            if result.is_ok and product.is_published and not product.store_product_id
+        }
+        refused = self._publish_to_online_store(list(new.values())) if new else {}
+        return [
+            ProductResult(
+                reference=r.reference,
+                store_product_id=r.store_product_id,
+                variant_ids=r.variant_ids,
+                inventory_item_ids=r.inventory_item_ids,
+                error=f"Created, but not published to the Online Store: {refused[new[r.reference]]}",
+            )
+            if new.get(r.reference) in refused
+            else r
+            for r in results
+        ]
+
+    def online_store_publication_id(self) -> str:
+        """The shop's Online Store publication, looked up once a day per shop ("" if the shop
+        has no Online Store channel)."""
+        key = f"shopify-online-store:{self.shop_domain}"
+        cached = cache.get(key)
+        if cached is not None:
+            return str(cached)
+        data = self.graphql(
+            "query { publications(first: 20, catalogType: APP) { nodes { id catalog { title } } } }",
+            operation="publications",
+        )
+        found = next(
+            (
+                node["id"]
+                for node in (data.get("publications") or {}).get("nodes") or []
+                if (node.get("catalog") or {}).get("title") == ONLINE_STORE
+            ),
+            "",
+        )
+        cache.set(key, found, timeout=PUBLICATION_CACHE_SECONDS)
+        return found
+
+    def _publish_to_online_store(self, product_ids: list[str]) -> dict[str, str]:
+        """publishablePublish each product to the Online Store, PUBLISH_BATCH per request;
+        returns product id -> refusal for those Shopify refused."""
+        publication_id = self.online_store_publication_id()
+        if not publication_id:
+            logger.warning("%s has no Online Store sales channel to publish to", self.shop_domain)
+            return {}
+        refused: dict[str, str] = {}
+        for batch in chunked(product_ids, PUBLISH_BATCH):
+            fields = "\n".join(
+                f"p{i}: publishablePublish(id: $id{i}, input: $input) {{ userErrors {{ field message }} }}"
+                for i in range(len(batch))
+            )
+            declared = ", ".join(f"$id{i}: ID!" for i in range(len(batch)))
+            data = self.graphql(
+                f"mutation({declared}, $input: [PublicationInput!]!) {{\n{fields}\n}}",
+                {
+                    **{f"id{i}": product_id for i, product_id in enumerate(batch)},
+                    "input": [{"publicationId": publication_id}],
+                },
+                operation=f"publishablePublish x{len(batch)}",  # its cost depends on the count
+            )
+            for i, product_id in enumerate(batch):
+                errors = (data.get(f"p{i}") or {}).get("userErrors") or []
+                if errors:
+                    refused[product_id] = mappers.user_errors_text(errors)
+        return refused
 
     def has_inventory_address(self, item: InventoryRef) -> bool:
         return bool(item.inventory_item_id)
 
     def set_inventory(self, *, changes: list[InventoryChange]) -> InventoryResult:
+        """inventorySetQuantities with compare-and-swap and an idempotency key (both mandatory
+        from 2026-04, shopify.dev/changelog/making-changefromquantity-field-required and
+        .../making-idempotency-mandatory-for-inventory-adjustments-and-refund-mutations).
+
+        `changeFromQuantity` is the quantity the store last showed us, so a sale the store
+        counted since is never overwritten unseen; an item whose value we do not know is read
+        first. A CHANGE_FROM_QUANTITY_STALE item is read again and retried with the fresh value
+        at most MAX_STALE_RETRIES times, then reported refused (it stays dirty for a later
+        push). The idempotency key is derived from the call's content and our change versions:
+        a retry of the same call (a lost answer) replays instead of applying twice, and any
+        other change gets another key."""
         if not self.location_id:
             self.verify_connection()
         calls_before = self.calls
@@ -518,52 +643,63 @@ class ShopifyClient:
         errors: list[str] = []
         refused: dict[str, str] = {}
         unattributed: list[str] = []
+        shown: dict[str, int] = {}
         for batch in chunked(changes, self.inventory_batch_size):
+            expected = self._expected_quantities(batch)
             pending = batch
-            for _round in range(2):  # a batch with bad items is retried once without them
-                payload = self.graphql(
-                    """mutation($input: InventorySetQuantitiesInput!) {
-                      inventorySetQuantities(input: $input) {
-                        inventoryAdjustmentGroup { reason }
-                        userErrors { code field message }
-                      }
-                    }""",
-                    {
-                        "input": {
-                            "name": "available",
-                            "reason": "correction",
-                            "ignoreCompareQuantity": True,
-                            "quantities": [
-                                {
-                                    "inventoryItemId": change.inventory_item_id,
-                                    "locationId": self.location_id,
-                                    "quantity": max(0, change.quantity),
-                                }
-                                for change in pending
-                            ],
-                        }
-                    },
-                    operation="inventorySetQuantities",
-                )["inventorySetQuantities"]
+            stale_rounds = 0
+            # each round drops refused items or refreshes stale ones: bounded
+            for _round in range(2 + MAX_STALE_RETRIES):
+                payload = self._set_quantities(pending, expected)
                 user_errors = payload["userErrors"]
                 if not user_errors:
                     updated += len(pending)
+                    shown.update({c.reference: max(0, c.quantity) for c in pending})
                     break
-                bad = set()
+                bad: set[int] = set()
+                stale: set[int] = set()
+                named_no_item = False
                 for error in user_errors:
                     field = error.get("field") or []
                     if len(field) >= 3 and field[1] == "quantities" and field[2].isdigit():
-                        bad.add(int(field[2]))
-                        change = pending[int(field[2])]
+                        index = int(field[2])
+                        if error.get("code") == "CHANGE_FROM_QUANTITY_STALE":
+                            stale.add(index)
+                            continue
+                        bad.add(index)
+                        change = pending[index]
                         message = f"{change.inventory_item_id}: {error['message']}"
                         refused[change.reference] = message
                     else:
                         message = error["message"]
                         unattributed.append(message)
+                        named_no_item = True
                     errors.append(message)
-                if not bad:
+                if named_no_item and not bad and not stale:
                     break
-                pending = [c for i, c in enumerate(pending) if i not in bad]
+                settled: set[int] = set()
+                if stale:
+                    stale_rounds += 1
+                    fresh = self._read_quantities([pending[i] for i in sorted(stale)])
+                    for index in stale:
+                        change = pending[index]
+                        now_shown = fresh.get(change.inventory_item_id)
+                        if now_shown is not None:
+                            shown[change.reference] = now_shown
+                        if now_shown == max(0, change.quantity):
+                            updated += 1  # the store already shows what we wanted
+                            settled.add(index)
+                        elif stale_rounds > MAX_STALE_RETRIES:
+                            message = (
+                                f"{change.inventory_item_id}: the store's quantity kept changing "
+                                f"while we set it (now {now_shown}); it will be pushed again."
+                            )
+                            refused[change.reference] = message
+                            errors.append(message)
+                            settled.add(index)
+                        else:
+                            expected[change.inventory_item_id] = now_shown
+                pending = [c for i, c in enumerate(pending) if i not in bad and i not in settled]
                 if not pending:
                     break
         return InventoryResult(
@@ -572,7 +708,58 @@ class ShopifyClient:
             errors=tuple(errors),
             refused=refused,
             unattributed=tuple(unattributed),
+            shown=shown,
         )
+
+    def _expected_quantities(self, changes: list[InventoryChange]) -> dict[str, int | None]:
+        """What each item (by inventory item id) should show before we set it: the quantity
+        last read back, read now for the items whose quantity we do not know."""
+        expected = {c.inventory_item_id: c.expected_quantity for c in changes}
+        unknown = [c for c in changes if c.expected_quantity is None]
+        if unknown:
+            expected.update(self._read_quantities(unknown))
+        return expected
+
+    def _read_quantities(self, changes: list[InventoryChange]) -> dict[str, int | None]:
+        items = [InventoryRef(inventory_item_id=c.inventory_item_id) for c in changes]
+        answer = self.read_inventory(items=items)
+        return {
+            item.inventory_item_id: quantity
+            for item, quantity in zip(items, answer.quantities, strict=True)
+        }
+
+    def _set_quantities(
+        self, changes: list[InventoryChange], expected: dict[str, int | None]
+    ) -> dict[str, Any]:
+        quantities = [
+            {
+                "inventoryItemId": change.inventory_item_id,
+                "locationId": self.location_id,
+                "quantity": max(0, change.quantity),
+                # null only where the store could not tell us what it shows (it has no such
+                # item: the call refuses it anyway); everywhere else the compare-and-swap holds.
+                "changeFromQuantity": expected.get(change.inventory_item_id),
+            }
+            for change in changes
+        ]
+        variables = {
+            "input": {"name": "available", "reason": "correction", "quantities": quantities}
+        }
+        content = json.dumps(
+            [variables, [(c.reference, c.version) for c in changes]], sort_keys=True
+        )
+        key = str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, hashlib.sha256(content.encode()).hexdigest()))
+        payload: dict[str, Any] = self.graphql(
+            """mutation($input: InventorySetQuantitiesInput!, $key: String!) {
+              inventorySetQuantities(input: $input) @idempotent(key: $key) {
+                inventoryAdjustmentGroup { reason }
+                userErrors { code field message }
+              }
+            }""",
+            {**variables, "key": key},
+            operation="inventorySetQuantities",
+        )["inventorySetQuantities"]
+        return payload
 
     def set_product_published(self, *, store_product_id: str, is_published: bool) -> None:
         payload = self.graphql(

@@ -41,8 +41,18 @@ def _decimal(value: Any) -> Decimal:
 
 
 # --- products ------------------------------------------------------------------------------------
+def product_set_identifier(product: ProductData) -> dict[str, Any] | None:
+    """What productSet upserts by: the store's id once we have it, else our stable handle."""
+    if product.store_product_id:
+        return {"id": product.store_product_id}
+    if product.handle:
+        return {"handle": product.handle}
+    return None
+
+
 def product_set_input(product: ProductData, *, location_id: str) -> dict[str, Any]:
-    """ProductSetInput for one product with its variants (create, or update when it has an id)."""
+    """ProductSetInput for one product with its variants (the product is named by
+    `product_set_identifier`; a create carries our handle so a retry finds it)."""
     option_names = list(product.option_names)
     if not option_names:
         option_names = ["Title"]
@@ -71,8 +81,8 @@ def product_set_input(product: ProductData, *, location_id: str) -> dict[str, An
         ],
         "variants": [],
     }
-    if product.store_product_id:
-        data["id"] = product.store_product_id
+    if product.handle and not product.store_product_id:
+        data["handle"] = product.handle  # an update keeps the handle (and URLs) it has
     for variant in product.variants:
         entry: dict[str, Any] = {
             "sku": variant.sku,

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from catalog.inventory import listing_advertised_quantity
 from catalog.models import Product, ProductImage, Variant
@@ -105,7 +106,14 @@ def product_data(push: ProductPush, *, vendor: str = "") -> ProductData:
         ),
         is_published=push.is_sellable or push.listing is None,
         store_product_id=push.listing.store_product_id if push.listing else "",
+        handle=store_handle(product),
     )
+
+
+def store_handle(product: Product) -> str:
+    """The handle a store product is created under: readable, and ours alone (the catalog id
+    makes it unique in the store), so a retried create finds the product instead of a twin."""
+    return f"{slugify(product.handle or product.title)[:200] or 'product'}-ds{product.pk}"
 
 
 @transaction.atomic
@@ -153,6 +161,7 @@ def record_pushed_product(
             lv.last_pushed_quantity = quantity_to_advertise(
                 variant=pv.variant, is_sellable=push.is_sellable
             )
+            lv.store_quantity = lv.last_pushed_quantity  # the create set it in the store
             lv.last_pushed_at = now
             new.append(lv)
         else:

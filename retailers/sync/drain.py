@@ -109,6 +109,7 @@ def _claim(store_id: int, size: int) -> list[dict]:
             "inventory_version",
             "advertised",
             "last_pushed_quantity",
+            "store_quantity",
             "inventory_item_id",
             "store_variant_id",
             "listing__store_product_id",
@@ -124,6 +125,8 @@ def _change_for(client: StoreClient, row: dict) -> InventoryChange | None:
         inventory_item_id=row["inventory_item_id"],
         store_variant_id=row["store_variant_id"],
         store_product_id=row["listing__store_product_id"],
+        expected_quantity=row["store_quantity"],
+        version=row["inventory_version"],
     )
     return change if client.has_inventory_address(change.item) else None
 
@@ -169,19 +172,27 @@ def _record_pushed(rows: list[dict], *, confirmed: bool) -> None:
     if confirmed:
         updates["last_pushed_at"] = Value(now)
         updates["inventory_confirmed_at"] = Value(now)
+        updates["store_quantity"] = updates["last_pushed_quantity"]  # the store took it
     ListingVariant.objects.filter(pk__in=[row["id"] for row in rows]).update(**updates)
 
 
 @transaction.atomic
-def _record_refused(rows: list[dict], messages: dict[int, str]) -> None:
+def _record_refused(
+    rows: list[dict], messages: dict[int, str], *, shown: dict[int, int] | None = None
+) -> None:
+    """Put refused rows aside (they stay dirty); remember what the store showed, where the
+    refusal told us (a compare-and-swap that kept failing), for the next push to compare."""
     retry_at = timezone.now() + ITEM_RETRY_AFTER
     free = set(lock_free_rows([row["id"] for row in rows]))
+    shown = shown or {}
     for row in rows:
         if row["id"] not in free:
             continue
+        extra = {"store_quantity": shown[row["id"]]} if row["id"] in shown else {}
         ListingVariant.objects.filter(pk=row["id"]).update(
             inventory_error=messages.get(row["id"], "The store refused this item.")[:500],
             inventory_retry_at=retry_at,
+            **extra,
         )
 
 
@@ -297,7 +308,12 @@ def _push_batch(client: StoreClient, rows: list[dict], result: DrainResult) -> N
     ok = [row for row, _c in to_push if row["id"] not in refused]
     _record_pushed(ok, confirmed=True)
     if refused:
-        _record_refused([r for r, _c in to_push if r["id"] in refused], refused)
+        shown = {
+            row_ids[reference]: quantity
+            for reference, quantity in answer.shown.items()
+            if reference in row_ids
+        }
+        _record_refused([r for r, _c in to_push if r["id"] in refused], refused, shown=shown)
         result.errors.extend(sorted(set(refused.values()))[:10])
     result.pushed += len(ok)
     result.failed_items += len(refused)

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from catalog.inventory import listing_advertised_expression
@@ -126,7 +126,16 @@ def _compare(
             if quantity == advertised:
                 confirmed.append((row["id"], row["inventory_version"]))
     with transaction.atomic():  # never wait on a stock change's row locks (no deadlock)
-        free = set(lock_free_rows(drifted + stale + [pk for pk, _v in confirmed]))
+        free = set(lock_free_rows([row["id"] for row in rows]))
+        # What the store shows is what the next push compares against (compare-and-swap).
+        read = {row["id"]: quantity for row, quantity in zip(rows, shown, strict=True)}
+        if any(pk in free for pk in read):
+            ListingVariant.objects.filter(pk__in=[pk for pk in read if pk in free]).update(
+                store_quantity=Case(
+                    *(When(pk=pk, then=Value(q)) for pk, q in read.items() if pk in free),
+                    output_field=IntegerField(),
+                )
+            )
         run.repaired += mark_rows_dirty(
             listing_variant_ids=[pk for pk in drifted if pk in free], forget_pushed=True
         )

@@ -39,7 +39,7 @@ def shopify_headers(
         "HTTP_X_SHOPIFY_TOPIC": topic,
         "HTTP_X_SHOPIFY_HMAC_SHA256": digest,
         "HTTP_X_SHOPIFY_SHOP_DOMAIN": shop,
-        "HTTP_X_SHOPIFY_API_VERSION": "2025-07",
+        "HTTP_X_SHOPIFY_API_VERSION": "2026-10",
         "HTTP_X_SHOPIFY_WEBHOOK_ID": str(uuid.uuid4()),
         "HTTP_X_SHOPIFY_EVENT_ID": event_id or str(uuid.uuid4()),
     }

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.urls import reverse
 
+from integrations.shopify.client import WEBHOOK_TOPICS
 from integrations.shopify.webhooks import COMPLIANCE_TOPICS
 
 TOML = Path(__file__).resolve().parents[2] / "shopify.app.toml"
@@ -44,14 +45,8 @@ def test_the_webhooks_reach_our_endpoint_on_api_2026_10():
         assert _path(subscription["uri"]) == endpoint
         topics |= set(subscription.get("topics", []))
         compliance |= set(subscription.get("compliance_topics", []))
-    assert topics == {
-        "app/uninstalled",
-        "orders/create",
-        "orders/paid",
-        "orders/updated",
-        "orders/cancelled",
-        "refunds/create",
-        "fulfillment_orders/hold_released",
-    }
+    # Every topic the client subscribes each shop to, and the same version it pins.
+    assert topics == set(WEBHOOK_TOPICS.values())
+    assert webhooks["api_version"] == settings.SHOPIFY_API_VERSION
     # The topics our inbox answers as compliance requests (200 even for an unknown shop).
     assert compliance == set(COMPLIANCE_TOPICS)

@@ -1,9 +1,11 @@
 """The Shopify client against the sandbox: products, throttled inventory pushes, orders, fulfilment."""
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.urls import reverse
 
 from integrations.base import (
     FulfillmentData,
@@ -15,6 +17,7 @@ from integrations.base import (
     StoreTemporaryError,
     VariantData,
 )
+from integrations.models import ApiVersionNotice
 from integrations.registry import get_store_client
 from integrations.shopify.client import CostThrottle
 from sandbox.server import Response
@@ -143,10 +146,13 @@ def test_pushing_1000_inventory_changes_at_the_standard_plan_rate(shopify_sandbo
     wanted = {sku: (index * 7) % 53 for index, sku in enumerate(sorted(items))}
     result = client.set_inventory(
         changes=[
-            InventoryChange(quantity=q, inventory_item_id=items[sku]) for sku, q in wanted.items()
+            InventoryChange(quantity=q, inventory_item_id=items[sku], expected_quantity=1)
+            for sku, q in wanted.items()
         ]
     )
-    assert result == InventoryResult(calls=4, updated=1000, errors=())
+    assert result == InventoryResult(
+        calls=4, updated=1000, errors=(), shown={"": wanted[sorted(items)[-1]]}
+    )
     shop = shopify_sandbox.app.shop(SHOP)
     assert {sku: shop.quantity_for_sku(sku) for sku in wanted} == wanted
     assert shopify_sandbox.app.rejected_calls() == []
@@ -160,7 +166,10 @@ def test_client_paces_itself_when_the_bucket_cannot_hold_every_call(shopify_sand
     # A bucket of 30 points restoring 10/s cannot take four 13-point calls back to back.
     shopify_sandbox.app.set_plan(SHOP, Plan(maximum_available=30, restore_rate=10))
     result = client.set_inventory(
-        changes=[InventoryChange(quantity=3, inventory_item_id=item) for item in items.values()]
+        changes=[
+            InventoryChange(quantity=3, inventory_item_id=item, expected_quantity=1)
+            for item in items.values()
+        ]
     )
     assert (result.calls, result.updated) == (4, 1000)
     assert shopify_sandbox.app.rejected_calls() == []
@@ -177,7 +186,7 @@ def test_a_throttled_answer_waits_and_retries(shopify_sandbox, store):
     )
     outcome = client.set_inventory(
         changes=[
-            InventoryChange(quantity=9, inventory_item_id=i)
+            InventoryChange(quantity=9, inventory_item_id=i, expected_quantity=1)
             for i in result.inventory_item_ids.values()
         ]
     )
@@ -227,7 +236,7 @@ def test_a_bucket_that_refills_too_slowly_raises_with_the_time_it_needs(
     ) as raised:
         client.set_inventory(
             changes=[
-                InventoryChange(quantity=9, inventory_item_id=i)
+                InventoryChange(quantity=9, inventory_item_id=i, expected_quantity=1)
                 for i in result.inventory_item_ids.values()
             ]
         )
@@ -342,3 +351,222 @@ def test_webhook_registration_is_idempotent_and_removable(shopify_sandbox, store
     ]
     client.delete_webhooks(store_webhook_ids=[r.store_webhook_id for r in first])
     assert shopify_sandbox.app.shop(SHOP).webhooks == {}
+
+
+# --- API version (shopify.dev/docs/api/usage/versioning) --------------------------------------
+def test_every_call_asks_for_the_pinned_2026_10_version(shopify_sandbox, store, settings):
+    assert settings.SHOPIFY_API_VERSION == "2026-10"
+    client = get_store_client(store=store)
+    client.verify_connection()
+    client.upsert_products(products=[_product("V", 1)])
+    assert {c.api_version for c in shopify_sandbox.app.calls_for(SHOP)} == {"2026-10"}
+    assert client.served_version == "2026-10"
+    assert not ApiVersionNotice.objects.exists()
+
+
+def test_a_fall_forward_is_recorded_once_for_platform_admins_and_cleared_when_fixed(
+    shopify_sandbox, store, settings, caplog, admin_client
+):
+    settings.SHOPIFY_API_VERSION = "2025-07"  # retired: Shopify serves the oldest supported one
+    with caplog.at_level("WARNING", logger="integrations.services"):
+        for _ in range(2):  # two tasks, two clients
+            client = get_store_client(store=store)
+            client.verify_connection()
+            client.verify_connection()
+
+    notice = ApiVersionNotice.objects.get(store=store)
+    assert (notice.requested_version, notice.served_version) == ("2025-07", "2026-01")
+    warnings = [r.getMessage() for r in caplog.records if "fell forward" in r.getMessage()]
+    assert warnings == [
+        f"Store {store.pk} asked for API version 2025-07 and was served 2026-01 "
+        "(the version fell forward)"
+    ]
+    page = admin_client.get(reverse("admin:retailers_store_changelist"))
+    assert "1 store(s) answered with another API version than the pinned one" in page.text
+    assert "2026-01" in page.text
+
+    settings.SHOPIFY_API_VERSION = "2026-10"
+    get_store_client(store=store).verify_connection()
+    assert not ApiVersionNotice.objects.exists()
+    page = admin_client.get(reverse("admin:retailers_store_changelist"))
+    assert "answered with another API version" not in page.text
+
+
+# --- productSet: identifier, cost, publication -------------------------------------------------
+def test_product_set_asks_for_as_many_variants_as_it_sends(shopify_sandbox, store):
+    """shopify.dev rate limits: a connection costs by `first` before it runs; asking for 250
+    variants of a one-variant product requested 514 points for 16 used."""
+    client = get_store_client(store=store)
+    client.upsert_products(products=[_product("ONE", 1), _product("THREE", 3)])
+    one, three = shopify_sandbox.app.calls_for(SHOP, "productSet")
+    assert (one.requested_cost, one.actual_cost) == (16, 16)
+    assert (three.requested_cost, three.actual_cost) == (20, 20)
+
+
+def test_a_new_product_is_upserted_by_its_handle_and_published_to_the_online_store(
+    shopify_sandbox, store
+):
+    client = get_store_client(store=store)
+    apron = replace(_product("H", 2), handle="linen-apron-ds7")
+    [first] = client.upsert_products(products=[apron])
+    [again] = client.upsert_products(products=[apron])  # a retry of the same create
+    shop = shopify_sandbox.app.shop(SHOP)
+    assert again.store_product_id == first.store_product_id
+    assert list(shop.products) == [first.store_product_id]
+    assert shop.products[first.store_product_id]["handle"] == "linen-apron-ds7"
+    assert shop.products[first.store_product_id]["publication_ids"] == [
+        shop.online_store_publication_id
+    ]
+    # The Online Store publication is looked up once per shop, then cached.
+    assert len(shopify_sandbox.app.calls_for(SHOP, "publications")) == 1
+    assert len(shopify_sandbox.app.calls_for(SHOP, "publishablePublish")) == 2
+
+
+def test_a_product_sent_as_unpublished_stays_out_of_the_online_store(shopify_sandbox, store):
+    client = get_store_client(store=store)
+    [result] = client.upsert_products(products=[replace(_product("U", 1), is_published=False)])
+    shop = shopify_sandbox.app.shop(SHOP)
+    assert shop.products[result.store_product_id]["publication_ids"] == []
+    assert shopify_sandbox.app.calls_for(SHOP, "publishablePublish") == []
+
+
+def test_products_are_published_ten_to_a_call(shopify_sandbox, store):
+    client = get_store_client(store=store)
+    client.upsert_products(products=[_product(f"B{n}", 1) for n in range(21)])
+    publishes = shopify_sandbox.app.calls_for(SHOP, "publishablePublish")
+    assert [len(c.variables) - 1 for c in publishes] == [10, 10, 1]
+    assert [c.requested_cost for c in publishes] == [110, 110, 11]
+    shop = shopify_sandbox.app.shop(SHOP)
+    assert all(p["publication_ids"] for p in shop.products.values())
+
+
+def test_publishing_fits_a_small_bucket_refilling_within_the_inline_wait(shopify_sandbox, store):
+    """Real time: the sandbox's bucket must refill. Ten publishes (110 points) fit a 200-point
+    bucket; twenty in one request (220) never would."""
+    client = get_store_client(store=store)
+    shopify_sandbox.app.set_plan(
+        SHOP, Plan(maximum_available=200, restore_rate=200), currently_available=0
+    )
+    results = client.upsert_products(products=[_product(f"T{n}", 1) for n in range(20)])
+    assert [r.error for r in results] == [""] * 20
+    shop = shopify_sandbox.app.shop(SHOP)
+    assert all(p["publication_ids"] for p in shop.products.values())
+
+
+# --- inventory: compare-and-swap and idempotency ------------------------------------------------
+def _one_item(client, quantity: int) -> str:
+    [result] = client.upsert_products(products=[_product("INV", 1, quantity=quantity)])
+    return result.inventory_item_ids["APRON-INV-0"]
+
+
+def test_inventory_is_set_from_the_quantity_last_seen_under_an_idempotency_key(
+    shopify_sandbox, store
+):
+    client = get_store_client(store=store)
+    item = _one_item(client, 4)
+    result = client.set_inventory(
+        changes=[
+            InventoryChange(
+                quantity=9, inventory_item_id=item, expected_quantity=4, reference="7", version=3
+            )
+        ]
+    )
+    assert (result.updated, result.refused, result.shown) == (1, {}, {"7": 9})
+    [call] = shopify_sandbox.app.calls_for(SHOP, "inventorySetQuantities")
+    assert [q["changeFromQuantity"] for q in call.variables["input"]["quantities"]] == [4]
+    assert "ignoreCompareQuantity" not in call.variables["input"]
+    assert len(call.variables["key"]) == 36  # a UUID, derived from the change
+    assert shopify_sandbox.app.shop(SHOP).quantity(item) == 9
+
+
+def test_the_idempotency_key_is_the_same_for_a_retry_and_new_for_a_new_change(
+    shopify_sandbox, store
+):
+    client = get_store_client(store=store)
+    item = _one_item(client, 4)
+
+    def push(quantity: int, expected: int, version: int) -> str:
+        client.set_inventory(
+            changes=[
+                InventoryChange(
+                    quantity=quantity,
+                    inventory_item_id=item,
+                    expected_quantity=expected,
+                    reference="7",
+                    version=version,
+                )
+            ]
+        )
+        return shopify_sandbox.app.calls_for(SHOP, "inventorySetQuantities")[-1].variables["key"]
+
+    first = push(9, 4, 1)
+    retry = push(9, 4, 1)  # the same change sent again: replayed, not applied twice
+    back = push(4, 9, 2)
+    again = push(9, 4, 3)  # the same quantities as the first, but a new change
+    assert first == retry
+    assert len({first, back, again}) == 3
+    assert [a["delta"] for a in shopify_sandbox.app.shop(SHOP).adjustments] == [5, -5, 5]
+
+
+def test_an_unknown_quantity_is_read_before_it_is_set(shopify_sandbox, store):
+    client = get_store_client(store=store)
+    item = _one_item(client, 6)
+    client.set_inventory(changes=[InventoryChange(quantity=2, inventory_item_id=item)])
+    calls = shopify_sandbox.app.calls_for(SHOP)
+    assert [c.operation for c in calls][-2:] == ["nodes", "inventorySetQuantities"]
+    assert calls[-1].variables["input"]["quantities"][0]["changeFromQuantity"] == 6
+
+
+def test_a_sale_during_the_set_is_read_again_and_the_set_retried_from_it(shopify_sandbox, store):
+    client = get_store_client(store=store)
+    item = _one_item(client, 5)
+    shopify_sandbox.app.sell_during_sets(SHOP, item, count=1)
+    result = client.set_inventory(
+        changes=[
+            InventoryChange(quantity=9, inventory_item_id=item, expected_quantity=5, reference="7")
+        ]
+    )
+    assert (result.updated, result.refused, result.shown) == (1, {}, {"7": 9})
+    sets = shopify_sandbox.app.calls_for(SHOP, "inventorySetQuantities")
+    assert [c.variables["input"]["quantities"][0]["changeFromQuantity"] for c in sets] == [5, 4]
+    assert shopify_sandbox.app.shop(SHOP).quantity(item) == 9
+
+
+def test_a_quantity_that_keeps_moving_is_given_up_after_two_retries(shopify_sandbox, store):
+    client = get_store_client(store=store)
+    item = _one_item(client, 20)
+    shopify_sandbox.app.sell_during_sets(SHOP, item, count=100)
+    result = client.set_inventory(
+        changes=[
+            InventoryChange(
+                quantity=30, inventory_item_id=item, expected_quantity=20, reference="7"
+            )
+        ]
+    )
+    assert result.updated == 0
+    assert result.refused == {
+        "7": f"{item}: the store's quantity kept changing while we set it (now 17); "
+        "it will be pushed again."
+    }
+    assert result.shown == {"7": 17}
+    assert len(shopify_sandbox.app.calls_for(SHOP, "inventorySetQuantities")) == 3
+    # Three sales happened and none was overwritten.
+    assert shopify_sandbox.app.shop(SHOP).quantity(item) == 17
+
+
+def test_a_lost_inventory_answer_is_retried_under_the_same_key_and_applied_once(
+    shopify_sandbox, store, client_sleeps
+):
+    client = get_store_client(store=store)
+    item = _one_item(client, 4)
+    shopify_sandbox.app.lose_answers(SHOP, "inventorySetQuantities")
+    result = client.set_inventory(
+        changes=[
+            InventoryChange(quantity=9, inventory_item_id=item, expected_quantity=4, reference="7")
+        ]
+    )
+    assert (result.updated, result.refused) == (1, {})
+    first, retry = shopify_sandbox.app.calls_for(SHOP, "inventorySetQuantities")
+    assert first.variables == retry.variables
+    assert [a["delta"] for a in shopify_sandbox.app.shop(SHOP).adjustments] == [5]
+    assert shopify_sandbox.app.shop(SHOP).quantity(item) == 9

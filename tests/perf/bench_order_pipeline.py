@@ -203,7 +203,7 @@ def _headers(domain: str, body: bytes) -> dict[str, str]:
         "X-Shopify-Topic": "orders/create",
         "X-Shopify-Hmac-Sha256": digest,
         "X-Shopify-Shop-Domain": domain,
-        "X-Shopify-API-Version": "2025-07",
+        "X-Shopify-API-Version": "2026-10",
         "X-Shopify-Webhook-Id": uuid.uuid4().hex,
         "X-Shopify-Event-Id": uuid.uuid4().hex,
     }

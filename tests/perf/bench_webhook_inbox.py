@@ -97,7 +97,7 @@ def _fire(port: int, body: bytes, count: int) -> tuple[list[float], int, float]:
                 "X-Shopify-Topic": "orders/create",
                 "X-Shopify-Hmac-Sha256": signature,
                 "X-Shopify-Shop-Domain": SHOP,
-                "X-Shopify-API-Version": "2025-07",
+                "X-Shopify-API-Version": "2026-10",
                 "X-Shopify-Webhook-Id": uuid.uuid4().hex,
                 "X-Shopify-Event-Id": uuid.uuid4().hex,
             }

@@ -46,6 +46,7 @@ def list_product(store, product, *, pushed: int | None = None, dirty: bool = Fal
             inventory_item_id=result.inventory_item_ids[variant.sku],
             retail_price=Decimal("19.99"),
             last_pushed_quantity=pushed,
+            store_quantity=pushed or 0,  # what the create set, as the import records it
             is_inventory_dirty=dirty,
             inventory_dirty_since=timezone.now() if dirty else None,
         )

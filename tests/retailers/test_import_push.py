@@ -353,3 +353,44 @@ def test_two_jobs_pushing_the_same_product_at_once_create_it_once_in_the_store(s
     assert set(StoreImportJob.objects.values_list("status", "succeeded_count")) == {
         ("COMPLETED", 1)
     }
+
+
+def test_a_product_set_answer_lost_then_retried_makes_exactly_one_product(
+    shopify_sandbox, client_sleeps
+):
+    """productSet upserts by `identifier` (shopify.dev/changelog/productset-and-customerset-
+    mutations-now-support-upserts): the retry after a lost answer finds the product the lost
+    call created, by our handle, instead of creating a twin."""
+    retailer = RetailerFactory()
+    _rule(retailer)
+    store = shopify_sandbox.connect_store(retailer=retailer)
+    mug = _mug()
+    shopify_sandbox.app.lose_answers(store.domain, "productSet")
+
+    (job,) = start_store_imports(retailer=retailer, stores=[store], product_ids=[mug.pk])
+
+    job.refresh_from_db()
+    assert (job.status, job.succeeded_count, job.failed_count) == ("COMPLETED", 1, 0)
+    assert len(shopify_sandbox.app.calls_for(store.domain, "productSet")) == 2
+    shop = shopify_sandbox.app.shop(store.domain)
+    [(product_id, product)] = shop.products.items()
+    assert product["handle"] == f"{mug.handle}-ds{mug.pk}"
+    assert Listing.objects.get(store=store, product=mug).store_product_id == product_id
+    assert product["publication_ids"] == [shop.online_store_publication_id]
+
+
+def test_imported_products_are_published_to_the_online_store_storefront(shopify_sandbox):
+    import requests  # local: only this test reads the sandbox storefront
+
+    retailer = RetailerFactory()
+    _rule(retailer)
+    store = shopify_sandbox.connect_store(retailer=retailer)
+    mug = _mug()
+    storefront = f"{shopify_sandbox.base_url}/{store.domain}/storefront/"
+    assert "MUG-1" not in requests.get(storefront, timeout=10).text
+
+    start_store_imports(retailer=retailer, stores=[store], product_ids=[mug.pk])
+
+    assert "Stoneware mug" in requests.get(storefront, timeout=10).text
+    row = ListingVariant.objects.get(listing__store=store)
+    assert (row.store_quantity, row.last_pushed_quantity) == (18, 18)  # what the create set

@@ -324,3 +324,74 @@ def test_a_woocommerce_site_that_answers_429_still_gets_every_change(woo_sandbox
     assert [shown(woo_sandbox, store, v) for v in variants] == [30, 31]
     # The site refused the calls that came too soon (429 + Retry-After); the client waited.
     assert [c.status for c in woo_sandbox.app.rejected_calls("maple-woo")] == [429]
+
+
+def _item_id(store, variant) -> str:
+    return ListingVariant.objects.get(store=store, variant=variant).inventory_item_id
+
+
+@pytest.mark.django_db
+def test_a_sale_in_the_store_since_our_last_push_is_seen_before_it_is_overwritten(
+    shopify_sandbox,
+):
+    """inventorySetQuantities compares with what we last saw (changeFromQuantity, mandatory from
+    2026-04): the store's own sale answers CHANGE_FROM_QUANTITY_STALE, the drain's client reads
+    the item again and sets it from the fresh value."""
+    product, (variant,) = _product_with_variants(1)
+    store = shopify_sandbox.connect_store()
+    list_product(store, product, pushed=20)
+    item = _item_id(store, variant)
+    shopify_sandbox.app.set_available(store.domain, item, 18)  # a shopper bought 2 in the store
+    set_stock(variant=variant, quantity=30, source="API")
+
+    result = drain_store(store_id=store.pk)
+
+    assert (result.outcome, result.pushed, result.failed_items) == ("done", 1, 0)
+    sets = shopify_sandbox.app.calls_for(store.domain, "inventorySetQuantities")
+    assert [c.variables["input"]["quantities"][0]["changeFromQuantity"] for c in sets] == [20, 18]
+    assert shown(shopify_sandbox, store, variant) == 30
+    row = ListingVariant.objects.get(store=store, variant=variant)
+    assert (row.store_quantity, row.last_pushed_quantity, row.is_inventory_dirty) == (30, 30, False)
+
+
+@pytest.mark.django_db
+def test_a_quantity_that_keeps_moving_stays_dirty_with_the_reason(shopify_sandbox):
+    product, (variant,) = _product_with_variants(1)
+    store = shopify_sandbox.connect_store()
+    list_product(store, product, pushed=20)
+    item = _item_id(store, variant)
+    shopify_sandbox.app.sell_during_sets(store.domain, item, count=100)
+    set_stock(variant=variant, quantity=30, source="API")
+
+    result = drain_store(store_id=store.pk)
+
+    assert (result.pushed, result.failed_items) == (0, 1)
+    assert len(shopify_sandbox.app.calls_for(store.domain, "inventorySetQuantities")) == 3
+    assert shown(shopify_sandbox, store, variant) == 17  # three sales, none overwritten
+    row = ListingVariant.objects.get(store=store, variant=variant)
+    assert row.is_inventory_dirty
+    assert row.inventory_error == (
+        f"{item}: the store's quantity kept changing while we set it (now 17); "
+        "it will be pushed again."
+    )
+    assert row.inventory_retry_at is not None
+    assert row.store_quantity == 17  # the next push compares with what the store showed last
+
+
+@pytest.mark.django_db
+def test_reconciliation_remembers_what_the_store_shows_for_the_next_push(shopify_sandbox):
+    from retailers.sync.reconcile import reconcile_store  # local: only this test reconciles
+
+    product, (variant,) = _product_with_variants(1)
+    store = shopify_sandbox.connect_store()
+    list_product(store, product, pushed=20)
+    shopify_sandbox.app.set_available(store.domain, _item_id(store, variant), 15)
+
+    reconcile_store(store_id=store.pk)
+
+    row = ListingVariant.objects.get(store=store, variant=variant)
+    assert (row.store_quantity, row.is_inventory_dirty) == (15, True)
+    drain_store(store_id=store.pk)
+    [push] = shopify_sandbox.app.calls_for(store.domain, "inventorySetQuantities")
+    assert push.variables["input"]["quantities"][0]["changeFromQuantity"] == 15
+    assert shown(shopify_sandbox, store, variant) == 20
