@@ -11,9 +11,10 @@ show more to a retailer ask `viewing_retailer(request)`.
 from typing import cast
 
 from django.http import HttpRequest
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 
+from dropship.accounts.mfa import has_passed_mfa
 from dropship.accounts.models import ApiKey, User
 from dropship.accounts.selectors import get_membership
 from dropship.accounts.services import authenticate_api_key
@@ -88,6 +89,12 @@ class SessionOrganisationAuth(APIKeyCookie):
         membership = get_membership(user=user)
         if membership is None:
             return None
+        if membership.organisation.is_mfa_required and not has_passed_mfa(request):
+            raise HttpError(
+                403,
+                f"{membership.organisation} requires two-factor authentication: set it up or "
+                "enter a code on the website, then try again.",
+            )
         _attach_organisation(
             request, supplier=membership.supplier, retailer=membership.retailer, api_key=None
         )
