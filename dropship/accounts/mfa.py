@@ -42,7 +42,7 @@ class MfaAdapter(DefaultMFAAdapter):
 
 def has_passed_mfa(request: HttpRequest) -> bool:
     """Whether this session's user passed a second factor since they logged in."""
-    records = get_authentication_records(request, request.user)  # type: ignore[arg-type]
+    records = get_authentication_records(request, request.user)
     return any(record.get("method") == "mfa" for record in records)
 
 

@@ -23,7 +23,11 @@ SECOND_FACTOR_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
 
 
 def _second_factors(user_ref: OuterRef | int) -> QuerySet[Authenticator]:
-    return Authenticator.objects.filter(user_id=user_ref, type__in=SECOND_FACTOR_TYPES)
+    # allauth ships no types: the annotation says what its manager returns.
+    authenticators: QuerySet[Authenticator] = Authenticator.objects.filter(
+        user_id=user_ref, type__in=SECOND_FACTOR_TYPES
+    )
+    return authenticators
 
 
 def has_second_factor(*, user: User) -> bool:

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import struct
 import time
+from decimal import Decimal
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -22,6 +23,7 @@ from dropship.accounts.services import create_api_key
 from dropship.core.models import AuditLogEntry
 from tests import factories
 from tests.factories import DEFAULT_PASSWORD
+from tests.mfa import login_with_second_factor
 
 ADMIN = "/admin/"
 WORKSPACE = "/retailer/"
@@ -167,9 +169,7 @@ def test_members_reach_the_workspace_without_mfa_while_it_is_optional(client, te
     assert client.get(WORKSPACE).status_code == 200
 
 
-def test_owner_required_mfa_sends_a_member_without_it_to_enrol_and_spares_other_teams(
-    client, team
-):
+def test_owner_required_mfa_sends_a_member_without_it_to_enrol_and_spares_other_teams(client, team):
     owner, member, outsider = team
     owner_secret = enrol_totp(owner.user)
     log_in_with_password(client, owner.user.email)
@@ -229,7 +229,7 @@ def test_only_an_owner_changes_the_team_requirement(client, team):
 
 
 def test_team_page_shows_who_has_two_factor(client, team):
-    owner, member, _ = team
+    owner, _, _ = team
     enrol_totp(owner.user)
     client.force_login(owner.user)
     members = {m.user.email: m.has_mfa for m in client.get("/team/").context["members"]}
@@ -248,3 +248,21 @@ def test_api_keys_are_not_gated_but_a_session_without_the_second_factor_is(clien
     refused = client.get(API_SYNC_STATUS)
     assert refused.status_code == 403
     assert "requires two-factor authentication" in refused.json()["detail"]
+
+
+def test_public_search_shows_wholesale_prices_only_once_the_teams_second_factor_is_passed(
+    client, team
+):
+    owner, member, _ = team
+    product = factories.ProductFactory(title="Copper kettle")
+    factories.VariantFactory(product=product, wholesale_price=Decimal("12.34"))
+    owner.retailer.is_mfa_required = True
+    owner.retailer.save(update_fields=["is_mfa_required"])
+
+    client.force_login(member.user)
+    hidden = client.get("/api/v1/catalog/search").json()["items"][0]
+    assert hidden["wholesale_price_from"] is None  # a visitor's view
+
+    login_with_second_factor(client, member.user)
+    shown = client.get("/api/v1/catalog/search").json()["items"][0]
+    assert shown["wholesale_price_from"] == "12.34"
