@@ -85,9 +85,20 @@ def mfa_gate_redirect(request: HttpRequest) -> HttpResponse | None:
         messages.warning(
             request, f"{reason} Set up an authenticator app or a security key to continue."
         )
-        return HttpResponseRedirect(f"{reverse('mfa_index')}?{next_query}")
-    messages.info(request, f"{reason} Enter a code from your authenticator to continue.")
-    return HttpResponseRedirect(f"{reverse('mfa_reauthenticate')}?{next_query}")
+        return _redirect(request, f"{reverse('mfa_index')}?{next_query}")
+    messages.info(
+        request, f"{reason} Confirm with your authenticator app or security key to continue."
+    )
+    return _redirect(request, f"{reverse('mfa_reauthenticate')}?{next_query}")
+
+
+def _redirect(request: HttpRequest, url: str) -> HttpResponse:
+    """An htmx call would swap the MFA page into a fragment: it is told to load the page."""
+    if request.headers.get("HX-Request") == "true":
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return HttpResponseRedirect(url)
 
 
 class RequireMfaMiddleware:

@@ -266,3 +266,13 @@ def test_public_search_shows_wholesale_prices_only_once_the_teams_second_factor_
     login_with_second_factor(client, member.user)
     shown = client.get("/api/v1/catalog/search").json()["items"][0]
     assert shown["wholesale_price_from"] == "12.34"
+
+
+def test_an_htmx_call_owing_the_second_factor_is_told_to_load_the_enrolment_page(client, team):
+    owner, member, _ = team
+    owner.retailer.is_mfa_required = True
+    owner.retailer.save(update_fields=["is_mfa_required"])
+    client.force_login(member.user)
+    response = client.get(WORKSPACE, HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == f"{reverse('mfa_index')}?next=%2Fretailer%2F"
