@@ -19,7 +19,7 @@ TEST_DB_ARGS = --reuse-db $(if $(filter 1,$(CREATE_DB)),--create-db)
 # per test); TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= 2
 
-.PHONY: help install run test lint format bench migrate seed dev-secrets
+.PHONY: help install run test lint format bench migrate seed dev-secrets demo-code
 
 # `make run`, `make seed` and `make migrate` are development: DEBUG on for their own processes, user-typed URLs
 # may reach the sandboxes on loopback, and the keys come from var/dev-secrets.env (generated once).
@@ -81,3 +81,8 @@ migrate: dev-secrets
 
 seed: dev-secrets
 	$(DEV_ENV) $(PY) manage.py seed_demo
+
+# The demo staff's second-factor code for the admin (an authenticator app with the secret that
+# seed_demo prints works too).
+demo-code: dev-secrets
+	$(DEV_ENV) $(PY) manage.py demo_code

@@ -4,6 +4,9 @@ from decimal import Decimal
 from typing import TypedDict
 
 DEMO_PASSWORD = "dropship-demo-2026"  # noqa: S105 - printed on purpose; seeding refuses to run with DEBUG off
+# The demo staff's authenticator app (TOTP, base32): the admin asks staff for a second factor.
+# Add it to any authenticator app, or print the current code with `make demo-code`.
+DEMO_TOTP_SECRET = "DROPSHIPDEMOSTAFF2FA7QX4NKEYS234"  # noqa: S105 - printed on purpose, like the password
 
 
 class DemoStaff(TypedDict):

@@ -11,10 +11,11 @@ show more to a retailer ask `viewing_retailer(request)`.
 from typing import cast
 
 from django.http import HttpRequest
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 
-from dropship.accounts.models import ApiKey, User
+from dropship.accounts.mfa import has_passed_mfa
+from dropship.accounts.models import ApiKey, Membership, User
 from dropship.accounts.selectors import get_membership
 from dropship.accounts.services import authenticate_api_key
 from retailers.models import Retailer
@@ -63,6 +64,12 @@ def _attach_organisation(
     return api_request
 
 
+def _has_required_second_factor(request: HttpRequest, membership: Membership) -> bool:
+    """A dashboard session of a team that requires two-factor authentication counts only once
+    it passed the second factor (dropship/accounts/mfa.py gates the pages the same way)."""
+    return not membership.organisation.is_mfa_required or has_passed_mfa(request)
+
+
 class ApiKeyAuth(HttpBearer):
     """`Authorization: Bearer <key>` with a supplier (dsk_) or retailer (drk_) key."""
 
@@ -88,6 +95,12 @@ class SessionOrganisationAuth(APIKeyCookie):
         membership = get_membership(user=user)
         if membership is None:
             return None
+        if not _has_required_second_factor(request, membership):
+            raise HttpError(
+                403,
+                f"{membership.organisation} requires two-factor authentication: set it up or "
+                "enter a code on the website, then try again.",
+            )
         _attach_organisation(
             request, supplier=membership.supplier, retailer=membership.retailer, api_key=None
         )
@@ -137,7 +150,9 @@ def viewing_retailer(request: HttpRequest) -> Retailer | None:
             raise AuthenticationError
         return api_key.retailer
     membership = get_membership(user=request.user)
-    return membership.retailer if membership is not None else None
+    if membership is None or not _has_required_second_factor(request, membership):
+        return None  # a session still owing its team's second factor browses as a visitor
+    return membership.retailer
 
 
 organisation_auth = [ApiKeyAuth(), SessionOrganisationAuth()]

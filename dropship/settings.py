@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_htmx",
     "dropship.core",
     "dropship.accounts",
@@ -93,6 +94,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After authentication: staff reach the admin, and members of a team that requires it reach
+    # the workspace, only with a second factor passed in this session.
+    "dropship.accounts.mfa.RequireMfaMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -335,6 +339,16 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SIGNUP_FORM_CLASS = "dropship.accounts.forms.OrganisationSignupForm"
 ACCOUNT_ADAPTER = "dropship.accounts.adapters.AccountAdapter"
 ACCOUNT_RATE_LIMITS = env.dict("ACCOUNT_RATE_LIMITS", default={}) or {}
+# Two-factor authentication (allauth.mfa): an authenticator app (TOTP), security keys and passkeys
+# (WebAuthn), and single-use recovery codes. Required for staff before the admin and for the
+# members of an organisation whose owner turned it on (dropship/accounts/mfa.py); optional for
+# everyone else. Secrets are stored encrypted with FIELD_ENCRYPTION_KEYS (MFA_ADAPTER).
+MFA_ADAPTER = "dropship.accounts.mfa.MfaAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Dropship")
+# WebAuthn needs a secure origin; http://localhost is one only with this on (development).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"

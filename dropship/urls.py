@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
@@ -13,6 +14,9 @@ from retailers.urls import catalog_browse_urlpatterns
 admin.site.site_header = "Dropship operations"
 admin.site.site_title = "Dropship admin"
 admin.site.index_title = "Marketplace"
+# The admin's own login form would sign staff in with a password only: it sends them to allauth's
+# login, which asks for the second factor (dropship/accounts/mfa.py gates the admin on it).
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", core_views.home, name="home"),

@@ -32,6 +32,11 @@ class Retailer(TimeStampedModel):
         default=False,
         help_text="Trusted to pay a monthly invoice instead of a card charge per order (set by admins).",
     )
+    is_mfa_required = models.BooleanField(
+        "two-factor authentication required",
+        default=False,
+        help_text="Set by an owner on the Team page: every member must use two-factor authentication.",
+    )
     # Branding on packing slips and invoices: the shopper sees the retailer, never the supplier.
     brand_name = models.CharField(max_length=255, blank=True)
     brand_logo = models.ImageField(upload_to="retailers/logos/", blank=True)

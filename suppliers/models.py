@@ -61,6 +61,11 @@ class Supplier(TimeStampedModel):
         help_text="Share of available stock advertised to retailers.",
     )
     low_stock_threshold = models.PositiveIntegerField(default=5)
+    is_mfa_required = models.BooleanField(
+        "two-factor authentication required",
+        default=False,
+        help_text="Set by an owner on the Team page: every member must use two-factor authentication.",
+    )
 
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True

@@ -11,6 +11,7 @@ from billing.models import FeeSchedule
 from integrations.shopify.client import ShopifyClient
 from integrations.woocommerce.client import WooCommerceClient
 from tests import factories
+from tests.mfa import login_with_second_factor
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +65,13 @@ def _isolated_cache(settings):
                 client.delete(*keys)
         else:
             backend.clear()
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's admin client, signed in as the admin requires: with a second factor."""
+    login_with_second_factor(client, admin_user)
+    return client
 
 
 @pytest.fixture

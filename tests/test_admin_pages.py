@@ -43,6 +43,7 @@ from retailers.models import (
 )
 from suppliers.models import SupplierStatusChange, SupplierVerification
 from tests import factories
+from tests.mfa import login_with_second_factor
 
 REGISTERED = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
 
@@ -249,7 +250,7 @@ def _populate(n: int = 0) -> dict:
 @pytest.fixture
 def admin_client_with_rows(client, db):
     rows = _populate()
-    client.force_login(rows["superuser"])
+    login_with_second_factor(client, rows["superuser"])
     return client
 
 

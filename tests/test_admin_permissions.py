@@ -12,6 +12,7 @@ from dropship.accounts.models import User
 from dropship.accounts.roles import PLATFORM_ADMIN, SUPPORT_AGENT
 from suppliers.models import Supplier, SupplierStatusChange
 from tests import factories
+from tests.mfa import login_with_second_factor
 
 
 def staff_in(group_name: str, email: str):
@@ -22,7 +23,7 @@ def staff_in(group_name: str, email: str):
 
 @pytest.fixture
 def support_client(client, db):
-    client.force_login(staff_in(SUPPORT_AGENT, "sam@support.test"))
+    login_with_second_factor(client, staff_in(SUPPORT_AGENT, "sam@support.test"))
     return client
 
 
@@ -61,7 +62,7 @@ def test_support_agent_can_read_a_fee_schedule_but_changing_it_is_forbidden(supp
 
 
 def test_platform_admin_changes_a_fee_schedule(client, db):
-    client.force_login(staff_in(PLATFORM_ADMIN, "ada@platform.test"))
+    login_with_second_factor(client, staff_in(PLATFORM_ADMIN, "ada@platform.test"))
     fee = FeeSchedule.objects.order_by("pk").first()
     url = reverse("admin:billing_feeschedule_change", args=[fee.pk])
 
@@ -120,7 +121,7 @@ def test_support_agent_posting_the_approve_action_changes_nothing(
 
 
 def test_staff_without_a_role_cannot_open_marketplace_pages(client, db):
-    client.force_login(factories.UserFactory(is_staff=True))
+    login_with_second_factor(client, factories.UserFactory(is_staff=True))
 
     assert client.get(reverse("admin:suppliers_supplier_changelist")).status_code == 403
     assert client.get(reverse("admin:orders_order_changelist")).status_code == 403

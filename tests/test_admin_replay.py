@@ -9,6 +9,7 @@ from dropship.accounts.roles import SUPPORT_AGENT
 from dropship.core.models import AuditLogEntry
 from integrations.models import InboundWebhook
 from tests import factories
+from tests.mfa import login_with_second_factor
 
 Status = InboundWebhook.Status
 
@@ -36,7 +37,7 @@ def replay(client, *webhooks: InboundWebhook):
 def support_client(client, db):
     user = factories.UserFactory(is_staff=True)
     user.groups.add(Group.objects.get(name=SUPPORT_AGENT))
-    client.force_login(user)
+    login_with_second_factor(client, user)
     client.user = user
     return client
 
@@ -79,7 +80,7 @@ def test_a_webhook_being_processed_is_not_replayed(support_client):
 def test_replay_needs_the_replay_permission(client, db):
     user = factories.UserFactory(is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="view_inboundwebhook"))
-    client.force_login(user)
+    login_with_second_factor(client, user)
     failed = make_webhook(Status.FAILED, "evt-5")
 
     page = client.get(reverse("admin:integrations_inboundwebhook_changelist"))

@@ -23,6 +23,7 @@ from dropship.accounts.services import create_api_key
 from retailers.models import ImportListItem, PricingRule
 from suppliers.models import Supplier
 from tests import factories
+from tests.mfa import login_with_second_factor
 
 DEEP_JSON = b"[" * 100_000 + b"]" * 100_000
 BODY_LIMIT = 1024  # DATA_UPLOAD_MAX_MEMORY_SIZE for the sweep, so an oversized body stays small
@@ -159,7 +160,9 @@ def test_no_url_answers_5xx_to_bad_input(world, role, settings):
         path = _path(route, world.values)
         for label, method, kwargs, expected in _requests(path):
             if user is not None and "_auth_user_id" not in client.session:
-                client.force_login(user)  # a POST to logout (or a view that logs out) ended it
+                login_with_second_factor(
+                    client, user
+                )  # a POST to logout (or a view that logs out) ended it
             response = getattr(client, method)(path, **kwargs)
             sent += 1
             status = response.status_code

@@ -39,13 +39,25 @@ class RetailerRequest(MemberRequest):
     retailer: Retailer
 
 
+_MEMBERSHIP_ATTR = "_dropship_membership"
+
+
+def membership_of(request: HttpRequest) -> Membership | None:
+    """The caller's membership, read once per request (the MFA gate, the decorators below and the
+    navigation all ask)."""
+    if not hasattr(request, _MEMBERSHIP_ATTR):
+        setattr(request, _MEMBERSHIP_ATTR, get_membership(user=request.user))
+    membership: Membership | None = getattr(request, _MEMBERSHIP_ATTR)
+    return membership
+
+
 def _organisation_required(kind: str) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            membership = get_membership(user=request.user)
+            membership = membership_of(request)
             organisation = getattr(membership, kind, None) if membership else None
             if organisation is None:
                 return render(

@@ -23,3 +23,12 @@ class AccountsConfig(AppConfig):
         post_migrate.connect(
             _sync_roles_after_migrate, sender=self, dispatch_uid="dropship.sync_roles"
         )
+        # allauth's hook, not a domain flow: enrolling a second factor passes it for the session.
+        # Imported here because both modules import models, which exist only once apps are ready.
+        from allauth.mfa.signals import authenticator_added
+
+        from dropship.accounts.mfa import record_enrolment_as_factor
+
+        authenticator_added.connect(
+            record_enrolment_as_factor, dispatch_uid="dropship.mfa_enrolment_passes_factor"
+        )

@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from dropship.accounts.selectors import get_membership
+from dropship.accounts.access import membership_of
 
 
 def organisation(request: HttpRequest) -> dict:
@@ -8,5 +8,5 @@ def organisation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"membership": None}
-    membership = getattr(request, "membership", None) or get_membership(user=user)
+    membership = getattr(request, "membership", None) or membership_of(request)
     return {"membership": membership}

@@ -68,3 +68,11 @@ class ApiKeyForm(forms.Form):
     name = forms.CharField(
         label="Key name", max_length=100, help_text="e.g. the system that will use it (ERP, WMS)."
     )
+
+
+class TeamMfaForm(forms.Form):
+    is_mfa_required = forms.BooleanField(
+        label="Require two-factor authentication for everyone on the team",
+        required=False,
+        help_text="Members without it are asked to set it up before they can use the workspace.",
+    )

@@ -1,7 +1,8 @@
 """Who the caller works for. Every organisation-scoped read starts from one of these."""
 
+from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from dropship.accounts.models import ApiKey, Invitation, Membership, Notification, User
 from retailers.models import Retailer
@@ -17,11 +18,30 @@ def get_membership(*, user: User | AnonymousUser) -> Membership | None:
         return None
 
 
+# Authenticators that are a second factor by themselves (recovery codes only back them up).
+SECOND_FACTOR_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
+
+
+def _second_factors(user_ref: OuterRef | int) -> QuerySet[Authenticator]:
+    # allauth ships no types: the annotation says what its manager returns.
+    authenticators: QuerySet[Authenticator] = Authenticator.objects.filter(
+        user_id=user_ref, type__in=SECOND_FACTOR_TYPES
+    )
+    return authenticators
+
+
+def has_second_factor(*, user: User) -> bool:
+    """Whether the user set up an authenticator app or a security key / passkey."""
+    return _second_factors(user.pk).exists()
+
+
 def list_members(*, organisation: Supplier | Retailer) -> QuerySet[Membership]:
+    """The team, each member with `has_mfa` (whether they set up a second factor)."""
     field = "supplier" if isinstance(organisation, Supplier) else "retailer"
     return (
         Membership.objects.filter(**{field: organisation})
         .select_related("user")
+        .annotate(has_mfa=Exists(_second_factors(OuterRef("user_id"))))
         .order_by("role", "user__email")
     )
 

@@ -20,6 +20,8 @@ from dropship.accounts.models import (
     User,
     hash_token,
 )
+from dropship.accounts.selectors import has_second_factor
+from dropship.core.audit import record_audit
 from dropship.core.errors import Conflict, DomainError, PermissionDenied
 from dropship.core.text import unique_slug
 from retailers.models import Retailer
@@ -238,3 +240,35 @@ def email_organisations(*, emails: list[tuple[Supplier | Retailer, str, str]]) -
     ]
     if messages:
         transaction.on_commit(lambda: get_connection().send_messages(messages))
+
+
+class MfaRequirementError(DomainError):
+    pass
+
+
+@transaction.atomic
+def set_team_mfa_requirement(*, owner: User, is_required: bool) -> bool:
+    """An owner requires (or stops requiring) two-factor authentication for the whole team.
+    The owner sets it up first, so turning it on never locks them out of this page."""
+    membership = Membership.objects.select_related("supplier", "retailer").get(user=owner)
+    if not membership.is_owner:
+        raise PermissionDenied("Only an owner can change the team's sign-in rules.")
+    if is_required and not has_second_factor(user=owner):
+        raise MfaRequirementError(
+            "Set up two-factor authentication for your own account first, then require it for "
+            "the team.",
+            field="is_mfa_required",
+        )
+    organisation = membership.organisation
+    if organisation.is_mfa_required != is_required:
+        organisation.is_mfa_required = is_required
+        organisation.save(update_fields=["is_mfa_required", "updated_at"])
+        record_audit(
+            actor=owner,
+            action="team.mfa_required" if is_required else "team.mfa_optional",
+            target=organisation,
+            summary=f"Two-factor authentication {'required' if is_required else 'optional'} "
+            f"for {organisation}",
+            data={"is_mfa_required": {"before": not is_required, "after": is_required}},
+        )
+    return is_required

@@ -6,6 +6,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("", views.team, name="team"),
+    path("two-factor/", views.team_mfa, name="team_mfa"),
     path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<int:api_key_id>/revoke/", views.revoke_api_key, name="revoke_api_key"),

@@ -9,7 +9,12 @@ from django.views.decorators.http import require_POST
 
 from dropship.accounts import selectors, services
 from dropship.accounts.access import AuthenticatedRequest
-from dropship.accounts.forms import INVITATION_SESSION_KEY, ApiKeyForm, InviteMemberForm
+from dropship.accounts.forms import (
+    INVITATION_SESSION_KEY,
+    ApiKeyForm,
+    InviteMemberForm,
+    TeamMfaForm,
+)
 from dropship.accounts.models import ApiKey, Membership
 from dropship.core.errors import DomainError
 from suppliers.selectors import get_supplier_landing_url
@@ -117,10 +122,37 @@ def team(request: AuthenticatedRequest) -> HttpResponse:
         "accounts/team.html",
         {
             "form": form,
+            "mfa_form": TeamMfaForm(initial={"is_mfa_required": organisation.is_mfa_required}),
+            "organisation": organisation,
+            "owner_has_mfa": selectors.has_second_factor(user=request.user),
             "members": selectors.list_members(organisation=organisation),
             "invitations": selectors.list_pending_invitations(organisation=organisation),
         },
     )
+
+
+@login_required
+@require_POST
+def team_mfa(request: AuthenticatedRequest) -> HttpResponse:
+    """The owner's control: require two-factor authentication for the whole team, or not."""
+    membership = _owner_membership_or_refusal(request)
+    if isinstance(membership, HttpResponse):
+        return membership
+    form = TeamMfaForm(request.POST)
+    form.is_valid()  # a checkbox: absent means off, every input is valid
+    is_required = form.cleaned_data["is_mfa_required"]
+    try:
+        services.set_team_mfa_requirement(owner=request.user, is_required=is_required)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            "Two-factor authentication is now required for everyone on the team."
+            if is_required
+            else "Two-factor authentication is now optional for the team.",
+        )
+    return redirect("accounts:team")
 
 
 @login_required

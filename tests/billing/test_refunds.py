@@ -24,6 +24,7 @@ from dropship.core.audit import AuditLogEntry
 from orders.services.payment import pay_supplier_order
 from tests import factories
 from tests.billing.helpers import balance, paid_supplier_order, ship, supplier_order_for
+from tests.mfa import login_with_second_factor
 
 Account = LedgerEntry.Account
 pytestmark = pytest.mark.django_db
@@ -237,7 +238,7 @@ def test_a_support_agent_refunds_a_line_from_the_admin(
     supplier_order = paid_supplier_order(stripe_sandbox)
     apron, _ = _with_lines(supplier_order)
     charge = supplier_order.charges.get()
-    client.force_login(_staff(SUPPORT_AGENT, "sam@support.test"))
+    login_with_second_factor(client, _staff(SUPPORT_AGENT, "sam@support.test"))
     url = reverse("admin:billing_charge_refund", args=[charge.pk])
 
     assert "Refund…" in client.get(reverse("admin:billing_charge_change", args=[charge.pk])).text
@@ -261,7 +262,7 @@ def test_a_support_agent_refunds_a_line_from_the_admin(
 def test_the_admin_shows_a_refund_that_is_too_large_and_writes_nothing(client, stripe_sandbox):
     supplier_order = paid_supplier_order(stripe_sandbox)
     charge = supplier_order.charges.get()
-    client.force_login(_staff(SUPPORT_AGENT, "sam@support.test"))
+    login_with_second_factor(client, _staff(SUPPORT_AGENT, "sam@support.test"))
 
     response = client.post(
         reverse("admin:billing_charge_refund", args=[charge.pk]),
@@ -277,7 +278,7 @@ def test_the_admin_shows_a_refund_that_is_too_large_and_writes_nothing(client, s
 def test_staff_without_the_refund_permission_cannot_refund(client, stripe_sandbox):
     supplier_order = paid_supplier_order(stripe_sandbox)
     charge = supplier_order.charges.get()
-    client.force_login(_staff(None, "viewer@platform.test"))
+    login_with_second_factor(client, _staff(None, "viewer@platform.test"))
 
     response = client.post(
         reverse("admin:billing_charge_refund", args=[charge.pk]),

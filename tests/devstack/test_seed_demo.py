@@ -6,6 +6,7 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 
 from catalog.models import Product, Variant
 from devstack import demo_data
@@ -56,3 +57,19 @@ def test_seed_demo_refuses_with_debug_off_unless_forced(db, settings):
     call_command("seed_demo", "--force", "--quiet-logins", stdout=out)
     assert Supplier.objects.count() == 4
     assert demo_data.DEMO_PASSWORD not in out.getvalue()
+
+
+def test_demo_admin_opens_the_admin_with_the_password_and_the_printed_code(db, settings, client):
+    settings.DEBUG = True
+    assert demo_data.DEMO_TOTP_SECRET in seed()
+    login = client.post(
+        reverse("account_login"),
+        {"login": demo_data.ADMIN["email"], "password": demo_data.DEMO_PASSWORD},
+    )
+    assert login.url == reverse("mfa_authenticate")  # the password alone is not enough
+
+    out = StringIO()
+    call_command("demo_code", stdout=out)
+    code = out.getvalue().split()[0]
+    assert client.post(reverse("mfa_authenticate"), {"code": code}).status_code == 302
+    assert client.get("/admin/").status_code == 200

@@ -14,6 +14,7 @@ from integrations.shopify.client import ShopifyClient
 from retailers.models import Store
 from retailers.services import check_store_connection, keep_shopify_tokens_alive
 from tests import factories
+from tests.mfa import login_with_second_factor
 
 SHOP = "maple-and-co.myshopify.com"
 DAY = 86400
@@ -138,7 +139,7 @@ def test_a_refused_migration_keeps_the_old_token_and_tells_platform_admins(shopi
     assert _run(shopify_sandbox) == {}  # not hammered every hour
 
     admin = factories.UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(admin)
+    login_with_second_factor(client, admin)
     page = client.get("/admin/retailers/store/?token_migration=failed")
     assert page.status_code == 200
     text = page.content.decode()

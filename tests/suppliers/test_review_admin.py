@@ -12,6 +12,7 @@ from dropship.accounts.roles import PLATFORM_ADMIN
 from dropship.core.models import AuditLogEntry
 from suppliers.models import Supplier, SupplierStatusChange, SupplierVerification
 from tests import factories
+from tests.mfa import login_with_second_factor
 
 PENDING = Supplier.Status.PENDING
 
@@ -25,7 +26,7 @@ def platform_admin(db):
 
 @pytest.fixture
 def admin_desk(client, platform_admin):
-    client.force_login(platform_admin)
+    login_with_second_factor(client, platform_admin)
     return client
 
 
@@ -299,7 +300,7 @@ def test_the_document_is_refused_to_staff_without_the_permission_and_to_the_publ
         "admin:suppliers_supplier_verification_document", args=[uploaded_document.supplier_id]
     )
     assert client.get(url).status_code == 302  # anonymous: to the admin login
-    client.force_login(factories.UserFactory(is_staff=True))
+    login_with_second_factor(client, factories.UserFactory(is_staff=True))
     assert client.get(url).status_code == 403
     client.force_login(
         uploaded_document.supplier.memberships.get().user

@@ -5,6 +5,8 @@ import zlib
 from decimal import Decimal
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
@@ -56,7 +58,13 @@ class Command(BaseCommand):
         width = max(len(role) for role, _ in rows)
         lines = [f"  {role.ljust(width)}  {email}" for role, email in rows]
         return (
-            "Demo logins (password for all: " + demo_data.DEMO_PASSWORD + ")\n" + "\n".join(lines)
+            "Demo logins (password for all: "
+            + demo_data.DEMO_PASSWORD
+            + ")\n"
+            + "\n".join(lines)
+            + "\nThe admin asks staff for a second factor: the code of TOTP secret "
+            + demo_data.DEMO_TOTP_SECRET
+            + " (`make demo-code` prints it)."
         )
 
     # --- seeding ----------------------------------------------------------------------------
@@ -66,11 +74,19 @@ class Command(BaseCommand):
         admin.groups.add(Group.objects.get(name=PLATFORM_ADMIN))
         support = self._user(**demo_data.SUPPORT, is_staff=True)
         support.groups.add(Group.objects.get(name=SUPPORT_AGENT))
+        for staff in (admin, support):
+            self._demo_authenticator(staff)
         categories = self._categories()
         for spec in demo_data.SUPPLIERS:
             self._supplier(spec, categories)
         self._retailer()
         return self.created
+
+    def _demo_authenticator(self, user: User) -> None:
+        """Staff open the admin only with a second factor: the demo's is a known TOTP secret."""
+        if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            TOTP.activate(user, demo_data.DEMO_TOTP_SECRET)
+            self._count(True)
 
     def _count(self, created: bool) -> None:
         self.created += int(created)
