@@ -60,13 +60,17 @@ def order_detail(request: RetailerRequest, order_id: int) -> HttpResponse:
         for item in items
         if item.status == "EXCEPTION" and item.supplier_order_id is None
     }
+    supplier_orders = list(order.supplier_orders.all())
     return render(
         request,
         "orders/retailer/order_detail.html",
         {
             "order": order,
             "items": [(item, substitutes.get(item.pk)) for item in items],
-            "supplier_orders": list(order.supplier_orders.all()),
+            "result": selectors.get_order_result(
+                retailer=request.retailer, items=items, supplier_orders=supplier_orders
+            ),
+            "supplier_orders": supplier_orders,
             "events": list(order.events.all()),
         },
     )
