@@ -7,13 +7,17 @@ supplier's order is simply not found (404).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
+from dropship.core.money import ZERO, quantize
 from orders.models import Order, OrderEvent, OrderItem, Shipment, ShipmentItem, SupplierOrder
 from retailers.models import Retailer, Store
+from retailers.pricing import Overhead
 from suppliers.models import Supplier
 
 
@@ -179,4 +183,52 @@ def list_shipments_for_order(*, order: Order) -> QuerySet[Shipment]:
             Prefetch("items", queryset=ShipmentItem.objects.select_related("order_item"))
         )
         .order_by("shipped_at", "pk")
+    )
+
+
+# --- the real result of one order ----------------------------------------------------------------
+@dataclass(frozen=True)
+class OrderResult:
+    """What one order earned the retailer: what the shopper paid for its Dropship lines, less
+    what the supplier orders cost (wholesale + shipping + platform fee) and the retailer's own
+    processing estimate. Lines of other products and cancelled lines count on neither side."""
+
+    revenue: Decimal
+    supplier_cost: Decimal
+    processing: Decimal
+
+    @property
+    def profit(self) -> Decimal:
+        return self.revenue - self.supplier_cost - self.processing
+
+    @property
+    def is_loss(self) -> bool:
+        return self.profit < ZERO
+
+
+def get_order_result(
+    *,
+    retailer: Retailer,
+    items: Iterable[OrderItem],
+    supplier_orders: Iterable[SupplierOrder],
+) -> OrderResult:
+    revenue = sum(
+        (
+            item.retail_unit_price * item.quantity
+            for item in items
+            if item.variant_id is not None and item.status != OrderItem.Status.CANCELLED
+        ),
+        ZERO,
+    )
+    supplier_cost = sum(
+        (so.total for so in supplier_orders if so.status != SupplierOrder.Status.CANCELLED), ZERO
+    )
+    overhead = Overhead(
+        processing_percent=retailer.processing_fee_percent,
+        processing_fixed=retailer.processing_fee_fixed,
+    )
+    return OrderResult(
+        revenue=quantize(revenue),
+        supplier_cost=quantize(supplier_cost),
+        processing=overhead.processing(revenue) if revenue else ZERO,
     )

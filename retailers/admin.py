@@ -67,6 +67,7 @@ class PricingRuleForm(forms.ModelForm):
             "method",
             "value",
             "include_shipping_in_cost",
+            "include_fees_in_cost",
             "rounding",
             "compare_at_from_msrp",
             "min_margin_amount",
@@ -161,6 +162,9 @@ class RetailerAdmin(admin.ModelAdmin):
                     "brand_logo",
                     "packing_slip_message",
                     "unpublish_when_out_of_stock",
+                    "home_country",
+                    "processing_fee_percent",
+                    "processing_fee_fixed",
                 ]
             },
         ),

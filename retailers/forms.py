@@ -69,6 +69,9 @@ class PricingRuleForm(forms.Form):
     include_shipping_in_cost = forms.BooleanField(
         label="Include the supplier's shipping in the cost", required=False
     )
+    include_fees_in_cost = forms.BooleanField(
+        label="Include the platform fee and your processing fee in the cost", required=False
+    )
     compare_at_from_msrp = forms.BooleanField(
         label="Show the MSRP as the compare-at price", required=False
     )
@@ -110,6 +113,7 @@ class PricingRuleForm(forms.Form):
             "value": rule.value.normalize(),
             "rounding": rule.rounding,
             "include_shipping_in_cost": rule.include_shipping_in_cost,
+            "include_fees_in_cost": rule.include_fees_in_cost,
             "compare_at_from_msrp": rule.compare_at_from_msrp,
             "min_margin_amount": rule.min_margin_amount,
             "min_margin_percent": rule.min_margin_percent,
@@ -171,6 +175,7 @@ def rule_input(form: PricingRuleForm, tiers) -> RuleInput:
         value=data["value"],
         rounding=data["rounding"],
         include_shipping_in_cost=data["include_shipping_in_cost"],
+        include_fees_in_cost=data["include_fees_in_cost"],
         compare_at_from_msrp=data["compare_at_from_msrp"],
         min_margin_amount=None
         if data["min_margin_amount"] is None

@@ -42,6 +42,24 @@ class Retailer(TimeStampedModel):
     brand_logo = models.ImageField(upload_to="retailers/logos/", blank=True)
     packing_slip_message = models.CharField(max_length=500, blank=True)
     unpublish_when_out_of_stock = models.BooleanField(default=True)
+    # True unit economics (retailers.pricing.unit_economics): where shoppers usually are, which
+    # picks the supplier's domestic or international rate, and what the retailer's own payment
+    # processor takes per order (e.g. 2.9 % + 0.30), an estimate the retailer sets.
+    home_country = models.CharField(
+        max_length=2,
+        blank=True,
+        help_text="ISO 3166-1 alpha-2 country most of your shoppers are in; margins count the "
+        "supplier's shipping rate to it (empty: the supplier's domestic rate).",
+    )
+    processing_fee_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=0,
+        help_text="Your payment processor's percent of each order's retail price.",
+    )
+    processing_fee_fixed = MoneyField(
+        default=0, help_text="Your payment processor's fixed fee per order."
+    )
     stripe_customer_id = models.CharField(max_length=64, blank=True)
     stripe_payment_method_id = models.CharField(max_length=64, blank=True)
     card_brand = models.CharField(max_length=20, blank=True)
@@ -49,6 +67,13 @@ class Retailer(TimeStampedModel):
 
     class Meta:
         ordering = ["business_name"]
+        constraints = [
+            models.CheckConstraint(
+                name="retailer_processing_fee_range",
+                condition=Q(processing_fee_percent__gte=0, processing_fee_percent__lt=50)
+                & Q(processing_fee_fixed__gte=0),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.business_name
@@ -156,6 +181,10 @@ class PricingRule(TimeStampedModel):
     method = models.CharField(max_length=10, choices=Method.choices, default=Method.MULTIPLIER)
     value = models.DecimalField(max_digits=10, decimal_places=4, default=2)
     include_shipping_in_cost = models.BooleanField(default=False)
+    include_fees_in_cost = models.BooleanField(
+        default=False,
+        help_text="Mark up the platform fee and your processing fee too, not only the wholesale.",
+    )
     rounding = models.CharField(max_length=8, choices=Rounding.choices, default=Rounding.END_99)
     compare_at_from_msrp = models.BooleanField(default=True)
     min_margin_amount = MoneyField(null=True, blank=True)
@@ -319,17 +348,6 @@ class ListingVariant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.variant} in {self.store_id}"
-
-    @property
-    def margin(self):
-        """Retail price minus the supplier's current wholesale price (variant must be loaded)."""
-        return self.retail_price - self.variant.wholesale_price
-
-    @property
-    def margin_percent(self):
-        if not self.retail_price:
-            return 0
-        return round(self.margin / self.retail_price * 100, 1)
 
 
 class ImportListItem(TimeStampedModel):

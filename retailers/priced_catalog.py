@@ -6,7 +6,6 @@ are loaded here but shown only to retailers; the views and the API decide.
 """
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
@@ -17,8 +16,8 @@ from catalog.inventory import advertised_quantity_expression
 from catalog.models import Category, Product, ProductImage, Variant
 from catalog.search import SearchCriteria, SearchResult, run_search
 from dropship.core.errors import NotFound
-from retailers.pricing import PriceQuote, quote_price
-from retailers.rules import rule_for
+from retailers.pricing import PriceQuote
+from retailers.services.quoting import PriceBook
 from suppliers.models import ShippingRate, Supplier
 
 # The category menu changes rarely; every catalog page needs it. A new or renamed category shows
@@ -149,27 +148,14 @@ class VariantQuote:
 
 
 def quote_product_for_retailer(*, retailer, product: Product) -> list[VariantQuote]:
-    """The retail price and margin each variant would get under the retailer's pricing rule.
-
-    Shipping counts in the cost (when the rule says so) at the cheapest domestic rate for the
-    variant's shipping class."""
-    rule = rule_for(retailer=retailer, category=product.category)
-    cheapest: dict[str, Decimal] = {}
-    for rate in product.supplier.rate_list:
-        if rate.zone == ShippingRate.Zone.DOMESTIC:
-            current = cheapest.get(rate.shipping_class)
-            cheapest[rate.shipping_class] = (
-                rate.price if current is None else min(current, rate.price)
-            )
+    """The retail price and TRUE margin each variant would get under the retailer's pricing rule:
+    shipping to the retailer's home country, platform fee and processing estimate counted."""
+    book = PriceBook(retailer=retailer)
+    book.load_shipping(product.variant_list)
     return [
         VariantQuote(
             variant=variant,
-            quote=quote_price(
-                rule=rule,
-                wholesale=variant.wholesale_price,
-                shipping=cheapest.get(variant.shipping_class, Decimal("0")),
-                msrp=variant.msrp,
-            ),
+            quote=book.quote(variant=variant, category_id=product.category_id, store=None),
         )
         for variant in product.variant_list
     ]

@@ -1,6 +1,7 @@
 """Retail prices from wholesale cost under a retailer's pricing rule. Pure functions, exact Decimals.
 
     cost   = wholesale (+ shipping for one unit when the rule includes shipping in cost)
+                       (+ platform fee + fixed processing fee when the rule includes fees in cost)
     markup = the tier whose [min_cost, max_cost) holds the cost, else the rule's own method:
              PERCENT  cost × (1 + value / 100)
              MULTIPLIER  cost × value
@@ -8,8 +9,15 @@
     price  = rounded UP to the rule's ending (.99, .95, whole) so rounding never eats margin
     compare-at = the MSRP when the rule asks for it and it is above the price
 
-The minimum margin (an amount and/or a percent of the price) is checked, not forced: a price that
-falls below it is reported so the caller can hold the listing for the retailer's approval.
+The margin is the TRUE margin of selling one unit as one order (`unit_economics`):
+
+    margin = price − wholesale − shipping (the supplier's first-item rate to the destination)
+                   − platform fee (the retailer's plan) − processing (price × % + fixed, the
+                   retailer's own estimate)
+
+The minimum margin (an amount and/or a percent of the price) is checked on that margin, not
+forced: a price that falls below it is reported so the caller can hold the listing for the
+retailer's approval.
 """
 
 import itertools
@@ -44,11 +52,68 @@ class Tier:
 
 
 @dataclass(frozen=True)
+class Overhead:
+    """What selling one order costs beyond the goods and their shipping."""
+
+    platform_fee: Decimal = ZERO
+    processing_percent: Decimal = ZERO
+    processing_fixed: Decimal = ZERO
+
+    def processing(self, price: Decimal) -> Decimal:
+        return quantize(price * self.processing_percent / HUNDRED + self.processing_fixed)
+
+
+NO_OVERHEAD = Overhead()
+
+
+@dataclass(frozen=True)
+class UnitEconomics:
+    """One unit sold as one order, every amount in the listing's currency, rounded to cents."""
+
+    price: Decimal
+    wholesale: Decimal
+    shipping: Decimal
+    platform_fee: Decimal
+    processing: Decimal
+
+    @property
+    def fees(self) -> Decimal:
+        return self.platform_fee + self.processing
+
+    @property
+    def total_cost(self) -> Decimal:
+        return self.wholesale + self.shipping + self.platform_fee + self.processing
+
+    @property
+    def margin(self) -> Decimal:
+        return self.price - self.total_cost
+
+    @property
+    def margin_percent(self) -> Decimal:
+        return quantize(self.margin / self.price * HUNDRED) if self.price else ZERO
+
+
+def unit_economics(
+    *, price: Decimal, wholesale: Decimal, shipping: Decimal, overhead: Overhead = NO_OVERHEAD
+) -> UnitEconomics:
+    """The true result of selling one unit at `price`: THE function every margin shown uses."""
+    price = quantize(price)
+    return UnitEconomics(
+        price=price,
+        wholesale=quantize(wholesale),
+        shipping=quantize(shipping),
+        platform_fee=quantize(overhead.platform_fee),
+        processing=overhead.processing(price),
+    )
+
+
+@dataclass(frozen=True)
 class Rule:
     method: str
     value: Decimal
     rounding: str = END_99
     include_shipping_in_cost: bool = False
+    include_fees_in_cost: bool = False
     compare_at_from_msrp: bool = True
     min_margin_amount: Decimal | None = None
     min_margin_percent: Decimal | None = None
@@ -63,6 +128,7 @@ class Rule:
             value=rule.value,
             rounding=rule.rounding,
             include_shipping_in_cost=rule.include_shipping_in_cost,
+            include_fees_in_cost=rule.include_fees_in_cost,
             compare_at_from_msrp=rule.compare_at_from_msrp,
             min_margin_amount=rule.min_margin_amount,
             min_margin_percent=rule.min_margin_percent,
@@ -75,20 +141,21 @@ class Rule:
 
 @dataclass(frozen=True)
 class PriceQuote:
-    cost: Decimal
+    cost: Decimal  # what the markup was applied to
     price: Decimal
     compare_at: Decimal | None
     tier: Tier | None
-    minimum_price: Decimal  # the lowest price that meets the minimum margin
+    minimum_price: Decimal  # the lowest price whose true margin meets the minimum margin
     meets_minimum_margin: bool
+    economics: UnitEconomics
 
     @property
     def margin(self) -> Decimal:
-        return self.price - self.cost
+        return self.economics.margin
 
     @property
     def margin_percent(self) -> Decimal:
-        return quantize(self.margin / self.price * HUNDRED) if self.price else ZERO
+        return self.economics.margin_percent
 
 
 def apply_markup(*, cost: Decimal, method: str, value: Decimal) -> Decimal:
@@ -117,33 +184,77 @@ def round_price(price: Decimal, rounding: str) -> Decimal:
     return candidate
 
 
-def minimum_price_for_margin(*, cost: Decimal, rule: Rule) -> Decimal:
-    """The lowest price whose margin meets both the amount and the percent minimums."""
-    floor = cost
+def _meets(economics: UnitEconomics, rule: Rule) -> bool:
+    if economics.margin < ZERO:
+        return False
+    if rule.min_margin_amount is not None and economics.margin < rule.min_margin_amount:
+        return False
+    return not (
+        rule.min_margin_percent is not None
+        and economics.margin * HUNDRED < rule.min_margin_percent * economics.price
+    )
+
+
+def minimum_price_for_margin(
+    *,
+    cost: Decimal,
+    rule: Rule,
+    shipping: Decimal = ZERO,
+    overhead: Overhead = NO_OVERHEAD,
+) -> Decimal:
+    """The lowest price whose TRUE margin is not negative and meets both the amount and the
+    percent minimums. `cost` is the wholesale; shipping and overhead are counted whatever the
+    rule's markup base."""
+    fixed = cost + shipping + overhead.platform_fee + overhead.processing_fixed
+    keep = ONE - overhead.processing_percent / HUNDRED  # share of the price left after processing
+    floor = fixed / keep
     if rule.min_margin_amount is not None:
-        floor = max(floor, cost + rule.min_margin_amount)
+        floor = max(floor, (fixed + rule.min_margin_amount) / keep)
     if rule.min_margin_percent is not None:
-        # margin / price >= p  ⇔  price >= cost / (1 − p)
-        floor = max(floor, cost / (ONE - rule.min_margin_percent / HUNDRED))
-    return quantize(floor.quantize(Decimal("0.01"), rounding=ROUND_CEILING))
+        # (price·keep − fixed) / price >= p  ⇔  price >= fixed / (keep − p)
+        floor = max(floor, fixed / (keep - rule.min_margin_percent / HUNDRED))
+    price = quantize(floor.quantize(Decimal("0.01"), rounding=ROUND_CEILING))
+    # The processing fee is rounded to cents: step up the cent or two rounding may have taken.
+    while not _meets(
+        unit_economics(price=price, wholesale=cost, shipping=shipping, overhead=overhead), rule
+    ):
+        price += Decimal("0.01")
+    return price
 
 
 def quote_price(
-    *, rule: Rule, wholesale: Decimal, shipping: Decimal = ZERO, msrp: Decimal | None = None
+    *,
+    rule: Rule,
+    wholesale: Decimal,
+    shipping: Decimal = ZERO,
+    msrp: Decimal | None = None,
+    overhead: Overhead = NO_OVERHEAD,
 ) -> PriceQuote:
-    cost = quantize(wholesale + (shipping if rule.include_shipping_in_cost else ZERO))
+    """The rule's price for one unit; `shipping` is the supplier's first-item rate to the
+    destination (always a true cost; part of the markup base when the rule says so)."""
+    cost = quantize(
+        wholesale
+        + (shipping if rule.include_shipping_in_cost else ZERO)
+        + (overhead.platform_fee + overhead.processing_fixed if rule.include_fees_in_cost else ZERO)
+    )
     tier = next((t for t in rule.tiers if t.holds(cost)), None)
     method, value = (tier.method, tier.value) if tier else (rule.method, rule.value)
     price = round_price(apply_markup(cost=cost, method=method, value=value), rule.rounding)
     compare_at = msrp if (rule.compare_at_from_msrp and msrp is not None and msrp > price) else None
-    minimum = minimum_price_for_margin(cost=cost, rule=rule)
+    economics = unit_economics(
+        price=price, wholesale=wholesale, shipping=shipping, overhead=overhead
+    )
+    minimum = minimum_price_for_margin(
+        cost=quantize(wholesale), rule=rule, shipping=quantize(shipping), overhead=overhead
+    )
     return PriceQuote(
         cost=cost,
         price=price,
         compare_at=compare_at,
         tier=tier,
         minimum_price=minimum,
-        meets_minimum_margin=price >= minimum,
+        meets_minimum_margin=_meets(economics, rule),
+        economics=economics,
     )
 
 

@@ -1,5 +1,6 @@
 """Reads about retailers, always scoped to the retailer asking."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -228,6 +229,16 @@ def list_listings_for_retailer(
     if status:
         listings = listings.filter(Q(status=status) | Q(sync_status=status))
     return listings
+
+
+def attach_true_margins(*, retailer: Retailer, listings: Iterable[Listing]) -> None:
+    """Set `economics` (true unit economics at its own price) on each prefetched listing
+    variant, with two queries for the whole page (fee schedule, shipping rates)."""
+    book = PriceBook(retailer=retailer)
+    rows = [lv for listing in listings for lv in listing.variants.all()]
+    book.load_shipping([lv.variant for lv in rows])
+    for lv in rows:
+        lv.economics = book.economics(variant=lv.variant, price=lv.retail_price)  # type: ignore[attr-defined]
 
 
 def get_listing_for_retailer(*, retailer: Retailer, listing_id: int) -> Listing:

@@ -12,6 +12,7 @@ OPERATION_IDS = {
     ("get", "/api/v1/me"): "dropship_api_me",
     ("post", "/api/v1/orders"): "orders_api_create_order",
     ("get", "/api/v1/orders/{order_id}/status"): "orders_api_order_status",
+    ("get", "/api/v1/analytics/sales"): "analytics_api_sales",
     ("post", "/api/v1/products/import"): "retailers_api_import_products",
     ("post", "/api/v1/supplier/inventory"): "catalog_api_set_inventory_batch",
     ("get", "/api/v1/supplier/orders"): "orders_supplier_api_list_orders",

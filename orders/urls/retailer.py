@@ -5,6 +5,7 @@ from orders.views import retailer as views
 app_name = "orders"
 
 urlpatterns = [
+    path("retailer/analytics/", views.analytics, name="retailer_analytics"),
     path("retailer/orders/", views.order_list, name="retailer_list"),
     path("retailer/orders/<int:order_id>/", views.order_detail, name="retailer_detail"),
     path(

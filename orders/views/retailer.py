@@ -4,6 +4,7 @@ order the store sent without one."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 
 from django.contrib import messages
@@ -14,7 +15,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dropship.accounts.access import RetailerRequest, retailer_required
+from dropship.core import charts
 from dropship.core.errors import DomainError
+from orders import analytics as sales
 from orders import selectors
 from orders.models import Order, OrderItem
 from orders.services import exceptions, holds, payment
@@ -60,13 +63,17 @@ def order_detail(request: RetailerRequest, order_id: int) -> HttpResponse:
         for item in items
         if item.status == "EXCEPTION" and item.supplier_order_id is None
     }
+    supplier_orders = list(order.supplier_orders.all())
     return render(
         request,
         "orders/retailer/order_detail.html",
         {
             "order": order,
             "items": [(item, substitutes.get(item.pk)) for item in items],
-            "supplier_orders": list(order.supplier_orders.all()),
+            "result": selectors.get_order_result(
+                retailer=request.retailer, items=items, supplier_orders=supplier_orders
+            ),
+            "supplier_orders": supplier_orders,
             "events": list(order.events.all()),
         },
     )
@@ -209,3 +216,56 @@ def _after_confirmation(
     else:
         messages.error(request, supplier_order.status_reason or "The payment was not confirmed.")
     return redirect("orders:retailer_detail", order_id=supplier_order.order_id)
+
+
+@require_GET
+@retailer_required
+def analytics(request: RetailerRequest) -> HttpResponse:
+    """Sales, cost, profit and margin over a range, by period and by group, with charts and CSV."""
+    params = request.GET
+    try:
+        start, end, interval, group_by = sales.parse_range(
+            start=params.get("from"),
+            end=params.get("to"),
+            interval=params.get("interval"),
+            group_by=params.get("group_by"),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        start, end, interval, group_by = sales.parse_range(
+            start=None, end=None, interval=None, group_by=None
+        )
+    report = sales.get_sales_report(
+        retailer=request.retailer, start=start, end=end, interval=interval, group_by=group_by
+    )
+    if params.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="sales-{start}-{end}-by-{group_by}.csv"'
+        )
+        csv.writer(response).writerows(sales.report_csv_rows(report))
+        return response
+    lines, line_zero = charts.line_chart(
+        {
+            "Revenue": [row.figures.revenue for row in report.periods],
+            "Profit": [row.figures.profit for row in report.periods],
+        }
+    )
+    bars, bar_zero = charts.bar_chart(
+        [(row.label, row.figures.profit) for row in report.groups[:20]]
+    )
+    return render(
+        request,
+        "orders/retailer/analytics.html",
+        {
+            "report": report,
+            "currency": request.retailer.currency,
+            "lines": lines,
+            "line_zero": line_zero,
+            "bars": bars,
+            "bar_zero": bar_zero,
+            "intervals": list(sales.INTERVALS),
+            "groups": list(sales.GROUPS),
+            "csv_query": params.urlencode(),
+        },
+    )

@@ -33,6 +33,7 @@ class RuleInput:
     value: Decimal
     rounding: str = PricingRule.Rounding.END_99
     include_shipping_in_cost: bool = False
+    include_fees_in_cost: bool = False
     compare_at_from_msrp: bool = True
     min_margin_amount: Decimal | None = None
     min_margin_percent: Decimal | None = None
@@ -46,6 +47,7 @@ class RuleInput:
             value=self.value,
             rounding=self.rounding,
             include_shipping_in_cost=self.include_shipping_in_cost,
+            include_fees_in_cost=self.include_fees_in_cost,
             compare_at_from_msrp=self.compare_at_from_msrp,
             min_margin_amount=self.min_margin_amount,
             min_margin_percent=self.min_margin_percent,
@@ -107,6 +109,7 @@ def save_pricing_rule(
     rule.value = data.value
     rule.rounding = data.rounding
     rule.include_shipping_in_cost = data.include_shipping_in_cost
+    rule.include_fees_in_cost = data.include_fees_in_cost
     rule.compare_at_from_msrp = data.compare_at_from_msrp
     rule.min_margin_amount = data.min_margin_amount
     rule.min_margin_percent = data.min_margin_percent

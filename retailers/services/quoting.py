@@ -1,8 +1,9 @@
 """Retail prices for many variants at once, with a handful of queries whatever their number.
 
-A `PriceBook` loads a retailer's rules (with tiers), the category tree and the suppliers' cheapest
-domestic rates once, then quotes any variant for a store: the most specific rule (retailers.rules)
-applied by the pure math in retailers.pricing.
+A `PriceBook` loads a retailer's rules (with tiers), the category tree, its plan's platform fee
+and the suppliers' cheapest first-item rates once, then quotes any variant for a store: the most
+specific rule (retailers.rules) applied by the pure math in retailers.pricing, with the true unit
+economics (wholesale, shipping to the destination, platform fee, processing estimate).
 """
 
 from __future__ import annotations
@@ -10,14 +11,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Min
+from django.db.models import F, Min
 
+from billing.models import FeeSchedule
 from catalog.models import Category, Variant
 from dropship.core.money import ZERO
 from retailers.models import PricingRule, Retailer, Store
-from retailers.pricing import PriceQuote, Rule, quote_price
+from retailers.pricing import (
+    Overhead,
+    PriceQuote,
+    Rule,
+    UnitEconomics,
+    quote_price,
+    unit_economics,
+)
 from retailers.rules import DEFAULT_RULE, pick_rule
 from suppliers.models import ShippingRate
+
+DOMESTIC, INTERNATIONAL = ShippingRate.Zone.DOMESTIC, ShippingRate.Zone.INTERNATIONAL
 
 
 class PriceBook:
@@ -30,8 +41,28 @@ class PriceBook:
         )
         self.forced = self.rules[0] if forced_rule is not None and self.rules else None
         self._parents: dict[int, int | None] | None = None
-        self._shipping: dict[tuple[int, str], Decimal] = {}
+        # (supplier, shipping class, zone) -> cheapest first-item rate; supplier -> ship-from
+        self._shipping: dict[tuple[int, str, str], Decimal] = {}
+        self._ship_from: dict[int, str] = {}
         self._math: dict[int, Rule] = {}
+        self._overhead: Overhead | None = None
+
+    # --- overhead -----------------------------------------------------------------------------
+    @property
+    def overhead(self) -> Overhead:
+        """The retailer's plan fee per order and its own processing estimate (one query)."""
+        if self._overhead is None:
+            fee = (
+                FeeSchedule.objects.filter(plan=self.retailer.plan)
+                .values_list("order_fee", flat=True)
+                .first()
+            )
+            self._overhead = Overhead(
+                platform_fee=fee if fee is not None else ZERO,
+                processing_percent=self.retailer.processing_fee_percent,
+                processing_fixed=self.retailer.processing_fee_fixed,
+            )
+        return self._overhead
 
     # --- rule resolution ----------------------------------------------------------------------
     def _lineage(self, category_id: int | None) -> list[int]:
@@ -65,27 +96,47 @@ class PriceBook:
 
     # --- shipping -----------------------------------------------------------------------------
     def load_shipping(self, variants: Iterable[Variant]) -> None:
-        """Cheapest domestic rate for one unit, per (supplier, shipping class), in one query."""
-        wanted = {(v.supplier_id, v.shipping_class) for v in variants} - set(self._shipping)
+        """Cheapest first-item rate per (supplier, shipping class, zone), in one query."""
+        wanted = {v.supplier_id for v in variants} - set(self._ship_from)
         if not wanted:
             return
         rows = (
-            ShippingRate.objects.filter(
-                supplier_id__in={s for s, _ in wanted}, zone=ShippingRate.Zone.DOMESTIC
-            )
-            .values("supplier_id", "shipping_class")
-            .annotate(cheapest=Min("price"))
+            ShippingRate.objects.filter(supplier_id__in=wanted)
+            .values("supplier_id", "shipping_class", "zone")
+            .annotate(cheapest=Min("price"), ship_from=F("supplier__ship_from_country"))
         )
         for row in rows:
-            self._shipping[(row["supplier_id"], row["shipping_class"])] = row["cheapest"]
-        for key in wanted:
-            self._shipping.setdefault(key, ZERO)
+            key = (row["supplier_id"], row["shipping_class"], row["zone"])
+            self._shipping[key] = row["cheapest"]
+            self._ship_from[row["supplier_id"]] = row["ship_from"] or ""
+        for supplier_id in wanted:
+            self._ship_from.setdefault(supplier_id, "")
 
-    def shipping_for(self, variant: Variant) -> Decimal:
-        key = (variant.supplier_id, variant.shipping_class)
-        if key not in self._shipping:
-            self.load_shipping([variant])
-        return self._shipping[key]
+    def zone_for(self, *, supplier_id: int, destination_country: str | None = None) -> str:
+        """DOMESTIC when the destination (default: the retailer's home country; none set: the
+        supplier's own country) is where the supplier ships from, else INTERNATIONAL."""
+        country = (destination_country or self.retailer.home_country or "").upper()
+        ship_from = self._ship_from.get(supplier_id, "").upper()
+        return DOMESTIC if not country or not ship_from or country == ship_from else INTERNATIONAL
+
+    def shipping_for(self, variant: Variant, *, destination_country: str | None = None) -> Decimal:
+        """The supplier's cheapest rate for the first unit to the destination; 0 if it has none."""
+        self.load_shipping([variant])
+        zone = self.zone_for(
+            supplier_id=variant.supplier_id, destination_country=destination_country
+        )
+        return self._shipping.get((variant.supplier_id, variant.shipping_class, zone), ZERO)
+
+    def economics(
+        self, *, variant: Variant, price: Decimal, destination_country: str | None = None
+    ) -> UnitEconomics:
+        """True unit economics of selling this variant at `price` (e.g. a listing's own price)."""
+        return unit_economics(
+            price=price,
+            wholesale=variant.wholesale_price,
+            shipping=self.shipping_for(variant, destination_country=destination_country),
+            overhead=self.overhead,
+        )
 
     # --- quotes -------------------------------------------------------------------------------
     def quote(
@@ -95,11 +146,13 @@ class PriceBook:
         category_id: int | None,
         store: Store | None,
         rule: Rule | None = None,
+        destination_country: str | None = None,
     ) -> PriceQuote:
         rule = rule or self.rule_for(category_id=category_id, store=store)
         return quote_price(
             rule=rule,
             wholesale=variant.wholesale_price,
-            shipping=self.shipping_for(variant) if rule.include_shipping_in_cost else ZERO,
+            shipping=self.shipping_for(variant, destination_country=destination_country),
             msrp=variant.msrp,
+            overhead=self.overhead,
         )

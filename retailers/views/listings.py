@@ -27,6 +27,7 @@ def products(request: RetailerRequest) -> HttpResponse:
         retailer=retailer, store_id=int(store_id) if store_id.isdigit() else None, status=status
     )
     page = Paginator(listings, 50).get_page(request.GET.get("page"))
+    selectors.attach_true_margins(retailer=retailer, listings=page.object_list)
     return render(
         request,
         "retailers/product_list.html",

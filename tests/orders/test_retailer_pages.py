@@ -91,3 +91,36 @@ def test_exception_actions_from_the_page(retailer_client, django_capture_on_comm
     assert '<p class="message message-error">Choose the variant to send instead.</p>' in (
         response.content.decode()
     )
+
+
+def _one_order(client, capture, store, *, wholesale):
+    offer = make_offer(store=store, wholesale=wholesale)
+    payload = shopify_order(lines=[(numeric(offer.store_variant_id), offer.variant.sku, 1)])
+    with capture(execute=True):
+        post_shopify(client, body(payload), topic="orders/create", shop=store.domain)
+    return Order.objects.filter(store=store).latest("id")
+
+
+def test_an_order_whose_real_result_is_a_loss_is_flagged_on_its_page(
+    retailer_client, django_capture_on_commit_callbacks
+):
+    retailer = retailer_client.retailer
+    retailer.has_payment_terms = True
+    retailer.processing_fee_fixed = "0.30"
+    retailer.save()
+    store = factories.StoreFactory(retailer=retailer)
+    losing = _one_order(
+        retailer_client, django_capture_on_commit_callbacks, store, wholesale="195.00"
+    )
+    earning = _one_order(
+        retailer_client, django_capture_on_commit_callbacks, store, wholesale="10.00"
+    )
+
+    page = retailer_client.get(f"/retailer/orders/{losing.pk}/").content.decode()
+    # 199.00 paid − (195.00 wholesale + 5.00 domestic shipping + 2.00 Basic fee) − 0.30
+    assert "This order loses money" in page
+    assert "$202.00 to suppliers" in page
+    assert "<strong>$-3.30</strong>" in page  # dropship.core.money's format of a negative
+    page = retailer_client.get(f"/retailer/orders/{earning.pk}/").content.decode()
+    assert "This order loses money" not in page
+    assert "<strong>$181.70</strong>" in page  # 199.00 − 17.00 − 0.30

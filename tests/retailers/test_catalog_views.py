@@ -204,7 +204,8 @@ def test_product_page_quotes_the_retailers_own_rule(retailer_client):
     )
     response = retailer_client.get(reverse("catalog:browse_product", args=[product.pk]))
     quote = response.context["quotes"][0].quote
-    assert (quote.price, quote.margin) == (Decimal("30.95"), Decimal("20.95"))
+    # The true margin: 30.95 − 10.00 wholesale − 2.00 the Basic plan's fee per order (no rates).
+    assert (quote.price, quote.margin) == (Decimal("30.95"), Decimal("18.95"))
     body = response.content.decode()
     assert "$30.95" in body
     assert "$10.00" in body

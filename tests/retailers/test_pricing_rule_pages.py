@@ -169,8 +169,8 @@ def test_the_preview_shows_prices_on_the_retailers_listed_products(retailer_clie
     assert "Walnut board" in html
     assert "$20.99" in html  # 8.00 × 2.5 = 20.00 → 20.99
     assert "$40.00" in html  # compare-at from MSRP
-    assert "Below: needs $20.00" not in html
-    assert "Met" in html
+    # The minimum margin is checked on the true margin: 8.00 + 2.00 Basic plan fee + 12 = 22.00.
+    assert "Below: needs $22.00" in html
     assert not PricingRule.objects.exists()  # a preview saves nothing
 
 
@@ -199,7 +199,7 @@ def test_the_preview_uses_catalog_samples_before_anything_is_listed(retailer_cli
     assert "products from the catalog" in html
     assert "Catalog kettle" in html
     assert "$45.00" in html  # 30 + 15, whole
-    assert "Below: needs $50.00" in html  # 40 % of the price: 30 / 0.6
+    assert "Below: needs $53.34" in html  # 40 % of the price: (30 + 2.00 Basic plan fee) / 0.6
 
 
 def test_the_preview_adds_the_suppliers_cheapest_domestic_shipping_when_asked(retailer_client):

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
+from billing.models import FeeSchedule
 from catalog.services.products import update_variant_price
 from dropship.core.errors import DomainError
 from retailers.models import Listing, PriceChange, PriceDigest, PricingRule
@@ -26,6 +27,11 @@ def listed(shopify_sandbox):
     30 % minimum margin: 10.00 + 5 = 15.00 → 15.99 (margin 37 %)."""
     member = RetailerMemberFactory()
     retailer = member.retailer
+    # These tests follow the supplier's cost alone: its plan charges no per-order fee (whatever
+    # an earlier transaction=True test left in the fee schedules).
+    FeeSchedule.objects.update_or_create(
+        plan=retailer.plan, defaults={"order_fee": Decimal("0"), "currency": "USD"}
+    )
     PricingRule.objects.create(
         retailer=retailer,
         name="Default",
@@ -189,3 +195,23 @@ def test_a_listing_of_another_retailer_is_repriced_by_its_own_rule(listed, shopi
         )
     )
     assert prices == {listing.store.retailer_id: Decimal("16.99"), other.pk: Decimal("23.99")}
+
+
+def test_a_cost_rise_pauses_a_listing_whose_true_margin_falls_below_the_minimum(listed):
+    from tests.factories import ShippingRateFactory
+
+    listing, variant, _shop = listed
+    ShippingRateFactory(supplier=variant.supplier, price=Decimal("4.00"))
+
+    update_variant_price(variant=variant, actor=None, wholesale_price="10.50")
+
+    # 10.50 + 5 → 15.99: 34 % over wholesale alone (the old check passed), but after the
+    # supplier's 4.00 shipping the true margin is 1.49, 9 % — below the rule's 30 %.
+    listing.refresh_from_db()
+    change = PriceChange.objects.get()
+    assert listing.status == Listing.Status.PAUSED
+    assert (change.outcome, change.new_price, change.minimum_price) == (
+        "PAUSED",
+        Decimal("15.99"),
+        Decimal("20.72"),  # (10.50 + 4.00) / 0.7
+    )
