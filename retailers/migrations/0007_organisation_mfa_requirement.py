@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('retailers', '0005_store_routes_manual_payment_orders'),
+        ('retailers', '0006_listing_variant_store_quantity'),
     ]
 
     operations = [
