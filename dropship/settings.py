@@ -87,9 +87,11 @@ if DEVSTACK:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Content-Security-Policy and Permissions-Policy on every response (settings at the end).
+    # Content-Security-Policy, Permissions-Policy and X-Frame-Options on every response, the
+    # refusals of the bad-input guard below included (settings at the end).
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Before anything reads a header, a cookie, the query or the body.
     "dropship.core.middleware.RejectBadInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -98,7 +100,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]

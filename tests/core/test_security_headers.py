@@ -5,6 +5,7 @@ handlers, style attributes): public, retailer, supplier, admin, API docs, API an
 from html.parser import HTMLParser
 
 import pytest
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import include, path, reverse
@@ -186,3 +187,25 @@ def test_every_page_type_sends_the_security_headers_and_needs_no_inline_code(pag
             assert response.status_code == status, f"{kind} {url}: {response.status_code}"
             assert_security_headers(response)
             assert_no_inline_code(response)
+
+    # The answers of refused input: a form without its CSRF token, a NUL in the query, a body
+    # over the limit.
+    strict = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    strict.force_login(pages["retailer"])
+    refused = [
+        (strict.post(reverse("retailers:pricing_rule_new"), {"name": "x"}), 403),
+        (_client().get(reverse("suppliers:directory"), {"q": "a\x00b"}), 400),
+        (
+            _client().post(
+                reverse("account_login"),
+                data=b"x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1),
+                content_type="application/octet-stream",
+            ),
+            413,
+        ),
+    ]
+    for response, status in refused:
+        assert response.status_code == status, response.request["PATH_INFO"]
+        assert_security_headers(response)
+        assert_no_inline_code(response)
+    assert "CSRF verification failed" in refused[0][0].content.decode()
