@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -67,6 +68,9 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "django_htmx",
+    # Its templates and static files: the API docs page is served from here, with no inline
+    # script and nothing from a CDN, so the Content-Security-Policy holds there too.
+    "ninja",
     "dropship.core",
     "dropship.accounts",
     "suppliers",
@@ -84,6 +88,11 @@ if DEVSTACK:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy, Permissions-Policy and X-Frame-Options on every response, the
+    # refusals of the bad-input guard below included (settings at the end).
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Before anything reads a header, a cookie, the query or the body.
     "dropship.core.middleware.RejectBadInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -92,7 +101,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # After authentication: staff reach the admin, and members of a team that requires it reach
     # the workspace, only with a second factor passed in this session.
@@ -115,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dropship.accounts.context_processors.organisation",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -474,7 +483,61 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- Security: Content-Security-Policy and Permissions-Policy ----------------------------------
+# No inline script, style attribute or eval anywhere, the admin and the API docs included: page
+# behaviour lives in static/js/, htmx is configured for it (base.html), charts are SVG. A script
+# that cannot be a file carries nonce="{{ CSP_NONCE }}" (django-csp adds the nonce to the header
+# only on pages that use one). Product images may come from a supplier's HTTPS host; forms post
+# here and are redirected only to Shopify's authorization and Stripe's hosted pages. In
+# development and tests the sandboxes on loopback stand in for those (ALLOW_LOOPBACK_URLS).
+_CSP_LOOPBACK = ["http://127.0.0.1:*", "http://localhost:*"] if ALLOW_LOOPBACK_URLS else []
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "https:", *_CSP_LOOPBACK],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [
+            SELF,
+            "https://*.myshopify.com",
+            "https://*.shopify.com",
+            "https://checkout.stripe.com",
+            "https://connect.stripe.com",
+            *env.list("CSP_FORM_ACTION_EXTRA", default=[]),
+            *_CSP_LOOPBACK,
+        ],
+        # Where browsers send violation reports, if anywhere (unset: nowhere).
+        **({"report-uri": [env.str("CSP_REPORT_URI")]} if env.str("CSP_REPORT_URI", "") else {}),
+    },
+}
+# Browser features no page uses are switched off for the page and anything it embeds
+# (django-permissions-policy: the header in the format browsers parse, kept up to date).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 
 # --- Logging: secrets never reach a log line (DESIGN invariant 8) -------------------------------
 LOGGING = {
