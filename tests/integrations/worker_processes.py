@@ -82,7 +82,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def send_task(redis_url: str, name: str, *args: object, queue: str) -> None:
     from celery import Celery
 
-    app = Celery(broker=redis_url)
+    # Not the current app: shared tasks of this test process resolve to the current app, and a
+    # default one (no eager mode, this broker) would send the suite's later tasks to Redis.
+    app = Celery(broker=redis_url, set_as_current=False)
     try:
         app.send_task(name, args=list(args), queue=queue)
     finally:
