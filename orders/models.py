@@ -164,21 +164,21 @@ class FraudRule(TimeStampedModel):
                 violation_error_message="An enabled order value or new store check needs an amount.",
                 condition=Q(is_enabled=False)
                 | ~Q(kind__in=["ORDER_VALUE", "NEW_STORE"])
-                | Q(amount__gte=0),
+                | Q(amount__isnull=False, amount__gte=0),
             ),
             models.CheckConstraint(
                 name="fraud_rule_window_when_needed",
                 violation_error_message="An enabled velocity or new store check needs a window of at least 1 hour.",
                 condition=Q(is_enabled=False)
                 | ~Q(kind__in=["ADDRESS_VELOCITY", "SHOPPER_VELOCITY", "NEW_STORE"])
-                | Q(window_hours__gte=1),
+                | Q(window_hours__isnull=False, window_hours__gte=1),
             ),
             models.CheckConstraint(
                 name="fraud_rule_max_orders_when_needed",
                 violation_error_message="An enabled velocity check needs a number of orders (at least 1).",
                 condition=Q(is_enabled=False)
                 | ~Q(kind__in=["ADDRESS_VELOCITY", "SHOPPER_VELOCITY"])
-                | Q(max_orders__gte=1),
+                | Q(max_orders__isnull=False, max_orders__gte=1),
             ),
         ]
 

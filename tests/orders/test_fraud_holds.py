@@ -436,3 +436,41 @@ def test_staff_member_sees_the_checks_but_cannot_change_them(client, store):
 
     assert response.status_code == 403
     assert not FraudRule.objects.filter(retailer=store.retailer).exists()
+
+
+# --- platform defaults in the admin -------------------------------------------------------------
+def _platform_admin_client(client):
+    from django.contrib.auth.models import Group
+
+    from dropship.accounts.roles import PLATFORM_ADMIN
+
+    user = factories.UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=PLATFORM_ADMIN))
+    client.force_login(user)
+    return client
+
+
+def test_platform_admin_turns_a_default_on_in_the_admin(client, store, offer):
+    rule = FraudRule.objects.get(retailer=None, kind=Kind.SHOPPER_VELOCITY)
+    url = reverse("admin:orders_fraudrule_change", args=[rule.pk])
+    admin = _platform_admin_client(client)
+
+    refused = admin.post(
+        url, {"kind": rule.kind, "is_enabled": "on", "window_hours": "24", "max_orders": ""}
+    )
+    assert refused.status_code == 200
+    assert "An enabled velocity check needs a number of orders (at least 1)." in refused.text
+    rule.refresh_from_db()
+    assert rule.is_enabled is False
+
+    saved = admin.post(
+        url, {"kind": rule.kind, "is_enabled": "on", "window_hours": "24", "max_orders": "1"}
+    )
+    assert saved.status_code == 302
+    _receive(store, offer, email="same@example.com")
+    _assert_held(
+        _receive(store, offer, email="same@example.com"),
+        offer,
+        reason="2 orders from this shopper within 24 hours (review above 1).",
+        quantity=2,
+    )
