@@ -432,6 +432,9 @@ WEBHOOK_STORE_CACHE_SECONDS = env.float("WEBHOOK_STORE_CACHE_SECONDS", default=1
 # --- Marketplace rules --------------------------------------------------------------------------
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
 PAYOUT_HOLDBACK_DAYS = env.int("PAYOUT_HOLDBACK_DAYS", default=7)
+# How long an order held by a fraud rule keeps its stock reserved while the retailer reviews it
+# (then the stock goes back on sale and is reserved again on release, like any held order).
+FRAUD_HOLD_RESERVATION_HOURS = env.int("FRAUD_HOLD_RESERVATION_HOURS", default=72)
 # Payment-terms retailers receive a monthly invoice due this many days after it is issued.
 INVOICE_PAYMENT_TERMS_DAYS = env.int("INVOICE_PAYMENT_TERMS_DAYS", default=30)
 

@@ -198,6 +198,7 @@ class OrderData:
     payment_label: str = (
         ""  # how the store words it, for the retailer ("pending, Cash on Delivery")
     )
+    billing_country: str = ""  # two-letter code of the billing address, when the store sent one
 
     @property
     def shipping_country(self) -> str:

@@ -14,6 +14,7 @@ from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, ViewOnlyTabular
 from dropship.core.errors import DomainError
 from orders.models import (
     Dispute,
+    FraudRule,
     Order,
     OrderEvent,
     OrderItem,
@@ -116,7 +117,13 @@ class OrderAdmin(admin.ModelAdmin):
         "placed_at",
         "created_at",
     ]
-    list_filter = ["status", "store__platform", "shipping_country", "is_redacted"]
+    list_filter = [
+        "status",
+        "is_held_for_review",
+        "store__platform",
+        "shipping_country",
+        "is_redacted",
+    ]
     search_fields = [
         "number",
         "store_order_id",
@@ -143,6 +150,18 @@ class OrderAdmin(admin.ModelAdmin):
             },
         ),
         (
+            "Holds",
+            {
+                "fields": [
+                    "is_held_for_review",
+                    "review_reasons",
+                    "is_awaiting_payment",
+                    "is_missing_address",
+                    "held_since",
+                ]
+            },
+        ),
+        (
             "Shopper (personal data, encrypted at rest)",
             {
                 "fields": [
@@ -150,6 +169,7 @@ class OrderAdmin(admin.ModelAdmin):
                     "shopper_email",
                     "shipping_address_lines",
                     "shipping_country",
+                    "billing_country",
                     "is_redacted",
                 ]
             },
@@ -328,6 +348,18 @@ class ShipmentItemAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["shipment", "order_item", "quantity"]
     search_fields = ["shipment__tracking_number", "order_item__title", "order_item__sku"]
     list_select_related = ["shipment", "order_item"]
+
+
+@admin.register(FraudRule)
+class FraudRuleAdmin(admin.ModelAdmin):
+    """Staff set the platform defaults of the fraud checks (rows without a retailer) and can see
+    or correct a retailer's own settings, which replace the default for that retailer."""
+
+    list_display = ["kind", "retailer", "is_enabled", "amount", "max_orders", "window_hours"]
+    list_filter = ["kind", "is_enabled", ("retailer", admin.EmptyFieldListFilter)]
+    search_fields = ["retailer__business_name"]
+    list_select_related = ["retailer"]
+    raw_id_fields = ["retailer"]
 
 
 @admin.register(StoreOrderSync)

@@ -20,6 +20,7 @@ class Order(TimeStampedModel):
         DELIVERED = "DELIVERED", "Delivered"
         CANCELLED = "CANCELLED", "Cancelled"
         EXCEPTION = "EXCEPTION", "Needs attention"
+        HELD_FOR_REVIEW = "HELD_FOR_REVIEW", "Held for review"
 
     store = models.ForeignKey("retailers.Store", on_delete=models.PROTECT, related_name="orders")
     retailer = models.ForeignKey(
@@ -54,6 +55,15 @@ class Order(TimeStampedModel):
     held_since = models.DateTimeField(
         null=True, blank=True, help_text="When the hold's stock reservation started."
     )
+    # Held because it matched a fraud rule (orders.services.fraud): the retailer releases or
+    # cancels it; review_reasons says which rules, in words the retailer reads.
+    is_held_for_review = models.BooleanField(default=False)
+    review_reasons = models.CharField(max_length=500, blank=True)
+    billing_country = models.CharField(max_length=2, blank=True)
+    # Keyed hashes of the normalised shipping address and shopper email (both encrypted above)
+    # so the velocity rules can count recent orders with an indexed query; blanked on erasure.
+    address_fingerprint = models.CharField(max_length=64, blank=True)
+    shopper_fingerprint = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -63,18 +73,118 @@ class Order(TimeStampedModel):
             ),
             models.CheckConstraint(
                 name="order_held_since_when_held",
-                condition=Q(is_awaiting_payment=False, is_missing_address=False)
+                condition=Q(
+                    is_awaiting_payment=False, is_missing_address=False, is_held_for_review=False
+                )
                 | Q(held_since__isnull=False),
             ),
         ]
-        indexes = [models.Index(fields=["retailer", "-created_at"], name="order_retailer_recent")]
+        indexes = [
+            models.Index(fields=["retailer", "-created_at"], name="order_retailer_recent"),
+            models.Index(
+                fields=["retailer", "address_fingerprint", "created_at"],
+                name="order_address_velocity",
+                condition=~Q(address_fingerprint=""),
+            ),
+            models.Index(
+                fields=["retailer", "shopper_fingerprint", "created_at"],
+                name="order_shopper_velocity",
+                condition=~Q(shopper_fingerprint=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Order {self.number}"
 
     @property
     def is_held(self) -> bool:
-        return self.is_awaiting_payment or self.is_missing_address
+        return self.is_awaiting_payment or self.is_missing_address or self.is_held_for_review
+
+
+class FraudRule(TimeStampedModel):
+    """One fraud check: a platform default (no retailer) or a retailer's own setting of it.
+
+    For each kind the retailer's row, when it has one, replaces the platform default (also to
+    switch a check off). An order matching an enabled rule is held for the retailer's review
+    before anything is charged or sent to a supplier (orders.services.fraud)."""
+
+    class Kind(models.TextChoices):
+        ORDER_VALUE = "ORDER_VALUE", "Order value over a threshold"
+        ADDRESS_VELOCITY = "ADDRESS_VELOCITY", "Many orders to one shipping address"
+        SHOPPER_VELOCITY = "SHOPPER_VELOCITY", "Many orders from one shopper"
+        NEW_STORE = "NEW_STORE", "Large order in a store connected recently"
+        COUNTRY_MISMATCH = "COUNTRY_MISMATCH", "Billing and shipping countries differ"
+
+    AMOUNT_KINDS = (Kind.ORDER_VALUE, Kind.NEW_STORE)
+    VELOCITY_KINDS = (Kind.ADDRESS_VELOCITY, Kind.SHOPPER_VELOCITY)
+
+    retailer = models.ForeignKey(
+        "retailers.Retailer",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="fraud_rules",
+        help_text="Empty for the platform default every retailer gets unless it sets its own.",
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    is_enabled = models.BooleanField(default=True)
+    amount = MoneyField(
+        null=True,
+        blank=True,
+        help_text="Order value and new store: hold orders whose total (in the order's "
+        "currency) is more than this.",
+    )
+    max_orders = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Velocity: hold an order that makes more than this many orders in the window.",
+    )
+    window_hours = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Velocity: the window counted back from now. New store: a store connected "
+        "less than this many hours ago.",
+    )
+
+    class Meta:
+        ordering = ["kind", "retailer_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(retailer__isnull=True),
+                name="fraud_rule_one_platform_default_per_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["retailer", "kind"],
+                condition=Q(retailer__isnull=False),
+                name="fraud_rule_one_per_retailer_and_kind",
+            ),
+            models.CheckConstraint(
+                name="fraud_rule_amount_when_needed",
+                violation_error_message="An enabled order value or new store check needs an amount.",
+                condition=Q(is_enabled=False)
+                | ~Q(kind__in=["ORDER_VALUE", "NEW_STORE"])
+                | Q(amount__isnull=False, amount__gte=0),
+            ),
+            models.CheckConstraint(
+                name="fraud_rule_window_when_needed",
+                violation_error_message="An enabled velocity or new store check needs a window of at least 1 hour.",
+                condition=Q(is_enabled=False)
+                | ~Q(kind__in=["ADDRESS_VELOCITY", "SHOPPER_VELOCITY", "NEW_STORE"])
+                | Q(window_hours__isnull=False, window_hours__gte=1),
+            ),
+            models.CheckConstraint(
+                name="fraud_rule_max_orders_when_needed",
+                violation_error_message="An enabled velocity check needs a number of orders (at least 1).",
+                condition=Q(is_enabled=False)
+                | ~Q(kind__in=["ADDRESS_VELOCITY", "SHOPPER_VELOCITY"])
+                | Q(max_orders__isnull=False, max_orders__gte=1),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        owner = (self.retailer_id and f"retailer {self.retailer_id}") or "platform default"
+        return f"{self.get_kind_display()} ({owner})"
 
 
 class SupplierOrder(TimeStampedModel):

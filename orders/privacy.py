@@ -72,12 +72,15 @@ def _redact_orders(orders: list[Order]) -> None:
         order.shopper_name = ""
         order.shopper_email = ""
         order.shipping_address = None
+        order.address_fingerprint = order.shopper_fingerprint = ""
         order.is_redacted = True
         order.save(
             update_fields=[
                 "shopper_name",
                 "shopper_email",
                 "shipping_address",
+                "address_fingerprint",
+                "shopper_fingerprint",
                 "is_redacted",
                 "updated_at",
             ]

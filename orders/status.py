@@ -13,9 +13,11 @@ def derive_order_status(
     item_statuses: Iterable[str],
     is_awaiting_payment: bool = False,
     is_missing_address: bool = False,
+    is_held_for_review: bool = False,
 ) -> str:
     """PENDING → CONFIRMED → PARTIALLY_SHIPPED → SHIPPED → DELIVERED, or CANCELLED / EXCEPTION;
-    AWAITING_PAYMENT while a held order waits for the shopper's payment.
+    AWAITING_PAYMENT while a held order waits for the shopper's payment; HELD_FOR_REVIEW while
+    a fraud rule holds it for the retailer (before anything else: the retailer decides first).
 
     EXCEPTION wins while something needs the retailer's attention (an out-of-stock item, a failed
     payment, a supplier order in exception, a held order without a shipping address) and nothing
@@ -33,6 +35,8 @@ def derive_order_status(
             if any(s == OrderItem.Status.CANCELLED for s in items)
             else Order.Status.EXCEPTION
         )
+    if not statuses and is_held_for_review:
+        return Order.Status.HELD_FOR_REVIEW
     if not statuses and is_missing_address:
         return Order.Status.EXCEPTION
     if not statuses and is_awaiting_payment:

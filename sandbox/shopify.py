@@ -1139,6 +1139,7 @@ class ShopifySandbox:
         financial_status: str = "paid",
         gateway: str = "bogus",
         fulfillment_orders: int = 1,
+        billing_address: dict | None = None,
     ) -> dict:
         """Place an order for variants of the shop (lines: {"sku"|"variant_id", "quantity"}).
         Unpaid orders: financial_status "pending" (with gateway COD_GATEWAY or MANUAL_GATEWAY
@@ -1204,6 +1205,14 @@ class ShopifySandbox:
                     "last_name": last_name,
                     "name": f"{first_name} {last_name}",
                     **address,
+                },
+                # The card's address: the shipping address unless the shopper gave another.
+                "billing_address": {
+                    "first_name": first_name,
+                    "last_name": last_name,
+                    "name": f"{first_name} {last_name}",
+                    **address,
+                    **(billing_address or {}),
                 },
                 "line_items": line_items,
                 "total_price": str(total),
@@ -1428,7 +1437,7 @@ class ShopifySandbox:
                 "last_name": customer["last_name"],
             },
             "shipping_address": order["shipping_address"],
-            "billing_address": order["shipping_address"],
+            "billing_address": order.get("billing_address") or order["shipping_address"],
             "line_items": [
                 {
                     "id": int(li["gid"].rsplit("/", 1)[1]),

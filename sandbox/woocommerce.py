@@ -1026,6 +1026,7 @@ class WooCommerceSandbox:
         deliver: bool = True,
         status: str = "processing",
         payment_method: str = "bacs",
+        billing_country: str = "",
     ) -> dict:
         """Place an order in `status`: processing (paid), on-hold (awaiting a bank transfer or
         cheque), pending (no payment yet). `set_order_status` and `delete_order` move it."""
@@ -1102,7 +1103,12 @@ class WooCommerceSandbox:
                 "customer_ip_address": "",
                 "customer_user_agent": "",
                 "customer_note": "",
-                "billing": {**address, "email": email, "phone": "(555) 555-5555"},
+                "billing": {
+                    **address,
+                    "email": email,
+                    "phone": "(555) 555-5555",
+                    **({"country": billing_country} if billing_country else {}),
+                },
                 "shipping": address,
                 "payment_method": payment_method,
                 "payment_method_title": titles.get(payment_method, payment_method.title()),

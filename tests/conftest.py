@@ -2,8 +2,10 @@ import uuid
 from functools import partialmethod
 
 import pytest
+from django.apps import apps
 from django.core.cache import caches
 from django.core.management import call_command
+from django.core.management.color import no_style
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
@@ -44,6 +46,12 @@ def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb):
     with django_db_blocker.unblock():
         call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
         connection.creation.deserialize_db_from_string(seeded_rows)
+        # flush reset the id sequences and the rows came back with their ids: move each
+        # sequence past them, or the next run's first INSERT into such a table collides.
+        statements = connection.ops.sequence_reset_sql(no_style(), apps.get_models())
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
 
 
 @pytest.fixture(autouse=True)

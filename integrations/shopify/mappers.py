@@ -243,6 +243,7 @@ def order_from_webhook(payload: dict[str, Any]) -> OrderData:
             is_cancelled=bool(payload.get("cancelled_at")),
             payment_state=state,
             payment_label=label,
+            billing_country=str((payload.get("billing_address") or {}).get("country_code") or ""),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StorePermanentError(f"The Shopify order is missing {exc}.") from exc

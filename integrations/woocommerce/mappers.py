@@ -177,6 +177,7 @@ def order_from_payload(payload: dict[str, Any]) -> OrderData:
             is_cancelled=payload.get("status") in CANCELLED_STATUSES,
             payment_state=state,
             payment_label=label,
+            billing_country=str(billing.get("country") or ""),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StorePermanentError(f"The WooCommerce order is missing {exc}.") from exc

@@ -46,6 +46,12 @@ class OrderIn(Schema):
     lines: list[OrderLineIn]
     total: Decimal = Decimal("0")
     placed_at: str = ""
+    billing_country: str = Field(
+        "",
+        max_length=2,
+        description="Two-letter country of the billing address; a fraud check can hold an "
+        "order billed in another country than it ships to.",
+    )
 
 
 class ItemOut(Schema):
@@ -80,6 +86,10 @@ class OrderOut(Schema):
     number: str
     store_order_id: str
     status: str
+    review_reasons: str = Field(
+        "",
+        description="Why a fraud check holds the order for your review (status HELD_FOR_REVIEW).",
+    )
     created: bool = False
     items: list[ItemOut]
     supplier_orders: list[SupplierOrderOut]
@@ -118,6 +128,7 @@ def _out(order, *, created: bool = False) -> OrderOut:
         number=order.number,
         store_order_id=order.store_order_id,
         status=order.status,
+        review_reasons=order.review_reasons if order.is_held_for_review else "",
         created=created,
         items=[
             ItemOut(
@@ -167,7 +178,8 @@ def _out(order, *, created: bool = False) -> OrderOut:
     },
 )
 def create_order(request: ApiRequest, payload: OrderIn):
-    """Send a custom store's order: it is reserved, routed and sent to the suppliers at once."""
+    """Send a custom store's order: it is reserved, routed and sent to the suppliers at once,
+    unless a fraud check holds it for your review (status HELD_FOR_REVIEW, review_reasons)."""
     retailer = _retailer(request)
     store = _store(retailer, payload.store)
     data = OrderData(
@@ -191,6 +203,7 @@ def create_order(request: ApiRequest, payload: OrderIn):
         ),
         total=payload.total,
         placed_at=payload.placed_at,
+        billing_country=payload.billing_country,
     )
     result = receive_store_order(store=store, data=data)
     if result.order is None:

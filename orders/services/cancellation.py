@@ -149,10 +149,15 @@ def lock_store_order(*, store: Store, store_order_id: str) -> Order | None:
 
 @transaction.atomic
 def cancel_store_order(
-    *, store: Store, store_order_id: str, reason: str, actor: User | None = None
+    *,
+    store: Store,
+    store_order_id: str,
+    reason: str,
+    actor: User | None = None,
+    cancelled_by: str = "the store",
 ) -> Order | None:
-    """The store cancelled the order: cancel every unshipped supplier order and every line not
-    yet routed. None when we never had the order."""
+    """The store (or the retailer, reviewing a held order) cancelled the order: cancel every
+    unshipped supplier order and every line not yet routed. None when we never had the order."""
     order = lock_store_order(store=store, store_order_id=store_order_id)
     if order is None:
         return None
@@ -182,13 +187,14 @@ def cancel_store_order(
     )
     if order.cancelled_at is None:
         order.cancelled_at = timezone.now()
-        order.is_awaiting_payment = order.is_missing_address = False
+        order.is_awaiting_payment = order.is_missing_address = order.is_held_for_review = False
         order.held_since = None
         order.save(
             update_fields=[
                 "cancelled_at",
                 "is_awaiting_payment",
                 "is_missing_address",
+                "is_held_for_review",
                 "held_since",
                 "updated_at",
             ]
@@ -196,7 +202,7 @@ def cancel_store_order(
         record_event(
             order=order,
             kind=EventKind.CANCELLED,
-            message=f"Order {order.number} cancelled by the store: {reason}"
+            message=f"Order {order.number} cancelled by {cancelled_by}: {reason}"
             + (f" {unrouted} line(s) not sent to a supplier dropped." if unrouted else ""),
             actor=actor,
         )

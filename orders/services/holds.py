@@ -1,16 +1,20 @@
 """Held orders: received from a store, lines reserved, nothing routed yet (intake holds them).
 
 An order is held while it waits for the shopper's payment (`Order.is_awaiting_payment`: pending,
-authorized, on-hold, or cash on delivery in a store that does not route those at once) or for
+authorized, on-hold, or cash on delivery in a store that does not route those at once), for
 its shipping address (`Order.is_missing_address`: Shopify withheld it as protected customer
-data). Both end here:
+data) or for the retailer's review (`Order.is_held_for_review`: a fraud rule matched it,
+orders.services.fraud). All end here:
 
 - the store sends the order again, paid or with its address (`receive_held_order_again`,
   called by intake for orders/paid, orders/updated, order.updated or a poll);
 - the address is read from the order's fulfillment orders (`fetch_missing_address`, a task
   after intake), or the retailer types it on the order page (`set_shipping_address`);
-- the reservation lapses after intake.HOLD_RESERVATION (`lapse_held_reservations`, beat): the
-  stock goes back on sale and the lines wait HELD, to be reserved again on release.
+- the retailer releases a reviewed order (`release_review_hold`) or cancels it
+  (`cancel_reviewed_order`, the store cancellation's path: stock released, lines cancelled);
+- the reservation lapses after intake.HOLD_RESERVATION, or FRAUD_HOLD_RESERVATION_HOURS for a
+  review (`lapse_held_reservations`, beat): the stock goes back on sale and the lines wait
+  HELD, to be reserved again on release.
 
 When nothing holds it any more, `release_order_hold` reserves what is not reserved, builds the
 supplier orders and pays and dispatches them like a new order. Every function locks the order
@@ -21,7 +25,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
@@ -35,6 +40,8 @@ from dropship.core.errors import DomainError
 from integrations.base import StorePermanentError
 from integrations.registry import get_store_client
 from orders.models import Order, OrderItem, SupplierOrder
+from orders.services.cancellation import cancel_store_order
+from orders.services.fraud import review_reservation
 from orders.services.intake import (
     ADDRESS_KEYS,
     HOLD_RESERVATION,
@@ -54,6 +61,10 @@ __all__ = ["ADDRESS_KEYS", "OrderAddressError", "set_shipping_address"]
 
 class OrderAddressError(DomainError):
     status_code = 422
+
+
+class OrderReviewError(DomainError):
+    status_code = 409
 
 
 def _lock(order: Order) -> Order:
@@ -257,6 +268,54 @@ def set_shipping_address(
     return _release_or_refresh(order=order, actor=actor)
 
 
+def _lock_for_review(order: Order, verb: str) -> Order:
+    order = _lock(order)
+    if order.cancelled_at is not None:
+        raise OrderReviewError(f"Order {order.number} is cancelled.")
+    if not order.is_held_for_review:
+        raise OrderReviewError(
+            f"Order {order.number} is not held for review (it was released already), so there "
+            f"is nothing to {verb}."
+        )
+    return order
+
+
+@transaction.atomic
+def release_review_hold(*, order: Order, actor: User | None = None) -> list[SupplierOrder]:
+    """The retailer reviewed an order a fraud rule held and lets it go: it is routed like a new
+    order (unless it still waits for payment or address). OrderReviewError when it is not held
+    for review any more: of two releases at once, the second finds it released (row lock)."""
+    order = _lock_for_review(order, "release")
+    order.is_held_for_review = False
+    order.save(update_fields=["is_held_for_review", "updated_at"])
+    record_event(
+        order=order,
+        kind=EventKind.REVIEWED,
+        message="Reviewed and released"
+        + (f" by {actor.email}" if actor else "")
+        + f". It was held for: {order.review_reasons}",
+        actor=actor,
+    )
+    return _release_or_refresh(order=order, actor=actor)
+
+
+@transaction.atomic
+def cancel_reviewed_order(*, order: Order, reason: str = "", actor: User | None = None) -> Order:
+    """The retailer reviewed an order a fraud rule held and cancels it, as a store cancellation
+    does: reserved stock back on sale, every line cancelled, the timeline says why."""
+    order = _lock_for_review(order, "cancel")
+    cancelled = cancel_store_order(
+        store=order.store,
+        store_order_id=order.store_order_id,
+        reason=(reason.strip() or f"Held for review: {order.review_reasons}")[:300],
+        actor=actor,
+        cancelled_by="the retailer after review",
+    )
+    if cancelled is None:  # pragma: no cover - the row is locked above
+        raise OrderReviewError(f"Order {order.number} was not found.")
+    return cancelled
+
+
 def fetch_missing_address(*, order_id: int) -> bool:
     """Ask the store for a held order's shipping address (Shopify: its fulfillment orders'
     destination). True when it was found and the order went on; otherwise the order stays an
@@ -308,13 +367,18 @@ def _tell_retailer_address_missing(*, order: Order) -> None:
 
 
 def lapse_held_reservations(*, now: datetime | None = None, limit: int = 200) -> int:
-    """Beat job: give back the stock of orders held longer than HOLD_RESERVATION; their lines
-    wait HELD and are reserved again on release. Returns the orders whose stock went back."""
-    cutoff = (now or timezone.now()) - HOLD_RESERVATION
+    """Beat job: give back the stock of orders held longer than HOLD_RESERVATION (review holds:
+    FRAUD_HOLD_RESERVATION_HOURS); their lines wait HELD and are reserved again on release.
+    Returns the orders whose stock went back."""
+    now = now or timezone.now()
+    cutoffs = _Cutoffs(store=now - HOLD_RESERVATION, review=now - review_reservation())
     order_ids = list(
         Order.objects.filter(
-            Q(is_awaiting_payment=True) | Q(is_missing_address=True),
-            held_since__lt=cutoff,
+            Q(
+                Q(is_awaiting_payment=True) | Q(is_missing_address=True),
+                held_since__lt=cutoffs.store,
+            )
+            | Q(is_held_for_review=True, held_since__lt=cutoffs.review),
             cancelled_at__isnull=True,
             items__status=OrderItem.Status.RESERVED,
             items__supplier_order__isnull=True,
@@ -323,17 +387,36 @@ def lapse_held_reservations(*, now: datetime | None = None, limit: int = 200) ->
         .distinct()
         .order_by("pk")[:limit]
     )
-    return sum(_lapse(order_id=order_id, cutoff=cutoff) for order_id in order_ids)
+    return sum(_lapse(order_id=order_id, cutoffs=cutoffs) for order_id in order_ids)
+
+
+@dataclass(frozen=True)
+class _Cutoffs:
+    store: datetime  # payment or address holds started before this have lapsed
+    review: datetime  # review holds started before this have lapsed
+
+    def window(self, order: Order) -> timedelta | None:
+        """The hold window that is over for this (locked) order, or None."""
+        if order.held_since is None:
+            return None
+        if (
+            order.is_awaiting_payment or order.is_missing_address
+        ) and order.held_since < self.store:
+            return HOLD_RESERVATION
+        if order.is_held_for_review and order.held_since < self.review:
+            return review_reservation()
+        return None
 
 
 @transaction.atomic
-def _lapse(*, order_id: int, cutoff: datetime) -> bool:
+def _lapse(*, order_id: int, cutoffs: _Cutoffs) -> bool:
     order = (
         Order.objects.select_for_update(of=("self",))
-        .filter(pk=order_id, held_since__lt=cutoff, cancelled_at__isnull=True)
+        .filter(pk=order_id, held_since__isnull=False, cancelled_at__isnull=True)
         .first()
     )
-    if order is None or not order.is_held:
+    window = cutoffs.window(order) if order is not None and order.is_held else None
+    if order is None or window is None:
         return False
     items = list(
         OrderItem.objects.select_for_update()
@@ -346,7 +429,7 @@ def _lapse(*, order_id: int, cutoff: datetime) -> bool:
         lines=[item.stock_line() for item in items],
         reference=f"Order {order.number} (hold lapsed)",
     )
-    hours = int(HOLD_RESERVATION.total_seconds() // 3600)
+    hours = int(window.total_seconds() // 3600)
     OrderItem.objects.filter(pk__in=[item.pk for item in items]).update(
         status=OrderItem.Status.HELD,
         status_reason=f"Reservation released after {hours} hours on hold; reserved again "

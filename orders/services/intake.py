@@ -47,6 +47,7 @@ from dropship.core.errors import DomainError
 from dropship.core.money import CURRENCY_CHOICES
 from integrations.base import OrderData, OrderLineData, PaymentState
 from orders.models import Order, OrderEvent, OrderItem, SupplierOrder
+from orders.services import fraud
 from orders.services.cancellation import cancel_store_order
 from orders.services.routing import settle_supplier_orders
 from orders.services.timeline import EventKind, refresh_order_status
@@ -82,6 +83,24 @@ _CURRENCIES = {code for code, _ in CURRENCY_CHOICES}
 
 class OrderIntakeError(DomainError):
     status_code = 422
+
+
+@dataclass(frozen=True)
+class Review:
+    """The fraud checks' verdict on a new order (orders.services.fraud) and its fingerprints."""
+
+    address_key: str = ""
+    shopper_key: str = ""
+    reasons: tuple[str, ...] = ()
+
+
+def review_new_order(*, store: Store, data: OrderData) -> Review:
+    address_key = fraud.address_fingerprint(data.shipping_address)
+    shopper_key = fraud.shopper_fingerprint(data.shopper_email)
+    reasons = fraud.review_reasons(
+        store=store, data=data, address_key=address_key, shopper_key=shopper_key
+    )
+    return Review(address_key=address_key, shopper_key=shopper_key, reasons=tuple(reasons))
 
 
 @dataclass
@@ -203,6 +222,7 @@ def clean_order_data(*, data: OrderData) -> OrderData:
         total=total if total >= 0 else Decimal("0"),
         placed_at=_text(data.placed_at, 64),
         status=_text(data.status, 50),
+        billing_country=_text(data.billing_country, 2).upper(),
     )
 
 
@@ -295,10 +315,12 @@ def _insert_order(
     retail_total: Decimal,
     is_awaiting_payment: bool = False,
     is_missing_address: bool = False,
+    review: Review | None = None,
 ) -> tuple[Order, bool]:
     """INSERT once per (store, store order id); a concurrent or repeated delivery gets the row."""
     address = data.shipping_address
-    is_held = is_awaiting_payment or is_missing_address
+    review = review or Review()
+    is_held = is_awaiting_payment or is_missing_address or bool(review.reasons)
     order = Order(
         store=store,
         retailer_id=store.retailer_id,
@@ -315,6 +337,11 @@ def _insert_order(
         is_missing_address=is_missing_address,
         payment_label=data.payment_label[:100],
         held_since=timezone.now() if is_held else None,
+        billing_country=data.billing_country,
+        address_fingerprint=review.address_key,
+        shopper_fingerprint=review.shopper_key,
+        is_held_for_review=bool(review.reasons),
+        review_reasons=" ".join(review.reasons)[:500],
     )
     try:
         with transaction.atomic():
@@ -334,8 +361,9 @@ def receive_store_order(
     updated, or found by a poll): a held order that is now paid, or now has its address, is
     released and routed; anything else about a known order changes nothing.
 
-    An order not paid yet (`is_payment_awaited`), or one a store sent without a street address
-    (Shopify withholds protected customer data), is held: its lines are reserved, nothing is
+    An order not paid yet (`is_payment_awaited`), one a store sent without a street address
+    (Shopify withholds protected customer data), or one a fraud rule matches
+    (`orders.services.fraud`, the retailer reviews it) is held: its lines are reserved, nothing is
     routed, and orders.services.holds releases it (payment, address) or lets its reservation
     lapse. A custom store's API call without an address is refused instead (its sender can fix
     it). Runs in the caller's transaction when there is one (the webhook inbox), else in its own.
@@ -370,6 +398,7 @@ def receive_store_order(
     if is_missing_address and store.platform == Store.Platform.CUSTOM:
         _require_address(data.shipping_address)
     is_awaiting_payment = is_payment_awaited(store=store, state=data.payment_state)
+    review = review_new_order(store=store, data=data)
     with transaction.atomic(savepoint=False):
         order, created = _insert_order(
             store=store,
@@ -377,6 +406,7 @@ def receive_store_order(
             retail_total=data.total,
             is_awaiting_payment=is_awaiting_payment,
             is_missing_address=is_missing_address,
+            review=review,
         )
         order.store = store
         order.retailer = store.retailer
@@ -446,6 +476,8 @@ def _hold_new_order(
     from orders.tasks import fetch_shipping_address_task  # local: tasks.py imports the services
 
     reasons = []
+    if order.is_held_for_review:
+        reasons.append("for your review (fraud checks: " + order.review_reasons + ")")
     if order.is_awaiting_payment:
         reasons.append(f"waiting for the shopper's payment ({order.payment_label or 'unpaid'})")
     if order.is_missing_address:
@@ -477,6 +509,10 @@ def _hold_new_order(
             item.status_reason = "Out of stock now; reserved again when the order is released."
     OrderItem.objects.bulk_create(items)
     reserved = sum(1 for item in items if item.status == OrderItem.Status.RESERVED)
+    window = min(
+        [HOLD_RESERVATION] * (order.is_awaiting_payment or order.is_missing_address)
+        + [fraud.review_reservation()] * order.is_held_for_review
+    )
     OrderEvent.objects.bulk_create(
         [
             OrderEvent(
@@ -491,13 +527,20 @@ def _hold_new_order(
                 message=(
                     "Held, " + " and ".join(reasons) + f": {reserved} line"
                     f"{'s' if reserved != 1 else ''} reserved for "
-                    f"{int(HOLD_RESERVATION.total_seconds() // 3600)} hours; nothing is sent "
+                    f"{int(window.total_seconds() // 3600)} hours; nothing is sent "
                     "to suppliers until it is released."
                 )[:500],
             ),
         ]
     )
     refresh_order_status(order=order)
+    if order.is_held_for_review:
+        _warn_retailer(
+            order=order,
+            kind="orders.held_for_review",
+            message=f"Order {order.number} is held for your review: {order.review_reasons} "
+            "Release it to send it to the supplier, or cancel it.",
+        )
     if order.is_missing_address:
         transaction.on_commit(partial(fetch_shipping_address_task.delay, order.pk))
 
@@ -770,11 +813,20 @@ def _fees_for(retailer: Retailer, lookup: Callable[..., FrozenFees]) -> FrozenFe
 
 
 def _tell_retailer_exceptions(*, order: Order, count: int) -> None:
-    notify(
-        organisation=order.retailer,
+    _warn_retailer(
+        order=order,
         kind="orders.exception",
         message=f"Order {order.number}: {count} line{'s' if count != 1 else ''} could not be "
         "reserved. Choose to wait for stock, substitute or cancel.",
+    )
+
+
+def _warn_retailer(*, order: Order, kind: str, message: str) -> None:
+    """A warning on the retailer's dashboard that links to the order."""
+    notify(
+        organisation=order.retailer,
+        kind=kind,
+        message=message,
         level=Notification.Level.WARNING,
         url=reverse("orders:retailer_detail", args=[order.pk]),
     )

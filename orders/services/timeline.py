@@ -22,8 +22,9 @@ class EventKind:
     CANCELLED = "cancelled"
     SUBSTITUTED = "substituted"
     FLAGGED = "flagged"
-    HELD = "held"  # waiting for the shopper's payment or for the shipping address
+    HELD = "held"  # waiting for the shopper's payment, the shipping address or a fraud review
     RELEASED = "released"  # the hold ended: the order is routed
+    REVIEWED = "reviewed"  # the retailer released an order a fraud rule held
     REFUNDED = "refunded"  # the store refunded lines
 
 
@@ -52,6 +53,7 @@ def refresh_order_status(*, order: Order) -> str:
         item_statuses=order.items.values_list("status", flat=True),
         is_awaiting_payment=order.is_awaiting_payment,
         is_missing_address=order.is_missing_address,
+        is_held_for_review=order.is_held_for_review,
     )
     if status != order.status:
         order.status = status

@@ -14,6 +14,17 @@ urlpatterns = [
         name="retailer_address",
     ),
     path(
+        "retailer/orders/<int:order_id>/review/release/",
+        views.order_review_release,
+        name="retailer_review_release",
+    ),
+    path(
+        "retailer/orders/<int:order_id>/review/cancel/",
+        views.order_review_cancel,
+        name="retailer_review_cancel",
+    ),
+    path("retailer/settings/fraud-checks/", views.fraud_rules, name="retailer_fraud_rules"),
+    path(
         "retailer/orders/<int:order_id>/items/<int:item_id>/wait/",
         views.item_wait,
         name="retailer_item_wait",

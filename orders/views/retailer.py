@@ -1,6 +1,7 @@
 """Retailer order pages: the list (filters) and one order (items, supplier orders, timeline) with
-the choices for an out-of-stock line: wait, substitute or cancel; and the shipping address of an
-order the store sent without one."""
+the choices for an out-of-stock line: wait, substitute or cancel; the shipping address of an
+order the store sent without one; release or cancel of an order a fraud check held; and the
+retailer's fraud check settings."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from dropship.core import charts
 from dropship.core.errors import DomainError
 from orders import analytics as sales
 from orders import selectors
-from orders.models import Order, OrderItem
-from orders.services import exceptions, holds, payment
+from orders.models import FraudRule, Order, OrderItem
+from orders.services import exceptions, fraud, holds, payment
 
 PAGE_SIZE = 50
 
@@ -104,6 +105,79 @@ def order_address(request: RetailerRequest, order_id: int) -> HttpResponse:
             ),
         )
     return redirect("orders:retailer_detail", order_id=order_id)
+
+
+@require_POST
+@retailer_required
+def order_review_release(request: RetailerRequest, order_id: int) -> HttpResponse:
+    """The retailer reviewed an order a fraud check held and sends it on."""
+    order = selectors.get_order_for_retailer(retailer=request.retailer, order_id=order_id)
+    try:
+        supplier_orders = holds.release_review_hold(order=order, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Order {order.number} released"
+            + (
+                " and sent to the supplier." if supplier_orders else "; it still waits (see below)."
+            ),
+        )
+    return redirect("orders:retailer_detail", order_id=order_id)
+
+
+@require_POST
+@retailer_required
+def order_review_cancel(request: RetailerRequest, order_id: int) -> HttpResponse:
+    """The retailer reviewed an order a fraud check held and cancels it."""
+    order = selectors.get_order_for_retailer(retailer=request.retailer, order_id=order_id)
+    try:
+        holds.cancel_reviewed_order(
+            order=order, reason=request.POST.get("reason", "")[:300], actor=request.user
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Order {order.number} is cancelled; its stock is released.")
+    return redirect("orders:retailer_detail", order_id=order_id)
+
+
+@require_http_methods(["GET", "POST"])
+@retailer_required
+def fraud_rules(request: RetailerRequest) -> HttpResponse:
+    """The fraud checks: the platform's default of each and the retailer's own (owners change)."""
+    if request.method == "POST":
+        if not request.membership.is_owner:
+            return render(request, "owner_only.html", status=403)
+        kind = request.POST.get("kind", "")
+        try:
+            fraud.set_retailer_fraud_rule(
+                retailer=request.retailer,
+                kind=kind,
+                mode=request.POST.get("mode", ""),
+                amount=request.POST.get("amount", ""),
+                max_orders=request.POST.get("max_orders", ""),
+                window_hours=request.POST.get("window_hours", ""),
+                actor=request.user,
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            label = dict(FraudRule.Kind.choices)[kind]
+            messages.success(request, f"Saved: {label}.")
+        return redirect("orders:retailer_fraud_rules")
+    return render(
+        request,
+        "orders/retailer/fraud_rules.html",
+        {
+            "rows": fraud.list_rule_rows(retailer=request.retailer),
+            "amount_kinds": FraudRule.AMOUNT_KINDS,
+            "velocity_kinds": FraudRule.VELOCITY_KINDS,
+            "window_kinds": (*FraudRule.VELOCITY_KINDS, FraudRule.Kind.NEW_STORE),
+            "is_owner": request.membership.is_owner,
+        },
+    )
 
 
 def _item_action(

@@ -4,7 +4,7 @@ import pytest
 
 from catalog.models import Variant
 from dropship.accounts.services import create_api_key
-from orders.models import Order, SupplierOrder
+from orders.models import FraudRule, Order, SupplierOrder
 from tests import factories
 from tests.orders.pipeline import make_offer, terms_store
 
@@ -155,3 +155,27 @@ def test_order_for_a_store_that_is_not_custom_is_refused(client):
     )
     assert response.status_code == 422
     assert "no custom store" in response.json()["detail"]
+
+
+def test_custom_store_order_billed_abroad_is_held_with_its_reason(client, custom_store):
+    FraudRule.objects.filter(retailer=None, kind=FraudRule.Kind.COUNTRY_MISMATCH).update(
+        is_enabled=True
+    )
+    offer = make_offer(store=custom_store, stock=5)
+
+    response = client.post(
+        "/api/v1/orders",
+        _order(offer, billing_country="fr"),
+        content_type="application/json",
+        **_auth(custom_store.retailer),
+    )
+
+    assert response.status_code == 201, response.content
+    data = response.json()
+    assert (data["status"], data["review_reasons"], data["supplier_orders"]) == (
+        "HELD_FOR_REVIEW",
+        "Billing country FR differs from shipping country US.",
+        [],
+    )
+    assert data["items"][0]["status"] == "RESERVED"
+    assert not SupplierOrder.objects.exists()

@@ -9,6 +9,7 @@ from django.core import mail
 from dropship.accounts.roles import PLATFORM_ADMIN
 from integrations.models import InboundWebhook, OutboundPush
 from orders.models import Order
+from orders.services.fraud import address_fingerprint, shopper_fingerprint
 from retailers.models import Store
 from tests import factories
 from tests.integrations.helpers import post_shopify
@@ -32,6 +33,8 @@ def _order(store, number, legacy_id, email, name="Bob Norman"):
         shopper_name=name,
         shopper_email=email,
         shipping_address=dict(ADDRESS, name=name),
+        address_fingerprint=address_fingerprint(ADDRESS),
+        shopper_fingerprint=shopper_fingerprint(email),
     )
 
 
@@ -91,8 +94,10 @@ def test_customers_redact_erases_that_shoppers_data_in_that_shop_only(
             order.shopper_name,
             order.shopper_email,
             order.shipping_address,
+            order.address_fingerprint,  # the fraud checks' keyed hashes of address and email
+            order.shopper_fingerprint,
             order.is_redacted,
-        ) == ("", "", None, True)
+        ) == ("", "", None, "", "", True)
         assert order.number == world[key].number  # the order itself stays, for accounting
     for key, name, email in [
         ("ann", "Ann Lee", "ann@example.com"),
@@ -100,6 +105,7 @@ def test_customers_redact_erases_that_shoppers_data_in_that_shop_only(
     ]:
         order = Order.objects.get(pk=world[key].pk)
         assert (order.shopper_name, order.shopper_email, order.is_redacted) == (name, email, False)
+        assert order.shopper_fingerprint == shopper_fingerprint(email)
         assert order.shipping_address == dict(ADDRESS, name=name)
     bodies = {
         key: bytes(InboundWebhook.objects.get(pk=world[key].pk).body)
