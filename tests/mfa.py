@@ -1,6 +1,10 @@
 """Signing staff in as allauth does once they passed their second factor, for tests about
 something else than the sign-in itself (tests/accounts/test_mfa.py walks the real flow)."""
 
+import base64
+import hashlib
+import hmac
+import struct
 import time
 
 from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
@@ -21,3 +25,12 @@ def login_with_second_factor(client, user) -> None:
     ]
     session["account_authentication_methods_user"] = str(user.pk)
     session.save()
+
+
+def totp_code(secret: str, *, at: float | None = None) -> str:
+    """The RFC 6238 code an authenticator app shows for `secret` now (or at `at`)."""
+    counter = int((time.time() if at is None else at) // 30)
+    digest = hmac.new(base64.b32decode(secret), struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"

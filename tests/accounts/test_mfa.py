@@ -2,11 +2,6 @@
 required for a whole team when its owner says so. Codes are computed here (RFC 6238) from the
 secret the enrolment page hands out, as an authenticator app would."""
 
-import base64
-import hashlib
-import hmac
-import struct
-import time
 from decimal import Decimal
 
 import pytest
@@ -23,19 +18,11 @@ from dropship.accounts.services import create_api_key
 from dropship.core.models import AuditLogEntry
 from tests import factories
 from tests.factories import DEFAULT_PASSWORD
-from tests.mfa import login_with_second_factor
+from tests.mfa import login_with_second_factor, totp_code
 
 ADMIN = "/admin/"
 WORKSPACE = "/retailer/"
 API_SYNC_STATUS = "/api/v1/sync/status"
-
-
-def totp_code(secret: str, *, at: float | None = None) -> str:
-    counter = int((time.time() if at is None else at) // 30)
-    digest = hmac.new(base64.b32decode(secret), struct.pack(">Q", counter), hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
-    return f"{value % 1_000_000:06d}"
 
 
 def person(email: str, *, group: str | None = None, is_staff: bool = False):

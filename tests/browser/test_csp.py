@@ -5,6 +5,7 @@ menu button, the bar chart), the admin and the API docs."""
 from decimal import Decimal
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP
 from playwright.sync_api import expect
 
 from catalog.models import Variant
@@ -12,6 +13,9 @@ from dropship.accounts.models import User
 from orders.models import Order
 from retailers.models import PricingRule
 from tests import factories
+from tests.mfa import totp_code
+
+OPS_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -139,7 +143,8 @@ def test_supplier_pages_and_the_admin_work_under_the_policy(page):
     member = factories.SupplierMemberFactory(user__email="sam@supply.test")
     product = factories.ProductFactory(supplier=member.supplier, title="Oak board")
     variant = factories.VariantFactory(product=product, wholesale_price=Decimal("10.00"))
-    User.objects.create_superuser("ops@dropship.test", "ops-password-1234")
+    ops = User.objects.create_superuser("ops@dropship.test", "ops-password-1234")
+    TOTP.activate(ops, OPS_TOTP_SECRET)  # staff reach the admin only with a second factor
     watch = PolicyWatch(page)
 
     _log_in(page, "sam@supply.test", factories.DEFAULT_PASSWORD, "/supplier/")
@@ -167,6 +172,9 @@ def test_supplier_pages_and_the_admin_work_under_the_policy(page):
     page.get_by_label("Email").fill("ops@dropship.test")
     page.get_by_label("Password").fill("ops-password-1234")
     page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/accounts/2fa/authenticate/**")
+    page.locator('input[name="code"]').fill(totp_code(OPS_TOTP_SECRET))
+    page.get_by_role("button", name="Sign In").click()
     page.wait_for_url("**/admin/")
     for url in (
         "/admin/",

@@ -12,6 +12,7 @@ from django.urls import include, path, reverse
 
 from dropship.accounts.models import User
 from tests import factories
+from tests.mfa import login_with_second_factor
 
 
 def _boom(request: HttpRequest) -> HttpResponse:
@@ -113,7 +114,9 @@ def pages(db):
 
 def _client(user=None) -> Client:
     client = Client(raise_request_exception=False)
-    if user is not None:
+    if user is not None and user.is_staff:
+        login_with_second_factor(client, user)  # the admin is behind the staff MFA gate
+    elif user is not None:
         client.force_login(user)
     return client
 
