@@ -65,7 +65,7 @@ class TrackingOut(Schema):
     shipped_at: str | None
 
 
-class SupplierOrderOut(Schema):
+class SupplierOrderStatusOut(Schema):
     number: str
     status: str
     status_reason: str
@@ -82,7 +82,7 @@ class OrderOut(Schema):
     status: str
     created: bool = False
     items: list[ItemOut]
-    supplier_orders: list[SupplierOrderOut]
+    supplier_orders: list[SupplierOrderStatusOut]
 
 
 def _retailer(request: ApiRequest) -> Retailer:
@@ -132,7 +132,7 @@ def _out(order, *, created: bool = False) -> OrderOut:
             for item in order.items.all()
         ],
         supplier_orders=[
-            SupplierOrderOut(
+            SupplierOrderStatusOut(
                 number=so.number,
                 status=so.status,
                 status_reason=so.status_reason,
