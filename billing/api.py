@@ -9,8 +9,8 @@ from ninja.pagination import paginate
 
 from billing import selectors
 from dropship.api import ErrorOut
-from dropship.api_pagination import BoundedLimitOffsetPagination
 from dropship.api_auth import ApiRequest, organisation_auth
+from dropship.api_pagination import BoundedLimitOffsetPagination
 from dropship.core.errors import NotFound
 from retailers.models import Retailer
 

@@ -18,8 +18,8 @@ from catalog import selectors, services
 from catalog.models import Product, StockMovement, Variant
 from dropship.accounts.models import User
 from dropship.api import ErrorOut
-from dropship.api_pagination import BoundedPageNumberPagination
 from dropship.api_auth import SupplierApiRequest, api_actor, supplier_auth
+from dropship.api_pagination import BoundedPageNumberPagination
 
 MAX_BATCH = 1000
 

@@ -16,8 +16,8 @@ from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
 from dropship.api import ErrorOut
-from dropship.api_pagination import BoundedPageNumberPagination
 from dropship.api_auth import SupplierApiRequest, api_actor, supplier_auth
+from dropship.api_pagination import BoundedPageNumberPagination
 from dropship.core.errors import DomainError
 from orders import selectors
 from orders.models import Shipment, SupplierOrder
