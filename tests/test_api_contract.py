@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 from dropship.accounts.services import create_api_key
 from tests import factories
 
-EXAMPLES_PER_OPERATION = 12
+EXAMPLES_PER_OPERATION = 8
 CHECKS = [
     schemathesis.checks.not_a_server_error,
     status_code_conformance,
