@@ -102,6 +102,30 @@ def test_a_nul_byte_in_a_query_answers_400_in_the_problem_shape(client, retailer
         }
 
 
+def test_a_nul_byte_in_a_sku_answers_400_in_the_problem_shape(client, supplier_secret):
+    in_path = client.put(
+        "/api/v1/supplier/variants/a%00b/inventory",
+        data=json.dumps({"quantity": 1}),
+        content_type="application/json",
+        **_bearer(supplier_secret),
+    )
+    in_body = client.post(
+        "/api/v1/supplier/inventory",
+        data=b'{"items": [{"sku": "a\\u0000b", "quantity": 1}]}',
+        content_type="application/json",
+        **_bearer(supplier_secret),
+    )
+
+    assert (in_path.status_code, problem(in_path)) == (
+        400,
+        {"detail": "The address contains a control character.", "field": None},
+    )
+    assert (in_body.status_code, problem(in_body)) == (
+        400,
+        {"detail": "The body contains a NUL character (\\u0000).", "field": None},
+    )
+
+
 def test_an_11_mb_order_answers_413_in_the_problem_shape_and_nothing_is_written(
     client, retailer_secret
 ):
