@@ -5,11 +5,12 @@ from decimal import Decimal
 
 from django.urls import reverse
 from ninja import Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from billing import selectors
 from dropship.api import ErrorOut
 from dropship.api_auth import ApiRequest, organisation_auth
+from dropship.api_pagination import BoundedLimitOffsetPagination
 from dropship.core.errors import NotFound
 from retailers.models import Retailer
 
@@ -55,7 +56,7 @@ def _retailer(request: ApiRequest) -> Retailer:
 
 
 @router.get("/invoices", response={200: list[InvoiceOut], 401: ErrorOut, 404: ErrorOut})
-@paginate(LimitOffsetPagination)
+@paginate(BoundedLimitOffsetPagination)
 def list_invoices(request: ApiRequest):
     """The caller's invoices, newest first."""
     return selectors.list_invoices_for_retailer(retailer=_retailer(request))

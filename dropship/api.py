@@ -2,21 +2,40 @@
 dropship/api_auth.py. Domain errors become 4xx answers carrying the message a user can read.
 """
 
+import logging
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from dropship.api_auth import ApiRequest, organisation_auth
 from dropship.core.errors import DomainError
+from dropship.core.problems import PROBLEM_CONTENT_TYPE, problem_response
 from dropship.core.safe_json import BadJson, load_json
+
+logger = logging.getLogger(__name__)
+
+WWW_AUTHENTICATE = 'Bearer realm="Dropship API"'
+
+
+class FieldErrorOut(Schema):
+    field: str
+    code: str
+    message: str
 
 
 class ErrorOut(Schema):
+    """Every error: RFC 9457 problem details, served as application/problem+json."""
+
+    type: str
+    title: str
+    status: int
+    code: str
     detail: str
-    field: str | None = None
+    field: str | None
+    errors: list[FieldErrorOut]
 
 
 class SafeJsonParser(Parser):
@@ -26,19 +45,81 @@ class SafeJsonParser(Parser):
         return load_json(request.body)
 
 
-api = NinjaAPI(
+# Answers every operation can give besides its own: the input guard (400 for control
+# characters, 413 for a large body), validation (422) and the rate limiter (429).
+COMMON_ERRORS = {
+    "400": "A control character in the address, the query or a header, or a body that is not JSON.",
+    "413": "The request body is larger than 10 MB.",
+    "422": "A parameter or a body field is invalid; `field` and `errors` name it.",
+    "429": "Over the rate limit; retry after `Retry-After` seconds.",
+}
+AUTH_ERRORS = {
+    "401": "Missing, malformed, unknown or revoked credentials (see `WWW-Authenticate`).",
+    "403": "Valid credentials that may not use this operation (a key of the other kind).",
+}
+
+
+class DropshipApi(NinjaAPI):
+    """The document lists every status an operation can answer, all in the one error shape."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema["components"].setdefault("schemas", {}).update(
+            {"ErrorOut": _error_schema(), "FieldErrorOut": FieldErrorOut.model_json_schema()}
+        )
+        problem = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+        for path, operations in schema["paths"].items():
+            for operation in operations.values():
+                responses = operation["responses"]
+                extra = dict(COMMON_ERRORS)
+                if operation.get("security"):
+                    extra.update(AUTH_ERRORS)
+                if "{" in path:
+                    extra["404"] = "No such object of yours."
+                for status, description in extra.items():
+                    responses.setdefault(status, {"description": description})
+                for status, response in responses.items():
+                    if int(status) >= 400:
+                        response["content"] = problem
+                responses["429"]["headers"] = {
+                    "Retry-After": {"schema": {"type": "integer"}},
+                    "X-RateLimit-Limit": {"schema": {"type": "integer"}},
+                    "X-RateLimit-Remaining": {"schema": {"type": "integer"}},
+                    "X-RateLimit-Reset": {"schema": {"type": "integer"}},
+                }
+                if "401" in responses:
+                    responses["401"]["headers"] = {
+                        "WWW-Authenticate": {"schema": {"type": "string"}}
+                    }
+        return schema
+
+
+def _error_schema() -> dict[str, Any]:
+    schema = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return schema
+
+
+api = DropshipApi(
     parser=SafeJsonParser(),
     title="Dropship API",
     version="1",
-    description="Suppliers push stock and fulfil orders; retailers import products and send orders.",
+    description=(
+        "Suppliers push stock and fulfil orders; retailers import products and send orders. "
+        "Every error is `application/problem+json` (RFC 9457) with a stable `code`; "
+        "see the README's API section for authentication, pagination and rate limits."
+    ),
     urls_namespace="api",
 )
 
 
 @api.exception_handler(DomainError)
 def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    return api.create_response(
-        request, {"detail": exc.message, "field": exc.field}, status=exc.status_code
+    return problem_response(
+        status=exc.status_code,
+        detail=exc.message,
+        code=getattr(exc, "code", None),
+        field=exc.field,
     )
 
 
@@ -46,15 +127,67 @@ def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     """ninja answers a body its parser refused with "Cannot parse request body": say why."""
     detail = exc.__cause__.message if isinstance(exc.__cause__, BadJson) else str(exc)
-    return api.create_response(request, {"detail": detail}, status=exc.status_code)
+    return problem_response(status=exc.status_code, detail=detail)
+
+
+def _field(location: tuple[Any, ...] | list[Any]) -> str:
+    """ninja's error location without its own prefixes: ("body", "payload", "items", 0, "sku")
+    is `items.0.sku`, ("query", "page") is `page`."""
+    parts = [str(part) for part in location]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie", "form", "file"}:
+        parts = parts[1:]
+    if parts and parts[0] in {"payload", "params", "filters", "pagination"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [
+        {
+            "field": _field(error.get("loc", ())),
+            "code": str(error.get("type", "invalid")),
+            "message": str(error.get("msg", "Invalid value.")),
+        }
+        for error in exc.errors
+    ]
+    first = errors[0] if errors else {"field": "body", "message": "Invalid request."}
+    return problem_response(
+        status=422,
+        detail=f"{first['field']}: {first['message']}",
+        field=first["field"],
+        errors=errors,
+    )
 
 
 @api.exception_handler(AuthenticationError)
 def authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return api.create_response(
-        request,
-        {"detail": "Missing, invalid or revoked API key. Send `Authorization: Bearer <key>`."},
+    has_credentials = bool(request.headers.get("Authorization"))
+    return problem_response(
         status=401,
+        code="invalid_api_key" if has_credentials else "authentication_required",
+        detail=(
+            "That API key is malformed, unknown or revoked."
+            if has_credentials
+            else "Send an API key: `Authorization: Bearer <key>`."
+        ),
+        headers={
+            "WWW-Authenticate": WWW_AUTHENTICATE
+            + (', error="invalid_token"' if has_credentials else "")
+        },
+    )
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return problem_response(status=404, detail="Not found.")
+
+
+@api.exception_handler(Exception)
+def unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("API error on %s %s", request.method, request.path)
+    return problem_response(
+        status=500, detail="Something went wrong on our side; it has been logged."
     )
 
 
@@ -64,7 +197,7 @@ class MeOut(Schema):
     name: str
 
 
-@api.get("/me", auth=organisation_auth, response={200: MeOut, 401: ErrorOut}, tags=["account"])
+@api.get("/me", auth=organisation_auth, response={200: MeOut}, tags=["account"])
 def me(request: ApiRequest) -> MeOut:
     """Which organisation the credentials belong to."""
     if request.supplier is not None:

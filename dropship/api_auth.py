@@ -3,7 +3,9 @@
 Bearer API keys identify a supplier (dsk_) or a retailer (drk_); the dashboards' own calls use the
 session (with CSRF). Both attach the caller's organisation to the request (`request.supplier`,
 `request.retailer`, `request.api_key`). `organisation_auth` accepts either kind of organisation,
-`supplier_auth` and `retailer_auth` only their own: credentials of the other kind answer 401.
+`supplier_auth` and `retailer_auth` only their own. Missing, malformed, unknown or revoked
+credentials answer 401 (with `WWW-Authenticate`); valid credentials of the other kind of
+organisation answer 403.
 The class names are the security schemes' names in the OpenAPI document. Public endpoints that
 show more to a retailer ask `viewing_retailer(request)`.
 """
@@ -18,6 +20,7 @@ from dropship.accounts.mfa import has_passed_mfa
 from dropship.accounts.models import ApiKey, Membership, User
 from dropship.accounts.selectors import get_membership
 from dropship.accounts.services import authenticate_api_key
+from dropship.core.errors import PermissionDenied
 from retailers.models import Retailer
 from suppliers.models import Supplier
 
@@ -88,6 +91,12 @@ class SessionOrganisationAuth(APIKeyCookie):
 
     param_name = "sessionid"
 
+    def _get_key(self, request: HttpRequest) -> str | None:
+        """No session, nothing to check: a call without credentials answers 401, not a CSRF 403."""
+        if not request.COOKIES.get(self.param_name):
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
@@ -107,35 +116,39 @@ class SessionOrganisationAuth(APIKeyCookie):
         return user
 
 
+SUPPLIERS_ONLY = "This operation is for suppliers: use a supplier API key (dsk_…)."
+RETAILERS_ONLY = "This operation is for retailers: use a retailer API key (drk_…)."
+
+
 class SupplierKeyAuth(ApiKeyAuth):
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
         api_key = super().authenticate(request, token)
-        if api_key is None or api_key.supplier_id is None:
-            return None
+        if api_key is not None and api_key.supplier_id is None:
+            raise PermissionDenied(SUPPLIERS_ONLY)
         return api_key
 
 
 class SupplierSessionAuth(SessionOrganisationAuth):
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = super().authenticate(request, key)
-        if user is None or cast(ApiRequest, request).supplier is None:
-            return None
+        if user is not None and cast(ApiRequest, request).supplier is None:
+            raise PermissionDenied(SUPPLIERS_ONLY)
         return user
 
 
 class RetailerKeyAuth(ApiKeyAuth):
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
         api_key = super().authenticate(request, token)
-        if api_key is None or api_key.retailer_id is None:
-            return None
+        if api_key is not None and api_key.retailer_id is None:
+            raise PermissionDenied(RETAILERS_ONLY)
         return api_key
 
 
 class RetailerSessionAuth(SessionOrganisationAuth):
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = super().authenticate(request, key)
-        if user is None or cast(ApiRequest, request).retailer is None:
-            return None
+        if user is not None and cast(ApiRequest, request).retailer is None:
+            raise PermissionDenied(RETAILERS_ONLY)
         return user
 
 

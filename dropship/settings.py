@@ -100,6 +100,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Rate limits and the one error shape for everything under /api/.
+    "dropship.core.api_guard.ApiGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # After authentication: staff reach the admin, and members of a team that requires it reach
@@ -472,9 +474,8 @@ STORAGES = {
 # proxy is the only way in (it must overwrite the header a client sends, as Caddy does).
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_PROXY", default=False) else None
-)
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 # Preloading is a promise for the whole domain that takes months to undo, and anybody may submit
@@ -572,3 +573,14 @@ if not DEBUG and ACCOUNT_EMAIL_VERIFICATION != "mandatory":
         f"ACCOUNT_EMAIL_VERIFICATION is {ACCOUNT_EMAIL_VERIFICATION!r} with DEBUG off: signup "
         "would reveal which emails are registered. Production requires 'mandatory'."
     )
+
+
+# --- JSON API rate limits (django-ratelimit on the default cache: Redis, or the local cache) ----
+# "N/s", "N/m", "N/h". Per API key (or dashboard user), per client IP for calls without
+# credentials, and per client IP for failed authentication (401s), which then blocks that IP's
+# attempts until the window ends. The client IP is REMOTE_ADDR, or behind the proxy the address
+# it appends to X-Forwarded-For.
+API_RATE_LIMIT_PER_KEY = env.str("API_RATE_LIMIT_PER_KEY", default="600/m")
+API_RATE_LIMIT_PER_IP = env.str("API_RATE_LIMIT_PER_IP", default="300/m")
+API_RATE_LIMIT_AUTH_FAILURES_PER_IP = env.str("API_RATE_LIMIT_AUTH_FAILURES_PER_IP", default="20/m")
+RATELIMIT_CACHE_PREFIX = "ratelimit:"

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from ninja import Field, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from pydantic import model_validator
 
 from catalog import selectors, services
@@ -19,6 +19,7 @@ from catalog.models import Product, StockMovement, Variant
 from dropship.accounts.models import User
 from dropship.api import ErrorOut
 from dropship.api_auth import SupplierApiRequest, api_actor, supplier_auth
+from dropship.api_pagination import BoundedPageNumberPagination
 
 MAX_BATCH = 1000
 
@@ -173,7 +174,7 @@ class ProductOut(Schema):
 
 
 @router.get("/products", response=list[ProductOut], operation_id="catalog_api_list_products")
-@paginate(PageNumberPagination, page_size=50, max_page_size=200)
+@paginate(BoundedPageNumberPagination)
 def list_products(request: SupplierApiRequest, status: str = "", q: str = ""):
     """Your own catalog with stock, newest first, 50 products per page (`?page=2&page_size=100`)."""
     return selectors.list_products_for_supplier(

@@ -6,7 +6,8 @@
   tab only in headers, none in the address.
 - A body over DATA_UPLOAD_MAX_MEMORY_SIZE answers 413 (Django's own check answers 400, or a 500
   from a view that reads the body in DEBUG), before it is read when Content-Length says so.
-Answers are JSON under /api/ and /webhooks/, plain text elsewhere.
+Answers are problem details (dropship/core/problems.py) under /api/ and /webhooks/, plain text
+elsewhere.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
+
+from dropship.core.problems import problem_response
 
 # C0 controls and DEL, except tab, LF and CR which text areas send.
 _FIELD_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -28,7 +31,7 @@ _MACHINE_PREFIXES = ("/api/", "/webhooks/")
 
 def _answer(request: HttpRequest, status: int, message: str) -> HttpResponse:
     if request.path.startswith(_MACHINE_PREFIXES):
-        return JsonResponse({"detail": message}, status=status)
+        return problem_response(status=status, detail=message)
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
 

@@ -71,7 +71,7 @@ class TrackingOut(Schema):
     shipped_at: str | None
 
 
-class SupplierOrderOut(Schema):
+class SupplierOrderStatusOut(Schema):
     number: str
     status: str
     status_reason: str
@@ -92,7 +92,7 @@ class OrderOut(Schema):
     )
     created: bool = False
     items: list[ItemOut]
-    supplier_orders: list[SupplierOrderOut]
+    supplier_orders: list[SupplierOrderStatusOut]
 
 
 def _retailer(request: ApiRequest) -> Retailer:
@@ -143,7 +143,7 @@ def _out(order, *, created: bool = False) -> OrderOut:
             for item in order.items.all()
         ],
         supplier_orders=[
-            SupplierOrderOut(
+            SupplierOrderStatusOut(
                 number=so.number,
                 status=so.status,
                 status_reason=so.status_reason,

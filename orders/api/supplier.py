@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Annotated
 
 from ninja import Field, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from dropship.api import ErrorOut
 from dropship.api_auth import SupplierApiRequest, api_actor, supplier_auth
+from dropship.api_pagination import BoundedPageNumberPagination
 from dropship.core.errors import DomainError
 from orders import selectors
 from orders.models import Shipment, SupplierOrder
@@ -91,7 +92,7 @@ class SupplierOrderDetailOut(SupplierOrderOut):
     operation_id="orders_supplier_api_list_orders",
     response={200: list[SupplierOrderOut], 400: ErrorOut, 401: ErrorOut},
 )
-@paginate(PageNumberPagination, page_size=50, max_page_size=200)
+@paginate(BoundedPageNumberPagination)
 def list_orders(request: SupplierApiRequest, status: str = ""):
     """Your orders, newest first. `status` is a tab (new, accepted, shipped, exceptions) or a
     supplier order status (paid, sent, accepted, shipped, delivered, exception, cancelled)."""

@@ -6,6 +6,7 @@ from django.test import Client
 from catalog.models import StockMovement, Variant
 from dropship.accounts.services import create_api_key, revoke_api_key
 from tests import factories
+from tests.problems import problem
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +89,10 @@ def test_missing_malformed_or_invalid_keys_get_401(client, supplier_key, authori
     response = _put(client, "A", {"quantity": 9}, **headers)
 
     assert response.status_code == 401
-    assert response.json()["detail"].startswith("Missing, invalid or revoked API key")
+    assert response["WWW-Authenticate"].startswith('Bearer realm="Dropship API"')
+    assert response.json()["code"] == (
+        "invalid_api_key" if authorization else "authentication_required"
+    )
     variant.refresh_from_db()
     assert variant.stock_on_hand == 5
 
@@ -105,7 +109,7 @@ def test_a_revoked_key_gets_401(client, supplier_key):
     assert variant.stock_on_hand == 5
 
 
-def test_a_retailer_key_gets_401_on_supplier_endpoints(client):
+def test_a_retailer_key_gets_403_on_supplier_endpoints(client):
     retailer = factories.RetailerFactory()
     _, retailer_secret = create_api_key(organisation=retailer, name="Shop", created_by=None)
     variant = factories.VariantFactory(sku="A", stock_on_hand=5)
@@ -115,7 +119,7 @@ def test_a_retailer_key_gets_401_on_supplier_endpoints(client):
         "/api/v1/supplier/products", HTTP_AUTHORIZATION=f"Bearer {retailer_secret}"
     )
 
-    assert (put.status_code, listing.status_code) == (401, 401)
+    assert (put.status_code, listing.status_code) == (403, 403)
     variant.refresh_from_db()
     assert variant.stock_on_hand == 5
 
@@ -130,7 +134,7 @@ def test_another_suppliers_key_cannot_see_or_change_my_sku(client, supplier_key)
     batch = _post(client, [{"sku": "MINE-1", "quantity": 0}], other_secret)
 
     assert put.status_code == 404
-    assert put.json() == {"detail": "No variant with SKU MINE-1 in your catalog.", "field": "sku"}
+    assert problem(put) == {"detail": "No variant with SKU MINE-1 in your catalog.", "field": "sku"}
     assert batch.status_code == 200
     assert batch.json()["unknown_skus"] == ["MINE-1"]
     mine.refresh_from_db()
@@ -149,10 +153,10 @@ def test_a_supplier_members_session_can_use_the_api(supplier_client):
     assert movement.actor == supplier_client.supplier.memberships.get().user
 
 
-def test_a_retailer_members_session_gets_401(retailer_client):
+def test_a_retailer_members_session_gets_403(retailer_client):
     factories.VariantFactory(sku="S-1", stock_on_hand=1)
 
-    assert _put(retailer_client, "S-1", {"quantity": 4}).status_code == 401
+    assert _put(retailer_client, "S-1", {"quantity": 4}).status_code == 403
 
 
 @pytest.mark.parametrize(
@@ -172,9 +176,9 @@ def test_bad_quantities_get_422_naming_the_field(client, supplier_key, body, mes
     response = _put(client, "A", body, secret)
 
     assert response.status_code == 422
-    [error] = response.json()["detail"]
-    assert error["loc"][-1] == "quantity"
-    assert message_part in error["msg"]
+    [error] = response.json()["errors"]
+    assert error["field"] == "quantity"
+    assert message_part in error["message"]
     variant.refresh_from_db()
     assert variant.stock_on_hand == 5
 
@@ -188,7 +192,7 @@ def test_stock_below_reserved_gets_409_with_the_explanation(client, supplier_key
     response = _put(client, "A", {"quantity": 3}, secret)
 
     assert response.status_code == 409
-    assert response.json() == {
+    assert problem(response) == {
         "detail": "A: stock 3 is below the 4 units reserved for open orders; set at least 4.",
         "field": "quantity",
     }
@@ -246,8 +250,8 @@ def test_batch_with_one_bad_item_is_refused_whole_with_the_item_named(client, su
     response = _post(client, [{"sku": "A", "quantity": 5}, {"sku": "B", "quantity": -2}], secret)
 
     assert response.status_code == 422
-    [error] = response.json()["detail"]
-    assert error["loc"][-3:] == ["items", 1, "quantity"]
+    [error] = response.json()["errors"]
+    assert error["field"] == "items.1.quantity"
     assert list(Variant.objects.values_list("stock_on_hand", flat=True)) == [1, 1]
 
 
@@ -260,10 +264,10 @@ def test_batch_limits_and_duplicates_are_refused(client, supplier_key):
     twice = _post(client, [{"sku": "A", "quantity": 1}, {"sku": "A", "quantity": 2}], secret)
 
     assert over.status_code == 422
-    assert "at most 1000 items" in over.json()["detail"][0]["msg"]
+    assert "at most 1000 items" in over.json()["errors"][0]["message"]
     assert empty.status_code == 422
     assert twice.status_code == 422
-    assert "SKU A appears more than once in items." in twice.json()["detail"][0]["msg"]
+    assert "SKU A appears more than once in items." in twice.json()["errors"][0]["message"]
 
 
 def test_products_lists_only_my_catalog_with_stock_paginated(client, supplier_key):

@@ -7,6 +7,7 @@ from django.urls import reverse
 from dropship.accounts.services import create_api_key
 from retailers.models import PricingRule, StoreImportJob
 from tests import factories
+from tests.problems import problem
 
 pytestmark = pytest.mark.django_db
 
@@ -68,17 +69,17 @@ def test_the_api_answers_json_naming_the_problem(client):
         **headers,
     )
 
-    assert (nul_query.status_code, nul_query.json()) == (
+    assert (nul_query.status_code, problem(nul_query)) == (
         400,
-        {"detail": "The query parameter “q” contains a control character."},
+        {"detail": "The query parameter “q” contains a control character.", "field": None},
     )
-    assert (nul_body.status_code, nul_body.json()) == (
+    assert (nul_body.status_code, problem(nul_body)) == (
         400,
-        {"detail": "The body contains a NUL character (\\u0000)."},
+        {"detail": "The body contains a NUL character (\\u0000).", "field": None},
     )
-    assert (deep_body.status_code, deep_body.json()) == (
+    assert (deep_body.status_code, problem(deep_body)) == (
         400,
-        {"detail": "The body is nested too deeply (more than 64 levels)."},
+        {"detail": "The body is nested too deeply (more than 64 levels).", "field": None},
     )
     assert not StoreImportJob.objects.exists()
 

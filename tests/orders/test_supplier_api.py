@@ -5,6 +5,7 @@ import pytest
 from dropship.accounts.services import create_api_key
 from orders.models import Shipment, SupplierOrder
 from tests import factories
+from tests.problems import problem
 
 pytestmark = pytest.mark.django_db
 UPS = "1Z999AA10123456784"
@@ -94,7 +95,7 @@ def test_bad_tracking_is_400_naming_the_field_and_nothing_changes(client, suppli
         **auth,
     )
     assert response.status_code == 400
-    assert response.json() == {
+    assert problem(response) == {
         "detail": "“1Z999AA10123456784” is not a FedEx tracking number (for example 123456789012).",
         "field": "tracking_number",
     }
@@ -133,9 +134,9 @@ def test_another_suppliers_order_is_404(client, auth):
     assert other.status == SupplierOrder.Status.SENT
 
 
-def test_without_a_supplier_key_it_is_401(client):
+def test_a_retailer_key_is_403_and_no_key_401(client):
     retailer = factories.RetailerFactory()
     user = factories.RetailerMemberFactory(retailer=retailer).user
     _, secret = create_api_key(organisation=retailer, name="shop", created_by=user)
-    assert client.get(BASE, HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401
+    assert client.get(BASE, HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 403
     assert client.get(BASE).status_code == 401

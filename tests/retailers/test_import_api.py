@@ -13,6 +13,7 @@ from tests.factories import (
     SupplierFactory,
     VariantFactory,
 )
+from tests.problems import problem
 
 
 def _key(organisation) -> dict:
@@ -129,7 +130,7 @@ def test_a_product_outside_the_catalog_answers_404_like_a_missing_one(client, ma
     refused, missing = import_(hidden.pk), import_(missing_id)
 
     assert (refused.status_code, missing.status_code) == (404, 404)
-    assert refused.json() == {
+    assert problem(refused) == {
         "detail": f"These products do not exist: {hidden.pk}.",
         "field": "product_ids",
     }
@@ -138,7 +139,7 @@ def test_a_product_outside_the_catalog_answers_404_like_a_missing_one(client, ma
 
 
 @pytest.mark.django_db
-def test_bad_bodies_answer_422_and_supplier_keys_401(client):
+def test_bad_bodies_answer_422_and_supplier_keys_403(client):
     retailer = RetailerFactory()
     store = StoreFactory(retailer=retailer)
 
@@ -156,7 +157,7 @@ def test_bad_bodies_answer_422_and_supplier_keys_401(client):
     )
 
     assert empty.status_code == 422
-    assert supplier.status_code == 401
+    assert supplier.status_code == 403
     assert not StoreImportJob.objects.exists()
 
 

@@ -54,13 +54,13 @@ def test_the_api_reports_each_store_of_the_key_owner_only(client, synced):
     assert any(e.startswith(f"{woo.name}: ") for e in body["errors"])
 
 
-def test_the_api_refuses_supplier_keys_and_no_key(client, synced):
+def test_the_api_answers_401_without_a_key_and_403_to_a_supplier_key(client, synced):
     supplier = factories.SupplierFactory()
     _, secret = create_api_key(organisation=supplier, name="Stock", created_by=None)
 
     assert client.get("/api/v1/sync/status").status_code == 401
     assert (
-        client.get("/api/v1/sync/status", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401
+        client.get("/api/v1/sync/status", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 403
     )
 
 

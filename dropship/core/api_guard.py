@@ -1,0 +1,137 @@
+"""Around every call under /api/: rate limits, and the API's one error shape for the answers that
+Django gives before or instead of the API (an unknown path's 404, a 405, a CSRF 403, a 500).
+
+Limits (settings API_RATE_LIMIT_*, counted by django-ratelimit in the default cache, Redis in
+production and the local cache in the embedded setup, in fixed windows):
+- per API key (a bearer token; a dashboard session counts per user),
+- per client IP for calls without credentials,
+- per client IP for failed authentication: each 401 counts, and an IP over the budget is refused
+  before its credentials are even looked at, so keys cannot be guessed at speed.
+Every API answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`
+(seconds until the window ends); a refused call answers 429 with `Retry-After` too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django_ratelimit.core import get_usage
+
+from dropship.core.problems import is_problem, problem_response
+
+API_PREFIX = "/api/"
+
+
+@dataclass(frozen=True)
+class Usage:
+    limit: int
+    count: int
+    seconds_left: int
+
+    @property
+    def is_over(self) -> bool:
+        return self.count > self.limit
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(self.limit - self.count, 0)),
+            "X-RateLimit-Reset": str(self.seconds_left),
+        }
+
+
+def client_ip(request: HttpRequest) -> str:
+    """REMOTE_ADDR, or behind the trusted proxy the address it appended to X-Forwarded-For (the
+    entries before it are whatever the client sent)."""
+    if settings.BEHIND_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.rsplit(",", 1)[-1].strip()[:64]
+    return str(request.META.get("REMOTE_ADDR", ""))[:64]
+
+
+def _caller(request: HttpRequest) -> tuple[str, str]:
+    """(group, key) whose budget this call spends."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return "api-key", hashlib.sha256(token.strip().encode()).hexdigest()
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return "api-key", f"user:{user.pk}"
+    return "api-ip", client_ip(request)
+
+
+def _usage(request: HttpRequest, *, group: str, key: str, rate: str, increment: bool) -> Usage:
+    usage = get_usage(
+        request, group=group, key=lambda _group, _request: key, rate=rate, increment=increment
+    )
+    return Usage(
+        limit=usage["limit"], count=usage["count"], seconds_left=max(usage["time_left"], 0)
+    )
+
+
+def _too_many(usage: Usage, detail: str) -> HttpResponse:
+    wait = max(usage.seconds_left, 1)
+    return problem_response(
+        status=429,
+        detail=f"{detail} Retry in {wait} seconds.",
+        headers={**usage.headers(), "Retry-After": str(wait)},
+    )
+
+
+def _as_problem(response: HttpResponse) -> HttpResponse:
+    """Django's own error pages (HTML or plain text) in the API's error shape."""
+    if response.status_code < 400 or is_problem(response):
+        return response
+    content_type = response.get("Content-Type", "")
+    detail = HTTPStatus(response.status_code).phrase + "."
+    if content_type.startswith("application/json"):
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            body = {}
+        detail = str(body.get("detail", detail)) if isinstance(body, dict) else detail
+    elif response.status_code == 404:
+        detail = "There is no such API operation; see /api/v1/docs."
+    converted = problem_response(status=response.status_code, detail=detail)
+    for header in ("Allow", "WWW-Authenticate", "Retry-After"):
+        if header in response:
+            converted[header] = response[header]
+    return converted
+
+
+class ApiGuardMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        ip = client_ip(request)
+        failures_rate = settings.API_RATE_LIMIT_AUTH_FAILURES_PER_IP
+        failures = _usage(
+            request, group="api-auth-failures", key=ip, rate=failures_rate, increment=False
+        )
+        if failures.count >= failures.limit:
+            return _too_many(failures, "Too many failed authentication attempts from your address.")
+        group, key = _caller(request)
+        rate = (
+            settings.API_RATE_LIMIT_PER_KEY
+            if group == "api-key"
+            else settings.API_RATE_LIMIT_PER_IP
+        )
+        usage = _usage(request, group=group, key=key, rate=rate, increment=True)
+        if usage.is_over:
+            return _too_many(usage, "Rate limit exceeded.")
+        response = _as_problem(self.get_response(request))
+        if response.status_code == 401:
+            _usage(request, group="api-auth-failures", key=ip, rate=failures_rate, increment=True)
+        for name, value in usage.headers().items():
+            response[name] = value
+        return response

@@ -1,0 +1,106 @@
+"""Rate limits on the JSON API: per key, per client IP without credentials, and per client IP for
+failed authentication. django-ratelimit counts in fixed windows on the wall clock; the tests move
+its clock instead of waiting."""
+
+import django_ratelimit.core
+import pytest
+
+from dropship.accounts.services import create_api_key
+from tests import factories
+from tests.problems import problem
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_900_000_000.0
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(django_ratelimit.core, "time", fake)
+    return fake
+
+
+@pytest.fixture
+def supplier_secret(db):
+    return create_api_key(organisation=factories.SupplierFactory(), name="ERP", created_by=None)[1]
+
+
+def _me(client, secret: str, ip: str = "203.0.113.7"):
+    return client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}", REMOTE_ADDR=ip)
+
+
+def test_a_key_over_its_limit_answers_429_with_retry_after_then_recovers(
+    client, settings, clock, supplier_secret
+):
+    settings.API_RATE_LIMIT_PER_KEY = "3/m"
+    other_secret = create_api_key(
+        organisation=factories.SupplierFactory(), name="Other", created_by=None
+    )[1]
+
+    allowed = [_me(client, supplier_secret) for _ in range(3)]
+    refused = _me(client, supplier_secret)
+    other = _me(client, other_secret)
+    clock.now += 60
+    recovered = _me(client, supplier_secret)
+
+    assert [r.status_code for r in allowed] == [200, 200, 200]
+    assert [r["X-RateLimit-Remaining"] for r in allowed] == ["2", "1", "0"]
+    assert allowed[0]["X-RateLimit-Limit"] == "3"
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "rate_limited"
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert refused["Retry-After"] == refused["X-RateLimit-Reset"]
+    assert problem(refused)["detail"].startswith("Rate limit exceeded.")
+    assert other.status_code == 200
+    assert recovered.status_code == 200
+
+
+def test_failed_authentication_is_limited_per_ip_before_keys_are_checked(
+    client, settings, clock, supplier_secret
+):
+    settings.API_RATE_LIMIT_AUTH_FAILURES_PER_IP = "3/m"
+
+    guesses = [_me(client, f"dsk_guess{i}") for i in range(3)]
+    then_valid = _me(client, supplier_secret)
+    elsewhere = _me(client, supplier_secret, ip="198.51.100.9")
+    clock.now += 60
+    later = _me(client, supplier_secret)
+
+    assert [r.status_code for r in guesses] == [401, 401, 401]
+    assert then_valid.status_code == 429
+    assert problem(then_valid)["detail"].startswith(
+        "Too many failed authentication attempts from your address."
+    )
+    assert elsewhere.status_code == 200
+    assert later.status_code == 200
+
+
+def test_calls_without_credentials_are_limited_per_ip(client, settings, clock, db):
+    settings.API_RATE_LIMIT_PER_IP = "2/m"
+
+    answers = [
+        client.get("/api/v1/suppliers", REMOTE_ADDR="203.0.113.7").status_code for _ in range(3)
+    ]
+    other_ip = client.get("/api/v1/suppliers", REMOTE_ADDR="198.51.100.9")
+
+    assert answers == [200, 200, 429]
+    assert other_ip.status_code == 200
+
+
+def test_behind_the_proxy_the_client_ip_is_the_one_the_proxy_appended(client, settings, clock, db):
+    settings.API_RATE_LIMIT_PER_IP = "1/m"
+    settings.BEHIND_PROXY = True
+
+    first = client.get(
+        "/api/v1/suppliers", HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.7", REMOTE_ADDR="10.0.0.2"
+    )
+    spoofed = client.get(
+        "/api/v1/suppliers", HTTP_X_FORWARDED_FOR="2.2.2.2, 203.0.113.7", REMOTE_ADDR="10.0.0.2"
+    )
+
+    assert (first.status_code, spoofed.status_code) == (200, 429)
