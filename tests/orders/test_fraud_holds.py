@@ -24,6 +24,7 @@ from orders.services.holds import (
 )
 from orders.services.intake import receive_store_order
 from tests import factories
+from tests.mfa import login_with_second_factor
 from tests.orders.pipeline import make_offer, numeric, shopify_order, terms_store, woo_order
 from tests.orders.store_events import shopify_shop
 
@@ -446,7 +447,7 @@ def _platform_admin_client(client):
 
     user = factories.UserFactory(is_staff=True)
     user.groups.add(Group.objects.get(name=PLATFORM_ADMIN))
-    client.force_login(user)
+    login_with_second_factor(client, user)  # staff reach the admin only with a second factor
     return client
 
 
