@@ -70,7 +70,12 @@ class DropshipApi(NinjaAPI):
         problem = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
         for path, operations in schema["paths"].items():
             for operation in operations.values():
-                responses = operation["responses"]
+                # Routes declare statuses as ints, the extras below as strings: one key per
+                # status, or the JSON document repeats a key (Swagger UI refuses it).
+                responses: dict[str, Any] = {}
+                for status, response in operation["responses"].items():
+                    responses.setdefault(str(status), response)
+                operation["responses"] = responses
                 extra = dict(COMMON_ERRORS)
                 if operation.get("security"):
                     extra.update(AUTH_ERRORS)

@@ -4,6 +4,8 @@ scheme's name from its auth class, so moving code must not change either: an end
 pins its old id with `operation_id=`, and the auth classes in dropship/api_auth.py keep their names.
 """
 
+import json
+
 OPERATION_IDS = {
     ("get", "/api/v1/billing/invoices"): "billing_api_list_invoices",
     ("get", "/api/v1/billing/invoices/{number}"): "billing_api_get_invoice",
@@ -61,3 +63,20 @@ def test_every_operation_keeps_its_operation_id_when_its_code_moves(client):
 
 def test_security_schemes_keep_the_names_clients_know_them_by(client):
     assert set(_document(client)["components"]["securitySchemes"]) == SECURITY_SCHEMES
+
+
+def test_the_document_never_repeats_a_key(client):
+    """Swagger UI refuses a document with a repeated key (a status declared as 404 by a route and
+    "404" by the common errors serialise to the same JSON key)."""
+    repeated: list[str] = []
+
+    def no_repeats(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        keys = [key for key, _ in pairs]
+        repeated.extend(sorted({key for key in keys if keys.count(key) > 1}))
+        return dict(pairs)
+
+    response = client.get("/api/v1/openapi.json")
+    json.loads(response.content, object_pairs_hook=no_repeats)
+
+    assert response.status_code == 200
+    assert repeated == []
