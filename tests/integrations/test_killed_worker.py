@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import tempfile
 
-import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -65,53 +64,47 @@ def test_a_killed_workers_event_is_processed_once_by_another_worker(live_urls, t
         DEBUG="1",
     )
     log = open(tmp_path / "workers.log", "w")  # noqa: SIM115
-    # The test holds the variant's row: worker A's intake blocks inside its transaction.
-    blocker = psycopg.connect(_database_url())
-    blocker.execute("SELECT 1 FROM catalog_variant WHERE id = %s FOR UPDATE", [offer.variant_id])
-    doomed = workers.start_worker(name="doomed", env=env, log=log)
     survivor = None
     try:
-        workers.send_task(
-            redis_url,
-            "integrations.tasks.process_inbound_webhook_task",
-            webhook.pk,
-            queue="webhooks",
-        )
-        workers.wait_for(
-            lambda: _state(webhook.pk).status == InboundWebhook.Status.PROCESSING,
+        # The test holds the variant's row: worker A's intake blocks inside its transaction.
+        with workers.doomed_worker_claiming(
+            event_id=webhook.pk,
+            variant_id=offer.variant_id,
+            database_url=database_url,
+            redis_url=redis_url,
+            env=env,
+            log=log,
+            is_claimed=lambda: _state(webhook.pk).status == InboundWebhook.Status.PROCESSING,
             timeout=90,
-            what="worker A claiming the event",
-        )
-        claimed_until = _state(webhook.pk).lease_until
-        # Worker B, with beat sweeping every second, runs beside A. A is blocked, alive, and
-        # renews its lease: three lease lengths later nobody has taken the event from it.
-        survivor = workers.start_worker(
-            name="survivor", env=env, log=log, beat_dir=tempfile.mkdtemp(dir=tmp_path)
-        )
-        workers.wait_for(
-            lambda: (
-                _state(webhook.pk).lease_until.timestamp()
-                > claimed_until.timestamp() + 3 * LEASE_SECONDS
-            ),
-            timeout=90,
-            what="worker A renewing its lease for three lease lengths",
-        )
-        assert (_state(webhook.pk).status, _state(webhook.pk).attempts) == (
-            InboundWebhook.Status.PROCESSING,
-            1,
-        )
-        assert Order.objects.count() == 0
+        ) as (blocker, doomed):
+            claimed_until = _state(webhook.pk).lease_until
+            # Worker B, with beat sweeping every second, runs beside A. A is blocked, alive, and
+            # renews its lease: three lease lengths later nobody has taken the event from it.
+            survivor = workers.start_worker(
+                name="survivor", env=env, log=log, beat_dir=tempfile.mkdtemp(dir=tmp_path)
+            )
+            workers.wait_for(
+                lambda: (
+                    _state(webhook.pk).lease_until.timestamp()
+                    > claimed_until.timestamp() + 3 * LEASE_SECONDS
+                ),
+                timeout=90,
+                what="worker A renewing its lease for three lease lengths",
+            )
+            assert (_state(webhook.pk).status, _state(webhook.pk).attempts) == (
+                InboundWebhook.Status.PROCESSING,
+                1,
+            )
+            assert Order.objects.count() == 0
 
-        workers.kill(doomed)  # mid-task: its transaction dies with it
-        blocker.rollback()
-        workers.wait_for(
-            lambda: _state(webhook.pk).status == InboundWebhook.Status.PROCESSED,
-            timeout=90,
-            what="the event being processed again",
-        )
+            workers.kill(doomed)  # mid-task: its transaction dies with it
+            blocker.rollback()
+            workers.wait_for(
+                lambda: _state(webhook.pk).status == InboundWebhook.Status.PROCESSED,
+                timeout=90,
+                what="the event being processed again",
+            )
     finally:
-        blocker.close()
-        workers.kill(doomed)
         if survivor is not None:
             workers.stop(survivor)
         log.close()

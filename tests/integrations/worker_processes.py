@@ -12,9 +12,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
+
+import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
 # The queues and kombu's bookkeeping keys a run leaves in its Redis database.
@@ -110,3 +112,32 @@ def wait_for(condition: Callable[[], bool], *, timeout: float, what: str) -> flo
             return time.monotonic()
         time.sleep(0.1)
     raise AssertionError(f"{what} did not happen within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def doomed_worker_claiming(
+    *,
+    event_id: int,
+    variant_id: int,
+    database_url: str,
+    redis_url: str,
+    env: dict[str, str],
+    log: IO[str],
+    is_claimed: Callable[[], bool],
+    timeout: float,
+) -> Iterator[tuple[psycopg.Connection, subprocess.Popen[bytes]]]:
+    """Worker A ("doomed") takes the webhook event and blocks inside its intake transaction,
+    on the variant row the yielded connection holds. Yields (that connection, worker A); both
+    are closed and killed when the block ends, whatever happened."""
+    blocker = psycopg.connect(database_url.replace("postgres://", "postgresql://", 1))
+    blocker.execute("SELECT 1 FROM catalog_variant WHERE id = %s FOR UPDATE", [variant_id])
+    doomed = start_worker(name="doomed", env=env, log=log)
+    try:
+        send_task(
+            redis_url, "integrations.tasks.process_inbound_webhook_task", event_id, queue="webhooks"
+        )
+        wait_for(is_claimed, timeout=timeout, what="worker A claiming the event")
+        yield blocker, doomed
+    finally:
+        blocker.close()
+        kill(doomed)

@@ -31,8 +31,6 @@ TIMEOUT = 400.0
 
 
 def _one_run(database_url: str, redis_url: str, log, folder: str) -> dict[str, float]:
-    import psycopg
-
     from integrations.models import InboundWebhook
     from orders.models import Order
     from tests.integrations import worker_processes as workers
@@ -57,37 +55,31 @@ def _one_run(database_url: str, redis_url: str, log, folder: str) -> dict[str, f
         database_url=database_url, redis_url=redis_url, EMAIL_URL="consolemail://"
     )
     workers.clear_broker(redis_url)
-    blocker = psycopg.connect(database_url.replace("postgres://", "postgresql://", 1))
-    blocker.execute("SELECT 1 FROM catalog_variant WHERE id = %s FOR UPDATE", [offer.variant_id])
-    doomed = workers.start_worker(name="doomed", env=env, log=log)
     survivor = None
     try:
-        workers.send_task(
-            redis_url,
-            "integrations.tasks.process_inbound_webhook_task",
-            webhook.pk,
-            queue="webhooks",
-        )
-        workers.wait_for(
-            lambda: state().status == InboundWebhook.Status.PROCESSING,
+        with workers.doomed_worker_claiming(
+            event_id=webhook.pk,
+            variant_id=offer.variant_id,
+            database_url=database_url,
+            redis_url=redis_url,
+            env=env,
+            log=log,
+            is_claimed=lambda: state().status == InboundWebhook.Status.PROCESSING,
             timeout=120,
-            what="worker A claiming the event",
-        )
-        survivor = workers.start_worker(
-            name="survivor", env=env, log=log, beat_dir=tempfile.mkdtemp(dir=folder)
-        )
-        time.sleep(10)  # B and its beat are up and sweeping, as in production
-        killed = time.monotonic()
-        workers.kill(doomed)
-        blocker.rollback()
-        recovered = workers.wait_for(
-            lambda: state().status == InboundWebhook.Status.PROCESSED,
-            timeout=TIMEOUT,
-            what="the event being processed again",
-        )
+        ) as (blocker, doomed):
+            survivor = workers.start_worker(
+                name="survivor", env=env, log=log, beat_dir=tempfile.mkdtemp(dir=folder)
+            )
+            time.sleep(10)  # B and its beat are up and sweeping, as in production
+            killed = time.monotonic()
+            workers.kill(doomed)
+            blocker.rollback()
+            recovered = workers.wait_for(
+                lambda: state().status == InboundWebhook.Status.PROCESSED,
+                timeout=TIMEOUT,
+                what="the event being processed again",
+            )
     finally:
-        blocker.close()
-        workers.kill(doomed)
         if survivor is not None:
             workers.stop(survivor)
         workers.clear_broker(redis_url)
