@@ -14,9 +14,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
+from catalog.imports.rows import CategoryIndex, CellError
 from catalog.inventory import advertised_quantity_expression
 from catalog.models import Category, ImportJob, Product, ProductImage, StockMovement, Variant
-from dropship.core.errors import NotFound
+from dropship.core.errors import DomainError, NotFound
 from suppliers.models import Supplier
 
 if TYPE_CHECKING:
@@ -91,6 +92,14 @@ def list_products_for_supplier(
     return products
 
 
+def get_product_detail_for_supplier(*, supplier: Supplier, product_id: int) -> Product:
+    """One product as the list shows it (variants with stock, images); another's is not found."""
+    product = list_products_for_supplier(supplier=supplier).filter(pk=product_id).first()
+    if product is None:
+        raise NotFound("No such product in your catalog.")
+    return product
+
+
 def get_product_for_supplier(*, supplier: Supplier, product_id: int) -> Product:
     return get_object_or_404(
         Product.objects.select_related("category", "supplier"), pk=product_id, supplier=supplier
@@ -155,6 +164,16 @@ def list_out_of_stock_variants(*, supplier: Supplier, limit: int = 10) -> list[V
         .select_related("product")
         .order_by("-stock_updated_at", "sku")[:limit]
     )
+
+
+def get_category_by_name(*, name: str) -> Category:
+    """A category by its name or its path ("Home goods > Kitchen"), as the catalog import reads
+    the category column; unknown or ambiguous names are refused naming `category`."""
+    try:
+        category_id = CategoryIndex().resolve(name)
+    except CellError as exc:
+        raise DomainError(str(exc), field="category") from exc
+    return Category.objects.get(pk=category_id)
 
 
 def list_categories() -> QuerySet[Category]:

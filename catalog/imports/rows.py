@@ -163,7 +163,7 @@ def _category_id(categories: CategoryIndex, text: str) -> int | None:
     return categories.resolve(text) if text else None
 
 
-_PARSE_ORDER = (
+PARSE_ORDER = (
     "sku",
     "handle",
     "title",
@@ -219,7 +219,7 @@ class RowParser:
             converters[f"option{i}_value"] = partial(_max_length, limit=100, label="option value")
         self.plan = [
             (name, self.columns[name], self.header(name), converters[name])
-            for name in _PARSE_ORDER
+            for name in PARSE_ORDER
             if name in self.columns and name in converters
         ]
 

@@ -38,16 +38,24 @@ def _checked(value: _T | None, name: str) -> _T:
 class BatchResult:
     counts: Counter = field(default_factory=Counter)
     errors: list[RowError] = field(default_factory=list)
+    outcomes: dict[int, str] = field(default_factory=dict)  # row number -> CREATED, UPDATED...
 
 
 class CatalogWriter:
     def __init__(
-        self, *, supplier: Supplier, actor: User | None, reference: str, stock_header: str
+        self,
+        *,
+        supplier: Supplier,
+        actor: User | None,
+        reference: str,
+        stock_header: str,
+        source: str = StockMovement.Source.IMPORT,
     ):
         self.supplier = supplier
         self.actor = actor
         self.reference = reference
         self.stock_header = stock_header
+        self.source = source
 
     def write(self, rows: list[ParsedRow]) -> BatchResult:
         """Call inside a transaction: the batch is written whole or not at all."""
@@ -59,7 +67,8 @@ class CatalogWriter:
         self._set_stock(rows, variants, outcome, result)
         self._add_images(rows, products, outcome)
         for row in rows:
-            result.counts[outcome.get(row.row, UNCHANGED)] += 1
+            result.outcomes[row.row] = outcome.get(row.row, UNCHANGED)
+            result.counts[result.outcomes[row.row]] += 1
         return result
 
     def _upsert_products(
@@ -207,7 +216,7 @@ class CatalogWriter:
         stock = set_stock_levels(
             supplier=self.supplier,
             levels=levels,
-            source=StockMovement.Source.IMPORT,
+            source=self.source,
             actor=self.actor,
             reference=self.reference,
             skip_refused=True,

@@ -1,6 +1,11 @@
 """Every write to the catalog. Stock changes, whatever their source, go through `stock`."""
 
-from catalog.services.images import add_product_image, remove_product_image
+from catalog.services.images import (
+    ImageSourceUnavailable,
+    add_product_image,
+    add_product_image_from_url,
+    remove_product_image,
+)
 from catalog.services.imports import (
     commit_import,
     create_import_job,
@@ -28,17 +33,28 @@ from catalog.services.stock import (
     set_stock,
     set_stock_levels,
 )
+from catalog.services.upserts import (
+    MAX_UPSERT_ROWS,
+    UpsertRefused,
+    UpsertResult,
+    upsert_variants,
+)
 
 __all__ = [
     "MAX_STOCK_QUANTITY",
+    "MAX_UPSERT_ROWS",
     "BulkAction",
     "CatalogError",
+    "ImageSourceUnavailable",
     "StockBelowReserved",
     "StockChange",
     "StockError",
     "StockUpdateResult",
+    "UpsertRefused",
+    "UpsertResult",
     "VariantData",
     "add_product_image",
+    "add_product_image_from_url",
     "apply_bulk_action",
     "commit_import",
     "create_import_job",
@@ -52,5 +68,6 @@ __all__ = [
     "update_product",
     "update_variant",
     "update_variant_price",
+    "upsert_variants",
     "validate_import",
 ]

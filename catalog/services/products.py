@@ -251,9 +251,16 @@ def _clean_variant_data(
 
 @transaction.atomic
 def create_variant(
-    *, product: Product, actor: User | None, data: VariantData, stock_on_hand: int = 0
+    *,
+    product: Product,
+    actor: User | None,
+    data: VariantData,
+    stock_on_hand: int = 0,
+    stock_source: str = StockMovement.Source.PAGE,
+    stock_reference: str = "New variant",
 ) -> Variant:
-    """A new variant; its opening stock is recorded as a PAGE stock movement."""
+    """A new variant; its opening stock is recorded as a stock movement (the page's by default,
+    the API passes its own source and the key's name)."""
     product = Product.objects.select_for_update().get(pk=product.pk)
     clean = _clean_variant_data(product=product, data=data, exclude_pk=None)
     variant = Variant(
@@ -278,9 +285,9 @@ def create_variant(
         set_stock(
             variant=variant,
             quantity=stock_on_hand,
-            source=StockMovement.Source.PAGE,
+            source=stock_source,
             actor=actor,
-            reference="New variant",
+            reference=stock_reference,
         )
         variant.refresh_from_db()
     return variant
@@ -288,7 +295,13 @@ def create_variant(
 
 @transaction.atomic
 def update_variant(
-    *, variant: Variant, actor: User | None, data: VariantData, stock_on_hand: int | None = None
+    *,
+    variant: Variant,
+    actor: User | None,
+    data: VariantData,
+    stock_on_hand: int | None = None,
+    stock_source: str = StockMovement.Source.PAGE,
+    stock_reference: str = "Variant form",
 ) -> Variant:
     """Change a variant's SKU, options, prices, weight or class, and its stock (through the stock
     service) in the same transaction: a refused stock change keeps the other edits unsaved."""
@@ -324,9 +337,9 @@ def update_variant(
         set_stock(
             variant=variant,
             quantity=stock_on_hand,
-            source=StockMovement.Source.PAGE,
+            source=stock_source,
             actor=actor,
-            reference="Variant form",
+            reference=stock_reference,
         )
     return variant
 

@@ -279,19 +279,22 @@ def test_products_lists_only_my_catalog_with_stock_paginated(client, supplier_ke
         )
     factories.VariantFactory(sku="THEIRS")
 
-    first = client.get(
-        "/api/v1/supplier/products?page_size=2", HTTP_AUTHORIZATION=f"Bearer {secret}"
-    )
+    first = client.get("/api/v1/supplier/products?limit=2", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    body = first.json()
     second = client.get(
-        "/api/v1/supplier/products?page_size=2&page=2", HTTP_AUTHORIZATION=f"Bearer {secret}"
+        "/api/v1/supplier/products",
+        {"limit": 2, "cursor": body["next_cursor"]},
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
     )
 
     assert first.status_code == 200
-    body = first.json()
-    assert body["count"] == 3
+    assert body["has_more"] is True
     assert [p["title"] for p in body["items"]] == ["Mine 2", "Mine 1"]
+    variant = Variant.objects.get(sku="M-2")
     assert body["items"][0]["variants"] == [
         {
+            "id": variant.pk,
+            "product_id": variant.product_id,
             "sku": "M-2",
             "options": {},
             "wholesale_price": "10.00",
@@ -299,6 +302,7 @@ def test_products_lists_only_my_catalog_with_stock_paginated(client, supplier_ke
             "currency": "USD",
             "weight_grams": 0,
             "shipping_class": "standard",
+            "low_stock_threshold": None,
             "stock_on_hand": 12,
             "stock_reserved": 1,
             "available": 11,
@@ -307,6 +311,8 @@ def test_products_lists_only_my_catalog_with_stock_paginated(client, supplier_ke
         }
     ]
     assert [p["title"] for p in second.json()["items"]] == ["Mine 0"]
+    assert second.json()["has_more"] is False
+    assert second.json()["next_cursor"] is None
 
 
 def test_the_inventory_endpoints_are_in_the_openapi_document(client):
@@ -314,4 +320,4 @@ def test_the_inventory_endpoints_are_in_the_openapi_document(client):
 
     assert set(paths["/api/v1/supplier/variants/{sku}/inventory"]) == {"put"}
     assert set(paths["/api/v1/supplier/inventory"]) == {"post"}
-    assert set(paths["/api/v1/supplier/products"]) == {"get"}
+    assert set(paths["/api/v1/supplier/products"]) == {"get", "post"}

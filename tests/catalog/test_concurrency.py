@@ -81,3 +81,53 @@ def test_concurrent_api_and_page_updates_leave_a_consistent_history():
     )
     variant.refresh_from_db()
     assert variant.stock_on_hand == movements[-1].on_hand_after
+
+
+def test_concurrent_bulk_upserts_of_the_same_new_skus_create_each_once_and_never_500():
+    supplier = factories.SupplierFactory()
+    _, secret = create_api_key(organisation=supplier, name="PIM", created_by=None)
+    items = [
+        {
+            "sku": f"RACE-{n:02}",
+            "handle": f"race-{n // 10}",
+            "title": f"Race {n // 10}",
+            "option_names": ["Size"],
+            "option_values": [f"S{n % 10}"],
+            "wholesale_price": "3.00",
+            "stock": 5,
+        }
+        for n in range(50)
+    ]
+    callers = 4
+    barrier = threading.Barrier(callers)
+    statuses: list[int] = []
+    failures: list[BaseException] = []
+
+    def upsert() -> None:
+        try:
+            client = Client()
+            barrier.wait()
+            response = client.post(
+                "/api/v1/supplier/variants/bulk-upsert",
+                data=json.dumps({"items": items}),
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {secret}",
+            )
+            statuses.append(response.status_code)
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=upsert) for _ in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert set(statuses) <= {200, 409}  # a loser answers 409 "send the batch again"
+    assert 200 in statuses
+    assert supplier.variants.count() == 50
+    assert supplier.products.count() == 5
+    assert sorted(set(supplier.variants.values_list("stock_on_hand", flat=True))) == [5]
