@@ -140,3 +140,141 @@ def test_a_retailer_key_is_403_and_no_key_401(client):
     _, secret = create_api_key(organisation=retailer, name="shop", created_by=user)
     assert client.get(BASE, HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 403
     assert client.get(BASE).status_code == 401
+
+
+SHOPIFY_ADDRESS = {
+    "name": "Bob Norman",
+    "company": "",
+    "address1": "Chestnut Street 92",
+    "address2": "Apt 4",
+    "city": "Louisville",
+    "province": "Kentucky",
+    "province_code": "KY",
+    "zip": "40202",
+    "country": "United States",
+    "country_code": "us",
+    "phone": "+1 555-0100",
+}
+SHIP_TO = {
+    "name": "Bob Norman",
+    "company": "",
+    "lines": ["Chestnut Street 92", "Apt 4"],
+    "city": "Louisville",
+    "region": "Kentucky",
+    "region_code": "KY",
+    "postcode": "40202",
+    "country": "United States",
+    "country_code": "US",
+    "phone": "+1 555-0100",
+}
+
+
+@pytest.mark.embedded
+def test_a_supplier_fulfils_an_order_using_only_the_api(client, supplier, auth):
+    order = factories.OrderFactory(shipping_address=SHOPIFY_ADDRESS, number="#1042")
+    supplier_order = factories.make_supplier_order(
+        supplier=supplier, order=order, lines=[(2, None), (1, None)]
+    )
+    factories.make_supplier_order(supplier=supplier, status="ACCEPTED")  # not new
+
+    # 1. the new orders
+    new = client.get(BASE, {"status": "new"}, **auth)
+    assert new.status_code == 200
+    assert [o["id"] for o in new.json()["items"]] == [supplier_order.pk]
+
+    # 2. accept it
+    accepted = client.post(f"{BASE}/{supplier_order.pk}/accept", **auth)
+    assert accepted.status_code == 200
+    assert accepted.json()["status"] == "ACCEPTED"
+
+    # 3. read where it goes and what is in it
+    detail = client.get(f"{BASE}/{supplier_order.pk}", **auth).json()
+    assert detail["ship_to"] == SHIP_TO
+    assert [(line["sku"], line["quantity"]) for line in detail["lines"]] == [
+        (item.sku, item.quantity) for item in supplier_order.items.order_by("pk")
+    ]
+
+    # 4. print the packing slip from the link, with the same key
+    slip = client.get(detail["packing_slip_url"], **auth)
+    assert slip.status_code == 200
+    assert slip["Content-Type"] == "application/pdf"
+    assert slip["Content-Disposition"] == (
+        f'attachment; filename="packing-slip-{supplier_order.number}.pdf"'
+    )
+    assert slip.content.startswith(b"%PDF-")
+
+    # 5. ship everything with tracking
+    shipped = client.post(
+        f"{BASE}/{supplier_order.pk}/ship",
+        {"carrier": "UPS", "tracking_number": UPS},
+        content_type="application/json",
+        **auth,
+    )
+    assert shipped.status_code == 200, shipped.content
+    assert shipped.json()["order"]["status"] == "SHIPPED"
+    assert shipped.json()["shipment"]["tracking_number"] == UPS
+    supplier_order.refresh_from_db()
+    assert (supplier_order.status, supplier_order.tracking_number) == ("SHIPPED", UPS)
+
+
+def test_the_list_carries_the_ship_to_and_an_absolute_packing_slip_link(client, supplier, auth):
+    supplier_order = factories.make_supplier_order(
+        supplier=supplier, order=factories.OrderFactory(shipping_address=SHOPIFY_ADDRESS)
+    )
+
+    item = client.get(BASE, **auth).json()["items"][0]
+
+    assert item["ship_to"] == SHIP_TO
+    assert item["packing_slip_url"] == (
+        f"http://testserver/api/v1/supplier/orders/{supplier_order.pk}/packing-slip"
+    )
+
+
+def test_a_redacted_address_is_null_ship_to(client, supplier, auth):
+    supplier_order = factories.make_supplier_order(
+        supplier=supplier, order=factories.OrderFactory(shipping_address=None)
+    )
+
+    assert client.get(f"{BASE}/{supplier_order.pk}", **auth).json()["ship_to"] is None
+
+
+def test_the_list_pages_with_a_cursor(client, supplier, auth):
+    orders = [factories.make_supplier_order(supplier=supplier) for _ in range(3)]
+
+    first = client.get(BASE, {"limit": 2}, **auth).json()
+    second = client.get(BASE, {"limit": 2, "cursor": first["next_cursor"]}, **auth).json()
+
+    assert [o["id"] for o in first["items"]] == [orders[2].pk, orders[1].pk]
+    assert [o["id"] for o in second["items"]] == [orders[0].pk]
+    assert (first["has_more"], second["has_more"], second["next_cursor"]) == (True, False, None)
+
+
+def test_another_suppliers_packing_slip_is_404_and_a_retailer_key_403(client, auth):
+    other = factories.make_supplier_order()
+    _, retailer_secret = create_api_key(
+        organisation=factories.RetailerFactory(), name="shop", created_by=None
+    )
+
+    mine_not = client.get(f"{BASE}/{other.pk}/packing-slip", **auth)
+    retailer = client.get(
+        f"{BASE}/{other.pk}/packing-slip", HTTP_AUTHORIZATION=f"Bearer {retailer_secret}"
+    )
+    nobody = client.get(f"{BASE}/{other.pk}/packing-slip")
+
+    assert mine_not.status_code == 404
+    assert problem(mine_not) == {"detail": "Not found.", "field": None}
+    assert retailer.status_code == 403
+    assert nobody.status_code == 401
+
+
+def test_a_reject_without_a_reason_is_422_naming_it(client, supplier, auth):
+    supplier_order = factories.make_supplier_order(supplier=supplier)
+
+    response = client.post(
+        f"{BASE}/{supplier_order.pk}/reject", {}, content_type="application/json", **auth
+    )
+
+    assert response.status_code == 422
+    assert response.json()["field"] == "reason"
+    supplier_order.refresh_from_db()
+    assert supplier_order.status == SupplierOrder.Status.SENT
