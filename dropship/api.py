@@ -218,6 +218,7 @@ def me(request: ApiRequest) -> MeOut:
 api.add_router("/supplier", "catalog.api.supplier.router")
 api.add_router("/billing", "billing.api.router")
 api.add_router("/supplier/orders", "orders.api.supplier.router")
+api.add_router("/supplier/shipping-rates", "suppliers.api.supplier.router")
 api.add_router("/orders", "orders.api.retailer.router")
 api.add_router("/analytics", "orders.api.analytics.router")
 api.add_router("", "retailers.api.imports.router")

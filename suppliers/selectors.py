@@ -13,13 +13,22 @@ from django.utils import timezone
 from catalog.models import Product, Variant
 from dropship.core.money import ZERO
 from orders.models import SupplierOrder
-from suppliers.models import Supplier
+from suppliers.models import ShippingRate, Supplier
 
 OPEN_SUPPLIER_ORDER_STATUSES = [
     SupplierOrder.Status.PAID,
     SupplierOrder.Status.SENT,
     SupplierOrder.Status.ACCEPTED,
 ]
+
+
+def list_shipping_rates_for_supplier(*, supplier: Supplier) -> list[ShippingRate]:
+    """The supplier's own rates, domestic first, each class's cheapest first."""
+    return list(
+        ShippingRate.objects.filter(supplier=supplier).order_by(
+            "zone", "shipping_class", "price", "pk"
+        )
+    )
 
 
 def list_public_suppliers(
