@@ -38,13 +38,13 @@ def _bearer(secret: str) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("path", "query", "field"),
     [
-        ("/api/v1/supplier/products", {"page": HUGE}, "page"),
-        ("/api/v1/supplier/orders", {"page": HUGE}, "page"),
-        ("/api/v1/supplier/orders", {"page_size": 10**9}, "page_size"),
-        ("/api/v1/supplier/products", {"page": 0}, "page"),
+        ("/api/v1/supplier/products", {"limit": HUGE}, "limit"),
+        ("/api/v1/supplier/orders", {"limit": HUGE}, "limit"),
+        ("/api/v1/supplier/orders", {"cursor": "tampered"}, "cursor"),
+        ("/api/v1/supplier/products", {"limit": 0}, "limit"),
     ],
 )
-def test_page_numbers_out_of_range_answer_422_naming_the_parameter(
+def test_paging_parameters_out_of_range_answer_422_naming_the_parameter(
     client, supplier_secret, path, query, field
 ):
     response = client.get(path, query, **_bearer(supplier_secret))

@@ -153,6 +153,38 @@ CROSS_ORGANISATION_CASES += [
 ]
 
 
+# --- suppliers: the product and order API (issue 18) ---------------------------------------------
+def _other_product(action: str) -> Callable[[Membership], tuple[str, Callable[[], None]]]:
+    def arrange(other: Membership) -> tuple[str, Callable[[], None]]:
+        product = factories.ProductFactory(supplier=other.supplier, status="ACTIVE")
+
+        def unchanged() -> None:
+            product.refresh_from_db()
+            assert product.status == "ACTIVE"
+
+        return f"/api/v1/supplier/products/{product.pk}{action}", unchanged
+
+    return arrange
+
+
+def _other_packing_slip(other: Membership) -> tuple[str, Callable[[], None]]:
+    supplier_order = factories.make_supplier_order(supplier=other.supplier)
+    return f"/api/v1/supplier/orders/{supplier_order.pk}/packing-slip", lambda: None
+
+
+CROSS_ORGANISATION_CASES += [
+    CrossOrganisationCase(
+        "supplier API reads another's product", "supplier", "get", _other_product("")
+    ),
+    CrossOrganisationCase(
+        "supplier API archives another's product", "supplier", "post", _other_product("/archive")
+    ),
+    CrossOrganisationCase(
+        "supplier API prints another's packing slip", "supplier", "get", _other_packing_slip
+    ),
+]
+
+
 def _owner(kind: str) -> Membership:
     factory = (
         factories.SupplierMemberFactory if kind == "supplier" else factories.RetailerMemberFactory
