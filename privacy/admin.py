@@ -20,6 +20,7 @@ from privacy.services import shopper_requests
 class DataExportAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "requested_by", "scope", "status", "progress", "expires_at"]
     list_filter = ["status", "scope"]
+    list_select_related = ["requested_by"]
     fields = readonly_fields = (
         "public_id",
         "requested_by",
@@ -39,6 +40,7 @@ class DataExportAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 class ErasureAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["erased_at", "kind", "user", "supplier", "retailer"]
     list_filter = ["kind"]
+    list_select_related = ["user", "supplier", "retailer"]
     fields = readonly_fields = ("kind", "user", "supplier", "retailer", "erased_at", "kept")
 
 

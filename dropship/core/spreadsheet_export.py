@@ -16,7 +16,7 @@ import csv
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import IO
+from typing import Any
 
 from django.http import HttpResponse
 
@@ -44,8 +44,8 @@ def escape_row(row: Iterable[object]) -> list[str]:
     return [escape_cell(value) for value in row]
 
 
-def write_csv(handle: IO[str], rows: Iterable[Iterable[object]]) -> None:
-    """Write rows to an open text file, every cell escaped."""
+def write_csv(handle: Any, rows: Iterable[Iterable[object]]) -> None:
+    """Write rows to an open text file (or an HttpResponse), every cell escaped."""
     writer = csv.writer(handle)
     writer.writerows(escape_row(row) for row in rows)
 

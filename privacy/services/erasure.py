@@ -14,6 +14,7 @@ orders, money still owed either way, other members of the team.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -194,7 +195,7 @@ def organisation_deletion_blockers(*, organisation: Supplier | Retailer, user: U
     return steps
 
 
-def _erase_retailer(retailer: Retailer, *, now) -> None:
+def _erase_retailer(retailer: Retailer, *, now: datetime) -> None:
     orders = list(Order.objects.select_for_update().filter(retailer=retailer, is_redacted=False))
     redact_orders(orders)
     stores = Store.objects.filter(retailer=retailer)

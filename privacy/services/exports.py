@@ -478,12 +478,12 @@ def _write_archive(*, export: DataExport, handle: Any) -> None:
 
 
 def _csv_rows(fields: Iterable[str], rows: list[dict[str, object]]) -> Iterable[list[object]]:
-    header = list(fields)
-    yield header
+    names = list(fields)
+    yield list[object](names)
     for row in rows:
         yield [
             json.dumps(row[f], ensure_ascii=False) if isinstance(row[f], dict | list) else row[f]
-            for f in header
+            for f in names
         ]
 
 
@@ -532,7 +532,7 @@ def build_data_export(*, export_id: int) -> DataExport | None:
 
 
 def download_url(export: DataExport) -> str:
-    return settings.SITE_URL + reverse("privacy:download", args=[export.public_id])
+    return f"{settings.SITE_URL}{reverse('privacy:download', args=[export.public_id])}"
 
 
 def _send_ready_email(export: DataExport) -> None:
@@ -559,7 +559,7 @@ def delete_expired_data_exports(*, now: datetime | None = None) -> int:
     for export in DataExport.objects.filter(
         status=DataExport.Status.READY, expires_at__lte=now
     ).order_by("pk")[:500]:
-        if export.file:
+        if export.file.name:
             export.file.storage.delete(export.file.name)
         expired += DataExport.objects.filter(pk=export.pk, status=DataExport.Status.READY).update(
             status=DataExport.Status.EXPIRED, file="", size_bytes=0
