@@ -84,7 +84,10 @@ class ShopperDataRequestAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     def execute_view(self, request):
         if not self.has_execute_permission(request):
             raise PermissionDenied
-        form = ShopperRequestForm(request.POST or request.GET or None)
+        if request.method == "POST":
+            form = ShopperRequestForm(request.POST)
+        else:  # from the store admin's action: the store chosen, the e-mail still to type
+            form = ShopperRequestForm(initial={"store": request.GET.get("store")})
         orders = None
         if form.is_bound and form.is_valid():
             store, email = form.cleaned_data["store"], form.cleaned_data["email"]

@@ -96,7 +96,7 @@ def orders_due_for_purge(*, now: datetime) -> QuerySet[Order]:
 @transaction.atomic
 def _purge_batch(*, order_ids: list[int]) -> int:
     orders = list(
-        Order.objects.select_for_update()
+        Order.objects.select_for_update(of=("self",))
         .filter(pk__in=order_ids, is_redacted=False)
         .select_related("store")
         .order_by("pk")

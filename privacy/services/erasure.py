@@ -142,7 +142,7 @@ def delete_account(*, user: User, confirmation: str) -> Erasure:
     blockers = account_deletion_blockers(user=user)
     if blockers:
         raise ErasureBlocked("Your account cannot be deleted yet.", blockers)
-    record_audit(actor=None, action="privacy.account_deleted", target=user)
+    record_audit(actor=user, action="privacy.account_deleted", target=user)
     _anonymise_user(user)
     return Erasure.objects.create(kind=Erasure.Kind.USER, user=user, kept=KEPT_FOR_USER)
 

@@ -17,6 +17,8 @@ from privacy.services import exports
 from tests import factories
 from tests.orders.test_analytics import RANGE, sales  # noqa: F401  (the fixture)
 
+pytestmark = pytest.mark.embedded  # every export is a README flow: SQLite too
+
 HOSTILE = '=HYPERLINK("http://evil.example","click")'
 ROOT = Path(__file__).resolve().parents[2]
 

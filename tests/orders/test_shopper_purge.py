@@ -15,7 +15,8 @@ from orders.tasks import purge_shopper_data_task
 from retailers.models import Store
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+# The Privacy page and the retention job are README flows: they run on SQLite too.
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 PLATFORMS = [Store.Platform.SHOPIFY, Store.Platform.WOOCOMMERCE, Store.Platform.CUSTOM]
 NOW = timezone.now()

@@ -21,7 +21,8 @@ from suppliers.models import Supplier
 from tests import factories
 from tests.mfa import login_with_second_factor
 
-pytestmark = pytest.mark.django_db
+# The Privacy page and the retention job are README flows: they run on SQLite too.
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 def _book_a_sale(supplier_order: SupplierOrder) -> None:
@@ -76,7 +77,6 @@ def closed_retailer(retailer_member):
     return retailer_member, store, order, invoice
 
 
-@pytest.mark.embedded
 def test_deleting_a_retailer_erases_personal_data_and_keeps_the_books(client, closed_retailer):
     member, store, order, invoice = closed_retailer
     retailer, user = member.retailer, member.user

@@ -15,7 +15,8 @@ from retailers.models import Store
 from tests import factories
 from tests.mfa import login_with_second_factor
 
-pytestmark = pytest.mark.django_db
+# The Privacy page and the retention job are README flows: they run on SQLite too.
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 URL = "/admin/privacy/shopperdatarequest/execute/"
 
 
@@ -122,3 +123,16 @@ def test_the_page_is_for_staff_with_the_permission_only(client, woo, retailer_me
     staff_without = factories.UserFactory(is_staff=True)
     login_with_second_factor(client, staff_without)
     assert client.get(URL).status_code == 403
+
+
+def test_the_store_admin_action_opens_the_page_with_the_store_chosen(agent_client, woo):
+    store, *_ = woo
+    response = agent_client.post(
+        "/admin/retailers/store/",
+        {"action": "shopper_data_request", "_selected_action": [store.pk]},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"{URL}?store={store.pk}"
+    page = agent_client.get(response["Location"])
+    assert page.status_code == 200
+    assert f'<option value="{store.pk}" selected>' in page.content.decode()
