@@ -31,6 +31,7 @@ from integrations.models import InboundWebhook
 from orders.models import Order, ReturnRequest, SupplierOrder
 from orders.privacy import redact_orders
 from privacy.models import Erasure
+from privacy.services.exports import delete_exports_of
 from retailers.models import Retailer, Store
 from suppliers.models import Supplier, SupplierVerification
 from suppliers.services import suspend_supplier
@@ -121,6 +122,7 @@ def _anonymise_user(user: User) -> None:
     ApiKey.objects.filter(created_by=user).update(created_by=None)
     Invitation.objects.filter(email__iexact=old_email).update(email=user.email)
     Membership.objects.filter(user=user).delete()
+    delete_exports_of(user=user)
     _end_sessions(user)
 
 

@@ -528,6 +528,8 @@ def build_data_export(*, export_id: int) -> DataExport | None:
     export.refresh_from_db()
     if finished:
         _send_ready_email(export)
+    elif saved != export.file.name:  # another run finished first; its file is the one kept
+        storage.delete(saved)
     return export
 
 
@@ -550,6 +552,16 @@ def _send_ready_email(export: DataExport) -> None:
         None,
         [export.requested_by.email],
     )
+
+
+def delete_exports_of(*, user: User) -> int:
+    """Delete every export the user asked for, files included (their account is being erased:
+    the archives hold the very data being erased)."""
+    owned = DataExport.objects.filter(requested_by=user)
+    for export in owned.exclude(file=""):
+        export.file.storage.delete(export.file.name)
+    deleted, _ = owned.delete()
+    return deleted
 
 
 def delete_expired_data_exports(*, now: datetime | None = None) -> int:

@@ -2,6 +2,7 @@
 intact and balanced, and a clear refusal listing what to do first."""
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from allauth.mfa.models import Authenticator
@@ -14,8 +15,8 @@ from dropship.accounts.services import create_api_key
 from dropship.core.models import AuditLogEntry
 from integrations.models import InboundWebhook
 from orders.models import Order, SupplierOrder
-from privacy.models import Erasure
-from privacy.services import erasure
+from privacy.models import DataExport, Erasure
+from privacy.services import erasure, exports
 from retailers.models import Retailer, Store
 from suppliers.models import Supplier
 from tests import factories
@@ -193,6 +194,11 @@ def test_deleting_an_account_anonymises_it_and_ends_its_sessions(client, retaile
     user = staff.user
     api_key, _ = create_api_key(organisation=retailer, name="ci", created_by=user)
     login_with_second_factor(client, user)  # a TOTP authenticator and a session
+    export = exports.request_data_export(user=user, scope="USER")
+    exports.build_data_export(export_id=export.pk)
+    export.refresh_from_db()
+    archive = Path(export.file.path)
+    assert archive.exists()
     other_session = Session.objects.count()
     email = user.email
 
@@ -210,6 +216,9 @@ def test_deleting_an_account_anonymises_it_and_ends_its_sessions(client, retaile
     assert Session.objects.count() == other_session - 1
     assert not User.objects.filter(email=email).exists()
     assert Erasure.objects.get(user=user).kind == "USER"
+    # The archive held the very data being erased.
+    assert not DataExport.objects.filter(requested_by=user).exists()
+    assert not archive.exists()
 
 
 def test_the_only_owner_is_told_to_delete_the_organisation_first(client, retailer_member):
