@@ -559,7 +559,8 @@ def delete_exports_of(*, user: User) -> int:
     the archives hold the very data being erased)."""
     owned = DataExport.objects.filter(requested_by=user)
     for export in owned.exclude(file=""):
-        export.file.storage.delete(export.file.name)
+        if export.file.name:
+            export.file.storage.delete(export.file.name)
     deleted, _ = owned.delete()
     return deleted
 
