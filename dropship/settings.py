@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "retailers",
     "orders",
     "billing",
+    "privacy",
     "integrations",
 ]
 # `make run` and the demo (devstack/): in development only, or when DEVSTACK=1 asks for it
@@ -303,6 +304,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "billing.tasks.reconcile_stripe_task",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Privacy: shopper data of finished orders past retention erased; expired exports deleted.
+    "purge-shopper-data": {
+        "task": "orders.tasks.purge_shopper_data_task",
+        "schedule": crontab(hour=1, minute=30),
+    },
+    "delete-expired-data-exports": {
+        "task": "privacy.tasks.delete_expired_data_exports_task",
+        "schedule": timedelta(hours=1),
+    },
 }
 # Which queue each task runs on (dropship/celery.py declares the queues); the rest go to default.
 # Keyed by task name: orders.tracking_tasks.*, suppliers.feed_tasks.* and retailers.sync.tasks.* are
@@ -439,6 +449,17 @@ PAYOUT_HOLDBACK_DAYS = env.int("PAYOUT_HOLDBACK_DAYS", default=7)
 FRAUD_HOLD_RESERVATION_HOURS = env.int("FRAUD_HOLD_RESERVATION_HOURS", default=72)
 # Payment-terms retailers receive a monthly invoice due this many days after it is issued.
 INVOICE_PAYMENT_TERMS_DAYS = env.int("INVOICE_PAYMENT_TERMS_DAYS", default=30)
+
+# --- Privacy (docs/privacy.md) ------------------------------------------------------------------
+# Shopper data (name, email, address, phone) of a finished order is erased this many days after
+# its last delivery plus the return window; without a delivery date, this long after the last
+# shipment or the cancellation (orders.services.shopper_purge, beat, daily).
+RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
+SHOPPER_DATA_RETENTION_DAYS = env.int("SHOPPER_DATA_RETENTION_DAYS", default=30)
+SHOPPER_DATA_UNDELIVERED_DAYS = env.int("SHOPPER_DATA_UNDELIVERED_DAYS", default=90)
+SHOPPER_DATA_PURGE_BATCH = env.int("SHOPPER_DATA_PURGE_BATCH", default=200)
+# A personal data export (ZIP) can be downloaded for this many hours, then it is deleted.
+DATA_EXPORT_EXPIRY_HOURS = env.int("DATA_EXPORT_EXPIRY_HOURS", default=72)
 
 # --- I18N, static, media ------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

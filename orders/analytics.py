@@ -301,7 +301,6 @@ def get_sales_report(
 
 
 # --- CSV ---------------------------------------------------------------------------------------
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_HEADER = [
     "Group",
     "Revenue",
@@ -315,35 +314,23 @@ CSV_HEADER = [
 ]
 
 
-def csv_cell(value: object) -> str:
-    """A spreadsheet never runs a cell as a formula: text starting with = + - @ tab or CR gets a
-    leading apostrophe (OWASP's CSV injection advice). Numbers are written as they are."""
-    text = str(value)
-    if isinstance(value, str) and text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
-
-
-def report_csv_rows(report: SalesReport) -> list[list[str]]:
-    rows = [CSV_HEADER]
+def report_csv_rows(report: SalesReport) -> list[list[object]]:
+    """The report as spreadsheet rows; the caller writes them through
+    dropship.core.spreadsheet_export, which escapes the group labels (user-typed names)."""
+    rows: list[list[object]] = [list(CSV_HEADER)]
     for row in [*report.groups, Row(key="", label="Total", figures=report.total)]:
         f = row.figures
         rows.append(
             [
-                csv_cell(row.label),
-                *(
-                    str(v)
-                    for v in (
-                        f.revenue,
-                        f.cost,
-                        f.refunds,
-                        f.profit,
-                        f.margin_percent,
-                        f.orders,
-                        f.units,
-                        f.average_order_value,
-                    )
-                ),
+                row.label,
+                f.revenue,
+                f.cost,
+                f.refunds,
+                f.profit,
+                f.margin_percent,
+                f.orders,
+                f.units,
+                f.average_order_value,
             ]
         )
     return rows

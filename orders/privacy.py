@@ -66,7 +66,9 @@ def _erase_webhook_bodies(webhook_ids: list[int]) -> int:
     return InboundWebhook.objects.filter(pk__in=webhook_ids).update(body=b"", headers={})
 
 
-def _redact_orders(orders: list[Order]) -> None:
+def redact_orders(orders: list[Order]) -> None:
+    """Blank the shoppers' personal data on these orders (name, email, shipping address with its
+    phone, fingerprints) and on their finished outbound pushes; amounts, items and dates stay."""
     order_ids = [o.pk for o in orders]
     for order in orders:
         order.shopper_name = ""
@@ -95,7 +97,7 @@ def redact_customer(*, store: Store, webhook: InboundWebhook, request: PrivacyRe
     """Erase one shopper's personal data for one store. Returns orders erased."""
     email = _normalised_email(request.customer_email)
     orders = find_customer_orders(store=store, email=email, store_order_ids=request.store_order_ids)
-    _redact_orders(orders)
+    redact_orders(orders)
     store_order_ids = {o.store_order_id for o in orders} | request.store_order_ids
     erased = _webhooks_about(webhook=webhook, store_order_ids=store_order_ids, email=email)
     _erase_webhook_bodies([*erased, webhook.pk])
@@ -117,7 +119,7 @@ def redact_shop(*, store: Store, webhook: InboundWebhook, request: PrivacyReques
             "pk", "shopper_email", "shopper_name", "shipping_address"
         )
     )
-    _redact_orders(orders)
+    redact_orders(orders)
     InboundWebhook.objects.filter(store=store).update(body=b"", headers={})
     Store.objects.filter(pk=store.pk).update(
         credentials=None,

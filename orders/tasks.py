@@ -22,6 +22,7 @@ from orders.services import (
     payment,
     reconciliation,
     routing,
+    shopper_purge,
     tracking,
     watchdog,
 )
@@ -167,3 +168,15 @@ def check_store_webhooks_task(store_id: int) -> None:
     except (StorePermanentError, StoreTemporaryError):
         # Recorded on the store (NEEDS_RECONNECT) or tried again tomorrow; logged by the client.
         logger.warning("Webhook check of store %s failed", store_id, exc_info=True)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def purge_shopper_data_task() -> None:
+    """Beat, daily: erase the shopper data of finished orders past their retention (batched)."""
+    result = shopper_purge.purge_expired_shopper_data()
+    if result.orders or result.webhooks:
+        logger.info(
+            "Shopper data purged from %d order(s) and %d webhook body(ies)",
+            result.orders,
+            result.webhooks,
+        )

@@ -7,6 +7,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
 
 from dropship.core.admin_utils import ViewOnlyAdminMixin, ViewOnlyTabularInline, admin_link
 from integrations.admin import warn_about_api_versions
@@ -237,6 +240,26 @@ class StoreAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a store is connected by its retailer (OAuth / keys), never typed in here
+
+    # A shopper of a WooCommerce or custom store asked for their data or its erasure: support
+    # executes it on the privacy app's page (named by URL only: the admin wires apps together).
+    actions = ["shopper_data_request"]
+
+    def has_shopper_request_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("privacy.execute_shopper_request")
+
+    @admin.action(
+        description="Execute a shopper's data request for the selected store…",
+        permissions=["shopper_request"],
+    )
+    def shopper_data_request(
+        self, request: HttpRequest, queryset: QuerySet[Store]
+    ) -> HttpResponse | None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select one store.", messages.WARNING)
+            return None
+        url = reverse("admin:privacy_shopperdatarequest_execute")
+        return redirect(f"{url}?{urlencode({'store': queryset.get().pk})}")
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

@@ -243,6 +243,14 @@ def _populate(n: int = 0) -> dict:
     )
     SupplierFeed.objects.create(supplier=supplier, url=f"https://feeds.example.com/{n}.csv")
     record_audit(actor=superuser, action="supplier.approve", target=supplier)
+    # Privacy (issue 19): an export, an erased account, a shopper request support executed.
+    from privacy.models import DataExport, Erasure, ShopperDataRequest
+
+    DataExport.objects.create(requested_by=member.user, scope="USER")
+    Erasure.objects.create(kind="USER", user=factories.UserFactory(), kept=["the row"])
+    ShopperDataRequest.objects.create(
+        store=store, action="REDACT", shopper_fingerprint="f" * 64, orders=1, handled_by=superuser
+    )
     assert FeeSchedule.objects.exists()  # created by billing's data migration
     return {"superuser": superuser}
 

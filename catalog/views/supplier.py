@@ -1,8 +1,6 @@
 """The supplier's catalog pages: list with inline edits, product and variant forms, images,
 stock history, and the bulk import pages."""
 
-import csv
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -27,6 +25,7 @@ from catalog.models import ImportJob, StockMovement, Variant
 from catalog.services import VariantData
 from dropship.accounts.access import SupplierRequest, supplier_required
 from dropship.core.errors import DomainError
+from dropship.core.spreadsheet_export import csv_response
 from dropship.core.spreadsheets import DELIMITER_LABELS, ENCODING_LABELS
 
 PAGE_SIZE = 25
@@ -442,12 +441,9 @@ def import_progress(request: SupplierRequest, job_id: int) -> HttpResponse:
 @supplier_required
 def import_template(request: SupplierRequest) -> HttpResponse:
     """A CSV with our column names and two example products, to start from."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="dropship-catalog-template.csv"'
-    writer = csv.writer(response)
-    writer.writerow(TEMPLATE_HEADERS)
-    writer.writerows(TEMPLATE_ROWS)
-    return response
+    return csv_response(
+        filename="dropship-catalog-template.csv", rows=[TEMPLATE_HEADERS, *TEMPLATE_ROWS]
+    )
 
 
 TEMPLATE_HEADERS = [

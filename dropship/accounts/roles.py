@@ -18,6 +18,7 @@ MARKETPLACE_APPS = (
     "orders",
     "billing",
     "integrations",
+    "privacy",
 )
 
 SUPPORT_AGENT_ACTIONS = {
@@ -31,7 +32,11 @@ SUPPORT_AGENT_ACTIONS = {
         "dispute": {"add", "change"},
     },
 }
-SUPPORT_AGENT_EXTRA = {("billing", "refund_charge"), ("integrations", "replay_webhook")}
+SUPPORT_AGENT_EXTRA = {
+    ("billing", "refund_charge"),
+    ("integrations", "replay_webhook"),
+    ("privacy", "execute_shopper_request"),
+}
 
 
 def _support_agent_allows(app_label: str, codename: str) -> bool:

@@ -5,7 +5,6 @@ retailer's fraud check settings."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 
 from django.contrib import messages
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from dropship.accounts.access import RetailerRequest, retailer_required
 from dropship.core import charts
 from dropship.core.errors import DomainError
+from dropship.core.spreadsheet_export import csv_response
 from orders import analytics as sales
 from orders import selectors
 from orders.models import FraudRule, Order, OrderItem
@@ -313,12 +313,9 @@ def analytics(request: RetailerRequest) -> HttpResponse:
         retailer=request.retailer, start=start, end=end, interval=interval, group_by=group_by
     )
     if params.get("format") == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="sales-{start}-{end}-by-{group_by}.csv"'
+        return csv_response(
+            filename=f"sales-{start}-{end}-by-{group_by}.csv", rows=sales.report_csv_rows(report)
         )
-        csv.writer(response).writerows(sales.report_csv_rows(report))
-        return response
     lines, line_zero = charts.line_chart(
         {
             "Revenue": [row.figures.revenue for row in report.periods],

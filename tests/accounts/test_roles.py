@@ -57,6 +57,7 @@ def test_support_agent_views_everything_and_acts_only_on_orders_refunds_and_disp
         "orders.change_dispute",
         "billing.refund_charge",
         "integrations.replay_webhook",
+        "privacy.execute_shopper_request",
     }
     assert "suppliers.review_supplier" not in granted
     assert "billing.change_feeschedule" not in granted

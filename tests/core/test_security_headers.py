@@ -148,6 +148,7 @@ def test_every_page_type_sends_the_security_headers_and_needs_no_inline_code(pag
             (reverse("billing:retailer"), 200),
             (reverse("accounts:team"), 200),
             (reverse("accounts:api_keys"), 200),
+            (reverse("privacy:settings"), 200),
         ],
         "supplier": [
             (reverse("suppliers:dashboard"), 200),
@@ -166,6 +167,7 @@ def test_every_page_type_sends_the_security_headers_and_needs_no_inline_code(pag
             (reverse("admin:suppliers_supplier_changelist"), 200),
             (reverse("admin:suppliers_supplier_change", args=[product.supplier_id]), 200),
             (reverse("admin:orders_order_changelist"), 200),
+            (reverse("admin:privacy_shopperdatarequest_execute"), 200),
         ],
         "anonymous-api": [
             (reverse("api:openapi-view"), 200),

@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import pytest
 
 from dropship.accounts.services import create_api_key
-from orders.analytics import csv_cell
+from dropship.core.spreadsheet_export import escape_cell as csv_cell
 from tests import factories
 from tests.integrations.helpers import post_shopify
 from tests.orders.pipeline import body, make_offer, make_supplier, numeric, shopify_order

@@ -1,0 +1,2 @@
+"""Privacy self-service: data exports, account and organisation erasure, shopper requests
+executed by support (docs/privacy.md)."""
