@@ -179,6 +179,23 @@ def list_stores(request: RetailerApiRequest, filters: Query[StoreFilters]):
     return stores
 
 
+@router.post(
+    "/stores/shopify-install",
+    response={200: ShopifyInstallOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},
+    operation_id="retailers_api_shopify_install",
+)
+def shopify_install(request: RetailerApiRequest, payload: ShopifyInstallIn):
+    """The URL that installs Dropship on a Shopify shop (Shopify's OAuth authorize page)."""
+    _owner(request)
+    try:
+        url, shop = services.start_shopify_install_for_api(
+            retailer=request.retailer, shop=payload.shop
+        )
+    except DomainError as exc:  # a malformed domain, or a shop another account holds
+        raise services.StoreConnectionError(exc.message, field="shop") from exc
+    return ShopifyInstallOut(shop=shop, authorize_url=url, expires_in=PENDING_INSTALL_SECONDS)
+
+
 @router.get(
     "/stores/{store_id}",
     response={200: StoreOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
@@ -212,23 +229,6 @@ def create_store(request: RetailerApiRequest, payload: StoreIn):
             retailer=request.retailer, name=payload.name, currency=payload.currency, actor=actor
         )
     return 201, _load(request.retailer, store.pk)
-
-
-@router.post(
-    "/stores/shopify-install",
-    response={200: ShopifyInstallOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},
-    operation_id="retailers_api_shopify_install",
-)
-def shopify_install(request: RetailerApiRequest, payload: ShopifyInstallIn):
-    """The URL that installs Dropship on a Shopify shop (Shopify's OAuth authorize page)."""
-    _owner(request)
-    try:
-        url, shop = services.start_shopify_install_for_api(
-            retailer=request.retailer, shop=payload.shop
-        )
-    except DomainError as exc:  # a malformed domain, or a shop another account holds
-        raise services.StoreConnectionError(exc.message, field="shop") from exc
-    return ShopifyInstallOut(shop=shop, authorize_url=url, expires_in=PENDING_INSTALL_SECONDS)
 
 
 @router.post(
