@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from ninja import Field, Path, Query, Router, Schema
 from ninja.pagination import paginate
 
@@ -24,6 +25,7 @@ from dropship.api import ErrorOut
 from dropship.api_auth import RetailerApiRequest, api_actor, retailer_auth
 from dropship.api_pagination import CursorPagination
 from dropship.core.errors import DomainError, PermissionDenied
+from orders.models import Order
 from retailers import selectors, services
 from retailers.models import Listing, Retailer, Store
 from retailers.services.stores import PENDING_INSTALL_SECONDS
@@ -131,13 +133,29 @@ class ShopifyInstallOut(Schema):
 
 
 def _stores(retailer: Retailer) -> QuerySet[Store]:
+    """The retailer's stores with their counts, one subquery each (joining listings and orders
+    together would multiply the rows of a busy store)."""
+    listings = Listing.objects.filter(store=OuterRef("pk"))
+    orders = Order.objects.filter(store=OuterRef("pk"))
     return Store.objects.filter(retailer=retailer).annotate(
-        listing_count=Count(
-            "listings", filter=~Q(listings__status=Listing.Status.UNLISTED), distinct=True
+        listing_count=Coalesce(
+            Subquery(
+                listings.exclude(status=Listing.Status.UNLISTED)
+                .values("store")
+                .annotate(n=Count("pk"))
+                .values("n")
+            ),
+            0,
         ),
-        order_count=Count("orders", distinct=True),
-        last_synced_at=Max("listings__last_synced_at"),
-        last_order_at=Max("orders__created_at"),
+        order_count=Coalesce(
+            Subquery(orders.values("store").annotate(n=Count("pk")).values("n")), 0
+        ),
+        last_synced_at=Subquery(
+            listings.filter(last_synced_at__isnull=False)
+            .order_by("-last_synced_at")
+            .values("last_synced_at")[:1]
+        ),
+        last_order_at=Subquery(orders.order_by("-created_at").values("created_at")[:1]),
     )
 
 

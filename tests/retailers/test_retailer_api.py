@@ -1,6 +1,7 @@
 """The retailer API: stores, custom stores, orders, listings, pricing rules and import jobs."""
 
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -10,6 +11,7 @@ from orders.models import Order, Shipment
 from retailers.models import Listing, ListingVariant, PricingRule, Store
 from retailers.services import api_install_state, create_custom_store
 from tests import factories
+from tests.integrations.helpers import approve_in_shopify
 from tests.orders.pipeline import make_offer, make_supplier
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +66,8 @@ def test_a_retailer_connects_woocommerce_and_creates_a_pricing_rule_using_only_t
         "EUR",
         "Maple Woo",
     )
-    assert secret not in created.content.decode() and key not in created.content.decode()
+    assert secret not in created.content.decode()
+    assert key not in created.content.decode()
     assert len(site.webhooks) == 3
 
     listed = client.get("/api/v1/stores", **headers).json()
@@ -213,22 +216,18 @@ def test_shopify_install_answers_the_authorize_url_whose_state_the_callback_acce
     body = response.json()
     assert body["shop"] == "maple-and-co.myshopify.com"
     assert body["expires_in"] == 3600
-    assert "/admin/oauth/authorize?" in body["authorize_url"]
-    assert (
-        "shopify%2Fcallback" in body["authorize_url"] or "shopify/callback" in body["authorize_url"]
-    )
-    state = body["authorize_url"].split("state=")[1].split("&")[0]
-    from urllib.parse import unquote
-
-    assert api_install_state(unquote(state)) == {
-        "state": unquote(state),
-        "shop": "maple-and-co.myshopify.com",
-    }
+    url = urlsplit(body["authorize_url"])
+    query = parse_qs(url.query)
+    assert (url.netloc, url.path) == ("maple-and-co.myshopify.com", "/admin/oauth/authorize")
+    assert query["redirect_uri"] == [f"{settings.SITE_URL}/shopify/callback/"]
+    state = query["state"][0]
+    assert api_install_state(state) == {"state": state, "shop": "maple-and-co.myshopify.com"}
     assert api_install_state("forged") == {}
 
-    bad = _post(client, "/api/v1/stores/shopify-install", {"shop": "not a shop!"}, _auth(retailer))
-    assert bad.status_code == 422
-    assert bad.json()["field"] == "shop"
+    for shop in ("not a shop!", "[maple.myshopify.com"):  # "[" once made urllib raise: 500
+        bad = _post(client, "/api/v1/stores/shopify-install", {"shop": shop}, _auth(retailer))
+        assert bad.status_code == 422, shop
+        assert bad.json()["field"] == "shop"
 
 
 def test_disconnecting_a_custom_store_keeps_it_readable_and_is_safe_twice(client):
@@ -492,3 +491,32 @@ def test_listing_prices_are_set_by_api_and_a_price_below_cost_changes_nothing(cl
         for item in client.get("/api/v1/listings?status=UNLISTED", **headers).json()["items"]
     ] == [offer.listing_id]
     assert client.get("/api/v1/listings?status=ACTIVE", **headers).json()["items"] == []
+
+
+def test_a_shop_installed_from_the_api_url_is_attached_to_the_owner_who_signs_in(
+    client, shopify_sandbox
+):
+    member = factories.RetailerMemberFactory()
+    shop = "maple-and-co.myshopify.com"
+    shopify_sandbox.app.add_shop(shop)
+    answer = _post(
+        client, "/api/v1/stores/shopify-install", {"shop": shop}, _auth(member.retailer)
+    ).json()
+
+    callback = approve_in_shopify(answer["authorize_url"])  # the merchant approves in Shopify
+    client.force_login(member.user)  # in the browser signed in to Dropship
+    response = client.get("/shopify/callback/", callback)
+    assert response["Location"] == "/retailer/stores/shopify/finish/"
+    response = client.get("/retailer/stores/shopify/finish/")
+
+    assert response["Location"] == "/retailer/stores/"
+    store = Store.objects.get()
+    assert (store.retailer, store.domain, store.status) == (member.retailer, shop, "CONNECTED")
+
+
+def test_a_forged_install_state_is_refused_by_the_callback(client, shopify_sandbox):
+    response = client.get(
+        "/shopify/callback/", {"shop": "maple-and-co.myshopify.com", "state": "forged", "code": "x"}
+    )
+    assert response.status_code == 400
+    assert Store.objects.count() == 0
