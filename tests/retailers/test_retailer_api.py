@@ -37,6 +37,7 @@ ADDRESS = {
 
 
 # --- stores and pricing rules through the API only -------------------------------------------
+@pytest.mark.embedded  # README: the JSON API's retailer resources
 def test_a_retailer_connects_woocommerce_and_creates_a_pricing_rule_using_only_the_api(
     client, woo_sandbox
 ):
@@ -325,6 +326,7 @@ def test_a_supplier_key_answers_403(client, method, path):
 
 
 # --- a custom store end to end by the API ---------------------------------------------------
+@pytest.mark.embedded  # README: custom stores and manual orders
 @pytest.mark.django_db(transaction=True)  # the card charge runs when the order commits
 def test_a_custom_store_created_by_api_takes_an_order_the_supplier_ships_with_its_invoice_link(
     client, stripe_sandbox, settings
