@@ -19,6 +19,7 @@ from integrations.base import (
     StoreAuthError,
     StoreClient,
 )
+from integrations.custom import CustomStoreClient
 from integrations.shopify.client import ShopifyClient
 from integrations.shopify.webhooks import (
     FULFILLMENT_RELEASE_TOPICS,
@@ -72,6 +73,10 @@ def _record_served_version(store_id: int, requested: str, served: str) -> None:
 
 
 def get_store_client(*, store: Store) -> StoreClient:
+    """A custom store gets the client that calls nobody (integrations.custom): listing into it
+    records Dropship ids; every other platform gets its vendor client."""
+    if store.platform == store.Platform.CUSTOM:
+        return CustomStoreClient(name=store.name, currency=store.currency)
     return build_platform_client(store=store)
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
+from billing.models import Charge
 from dropship.core.money import ZERO, quantize
 from orders.models import Order, OrderEvent, OrderItem, Shipment, ShipmentItem, SupplierOrder
 from retailers.models import Retailer, Store
@@ -22,8 +24,15 @@ from suppliers.models import Supplier
 
 
 def list_orders_for_retailer(
-    *, retailer: Retailer, status: str = "", store_id: int | None = None, query: str = ""
+    *,
+    retailer: Retailer,
+    status: str = "",
+    store_id: int | None = None,
+    query: str = "",
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
 ) -> QuerySet[Order]:
+    """The retailer's orders, newest first; `created_from` is inclusive, `created_to` not."""
     orders = (
         Order.objects.filter(retailer=retailer)
         .select_related("store")
@@ -42,7 +51,21 @@ def list_orders_for_retailer(
         orders = orders.filter(store_id=store_id)
     if query:
         orders = orders.filter(Q(number__icontains=query) | Q(store_order_id=query))
+    if created_from is not None:
+        orders = orders.filter(created_at__gte=created_from)
+    if created_to is not None:
+        orders = orders.filter(created_at__lt=created_to)
     return orders
+
+
+def list_invoice_numbers_for_order(*, order: Order) -> dict[int, str]:
+    """{supplier order id: the number of the invoice its charge is on}, for invoiced ones (a
+    retailer on payment terms is invoiced monthly, a card charge once it is settled)."""
+    return dict(
+        Charge.objects.filter(supplier_order__order=order, invoice__isnull=False)
+        .order_by("pk")
+        .values_list("supplier_order_id", "invoice__number")
+    )
 
 
 def get_order_for_retailer(*, retailer: Retailer, order_id: int) -> Order:
@@ -51,7 +74,12 @@ def get_order_for_retailer(*, retailer: Retailer, order_id: int) -> Order:
             Prefetch(
                 "supplier_orders",
                 queryset=SupplierOrder.objects.select_related("supplier")
-                .prefetch_related(Prefetch("shipments", queryset=Shipment.objects.order_by("pk")))
+                .prefetch_related(
+                    Prefetch(
+                        "shipments",
+                        queryset=Shipment.objects.prefetch_related("items").order_by("pk"),
+                    )
+                )
                 .order_by("pk"),
             ),
             Prefetch(

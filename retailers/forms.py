@@ -3,7 +3,7 @@ from typing import Any, cast
 from django import forms
 
 from catalog.models import Category
-from dropship.core.money import quantize
+from dropship.core.money import CURRENCY_CHOICES, quantize
 from retailers.models import PricingRule, Store
 from retailers.services.pricing_rules import RuleInput, TierInput
 
@@ -39,6 +39,16 @@ class WooCommerceConnectForm(forms.Form):
         max_length=100,
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
     )
+
+
+class CustomStoreForm(forms.Form):
+    name = forms.CharField(
+        label="Store name",
+        max_length=255,
+        help_text="A shop on any other system, or “Phone orders”: it sends orders through our API "
+        "or the manual order form.",
+    )
+    currency = forms.ChoiceField(label="Currency", choices=CURRENCY_CHOICES, initial="USD")
 
 
 # --- pricing rules --------------------------------------------------------------------------

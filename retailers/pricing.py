@@ -37,7 +37,7 @@ NONE, END_99, END_95, WHOLE = "NONE", "END_99", "END_95", "WHOLE"
 
 
 class PricingRuleError(DomainError):
-    pass
+    status_code = 422
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,22 @@ def list_stores_with_health_for_retailer(*, retailer: Retailer) -> QuerySet[Stor
     )
 
 
+def list_custom_stores_for_retailer(*, retailer: Retailer) -> QuerySet[Store]:
+    """Connected custom stores: the ones manual orders can be placed into."""
+    return Store.objects.filter(
+        retailer=retailer, platform=Store.Platform.CUSTOM, status=Store.Status.CONNECTED
+    ).order_by("name", "pk")
+
+
+def list_orderable_variants_for_store(*, store: Store) -> QuerySet[ListingVariant]:
+    """The store's active listings' variants, for the manual order form."""
+    return (
+        ListingVariant.objects.filter(listing__store=store, listing__status=Listing.Status.ACTIVE)
+        .select_related("variant__product", "listing")
+        .order_by("listing__title", "variant__product__title", "variant__position", "pk")
+    )
+
+
 def get_store_for_retailer(*, retailer: Retailer, store_id: int) -> Store:
     return get_object_or_404(Store, pk=store_id, retailer=retailer)
 
@@ -184,9 +200,7 @@ def get_import_list_item_for_retailer(*, retailer: Retailer, item_id: int) -> Im
 
 
 def list_importable_stores_for_retailer(*, retailer: Retailer) -> QuerySet[Store]:
-    return Store.objects.filter(retailer=retailer, status=Store.Status.CONNECTED).exclude(
-        platform=Store.Platform.CUSTOM
-    )
+    return Store.objects.filter(retailer=retailer, status=Store.Status.CONNECTED)
 
 
 def list_import_jobs_for_retailer(*, retailer: Retailer, limit: int = 10) -> list[StoreImportJob]:
@@ -208,7 +222,7 @@ def list_import_items_for_job(*, job: StoreImportJob) -> QuerySet[StoreImportIte
 
 
 def list_listings_for_retailer(
-    *, retailer: Retailer, store_id: int | None = None, status: str = ""
+    *, retailer: Retailer, store_id: int | None = None, status: str = "", query: str = ""
 ) -> QuerySet[Listing]:
     """My products: listings with their store, product and variants (with current costs)."""
     listings = (
@@ -228,6 +242,8 @@ def list_listings_for_retailer(
         listings = listings.filter(store_id=store_id)
     if status:
         listings = listings.filter(Q(status=status) | Q(sync_status=status))
+    if query:
+        listings = listings.filter(Q(title__icontains=query) | Q(product__title__icontains=query))
     return listings
 
 

@@ -42,6 +42,7 @@ urlpatterns = [
         stores.connect_woocommerce,
         name="connect_woocommerce",
     ),
+    path("retailer/stores/custom/", stores.create_custom_store, name="create_custom_store"),
     path("retailer/stores/<int:store_id>/test/", stores.test_connection, name="test_connection"),
     path("retailer/stores/<int:store_id>/disconnect/", stores.disconnect, name="disconnect"),
     path(

@@ -85,7 +85,10 @@ class TokenGrant:
 
 def normalise_shop_domain(text: str) -> str:
     """`maple` or `https://maple.myshopify.com/` -> `maple.myshopify.com`; anything else refused."""
-    domain: str | None = shop_url.sanitize_shop_domain((text or "").strip().rstrip("/"))
+    try:
+        domain: str | None = shop_url.sanitize_shop_domain((text or "").strip().rstrip("/"))
+    except ValueError:  # urllib refuses it (an unbalanced "[" reads as a broken IPv6 address)
+        domain = None
     if not domain:
         raise DomainError(
             "Enter your shop's myshopify.com address, for example maple-and-co.myshopify.com.",

@@ -1,24 +1,32 @@
-"""Order endpoints for retailers: custom stores send orders, any retailer reads an order's status.
+"""Order endpoints for retailers: custom stores send orders, any retailer reads its orders.
 
 POST /api/v1/orders              a custom store's order (same shape as our OrderData DTO)
                                  201 created, 200 already received (same store order id)
+GET  /api/v1/orders              the retailer's orders: filters and cursor pagination
+GET  /api/v1/orders/{id}         one order: lines, supplier orders, shipments, invoice links
 GET  /api/v1/orders/{id}/status  status and tracking per supplier order
 """
 
-from __future__ import annotations
-
+from datetime import datetime
 from decimal import Decimal
+from typing import Any, Literal
 from uuid import UUID
 
-from ninja import Field, Router, Schema
+from django.conf import settings
+from django.urls import reverse
+from ninja import Field, Path, Query, Router, Schema
+from ninja.pagination import paginate
 
 from dropship.api import ErrorOut
 from dropship.api_auth import ApiRequest, organisation_auth
+from dropship.api_pagination import CursorPagination
 from dropship.core.errors import NotFound, PermissionDenied
 from integrations.base import OrderData, OrderLineData
 from orders import selectors
 from orders.services.intake import OrderIntakeError, receive_store_order
 from retailers.models import Retailer, Store
+
+MAX_ID = 2**31 - 1
 
 router = Router(tags=["orders"], auth=organisation_auth)
 
@@ -69,9 +77,13 @@ class TrackingOut(Schema):
     tracking_number: str
     tracking_url: str
     shipped_at: str | None
+    line_ids: list[int] = Field(
+        default_factory=list, description="Ids of the order's lines (`items`) in this parcel."
+    )
 
 
 class SupplierOrderStatusOut(Schema):
+    id: int = 0
     number: str
     status: str
     status_reason: str
@@ -79,20 +91,138 @@ class SupplierOrderStatusOut(Schema):
     tracking_number: str
     tracking_url: str
     shipments: list[TrackingOut]
+    invoice_url: str | None = Field(
+        None, description="The invoice this supplier order is billed on, once it is invoiced."
+    )
+
+
+ORDER_EXAMPLE: dict[str, Any] = {
+    "id": 812,
+    "number": "C-1001",
+    "store_order_id": "C-1001",
+    "store_id": 14,
+    "status": "SHIPPED",
+    "currency": "USD",
+    "retail_total": "49.98",
+    "created_at": "2026-12-07T18:03:11Z",
+    "review_reasons": "",
+    "created": False,
+    "invoice_url": "https://dropship.example/retailer/billing/invoices/INV-2026-000042/",
+    "items": [
+        {
+            "id": 3301,
+            "store_line_id": "L1",
+            "sku": "MUG-RED",
+            "title": "Red mug",
+            "quantity": 2,
+            "status": "SHIPPED",
+            "status_reason": "",
+        }
+    ],
+    "supplier_orders": [
+        {
+            "id": 977,
+            "number": "SO-000977",
+            "status": "SHIPPED",
+            "status_reason": "",
+            "carrier": "UPS",
+            "tracking_number": "1Z999AA10123456784",
+            "tracking_url": "https://www.ups.com/track?tracknum=1Z999AA10123456784",
+            "shipments": [
+                {
+                    "carrier": "UPS",
+                    "tracking_number": "1Z999AA10123456784",
+                    "tracking_url": "https://www.ups.com/track?tracknum=1Z999AA10123456784",
+                    "shipped_at": "2026-12-08T09:12:00Z",
+                    "line_ids": [3301],
+                }
+            ],
+            "invoice_url": "https://dropship.example/retailer/billing/invoices/INV-2026-000042/",
+        }
+    ],
+}
 
 
 class OrderOut(Schema):
+    model_config = {"json_schema_extra": {"examples": [ORDER_EXAMPLE]}}
+
     id: int
     number: str
     store_order_id: str
+    store_id: int = 0
     status: str
+    currency: str = "USD"
+    retail_total: Decimal = Decimal("0")
+    created_at: datetime | None = None
     review_reasons: str = Field(
         "",
         description="Why a fraud check holds the order for your review (status HELD_FOR_REVIEW).",
     )
     created: bool = False
+    invoice_url: str | None = Field(
+        None,
+        description="The invoice of the order's first invoiced supplier order (each supplier "
+        "order has its own `invoice_url`); null until the charge is invoiced.",
+    )
     items: list[ItemOut]
     supplier_orders: list[SupplierOrderStatusOut]
+
+
+class OrderSummaryOut(Schema):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    key: ORDER_EXAMPLE[key]
+                    for key in (
+                        "id",
+                        "number",
+                        "store_order_id",
+                        "store_id",
+                        "status",
+                        "currency",
+                        "retail_total",
+                        "created_at",
+                    )
+                }
+                | {"supplier_order_count": 1, "exception_count": 0}
+            ]
+        }
+    }
+
+    id: int
+    number: str
+    store_order_id: str
+    store_id: int
+    status: str
+    currency: str
+    retail_total: Decimal
+    created_at: datetime
+    supplier_order_count: int
+    exception_count: int
+
+
+class OrderFilters(Schema):
+    status: (
+        Literal[
+            "PENDING",
+            "AWAITING_PAYMENT",
+            "CONFIRMED",
+            "PARTIALLY_SHIPPED",
+            "SHIPPED",
+            "DELIVERED",
+            "CANCELLED",
+            "EXCEPTION",
+            "HELD_FOR_REVIEW",
+        ]
+        | None
+    ) = Field(None, description="Only orders in this status.")
+    store: int | None = Field(None, ge=1, le=MAX_ID, description="Only orders of this store id.")
+    created_from: datetime | None = Field(None, description="Created at or after (ISO 8601).")
+    created_to: datetime | None = Field(None, description="Created before (ISO 8601).")
+    q: str = Field(
+        "", max_length=100, description="Order number (part of it) or the store's order id."
+    )
 
 
 def _retailer(request: ApiRequest) -> Retailer:
@@ -121,15 +251,32 @@ def _store(retailer: Retailer, public_id: UUID | None) -> Store:
     return found[0]
 
 
+def _invoice_url(number: str | None) -> str | None:
+    if not number:
+        return None
+    return settings.SITE_URL + reverse("billing:invoice", args=[number])
+
+
 def _out(order, *, created: bool = False) -> OrderOut:
     """`order` as the selector loads it (supplier orders, shipments and items prefetched)."""
+    invoices = selectors.list_invoice_numbers_for_order(order=order)
+    shipped_lines = {
+        shipment.pk: [item.order_item_id for item in shipment.items.all()]
+        for so in order.supplier_orders.all()
+        for shipment in so.shipments.all()
+    }
     return OrderOut(
         id=order.pk,
         number=order.number,
         store_order_id=order.store_order_id,
+        store_id=order.store_id,
         status=order.status,
+        currency=order.currency,
+        retail_total=order.retail_total,
+        created_at=order.created_at,
         review_reasons=order.review_reasons if order.is_held_for_review else "",
         created=created,
+        invoice_url=_invoice_url(next(iter(invoices.values()), None)),
         items=[
             ItemOut(
                 id=item.pk,
@@ -144,6 +291,7 @@ def _out(order, *, created: bool = False) -> OrderOut:
         ],
         supplier_orders=[
             SupplierOrderStatusOut(
+                id=so.pk,
                 number=so.number,
                 status=so.status,
                 status_reason=so.status_reason,
@@ -156,9 +304,11 @@ def _out(order, *, created: bool = False) -> OrderOut:
                         tracking_number=shipment.tracking_number,
                         tracking_url=shipment.tracking_url,
                         shipped_at=shipment.shipped_at.isoformat() if shipment.shipped_at else None,
+                        line_ids=shipped_lines.get(shipment.pk, []),
                     )
                     for shipment in so.shipments.all()
                 ],
+                invoice_url=_invoice_url(invoices.get(so.pk)),
             )
             for so in order.supplier_orders.all()
         ],
@@ -172,6 +322,7 @@ def _out(order, *, created: bool = False) -> OrderOut:
         200: OrderOut,
         201: OrderOut,
         400: ErrorOut,
+        401: ErrorOut,
         403: ErrorOut,
         404: ErrorOut,
         422: ErrorOut,
@@ -179,7 +330,10 @@ def _out(order, *, created: bool = False) -> OrderOut:
 )
 def create_order(request: ApiRequest, payload: OrderIn):
     """Send a custom store's order: it is reserved, routed and sent to the suppliers at once,
-    unless a fraud check holds it for your review (status HELD_FOR_REVIEW, review_reasons)."""
+    unless a fraud check holds it for your review (status HELD_FOR_REVIEW, review_reasons).
+    Lines name a listed variant by its Dropship id (`store_variant_id`, `DSV-…`, from
+    `GET /api/v1/listings`) or its SKU. The answer links each supplier order's invoice
+    (`invoice_url`) once its charge is invoiced."""
     retailer = _retailer(request)
     store = _store(retailer, payload.store)
     data = OrderData(
@@ -213,9 +367,38 @@ def create_order(request: ApiRequest, payload: OrderIn):
 
 
 @router.get(
+    "",
+    operation_id="orders_api_list_orders",
+    response={200: list[OrderSummaryOut], 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},
+)
+@paginate(CursorPagination, ordering=("-created_at", "-id"))
+def list_orders(request: ApiRequest, filters: Query[OrderFilters]):
+    """Your orders, newest first, filtered by status, store, creation time and number."""
+    return selectors.list_orders_for_retailer(
+        retailer=_retailer(request),
+        status=filters.status or "",
+        store_id=filters.store,
+        query=filters.q.strip(),
+        created_from=filters.created_from,
+        created_to=filters.created_to,
+    )
+
+
+@router.get(
+    "/{order_id}",
+    operation_id="orders_api_get_order",
+    response={200: OrderOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
+def get_order(request: ApiRequest, order_id: int = Path(..., ge=1, le=MAX_ID)):
+    """One order: its lines, supplier orders, parcels with tracking numbers, invoice links."""
+    order = selectors.get_order_for_retailer(retailer=_retailer(request), order_id=order_id)
+    return 200, _out(order)
+
+
+@router.get(
     "/{order_id}/status",
     operation_id="orders_api_order_status",
-    response={200: OrderOut, 403: ErrorOut, 404: ErrorOut},
+    response={200: OrderOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
 )
 def order_status(request: ApiRequest, order_id: int):
     """The order's status, its lines and each supplier order's tracking."""

@@ -10,6 +10,7 @@ from orders.services.exceptions import (
     wait_for_stock,
 )
 from orders.services.intake import OrderIntakeError, receive_store_order
+from orders.services.manual import ManualLine, place_manual_order
 from orders.services.payment import (
     SupplierOrderPayment,
     pay_supplier_order,
@@ -22,6 +23,7 @@ from orders.services.routing import (
 )
 
 __all__ = [
+    "ManualLine",
     "OrderIntakeError",
     "OrderItemActionError",
     "SupplierOrderPayment",
@@ -32,6 +34,7 @@ __all__ = [
     "notify_supplier_of_cancellation",
     "pay_and_dispatch_order",
     "pay_supplier_order",
+    "place_manual_order",
     "receive_store_order",
     "retry_failed_payments",
     "retry_waiting_items",

@@ -7,6 +7,12 @@ app_name = "orders"
 urlpatterns = [
     path("retailer/analytics/", views.analytics, name="retailer_analytics"),
     path("retailer/orders/", views.order_list, name="retailer_list"),
+    path("retailer/orders/manual/", views.manual_order, name="retailer_manual"),
+    path(
+        "retailer/orders/manual/store/",
+        views.manual_orders_store,
+        name="retailer_manual_store",
+    ),
     path("retailer/orders/<int:order_id>/", views.order_detail, name="retailer_detail"),
     path(
         "retailer/orders/<int:order_id>/address/",

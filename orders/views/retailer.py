@@ -20,8 +20,12 @@ from dropship.core.errors import DomainError
 from dropship.core.spreadsheet_export import csv_response
 from orders import analytics as sales
 from orders import selectors
+from orders.forms import ManualOrderAddressForm
 from orders.models import FraudRule, Order, OrderItem
 from orders.services import exceptions, fraud, holds, payment
+from orders.services.manual import ManualLine, place_manual_order
+from retailers import selectors as retailer_selectors
+from retailers.services import get_or_create_manual_orders_store
 
 PAGE_SIZE = 50
 
@@ -52,6 +56,72 @@ def order_list(request: RetailerRequest) -> HttpResponse:
             "query": query,
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+@retailer_required
+def manual_order(request: RetailerRequest) -> HttpResponse:
+    """Type an order into a custom store (a phone order, or a sample to your own address)."""
+    retailer = request.retailer
+    stores = list(retailer_selectors.list_custom_stores_for_retailer(retailer=retailer))
+    wanted = request.POST.get("store") or request.GET.get("store", "")
+    store = next((s for s in stores if str(s.pk) == wanted), stores[0] if stores else None)
+    variants = (
+        list(retailer_selectors.list_orderable_variants_for_store(store=store)) if store else []
+    )
+    form = ManualOrderAddressForm(request.POST or None)
+    error, status = "", 200
+    if request.method == "POST" and store is not None:
+        quantities = {lv.pk: request.POST.get(f"qty_{lv.pk}", "").strip() for lv in variants}
+        try:
+            lines = [
+                ManualLine(listing_variant_id=pk, quantity=int(value))
+                for pk, value in quantities.items()
+                if value and value != "0"
+            ]
+        except ValueError:
+            lines, error = [], "Quantities are whole numbers."
+        if form.is_valid() and not error:
+            try:
+                result = place_manual_order(
+                    retailer=retailer,
+                    store=store,
+                    lines=lines,
+                    shipping_address=form.address(),
+                    shopper_email=form.cleaned_data["email"],
+                    actor=request.user,
+                )
+            except DomainError as exc:
+                error = exc.message
+            else:
+                assert result.order is not None  # noqa: S101  # the lines are the store's own
+                messages.success(request, f"Order {result.order.number} is placed.")
+                return redirect("orders:retailer_detail", order_id=result.order.pk)
+        status = 400
+    return render(
+        request,
+        "orders/retailer/manual_order.html",
+        {
+            "stores": stores,
+            "store": store,
+            "rows": [(lv, request.POST.get(f"qty_{lv.pk}", "")) for lv in variants],
+            "form": form,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@require_POST
+@retailer_required
+def manual_orders_store(request: RetailerRequest) -> HttpResponse:
+    """Create (or find) the retailer's "Manual orders" custom store, then back to the form."""
+    store = get_or_create_manual_orders_store(retailer=request.retailer, actor=request.user)
+    messages.success(
+        request,
+        f"{store.name} is ready: list products into it from your import list, then order them here.",
+    )
+    return redirect(f"{reverse('orders:retailer_manual')}?store={store.pk}")
 
 
 @require_GET

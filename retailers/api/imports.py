@@ -5,15 +5,17 @@ member's session. A store or job of another retailer answers 404.
 """
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import paginate
 
 from dropship.api import ErrorOut
 from dropship.api_auth import RetailerApiRequest, api_actor, retailer_auth
+from dropship.api_pagination import CursorPagination
 from retailers import selectors, services
-from retailers.models import PricingRule, Store
+from retailers.models import PricingRule, Store, StoreImportJob
 from retailers.services.importing import MAX_PRODUCTS_PER_JOB
 
 router = Router(auth=retailer_auth, tags=["retailer imports"])
@@ -49,13 +51,68 @@ class JobOut(Schema):
     finished_at: datetime | None
 
 
+class JobSummaryOut(Schema):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "id": 31,
+                    "store_id": 14,
+                    "status": "COMPLETED",
+                    "total": 25,
+                    "succeeded": 24,
+                    "failed": 1,
+                    "progress_percent": 100,
+                    "error": "",
+                    "created_at": "2026-12-07T18:00:00Z",
+                    "finished_at": "2026-12-07T18:01:10Z",
+                }
+            ]
+        }
+    }
+
+    id: int
+    store_id: int
+    status: str
+    total: int = Field(alias="total_count")
+    succeeded: int = Field(alias="succeeded_count")
+    failed: int = Field(alias="failed_count")
+    progress_percent: int
+    error: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class JobFilters(Schema):
+    store: int | None = Field(None, ge=1, le=2**31 - 1, description="Only this store's jobs.")
+    status: Literal["QUEUED", "RUNNING", "COMPLETED", "FAILED"] | None = None
+
+
+@router.get(
+    "/jobs",
+    response={200: list[JobSummaryOut], 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},
+    operation_id="retailers_api_list_jobs",
+)
+@paginate(CursorPagination, ordering=("-created_at", "-id"))
+def list_jobs(request: RetailerApiRequest, filters: Query[JobFilters]):
+    """Your import jobs, newest first: status and progress counts (`GET /api/v1/jobs/{id}`
+    lists a job's per-product errors)."""
+    jobs = StoreImportJob.objects.filter(retailer=request.retailer)
+    if filters.store:
+        jobs = jobs.filter(store_id=filters.store)
+    if filters.status:
+        jobs = jobs.filter(status=filters.status)
+    return jobs
+
+
 @router.post(
     "/products/import",
     response={202: JobCreatedOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut},
     operation_id="retailers_api_import_products",
 )
 def import_products(request: RetailerApiRequest, payload: ImportIn):
-    """Import catalog products into one of your stores. Answers 202 with the job to follow."""
+    """Import catalog products into one of your stores (a custom store too: its listings get
+    Dropship ids). Answers 202 with the job to follow."""
     store = get_object_or_404(Store, pk=payload.store_id, retailer=request.retailer)
     rule = (
         get_object_or_404(PricingRule, pk=payload.pricing_rule_id, retailer=request.retailer)

@@ -38,6 +38,8 @@ from retailers.services.quoting import PriceBook
 from retailers.services.store_push import (
     PricedVariant,
     ProductPush,
+    custom_product_id,
+    custom_variant_id,
     product_data,
     record_push_error,
     record_pushed_product,
@@ -195,7 +197,7 @@ def check_store_can_import(*, retailer: Retailer, store: Store) -> None:
             "imported into it.",
             field="store_id",
         )
-    if store.status != Store.Status.CONNECTED or store.platform == Store.Platform.CUSTOM:
+    if store.status != Store.Status.CONNECTED:
         raise ProductImportError(
             f"{store.name} is {store.get_status_display().lower()}; connect it before importing.",
             field="store_id",
@@ -379,6 +381,7 @@ def build_push(
     rule_row = book.rule_row(category_id=product.category_id, store=store)
     rule = book.rule_for(category_id=product.category_id, store=store)
     held = {lv.variant_id: lv for lv in listing.variants.all()} if listing is not None else {}
+    is_custom = store.platform == Store.Platform.CUSTOM
     variants = []
     for variant in product.variants.all():
         lv = held.get(variant.pk)
@@ -400,7 +403,8 @@ def build_push(
                 variant=variant,
                 price=price,
                 compare_at=compare_at,
-                store_variant_id=lv.store_variant_id if lv else "",
+                store_variant_id=(lv.store_variant_id if lv else "")
+                or (custom_variant_id(variant) if is_custom else ""),
                 inventory_item_id=lv.inventory_item_id if lv else "",
             )
         )
@@ -415,6 +419,8 @@ def build_push(
         pricing_rule=rule_row,
         is_sellable=listing is None or listing.status != Listing.Status.PAUSED,
         images=list(product.images.all()),
+        store_product_id=(listing.store_product_id if listing else "")
+        or (custom_product_id(product) if is_custom else ""),
     )
 
 

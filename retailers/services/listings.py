@@ -38,7 +38,7 @@ T = TypeVar("T")
 
 
 class ListingError(DomainError):
-    pass
+    status_code = 422
 
 
 def _enqueue_push(*, store_id: int, listing_ids: Iterable[int]) -> None:
@@ -103,6 +103,34 @@ def set_listing_variant_price(
     )
     _enqueue_push(store_id=lv.listing.store_id, listing_ids=[lv.listing_id])
     return lv
+
+
+@transaction.atomic
+def set_listing_prices(
+    *, listing: Listing, prices: dict[int, Decimal], actor: User | None = None
+) -> Listing:
+    """Several of a listing's variant prices at once ({listing variant id: price}): all are
+    checked against their wholesale cost before any is saved, then pushed once."""
+    variants = {
+        lv.pk: lv
+        for lv in ListingVariant.objects.filter(listing=listing).select_related(
+            "variant", "listing__store"
+        )
+    }
+    for index, (lv_id, price) in enumerate(prices.items()):
+        lv = variants.get(lv_id)
+        if lv is None:
+            raise ListingError(
+                f"Variant {lv_id} is not part of this listing.", field=f"variants.{index}.id"
+            )
+        try:
+            _check_price(listing_variant=lv, price=price)
+        except ListingError as exc:
+            raise ListingError(exc.message, field=f"variants.{index}.retail_price") from exc
+    for lv_id, price in prices.items():
+        set_listing_variant_price(listing_variant=variants[lv_id], price=price, actor=actor)
+    listing.refresh_from_db()
+    return listing
 
 
 def unlist_listing(*, listing: Listing, actor: User | None = None) -> Listing:

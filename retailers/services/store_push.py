@@ -46,6 +46,7 @@ class ProductPush:
     pricing_rule: PricingRule | None = None
     is_sellable: bool = True
     images: list[ProductImage] = field(default_factory=list)
+    store_product_id: str = ""  # the store's id of a product it has (or a custom store's own)
 
 
 def absolute_url(url: str) -> str:
@@ -105,9 +106,21 @@ def product_data(push: ProductPush, *, vendor: str = "") -> ProductData:
             for pv in push.variants
         ),
         is_published=push.is_sellable or push.listing is None,
-        store_product_id=push.listing.store_product_id if push.listing else "",
+        store_product_id=push.store_product_id
+        or (push.listing.store_product_id if push.listing else ""),
         handle=store_handle(product),
     )
+
+
+def custom_product_id(product: Product) -> str:
+    """The Dropship id a custom store knows a listed product by (one listing per store and
+    product, so the catalog id is unique in the store)."""
+    return f"DSP-{product.pk}"
+
+
+def custom_variant_id(variant: Variant) -> str:
+    """The Dropship id a custom store puts on an order line for this variant."""
+    return f"DSV-{variant.pk}"
 
 
 def store_handle(product: Product) -> str:

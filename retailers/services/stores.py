@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +26,7 @@ from dropship.accounts.services import email_organisation, notify
 from dropship.core.audit import record_audit
 from dropship.core.errors import DomainError
 from dropship.core.fields import decrypt_str, encrypt_str
+from dropship.core.money import CURRENCY_CHOICES
 from integrations import connect
 from integrations.base import StoreAuthError, StoreInfo, StorePermanentError, StoreTemporaryError
 from integrations.registry import build_platform_client, get_store_client
@@ -35,7 +37,7 @@ logger = logging.getLogger("retailers.services")
 
 
 class StoreConnectionError(DomainError):
-    pass
+    status_code = 422  # the input (address, keys, name) is what the store or we refused
 
 
 def _stores_url() -> str:
@@ -168,6 +170,37 @@ def start_shopify_install(*, params: dict[str, str]) -> tuple[str, str, str]:
 
 
 PENDING_INSTALL_SECONDS = 60 * 60
+API_INSTALL_SALT = "retailers.shopify.api-install"
+
+
+def start_shopify_install_for_api(*, retailer: Retailer, shop: str) -> tuple[str, str]:
+    """Shopify's authorize URL for a shop, asked for through the API: (url, shop domain).
+
+    No browser session carries the OAuth state here, so the state is signed (shop, retailer,
+    time) and the install callback accepts it for an hour; the merchant who approves is then
+    asked to sign in as the retailer's owner, as for an install from Shopify's admin."""
+    domain = connect.normalise_shopify_domain(shop)
+    _check_not_taken(retailer=retailer, platform=Store.Platform.SHOPIFY, domain=domain)
+    state = signing.dumps(
+        {"shop": domain, "retailer": retailer.pk, "nonce": secrets.token_urlsafe(8)},
+        salt=API_INSTALL_SALT,
+    )
+    url = connect.shopify_authorize_url(
+        shop=domain, state=state, redirect_uri=shopify_install_redirect_uri()
+    )
+    return url, domain
+
+
+def api_install_state(state: str) -> dict[str, str]:
+    """The pending install an API-issued state stands for ({"state", "shop"}), or {} when the
+    state is not ours or more than an hour old."""
+    try:
+        data = signing.loads(state, salt=API_INSTALL_SALT, max_age=PENDING_INSTALL_SECONDS)
+    except signing.BadSignature:
+        return {}
+    if not isinstance(data, dict) or not isinstance(data.get("shop"), str):
+        return {}
+    return {"state": state, "shop": data["shop"]}
 
 
 def seal_pending_install(*, shop: str, grant: connect.TokenGrant) -> dict[str, Any]:
@@ -327,6 +360,78 @@ def _save_connected_store(
         summary=f"{store.get_platform_display()} store {store.domain} connected",
     )
     return store
+
+
+# --- custom stores -------------------------------------------------------------------------------
+MANUAL_ORDERS_STORE_NAME = "Manual orders"
+_CURRENCIES = {code for code, _ in CURRENCY_CHOICES}
+
+
+def _custom_domain(public_id: uuid.UUID) -> str:
+    """A custom store has no address we call: its domain is its own id, unique by construction."""
+    return f"{public_id}.custom.dropship"
+
+
+def _check_custom_input(*, name: str, currency: str) -> tuple[str, str]:
+    name = " ".join(name.split())
+    if not name:
+        raise StoreConnectionError("Give the store a name.", field="name")
+    if len(name) > 255:
+        raise StoreConnectionError("The name is longer than 255 characters.", field="name")
+    currency = (currency or settings.DEFAULT_CURRENCY).strip().upper()
+    if currency not in _CURRENCIES:
+        raise StoreConnectionError(
+            f"Choose one of the currencies we handle ({', '.join(sorted(_CURRENCIES))}).",
+            field="currency",
+        )
+    return name, currency
+
+
+@transaction.atomic
+def create_custom_store(
+    *, retailer: Retailer, name: str, currency: str = "", actor: User | None = None
+) -> Store:
+    """A store on any shop system (or for phone and manual orders) that sends its orders to
+    `POST /api/v1/orders`: nothing is called, products listed into it get Dropship ids."""
+    name, currency = _check_custom_input(name=name, currency=currency)
+    public_id = uuid.uuid4()
+    store = Store.objects.create(
+        retailer=retailer,
+        public_id=public_id,
+        name=name,
+        platform=Store.Platform.CUSTOM,
+        domain=_custom_domain(public_id),
+        currency=currency,
+        status=Store.Status.CONNECTED,
+        connected_at=timezone.now(),
+    )
+    record_audit(
+        actor=actor, action="store.connected", target=store, summary=f"Custom store {name} created"
+    )
+    return store
+
+
+def get_or_create_manual_orders_store(*, retailer: Retailer, actor: User | None = None) -> Store:
+    """The retailer's "Manual orders" custom store, created on first use (samples, phone
+    orders). The oldest connected custom store of that name is reused."""
+    existing = (
+        Store.objects.filter(
+            retailer=retailer,
+            platform=Store.Platform.CUSTOM,
+            status=Store.Status.CONNECTED,
+            name=MANUAL_ORDERS_STORE_NAME,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if existing is not None:
+        return existing
+    return create_custom_store(
+        retailer=retailer,
+        name=MANUAL_ORDERS_STORE_NAME,
+        currency=retailer.currency,
+        actor=actor,
+    )
 
 
 # --- checks and disconnection --------------------------------------------------------------------

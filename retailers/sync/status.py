@@ -122,7 +122,12 @@ def _last_reconciliations_portable(store_ids: list[int]) -> QuerySet[StockReconc
 
 
 def list_store_sync_status(*, retailer: Retailer) -> list[StoreSyncStatus]:
-    stores = list(Store.objects.filter(retailer=retailer).exclude(status=Store.Status.DISCONNECTED))
+    # A custom store is never pushed to (its shop reads our API), so it has no sync to show.
+    stores = list(
+        Store.objects.filter(retailer=retailer)
+        .exclude(status=Store.Status.DISCONNECTED)
+        .exclude(platform=Store.Platform.CUSTOM)
+    )
     ids = [s.pk for s in stores]
     counts: dict[int, Mapping[str, Any]] = {
         row["store_id"]: row

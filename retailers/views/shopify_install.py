@@ -39,6 +39,8 @@ def shopify_app(request: HttpRequest) -> HttpResponse:
 def shopify_install_callback(request: HttpRequest) -> HttpResponse:
     """Shopify's redirect after the merchant approved: take the token pair, then attach it."""
     pending = request.session.pop(INSTALL_STATE_SESSION_KEY, None) or {}
+    if not pending:  # an install started through the API carries its own signed state
+        pending = services.api_install_state(request.GET.get("state", ""))
     try:
         grant, shop = services.receive_shopify_grant(
             params=request.GET.dict(),

@@ -8,12 +8,14 @@ from django.views.decorators.http import require_GET, require_POST
 from dropship.accounts.access import RetailerRequest, owner_required, retailer_required
 from dropship.core.errors import DomainError
 from retailers import selectors, services
-from retailers.forms import ShopifyConnectForm, WooCommerceConnectForm
+from retailers.forms import CustomStoreForm, ShopifyConnectForm, WooCommerceConnectForm
 
 SHOPIFY_OAUTH_SESSION_KEY = "shopify_oauth"
 
 
-def _stores_page(request: RetailerRequest, *, shopify_form=None, woo_form=None, status=200):
+def _stores_page(
+    request: RetailerRequest, *, shopify_form=None, woo_form=None, custom_form=None, status=200
+):
     retailer = request.retailer
     return render(
         request,
@@ -22,6 +24,7 @@ def _stores_page(request: RetailerRequest, *, shopify_form=None, woo_form=None, 
             "stores": selectors.list_stores_with_health_for_retailer(retailer=retailer),
             "shopify_form": shopify_form or ShopifyConnectForm(),
             "woo_form": woo_form or WooCommerceConnectForm(),
+            "custom_form": custom_form or CustomStoreForm(initial={"currency": retailer.currency}),
         },
         status=status,
     )
@@ -96,6 +99,29 @@ def connect_woocommerce(request: RetailerRequest) -> HttpResponse:
             )
             return redirect("retailers:stores")
     return _stores_page(request, woo_form=form, status=400)
+
+
+@require_POST
+@retailer_required
+@owner_required
+def create_custom_store(request: RetailerRequest) -> HttpResponse:
+    form = CustomStoreForm(request.POST)
+    if form.is_valid():
+        try:
+            store = services.create_custom_store(
+                retailer=request.retailer, actor=request.user, **form.cleaned_data
+            )
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request,
+                f"{store.name} is ready. List products into it from your import list; it takes "
+                f"orders at POST /api/v1/orders (store id {store.public_id}) or on the manual "
+                "order page.",
+            )
+            return redirect("retailers:stores")
+    return _stores_page(request, custom_form=form, status=400)
 
 
 @require_POST

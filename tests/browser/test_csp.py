@@ -107,6 +107,7 @@ def test_public_and_retailer_pages_work_under_the_policy(page):
         "/retailer/import-list/",
         "/retailer/products/",
         "/retailer/orders/",
+        "/retailer/orders/manual/",
         "/retailer/sync/",
         "/retailer/billing/",
         "/team/",
