@@ -196,6 +196,6 @@ def revoke_api_key(request: AuthenticatedRequest, api_key_id: int) -> HttpRespon
         )
     except ApiKey.DoesNotExist as exc:
         raise Http404 from exc
-    services.revoke_api_key(api_key=api_key)
+    services.revoke_api_key(api_key=api_key, revoked_by=request.user)
     messages.success(request, f"Key “{api_key.name}” revoked. Calls using it now get 401.")
     return redirect(reverse("accounts:api_keys"))
