@@ -133,7 +133,8 @@ api = DropshipApi(
     description=(
         "Suppliers push stock and fulfil orders; retailers import products and send orders. "
         "Every error is `application/problem+json` (RFC 9457) with a stable `code`; "
-        "see the README's API section for authentication, pagination and rate limits."
+        "the [integrator guide](/api/v1/guide) explains authentication, scopes, pagination, "
+        "idempotency, rate limits and the webhooks we send."
     ),
     urls_namespace="api",
 )

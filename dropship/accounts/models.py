@@ -25,6 +25,15 @@ def exactly_one_organisation(prefix: str) -> models.CheckConstraint:
 SCOPE_AREAS = ("catalog", "stock", "orders", "stores", "billing")
 SCOPE_ACCESSES = ("read", "write")
 ALL_SCOPES = tuple(f"{area}:{access}" for area in SCOPE_AREAS for access in SCOPE_ACCESSES)
+READ_SCOPES = tuple(scope for scope in ALL_SCOPES if scope.endswith(":read"))
+SUPPLIER_FULFILMENT_SCOPES = (
+    "catalog:read",
+    "stock:read",
+    "stock:write",
+    "orders:read",
+    "orders:write",
+)
+RETAILER_ORDER_SCOPES = ("catalog:read", "orders:read", "orders:write", "stores:read")
 
 
 def all_scopes() -> list[str]:
