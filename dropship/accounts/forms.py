@@ -104,7 +104,9 @@ class ApiKeyForm(forms.Form):
     name = forms.CharField(
         label="Key name", max_length=100, help_text="e.g. the system that will use it (ERP, WMS)."
     )
-    preset = forms.ChoiceField(label="What the key may do", widget=forms.RadioSelect)
+    preset = forms.ChoiceField(
+        label="What the key may do", widget=forms.RadioSelect, required=False
+    )
     scopes = forms.MultipleChoiceField(
         label="Scopes",
         required=False,
@@ -128,12 +130,12 @@ class ApiKeyForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        preset = data.get("preset")
+        preset = data.get("preset") or "full"
         if preset == "custom":
             if not data.get("scopes"):
                 self.add_error("scopes", "Tick at least one scope, or choose a preset.")
             data["chosen_scopes"] = list(data.get("scopes") or [])
-        elif preset:
+        else:
             data["chosen_scopes"] = list(self.presets[preset])
         return data
 
