@@ -87,7 +87,7 @@ class InsufficientScope(PermissionDenied):
             else "No API key may call this operation."
         )
         self.headers = {
-            "WWW-Authenticate": f'Bearer realm="Dropship API", error="insufficient_scope"'
+            "WWW-Authenticate": 'Bearer realm="Dropship API", error="insufficient_scope"'
             + (f', scope="{scope}"' if scope else "")
         }
 

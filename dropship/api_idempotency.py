@@ -18,8 +18,8 @@ import hashlib
 import re
 from collections.abc import Callable
 
-from django.http.request import RawPostDataException
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.request import RawPostDataException
 from django.utils import timezone
 
 from dropship.accounts.models import ApiKey, hash_token
@@ -59,7 +59,8 @@ def _caller_organisation(request: HttpRequest) -> Supplier | Retailer | None:
             .first()
         )
         return api_key.organisation if api_key is not None else None
-    membership = get_membership(user=getattr(request, "user", None))
+    user = getattr(request, "user", None)
+    membership = get_membership(user=user) if user is not None else None
     return membership.organisation if membership is not None else None
 
 

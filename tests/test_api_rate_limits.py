@@ -170,9 +170,7 @@ def test_webhooks_are_limited_per_source(client, settings, clock, db):
     settings.WEBHOOK_RATE_LIMIT_PER_SOURCE = "2/m"
 
     def deliver(slug: str):
-        return client.post(
-            f"/webhooks/supplier/{slug}/", b"{}", content_type="application/json"
-        )
+        return client.post(f"/webhooks/supplier/{slug}/", b"{}", content_type="application/json")
 
     burst = [deliver("acme") for _ in range(3)]
     other_source = deliver("globex")

@@ -124,12 +124,16 @@ class ApiKeyForm(forms.Form):
 
     def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.presets = {value: scopes for value, _, scopes in KEY_PRESETS[kind]}
-        self.fields["preset"].choices = [(value, label) for value, label, _ in KEY_PRESETS[kind]]
+        presets = KEY_PRESETS[OrganisationKind(kind)]
+        self.presets = {value: scopes for value, _, scopes in presets}
+        preset_field = self.fields["preset"]
+        assert isinstance(preset_field, forms.ChoiceField)  # noqa: S101  # declared above
+        preset_field.choices = [(value, label) for value, label, _ in presets]
         self.fields["preset"].initial = "full"
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         preset = data.get("preset") or "full"
         if preset == "custom":
             if not data.get("scopes"):

@@ -230,7 +230,7 @@ class ApiKey(TimeStampedModel):
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    scopes = models.JSONField(default=all_scopes, help_text="e.g. [\"orders:read\"]")
+    scopes = models.JSONField(default=all_scopes, help_text='e.g. ["orders:read"]')
     expires_at = models.DateTimeField(
         null=True, blank=True, help_text="Calls fail with 401 from then on; empty: never."
     )

@@ -229,9 +229,11 @@ def rotate_api_key(
     """A new key with the same name, scopes and expiry; the old one keeps working for `grace`
     (0: stops now), so the systems using it can switch without an outage. The secret is shown
     once."""
-    api_key = ApiKey.objects.select_for_update(of=("self",)).select_related(
-        "supplier", "retailer"
-    ).get(pk=api_key.pk)
+    api_key = (
+        ApiKey.objects.select_for_update(of=("self",))
+        .select_related("supplier", "retailer")
+        .get(pk=api_key.pk)
+    )
     if api_key.replaced_by_id is not None:
         raise DomainError("This key was already rotated; rotate its replacement instead.")
     if not api_key.is_active:

@@ -183,7 +183,9 @@ class ApiGuardMiddleware:
             for name, value, rate in budgets
         ]
         if over := [usage for usage in usages if usage.is_over]:
-            return _too_many(max(over, key=lambda usage: usage.seconds_left), "Rate limit exceeded.")
+            return _too_many(
+                max(over, key=lambda usage: usage.seconds_left), "Rate limit exceeded."
+            )
         response = _as_problem(self.get_response(request))
         if response.status_code == 401:
             _usage(request, group="api-auth-failures", key=ip, rate=failures_rate, increment=True)

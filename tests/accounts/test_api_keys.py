@@ -33,7 +33,13 @@ def test_the_keys_page_creates_a_key_with_a_preset_and_an_expiry(supplier_client
 
     secret = _secret_on(page)
     key = ApiKey.objects.get(supplier=supplier_client.supplier)
-    assert key.scopes == ["catalog:read", "stock:read", "stock:write", "orders:read", "orders:write"]
+    assert key.scopes == [
+        "catalog:read",
+        "stock:read",
+        "stock:write",
+        "orders:read",
+        "orders:write",
+    ]
     assert timedelta(days=29, hours=23) < key.expires_at - timezone.now() <= timedelta(days=30)
     assert key.created_by == supplier_client.supplier.memberships.get().user
     assert _me(supplier_client, secret).json()["scopes"] == key.scopes
@@ -80,7 +86,10 @@ def test_unknown_scopes_and_past_expiries_are_refused_naming_the_field():
             expires_at=timezone.now() - timedelta(seconds=1),
         )
 
-    assert (unknown.value.field, unknown.value.message) == ("scopes", "Unknown scope 'orders:admin'.")
+    assert (unknown.value.field, unknown.value.message) == (
+        "scopes",
+        "Unknown scope 'orders:admin'.",
+    )
     assert past.value.field == "expires_at"
     assert not ApiKey.objects.exists()
 
@@ -188,9 +197,7 @@ def test_the_keys_page_shows_last_use_address_scopes_and_expiry(supplier_client)
         scopes=["stock:write"],
         expires_at=timezone.now() + timedelta(days=3),
     )
-    ApiKey.objects.filter(pk=key.pk).update(
-        last_used_at=timezone.now(), last_used_ip="203.0.113.7"
-    )
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now(), last_used_ip="203.0.113.7")
 
     text = supplier_client.get(reverse("accounts:api_keys")).content.decode()
 
