@@ -70,6 +70,42 @@ IDEMPOTENCY_ERRORS = {
     "422": "A parameter or a body field is invalid; `field` and `errors` name it. Also: this "
     "`Idempotency-Key` was used for another request (`idempotency_key_reused`).",
 }
+# OpenAPI links: how one operation's answer feeds the next (clients and schemathesis' stateful
+# runs follow them). (method, path, status) -> {link name: (operationId, {parameter: value})}.
+LINKS: dict[tuple[str, str, str], dict[str, tuple[str, dict[str, str]]]] = {
+    ("get", "/api/v1/supplier/orders", "200"): {
+        "GetSupplierOrder": (
+            "orders_supplier_api_get_order",
+            {"supplier_order_id": "$response.body#/items/0/id"},
+        ),
+        "AcceptSupplierOrder": (
+            "orders_supplier_api_accept_order",
+            {"supplier_order_id": "$response.body#/items/0/id"},
+        ),
+        "ShipSupplierOrder": (
+            "orders_supplier_api_ship_order",
+            {"supplier_order_id": "$response.body#/items/0/id"},
+        ),
+    },
+    ("post", "/api/v1/supplier/orders/{supplier_order_id}/accept", "200"): {
+        "ShipAcceptedOrder": (
+            "orders_supplier_api_ship_order",
+            {"supplier_order_id": "$request.path.supplier_order_id"},
+        ),
+    },
+    ("get", "/api/v1/billing/invoices", "200"): {
+        "GetInvoice": ("billing_api_get_invoice", {"number": "$response.body#/items/0/number"}),
+    },
+    ("post", "/api/v1/orders", "201"): {
+        "GetOrderStatus": ("orders_api_order_status", {"order_id": "$response.body#/id"}),
+    },
+    ("post", "/api/v1/orders", "200"): {
+        "GetOrderStatus": ("orders_api_order_status", {"order_id": "$response.body#/id"}),
+    },
+    ("post", "/api/v1/products/import", "202"): {
+        "GetImportJob": ("retailers_api_get_job", {"job_id": "$response.body#/job_id"}),
+    },
+}
 AUTH_ERRORS = {
     "401": "Missing, malformed, unknown, revoked or expired credentials (see `WWW-Authenticate`).",
     "403": "Valid credentials that may not use this operation: a key of the other kind, or "
@@ -107,6 +143,12 @@ class DropshipApi(NinjaAPI):
                 for status, response in responses.items():
                     if int(status) >= 400:
                         response["content"] = problem
+                    links = LINKS.get((method, path, status))
+                    if links:
+                        response["links"] = {
+                            name: {"operationId": operation_id, "parameters": parameters}
+                            for name, (operation_id, parameters) in links.items()
+                        }
                 responses["429"]["headers"] = {
                     "Retry-After": {"schema": {"type": "integer"}},
                     "X-RateLimit-Limit": {"schema": {"type": "integer"}},
