@@ -30,6 +30,7 @@ from dropship.accounts.services import (
     record_idempotent_answer,
     release_idempotency_key,
 )
+from dropship.api_scopes import required_scope
 from dropship.core.problems import problem_response
 from retailers.models import Retailer
 from suppliers.models import Supplier
@@ -48,7 +49,8 @@ _FRESH_HEADERS = ("ratelimit-", "x-ratelimit-", "set-cookie", "vary", "retry-aft
 
 def _caller_organisation(request: HttpRequest) -> Supplier | Retailer | None:
     """Whose keys these are: the bearer key's organisation, or the signed-in member's. None when
-    the credentials are missing or bad (the operation answers 401 itself)."""
+    the credentials are missing or bad, or the key lacks the call's scope (the operation answers
+    401 or 403 itself, and a key never replays an answer it could not have got)."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         now = timezone.now()
@@ -58,7 +60,12 @@ def _caller_organisation(request: HttpRequest) -> Supplier | Retailer | None:
             .exclude(expires_at__lte=now)
             .first()
         )
-        return api_key.organisation if api_key is not None else None
+        if api_key is None:
+            return None
+        scope = required_scope(method=request.method or "POST", path=request.path)
+        if scope is None or (scope and not api_key.has_scope(scope)):
+            return None
+        return api_key.organisation
     user = getattr(request, "user", None)
     membership = get_membership(user=user) if user is not None else None
     return membership.organisation if membership is not None else None

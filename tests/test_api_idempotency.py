@@ -95,6 +95,21 @@ def test_keys_belong_to_one_organisation(client):
 
 
 @pytest.mark.django_db
+def test_a_key_without_the_scope_never_gets_a_replay(client):
+    supplier, _, secret = _setup()
+    _, reader = create_api_key(
+        organisation=supplier, name="Reports", created_by=None, scopes=["stock:read"]
+    )
+    _push(client, secret, 5)
+
+    refused = _push(client, reader, 5)
+
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "insufficient_scope"
+    assert "Idempotent-Replayed" not in refused
+
+
+@pytest.mark.django_db
 def test_calls_without_the_header_are_not_affected(client):
     _, variant, secret = _setup()
 

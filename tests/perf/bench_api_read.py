@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 
-from tests.perf._support import PYTHON, ROOT, bench_database, child_env, gunicorn_argv, run_child
+from tests.perf._support import ROOT, bench_database, child_env, gunicorn_argv, run_child
 
 ORGANISATIONS = 25  # of each kind: 50 keys
 ROWS = 40  # products per supplier, orders per retailer
@@ -104,7 +104,7 @@ def limiter() -> None:
                 "view_alone_us": round(plain, 1),
                 "view_with_limiter_us": round(with_guard, 1),
                 "limiter_added_us": round(with_guard - plain, 1),
-                "limiter_cache": os.environ.get("REDIS_URL") and "redis" or "local memory",
+                "limiter_cache": "redis" if os.environ.get("REDIS_URL") else "local memory",
             }
         )
     )
