@@ -10,7 +10,7 @@ from ninja.pagination import paginate
 from billing import selectors
 from dropship.api import ErrorOut
 from dropship.api_auth import ApiRequest, organisation_auth
-from dropship.api_pagination import BoundedLimitOffsetPagination
+from dropship.api_pagination import CursorPagination
 from dropship.core.errors import NotFound
 from retailers.models import Retailer
 
@@ -56,9 +56,9 @@ def _retailer(request: ApiRequest) -> Retailer:
 
 
 @router.get("/invoices", response={200: list[InvoiceOut], 401: ErrorOut, 404: ErrorOut})
-@paginate(BoundedLimitOffsetPagination)
+@paginate(CursorPagination, ordering=("-issued_at",))
 def list_invoices(request: ApiRequest):
-    """The caller's invoices, newest first."""
+    """The caller's invoices, newest first, a page at a time (`limit` + `cursor`)."""
     return selectors.list_invoices_for_retailer(retailer=_retailer(request))
 
 

@@ -3,14 +3,17 @@ dropship/api_auth.py. Domain errors become 4xx answers carrying the message a us
 """
 
 import logging
+from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Schema
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from dropship.api_auth import ApiRequest, organisation_auth
+from dropship.core.api_guard import rate_of
 from dropship.core.errors import DomainError
 from dropship.core.problems import PROBLEM_CONTENT_TYPE, problem_response
 from dropship.core.safe_json import BadJson, load_json
@@ -53,9 +56,60 @@ COMMON_ERRORS = {
     "422": "A parameter or a body field is invalid; `field` and `errors` name it.",
     "429": "Over the rate limit; retry after `Retry-After` seconds.",
 }
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Send the same key again (within 24 hours, with the same request) to get the "
+    "first answer again instead of doing the work twice; see the guide.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "example": "5f1c1a6e-3c1f-4d7e-9a55-0b6c1d2e3f40",
+}
+IDEMPOTENCY_ERRORS = {
+    "409": "The first request with this `Idempotency-Key` is still being answered.",
+    "422": "A parameter or a body field is invalid; `field` and `errors` name it. Also: this "
+    "`Idempotency-Key` was used for another request (`idempotency_key_reused`).",
+}
+# OpenAPI links: how one operation's answer feeds the next (clients and schemathesis' stateful
+# runs follow them). (method, path, status) -> {link name: (operationId, {parameter: value})}.
+LINKS: dict[tuple[str, str, str], dict[str, tuple[str, dict[str, str]]]] = {
+    ("get", "/api/v1/supplier/orders", "200"): {
+        "GetSupplierOrder": (
+            "orders_supplier_api_get_order",
+            {"supplier_order_id": "$response.body#/items/0/id"},
+        ),
+        "AcceptSupplierOrder": (
+            "orders_supplier_api_accept_order",
+            {"supplier_order_id": "$response.body#/items/0/id"},
+        ),
+        "ShipSupplierOrder": (
+            "orders_supplier_api_ship_order",
+            {"supplier_order_id": "$response.body#/items/0/id"},
+        ),
+    },
+    ("post", "/api/v1/supplier/orders/{supplier_order_id}/accept", "200"): {
+        "ShipAcceptedOrder": (
+            "orders_supplier_api_ship_order",
+            {"supplier_order_id": "$request.path.supplier_order_id"},
+        ),
+    },
+    ("get", "/api/v1/billing/invoices", "200"): {
+        "GetInvoice": ("billing_api_get_invoice", {"number": "$response.body#/items/0/number"}),
+    },
+    ("post", "/api/v1/orders", "201"): {
+        "GetOrderStatus": ("orders_api_order_status", {"order_id": "$response.body#/id"}),
+    },
+    ("post", "/api/v1/orders", "200"): {
+        "GetOrderStatus": ("orders_api_order_status", {"order_id": "$response.body#/id"}),
+    },
+    ("post", "/api/v1/products/import", "202"): {
+        "GetImportJob": ("retailers_api_get_job", {"job_id": "$response.body#/job_id"}),
+    },
+}
 AUTH_ERRORS = {
-    "401": "Missing, malformed, unknown or revoked credentials (see `WWW-Authenticate`).",
-    "403": "Valid credentials that may not use this operation (a key of the other kind).",
+    "401": "Missing, malformed, unknown, revoked or expired credentials (see `WWW-Authenticate`).",
+    "403": "Valid credentials that may not use this operation: a key of the other kind, or "
+    "without the scope it needs (`insufficient_scope`).",
 }
 
 
@@ -69,7 +123,7 @@ class DropshipApi(NinjaAPI):
         )
         problem = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
         for path, operations in schema["paths"].items():
-            for operation in operations.values():
+            for method, operation in operations.items():
                 # Routes declare statuses as ints, the extras below as strings: one key per
                 # status, or the JSON document repeats a key (Swagger UI refuses it).
                 responses: dict[str, Any] = {}
@@ -79,6 +133,9 @@ class DropshipApi(NinjaAPI):
                 extra = dict(COMMON_ERRORS)
                 if operation.get("security"):
                     extra.update(AUTH_ERRORS)
+                if method in {"post", "put", "patch", "delete"}:
+                    operation.setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
+                    extra.update(IDEMPOTENCY_ERRORS)
                 if "{" in path:
                     extra["404"] = "No such object of yours."
                 for status, description in extra.items():
@@ -86,6 +143,12 @@ class DropshipApi(NinjaAPI):
                 for status, response in responses.items():
                     if int(status) >= 400:
                         response["content"] = problem
+                    links = LINKS.get((method, path, status))
+                    if links:
+                        response["links"] = {
+                            name: {"operationId": operation_id, "parameters": parameters}
+                            for name, (operation_id, parameters) in links.items()
+                        }
                 responses["429"]["headers"] = {
                     "Retry-After": {"schema": {"type": "integer"}},
                     "X-RateLimit-Limit": {"schema": {"type": "integer"}},
@@ -112,7 +175,8 @@ api = DropshipApi(
     description=(
         "Suppliers push stock and fulfil orders; retailers import products and send orders. "
         "Every error is `application/problem+json` (RFC 9457) with a stable `code`; "
-        "see the README's API section for authentication, pagination and rate limits."
+        "the [integrator guide](/api/v1/guide) explains authentication, scopes, pagination, "
+        "idempotency, rate limits and the webhooks we send."
     ),
     urls_namespace="api",
 )
@@ -125,6 +189,7 @@ def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
         detail=exc.message,
         code=getattr(exc, "code", None),
         field=exc.field,
+        headers=getattr(exc, "headers", None),
     )
 
 
@@ -172,7 +237,7 @@ def authentication_error(request: HttpRequest, exc: AuthenticationError) -> Http
         status=401,
         code="invalid_api_key" if has_credentials else "authentication_required",
         detail=(
-            "That API key is malformed, unknown or revoked."
+            "That API key is malformed, unknown, revoked or expired."
             if has_credentials
             else "Send an API key: `Authorization: Bearer <key>`."
         ),
@@ -196,22 +261,72 @@ def unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     )
 
 
+class RateLimitOut(Schema):
+    limit: int = Field(description="Calls allowed per window for this key.")
+    window_seconds: int
+    policy: str = Field(description="As in the `RateLimit-Policy` header: `600;w=60`.")
+
+
 class MeOut(Schema):
-    kind: str
+    kind: str = Field(description="`supplier` or `retailer`.")
     organisation_id: int
     name: str
+    key_prefix: str | None = Field(description="The key's first characters; null for a session.")
+    scopes: list[str] | None = Field(
+        description="What the key may do; null for a dashboard session (its role decides)."
+    )
+    expires_at: datetime | None = Field(description="When the key stops working; null: never.")
+    rate_limit: RateLimitOut
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "kind": "supplier",
+                    "organisation_id": 7,
+                    "name": "Acme Wholesale",
+                    "key_prefix": "dsk_Xb3k",
+                    "scopes": ["catalog:read", "stock:write", "orders:read", "orders:write"],
+                    "expires_at": "2027-06-30T00:00:00Z",
+                    "rate_limit": {"limit": 600, "window_seconds": 60, "policy": "600;w=60"},
+                }
+            ]
+        }
+    }
 
 
-@api.get("/me", auth=organisation_auth, response={200: MeOut}, tags=["account"])
+@api.get(
+    "/me",
+    auth=organisation_auth,
+    response={200: MeOut, 401: ErrorOut, 403: ErrorOut},
+    tags=["account"],
+)
 def me(request: ApiRequest) -> MeOut:
-    """Which organisation the credentials belong to."""
+    """Which organisation the credentials belong to, what the key may do, until when, and its
+    rate limit."""
+    limit, window = rate_of(settings.API_RATE_LIMIT_PER_KEY)
     if request.supplier is not None:
-        return MeOut(
-            kind="supplier", organisation_id=request.supplier.pk, name=request.supplier.company_name
+        kind, organisation_id, name = (
+            "supplier",
+            request.supplier.pk,
+            request.supplier.company_name,
         )
-    assert request.retailer is not None  # noqa: S101  # the auth lets in one or the other
+    else:
+        assert request.retailer is not None  # noqa: S101  # the auth lets in one or the other
+        kind, organisation_id, name = (
+            "retailer",
+            request.retailer.pk,
+            request.retailer.business_name,
+        )
+    key = request.api_key
     return MeOut(
-        kind="retailer", organisation_id=request.retailer.pk, name=request.retailer.business_name
+        kind=kind,
+        organisation_id=organisation_id,
+        name=name,
+        key_prefix=key.prefix if key else None,
+        scopes=list(key.scopes) if key else None,
+        expires_at=key.expires_at if key else None,
+        rate_limit=RateLimitOut(limit=limit, window_seconds=window, policy=f"{limit};w={window}"),
     )
 
 

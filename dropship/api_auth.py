@@ -3,9 +3,10 @@
 Bearer API keys identify a supplier (dsk_) or a retailer (drk_); the dashboards' own calls use the
 session (with CSRF). Both attach the caller's organisation to the request (`request.supplier`,
 `request.retailer`, `request.api_key`). `organisation_auth` accepts either kind of organisation,
-`supplier_auth` and `retailer_auth` only their own. Missing, malformed, unknown or revoked
+`supplier_auth` and `retailer_auth` only their own. Missing, malformed, unknown, revoked or expired
 credentials answer 401 (with `WWW-Authenticate`); valid credentials of the other kind of
-organisation answer 403.
+organisation answer 403, and so does a key without the scope the call needs
+(dropship/api_scopes.py: `insufficient_scope`, naming it). Session calls keep role-based rights.
 The class names are the security schemes' names in the OpenAPI document. Public endpoints that
 show more to a retailer ask `viewing_retailer(request)`.
 """
@@ -20,6 +21,8 @@ from dropship.accounts.mfa import has_passed_mfa
 from dropship.accounts.models import ApiKey, Membership, User
 from dropship.accounts.selectors import get_membership
 from dropship.accounts.services import authenticate_api_key
+from dropship.api_scopes import required_scope
+from dropship.core.api_guard import client_ip
 from dropship.core.errors import PermissionDenied
 from retailers.models import Retailer
 from suppliers.models import Supplier
@@ -73,17 +76,53 @@ def _has_required_second_factor(request: HttpRequest, membership: Membership) ->
     return not membership.organisation.is_mfa_required or has_passed_mfa(request)
 
 
+class InsufficientScope(PermissionDenied):
+    code = "insufficient_scope"
+
+    def __init__(self, scope: str | None) -> None:
+        super().__init__(
+            f"This key lacks the scope {scope}: create or rotate a key with it on the API keys "
+            "page."
+            if scope
+            else "No API key may call this operation."
+        )
+        self.headers = {
+            "WWW-Authenticate": 'Bearer realm="Dropship API", error="insufficient_scope"'
+            + (f', scope="{scope}"' if scope else "")
+        }
+
+
+def check_scope(request: HttpRequest, api_key: ApiKey) -> None:
+    """The key holds the scope this call's address and method need; a path in no area is
+    refused (fail closed)."""
+    scope = required_scope(method=request.method or "GET", path=request.path)
+    if scope == "":
+        return
+    if scope is None or not api_key.has_scope(scope):
+        raise InsufficientScope(scope)
+
+
+def _authenticate_key(request: HttpRequest, token: str) -> ApiKey | None:
+    return authenticate_api_key(secret=token, ip=client_ip(request))
+
+
 class ApiKeyAuth(HttpBearer):
-    """`Authorization: Bearer <key>` with a supplier (dsk_) or retailer (drk_) key."""
+    """`Authorization: Bearer <key>` with a supplier (dsk_) or retailer (drk_) key holding the
+    scope the call needs."""
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
-        api_key = authenticate_api_key(secret=token)
+        api_key = _authenticate_key(request, token)
         if api_key is None:
             return None
+        self.check_kind(api_key)
+        check_scope(request, api_key)
         _attach_organisation(
             request, supplier=api_key.supplier, retailer=api_key.retailer, api_key=api_key
         )
         return api_key
+
+    def check_kind(self, api_key: ApiKey) -> None:
+        """Either kind of organisation may call; the subclasses narrow it."""
 
 
 class SessionOrganisationAuth(APIKeyCookie):
@@ -121,11 +160,9 @@ RETAILERS_ONLY = "This operation is for retailers: use a retailer API key (drk_â
 
 
 class SupplierKeyAuth(ApiKeyAuth):
-    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
-        api_key = super().authenticate(request, token)
-        if api_key is not None and api_key.supplier_id is None:
+    def check_kind(self, api_key: ApiKey) -> None:
+        if api_key.supplier_id is None:
             raise PermissionDenied(SUPPLIERS_ONLY)
-        return api_key
 
 
 class SupplierSessionAuth(SessionOrganisationAuth):
@@ -137,11 +174,9 @@ class SupplierSessionAuth(SessionOrganisationAuth):
 
 
 class RetailerKeyAuth(ApiKeyAuth):
-    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
-        api_key = super().authenticate(request, token)
-        if api_key is not None and api_key.retailer_id is None:
+    def check_kind(self, api_key: ApiKey) -> None:
+        if api_key.retailer_id is None:
             raise PermissionDenied(RETAILERS_ONLY)
-        return api_key
 
 
 class RetailerSessionAuth(SessionOrganisationAuth):
@@ -158,9 +193,10 @@ def viewing_retailer(request: HttpRequest) -> Retailer | None:
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
-        api_key = authenticate_api_key(secret=token.strip()) if scheme.lower() == "bearer" else None
+        api_key = _authenticate_key(request, token.strip()) if scheme.lower() == "bearer" else None
         if api_key is None:
             raise AuthenticationError
+        check_scope(request, api_key)
         return api_key.retailer
     membership = get_membership(user=request.user)
     if membership is None or not _has_required_second_factor(request, membership):

@@ -103,6 +103,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Rate limits and the one error shape for everything under /api/.
     "dropship.core.api_guard.ApiGuardMiddleware",
+    # Inside the rate limits: a write sent again with its Idempotency-Key gets the first answer.
+    "dropship.api_idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # After authentication: staff reach the admin, and members of a team that requires it reach
@@ -269,6 +271,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "reconcile-store-inventory": {
         "task": "retailers.sync.tasks.reconcile_inventory_task",
         "schedule": timedelta(minutes=5),
+    },
+    "purge-idempotency-records": {
+        "task": "dropship.accounts.tasks.purge_idempotency_records_task",
+        "schedule": timedelta(hours=1),
     },
     "poll-supplier-feeds": {
         "task": "suppliers.feed_tasks.poll_supplier_feeds_task",
@@ -604,4 +610,21 @@ if not DEBUG and ACCOUNT_EMAIL_VERIFICATION != "mandatory":
 API_RATE_LIMIT_PER_KEY = env.str("API_RATE_LIMIT_PER_KEY", default="600/m")
 API_RATE_LIMIT_PER_IP = env.str("API_RATE_LIMIT_PER_IP", default="300/m")
 API_RATE_LIMIT_AUTH_FAILURES_PER_IP = env.str("API_RATE_LIMIT_AUTH_FAILURES_PER_IP", default="20/m")
+# Every call from one address, whatever its credentials (many keys behind one address).
+API_RATE_LIMIT_PER_IP_TOTAL = env.str("API_RATE_LIMIT_PER_IP_TOTAL", default="3000/m")
+# Own budgets per caller for the expensive operations, on top of the general one ("METHOD path").
+API_RATE_LIMIT_EXPENSIVE: dict[str, str] = {
+    "GET /api/v1/catalog/search": env.str("API_RATE_LIMIT_CATALOG_SEARCH", default="60/m"),
+    "POST /api/v1/supplier/inventory": env.str("API_RATE_LIMIT_STOCK_BATCH", default="30/m"),
+    "POST /api/v1/orders": env.str("API_RATE_LIMIT_ORDER_INTAKE", default="300/m"),
+}
+# Inbound webhooks per source (vendor + the shop or supplier it speaks for): generous, because a
+# bulk edit in a shop sends hundreds at once and the vendors deliver again after a 429.
+WEBHOOK_RATE_LIMIT_PER_SOURCE = env.str("WEBHOOK_RATE_LIMIT_PER_SOURCE", default="3000/m")
+
+# --- JSON API idempotency keys (dropship/api_idempotency.py) --------------------------------------
+# The first answer to a write sent with an Idempotency-Key is replayed for this long; a call
+# still unanswered after API_IDEMPOTENCY_STALE is presumed dead and its key may be used again.
+API_IDEMPOTENCY_TTL = timedelta(hours=env.int("API_IDEMPOTENCY_TTL_HOURS", default=24))
+API_IDEMPOTENCY_STALE = timedelta(minutes=5)
 RATELIMIT_CACHE_PREFIX = "ratelimit:"

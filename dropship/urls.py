@@ -7,6 +7,7 @@ from django.urls import include, path
 from catalog import urls as catalog_urls
 from dropship.accounts import views as account_views
 from dropship.api import api
+from dropship.api_guide import api_guide
 from dropship.core import views as core_views
 from orders.webhooks.supplier import supplier_webhook
 from retailers.urls import catalog_browse_urlpatterns
@@ -27,6 +28,7 @@ urlpatterns = [
     path("team/", include("dropship.accounts.urls")),
     path("privacy/", include("privacy.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/guide", api_guide, name="api_guide"),
     path("api/v1/", api.urls),
     path("webhooks/", include("integrations.urls")),
     path("", include("suppliers.urls")),

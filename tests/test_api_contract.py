@@ -2,12 +2,15 @@
 valid and invalid requests for every operation, sends them with a supplier's and a retailer's API
 key, and checks every answer: no 5xx, a documented status code and content type, and a body that
 matches the documented schema. Examples per operation are bounded and derandomized, so the run is
-the same on every machine and short enough for `make test`.
+the same on every machine and short enough for `make test`. Every status the document lists for
+an operation must be answered at least once in the run, or be in NOT_REACHED_BY_FUZZING with the
+reason and the test that proves it instead. The run prints its operations, cases and time.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import time
+from collections import Counter, defaultdict
 
 import pytest
 import schemathesis
@@ -26,6 +29,63 @@ from dropship.accounts.services import create_api_key
 from tests import factories
 
 EXAMPLES_PER_OPERATION = 8
+# Documented statuses a fuzzer with valid keys cannot provoke, and where each is proven instead.
+NOT_REACHED_BY_FUZZING = {
+    "400": "a control character (the input guard) or a value the operation refuses itself: eight "
+    "examples do not always send one; tests/test_bad_input_sweep.py sweeps every path",
+    "401": "the run sends valid keys; tests/test_api_scopes.py::test_401_403_404_matrix",
+    "403": "the run's keys hold every scope; tests/test_api_scopes.py (insufficient_scope, the "
+    "other kind's key, a team's second factor in tests/accounts/test_mfa.py)",
+    "409": "a state conflict or an Idempotency-Key still in progress needs a prepared state or a "
+    "concurrent call; tests/test_api_idempotency.py, tests/orders/test_fulfilment_concurrency.py",
+    "413": "no body over 10 MB is generated; tests/test_api_errors.py",
+    "429": "the limiter is raised for the run; tests/test_api_rate_limits.py",
+}
+_EXISTING = "needs an existing object of the caller's, which random ids do not find; "
+_FREE_TEXT = "no parameter the fuzzer can make invalid (none, or free text the operation checks "
+_FREE_TEXT += "itself and answers 400); the 422 is the common answer every operation documents"
+NOT_REACHED_BY_OPERATION = {
+    "GET /api/v1/me": {"422": _FREE_TEXT},
+    "GET /api/v1/sync/status": {"422": _FREE_TEXT},
+    "GET /api/v1/analytics/sales": {"422": _FREE_TEXT},
+    "GET /api/v1/catalog/search": {"422": _FREE_TEXT},
+    "GET /api/v1/suppliers": {"422": _FREE_TEXT},
+    "GET /api/v1/suppliers/{supplier_id}/products": {
+        "200": _EXISTING + "tests/retailers/test_catalog_api.py",
+        "422": _FREE_TEXT,
+    },
+    "GET /api/v1/billing/invoices/{number}": {
+        "200": _EXISTING + "tests/billing/test_invoices.py",
+        "422": _FREE_TEXT,
+    },
+    "GET /api/v1/jobs/{job_id}": {"200": _EXISTING + "tests/retailers/test_import_api.py"},
+    "GET /api/v1/orders/{order_id}/status": {"200": _EXISTING + "tests/orders/test_api.py"},
+    "GET /api/v1/supplier/orders/{supplier_order_id}": {
+        "200": _EXISTING + "the stateful run below, tests/orders/test_supplier_api.py"
+    },
+    "POST /api/v1/supplier/orders/{supplier_order_id}/accept": {
+        "200": _EXISTING + "the stateful run below, tests/orders/test_supplier_api.py",
+    },
+    "POST /api/v1/supplier/orders/{supplier_order_id}/reject": {
+        "200": _EXISTING + "tests/orders/test_fulfilment.py"
+    },
+    "POST /api/v1/supplier/orders/{supplier_order_id}/ship": {
+        "200": _EXISTING + "the stateful run below, tests/orders/test_supplier_api.py"
+    },
+    "PUT /api/v1/supplier/variants/{sku}/inventory": {
+        "200": _EXISTING + "(a SKU of the supplier's); tests/catalog/test_api.py"
+    },
+    "POST /api/v1/orders": {
+        "200": "a repeat of an order already received (a store order id the fuzzer would have "
+        "to send twice); tests/orders/test_api.py",
+        "201": "lines that match the retailer's listings, which random bodies do not; "
+        "tests/orders/test_api.py",
+    },
+    "POST /api/v1/products/import": {
+        "202": _EXISTING + "(products of active suppliers and a store); "
+        "tests/retailers/test_import_api.py"
+    },
+}
 CHECKS = [
     schemathesis.checks.not_a_server_error,
     status_code_conformance,
@@ -49,6 +109,7 @@ def _keys() -> dict[str, str]:
     supplier = factories.SupplierFactory()
     product = factories.ProductFactory(supplier=supplier)
     factories.VariantFactory(product=product, sku="SKU-1", stock_on_hand=5)
+    factories.make_supplier_order(supplier=supplier)  # the orders list has one to follow links to
     retailer = factories.RetailerFactory()
     factories.StoreFactory(retailer=retailer)
     _, supplier_key = create_api_key(organisation=supplier, name="fuzz", created_by=None)
@@ -57,9 +118,15 @@ def _keys() -> dict[str, str]:
 
 
 def _check_operation(
-    operation, mode, key_name: str, headers: dict, failures: list[str], counts: Counter
+    operation,
+    mode,
+    key_name: str,
+    headers: dict,
+    failures: list[str],
+    counts: Counter,
+    seen: dict[str, set[str]],
 ) -> None:
-    seen: set[str] = set()
+    titles: set[str] = set()
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
@@ -79,14 +146,15 @@ def _check_operation(
             transaction.savepoint_rollback(savepoint)
         counts["cases"] += 1
         counts["server errors"] += response.status_code >= 500
+        seen[f"{operation.method.upper()} {operation.path}"].add(str(response.status_code))
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
         except (Exception, BaseExceptionGroup) as exc:  # one failure or a group of them
             counts["failed checks"] += 1
             for failure in getattr(exc, "exceptions", [exc]):
                 title = getattr(failure, "title", type(failure).__name__)
-                if title not in seen:
-                    seen.add(title)
+                if title not in titles:
+                    titles.add(title)
                     failures.append(
                         f"{operation.method.upper()} {operation.path} [{key_name}] "
                         f"{response.status_code}: {title}"
@@ -95,25 +163,94 @@ def _check_operation(
     check()
 
 
-def run_contract(app) -> tuple[list[str], Counter]:
+def run_contract(app) -> tuple[list[str], Counter, list[str]]:
     """Every failure as `METHOD path [key] status: what`, once per operation, key and check;
-    and how many cases ran, answered 5xx and failed a check."""
+    how many operations and cases ran, answered 5xx and failed a check; and the documented
+    statuses no case reached (outside NOT_REACHED_BY_FUZZING)."""
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     failures: list[str] = []
     counts: Counter = Counter()
+    seen: dict[str, set[str]] = defaultdict(set)
+    documented: dict[str, set[str]] = {}
+    started = time.monotonic()
     for key_name, key in _keys().items():
         headers = {"Authorization": f"Bearer {key}"}
         for result in schema.get_all_operations():
+            operation = result.ok()
+            label = f"{operation.method.upper()} {operation.path}"
+            documented[label] = {str(status) for status in operation.definition.raw["responses"]}
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                _check_operation(result.ok(), mode, key_name, headers, failures, counts)
-    return failures, counts
+                _check_operation(operation, mode, key_name, headers, failures, counts, seen)
+    counts["operations"] = len(documented)
+    counts["seconds"] = round(time.monotonic() - started)
+    unreached = [
+        f"{label} {status}"
+        for label, statuses in sorted(documented.items())
+        for status in sorted(
+            statuses
+            - seen[label]
+            - set(NOT_REACHED_BY_FUZZING)
+            - set(NOT_REACHED_BY_OPERATION.get(label, {}))
+        )
+    ]
+    return failures, counts, unreached
 
 
 @pytest.mark.django_db
 def test_every_operation_answers_as_documented_for_supplier_and_retailer_keys(wsgi_app, settings):
     settings.API_RATE_LIMIT_PER_KEY = "100000/m"  # the limiter has its own tests
-    failures, counts = run_contract(wsgi_app)
+    failures, counts, unreached = run_contract(wsgi_app)
 
-    print(dict(counts), *failures, sep="\n")  # noqa: T201  # the list in the report when it fails
+    print(dict(counts), *failures, *unreached, sep="\n")  # noqa: T201  # the lists when it fails
 
     assert failures == []
+    assert unreached == []
+
+
+@pytest.mark.django_db
+def test_linked_operations_answer_as_documented_in_sequence(wsgi_app, settings):
+    """Stateful: schemathesis follows the document's links (dropship/api.py LINKS: a listed
+    supplier order is fetched, accepted and shipped; a created order's status read; an import
+    job polled), each step on the state the previous ones left."""
+    settings.API_RATE_LIMIT_PER_KEY = "100000/m"
+    settings.API_RATE_LIMIT_PER_IP_TOTAL = "100000/m"
+    keys = _keys()
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", wsgi_app)
+    calls: Counter = Counter()
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case):
+            kind = "supplier" if case.path.startswith("/api/v1/supplier/") else "retailer"
+            return {"headers": {"Authorization": f"Bearer {keys[kind]}"}}
+
+        def call(self, case, **kwargs):
+            # A step's writes stay for the next steps; a failed one is undone (and reported).
+            savepoint = transaction.savepoint()
+            response = case.call(**kwargs)
+            if response.status_code >= 500:
+                transaction.savepoint_rollback(savepoint)
+            else:
+                transaction.savepoint_commit(savepoint)
+            calls[f"{case.method} {case.path} {response.status_code}"] += 1
+            return response
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    Workflow.run(
+        settings=_stateful_settings(),
+    )
+
+    print(sum(calls.values()), "stateful calls", dict(calls))  # noqa: T201
+    assert any(label.startswith("POST /api/v1/supplier/orders/") for label in calls)
+
+
+def _stateful_settings():
+    return settings(
+        max_examples=12,
+        stateful_step_count=4,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )

@@ -55,9 +55,9 @@ def test_paging_parameters_out_of_range_answer_422_naming_the_parameter(
 
 
 @pytest.mark.parametrize(
-    ("query", "field"), [({"limit": HUGE}, "limit"), ({"offset": HUGE}, "offset")]
+    ("query", "field"), [({"limit": HUGE}, "limit"), ({"cursor": "tampered"}, "cursor")]
 )
-def test_huge_limit_or_offset_on_invoices_answers_422_naming_it(
+def test_huge_limit_or_tampered_cursor_on_invoices_answers_422_naming_it(
     client, retailer_secret, query, field
 ):
     response = client.get("/api/v1/billing/invoices", query, **_bearer(retailer_secret))

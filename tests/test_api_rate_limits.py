@@ -104,3 +104,82 @@ def test_behind_the_proxy_the_client_ip_is_the_one_the_proxy_appended(client, se
     )
 
     assert (first.status_code, spoofed.status_code) == (200, 429)
+
+
+def test_every_answer_carries_the_ratelimit_fields_with_the_policy(
+    client, settings, clock, supplier_secret
+):
+    settings.API_RATE_LIMIT_PER_KEY = "5/m"
+
+    answer = _me(client, supplier_secret)
+
+    assert answer.status_code == 200
+    assert (
+        answer["RateLimit-Limit"],
+        answer["RateLimit-Remaining"],
+        answer["RateLimit-Policy"],
+    ) == ("5", "4", "5;w=60")
+    assert 1 <= int(answer["RateLimit-Reset"]) <= 60
+
+
+def test_an_expensive_operation_has_its_own_budget_on_top_of_the_keys(
+    client, settings, clock, supplier_secret
+):
+    settings.API_RATE_LIMIT_EXPENSIVE = {"POST /api/v1/supplier/inventory": "2/m"}
+
+    def push():
+        return client.post(
+            "/api/v1/supplier/inventory",
+            {"items": [{"sku": "NONE", "quantity": 1}]},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {supplier_secret}",
+        )
+
+    batches = [push() for _ in range(3)]
+    other_call = _me(client, supplier_secret)
+    clock.now += 60
+    recovered = push()
+
+    assert [r.status_code for r in batches] == [200, 200, 429]
+    assert batches[1]["RateLimit-Remaining"] == "0"
+    assert batches[1]["RateLimit-Policy"] == "2;w=60"
+    assert 1 <= int(batches[2]["Retry-After"]) <= 60
+    assert other_call.status_code == 200
+    assert recovered.status_code == 200
+
+
+def test_all_calls_from_one_address_share_a_budget_whatever_the_key(
+    client, settings, clock, supplier_secret
+):
+    settings.API_RATE_LIMIT_PER_IP_TOTAL = "3/m"
+    other_secret = create_api_key(
+        organisation=factories.SupplierFactory(), name="Other", created_by=None
+    )[1]
+
+    answers = [
+        _me(client, secret).status_code
+        for secret in (supplier_secret, other_secret, supplier_secret, other_secret)
+    ]
+    elsewhere = _me(client, other_secret, ip="198.51.100.9")
+
+    assert answers == [200, 200, 200, 429]
+    assert elsewhere.status_code == 200
+
+
+def test_webhooks_are_limited_per_source(client, settings, clock, db):
+    settings.WEBHOOK_RATE_LIMIT_PER_SOURCE = "2/m"
+
+    def deliver(slug: str):
+        return client.post(f"/webhooks/supplier/{slug}/", b"{}", content_type="application/json")
+
+    burst = [deliver("acme") for _ in range(3)]
+    other_source = deliver("globex")
+    clock.now += 60
+    later = deliver("acme")
+
+    # no such supplier: 404 until the source is over its budget
+    assert [r.status_code for r in burst] == [404, 404, 429]
+    assert 1 <= int(burst[2]["Retry-After"]) <= 60
+    assert burst[2].json()["code"] == "rate_limited"
+    assert other_source.status_code == 404
+    assert later.status_code == 404

@@ -111,3 +111,38 @@ def test_the_document_never_repeats_a_key(client):
 
     assert response.status_code == 200
     assert repeated == []
+
+
+def test_links_name_existing_operations_and_their_parameters(client):
+    document = _document(client)
+    operations = {
+        operation["operationId"]: operation
+        for path_item in document["paths"].values()
+        for operation in path_item.values()
+    }
+
+    links = [
+        (path, method, status, link)
+        for path, path_item in document["paths"].items()
+        for method, operation in path_item.items()
+        for status, response in operation["responses"].items()
+        for link in response.get("links", {}).values()
+    ]
+
+    assert len(links) >= 8
+    for path, method, status, link in links:
+        target = operations[link["operationId"]]
+        names = {parameter["name"] for parameter in target.get("parameters", [])}
+        assert set(link["parameters"]) <= names, (path, method, status, link)
+
+
+def test_every_write_documents_the_idempotency_key_and_its_answers(client):
+    document = _document(client)
+
+    for path, path_item in document["paths"].items():
+        for method, operation in path_item.items():
+            headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+            is_write = method in {"post", "put", "patch", "delete"}
+            assert ("Idempotency-Key" in headers) is is_write, (method, path)
+            if is_write:
+                assert {"409", "422"} <= set(operation["responses"]), (method, path)

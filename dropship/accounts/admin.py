@@ -180,7 +180,10 @@ class ApiKeyAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         revoked = 0
         for api_key in queryset.filter(revoked_at__isnull=True):
-            services.revoke_api_key(api_key=api_key)
+            services.revoke_api_key(
+                api_key=api_key,
+                revoked_by=request.user if isinstance(request.user, User) else None,
+            )
             revoked += 1
         messages.success(request, f"{revoked} key(s) revoked; calls using them now get 401.")
 

@@ -2,7 +2,14 @@ from typing import Any
 
 from django import forms
 
-from dropship.accounts.models import OrganisationKind, Role
+from dropship.accounts.models import (
+    ALL_SCOPES,
+    READ_SCOPES,
+    RETAILER_ORDER_SCOPES,
+    SUPPLIER_FULFILMENT_SCOPES,
+    OrganisationKind,
+    Role,
+)
 from dropship.accounts.services import accept_invitation, create_organisation
 
 INVITATION_SESSION_KEY = "pending_invitation_token"
@@ -64,9 +71,82 @@ class InviteMemberForm(forms.Form):
     role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.STAFF)
 
 
+def _scope_label(scope: str) -> str:
+    area, access = scope.split(":")
+    return f"{area.capitalize()}: {access}"
+
+
+# Presets: (value, label, scopes). "custom" uses the boxes ticked below it.
+KEY_PRESETS = {
+    OrganisationKind.SUPPLIER: [
+        ("full", "Full access", ALL_SCOPES),
+        ("fulfilment", "Stock and orders (WMS, ERP)", SUPPLIER_FULFILMENT_SCOPES),
+        ("read", "Read only (reporting)", READ_SCOPES),
+        ("custom", "Custom: the scopes ticked below", ()),
+    ],
+    OrganisationKind.RETAILER: [
+        ("full", "Full access", ALL_SCOPES),
+        ("orders", "Order intake (a custom storefront)", RETAILER_ORDER_SCOPES),
+        ("read", "Read only (reporting)", READ_SCOPES),
+        ("custom", "Custom: the scopes ticked below", ()),
+    ],
+}
+EXPIRY_CHOICES = [("", "Never"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year")]
+GRACE_CHOICES = [
+    ("0", "Stop the old key now"),
+    ("1", "Keep the old key working for 1 hour"),
+    ("24", "Keep the old key working for 24 hours"),
+    ("168", "Keep the old key working for 7 days"),
+]
+
+
 class ApiKeyForm(forms.Form):
     name = forms.CharField(
         label="Key name", max_length=100, help_text="e.g. the system that will use it (ERP, WMS)."
+    )
+    preset = forms.ChoiceField(
+        label="What the key may do", widget=forms.RadioSelect, required=False
+    )
+    scopes = forms.MultipleChoiceField(
+        label="Scopes",
+        required=False,
+        choices=[(scope, _scope_label(scope)) for scope in ALL_SCOPES],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    expires_in_days = forms.TypedChoiceField(
+        label="Expires",
+        choices=EXPIRY_CHOICES,
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text="Calls with an expired key answer 401.",
+    )
+
+    def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        presets = KEY_PRESETS[OrganisationKind(kind)]
+        self.presets = {value: scopes for value, _, scopes in presets}
+        preset_field = self.fields["preset"]
+        assert isinstance(preset_field, forms.ChoiceField)  # noqa: S101  # declared above
+        preset_field.choices = [(value, label) for value, label, _ in presets]
+        self.fields["preset"].initial = "full"
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        preset = data.get("preset") or "full"
+        if preset == "custom":
+            if not data.get("scopes"):
+                self.add_error("scopes", "Tick at least one scope, or choose a preset.")
+            data["chosen_scopes"] = list(data.get("scopes") or [])
+        else:
+            data["chosen_scopes"] = list(self.presets[preset])
+        return data
+
+
+class RotateApiKeyForm(forms.Form):
+    grace_hours = forms.TypedChoiceField(
+        label="The old key", choices=GRACE_CHOICES, coerce=int, initial="24"
     )
 
 

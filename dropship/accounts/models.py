@@ -21,6 +21,26 @@ def exactly_one_organisation(prefix: str) -> models.CheckConstraint:
     )
 
 
+# API key scopes: an area and an access, `orders:read`; write does not imply read.
+SCOPE_AREAS = ("catalog", "stock", "orders", "stores", "billing")
+SCOPE_ACCESSES = ("read", "write")
+ALL_SCOPES = tuple(f"{area}:{access}" for area in SCOPE_AREAS for access in SCOPE_ACCESSES)
+READ_SCOPES = tuple(scope for scope in ALL_SCOPES if scope.endswith(":read"))
+SUPPLIER_FULFILMENT_SCOPES = (
+    "catalog:read",
+    "stock:read",
+    "stock:write",
+    "orders:read",
+    "orders:write",
+)
+RETAILER_ORDER_SCOPES = ("catalog:read", "orders:read", "orders:write", "stores:read")
+
+
+def all_scopes() -> list[str]:
+    """A key made before scopes existed, or without a choice, may do everything it could."""
+    return list(ALL_SCOPES)
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -210,8 +230,21 @@ class ApiKey(TimeStampedModel):
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    scopes = models.JSONField(default=all_scopes, help_text='e.g. ["orders:read"]')
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Calls fail with 401 from then on; empty: never."
+    )
     last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    replaced_by = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replaces",
+        help_text="The key this one was rotated to; this one works until it expires.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -225,7 +258,18 @@ class ApiKey(TimeStampedModel):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def kind(self) -> str:
+        return OrganisationKind.SUPPLIER if self.supplier_id else OrganisationKind.RETAILER
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or [])
 
     @property
     def organisation(self):
@@ -237,6 +281,52 @@ class ApiKey(TimeStampedModel):
         return (
             f"{'dsk' if kind == OrganisationKind.SUPPLIER else 'drk'}_{secrets.token_urlsafe(30)}"
         )
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a write call sent with an `Idempotency-Key`, replayed when the same
+    organisation sends the same key and request again (dropship/api_idempotency.py).
+
+    One row per organisation and key (a supplier's and a retailer's keys never meet). A row without
+    a status is a call still being answered; answers of 5xx are not kept (the row is deleted so
+    the call can be tried again). Rows older than API_IDEMPOTENCY_TTL are purged by a task.
+    """
+
+    supplier = models.ForeignKey(
+        "suppliers.Supplier", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    retailer = models.ForeignKey(
+        "retailers.Retailer", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    created_at = models.DateTimeField(db_index=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    response_body = models.BinaryField(default=b"", blank=True)
+
+    class Meta:
+        verbose_name = "idempotency record"
+        constraints = [
+            exactly_one_organisation("idempotency"),
+            models.UniqueConstraint(
+                fields=["supplier", "key"],
+                condition=Q(supplier__isnull=False),
+                name="idempotency_key_unique_per_supplier",
+            ),
+            models.UniqueConstraint(
+                fields=["retailer", "key"],
+                condition=Q(retailer__isnull=False),
+                name="idempotency_key_unique_per_retailer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code or 'in progress'})"
+
+    @property
+    def is_answered(self) -> bool:
+        return self.status_code is not None
 
 
 class Notification(TimeStampedModel):

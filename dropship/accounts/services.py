@@ -1,7 +1,9 @@
 """Writes for accounts: organisations created at signup, invitations, API keys, notifications."""
 
+import enum
+import ipaddress
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection, send_mail
@@ -11,7 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dropship.accounts.models import (
+    ALL_SCOPES,
     ApiKey,
+    IdempotencyRecord,
     Invitation,
     Membership,
     Notification,
@@ -28,6 +32,9 @@ from retailers.models import Retailer
 from suppliers.models import Supplier
 
 INVITATION_TTL = timedelta(days=7)
+# A key's last use is written at most this often, not on every call.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+MAX_ROTATION_GRACE = timedelta(days=30)
 
 
 class InvitationError(DomainError):
@@ -136,13 +143,58 @@ def accept_invitation(*, token: str, user: User) -> Membership:
     return membership
 
 
+def _validated_scopes(scopes: list[str] | tuple[str, ...] | None) -> list[str]:
+    if scopes is None:
+        return list(ALL_SCOPES)
+    unknown = sorted(set(scopes) - set(ALL_SCOPES))
+    if unknown:
+        raise DomainError(f"Unknown scope {unknown[0]!r}.", field="scopes")
+    if not scopes:
+        raise DomainError("Choose at least one scope for the key.", field="scopes")
+    return [scope for scope in ALL_SCOPES if scope in scopes]  # one order, no repeats
+
+
+@transaction.atomic
 def create_api_key(
-    *, organisation: Supplier | Retailer, name: str, created_by: User | None
+    *,
+    organisation: Supplier | Retailer,
+    name: str,
+    created_by: User | None,
+    scopes: list[str] | tuple[str, ...] | None = None,
+    expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key; the returned secret is shown once and never stored."""
+    """Create a key with `scopes` (all of them when None) that stops working at `expires_at`
+    (never when None); the returned secret is shown once and never stored."""
     name = name.strip()
     if not name:
         raise DomainError("Give the key a name, e.g. the system that will use it.", field="name")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise DomainError("The expiry must be in the future.", field="expires_at")
+    api_key, secret = _new_key(
+        organisation=organisation,
+        name=name,
+        created_by=created_by,
+        scopes=_validated_scopes(scopes),
+        expires_at=expires_at,
+    )
+    record_audit(
+        actor=created_by,
+        action="api_key.created",
+        target=api_key,
+        summary=f"API key “{api_key.name}” ({api_key.prefix}…) created",
+        data={"scopes": api_key.scopes, "expires_at": _iso(expires_at)},
+    )
+    return api_key, secret
+
+
+def _new_key(
+    *,
+    organisation: Supplier | Retailer,
+    name: str,
+    created_by: User | None,
+    scopes: list[str],
+    expires_at: datetime | None,
+) -> tuple[ApiKey, str]:
     kind = (
         OrganisationKind.SUPPLIER
         if isinstance(organisation, Supplier)
@@ -160,33 +212,100 @@ def create_api_key(
         prefix=secret[: ApiKey.PREFIX_LENGTH],
         key_hash=hash_token(secret),
         created_by=created_by,
+        scopes=scopes,
+        expires_at=expires_at,
     )
     return api_key, secret
 
 
-def revoke_api_key(*, api_key: ApiKey) -> ApiKey:
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+@transaction.atomic
+def rotate_api_key(
+    *, api_key: ApiKey, grace: timedelta, rotated_by: User | None
+) -> tuple[ApiKey, str]:
+    """A new key with the same name, scopes and expiry; the old one keeps working for `grace`
+    (0: stops now), so the systems using it can switch without an outage. The secret is shown
+    once."""
+    api_key = (
+        ApiKey.objects.select_for_update(of=("self",))
+        .select_related("supplier", "retailer")
+        .get(pk=api_key.pk)
+    )
+    if api_key.replaced_by_id is not None:
+        raise DomainError("This key was already rotated; rotate its replacement instead.")
+    if not api_key.is_active:
+        raise DomainError("Only an active key can be rotated; create a new one instead.")
+    if grace < timedelta(0) or grace > MAX_ROTATION_GRACE:
+        raise DomainError("The grace period is from none to 30 days.", field="grace")
+    now = timezone.now()
+    new_key, secret = _new_key(
+        organisation=api_key.organisation,
+        name=api_key.name,
+        created_by=rotated_by,
+        scopes=list(api_key.scopes),
+        expires_at=api_key.expires_at,
+    )
+    old_until = now + grace
+    if api_key.expires_at is not None:
+        old_until = min(old_until, api_key.expires_at)
+    api_key.expires_at = old_until
+    api_key.replaced_by = new_key
+    api_key.save(update_fields=["expires_at", "replaced_by", "updated_at"])
+    record_audit(
+        actor=rotated_by,
+        action="api_key.rotated",
+        target=api_key,
+        summary=(
+            f"API key “{api_key.name}” ({api_key.prefix}…) rotated to {new_key.prefix}…; "
+            f"the old key works until {old_until:%Y-%m-%d %H:%M} UTC"
+        ),
+        data={"new_key_id": new_key.pk, "old_key_expires_at": _iso(old_until)},
+    )
+    return new_key, secret
+
+
+def revoke_api_key(*, api_key: ApiKey, revoked_by: User | None = None) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at", "updated_at"])
+        record_audit(
+            actor=revoked_by,
+            action="api_key.revoked",
+            target=api_key,
+            summary=f"API key “{api_key.name}” ({api_key.prefix}…) revoked",
+        )
     return api_key
 
 
-def authenticate_api_key(*, secret: str) -> ApiKey | None:
-    """The active key matching `secret`, with its owner loaded; None for unknown or revoked keys."""
+def authenticate_api_key(*, secret: str, ip: str | None = None) -> ApiKey | None:
+    """The usable key matching `secret`, with its owner loaded; None for unknown, revoked or
+    expired keys. Its last use (time and `ip`) is written at most once a minute."""
     if not secret or len(secret) > 200:
         return None
+    now = timezone.now()
     api_key = (
         ApiKey.objects.select_related("supplier", "retailer")
         .filter(key_hash=hash_token(secret), revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .first()
     )
     if api_key is None:
         return None
-    now = timezone.now()
-    if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-        api_key.last_used_at = now
+    ip = _valid_ip(ip)
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now, last_used_ip=ip)
+        api_key.last_used_at, api_key.last_used_ip = now, ip
     return api_key
+
+
+def _valid_ip(ip: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(ip)) if ip else None
+    except ValueError:
+        return None
 
 
 def notify(
@@ -272,3 +391,82 @@ def set_team_mfa_requirement(*, owner: User, is_required: bool) -> bool:
             data={"is_mfa_required": {"before": not is_required, "after": is_required}},
         )
     return is_required
+
+
+# --- idempotency keys of the JSON API -------------------------------------------------------------
+class IdempotencyState(enum.Enum):
+    NEW = "new"  # the caller's row: answer the call, then record or release it
+    REPLAY = "replay"  # answered before: send that answer again
+    REUSED = "reused"  # the key was used for another request
+    IN_PROGRESS = "in_progress"  # the first call with this key is still being answered
+
+
+def _organisation_filter(organisation: Supplier | Retailer) -> dict[str, Supplier | Retailer]:
+    return (
+        {"supplier": organisation}
+        if isinstance(organisation, Supplier)
+        else {"retailer": organisation}
+    )
+
+
+def claim_idempotency_key(
+    *, organisation: Supplier | Retailer, key: str, request_hash: str
+) -> tuple[IdempotencyRecord, IdempotencyState]:
+    """Claim `key` for this request, or say why not. The claim is committed at once (its own
+    transaction) so a concurrent call with the same key sees it and answers 409 rather than
+    doing the work twice; the unique constraint decides the race. A row past the TTL is gone
+    for good; one left unanswered past API_IDEMPOTENCY_STALE (its process died) is taken over."""
+    owner = _organisation_filter(organisation)
+    for _ in range(3):  # a row purged or taken over between our insert and our read: again
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    **owner, key=key, request_hash=request_hash, created_at=now
+                )
+        except IntegrityError:
+            record_or_none = IdempotencyRecord.objects.filter(**owner, key=key).first()
+            if record_or_none is None:
+                continue
+            record = record_or_none
+        else:
+            return record, IdempotencyState.NEW
+        if record.created_at <= now - settings.API_IDEMPOTENCY_TTL:
+            IdempotencyRecord.objects.filter(pk=record.pk, created_at=record.created_at).delete()
+            continue
+        if record.request_hash != request_hash:
+            return record, IdempotencyState.REUSED
+        if record.is_answered:
+            return record, IdempotencyState.REPLAY
+        if record.created_at <= now - settings.API_IDEMPOTENCY_STALE:
+            taken = IdempotencyRecord.objects.filter(
+                pk=record.pk, status_code__isnull=True, created_at=record.created_at
+            ).update(created_at=now)
+            if taken:
+                record.created_at = now
+                return record, IdempotencyState.NEW
+        return record, IdempotencyState.IN_PROGRESS
+    raise Conflict("This Idempotency-Key is changing hands too fast; try again.")
+
+
+def record_idempotent_answer(
+    *, record: IdempotencyRecord, status_code: int, headers: dict[str, str], body: bytes
+) -> None:
+    """Keep the answer to replay it; a server error is not kept, so the call can be retried."""
+    if status_code >= 500:
+        release_idempotency_key(record=record)
+        return
+    IdempotencyRecord.objects.filter(pk=record.pk).update(
+        status_code=status_code, response_headers=headers, response_body=body
+    )
+
+
+def release_idempotency_key(*, record: IdempotencyRecord) -> None:
+    IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True).delete()
+
+
+def purge_idempotency_records(*, now: datetime | None = None) -> int:
+    """Delete the records past API_IDEMPOTENCY_TTL; safe to run twice."""
+    cutoff = (now or timezone.now()) - settings.API_IDEMPOTENCY_TTL
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lte=cutoff).delete()
+    return deleted

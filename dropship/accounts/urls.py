@@ -10,4 +10,5 @@ urlpatterns = [
     path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<int:api_key_id>/revoke/", views.revoke_api_key, name="revoke_api_key"),
+    path("api-keys/<int:api_key_id>/rotate/", views.rotate_api_key, name="rotate_api_key"),
 ]

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from allauth.account.views import SignupView as AllauthSignupView
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -5,6 +7,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from dropship.accounts import selectors, services
@@ -13,6 +16,7 @@ from dropship.accounts.forms import (
     INVITATION_SESSION_KEY,
     ApiKeyForm,
     InviteMemberForm,
+    RotateApiKeyForm,
     TeamMfaForm,
 )
 from dropship.accounts.models import ApiKey, Membership
@@ -155,33 +159,80 @@ def team_mfa(request: AuthenticatedRequest) -> HttpResponse:
     return redirect("accounts:team")
 
 
+def _api_keys_page(
+    request: AuthenticatedRequest,
+    membership: Membership,
+    *,
+    form: ApiKeyForm | None = None,
+    new_secret: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    kind = membership.kind
+    return render(
+        request,
+        "accounts/api_keys.html",
+        {
+            "form": form or ApiKeyForm(kind=kind),
+            "rotate_form": RotateApiKeyForm(),
+            "new_secret": new_secret,
+            "keys": selectors.list_api_keys(organisation=membership.organisation),
+        },
+        status=status,
+    )
+
+
 @login_required
 def api_keys(request: AuthenticatedRequest) -> HttpResponse:
     membership = _owner_membership_or_refusal(request)
     if isinstance(membership, HttpResponse):
         return membership
-    form = ApiKeyForm(request.POST or None)
-    new_secret = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            _, new_secret = services.create_api_key(
-                organisation=membership.organisation,
-                name=form.cleaned_data["name"],
-                created_by=request.user,
-            )
-        except DomainError as exc:
-            form.add_error("name", exc.message)
-        else:
-            form = ApiKeyForm()
-    return render(
-        request,
-        "accounts/api_keys.html",
-        {
-            "form": form,
-            "new_secret": new_secret,
-            "keys": selectors.list_api_keys(organisation=membership.organisation),
-        },
-    )
+    if request.method != "POST":
+        return _api_keys_page(request, membership)
+    form = ApiKeyForm(request.POST, kind=membership.kind)
+    if not form.is_valid():
+        return _api_keys_page(request, membership, form=form, status=422)
+    days = form.cleaned_data["expires_in_days"]
+    try:
+        _, new_secret = services.create_api_key(
+            organisation=membership.organisation,
+            name=form.cleaned_data["name"],
+            created_by=request.user,
+            scopes=form.cleaned_data["chosen_scopes"],
+            expires_at=timezone.now() + timedelta(days=days) if days else None,
+        )
+    except DomainError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return _api_keys_page(request, membership, form=form, status=422)
+    return _api_keys_page(request, membership, new_secret=new_secret)
+
+
+@login_required
+@require_POST
+def rotate_api_key(request: AuthenticatedRequest, api_key_id: int) -> HttpResponse:
+    membership = _owner_membership_or_refusal(request)
+    if isinstance(membership, HttpResponse):
+        return membership
+    try:
+        api_key = selectors.get_api_key_for_organisation(
+            organisation=membership.organisation, api_key_id=api_key_id
+        )
+    except ApiKey.DoesNotExist as exc:
+        raise Http404 from exc
+    form = RotateApiKeyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose how long the old key keeps working.")
+        return redirect(reverse("accounts:api_keys"))
+    try:
+        _, new_secret = services.rotate_api_key(
+            api_key=api_key,
+            grace=timedelta(hours=form.cleaned_data["grace_hours"]),
+            rotated_by=request.user,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("accounts:api_keys"))
+    messages.success(request, f"Key “{api_key.name}” rotated: put the new key in place now.")
+    return _api_keys_page(request, membership, new_secret=new_secret)
 
 
 @login_required
@@ -196,6 +247,6 @@ def revoke_api_key(request: AuthenticatedRequest, api_key_id: int) -> HttpRespon
         )
     except ApiKey.DoesNotExist as exc:
         raise Http404 from exc
-    services.revoke_api_key(api_key=api_key)
+    services.revoke_api_key(api_key=api_key, revoked_by=request.user)
     messages.success(request, f"Key “{api_key.name}” revoked. Calls using it now get 401.")
     return redirect(reverse("accounts:api_keys"))

@@ -1,14 +1,22 @@
 """Around every call under /api/: rate limits, and the API's one error shape for the answers that
 Django gives before or instead of the API (an unknown path's 404, a 405, a CSRF 403, a 500).
+Around every inbound webhook under /webhooks/: a generous rate limit per source.
 
 Limits (settings API_RATE_LIMIT_*, counted by django-ratelimit in the default cache, Redis in
 production and the local cache in the embedded setup, in fixed windows):
 - per API key (a bearer token; a dashboard session counts per user),
-- per client IP for calls without credentials,
+- per client IP: every call from one address whatever its credentials, and a tighter budget for
+  calls without credentials,
 - per client IP for failed authentication: each 401 counts, and an IP over the budget is refused
-  before its credentials are even looked at, so keys cannot be guessed at speed.
-Every API answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`
-(seconds until the window ends); a refused call answers 429 with `Retry-After` too.
+  before its credentials are even looked at, so keys cannot be guessed at speed,
+- own budgets per caller for the expensive operations (API_RATE_LIMIT_EXPENSIVE: catalog search,
+  1,000-row stock batches, order intake), on top of the caller's general budget,
+- per webhook source (the vendor and the store or supplier it speaks for), generous enough for the
+  bursts a bulk edit in a shop sends; over it the vendor gets 429 and delivers again later.
+Every API answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds
+until the window ends) and `RateLimit-Policy` (`600;w=60`) for the budget closest to its end (the
+IETF httpapi rate-limit fields; the same values as `X-RateLimit-*` for older clients); a refused
+call answers 429 with `Retry-After` too.
 """
 
 from __future__ import annotations
@@ -21,11 +29,18 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django_ratelimit.core import get_usage
+from django_ratelimit.core import _split_rate, get_usage
 
 from dropship.core.problems import is_problem, problem_response
 
 API_PREFIX = "/api/"
+WEBHOOK_PREFIX = "/webhooks/"
+
+
+def rate_of(rate: str) -> tuple[int, int]:
+    """("600/m") -> (600, 60): calls and window seconds, as django-ratelimit reads the setting."""
+    limit, window = _split_rate(rate)
+    return int(limit), int(window)
 
 
 @dataclass(frozen=True)
@@ -33,16 +48,26 @@ class Usage:
     limit: int
     count: int
     seconds_left: int
+    window: int = 60
 
     @property
     def is_over(self) -> bool:
         return self.count > self.limit
 
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.count, 0)
+
     def headers(self) -> dict[str, str]:
+        limit, remaining, reset = str(self.limit), str(self.remaining), str(self.seconds_left)
         return {
-            "X-RateLimit-Limit": str(self.limit),
-            "X-RateLimit-Remaining": str(max(self.limit - self.count, 0)),
-            "X-RateLimit-Reset": str(self.seconds_left),
+            "RateLimit-Limit": limit,
+            "RateLimit-Remaining": remaining,
+            "RateLimit-Reset": reset,
+            "RateLimit-Policy": f"{self.limit};w={self.window}",
+            "X-RateLimit-Limit": limit,
+            "X-RateLimit-Remaining": remaining,
+            "X-RateLimit-Reset": reset,
         }
 
 
@@ -72,8 +97,27 @@ def _usage(request: HttpRequest, *, group: str, key: str, rate: str, increment: 
         request, group=group, key=lambda _group, _request: key, rate=rate, increment=increment
     )
     return Usage(
-        limit=usage["limit"], count=usage["count"], seconds_left=max(usage["time_left"], 0)
+        limit=usage["limit"],
+        count=usage["count"],
+        seconds_left=max(usage["time_left"], 0),
+        window=rate_of(rate)[1],
     )
+
+
+def _expensive_rate(request: HttpRequest) -> tuple[str, str] | None:
+    """(budget name, rate) when this call is one of the expensive operations."""
+    operation = f"{request.method} {request.path.rstrip('/')}"
+    rate = settings.API_RATE_LIMIT_EXPENSIVE.get(operation)
+    return (operation, rate) if rate else None
+
+
+def _webhook_source(request: HttpRequest) -> str:
+    """The vendor and whom it speaks for: `shopify` + the shop's domain, `woocommerce/<store>`,
+    `supplier/<slug>`, `stripe`, `stripe/connect`."""
+    parts = request.path[len(WEBHOOK_PREFIX) :].strip("/").split("/")
+    source = "/".join(parts[:2])[:200]
+    shop = request.headers.get("X-Shopify-Shop-Domain", "")[:255]
+    return f"{source}@{shop}" if shop else source
 
 
 def _too_many(usage: Usage, detail: str) -> HttpResponse:
@@ -111,6 +155,8 @@ class ApiGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(WEBHOOK_PREFIX):
+            return self._webhook(request)
         if not request.path.startswith(API_PREFIX):
             return self.get_response(request)
         ip = client_ip(request)
@@ -121,17 +167,41 @@ class ApiGuardMiddleware:
         if failures.count >= failures.limit:
             return _too_many(failures, "Too many failed authentication attempts from your address.")
         group, key = _caller(request)
-        rate = (
-            settings.API_RATE_LIMIT_PER_KEY
+        budgets = (
+            [
+                (group, key, settings.API_RATE_LIMIT_PER_KEY),
+                ("api-ip-total", ip, settings.API_RATE_LIMIT_PER_IP_TOTAL),
+            ]
             if group == "api-key"
-            else settings.API_RATE_LIMIT_PER_IP
+            else [(group, key, settings.API_RATE_LIMIT_PER_IP)]
         )
-        usage = _usage(request, group=group, key=key, rate=rate, increment=True)
-        if usage.is_over:
-            return _too_many(usage, "Rate limit exceeded.")
+        if expensive := _expensive_rate(request):
+            operation, rate = expensive
+            budgets.append((f"api-cost:{operation}", key, rate))
+        usages = [
+            _usage(request, group=name, key=value, rate=rate, increment=True)
+            for name, value, rate in budgets
+        ]
+        if over := [usage for usage in usages if usage.is_over]:
+            return _too_many(
+                max(over, key=lambda usage: usage.seconds_left), "Rate limit exceeded."
+            )
         response = _as_problem(self.get_response(request))
         if response.status_code == 401:
             _usage(request, group="api-auth-failures", key=ip, rate=failures_rate, increment=True)
-        for name, value in usage.headers().items():
+        closest = min(usages, key=lambda usage: (usage.remaining, -usage.seconds_left))
+        for name, value in closest.headers().items():
             response[name] = value
         return response
+
+    def _webhook(self, request: HttpRequest) -> HttpResponse:
+        usage = _usage(
+            request,
+            group="webhook-source",
+            key=_webhook_source(request),
+            rate=settings.WEBHOOK_RATE_LIMIT_PER_SOURCE,
+            increment=True,
+        )
+        if usage.is_over:
+            return _too_many(usage, "Too many webhook deliveries from this source.")
+        return self.get_response(request)

@@ -196,7 +196,7 @@ def test_another_retailers_invoice_is_not_found(client, stripe_sandbox):
     listed = client.get("/api/v1/billing/invoices", HTTP_AUTHORIZATION=f"Bearer {secret}")
 
     assert (page.status_code, pdf.status_code, api.status_code) == (404, 404, 404)
-    assert listed.json() == {"items": [], "count": 0}
+    assert listed.json() == {"items": [], "next_cursor": None, "has_more": False}
 
 
 @pytest.mark.django_db
@@ -214,7 +214,7 @@ def test_the_api_lists_the_callers_invoices_newest_first(client, stripe_sandbox)
 
     assert answer.status_code == 200
     body = answer.json()
-    assert body["count"] == 2
+    assert (body["has_more"], body["next_cursor"]) == (False, None)
     assert [i["number"] for i in body["items"]] == [second.number, first.number]
     item = body["items"][1]
     assert (item["status"], item["total"], item["currency"]) == ("PAID", "27.00", "USD")
@@ -227,6 +227,26 @@ def test_the_api_lists_the_callers_invoices_newest_first(client, stripe_sandbox)
         "reference": first.lines[-1]["reference"],
     }
     assert one.json()["number"] == first.number
+
+
+@pytest.mark.django_db
+def test_the_invoice_api_pages_with_a_cursor(client, stripe_sandbox):
+    member = factories.RetailerMemberFactory()
+    retailer = member.retailer
+    first = paid_supplier_order(stripe_sandbox, retailer=retailer).charges.get().invoice
+    second = paid_supplier_order(stripe_sandbox, retailer=retailer).charges.get().invoice
+    _, secret = create_api_key(organisation=retailer, name="ERP", created_by=member.user)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+    page_one = client.get("/api/v1/billing/invoices", {"limit": 1}, **auth).json()
+    page_two = client.get(
+        "/api/v1/billing/invoices", {"limit": 1, "cursor": page_one["next_cursor"]}, **auth
+    ).json()
+
+    assert [i["number"] for i in page_one["items"]] == [second.number]
+    assert page_one["has_more"] is True
+    assert [i["number"] for i in page_two["items"]] == [first.number]
+    assert (page_two["has_more"], page_two["next_cursor"]) == (False, None)
 
 
 @pytest.mark.django_db

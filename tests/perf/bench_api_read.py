@@ -1,0 +1,250 @@
+"""API read endpoints under load, and what the rate limiter adds to each call.
+
+Load: 25 suppliers (40 products of 2 variants each) and 25 retailers (40 orders each), one key
+each: 50 client threads, one per key, call at once through one gunicorn process (1 worker,
+gthread, 8 threads, production settings, DEBUG off): the suppliers `GET /api/v1/supplier/products`,
+the retailers `GET /api/v1/orders` (the retailer orders list; while a branch does not serve it
+yet, the retailers' `GET /api/v1/billing/invoices` list stands in and is reported as such). Baseline in the same run: `GET /healthz` from the same 50 threads.
+Reported per endpoint: p50 / p95 / max latency (goal: p95 < 50 ms).
+
+Limiter: in one process, the API guard middleware (dropship/core/api_guard.py) around a view that
+does nothing, against the same view called directly, on the configured cache (Redis when
+REDIS_URL is set, as in production): the difference per call is the limiter's added latency
+(goal < 1 ms). Baseline: one cache read per call, so the limiter's cost is also given in cache
+round trips (what survives a loaded machine).
+"""
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+from tests.perf._support import ROOT, bench_database, child_env, gunicorn_argv, run_child
+
+ORGANISATIONS = 25  # of each kind: 50 keys
+ROWS = 40  # products per supplier, orders per retailer
+REQUESTS = 20  # timed calls per key
+WARMUP = 2
+LIMITER_CALLS = 2000
+
+
+def setup() -> None:
+    """Run in a child: the organisations, their rows and keys; prints the keys."""
+    import django
+
+    django.setup()
+    from catalog.models import Product, Variant
+    from dropship.accounts.services import create_api_key
+    from tests import factories
+
+    supplier_keys, retailer_keys = [], []
+    for n in range(ORGANISATIONS):
+        supplier = factories.SupplierFactory()
+        products = Product.objects.bulk_create(
+            Product(supplier=supplier, handle=f"p-{n}-{i}", title=f"Product {i}", status="ACTIVE")
+            for i in range(ROWS)
+        )
+        Variant.objects.bulk_create(
+            Variant(
+                product=product,
+                supplier=supplier,
+                sku=f"S{n}-{i}-{size}",
+                options={"Size": size},
+                wholesale_price="5.00",
+                stock_on_hand=100,
+            )
+            for i, product in enumerate(products)
+            for size in ("S", "M")
+        )
+        supplier_keys.append(create_api_key(organisation=supplier, name="b", created_by=None)[1])
+        store = factories.StoreFactory()
+        factories.OrderFactory.create_batch(ROWS, store=store)
+        retailer_keys.append(
+            create_api_key(organisation=store.retailer, name="b", created_by=None)[1]
+        )
+    print(json.dumps({"supplier": supplier_keys, "retailer": retailer_keys}))  # noqa: T201
+
+
+def limiter() -> None:
+    """Run in a child: the guard's added latency per call, in microseconds."""
+    import django
+
+    django.setup()
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from dropship.core.api_guard import ApiGuardMiddleware
+
+    def view(request):
+        return HttpResponse(b"{}", content_type="application/json")
+
+    guarded = ApiGuardMiddleware(view)
+    factory = RequestFactory()
+    requests = [
+        factory.get("/api/v1/supplier/products", HTTP_AUTHORIZATION=f"Bearer dsk_bench{i % 50}")
+        for i in range(LIMITER_CALLS)
+    ]
+
+    def timed(handler) -> float:
+        started = time.perf_counter()
+        for request in requests:
+            handler(request)
+        return (time.perf_counter() - started) / LIMITER_CALLS * 1e6
+
+    from django.conf import settings
+    from django.core.cache import cache
+
+    def cache_round_trip(request):  # the baseline: one cache read per call
+        cache.get("bench-round-trip")
+        return view(request)
+
+    timed(guarded)  # warm the connection and the code paths
+    plain = min(timed(view) for _ in range(3))
+    one_read = min(timed(cache_round_trip) for _ in range(3))
+    with_guard = min(timed(guarded) for _ in range(3))
+    print(  # noqa: T201
+        json.dumps(
+            {
+                "limiter_calls": LIMITER_CALLS,
+                "view_alone_us": round(plain, 1),
+                "view_with_limiter_us": round(with_guard, 1),
+                "limiter_added_us": round(with_guard - plain, 1),
+                "one_cache_read_us": round(one_read - plain, 1),
+                "limiter_in_cache_reads": round(
+                    (with_guard - plain) / max(one_read - plain, 0.1), 1
+                ),
+                "limiter_cache": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1],
+            }
+        )
+    )
+
+
+def _percentile(samples: list[float], percent: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def _wait_for(url: str, timeout: float = 60) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=10).status_code == 200:
+                return
+        except requests.RequestException:  # not listening yet
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer at {url}")
+
+
+def _load(calls: list[tuple[str, str | None]]) -> tuple[list[float], list[float], set[int]]:
+    """Each (url, key) in its own thread, all at once: (latencies of the supplier half, of the
+    retailer half, statuses seen)."""
+    import requests
+
+    barrier = threading.Barrier(len(calls))
+    latencies: list[list[float]] = [[] for _ in calls]
+    statuses: set[int] = set()
+
+    def client(index: int, url: str, key: str | None) -> None:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        with requests.Session() as session:
+            barrier.wait()
+            for round_number in range(WARMUP + REQUESTS):
+                started = time.perf_counter()
+                response = session.get(url, headers=headers, timeout=60)
+                elapsed = (time.perf_counter() - started) * 1000
+                statuses.add(response.status_code)
+                if round_number >= WARMUP:
+                    latencies[index].append(elapsed)
+
+    threads = [
+        threading.Thread(target=client, args=(i, url, key)) for i, (url, key) in enumerate(calls)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    half = len(calls) // 2
+    return (
+        [value for row in latencies[:half] for value in row],
+        [value for row in latencies[half:] for value in row],
+        statuses,
+    )
+
+
+def _summary(prefix: str, samples: list[float]) -> dict:
+    return {
+        f"{prefix}_p50_ms": round(statistics.median(samples), 1),
+        f"{prefix}_p95_ms": round(_percentile(samples, 95), 1),
+        f"{prefix}_max_ms": round(max(samples), 1),
+    }
+
+
+def run() -> dict:
+    import requests
+
+    with bench_database("api_read") as url:
+        env = child_env(
+            url,
+            API_RATE_LIMIT_PER_IP_TOTAL="1000000/m",  # 50 keys from one address: not the point
+        )
+        keys = run_child("tests.perf.bench_api_read", "setup", env=env)
+        limiter_numbers = run_child("tests.perf.bench_api_read", "limiter", env=env)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = subprocess.Popen(
+            gunicorn_argv(port=port, threads=8),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait_for(f"{base}/healthz")
+            retailer_list = requests.get(
+                f"{base}/api/v1/orders",
+                headers={"Authorization": f"Bearer {keys['retailer'][0]}"},
+                timeout=30,
+            ).status_code
+            # before the retailer orders list lands, the invoices list stands in for it
+            retailer_path = "/api/v1/orders" if retailer_list == 200 else "/api/v1/billing/invoices"
+            baseline, _, _ = _load([(f"{base}/healthz", None)] * (2 * ORGANISATIONS))
+            supplier_products, retailer_orders, statuses = _load(
+                [(f"{base}/api/v1/supplier/products", key) for key in keys["supplier"]]
+                + [(f"{base}{retailer_path}", key) for key in keys["retailer"]]
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    numbers = {
+        "concurrent_keys": 2 * ORGANISATIONS,
+        "requests_per_key": REQUESTS,
+        **_summary("healthz_baseline", baseline),
+        **_summary("supplier_products", supplier_products),
+    }
+    if retailer_list == 200:
+        numbers.update(_summary("retailer_orders", retailer_orders))
+    else:
+        numbers["retailer_orders"] = f"GET /api/v1/orders answers {retailer_list} on this branch"
+        numbers.update(_summary("retailer_invoices", retailer_orders))
+    numbers["statuses"] = sorted(statuses)
+    numbers.update(limiter_numbers)
+    numbers["server"] = "gunicorn 1 worker x 8 gthread, DEBUG off"
+    return numbers
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.perf.settings")
+    sys.path.insert(0, str(ROOT))
+    if sys.argv[1:3] == ["child", "setup"]:
+        setup()
+    elif sys.argv[1:3] == ["child", "limiter"]:
+        limiter()
