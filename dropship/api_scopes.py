@@ -2,13 +2,16 @@
 
 A key holds scopes per area and access (`orders:read`, `orders:write`, ...); GET and HEAD need
 read, every other method write. The key authentication (dropship/api_auth.py) looks the area up
-here by the longest matching prefix (whole path segments). A path in no area is refused to every
+here by the longest matching prefix (whole path segments; `*` stands for one or more segments, as a SKU may hold a slash, so
+`/supplier/variants/*/inventory` is stock while the rest of `/supplier/variants` is catalog). A path in no area is refused to every
 key (fail closed): a new router must add its prefix here, and tests/test_api_scopes.py walks the
 OpenAPI document and fails for any operation the map does not cover. Dashboard session calls do
 not use scopes; the member's role decides.
 """
 
 from __future__ import annotations
+
+import re
 
 from dropship.accounts.models import SCOPE_AREAS
 
@@ -20,18 +23,33 @@ AREA_BY_PREFIX: dict[str, str] = {
     "/me": ANY_KEY,
     # supplier side
     "/supplier/products": "catalog",
-    "/supplier/variants": "stock",
+    "/supplier/variants": "catalog",
+    "/supplier/variants/*/inventory": "stock",
     "/supplier/inventory": "stock",
     "/supplier/orders": "orders",
+    "/supplier/shipping-rates": "catalog",
     # retailer side
     "/suppliers": "catalog",
     "/catalog": "catalog",
     "/products/import": "stores",
     "/jobs": "stores",
+    "/stores": "stores",
+    "/listings": "catalog",
+    "/pricing-rules": "catalog",
     "/sync": "stores",
     "/orders": "orders",
     "/analytics": "orders",
     "/billing": "billing",
+}
+
+_PATTERNS = {
+    prefix: re.compile(
+        "/".join(
+            "[^/]+(?:/[^/]+)*" if part == "*" else re.escape(part) for part in prefix.split("/")
+        )
+        + "(?:/|$)"
+    )
+    for prefix in AREA_BY_PREFIX
 }
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -46,7 +64,7 @@ def area_for_path(path: str) -> str | None:
     best: str | None = None
     best_length = -1
     for prefix, area in AREA_BY_PREFIX.items():
-        if (rest == prefix or rest.startswith(prefix + "/")) and len(prefix) > best_length:
+        if len(prefix) > best_length and _PATTERNS[prefix].match(rest):
             best, best_length = area, len(prefix)
     return best
 

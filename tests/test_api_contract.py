@@ -81,6 +81,59 @@ NOT_REACHED_BY_OPERATION = {
         "201": "lines that match the retailer's listings, which random bodies do not; "
         "tests/orders/test_api.py",
     },
+    "GET /api/v1/orders/{order_id}": {"200": _EXISTING + "tests/retailers/test_retailer_api.py"},
+    "GET /api/v1/stores/{store_id}": {"200": _EXISTING + "tests/retailers/test_retailer_api.py"},
+    "POST /api/v1/stores": {
+        "201": "a WooCommerce shop that answers, or a custom store with a supported currency, "
+        "which random bodies do not send; tests/retailers/test_retailer_api.py"
+    },
+    "POST /api/v1/stores/{store_id}/disconnect": {
+        "200": _EXISTING + "tests/retailers/test_retailer_api.py"
+    },
+    "PATCH /api/v1/listings/{listing_id}": {
+        "200": _EXISTING + "tests/retailers/test_retailer_api.py"
+    },
+    "POST /api/v1/listings/{listing_id}/unlist": {
+        "200": _EXISTING + "tests/retailers/test_retailer_api.py"
+    },
+    "POST /api/v1/listings/{listing_id}/resync": {
+        "202": _EXISTING + "tests/retailers/test_retailer_api.py"
+    },
+    "GET /api/v1/pricing-rules/{rule_id}": {
+        "200": _EXISTING + "tests/retailers/test_retailer_api.py"
+    },
+    "PUT /api/v1/pricing-rules/{rule_id}": {
+        "200": _EXISTING + "tests/retailers/test_retailer_api.py"
+    },
+    "DELETE /api/v1/pricing-rules/{rule_id}": {
+        "204": _EXISTING + "tests/retailers/test_retailer_api.py"
+    },
+    "GET /api/v1/supplier/products/{product_id}": {
+        "200": _EXISTING + "tests/catalog/test_product_api.py",
+        "422": "the only parameter is the id in the path, which the URL pattern matches as a "
+        "number (anything else is a 404)",
+    },
+    "PATCH /api/v1/supplier/products/{product_id}": {
+        "200": _EXISTING + "tests/catalog/test_product_api.py"
+    },
+    "POST /api/v1/supplier/products/{product_id}/archive": {
+        "200": _EXISTING + "tests/catalog/test_product_api.py"
+    },
+    "POST /api/v1/supplier/products/{product_id}/variants": {
+        "201": _EXISTING + "tests/catalog/test_product_api.py"
+    },
+    "POST /api/v1/supplier/products/{product_id}/images": {
+        "201": _EXISTING + "and an image server that answers; tests/catalog/test_product_api.py",
+        "502": "an image server that fails, which the run has none of; "
+        "tests/catalog/test_product_api.py",
+    },
+    "PATCH /api/v1/supplier/variants/{variant_id}": {
+        "200": _EXISTING + "tests/catalog/test_product_api.py"
+    },
+    "GET /api/v1/supplier/orders/{supplier_order_id}/packing-slip": {
+        "200": _EXISTING + "tests/orders/test_supplier_api.py"
+    },
+    "GET /api/v1/supplier/shipping-rates": {"422": _FREE_TEXT},
     "POST /api/v1/products/import": {
         "202": _EXISTING + "(products of active suppliers and a store); "
         "tests/retailers/test_import_api.py"

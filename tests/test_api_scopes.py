@@ -46,6 +46,13 @@ def test_the_scope_needed_follows_the_method_and_the_longest_prefix():
     assert required_scope(method="PUT", path="/api/v1/supplier/variants/A/inventory") == (
         "stock:write"
     )
+    assert required_scope(method="PUT", path="/api/v1/supplier/variants/A/B/inventory") == (
+        "stock:write"  # a SKU may hold a slash
+    )
+    assert required_scope(method="PATCH", path="/api/v1/supplier/variants/7") == "catalog:write"
+    assert required_scope(method="POST", path="/api/v1/supplier/variants/bulk-upsert") == (
+        "catalog:write"
+    )
     assert required_scope(method="GET", path="/api/v1/suppliers/3/products") == "catalog:read"
     assert required_scope(method="GET", path="/api/v1/me") == ""
     # a segment boundary, not a string prefix: /ordersx is no part of /orders
