@@ -16,9 +16,9 @@ from django.http import HttpRequest
 from ninja.errors import AuthenticationError, HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 
+from dropship.accounts.access import membership_of
 from dropship.accounts.mfa import has_passed_mfa
 from dropship.accounts.models import ApiKey, Membership, User
-from dropship.accounts.selectors import get_membership
 from dropship.accounts.services import authenticate_api_key
 from dropship.core.errors import PermissionDenied
 from retailers.models import Retailer
@@ -101,7 +101,7 @@ class SessionOrganisationAuth(APIKeyCookie):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return None
-        membership = get_membership(user=user)
+        membership = membership_of(request)
         if membership is None:
             return None
         if not _has_required_second_factor(request, membership):
@@ -162,7 +162,7 @@ def viewing_retailer(request: HttpRequest) -> Retailer | None:
         if api_key is None:
             raise AuthenticationError
         return api_key.retailer
-    membership = get_membership(user=request.user)
+    membership = membership_of(request)
     if membership is None or not _has_required_second_factor(request, membership):
         return None  # a session still owing its team's second factor browses as a visitor
     return membership.retailer

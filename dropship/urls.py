@@ -25,6 +25,7 @@ urlpatterns = [
     path("accounts/signup/", account_views.signup, name="account_signup"),
     path("accounts/", include("allauth.urls")),
     path("team/", include("dropship.accounts.urls")),
+    path("view-as/end/", account_views.end_view_as, name="view_as_end"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("webhooks/", include("integrations.urls")),
