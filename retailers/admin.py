@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from dropship.accounts.admin_view_as import ViewAsAdminMixin
 from dropship.core.admin_utils import ViewOnlyAdminMixin, ViewOnlyTabularInline, admin_link
 from integrations.admin import warn_about_api_versions
 from retailers.models import (
@@ -126,7 +127,7 @@ class ListingVariantInline(ViewOnlyTabularInline):
 
 
 @admin.register(Retailer)
-class RetailerAdmin(admin.ModelAdmin):
+class RetailerAdmin(ViewAsAdminMixin, admin.ModelAdmin):
     list_display = [
         "business_name",
         "status",
