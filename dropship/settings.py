@@ -227,6 +227,11 @@ WORK_LEASE_SECONDS = env.float("WORK_LEASE_SECONDS", default=30.0)
 SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=15.0)
 # Every periodic job is safe to run twice: each claims its rows before acting.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Support's read-only views that expired with nobody looking are ended (and audited).
+    "end-expired-view-as": {
+        "task": "dropship.accounts.tasks.end_expired_view_as_task",
+        "schedule": timedelta(minutes=5),
+    },
     # Inbox and outbox: rows a dead worker left behind are picked up again.
     "sweep-inbound-webhooks": {
         "task": "integrations.tasks.sweep_inbound_webhooks_task",

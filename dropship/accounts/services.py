@@ -367,3 +367,16 @@ def end_view_as(*, view_as: ViewAsSession, ended_by: str, now: datetime | None =
         data={"view_as_session": view_as.pk, "ended_by": ended_by},
     )
     return True
+
+
+def end_expired_view_as(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Views whose time ran out while their staff member made no request (the middleware ends
+    the others): ended as expired, each with its audit entry. Beat runs it; safe to run twice."""
+    now = now or timezone.now()
+    expired = ViewAsSession.objects.select_related("staff_user", "supplier", "retailer").filter(
+        ended_at__isnull=True, expires_at__lte=now
+    )[:limit]
+    return sum(
+        end_view_as(view_as=view_as, ended_by=ViewAsSession.EndedBy.EXPIRED, now=now)
+        for view_as in expired
+    )

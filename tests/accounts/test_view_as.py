@@ -14,6 +14,7 @@ from django.utils import timezone
 from dropship.accounts import services
 from dropship.accounts.models import ViewAsSession
 from dropship.accounts.roles import SUPPORT_AGENT
+from dropship.accounts.tasks import end_expired_view_as_task
 from dropship.core.errors import Conflict
 from dropship.core.models import AuditLogEntry
 from retailers.models import Retailer
@@ -333,6 +334,33 @@ def test_an_expired_view_left_open_is_closed_when_the_next_starts(agent, retaile
     first.refresh_from_db()
     assert first.ended_by == ViewAsSession.EndedBy.EXPIRED
     assert second.ended_at is None
+
+
+def test_beat_ends_views_that_expired_unattended_once(agent, retailer_member, settings):
+    view_as = services.start_view_as(
+        staff_user=agent, organisation=retailer_member.retailer, reason=REASON, minutes=5
+    )
+    other = factories.staff_in_group(SUPPORT_AGENT, "kim@support.test")
+    still_open = services.start_view_as(
+        staff_user=other, organisation=retailer_member.retailer, reason=REASON, minutes=5
+    )
+    ViewAsSession.objects.filter(pk=view_as.pk).update(
+        started_at=view_as.started_at - timedelta(minutes=6),
+        expires_at=view_as.expires_at - timedelta(minutes=6),
+    )
+    assert "dropship.accounts.tasks.end_expired_view_as_task" in {
+        entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+
+    assert end_expired_view_as_task.delay().get() == 1
+    assert end_expired_view_as_task.delay().get() == 0
+
+    view_as.refresh_from_db()
+    still_open.refresh_from_db()
+    assert view_as.ended_by == ViewAsSession.EndedBy.EXPIRED
+    assert view_as.ended_at == view_as.expires_at
+    assert still_open.ended_at is None
+    assert AuditLogEntry.objects.filter(action="view_as.ended").count() == 1
 
 
 def test_logout_ends_the_view(agent_client, retailer_member):
