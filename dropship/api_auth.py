@@ -17,9 +17,9 @@ from django.http import HttpRequest
 from ninja.errors import AuthenticationError, HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 
+from dropship.accounts.access import membership_of
 from dropship.accounts.mfa import has_passed_mfa
 from dropship.accounts.models import ApiKey, Membership, User
-from dropship.accounts.selectors import get_membership
 from dropship.accounts.services import authenticate_api_key
 from dropship.api_scopes import required_scope
 from dropship.core.api_guard import client_ip
@@ -140,7 +140,7 @@ class SessionOrganisationAuth(APIKeyCookie):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return None
-        membership = get_membership(user=user)
+        membership = membership_of(request)
         if membership is None:
             return None
         if not _has_required_second_factor(request, membership):
@@ -198,7 +198,7 @@ def viewing_retailer(request: HttpRequest) -> Retailer | None:
             raise AuthenticationError
         check_scope(request, api_key)
         return api_key.retailer
-    membership = get_membership(user=request.user)
+    membership = membership_of(request)
     if membership is None or not _has_required_second_factor(request, membership):
         return None  # a session still owing its team's second factor browses as a visitor
     return membership.retailer

@@ -107,6 +107,10 @@ MIDDLEWARE = [
     "dropship.api_idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Support's read-only "view as": resolves the viewed organisation and refuses every write
+    # (non-safe method) of a viewing session before any view runs. Before the MFA gate,
+    # which asks for the membership it resolves.
+    "dropship.accounts.view_as.ViewAsMiddleware",
     # After authentication: staff reach the admin, and members of a team that requires it reach
     # the workspace, only with a second factor passed in this session.
     "dropship.accounts.mfa.RequireMfaMiddleware",
@@ -226,6 +230,11 @@ WORK_LEASE_SECONDS = env.float("WORK_LEASE_SECONDS", default=30.0)
 SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=15.0)
 # Every periodic job is safe to run twice: each claims its rows before acting.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Support's read-only views that expired with nobody looking are ended (and audited).
+    "end-expired-view-as": {
+        "task": "dropship.accounts.tasks.end_expired_view_as_task",
+        "schedule": timedelta(minutes=5),
+    },
     # Inbox and outbox: rows a dead worker left behind are picked up again.
     "sweep-inbound-webhooks": {
         "task": "integrations.tasks.sweep_inbound_webhooks_task",
@@ -450,6 +459,8 @@ WEBHOOK_STORE_CACHE_SECONDS = env.float("WEBHOOK_STORE_CACHE_SECONDS", default=1
 # --- Marketplace rules --------------------------------------------------------------------------
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
 PAYOUT_HOLDBACK_DAYS = env.int("PAYOUT_HOLDBACK_DAYS", default=7)
+# Support's read-only "view as" of a workspace lasts at most this long (30 at most).
+VIEW_AS_MAX_MINUTES = env.int("VIEW_AS_MAX_MINUTES", default=30)
 # How long an order held by a fraud rule keeps its stock reserved while the retailer reviews it
 # (then the stock goes back on sale and is reserved again on release, like any held order).
 FRAUD_HOLD_RESERVATION_HOURS = env.int("FRAUD_HOLD_RESERVATION_HOURS", default=72)
@@ -599,6 +610,11 @@ if not DEBUG and ACCOUNT_EMAIL_VERIFICATION != "mandatory":
     raise ImproperlyConfigured(
         f"ACCOUNT_EMAIL_VERIFICATION is {ACCOUNT_EMAIL_VERIFICATION!r} with DEBUG off: signup "
         "would reveal which emails are registered. Production requires 'mandatory'."
+    )
+if not 1 <= VIEW_AS_MAX_MINUTES <= 30:
+    raise ImproperlyConfigured(
+        f"VIEW_AS_MAX_MINUTES is {VIEW_AS_MAX_MINUTES}: a support view-as lasts between 1 and 30 "
+        "minutes."
     )
 
 

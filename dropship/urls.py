@@ -27,6 +27,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("team/", include("dropship.accounts.urls")),
     path("privacy/", include("privacy.urls")),
+    path("view-as/end/", account_views.end_view_as, name="view_as_end"),
     path("admin/", admin.site.urls),
     path("api/v1/guide", api_guide, name="api_guide"),
     path("api/v1/", api.urls),

@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from dropship.accounts.admin_view_as import ViewAsAdminMixin
 from dropship.core.admin_utils import ViewOnlyAdminMixin, ViewOnlyTabularInline, admin_link
 from integrations.admin import warn_about_api_versions
 from retailers.models import (
@@ -129,7 +130,7 @@ class ListingVariantInline(ViewOnlyTabularInline):
 
 
 @admin.register(Retailer)
-class RetailerAdmin(admin.ModelAdmin):
+class RetailerAdmin(ViewAsAdminMixin, admin.ModelAdmin):
     list_display = [
         "business_name",
         "status",

@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from dropship.accounts.admin_view_as import ViewAsAdminMixin
 from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, ViewOnlyTabularInline, admin_link
 from dropship.core.errors import DomainError
 from retailers import catalog_events
@@ -136,7 +137,7 @@ class SupplierStatusChangeInline(ViewOnlyTabularInline):
 
 
 @admin.register(Supplier)
-class SupplierAdmin(admin.ModelAdmin):
+class SupplierAdmin(ViewAsAdminMixin, admin.ModelAdmin):
     list_display = [
         "company_name",
         "status",

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import factory
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from catalog.models import Category, Product, Variant
@@ -27,6 +28,13 @@ class UserFactory(factory.django.DjangoModelFactory):
     def save_password(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+
+def staff_in_group(group_name: str, email: str) -> User:
+    """A staff user in one of the role groups (dropship/accounts/roles.py)."""
+    user = UserFactory(email=email, is_staff=True)
+    user.groups.add(Group.objects.get(name=group_name))
+    return user
 
 
 class SupplierFactory(factory.django.DjangoModelFactory):

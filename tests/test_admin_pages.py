@@ -28,7 +28,7 @@ from billing.models import (
     TransferReversal,
 )
 from catalog.models import ImportJob, ImportRowError, ProductImage, StockMovement
-from dropship.accounts.models import ApiKey, Invitation, Notification, User
+from dropship.accounts.models import ApiKey, Invitation, Notification, User, ViewAsSession
 from dropship.core.audit import record_audit
 from integrations.models import ApiVersionNotice, InboundWebhook, OutboundPush
 from orders.models import Dispute, OrderEvent, ReturnRequest, Shipment, ShipmentItem
@@ -208,6 +208,13 @@ def _populate(n: int = 0) -> dict:
     )
     ApiKey.objects.create(supplier=supplier, name="ERP", prefix="dsk_abcd", key_hash=f"{n:064x}")
     Notification.objects.create(retailer=retailer, kind="test", message="Hello")
+    ViewAsSession.objects.create(
+        staff_user=superuser,
+        retailer=retailer,
+        reason="Ticket 1: checking a sync complaint",
+        started_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(minutes=30),
+    )
     ImportListItem.objects.create(retailer=retailer, product=product)
     import_job = StoreImportJob.objects.create(retailer=retailer, store=store, total_count=1)
     StoreImportItem.objects.create(job=import_job, product=product, listing=listing)

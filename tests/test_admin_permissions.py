@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core import mail
 from django.urls import reverse
 
@@ -14,11 +13,7 @@ from suppliers.models import Supplier, SupplierStatusChange
 from tests import factories
 from tests.mfa import login_with_second_factor
 
-
-def staff_in(group_name: str, email: str):
-    user = factories.UserFactory(email=email, is_staff=True)
-    user.groups.add(Group.objects.get(name=group_name))
-    return user
+staff_in = factories.staff_in_group
 
 
 @pytest.fixture

@@ -220,6 +220,17 @@ def test_an_insecure_combination_with_debug_off_stops_start_up_naming_it(tmp_pat
     assert allowed_in_development.returncode == 0, allowed_in_development.stderr
 
 
+@pytest.mark.parametrize("minutes", ["45", "0"])
+def test_a_support_view_as_outside_1_to_30_minutes_stops_start_up(tmp_path, minutes):
+    refused = _run(["manage.py", "check"], tmp_path, **PRODUCTION, VIEW_AS_MAX_MINUTES=minutes)
+
+    assert refused.returncode != 0
+    assert (
+        f"VIEW_AS_MAX_MINUTES is {minutes}: a support view-as lasts between 1 and 30 minutes."
+        in refused.stderr
+    )
+
+
 def test_the_wsgi_application_refuses_to_load_with_an_insecure_combination(tmp_path):
     """What gunicorn and Celery import: the refusal happens there, not only in manage.py."""
     result = _run(["-c", "import dropship.wsgi"], tmp_path, **PRODUCTION, ALLOW_LOOPBACK_URLS="1")

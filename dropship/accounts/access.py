@@ -40,13 +40,22 @@ class RetailerRequest(MemberRequest):
 
 
 _MEMBERSHIP_ATTR = "_dropship_membership"
+# Where dropship.accounts.view_as puts the open view-as session of a support request.
+VIEW_AS_ATTR = "view_as"
 
 
 def membership_of(request: HttpRequest) -> Membership | None:
-    """The caller's membership, read once per request (the MFA gate, the decorators below and the
-    navigation all ask)."""
+    """The caller's membership, read once per request (the MFA gate, the decorators below, the
+    navigation and the API's session authentication all ask). The one switch for support's
+    "view as": while a view is open the staff member is a member of the viewed organisation,
+    without owner rights, and ViewAsMiddleware has already refused every write."""
     if not hasattr(request, _MEMBERSHIP_ATTR):
-        setattr(request, _MEMBERSHIP_ATTR, get_membership(user=request.user))
+        view_as = getattr(request, VIEW_AS_ATTR, None)
+        setattr(
+            request,
+            _MEMBERSHIP_ATTR,
+            view_as.as_membership() if view_as is not None else get_membership(user=request.user),
+        )
     membership: Membership | None = getattr(request, _MEMBERSHIP_ATTR)
     return membership
 

@@ -4,11 +4,19 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from dropship.accounts import services
-from dropship.accounts.models import ApiKey, Invitation, Membership, Notification, User
+from dropship.accounts.models import (
+    ApiKey,
+    Invitation,
+    Membership,
+    Notification,
+    User,
+    ViewAsSession,
+)
 from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, admin_link, organisation_of
 
 
@@ -199,3 +207,65 @@ class NotificationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="organisation")
     def organisation(self, obj: Notification) -> str:
         return admin_link(organisation_of(obj))
+
+
+class ViewAsStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("open", "Open"), ("past", "Past")]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[ViewAsSession]
+    ) -> QuerySet[ViewAsSession]:
+        is_open = Q(ended_at__isnull=True, expires_at__gt=timezone.now())
+        if self.value() == "open":
+            return queryset.filter(is_open)
+        if self.value() == "past":
+            return queryset.exclude(is_open)
+        return queryset
+
+
+@admin.register(ViewAsSession)
+class ViewAsSessionAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Support's read-only views of workspaces, open and past (started from an organisation's
+    admin page; written only by accounts.services)."""
+
+    list_display = [
+        "started_at",
+        "staff_user",
+        "organisation",
+        "reason",
+        "expires_at",
+        "ended_at",
+        "ended_by",
+        "is_open",
+    ]
+    list_filter = [ViewAsStateFilter, "ended_by"]
+    search_fields = [
+        "staff_user__email",
+        "reason",
+        "supplier__company_name",
+        "retailer__business_name",
+    ]
+    date_hierarchy = "started_at"
+    list_select_related = ["staff_user", "supplier", "retailer"]
+    fields = readonly_fields = (
+        "staff_user",
+        "supplier",
+        "retailer",
+        "reason",
+        "started_at",
+        "expires_at",
+        "ended_at",
+        "ended_by",
+    )
+
+    @admin.display(description="organisation")
+    def organisation(self, obj: ViewAsSession) -> str:
+        return admin_link(organisation_of(obj))
+
+    @admin.display(description="open", boolean=True)
+    def is_open(self, obj: ViewAsSession) -> bool:
+        return obj.is_open()

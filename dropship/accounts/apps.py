@@ -32,3 +32,9 @@ class AccountsConfig(AppConfig):
         authenticator_added.connect(
             record_enrolment_as_factor, dispatch_uid="dropship.mfa_enrolment_passes_factor"
         )
+        # Django's logout hook, not a domain flow: logging out ends support's read-only view.
+        from django.contrib.auth.signals import user_logged_out
+
+        from dropship.accounts.view_as import end_view_as_on_logout
+
+        user_logged_out.connect(end_view_as_on_logout, dispatch_uid="dropship.view_as_logout")

@@ -1,12 +1,15 @@
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.core.validators import MaxValueValidator
 
 from dropship.accounts.models import (
     ALL_SCOPES,
     READ_SCOPES,
     RETAILER_ORDER_SCOPES,
     SUPPLIER_FULFILMENT_SCOPES,
+    VIEW_AS_MIN_REASON_LENGTH,
     OrganisationKind,
     Role,
 )
@@ -156,3 +159,26 @@ class TeamMfaForm(forms.Form):
         required=False,
         help_text="Members without it are asked to set it up before they can use the workspace.",
     )
+
+
+class ViewAsForm(forms.Form):
+    """Support's read-only view of a workspace: why, and for how long (the service checks again)."""
+
+    reason = forms.CharField(
+        label="Reason",
+        min_length=VIEW_AS_MIN_REASON_LENGTH,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why you need to see this workspace, e.g. the ticket and what you are checking. "
+        "Recorded in the audit log and shown on every page of the view.",
+    )
+    minutes = forms.IntegerField(label="Duration (minutes)", min_value=1)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        maximum = settings.VIEW_AS_MAX_MINUTES
+        minutes = self.fields["minutes"]
+        minutes.initial = maximum
+        minutes.validators.append(MaxValueValidator(maximum))
+        minutes.widget.attrs["max"] = str(maximum)
+        minutes.help_text = f"At most {maximum}; the view ends by itself then."

@@ -5,6 +5,8 @@ from typing import Any, ClassVar
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
 from dropship.accounts.roles import PLATFORM_ADMIN as PLATFORM_ADMIN_GROUP
@@ -92,6 +94,11 @@ class User(AbstractUser):
     @property
     def is_support_agent(self) -> bool:
         return self.is_staff and self._in_group(SUPPORT_AGENT_GROUP)
+
+    @property
+    def can_view_as(self) -> bool:
+        """Platform admins and support agents may view a workspace read-only ("view as")."""
+        return self.is_active and (self.is_platform_admin or self.is_support_agent)
 
     def _in_group(self, name: str) -> bool:
         cache = self.__dict__.setdefault("_group_names", None)
@@ -366,3 +373,75 @@ class Notification(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.message
+
+
+VIEW_AS_MIN_REASON_LENGTH = 15
+
+
+class ViewAsSession(models.Model):
+    """A staff member viewing a supplier's or retailer's workspace read-only ("view as").
+
+    Open while `ended_at` is empty and `expires_at` is ahead; a staff member has at most one open
+    at a time (the database says so). Written only by accounts.services; the admin lists them.
+    """
+
+    class EndedBy(models.TextChoices):
+        STAFF = "STAFF", "Ended by staff"
+        EXPIRED = "EXPIRED", "Expired"
+        LOGOUT = "LOGOUT", "Logged out"
+        ACCESS = "ACCESS", "Staff access withdrawn"
+
+    staff_user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    supplier = models.ForeignKey(
+        "suppliers.Supplier", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    retailer = models.ForeignKey(
+        "retailers.Retailer", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    reason = models.TextField()
+    started_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=10, choices=EndedBy.choices, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = "view-as session"
+        constraints = [
+            exactly_one_organisation("view_as_session"),
+            models.UniqueConstraint(
+                fields=["staff_user"],
+                condition=Q(ended_at__isnull=True),
+                name="view_as_session_one_open_per_staff_user",
+            ),
+            models.CheckConstraint(
+                name="view_as_session_expires_after_start",
+                condition=Q(expires_at__gt=models.F("started_at")),
+            ),
+            models.CheckConstraint(
+                name="view_as_session_has_reason",
+                condition=GreaterThanOrEqual(Length("reason"), VIEW_AS_MIN_REASON_LENGTH),
+            ),
+            models.CheckConstraint(
+                name="view_as_session_ended_with_how",
+                condition=Q(ended_at__isnull=True, ended_by="")
+                | Q(ended_at__isnull=False) & ~Q(ended_by=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff_user} viewing {self.organisation}"
+
+    @property
+    def organisation(self):
+        return self.supplier or self.retailer
+
+    def is_open(self, *, now=None) -> bool:
+        return self.ended_at is None and self.expires_at > (now or timezone.now())
+
+    def as_membership(self) -> Membership:
+        """The membership the staff member's requests resolve to: an unsaved member without the
+        owner's rights (writes are refused before any view runs: dropship/accounts/view_as.py)."""
+        membership = Membership(supplier=self.supplier, retailer=self.retailer, role=Role.STAFF)
+        membership.user_id = self.staff_user_id
+        return membership

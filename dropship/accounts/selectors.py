@@ -4,7 +4,14 @@ from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, QuerySet
 
-from dropship.accounts.models import ApiKey, Invitation, Membership, Notification, User
+from dropship.accounts.models import (
+    ApiKey,
+    Invitation,
+    Membership,
+    Notification,
+    User,
+    ViewAsSession,
+)
 from retailers.models import Retailer
 from suppliers.models import Supplier
 
@@ -68,4 +75,14 @@ def list_recent_notifications(
     field = "supplier" if isinstance(organisation, Supplier) else "retailer"
     return list(
         Notification.objects.filter(**{field: organisation}).order_by("-created_at", "-id")[:limit]
+    )
+
+
+def get_unended_view_as(*, staff_user: User, view_as_id: int) -> ViewAsSession | None:
+    """The staff member's view-as session of that id if it was not ended (it may have expired:
+    the caller ends it then)."""
+    return (
+        ViewAsSession.objects.select_related("supplier", "retailer")
+        .filter(pk=view_as_id, staff_user=staff_user, ended_at__isnull=True)
+        .first()
     )

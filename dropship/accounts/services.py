@@ -1,4 +1,5 @@
-"""Writes for accounts: organisations created at signup, invitations, API keys, notifications."""
+"""Writes for accounts: organisations created at signup, invitations, API keys, notifications,
+support's read-only "view as" sessions."""
 
 import enum
 import ipaddress
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from dropship.accounts.models import (
     ALL_SCOPES,
+    VIEW_AS_MIN_REASON_LENGTH,
     ApiKey,
     IdempotencyRecord,
     Invitation,
@@ -22,6 +24,7 @@ from dropship.accounts.models import (
     OrganisationKind,
     Role,
     User,
+    ViewAsSession,
     hash_token,
 )
 from dropship.accounts.selectors import has_second_factor
@@ -470,3 +473,108 @@ def purge_idempotency_records(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - settings.API_IDEMPOTENCY_TTL
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lte=cutoff).delete()
     return deleted
+
+
+class ViewAsError(DomainError):
+    pass
+
+
+@transaction.atomic
+def start_view_as(
+    *, staff_user: User, organisation: Supplier | Retailer, reason: str, minutes: int
+) -> ViewAsSession:
+    """A platform admin or support agent starts viewing `organisation`'s workspace read-only,
+    for a stated reason and at most VIEW_AS_MAX_MINUTES. One view at a time: a view left open
+    past its end is closed as expired first; an open one is refused (no nesting)."""
+    if not staff_user.can_view_as:
+        raise PermissionDenied(
+            "Only platform admins and support agents can view a workspace as its organisation."
+        )
+    reason = reason.strip()
+    if len(reason) < VIEW_AS_MIN_REASON_LENGTH:
+        raise ViewAsError(
+            f"State why you need to see this workspace (at least {VIEW_AS_MIN_REASON_LENGTH} "
+            "characters).",
+            field="reason",
+        )
+    maximum = settings.VIEW_AS_MAX_MINUTES
+    if not 1 <= minutes <= maximum:
+        raise ViewAsError(f"A view lasts from 1 to {maximum} minutes.", field="minutes")
+    now = timezone.now()
+    unended = (
+        ViewAsSession.objects.select_for_update(of=("self",))
+        .select_related("supplier", "retailer")
+        .filter(staff_user=staff_user, ended_at__isnull=True)
+        .first()
+    )
+    if unended is not None:
+        if unended.is_open(now=now):
+            raise Conflict(
+                f"You are already viewing {unended.organisation}: end that view first.",
+                field="reason",
+            )
+        end_view_as(view_as=unended, ended_by=ViewAsSession.EndedBy.EXPIRED, now=now)
+    supplier = organisation if isinstance(organisation, Supplier) else None
+    retailer = organisation if isinstance(organisation, Retailer) else None
+    try:
+        with transaction.atomic():
+            view_as = ViewAsSession.objects.create(
+                staff_user=staff_user,
+                supplier=supplier,
+                retailer=retailer,
+                reason=reason,
+                started_at=now,
+                expires_at=now + timedelta(minutes=minutes),
+            )
+    except IntegrityError as exc:  # a second start from another tab won the race
+        raise Conflict("You are already viewing a workspace: end that view first.") from exc
+    record_audit(
+        actor=staff_user,
+        action="view_as.started",
+        target=organisation,
+        summary=f"Read-only view of {organisation} for {minutes} min: {reason}",
+        data={
+            "view_as_session": view_as.pk,
+            "reason": reason,
+            "minutes": minutes,
+            "expires_at": view_as.expires_at.isoformat(),
+        },
+    )
+    return view_as
+
+
+@transaction.atomic
+def end_view_as(*, view_as: ViewAsSession, ended_by: str, now: datetime | None = None) -> bool:
+    """End a view (the staff member's button, logout, expiry, or their access withdrawn). Safe to
+    call twice: only the call that ends it writes the audit entry; an expired view ends at its
+    expiry time."""
+    now = now or timezone.now()
+    ended_at = min(now, view_as.expires_at)
+    ended = ViewAsSession.objects.filter(pk=view_as.pk, ended_at__isnull=True).update(
+        ended_at=ended_at, ended_by=ended_by
+    )
+    if not ended:
+        return False
+    view_as.ended_at, view_as.ended_by = ended_at, ended_by
+    record_audit(
+        actor=view_as.staff_user,
+        action="view_as.ended",
+        target=view_as.organisation,
+        summary=f"Read-only view of {view_as.organisation} ended "
+        f"({ViewAsSession.EndedBy(ended_by).label.lower()})",
+        data={"view_as_session": view_as.pk, "ended_by": ended_by},
+    )
+    return True
+
+
+def end_expired_view_as(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Views whose time ran out while their staff member made no request (the middleware ends
+    the others): ended as expired, each with its audit entry. Beat runs it; safe to run twice."""
+    now = now or timezone.now()
+    expired = ViewAsSession.objects.select_related("staff_user", "supplier", "retailer").filter(
+        ended_at__isnull=True, expires_at__lte=now
+    )[:limit]
+    return sum(
+        end_view_as(view_as=view_as, ended_by=ViewAsSession.EndedBy.EXPIRED, now=now)
+        for view_as in expired
+    )

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from dropship.accounts import selectors, services
-from dropship.accounts.access import AuthenticatedRequest
+from dropship.accounts.access import AuthenticatedRequest, membership_of
 from dropship.accounts.forms import (
     INVITATION_SESSION_KEY,
     ApiKeyForm,
@@ -20,6 +20,8 @@ from dropship.accounts.forms import (
     TeamMfaForm,
 )
 from dropship.accounts.models import ApiKey, Membership
+from dropship.accounts.view_as import leave_view_as
+from dropship.core.admin_utils import admin_url
 from dropship.core.errors import DomainError
 from suppliers.selectors import get_supplier_landing_url
 
@@ -58,7 +60,7 @@ signup = SignupView.as_view()
 @login_required
 def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     """Send each kind of user to their own home."""
-    membership = selectors.get_membership(user=request.user)
+    membership = membership_of(request)
     if membership is not None and membership.supplier is not None:
         return redirect(get_supplier_landing_url(supplier=membership.supplier))
     if membership is not None and membership.retailer_id:
@@ -94,7 +96,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _owner_membership_or_refusal(request: AuthenticatedRequest) -> Membership | HttpResponse:
-    membership = selectors.get_membership(user=request.user)
+    membership = membership_of(request)
     if membership is None:
         return render(request, "accounts/no_organisation.html", status=403)
     if not membership.is_owner:
@@ -250,3 +252,14 @@ def revoke_api_key(request: AuthenticatedRequest, api_key_id: int) -> HttpRespon
     services.revoke_api_key(api_key=api_key, revoked_by=request.user)
     messages.success(request, f"Key “{api_key.name}” revoked. Calls using it now get 401.")
     return redirect(reverse("accounts:api_keys"))
+
+
+@require_POST
+def end_view_as(request: HttpRequest) -> HttpResponse:
+    """The banner's "End view" button (the one write a read-only view allows): back to the
+    organisation's admin page."""
+    view_as = leave_view_as(request)
+    if view_as is None:
+        return redirect("admin:index")
+    messages.success(request, f"You stopped viewing {view_as.organisation}.")
+    return redirect(admin_url(view_as.organisation) or reverse("admin:index"))

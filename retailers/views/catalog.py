@@ -10,7 +10,7 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from catalog.search import PRICE_SORTS, SORTS, SearchError, parse_criteria
-from dropship.accounts.selectors import get_membership
+from dropship.accounts.access import membership_of
 from retailers import priced_catalog
 from retailers.models import Retailer
 from suppliers.models import Supplier
@@ -30,7 +30,7 @@ FILTER_FIELDS = (
 
 def _viewer_retailer(request: HttpRequest) -> Retailer | None:
     """The signed-in retailer, or None for visitors, suppliers and staff."""
-    membership = get_membership(user=request.user) if request.user.is_authenticated else None
+    membership = membership_of(request) if request.user.is_authenticated else None
     # Kept for the `organisation` context processor, as the access decorators do.
     request.membership = membership  # type: ignore[attr-defined]  # a public page: no MemberRequest
     return membership.retailer if membership is not None and membership.retailer_id else None
