@@ -108,6 +108,8 @@ class CarrierSandbox:
     # --- the API ---------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
         path = request.path.rstrip("/")
+        if not path and request.method in ("GET", "HEAD"):
+            return Response.json({"sandbox": "carrier tracking", "trackers": len(self.trackers)})
         if path.startswith("/_sandbox/"):
             return self._control(request, path)
         self.calls.append((request.method, path))

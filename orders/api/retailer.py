@@ -7,6 +7,7 @@ GET  /api/v1/orders/{id}/status  status and tracking per supplier order
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -69,12 +70,22 @@ class TrackingOut(Schema):
     tracking_number: str
     tracking_url: str
     shipped_at: str | None
+    tracking_status: str = Field(
+        description="The carrier's latest status: UNKNOWN, PRE_TRANSIT, IN_TRANSIT, "
+        "OUT_FOR_DELIVERY, AVAILABLE_FOR_PICKUP, DELIVERED, EXCEPTION or RETURNED."
+    )
+    tracking_detail: str
+    tracking_status_at: str | None
+    delivered_at: str | None
 
 
 class SupplierOrderStatusOut(Schema):
     number: str
     status: str
     status_reason: str
+    is_flagged: bool
+    flag_reason: str
+    delivered_at: str | None
     carrier: str
     tracking_number: str
     tracking_url: str
@@ -86,6 +97,7 @@ class OrderOut(Schema):
     number: str
     store_order_id: str
     status: str
+    delivered_at: str | None
     review_reasons: str = Field(
         "",
         description="Why a fraud check holds the order for your review (status HELD_FOR_REVIEW).",
@@ -121,6 +133,10 @@ def _store(retailer: Retailer, public_id: UUID | None) -> Store:
     return found[0]
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
 def _out(order, *, created: bool = False) -> OrderOut:
     """`order` as the selector loads it (supplier orders, shipments and items prefetched)."""
     return OrderOut(
@@ -128,6 +144,7 @@ def _out(order, *, created: bool = False) -> OrderOut:
         number=order.number,
         store_order_id=order.store_order_id,
         status=order.status,
+        delivered_at=_iso(order.delivered_at),
         review_reasons=order.review_reasons if order.is_held_for_review else "",
         created=created,
         items=[
@@ -147,6 +164,9 @@ def _out(order, *, created: bool = False) -> OrderOut:
                 number=so.number,
                 status=so.status,
                 status_reason=so.status_reason,
+                is_flagged=so.is_flagged,
+                flag_reason=so.flag_reason,
+                delivered_at=_iso(so.delivered_at),
                 carrier=so.carrier,
                 tracking_number=so.tracking_number,
                 tracking_url=so.tracking_url,
@@ -155,7 +175,11 @@ def _out(order, *, created: bool = False) -> OrderOut:
                         carrier=shipment.carrier,
                         tracking_number=shipment.tracking_number,
                         tracking_url=shipment.tracking_url,
-                        shipped_at=shipment.shipped_at.isoformat() if shipment.shipped_at else None,
+                        shipped_at=_iso(shipment.shipped_at),
+                        tracking_status=shipment.tracking_status,
+                        tracking_detail=shipment.tracking_detail,
+                        tracking_status_at=_iso(shipment.tracking_status_at),
+                        delivered_at=_iso(shipment.delivered_at),
                     )
                     for shipment in so.shipments.all()
                 ],

@@ -28,6 +28,13 @@ from retailers.services.listings import (
     set_listing_variant_price,
     unlist_listing,
 )
+from retailers.services.notices import (
+    NoticePreferenceError,
+    list_notice_preferences,
+    send_notice_digests,
+    send_retailer_notice,
+    set_notice_preferences,
+)
 from retailers.services.pricing_rules import (
     PreviewRow,
     RuleInput,
@@ -60,6 +67,7 @@ from retailers.services.stores import (
 __all__ = [
     "AddResult",
     "ListingError",
+    "NoticePreferenceError",
     "PreviewRow",
     "ProductImportError",
     "RuleInput",
@@ -77,6 +85,7 @@ __all__ = [
     "disconnect_store",
     "fail_store_import",
     "keep_shopify_tokens_alive",
+    "list_notice_preferences",
     "mark_store_needs_reconnect",
     "mark_store_uninstalled",
     "open_pending_install",
@@ -96,10 +105,13 @@ __all__ = [
     "run_store_import",
     "save_pricing_rule",
     "seal_pending_install",
+    "send_notice_digests",
     "send_price_digest",
     "send_price_digests",
+    "send_retailer_notice",
     "set_listing_variant_price",
     "set_manual_payment_routing",
+    "set_notice_preferences",
     "shopify_redirect_uri",
     "start_shopify_connection",
     "start_shopify_install",
