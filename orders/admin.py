@@ -376,6 +376,16 @@ class ShipmentItemAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["shipment", "order_item"]
 
 
+@admin.register(TrackingEvent)
+class TrackingEventAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Carrier scans and supplier delivery reports, by the carrier's time."""
+
+    list_display = ["shipment", "status", "occurred_at", "source", "message"]
+    list_filter = ["status", "source"]
+    search_fields = ["shipment__tracking_number", "shipment__tracker_id"]
+    list_select_related = ["shipment"]
+
+
 @admin.register(FraudRule)
 class FraudRuleAdmin(admin.ModelAdmin):
     """Staff set the platform defaults of the fraud checks (rows without a retailer) and can see

@@ -28,6 +28,10 @@ OPERATION_IDS = {
         "/api/v1/supplier/orders/{supplier_order_id}/reject",
     ): "orders_supplier_api_reject_order",
     ("post", "/api/v1/supplier/orders/{supplier_order_id}/ship"): "orders_supplier_api_ship_order",
+    (
+        "post",
+        "/api/v1/supplier/orders/{supplier_order_id}/delivered",
+    ): "orders_supplier_api_report_delivered",
     ("get", "/api/v1/supplier/products"): "catalog_api_list_products",
     ("put", "/api/v1/supplier/variants/{sku}/inventory"): "catalog_api_set_variant_inventory",
     ("get", "/api/v1/suppliers"): "catalog_browse_api_list_suppliers",
