@@ -18,6 +18,7 @@ of the body keyed with the webhook secret>`. Steps fall due on `tick()` (a backg
 
 Control endpoints for the demo and tests (not EasyPost's):
     POST /_sandbox/tick                         apply every step that is due; -> {"delivered": n}
+    POST /_sandbox/trackers/advance             every parcel's next step now (the demo's shortcut)
     POST /_sandbox/trackers/{id}/advance        the next step of the script now
     POST /_sandbox/trackers/{id}/events         {"status", "message"?, "datetime"?} add a scan
     POST /_sandbox/webhooks                     {"paused": true|false}: a paused provider keeps
@@ -280,6 +281,8 @@ class CarrierSandbox:
         payload = payload if isinstance(payload, dict) else {}
         if path == "/_sandbox/tick" and request.method == "POST":
             return Response.json({"delivered": self.tick()})
+        if path == "/_sandbox/trackers/advance" and request.method == "POST":
+            return Response.json({"sent": sum(self.advance(t) for t in list(self.trackers))})
         if path == "/_sandbox/webhooks" and request.method == "POST":
             self.is_paused = bool(payload.get("paused"))
             return Response.json({"paused": self.is_paused})
