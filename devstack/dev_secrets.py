@@ -33,6 +33,8 @@ def generate() -> dict[str, str]:
         "STRIPE_SECRET_KEY": f"sk_test_{secrets.token_hex(16)}",
         "STRIPE_WEBHOOK_SECRET": f"whsec_{secrets.token_hex(16)}",
         "STRIPE_CONNECT_WEBHOOK_SECRET": f"whsec_{secrets.token_hex(16)}",
+        "TRACKING_API_KEY": f"ek_test_{secrets.token_hex(16)}",
+        "TRACKING_WEBHOOK_SECRET": f"whsec_{secrets.token_hex(16)}",
     }
 
 

@@ -1,8 +1,10 @@
 """The processes `make run` starts together. Apps that bring a process (the sandboxes) add it here.
 
-The Shopify, WooCommerce and Stripe sandboxes listen on PORT+1, PORT+2 and PORT+3 (8001-8003
-with the default PORT=8000); web, worker and beat are pointed at them through SHOPIFY_BASE_URL
-and STRIPE_API_BASE unless the environment already says otherwise. The Stripe sandbox delivers
+The Shopify, WooCommerce, Stripe and carrier-tracking sandboxes listen on PORT+1 to PORT+4
+(8001-8004 with the default PORT=8000); web, worker and beat are pointed at them through
+SHOPIFY_BASE_URL, STRIPE_API_BASE and TRACKING_API_BASE unless the environment already says
+otherwise. The carrier sandbox moves each parcel one scan every two minutes and posts its signed
+tracker.updated events to this web's /webhooks/tracking/. The Stripe sandbox delivers
 its signed webhooks to this web's /webhooks/stripe/ (connected accounts' events to
 /webhooks/stripe/connect/). Each sandbox keeps its state in
 `state_dir/<name>-<port>.json`, so a restart finds the demo stores' products and orders again.
@@ -33,6 +35,7 @@ def sandbox_urls(*, port: int, host: str = "127.0.0.1") -> dict[str, str]:
         "shopify": f"http://{host}:{port + 1}",
         "woocommerce": f"http://{host}:{port + 2}",
         "stripe": f"http://{host}:{port + 3}",
+        "carrier": f"http://{host}:{port + 4}",
     }
 
 
@@ -42,6 +45,7 @@ def app_env(*, port: int, host: str = "127.0.0.1") -> dict[str, str]:
     wanted = {
         "SHOPIFY_BASE_URL": urls["shopify"],
         "STRIPE_API_BASE": urls["stripe"],
+        "TRACKING_API_BASE": urls["carrier"] + "/v2",
         "SITE_URL": f"http://{host}:{port}",
     }
     return {name: value for name, value in wanted.items() if not os.environ.get(name)}
@@ -112,6 +116,24 @@ def stack_processes(*, port: int, state_dir: Path, host: str = "127.0.0.1") -> l
                 ",".join(HANDLED_EVENT_TYPES),  # the endpoint gets the events billing handles
             ],
             url=urls["stripe"] + "/",
+        ),
+        StackProcess(
+            name="carrier",
+            argv=[
+                python,
+                "-m",
+                "sandbox",
+                "carrier",
+                "--host",
+                host,
+                "--port",
+                str(port + 4),
+                "--state",
+                sandbox_state_file(state_dir=state_dir, name="carrier", port=port + 4),
+                "--tracking-webhook-url",
+                f"http://{host}:{port}/webhooks/tracking/",
+            ],
+            url=urls["carrier"] + "/",
         ),
         StackProcess(
             name="web",

@@ -294,6 +294,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "retailers.tasks.send_price_digests_task",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Retailers: the daily digest of order notices (shipped, delivered, ...) set to "digest".
+    "retailer-notice-digests": {
+        "task": "retailers.tasks.send_notice_digests_task",
+        "schedule": crontab(hour=7, minute=10),
+    },
+    # Carrier tracking: parcels whose webhooks went quiet are read back from the provider, and
+    # shipments whose tracker could not be registered are registered again.
+    "poll-quiet-parcels": {
+        "task": "orders.tasks.poll_quiet_parcels_task",
+        "schedule": timedelta(minutes=30),
+    },
     # Shopify tokens: idle stores' pairs renewed before the refresh token runs out (90 days);
     # stores still on a non-expiring offline token migrated before Shopify's 2027-01-01 cutoff.
     "keep-shopify-tokens-alive": {
@@ -447,6 +458,18 @@ STRIPE_CONNECT_COUNTRY = env.str("STRIPE_CONNECT_COUNTRY", default="US")
 # Where the platform's own Stripe account is: a supplier's account in another region gets the
 # "recipient" service agreement cross-border payouts need (integrations/stripe/regions.py).
 STRIPE_PLATFORM_COUNTRY = env.str("STRIPE_PLATFORM_COUNTRY", default="US")
+# Carrier tracking (EasyPost's Trackers API, or the carrier sandbox): unset key = no trackers
+# are registered and parcels move only by what suppliers report. The webhook endpoint
+# /webhooks/tracking/ refuses every delivery while the secret is unset (fail closed).
+TRACKING_API_BASE = env.str("TRACKING_API_BASE", default="https://api.easypost.com/v2")
+TRACKING_API_KEY = env.str("TRACKING_API_KEY", default="")
+TRACKING_WEBHOOK_SECRET = env.str("TRACKING_WEBHOOK_SECRET", default="")
+# A parcel not heard of (webhook or poll) for this long is polled; at most this many per run.
+TRACKING_POLL_QUIET_HOURS = env.float("TRACKING_POLL_QUIET_HOURS", default=12.0)
+TRACKING_POLL_BATCH = env.int("TRACKING_POLL_BATCH", default=200)
+# The watchdog flags a parcel without a carrier scan for this many days, by destination.
+TRACKING_QUIET_DAYS_DOMESTIC = env.int("TRACKING_QUIET_DAYS_DOMESTIC", default=5)
+TRACKING_QUIET_DAYS_INTERNATIONAL = env.int("TRACKING_QUIET_DAYS_INTERNATIONAL", default=14)
 WOOCOMMERCE_API_VERSION = env.str("WOOCOMMERCE_API_VERSION", default="wc/v3")
 # The sandboxes listen on loopback; a user-typed URL may point there only when this is set
 # (`make run` and the tests set it; refused with DEBUG off, see the end of this file).
@@ -461,6 +484,9 @@ DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
 PAYOUT_HOLDBACK_DAYS = env.int("PAYOUT_HOLDBACK_DAYS", default=7)
 # Support's read-only "view as" of a workspace lasts at most this long (30 at most).
 VIEW_AS_MAX_MINUTES = env.int("VIEW_AS_MAX_MINUTES", default=30)
+# Delivered supplier orders may be paid out earlier: this many days after delivery (0 = at
+# delivery) when that comes before the fixed holdback. Unset keeps the fixed holdback only.
+PAYOUT_DAYS_AFTER_DELIVERY = env.int("PAYOUT_DAYS_AFTER_DELIVERY", default=None)
 # How long an order held by a fraud rule keeps its stock reserved while the retailer reviews it
 # (then the stock goes back on sale and is reserved again on release, like any held order).
 FRAUD_HOLD_RESERVATION_HOURS = env.int("FRAUD_HOLD_RESERVATION_HOURS", default=72)

@@ -18,6 +18,7 @@ class InboundWebhook(TimeStampedModel):
         WOOCOMMERCE = "WOOCOMMERCE", "WooCommerce"
         STRIPE = "STRIPE", "Stripe"
         SUPPLIER = "SUPPLIER", "Supplier system"
+        CARRIER = "CARRIER", "Carrier tracking"
 
     class Status(models.TextChoices):
         RECEIVED = "RECEIVED", "Received"

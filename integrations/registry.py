@@ -12,6 +12,8 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+
 from integrations import services
 from integrations.base import (
     OrderWebhookParser,
@@ -20,6 +22,8 @@ from integrations.base import (
     StoreClient,
 )
 from integrations.custom import CustomStoreClient
+from integrations.easypost.client import EasyPostTrackingClient
+from integrations.easypost.webhooks import EasyPostWebhooks
 from integrations.shopify.client import ShopifyClient
 from integrations.shopify.webhooks import (
     FULFILLMENT_RELEASE_TOPICS,
@@ -27,6 +31,7 @@ from integrations.shopify.webhooks import (
     ShopifyPrivacyWebhooks,
 )
 from integrations.store_tokens import StoreAccessTokens
+from integrations.tracking import TrackingClient, TrackingWebhooks
 from integrations.woocommerce.client import WooCommerceClient
 from integrations.woocommerce.webhooks import WooCommerceOrderWebhooks
 
@@ -122,3 +127,21 @@ _FULFILLMENT_RELEASE_TOPICS: dict[str, tuple[str, ...]] = {
 def fulfillment_release_topics() -> dict[str, tuple[str, ...]]:
     """{platform: topics} announcing that held fulfilments can be sent again."""
     return dict(_FULFILLMENT_RELEASE_TOPICS)
+
+
+def is_tracking_enabled() -> bool:
+    """Whether a tracking provider is configured (TRACKING_API_KEY); without one, parcels are
+    followed only by what suppliers report."""
+    return bool(settings.TRACKING_API_KEY and settings.TRACKING_API_BASE)
+
+
+def get_tracking_client() -> TrackingClient:
+    """The carrier-tracking provider's client (EasyPost's Trackers API, or its sandbox)."""
+    return EasyPostTrackingClient(
+        base_url=settings.TRACKING_API_BASE, api_key=settings.TRACKING_API_KEY
+    )
+
+
+def get_tracking_webhooks() -> TrackingWebhooks:
+    """The provider's webhook verifier and parser, keyed with TRACKING_WEBHOOK_SECRET."""
+    return EasyPostWebhooks(secret=settings.TRACKING_WEBHOOK_SECRET)

@@ -50,7 +50,14 @@ STALE_AFTER = timedelta(minutes=2)
 # died before starting it (the broker would return it only after its visibility timeout).
 UNCLAIMED_AFTER = timedelta(seconds=30)
 MAX_WEBHOOK_ATTEMPTS = 10
-KEPT_HEADERS = ("content-type", "user-agent", "x-shopify-", "x-wc-webhook-", "stripe-signature")
+KEPT_HEADERS = (
+    "content-type",
+    "user-agent",
+    "x-shopify-",
+    "x-wc-webhook-",
+    "stripe-signature",
+    "x-hmac-signature",
+)
 
 
 def _kept_headers(headers: dict[str, str]) -> dict[str, str]:

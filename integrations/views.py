@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from dropship.core.safe_json import BadJson, load_json_object
 from integrations import services
 from integrations.models import InboundWebhook
+from integrations.registry import get_tracking_webhooks
 from integrations.shopify import webhooks as shopify_webhooks
 from integrations.webhooks.answers import webhook_answer
 from integrations.woocommerce import webhooks as woo_webhooks
@@ -241,3 +242,39 @@ def stripe_connect_webhook(request: HttpRequest) -> HttpResponse:
     return _receive_stripe_event(
         request, secret=settings.STRIPE_CONNECT_WEBHOOK_SECRET, is_connect=True
     )
+
+
+@csrf_exempt
+@require_POST
+def tracking_webhook(request: HttpRequest) -> HttpResponse:
+    """The tracking provider's signed events (EasyPost `tracker.updated`): verified, stored in the
+    inbox under the event id (a repeat answers 200 and does nothing) and answered; the orders
+    app's CARRIER handler applies them. A parcel we do not know is answered 200 here and ignored
+    (and logged) by the handler, so the provider does not retry it forever."""
+    body = request.body
+    webhooks = get_tracking_webhooks()
+    headers = dict(request.headers)
+    if not webhooks.is_valid_signature(body, headers):
+        return webhook_answer(
+            401, f"The {webhooks.signature_header} signature is missing or wrong."
+        )
+    try:
+        update = webhooks.parse(body)
+    except ValueError as exc:
+        services.record_failed_webhook(
+            source=InboundWebhook.Source.CARRIER,
+            topic="(unreadable)",
+            dedup_key=hashlib.sha256(body).hexdigest(),
+            body=body,
+            headers=headers,
+            error=str(exc),
+        )
+        return webhook_answer(400, str(exc))
+    _, created = services.receive_webhook(
+        source=InboundWebhook.Source.CARRIER,
+        topic=update.topic,
+        dedup_key=update.event_id,
+        body=body,
+        headers=headers,
+    )
+    return webhook_answer(200, "accepted" if created else "duplicate")

@@ -23,6 +23,7 @@ from orders.models import (
     ShipmentItem,
     StoreOrderSync,
     SupplierOrder,
+    TrackingEvent,
 )
 from orders.services import tracking
 from orders.services.watchdog import clear_flag
@@ -93,7 +94,18 @@ class ShipmentInline(ViewOnlyTabularInline):
         "push_status",
         "push_error",
         "pushed_at",
+        "tracking_status",
+        "tracking_detail",
+        "tracking_status_at",
+        "delivered_at",
     )
+
+
+class TrackingEventInline(ViewOnlyTabularInline):
+    """The parcel's carrier scans (and supplier delivery reports), by the carrier's time."""
+
+    model = TrackingEvent
+    fields = readonly_fields = ("occurred_at", "status", "message", "location", "source")
 
 
 class ShipmentItemInline(ViewOnlyTabularInline):
@@ -305,9 +317,16 @@ class ShipmentAdmin(admin.ModelAdmin):
         "shipped_at",
         "push_status",
         "pushed_at",
+        "tracking_status",
+        "delivered_at",
     ]
-    list_filter = ["push_status", "carrier"]
-    search_fields = ["tracking_number", "supplier_order__number", "store_fulfillment_id"]
+    list_filter = ["push_status", "tracking_status", "carrier"]
+    search_fields = [
+        "tracking_number",
+        "supplier_order__number",
+        "store_fulfillment_id",
+        "tracker_id",
+    ]
     date_hierarchy = "shipped_at"
     list_select_related = ["supplier_order"]
     readonly_fields = [
@@ -319,11 +338,18 @@ class ShipmentAdmin(admin.ModelAdmin):
         "push_status",
         "push_error",
         "pushed_at",
+        "tracker_id",
+        "tracker_error",
+        "tracking_status",
+        "tracking_detail",
+        "tracking_status_at",
+        "tracking_checked_at",
+        "delivered_at",
         "created_at",
         "updated_at",
     ]
     fields = ["tracking_url", *readonly_fields]
-    inlines = [ShipmentItemInline]
+    inlines = [ShipmentItemInline, TrackingEventInline]
     actions = ["retry_tracking_push"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -348,6 +374,16 @@ class ShipmentItemAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["shipment", "order_item", "quantity"]
     search_fields = ["shipment__tracking_number", "order_item__title", "order_item__sku"]
     list_select_related = ["shipment", "order_item"]
+
+
+@admin.register(TrackingEvent)
+class TrackingEventAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Carrier scans and supplier delivery reports, by the carrier's time."""
+
+    list_display = ["shipment", "status", "occurred_at", "source", "message"]
+    list_filter = ["status", "source"]
+    search_fields = ["shipment__tracking_number", "shipment__tracker_id"]
+    list_select_related = ["shipment"]
 
 
 @admin.register(FraudRule)

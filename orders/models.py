@@ -17,6 +17,7 @@ class Order(TimeStampedModel):
         CONFIRMED = "CONFIRMED", "Confirmed"
         PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED", "Partially shipped"
         SHIPPED = "SHIPPED", "Shipped"
+        PARTIALLY_DELIVERED = "PARTIALLY_DELIVERED", "Partially delivered"
         DELIVERED = "DELIVERED", "Delivered"
         CANCELLED = "CANCELLED", "Cancelled"
         EXCEPTION = "EXCEPTION", "Needs attention"
@@ -42,6 +43,12 @@ class Order(TimeStampedModel):
     retail_total = MoneyField(default=ZERO)
     placed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the last parcel was delivered (the carrier's time); starts the return "
+        "window.",
+    )
     is_redacted = models.BooleanField(default=False)
     # A received order is held (its lines reserved, nothing routed) while the shopper has not
     # paid, or while the store has not shared where to ship it; orders.services.holds.
@@ -341,6 +348,23 @@ class OrderItem(models.Model):
         return self.variant_id, self.quantity if quantity is None else quantity
 
 
+class TrackingStatus(models.TextChoices):
+    """A parcel's status in our words; each tracking provider's statuses map onto these."""
+
+    UNKNOWN = "UNKNOWN", "Not scanned yet"
+    PRE_TRANSIT = "PRE_TRANSIT", "Label created"
+    IN_TRANSIT = "IN_TRANSIT", "In transit"
+    OUT_FOR_DELIVERY = "OUT_FOR_DELIVERY", "Out for delivery"
+    AVAILABLE_FOR_PICKUP = "AVAILABLE_FOR_PICKUP", "Available for pickup"
+    DELIVERED = "DELIVERED", "Delivered"
+    EXCEPTION = "EXCEPTION", "Delivery exception"
+    RETURNED = "RETURNED", "Returned to sender"
+
+
+# A parcel in one of these is done: no more polling, no watchdog.
+FINAL_TRACKING_STATUSES = (TrackingStatus.DELIVERED, TrackingStatus.RETURNED)
+
+
 class Shipment(TimeStampedModel):
     """One parcel: some lines of a supplier order with one carrier and tracking number."""
 
@@ -365,6 +389,22 @@ class Shipment(TimeStampedModel):
     )
     push_error = models.TextField(blank=True)
     pushed_at = models.DateTimeField(null=True, blank=True)
+    # Carrier tracking (orders/services/delivery.py): the tracker registered with the tracking
+    # provider, the parcel's latest status by the carrier's own event times, and when we last
+    # heard of it (a webhook or a poll).
+    tracker_id = models.CharField(max_length=64, blank=True, db_index=True)
+    tracker_error = models.CharField(max_length=500, blank=True)
+    tracking_status = models.CharField(
+        max_length=20, choices=TrackingStatus.choices, default=TrackingStatus.UNKNOWN
+    )
+    tracking_detail = models.CharField(max_length=300, blank=True)
+    tracking_status_at = models.DateTimeField(
+        null=True, blank=True, help_text="The carrier's time of the latest event."
+    )
+    tracking_checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the provider last told us about the parcel."
+    )
+    delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-shipped_at", "-id"]
@@ -373,7 +413,23 @@ class Shipment(TimeStampedModel):
                 fields=["supplier_order", "carrier", "tracking_number"],
                 name="shipment_unique_tracking",
             ),
+            models.CheckConstraint(
+                name="shipment_delivered_at_when_delivered",
+                condition=Q(tracking_status="DELIVERED", delivered_at__isnull=False)
+                | (~Q(tracking_status="DELIVERED") & Q(delivered_at__isnull=True)),
+            ),
         ]
+        indexes = [
+            models.Index(
+                fields=["tracking_checked_at"],
+                condition=~Q(tracking_status__in=["DELIVERED", "RETURNED"]),
+                name="shipment_tracking_open",
+            ),
+        ]
+
+    @property
+    def is_tracking_final(self) -> bool:
+        return self.tracking_status in FINAL_TRACKING_STATUSES
 
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}"
@@ -396,6 +452,35 @@ class ShipmentItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.order_item_id}"
+
+
+class TrackingEvent(models.Model):
+    """One carrier scan of a parcel, once per (shipment, status, carrier time): repeated and
+    out-of-order deliveries of the same history insert nothing new, so the parcel's state,
+    computed from these rows, is the same whatever order they came in."""
+
+    class Source(models.TextChoices):
+        CARRIER = "CARRIER", "Carrier"
+        SUPPLIER = "SUPPLIER", "Supplier"
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="tracking_events")
+    status = models.CharField(max_length=20, choices=TrackingStatus.choices)
+    occurred_at = models.DateTimeField()
+    message = models.CharField(max_length=300, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.CARRIER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shipment", "status", "occurred_at"], name="tracking_event_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} at {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
 class OrderEvent(models.Model):

@@ -14,15 +14,18 @@ def derive_order_status(
     is_awaiting_payment: bool = False,
     is_missing_address: bool = False,
     is_held_for_review: bool = False,
+    has_delivered_parcel: bool = False,
 ) -> str:
-    """PENDING → CONFIRMED → PARTIALLY_SHIPPED → SHIPPED → DELIVERED, or CANCELLED / EXCEPTION;
+    """PENDING → CONFIRMED → PARTIALLY_SHIPPED → SHIPPED → PARTIALLY_DELIVERED → DELIVERED, or
+    CANCELLED / EXCEPTION;
     AWAITING_PAYMENT while a held order waits for the shopper's payment; HELD_FOR_REVIEW while
     a fraud rule holds it for the retailer (before anything else: the retailer decides first).
 
     EXCEPTION wins while something needs the retailer's attention (an out-of-stock item, a failed
     payment, a supplier order in exception, a held order without a shipping address) and nothing
     has shipped yet; once parcels are on their way the order reads PARTIALLY_SHIPPED so the
-    shopper-facing progress is not hidden.
+    shopper-facing progress is not hidden. Once a parcel is delivered (`has_delivered_parcel`)
+    and not every supplier order is, it reads PARTIALLY_DELIVERED.
     """
     statuses = [status for status in supplier_order_statuses if status != S.CANCELLED]
     items = list(item_statuses)
@@ -47,6 +50,10 @@ def derive_order_status(
     shipped = [s for s in statuses if s in (S.SHIPPED, S.DELIVERED)]
     if statuses and all(s == S.DELIVERED for s in statuses) and not needs_attention:
         return Order.Status.DELIVERED
+    if (has_delivered_parcel or S.DELIVERED in statuses) and (
+        shipped or any(s == OrderItem.Status.SHIPPED for s in live_items)
+    ):
+        return Order.Status.PARTIALLY_DELIVERED
     if statuses and len(shipped) == len(statuses) and not needs_attention:
         return Order.Status.SHIPPED
     if shipped or any(s == OrderItem.Status.SHIPPED for s in live_items):

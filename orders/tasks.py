@@ -16,6 +16,7 @@ from dropship.core.errors import TemporaryError
 from dropship.core.retry import PAYMENT_TASKS, STORE_TASKS, RetryOnTemporaryError
 from integrations.base import StorePermanentError, StoreTemporaryError
 from orders.services import (
+    delivery,
     dispatch,
     exceptions,
     holds,
@@ -128,6 +129,26 @@ def push_shipment_tracking_task(self, shipment_id: int) -> None:
 )
 def run_order_watchdog_task(self) -> int:
     return watchdog.run_watchdog()
+
+
+# --- carrier tracking (orders/services/delivery.py) -----------------------------------------------
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    base=RetryOnTemporaryError,
+    retry_policy=STORE_TASKS,
+)
+def register_tracker_task(self, shipment_id: int) -> None:
+    """Register the parcel with the tracking provider (a shipment that has a tracker is left
+    alone; the provider answers the same tracker for the same code)."""
+    delivery.register_tracker(shipment_id=shipment_id)
+
+
+@shared_task(ignore_result=True)
+def poll_quiet_parcels_task() -> dict[str, int]:
+    """Beat: read back parcels whose webhooks went quiet, in one bounded batch."""
+    return delivery.poll_quiet_parcels()
 
 
 # --- order reconciliation (nothing lost when webhooks are) ---------------------------------------

@@ -15,9 +15,11 @@ from dropship.accounts.admin_view_as import ViewAsAdminMixin
 from dropship.core.admin_utils import ViewOnlyAdminMixin, ViewOnlyTabularInline, admin_link
 from integrations.admin import warn_about_api_versions
 from retailers.models import (
+    DigestNotice,
     ImportListItem,
     Listing,
     ListingVariant,
+    NoticePreference,
     PriceChange,
     PriceDigest,
     PricingRule,
@@ -452,6 +454,26 @@ class PriceChangeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 class PriceDigestAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["retailer", "day", "change_count", "sent_at"]
     search_fields = ["retailer__business_name"]
+    list_select_related = ["retailer"]
+
+
+@admin.register(NoticePreference)
+class NoticePreferenceAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """What each retailer chose on its notification preferences page (it changes them there)."""
+
+    list_display = ["retailer", "kind", "delivery"]
+    list_filter = ["kind", "delivery"]
+    search_fields = ["retailer__business_name"]
+    list_select_related = ["retailer"]
+
+
+@admin.register(DigestNotice)
+class DigestNoticeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Notices waiting for (or sent in) a retailer's daily digest."""
+
+    list_display = ["retailer", "kind", "subject", "created_at", "sent_at"]
+    list_filter = ["kind"]
+    search_fields = ["retailer__business_name", "subject"]
     list_select_related = ["retailer"]
 
 

@@ -517,3 +517,71 @@ class PriceChange(models.Model):
 
 
 from retailers.sync.models import StockReconciliation, StoreSyncState  # noqa: E402, F401
+
+
+class NoticeKind(models.TextChoices):
+    """The order notices a retailer can tune on its notification preferences page."""
+
+    ORDER_SHIPPED = "order_shipped", "An order shipped (with its tracking link)"
+    ORDER_DELIVERED = "order_delivered", "An order was delivered"
+    DELIVERY_EXCEPTION = "delivery_exception", "A parcel is in trouble (exception, returned, quiet)"
+    NEEDS_DECISION = "needs_decision", "An order needs your decision"
+
+
+class NoticeDelivery(models.TextChoices):
+    OFF = "OFF", "Off"
+    IMMEDIATE = "IMMEDIATE", "Immediately (e-mail and in-app)"
+    DIGEST = "DIGEST", "Daily digest (in-app now, e-mail once a day)"
+
+
+class NoticePreference(models.Model):
+    """How a retailer wants one kind of notice; without a row the kind is IMMEDIATE."""
+
+    retailer = models.ForeignKey(
+        Retailer, on_delete=models.CASCADE, related_name="notice_preferences"
+    )
+    kind = models.CharField(max_length=32, choices=NoticeKind.choices)
+    delivery = models.CharField(
+        max_length=10, choices=NoticeDelivery.choices, default=NoticeDelivery.IMMEDIATE
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["retailer", "kind"], name="notice_preference_once"),
+            models.CheckConstraint(
+                name="notice_preference_known_kind",
+                condition=Q(kind__in=[k.value for k in NoticeKind]),
+            ),
+            models.CheckConstraint(
+                name="notice_preference_known_delivery",
+                condition=Q(delivery__in=[d.value for d in NoticeDelivery]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.delivery}"
+
+
+class DigestNotice(models.Model):
+    """A notice waiting for the retailer's daily e-mail digest (sent_at set once it went)."""
+
+    retailer = models.ForeignKey(Retailer, on_delete=models.CASCADE, related_name="digest_notices")
+    kind = models.CharField(max_length=32, choices=NoticeKind.choices)
+    subject = models.CharField(max_length=200)
+    message = models.CharField(max_length=1000)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["retailer", "created_at"],
+                condition=Q(sent_at__isnull=True),
+                name="digest_notice_unsent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

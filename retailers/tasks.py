@@ -53,6 +53,12 @@ def send_price_digests_task(self) -> int:
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True)
+def send_notice_digests_task(self) -> int:
+    """The daily e-mail of order notices retailers chose to get as a digest."""
+    return services.send_notice_digests()
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
 def keep_shopify_tokens_alive_task(self) -> dict[str, int]:
     """Renew idle Shopify stores' tokens before their refresh token runs out, and migrate
     non-expiring ones (a bounded batch per run; safe to run twice)."""

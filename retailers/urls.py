@@ -5,6 +5,7 @@ from retailers.views import (
     dashboard,
     imports,
     listings,
+    notices,
     pricing,
     shopify_install,
     stores,
@@ -52,6 +53,11 @@ urlpatterns = [
     ),
     # pricing rules
     path("retailer/pricing/", pricing.pricing_rules, name="pricing_rules"),
+    path(
+        "retailer/settings/notifications/",
+        notices.notice_preferences,
+        name="notice_preferences",
+    ),
     path("retailer/pricing/new/", pricing.pricing_rule_edit, name="pricing_rule_new"),
     path("retailer/pricing/preview/", pricing.pricing_rule_preview, name="pricing_rule_preview"),
     path("retailer/pricing/<int:rule_id>/", pricing.pricing_rule_edit, name="pricing_rule_edit"),

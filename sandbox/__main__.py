@@ -1,10 +1,11 @@
-"""`python -m sandbox shopify|woocommerce|stripe --port N [--state FILE]`"""
+"""`python -m sandbox shopify|woocommerce|stripe|carrier --port N [--state FILE]`"""
 
 import argparse
 import contextlib
 import os
 import sys
 
+from sandbox.carrier import CarrierSandbox, run_ticker
 from sandbox.server import SandboxServer
 from sandbox.shopify import (
     ADVANCED_PLAN,
@@ -22,7 +23,7 @@ PLANS = {"standard": STANDARD_PLAN, "advanced": ADVANCED_PLAN, "plus": PLUS_PLAN
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sandbox")
-    parser.add_argument("platform", choices=["shopify", "woocommerce", "stripe"])
+    parser.add_argument("platform", choices=["shopify", "woocommerce", "stripe", "carrier"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--plan", choices=sorted(PLANS), default="standard")
@@ -52,6 +53,17 @@ def main(argv: list[str] | None = None) -> None:
         "--state",
         help="A JSON file the sandbox loads at start and saves after every change, so its shops, "
         "products and orders survive a restart (in memory only without it).",
+    )
+    parser.add_argument(
+        "--tracking-webhook-url",
+        default=os.environ.get("SANDBOX_TRACKING_WEBHOOK_URL", ""),
+        help="Carrier: where tracker.updated events are delivered.",
+    )
+    parser.add_argument(
+        "--step-seconds",
+        type=float,
+        default=120.0,
+        help="Carrier: seconds between a parcel's scans (label, transit, out for delivery, delivered).",
     )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -86,6 +98,17 @@ def main(argv: list[str] | None = None) -> None:
         )
         server = SandboxServer(app, host=args.host, port=args.port)
         app.base_url = server.base_url
+    elif args.platform == "carrier":
+        app = CarrierSandbox(
+            api_key=os.environ.get("TRACKING_API_KEY") or "ek_test_dropship_sandbox",
+            webhook_secret=os.environ.get("TRACKING_WEBHOOK_SECRET") or "whsec_tracking_sandbox",
+            webhook_url=args.tracking_webhook_url,
+            step_seconds=args.step_seconds,
+            verbose=args.verbose,
+            state_file=state_file,
+        )
+        server = SandboxServer(app, host=args.host, port=args.port)
+        run_ticker(app, every=min(10.0, args.step_seconds))
     else:
         app = WooCommerceSandbox(verbose=args.verbose, state_file=state_file)
         server = SandboxServer(app, host=args.host, port=args.port)

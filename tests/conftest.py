@@ -119,5 +119,10 @@ def client_sleeps(monkeypatch) -> list[float]:
     return sleeps
 
 
-# The Shopify, WooCommerce and Stripe sandboxes (tests/sandboxes.py), for every test package.
-from tests.sandboxes import shopify_sandbox, stripe_sandbox, woo_sandbox  # noqa: E402, F401
+# The Shopify, WooCommerce, Stripe and carrier sandboxes (tests/sandboxes.py), for every test package.
+from tests.sandboxes import (  # noqa: E402, F401
+    carrier_sandbox,
+    shopify_sandbox,
+    stripe_sandbox,
+    woo_sandbox,
+)

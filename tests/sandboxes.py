@@ -1,4 +1,5 @@
-"""Pytest fixtures that run the Shopify, WooCommerce and Stripe sandboxes in threads on port 0.
+"""Pytest fixtures that run the Shopify, WooCommerce, Stripe and carrier-tracking sandboxes in
+threads on port 0.
 
 def test_x(shopify_sandbox, woo_sandbox):
     shopify_sandbox.app        # ShopifySandbox: shops, calls, deliveries, helpers
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from sandbox.carrier import CarrierSandbox
 from sandbox.server import SandboxServer
 from sandbox.shopify import STANDARD_PLAN, ShopifySandbox
 from sandbox.stripe import StripeSandbox
@@ -34,7 +36,7 @@ class FakeClock:
 
 @dataclass
 class RunningSandbox:
-    app: ShopifySandbox | WooCommerceSandbox | StripeSandbox
+    app: ShopifySandbox | WooCommerceSandbox | StripeSandbox | CarrierSandbox
     server: SandboxServer
 
     @property
@@ -203,5 +205,46 @@ def stripe_sandbox(settings):
     settings.STRIPE_API_BASE = server.base_url
     try:
         yield StripeHandle(app, server)
+    finally:
+        server.stop()
+
+
+@dataclass
+class CarrierHandle(RunningSandbox):
+    """The carrier-tracking sandbox; settings.TRACKING_API_BASE / TRACKING_API_KEY point at it.
+    Its webhooks are not posted anywhere by themselves: `deliver` POSTs one to the test client."""
+
+    clock: FakeClock | None = None
+
+    def tracker_for(self, shipment) -> str:
+        shipment.refresh_from_db()
+        assert shipment.tracker_id, "the shipment has no tracker"
+        return shipment.tracker_id
+
+    def deliver(self, client, tracker_id: str):
+        """POST the tracker's current state to /webhooks/tracking/ exactly as the sandbox signs it."""
+        body, headers = self.app.signed_event(tracker_id)
+        return client.post(
+            "/webhooks/tracking/",
+            data=body,
+            content_type="application/json",
+            HTTP_X_HMAC_SIGNATURE=headers["X-Hmac-Signature"],
+        )
+
+
+@pytest.fixture
+def carrier_sandbox(settings):
+    clock = FakeClock()
+    app = CarrierSandbox(
+        api_key="ek_test_dropship_sandbox",
+        webhook_secret=settings.TRACKING_WEBHOOK_SECRET,
+        step_seconds=3600,
+        clock=clock,
+    )
+    server = SandboxServer(app).start()
+    settings.TRACKING_API_BASE = server.base_url + "/v2"
+    settings.TRACKING_API_KEY = "ek_test_dropship_sandbox"
+    try:
+        yield CarrierHandle(app, server, clock)
     finally:
         server.stop()

@@ -22,6 +22,9 @@ os.environ.setdefault("SHOPIFY_API_SECRET", "dropship-dev-app-secret")
 os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_dropship_sandbox")
 os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_dropship_sandbox")
 os.environ.setdefault("STRIPE_CONNECT_WEBHOOK_SECRET", "whsec_dropship_connect_sandbox")
+# Tracking webhooks are verified with this secret; the tracking provider itself is called only in
+# tests that start the carrier sandbox (tests/sandboxes.py sets TRACKING_API_KEY and its URL).
+os.environ.setdefault("TRACKING_WEBHOOK_SECRET", "whsec_tracking_sandbox")
 # The suite runs with server-side binding (opt-in in production) so the guards against the
 # 65,535-parameter limit are exercised; it also passes without (DB_SERVER_SIDE_BINDING=0).
 os.environ.setdefault("DB_SERVER_SIDE_BINDING", "1")

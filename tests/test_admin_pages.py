@@ -31,9 +31,18 @@ from catalog.models import ImportJob, ImportRowError, ProductImage, StockMovemen
 from dropship.accounts.models import ApiKey, Invitation, Notification, User, ViewAsSession
 from dropship.core.audit import record_audit
 from integrations.models import ApiVersionNotice, InboundWebhook, OutboundPush
-from orders.models import Dispute, OrderEvent, ReturnRequest, Shipment, ShipmentItem
+from orders.models import (
+    Dispute,
+    OrderEvent,
+    ReturnRequest,
+    Shipment,
+    ShipmentItem,
+    TrackingEvent,
+)
 from retailers.models import (
+    DigestNotice,
     ImportListItem,
+    NoticePreference,
     PriceChange,
     PriceDigest,
     PricingRule,
@@ -101,6 +110,13 @@ def _populate(n: int = 0) -> dict:
         shipped_at=timezone.now(),
     )
     ShipmentItem.objects.create(shipment=shipment, order_item=item, quantity=1)
+    TrackingEvent.objects.create(
+        shipment=shipment, status="IN_TRANSIT", occurred_at=timezone.now(), message="Hub"
+    )
+    NoticePreference.objects.create(retailer=retailer, kind="order_shipped", delivery="DIGEST")
+    DigestNotice.objects.create(
+        retailer=retailer, kind="order_shipped", subject="Shipped", message="Shipped"
+    )
     job = ImportJob.objects.create(
         supplier=supplier,
         original_filename=f"catalog-{n}.csv",

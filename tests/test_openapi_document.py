@@ -45,6 +45,10 @@ OPERATION_IDS = {
         "/api/v1/supplier/orders/{supplier_order_id}/reject",
     ): "orders_supplier_api_reject_order",
     ("post", "/api/v1/supplier/orders/{supplier_order_id}/ship"): "orders_supplier_api_ship_order",
+    (
+        "post",
+        "/api/v1/supplier/orders/{supplier_order_id}/delivered",
+    ): "orders_supplier_api_report_delivered",
     ("get", "/api/v1/supplier/products"): "catalog_api_list_products",
     ("post", "/api/v1/supplier/products"): "catalog_api_create_product",
     ("get", "/api/v1/supplier/products/{product_id}"): "catalog_api_get_product",

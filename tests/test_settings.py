@@ -190,6 +190,8 @@ def test_a_keys_file_from_an_older_checkout_gets_the_new_keys_and_keeps_its_own(
             "STRIPE_SECRET_KEY",
             "STRIPE_WEBHOOK_SECRET",
             "STRIPE_CONNECT_WEBHOOK_SECRET",
+            "TRACKING_API_KEY",
+            "TRACKING_WEBHOOK_SECRET",
         ]
     )
 

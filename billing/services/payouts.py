@@ -67,10 +67,42 @@ def _lock(supplier_order_id: int) -> SupplierOrder:
     )
 
 
+def payout_available_at(*, shipped_at: datetime, delivered_at: datetime | None) -> datetime:
+    """The end of the holdback: PAYOUT_HOLDBACK_DAYS after shipment, or, when
+    PAYOUT_DAYS_AFTER_DELIVERY is set and the order was delivered, that many days after delivery
+    if it comes sooner."""
+    available_at = shipped_at + timedelta(days=settings.PAYOUT_HOLDBACK_DAYS)
+    days_after = settings.PAYOUT_DAYS_AFTER_DELIVERY
+    if delivered_at is not None and days_after is not None:
+        available_at = min(available_at, delivered_at + timedelta(days=days_after))
+    return available_at
+
+
+@transaction.atomic
+def shorten_holdback_after_delivery(*, supplier_order: SupplierOrder) -> Payout | None:
+    """The supplier order was delivered: its SCHEDULED payout becomes due earlier where
+    PAYOUT_DAYS_AFTER_DELIVERY says so (never later). The next settle run transfers it."""
+    if supplier_order.delivered_at is None or supplier_order.shipped_at is None:
+        return None
+    payout = (
+        Payout.objects.select_for_update()
+        .filter(supplier_order=supplier_order, status=Payout.Status.SCHEDULED)
+        .first()
+    )
+    if payout is None:
+        return None
+    available_at = payout_available_at(
+        shipped_at=supplier_order.shipped_at, delivered_at=supplier_order.delivered_at
+    )
+    if available_at < payout.available_at:
+        payout.available_at = available_at
+        payout.save(update_fields=["available_at", "updated_at"])
+    return payout
+
+
 def schedule_payouts(*, now: datetime | None = None) -> list[Payout]:
     """A SCHEDULED payout for each paid supplier order that shipped and has none yet."""
     now = now or timezone.now()
-    holdback = timedelta(days=settings.PAYOUT_HOLDBACK_DAYS)
     candidates = (
         SupplierOrder.objects.filter(
             status__in=SHIPPED_STATUSES, shipped_at__isnull=False, payout__isnull=True
@@ -78,10 +110,10 @@ def schedule_payouts(*, now: datetime | None = None) -> list[Payout]:
         .filter(charges__status__in=Charge.PAID_STATUSES)
         .distinct()
         .order_by("shipped_at", "pk")
-        .values_list("pk", "supplier_id", "currency", "shipped_at", "number")[:1000]
+        .values_list("pk", "supplier_id", "currency", "shipped_at", "delivered_at", "number")[:1000]
     )
     created = []
-    for pk, supplier_id, currency, shipped_at, number in candidates:
+    for pk, supplier_id, currency, shipped_at, delivered_at, number in candidates:
         if shipped_at is None:  # excluded by the query; the row's type cannot say so
             continue
         try:
@@ -94,7 +126,9 @@ def schedule_payouts(*, now: datetime | None = None) -> list[Payout]:
                     ),
                     currency=currency,
                     status=Payout.Status.SCHEDULED,
-                    available_at=shipped_at + holdback,
+                    available_at=payout_available_at(
+                        shipped_at=shipped_at, delivered_at=delivered_at
+                    ),
                     transfer_group=number,
                 )
         except IntegrityError:  # another run scheduled it first

@@ -32,6 +32,7 @@ HANDLERS: dict[str, dict[str, Handler]] = {
     "WOOCOMMERCE": {},
     "STRIPE": {},
     "SUPPLIER": {},
+    "CARRIER": {},
 }
 
 

@@ -7,6 +7,8 @@ GET  /api/v1/orders/{id}         one order: lines, supplier orders, shipments, i
 GET  /api/v1/orders/{id}/status  status and tracking per supplier order
 """
 
+from __future__ import annotations
+
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -80,6 +82,13 @@ class TrackingOut(Schema):
     line_ids: list[int] = Field(
         default_factory=list, description="Ids of the order's lines (`items`) in this parcel."
     )
+    tracking_status: str = Field(
+        description="The carrier's latest status: UNKNOWN, PRE_TRANSIT, IN_TRANSIT, "
+        "OUT_FOR_DELIVERY, AVAILABLE_FOR_PICKUP, DELIVERED, EXCEPTION or RETURNED."
+    )
+    tracking_detail: str
+    tracking_status_at: str | None
+    delivered_at: str | None
 
 
 class SupplierOrderStatusOut(Schema):
@@ -87,6 +96,9 @@ class SupplierOrderStatusOut(Schema):
     number: str
     status: str
     status_reason: str
+    is_flagged: bool
+    flag_reason: str
+    delivered_at: str | None
     carrier: str
     tracking_number: str
     tracking_url: str
@@ -154,6 +166,7 @@ class OrderOut(Schema):
     currency: str = "USD"
     retail_total: Decimal = Decimal("0")
     created_at: datetime | None = None
+    delivered_at: str | None
     review_reasons: str = Field(
         "",
         description="Why a fraud check holds the order for your review (status HELD_FOR_REVIEW).",
@@ -255,6 +268,8 @@ def _invoice_url(number: str | None) -> str | None:
     if not number:
         return None
     return settings.SITE_URL + reverse("billing:invoice", args=[number])
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def _out(order, *, created: bool = False) -> OrderOut:
@@ -274,6 +289,7 @@ def _out(order, *, created: bool = False) -> OrderOut:
         currency=order.currency,
         retail_total=order.retail_total,
         created_at=order.created_at,
+        delivered_at=_iso(order.delivered_at),
         review_reasons=order.review_reasons if order.is_held_for_review else "",
         created=created,
         invoice_url=_invoice_url(next(iter(invoices.values()), None)),
@@ -295,6 +311,9 @@ def _out(order, *, created: bool = False) -> OrderOut:
                 number=so.number,
                 status=so.status,
                 status_reason=so.status_reason,
+                is_flagged=so.is_flagged,
+                flag_reason=so.flag_reason,
+                delivered_at=_iso(so.delivered_at),
                 carrier=so.carrier,
                 tracking_number=so.tracking_number,
                 tracking_url=so.tracking_url,
@@ -303,8 +322,12 @@ def _out(order, *, created: bool = False) -> OrderOut:
                         carrier=shipment.carrier,
                         tracking_number=shipment.tracking_number,
                         tracking_url=shipment.tracking_url,
-                        shipped_at=shipment.shipped_at.isoformat() if shipment.shipped_at else None,
                         line_ids=shipped_lines.get(shipment.pk, []),
+                        shipped_at=_iso(shipment.shipped_at),
+                        tracking_status=shipment.tracking_status,
+                        tracking_detail=shipment.tracking_detail,
+                        tracking_status_at=_iso(shipment.tracking_status_at),
+                        delivered_at=_iso(shipment.delivered_at),
                     )
                     for shipment in so.shipments.all()
                 ],

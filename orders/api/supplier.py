@@ -7,6 +7,7 @@ reject one, ship lines with tracking. An API-only supplier fulfils with these al
     POST /api/v1/supplier/orders/{id}/accept
     POST /api/v1/supplier/orders/{id}/reject {"reason"}
     POST /api/v1/supplier/orders/{id}/ship   {"carrier", "tracking_number", "lines"?: [{"sku"|"line_id", "quantity"}]}
+    POST /api/v1/supplier/orders/{id}/delivered  {"tracking_number"?, "delivered_at"?}
 
 Supplier API key (`Authorization: Bearer dsk_…`) or a supplier member's session. Another
 supplier's order answers 404. Shipping the same carrier + tracking number for the same lines
@@ -29,7 +30,7 @@ from dropship.core.errors import DomainError
 from orders import selectors
 from orders.models import Shipment, SupplierOrder
 from orders.packing_slip import packing_slip_pdf
-from orders.services import fulfilment
+from orders.services import delivery, fulfilment
 
 router = Router(auth=supplier_auth, tags=["supplier orders"])
 
@@ -51,6 +52,8 @@ class ShipmentOut(Schema):
     shipped_at: datetime
     push_status: str
     push_error: str
+    tracking_status: str
+    delivered_at: datetime | None
 
 
 class SupplierOrderShipToOut(Schema):
@@ -336,3 +339,34 @@ def ship_order(request: SupplierApiRequest, supplier_order_id: int, payload: Shi
     )
     shipment.refresh_from_db()
     return {"shipment": shipment, "order": _detail(request, supplier_order_id)}
+
+
+class DeliveredIn(Schema):
+    tracking_number: Annotated[str, Field(max_length=100)] = ""
+    delivered_at: datetime | None = None
+
+
+@router.post(
+    "/{supplier_order_id}/delivered",
+    operation_id="orders_supplier_api_report_delivered",
+    response={
+        200: SupplierOrderDetailOut,
+        400: ErrorOut,
+        401: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+    },
+)
+def report_delivered(request: SupplierApiRequest, supplier_order_id: int, payload: DeliveredIn):
+    """Report the order's parcels (or the one with `tracking_number`) delivered, at
+    `delivered_at` (default now); repeating it changes nothing."""
+    supplier_order = selectors.get_supplier_order_for_supplier(
+        supplier=request.supplier, supplier_order_id=supplier_order_id
+    )
+    delivery.report_delivered(
+        supplier_order=supplier_order,
+        tracking_number=payload.tracking_number,
+        delivered_at=payload.delivered_at,
+        actor=api_actor(request),
+    )
+    return _detail(request, supplier_order_id)

@@ -29,13 +29,15 @@ from django.utils import timezone
 
 from catalog.services.reservations import release_stock, ship_stock
 from dropship.accounts.models import Notification, User
-from dropship.accounts.services import email_organisation, notify
 from dropship.core import spreadsheets
 from dropship.core.errors import Conflict, DomainError, NotFound
 from orders.carriers import validate_tracking_number
 from orders.models import Order, OrderItem, Shipment, ShipmentItem, SupplierOrder
+from orders.services.delivery import queue_tracker_registration
 from orders.services.timeline import EventKind, record_event, refresh_order_status
 from orders.services.tracking import queue_tracking_push
+from retailers.models import NoticeKind
+from retailers.services.notices import send_retailer_notice
 from suppliers.models import Supplier
 
 S = SupplierOrder.Status
@@ -173,17 +175,14 @@ def reject_supplier_order(
         f"{company} cannot fulfil order {order.number} ({supplier_order.number}): {reason}. "
         "Its stock was released; choose to wait, substitute or cancel the lines."
     )
-    notify(
-        organisation=order.retailer,
-        kind="order_rejected",
+    send_retailer_notice(
+        retailer=order.retailer,
+        kind=NoticeKind.NEEDS_DECISION,
+        event="order_rejected",
+        subject=f"Order {order.number} needs your attention",
         message=message,
         level=Notification.Level.WARNING,
         url=_retailer_order_url(order),
-    )
-    email_organisation(
-        organisation=order.retailer,
-        subject=f"Order {order.number} needs your attention",
-        message=message,
     )
     return supplier_order
 
@@ -310,6 +309,17 @@ def ship_supplier_order(
     refresh_order_status(order=supplier_order.order)
 
     queue_tracking_push(shipment=shipment)
+    queue_tracker_registration(shipment=shipment)
+    order = supplier_order.order
+    send_retailer_notice(
+        retailer=order.retailer,
+        kind=NoticeKind.ORDER_SHIPPED,
+        event="order_shipped",
+        subject=f"Order {order.number} shipped",
+        message=f"Order {order.number}: {shipped_text} shipped with {found.name}, tracking "
+        f"{number}. Track it: {shipment.tracking_url}",
+        url=_retailer_order_url(order),
+    )
     return shipment
 
 

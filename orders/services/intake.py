@@ -52,7 +52,8 @@ from orders.services.cancellation import cancel_store_order
 from orders.services.routing import settle_supplier_orders
 from orders.services.timeline import EventKind, refresh_order_status
 from orders.shipping import ShippingLine, ShippingUnavailable, quote_shipping
-from retailers.models import ListingVariant, Retailer, Store
+from retailers.models import ListingVariant, NoticeKind, Retailer, Store
+from retailers.services.notices import send_retailer_notice
 from suppliers.models import Supplier
 
 logger = logging.getLogger(__name__)
@@ -813,11 +814,15 @@ def _fees_for(retailer: Retailer, lookup: Callable[..., FrozenFees]) -> FrozenFe
 
 
 def _tell_retailer_exceptions(*, order: Order, count: int) -> None:
-    _warn_retailer(
-        order=order,
-        kind="orders.exception",
+    send_retailer_notice(
+        retailer=order.retailer,
+        kind=NoticeKind.NEEDS_DECISION,
+        event="orders.exception",
+        subject=f"Order {order.number} needs your decision",
         message=f"Order {order.number}: {count} line{'s' if count != 1 else ''} could not be "
         "reserved. Choose to wait for stock, substitute or cancel.",
+        level=Notification.Level.WARNING,
+        url=reverse("orders:retailer_detail", args=[order.pk]),
     )
 
 

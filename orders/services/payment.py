@@ -41,10 +41,10 @@ from billing.services import (
     void_card_charge,
 )
 from dropship.accounts.models import Notification
-from dropship.accounts.services import email_organisation, notify
 from dropship.core.money import format_money
 from orders.models import SupplierOrder
-from retailers.models import Retailer
+from retailers.models import NoticeKind, Retailer
+from retailers.services.notices import send_retailer_notice
 
 logger = logging.getLogger(__name__)
 
@@ -188,22 +188,19 @@ def _tell_retailer_payment_failed(*, supplier_order: SupplierOrder, reason: str)
     retailer = supplier_order.order.retailer
     url = settings.SITE_URL + reverse("billing:retailer")
     amount = format_money(supplier_order.total, supplier_order.currency)
-    notify(
-        organisation=retailer,
-        kind="billing.payment_failed",
-        message=f"{supplier_order.number} ({amount}) is waiting for payment. {reason}",
-        level=Notification.Level.ERROR,
-        url=reverse("billing:retailer"),
-    )
-    email_organisation(
-        organisation=retailer,
+    send_retailer_notice(
+        retailer=retailer,
+        kind=NoticeKind.NEEDS_DECISION,
+        event="billing.payment_failed",
         subject=f"Payment needed for order {supplier_order.order.number} ({amount})",
         message=(
             f"We could not take payment for supplier order {supplier_order.number} "
-            f"(order {supplier_order.order.number}, {amount}).\n\n{reason}\n\n"
-            f"Fix it on your billing page: {url}\n\n"
+            f"(order {supplier_order.order.number}, {amount}). {reason} "
+            f"Fix it on your billing page: {url} "
             "The supplier order is on hold and is sent to the supplier as soon as it is paid."
         ),
+        level=Notification.Level.ERROR,
+        url=reverse("billing:retailer"),
     )
 
 

@@ -1,7 +1,9 @@
 """The order timeline: one OrderEvent per thing that happened, shown to retailer and supplier."""
 
+from django.db.models import Max
+
 from dropship.accounts.models import User
-from orders.models import Order, OrderEvent, SupplierOrder
+from orders.models import Order, OrderEvent, Shipment, SupplierOrder, TrackingStatus
 from orders.status import derive_order_status
 
 
@@ -19,6 +21,7 @@ class EventKind:
     TRACKING_FAILED = "tracking_failed"
     TRACKING_HELD = "tracking_held"
     DELIVERED = "delivered"
+    CARRIER_SCAN = "carrier_scan"  # a carrier event of a parcel (or the supplier's delivery report)
     CANCELLED = "cancelled"
     SUBSTITUTED = "substituted"
     FLAGGED = "flagged"
@@ -47,15 +50,33 @@ def record_event(
 
 
 def refresh_order_status(*, order: Order) -> str:
-    """Re-derive the order's status from its supplier orders and items; saves only a change."""
+    """Re-derive the order's status from its supplier orders, items and parcels; saves only a
+    change. A DELIVERED order gets `delivered_at`: its last supplier order's delivery."""
+    supplier_order_statuses = list(order.supplier_orders.values_list("status", flat=True))
     status = derive_order_status(
-        supplier_order_statuses=order.supplier_orders.values_list("status", flat=True),
+        supplier_order_statuses=supplier_order_statuses,
         item_statuses=order.items.values_list("status", flat=True),
         is_awaiting_payment=order.is_awaiting_payment,
         is_missing_address=order.is_missing_address,
         is_held_for_review=order.is_held_for_review,
+        has_delivered_parcel=any(
+            s
+            in (
+                SupplierOrder.Status.SHIPPED,
+                SupplierOrder.Status.ACCEPTED,
+                SupplierOrder.Status.DELIVERED,
+            )
+            for s in supplier_order_statuses
+        )
+        and Shipment.objects.filter(
+            supplier_order__order=order, tracking_status=TrackingStatus.DELIVERED
+        ).exists(),
     )
     if status != order.status:
         order.status = status
-        order.save(update_fields=["status", "updated_at"])
+        fields = ["status", "updated_at"]
+        if status == Order.Status.DELIVERED and order.delivered_at is None:
+            order.delivered_at = order.supplier_orders.aggregate(at=Max("delivered_at"))["at"]
+            fields.append("delivered_at")
+        order.save(update_fields=fields)
     return status

@@ -3,6 +3,10 @@
 Rules (each gives the flag reason support reads in the admin and the retailer in a notification):
 - not accepted within the supplier's handling time + 24 h after it was sent (or paid);
 - a shipment whose tracking is still not in the store 1 h after shipping;
+- a parcel without a carrier scan for TRACKING_QUIET_DAYS_DOMESTIC days (shipped within the
+  supplier's country) or TRACKING_QUIET_DAYS_INTERNATIONAL days (abroad, or unknown), or one the
+  carrier reports in exception or returned to sender (the retailer is told as its notice
+  preferences say, kind "a parcel is in trouble");
 - stuck: payment pending for 2 h, payment failed for 24 h unhandled, paid but not sent to the
   supplier for 1 h (dispatch stuck), accepted but not shipped within handling time + 3 days,
   in exception for 3 days.
@@ -13,17 +17,22 @@ watchdog for that order for a day. Safe to run twice: the UPDATE only takes unfl
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from dropship.accounts.models import Notification, User
 from dropship.accounts.services import notify
 from dropship.core.audit import record_audit
-from orders.models import Shipment, SupplierOrder
+from orders.models import FINAL_TRACKING_STATUSES, Shipment, SupplierOrder, TrackingStatus
 from orders.services.timeline import EventKind, record_event
+from retailers.models import NoticeKind
+from retailers.services.notices import send_retailer_notice
 
 S = SupplierOrder.Status
 TRACKING_PUSH_LIMIT = timedelta(hours=1)
@@ -56,6 +65,43 @@ def _past_handling(
         "pk", field, "supplier__handling_days"
     )[:2000]
     return [pk for pk, since, days in rows if since < now - grace - timedelta(days=days or 0)][:500]
+
+
+def _parcel_rules(
+    now: datetime, candidates: QuerySet[SupplierOrder]
+) -> list[tuple[str, list[int]]]:
+    """Parcels that went quiet (by destination) or that the carrier reports in trouble."""
+    open_parcels = Shipment.objects.exclude(tracking_status__in=FINAL_TRACKING_STATUSES).annotate(
+        last_scan=Coalesce("tracking_status_at", "shipped_at")
+    )
+    domestic = Q(
+        supplier_order__order__shipping_country=F("supplier_order__supplier__ship_from_country")
+    ) & ~Q(supplier_order__order__shipping_country="")
+    domestic_days = settings.TRACKING_QUIET_DAYS_DOMESTIC
+    abroad_days = settings.TRACKING_QUIET_DAYS_INTERNATIONAL
+    quiet_domestic = open_parcels.filter(
+        domestic, last_scan__lt=now - timedelta(days=domestic_days)
+    ).values("supplier_order_id")
+    quiet_abroad = (
+        open_parcels.exclude(domestic)
+        .filter(last_scan__lt=now - timedelta(days=abroad_days))
+        .values("supplier_order_id")
+    )
+    trouble = Shipment.objects.filter(
+        tracking_status__in=[TrackingStatus.EXCEPTION, TrackingStatus.RETURNED]
+    ).values("supplier_order_id")
+
+    def ids(subquery: QuerySet[Any, Any]) -> list[int]:
+        return list(candidates.filter(pk__in=subquery).values_list("pk", flat=True)[:500])
+
+    return [
+        ("A parcel is in exception or returned to sender, says the carrier.", ids(trouble)),
+        (f"A parcel has had no carrier scan for {domestic_days} days.", ids(quiet_domestic)),
+        (
+            f"An international parcel has had no carrier scan for {abroad_days} days.",
+            ids(quiet_abroad),
+        ),
+    ]
 
 
 def _rules(now: datetime) -> list[tuple[str, list[int]]]:
@@ -116,12 +162,38 @@ def run_watchdog(*, now: datetime | None = None) -> int:
     for reason, ids in _rules(now):
         for supplier_order_id in ids:
             flagged += flag_supplier_order(supplier_order_id=supplier_order_id, reason=reason)
+    for reason, ids in _parcel_rules(now, _candidates(now)):
+        for supplier_order_id in ids:
+            if flag_supplier_order(
+                supplier_order_id=supplier_order_id, reason=reason, tell_retailer=False
+            ):
+                flagged += 1
+                _tell_retailer_parcel_flag(supplier_order_id=supplier_order_id, reason=reason)
     return flagged
 
 
+def _tell_retailer_parcel_flag(*, supplier_order_id: int, reason: str) -> None:
+    supplier_order = SupplierOrder.objects.select_related("order__retailer").get(
+        pk=supplier_order_id
+    )
+    order = supplier_order.order
+    send_retailer_notice(
+        retailer=order.retailer,
+        kind=NoticeKind.DELIVERY_EXCEPTION,
+        event="order_flagged",
+        subject=f"A parcel of order {order.number} needs attention",
+        message=f"Order {order.number} ({supplier_order.number}): {reason} "
+        "Our support team is looking at it.",
+        url=reverse("orders:retailer_detail", args=[order.pk]),
+        level=Notification.Level.WARNING,
+    )
+
+
 @transaction.atomic
-def flag_supplier_order(*, supplier_order_id: int, reason: str) -> int:
-    """Raise the flag once (1), or nothing if another run got there first (0)."""
+def flag_supplier_order(*, supplier_order_id: int, reason: str, tell_retailer: bool = True) -> int:
+    """Raise the flag once (1), or nothing if another run got there first (0). A caller that
+    tells the retailer itself (a delivery exception, as its notice preferences say) passes
+    `tell_retailer=False`."""
     if not SupplierOrder.objects.filter(pk=supplier_order_id, is_flagged=False).update(
         is_flagged=True, flag_reason=reason[:300], updated_at=timezone.now()
     ):
@@ -136,6 +208,8 @@ def flag_supplier_order(*, supplier_order_id: int, reason: str) -> int:
         kind=EventKind.FLAGGED,
         message=f"Flagged for support: {reason}",
     )
+    if not tell_retailer:
+        return 1
     notify(
         organisation=order.retailer,
         kind="order_flagged",

@@ -3,11 +3,13 @@
     POST /webhooks/supplier/<supplier slug>/
     X-Dropship-Signature: base64(HMAC-SHA256(raw body, the supplier's webhook secret))
     {"id": "evt_123",                     # optional, unique per event: the duplicate-delivery key
-     "event": "order.accepted" | "order.shipped" | "order.rejected",
+     "event": "order.accepted" | "order.shipped" | "order.rejected" | "order.delivered",
      "order_number": "SO-…",             # our supplier order number, as we sent it
      "carrier": "UPS", "tracking_number": "1Z…",          # order.shipped
      "lines": [{"sku": "…", "quantity": 1}],               # order.shipped, optional (default all)
-     "reason": "…"}                                        # order.rejected
+     "reason": "…",                                        # order.rejected
+     "delivered_at": "2026-12-07T10:00:00Z"}              # order.delivered, optional (now);
+                                                           # with tracking_number: that parcel
 
 Same inbox as the stores (DESIGN flow 2): verified, stored in `InboundWebhook` (source SUPPLIER,
 a duplicate `id` answered 200 and ignored), answered fast, processed by the registered SUPPLIER
@@ -19,6 +21,7 @@ supplier or one that does not use the webhook channel.
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -31,11 +34,11 @@ from integrations.signatures import is_valid_signature
 from integrations.webhooks.answers import webhook_answer
 from integrations.webhooks.handlers import register
 from orders.models import SupplierOrder
-from orders.services import fulfilment
+from orders.services import delivery, fulfilment
 from suppliers.models import Supplier
 
 SIGNATURE_HEADER = supplier_channel.SIGNATURE_HEADER
-TOPICS = ("order.accepted", "order.shipped", "order.rejected")
+TOPICS = ("order.accepted", "order.shipped", "order.rejected", "order.delivered")
 
 
 @csrf_exempt
@@ -123,6 +126,26 @@ def handle_supplier_shipped(webhook: InboundWebhook, payload: dict) -> None:
             carrier=str(payload.get("carrier") or ""),
             tracking_number=str(payload.get("tracking_number") or ""),
             lines=fulfilment.resolve_ship_lines(supplier_order=supplier_order, lines=lines),
+        )
+    except DomainError as exc:
+        raise PermanentError(exc.message) from exc
+
+
+@register(InboundWebhook.Source.SUPPLIER, "order.delivered")
+def handle_supplier_delivered(webhook: InboundWebhook, payload: dict) -> None:
+    supplier_order = _supplier_order(webhook, payload)
+    raw_time = payload.get("delivered_at")
+    try:
+        delivered_at = parse_datetime(str(raw_time)) if raw_time else None
+    except ValueError:
+        delivered_at = None
+    if raw_time and (delivered_at is None or delivered_at.tzinfo is None):
+        raise PermanentError("“delivered_at” must be an ISO 8601 time, e.g. 2026-12-07T10:00:00Z.")
+    try:
+        delivery.report_delivered(
+            supplier_order=supplier_order,
+            tracking_number=str(payload.get("tracking_number") or ""),
+            delivered_at=delivered_at,
         )
     except DomainError as exc:
         raise PermanentError(exc.message) from exc

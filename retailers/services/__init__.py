@@ -29,6 +29,13 @@ from retailers.services.listings import (
     set_listing_variant_price,
     unlist_listing,
 )
+from retailers.services.notices import (
+    NoticePreferenceError,
+    list_notice_preferences,
+    send_notice_digests,
+    send_retailer_notice,
+    set_notice_preferences,
+)
 from retailers.services.pricing_rules import (
     PreviewRow,
     RuleInput,
@@ -65,6 +72,7 @@ from retailers.services.stores import (
 __all__ = [
     "AddResult",
     "ListingError",
+    "NoticePreferenceError",
     "PreviewRow",
     "ProductImportError",
     "RuleInput",
@@ -85,6 +93,7 @@ __all__ = [
     "fail_store_import",
     "get_or_create_manual_orders_store",
     "keep_shopify_tokens_alive",
+    "list_notice_preferences",
     "mark_store_needs_reconnect",
     "mark_store_uninstalled",
     "open_pending_install",
@@ -104,11 +113,14 @@ __all__ = [
     "run_store_import",
     "save_pricing_rule",
     "seal_pending_install",
+    "send_notice_digests",
     "send_price_digest",
     "send_price_digests",
     "set_listing_prices",
+    "send_retailer_notice",
     "set_listing_variant_price",
     "set_manual_payment_routing",
+    "set_notice_preferences",
     "shopify_redirect_uri",
     "start_shopify_connection",
     "start_shopify_install",

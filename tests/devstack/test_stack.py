@@ -13,8 +13,9 @@ def test_stack_starts_the_sandboxes_before_web_and_points_the_app_at_them(monkey
     monkeypatch.delenv("SHOPIFY_BASE_URL", raising=False)
     monkeypatch.delenv("STRIPE_API_BASE", raising=False)
     monkeypatch.delenv("SITE_URL", raising=False)
+    monkeypatch.delenv("TRACKING_API_BASE", raising=False)
     processes = {p.name: p for p in stack_processes(port=8000, state_dir=tmp_path)}
-    assert list(processes)[:4] == ["shopify", "woocommerce", "stripe", "web"]
+    assert list(processes)[:5] == ["shopify", "woocommerce", "stripe", "carrier", "web"]
     assert "8001" in processes["shopify"].argv
     assert "8002" in processes["woocommerce"].argv
     stripe_argv = processes["stripe"].argv
@@ -23,13 +24,24 @@ def test_stack_starts_the_sandboxes_before_web_and_points_the_app_at_them(monkey
         "http://127.0.0.1:8000/webhooks/stripe/"
     )
     assert "payment_intent.succeeded" in stripe_argv[stripe_argv.index("--events") + 1]
-    for name, port in (("shopify", 8001), ("woocommerce", 8002), ("stripe", 8003)):
+    carrier_argv = processes["carrier"].argv
+    assert carrier_argv[carrier_argv.index("--port") + 1] == "8004"
+    assert carrier_argv[carrier_argv.index("--tracking-webhook-url") + 1] == (
+        "http://127.0.0.1:8000/webhooks/tracking/"
+    )
+    for name, port in (
+        ("shopify", 8001),
+        ("woocommerce", 8002),
+        ("stripe", 8003),
+        ("carrier", 8004),
+    ):
         argv = processes[name].argv
         assert argv[argv.index("--state") + 1] == str(tmp_path / f"{name}-{port}.json")
     for name in ("web", "worker", "beat"):
         assert processes[name].env == {
             "SHOPIFY_BASE_URL": "http://127.0.0.1:8001",
             "STRIPE_API_BASE": "http://127.0.0.1:8003",
+            "TRACKING_API_BASE": "http://127.0.0.1:8004/v2",
             "SITE_URL": "http://127.0.0.1:8000",
         }
 

@@ -125,7 +125,7 @@ def test_ship_whole_order_moves_stock_out_and_records_one_shipment(
     assert kinds == ["accepted", "shipped"]
     push = OutboundPush.objects.get(shipment=shipment)
     assert push.kind == OutboundPush.Kind.STORE_FULFILLMENT
-    assert len(callbacks) == 1  # the push is sent after commit
+    assert len(callbacks) == 2  # the push and the retailer's "shipped" e-mail go after commit
 
 
 def test_ship_per_line_with_partial_quantities():

@@ -100,7 +100,12 @@ def embedded_stack(tmp_path_factory):
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz", process, timeout=180)
         _wait_for_log(tmp_path / "stack.log", "Dropship is running at", process, timeout=60)
-        yield {"url": f"http://127.0.0.1:{port}", "env": env, "log": tmp_path / "stack.log"}
+        yield {
+            "url": f"http://127.0.0.1:{port}",
+            "carrier_url": f"http://127.0.0.1:{port + 4}",
+            "env": env,
+            "log": tmp_path / "stack.log",
+        }
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -311,3 +316,19 @@ def test_try_it_a_storefront_order_is_routed_shipped_and_tracked_in_the_store(em
         return shown if 'id="order-status">Fulfilled<' in shown else None
 
     assert UPS in _poll("the storefront order fulfilled", fulfilled_order_page)
+
+    # 6. The carrier delivers it: the parcel is registered with the carrier sandbox (its label
+    # scan shows on the supplier's page), every parcel is moved on, and the order is delivered.
+    _poll(
+        "the parcel registered",
+        lambda: "Not scanned yet" not in _text(supplier, base + detail),
+    )
+    for _ in range(3):
+        moved = requests.post(
+            embedded_stack["carrier_url"] + "/_sandbox/trackers/advance", timeout=10
+        )
+        assert moved.status_code == 200
+    _poll(
+        "the supplier order delivered",
+        lambda: 'badge-DELIVERED">Delivered</span>' in _text(supplier, base + detail),
+    )

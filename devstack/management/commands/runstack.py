@@ -51,6 +51,7 @@ class Command(BaseCommand):
             self._wait_until_up(urls["shopify"] + "/", what="The Shopify sandbox")
             self._wait_until_up(urls["woocommerce"] + "/", what="The WooCommerce sandbox")
             self._wait_until_up(urls["stripe"] + "/", what="The Stripe sandbox")
+            self._wait_until_up(urls["carrier"] + "/", what="The carrier-tracking sandbox")
             self._wait_until_up(f"http://{host}:{port}/healthz")
             if not no_seed:
                 self._connect_demo_stores(host, port)
