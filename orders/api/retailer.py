@@ -268,6 +268,8 @@ def _invoice_url(number: str | None) -> str | None:
     if not number:
         return None
     return settings.SITE_URL + reverse("billing:invoice", args=[number])
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
