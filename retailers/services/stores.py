@@ -200,26 +200,37 @@ def api_install_state(state: str) -> dict[str, str]:
         return {}
     if not isinstance(data, dict) or not isinstance(data.get("shop"), str):
         return {}
-    return {"state": state, "shop": data["shop"]}
+    return {"state": state, "shop": data["shop"], "retailer": data.get("retailer")}
 
 
-def seal_pending_install(*, shop: str, grant: connect.TokenGrant) -> dict[str, Any]:
+def seal_pending_install(
+    *, shop: str, grant: connect.TokenGrant, retailer_id: int | None = None
+) -> dict[str, Any]:
     """What the merchant's session keeps between Shopify's callback and their sign-in: the shop
-    and the token pair, encrypted, usable for an hour."""
+    and the token pair, encrypted, usable for an hour; for an install started through the API,
+    the retailer that asked, whose owner alone may finish it."""
     return {
+        "retailer": retailer_id,
         "shop": shop,
         "grant": encrypt_str(json.dumps(grant.as_credentials())),
         "expires_at": time.time() + PENDING_INSTALL_SECONDS,
     }
 
 
-def open_pending_install(sealed: dict[str, Any] | None) -> tuple[str, connect.TokenGrant]:
-    """The shop and grant of a sealed pending install; StoreConnectionError when there is none
-    or it is too old."""
+def open_pending_install(
+    sealed: dict[str, Any] | None, *, retailer: Retailer
+) -> tuple[str, connect.TokenGrant]:
+    """The shop and grant of a sealed pending install for `retailer`; StoreConnectionError when
+    there is none, it is too old, or the API install was asked for by another retailer."""
     if not sealed or float(sealed.get("expires_at") or 0) < time.time():
         raise StoreConnectionError(
             "There is no Shopify installation waiting to be finished (or it is more than an "
             "hour old). Open Dropship from your Shopify admin again."
+        )
+    if sealed.get("retailer") not in (None, retailer.pk):
+        raise StoreConnectionError(
+            "This installation was started through the API for another Dropship account: sign "
+            "in as an owner of that account to finish it."
         )
     data = json.loads(decrypt_str(str(sealed["grant"])))
     grant = connect.TokenGrant(

@@ -50,7 +50,7 @@ def shopify_install_callback(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         return _refused(request, exc.message)
     request.session[PENDING_INSTALL_SESSION_KEY] = services.seal_pending_install(
-        shop=shop, grant=grant
+        shop=shop, grant=grant, retailer_id=pending.get("retailer")
     )
     if not request.user.is_authenticated:
         messages.info(
@@ -68,7 +68,7 @@ def shopify_install_finish(request: RetailerRequest) -> HttpResponse:
     """Signed in as a retailer owner: attach the waiting shop to this retailer."""
     sealed = request.session.pop(PENDING_INSTALL_SESSION_KEY, None)
     try:
-        shop, grant = services.open_pending_install(sealed)
+        shop, grant = services.open_pending_install(sealed, retailer=request.retailer)
         store = services.attach_shopify_store(
             retailer=request.retailer, shop=shop, grant=grant, actor=request.user
         )

@@ -7,9 +7,16 @@ import pytest
 
 from catalog.models import Variant
 from dropship.accounts.services import create_api_key
+from integrations.connect import TokenGrant
 from orders.models import Order, Shipment
 from retailers.models import Listing, ListingVariant, PricingRule, Store
-from retailers.services import api_install_state, create_custom_store
+from retailers.services import (
+    StoreConnectionError,
+    api_install_state,
+    create_custom_store,
+    open_pending_install,
+    seal_pending_install,
+)
 from tests import factories
 from tests.integrations.helpers import approve_in_shopify
 from tests.orders.pipeline import make_offer, make_supplier
@@ -222,13 +229,32 @@ def test_shopify_install_answers_the_authorize_url_whose_state_the_callback_acce
     assert (url.netloc, url.path) == ("maple-and-co.myshopify.com", "/admin/oauth/authorize")
     assert query["redirect_uri"] == [f"{settings.SITE_URL}/shopify/callback/"]
     state = query["state"][0]
-    assert api_install_state(state) == {"state": state, "shop": "maple-and-co.myshopify.com"}
+    assert api_install_state(state) == {
+        "state": state,
+        "shop": "maple-and-co.myshopify.com",
+        "retailer": retailer.pk,
+    }
     assert api_install_state("forged") == {}
 
     for shop in ("not a shop!", "[maple.myshopify.com"):  # "[" once made urllib raise: 500
         bad = _post(client, "/api/v1/stores/shopify-install", {"shop": shop}, _auth(retailer))
         assert bad.status_code == 422, shop
         assert bad.json()["field"] == "shop"
+
+
+def test_an_install_asked_for_through_the_api_is_finished_only_by_that_retailer():
+    asking, other = factories.RetailerFactory(), factories.RetailerFactory()
+    grant = TokenGrant(access_token="shpat_x", scope="read_products")
+    sealed = seal_pending_install(
+        shop="maple-and-co.myshopify.com", grant=grant, retailer_id=asking.pk
+    )
+
+    with pytest.raises(StoreConnectionError, match="another Dropship account"):
+        open_pending_install(sealed, retailer=other)
+    shop, opened = open_pending_install(sealed, retailer=asking)
+
+    assert shop == "maple-and-co.myshopify.com"
+    assert opened.access_token == "shpat_x"
 
 
 def test_disconnecting_a_custom_store_keeps_it_readable_and_is_safe_twice(client):
