@@ -28,7 +28,14 @@ from billing.models import (
     TransferReversal,
 )
 from catalog.models import ImportJob, ImportRowError, ProductImage, StockMovement
-from dropship.accounts.models import ApiKey, Invitation, Notification, User, ViewAsSession
+from dropship.accounts.models import (
+    ApiKey,
+    IdempotencyRecord,
+    Invitation,
+    Notification,
+    User,
+    ViewAsSession,
+)
 from dropship.core.audit import record_audit
 from integrations.models import ApiVersionNotice, InboundWebhook, OutboundPush
 from orders.models import (
@@ -224,6 +231,13 @@ def _populate(n: int = 0) -> dict:
     )
     ApiKey.objects.create(supplier=supplier, name="ERP", prefix="dsk_abcd", key_hash=f"{n:064x}")
     Notification.objects.create(retailer=retailer, kind="test", message="Hello")
+    IdempotencyRecord.objects.create(
+        retailer=retailer,
+        key=f"key-{n}",
+        request_hash="0" * 64,
+        created_at=timezone.now(),
+        status_code=201,
+    )
     ViewAsSession.objects.create(
         staff_user=superuser,
         retailer=retailer,

@@ -11,6 +11,7 @@ from django.utils import timezone
 from dropship.accounts import services
 from dropship.accounts.models import (
     ApiKey,
+    IdempotencyRecord,
     Invitation,
     Membership,
     Notification,
@@ -206,6 +207,23 @@ class NotificationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="organisation")
     def organisation(self, obj: Notification) -> str:
+        return admin_link(organisation_of(obj))
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """The API's remembered answers per Idempotency-Key (kept 24 hours): support reads them when
+    an integrator asks why a call was replayed or refused. The stored body is not shown."""
+
+    list_display = ["created_at", "organisation", "key", "status_code"]
+    list_filter = ["status_code"]
+    search_fields = ["key", "supplier__company_name", "retailer__business_name"]
+    date_hierarchy = "created_at"
+    list_select_related = ["supplier", "retailer"]
+    exclude = ["response_body"]
+
+    @admin.display(description="organisation")
+    def organisation(self, obj: IdempotencyRecord) -> str:
         return admin_link(organisation_of(obj))
 
 

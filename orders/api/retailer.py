@@ -7,8 +7,6 @@ GET  /api/v1/orders/{id}         one order: lines, supplier orders, shipments, i
 GET  /api/v1/orders/{id}/status  status and tracking per supplier order
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
