@@ -9,7 +9,14 @@ from django.http import HttpRequest
 
 from dropship.accounts import services
 from dropship.accounts.models import ApiKey, Invitation, Membership, Notification, User
-from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, admin_link, organisation_of
+from dropship.core.admin_utils import (
+    EMPTY,
+    AuditedAdminMixin,
+    AuditedModelAdmin,
+    ViewOnlyAdminMixin,
+    admin_link,
+    organisation_of,
+)
 
 
 class EmailCleaningMixin:
@@ -48,7 +55,7 @@ class MembershipInline(admin.StackedInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
     ordering = ["email"]
@@ -99,7 +106,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedModelAdmin):
     list_display = ["user", "organisation", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "supplier__company_name", "retailer__business_name"]
@@ -113,7 +120,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(AuditedModelAdmin):
     """Invitations are sent by owners from their team page; staff can see them and delete stale ones."""
 
     list_display = ["email", "organisation", "role", "invited_by", "expires_at", "accepted_at"]
@@ -145,7 +152,7 @@ class InvitationAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class ApiKeyAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """Keys are created by their owners (the secret is shown once, only to them); staff may revoke."""
 
     list_display = ["name", "prefix", "organisation", "created_by", "last_used_at", "is_active"]
@@ -186,7 +193,7 @@ class ApiKeyAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class NotificationAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = ["created_at", "organisation", "level", "kind", "message", "read_at"]
     list_filter = ["level", "kind"]
     search_fields = ["message", "kind", "supplier__company_name", "retailer__business_name"]
