@@ -52,7 +52,11 @@ def test_a_page_action_records_the_member_organisation_before_after_ip_and_reque
         "orders.supplierorder",
         str(supplier_order.pk),
     )
-    assert (entry.actor_kind, entry.actor_id, entry.actor_label) == ("USER", member.pk, member.email)
+    assert (entry.actor_kind, entry.actor_id, entry.actor_label) == (
+        "USER",
+        member.pk,
+        member.email,
+    )
     assert (entry.supplier_id, entry.retailer_id) == (supplier.pk, None)
     assert entry.changes["status"] == ["SENT", "ACCEPTED"]
     assert entry.changes["accepted_at"][0] is None
@@ -191,9 +195,7 @@ def test_admin_bulk_delete_records_one_entry_per_row(admin_client):
     assert response.status_code == 302
     assert not FraudRule.objects.filter(pk__in=[r.pk for r in rules]).exists()
     assert sorted(
-        AuditLogEntry.objects.filter(action="admin.deleted").values_list(
-            "target_id", "retailer_id"
-        )
+        AuditLogEntry.objects.filter(action="admin.deleted").values_list("target_id", "retailer_id")
     ) == sorted((str(r.pk), r.retailer_id) for r in rules)
     assert AuditLogEntry.objects.count() == 2
 
@@ -202,7 +204,9 @@ def test_staff_reads_of_orders_in_the_admin_are_logged(admin_client):
     order = factories.OrderFactory(shopper_email="bob@example.com")
 
     assert admin_client.get(reverse("admin:orders_order_changelist")).status_code == 200
-    assert admin_client.get(reverse("admin:orders_order_change", args=[order.pk])).status_code == 200
+    assert (
+        admin_client.get(reverse("admin:orders_order_change", args=[order.pk])).status_code == 200
+    )
 
     listed = _only_entry(action="personal_data.viewed", target_id="list")
     assert (listed.target_type, listed.data["ids"], listed.actor_label) == (

@@ -28,6 +28,7 @@ from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from dropship.accounts.access import membership_of
 from dropship.core.append_only import purge_permission
 from dropship.core.models import AuditLogEntry
 
@@ -71,18 +72,12 @@ class AuditContext:
         """(supplier id, retailer id) of the acting organisation, if any."""
         if self.supplier_id or self.retailer_id:
             return self.supplier_id, self.retailer_id
-        if self.request is not None and getattr(self.request, "user", None) is not None:
-            # Why a function-local import: the accounts app's models import this module's
-            # neighbours at start-up; the membership is read once per request and cached there.
-            from dropship.accounts.access import membership_of
-
-            if self.request.user.is_authenticated:
-                membership = membership_of(self.request)
-                if membership is not None:
-                    self.supplier_id, self.retailer_id = (
-                        membership.supplier_id,
-                        membership.retailer_id,
-                    )
+        user = getattr(self.request, "user", None)
+        if self.request is None or user is None or not user.is_authenticated:
+            return None, None
+        membership = membership_of(self.request)  # read once per request, cached on it
+        if membership is not None:
+            self.supplier_id, self.retailer_id = membership.supplier_id, membership.retailer_id
         return self.supplier_id, self.retailer_id
 
 

@@ -24,6 +24,7 @@ from dropship.core.audit import AuditContext, audit_context, new_request_id, rec
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _INBOX_NAMESPACE = "integrations"  # the Shopify, WooCommerce and Stripe inbox endpoints
+_INBOX_VIEWS = frozenset({"supplier_webhook"})  # suppliers' order updates, same inbox
 
 
 def _valid_ip(value: str) -> str | None:
@@ -46,7 +47,9 @@ def _needs_entry(request: HttpRequest, response: HttpResponse, context: AuditCon
     if request.method in _SAFE_METHODS or context.entries or not 200 <= response.status_code < 400:
         return False
     match = request.resolver_match
-    if match is not None and match.namespace == _INBOX_NAMESPACE:
+    if match is not None and (
+        match.namespace == _INBOX_NAMESPACE or match.view_name in _INBOX_VIEWS
+    ):
         return False
     return not _reported_an_error(request)
 
