@@ -275,3 +275,15 @@ def test_secret_fields_never_enter_the_trail():
         "name": [before["name"], "Renamed"],
     }
     assert entry.retailer_id == store.retailer_id
+
+
+def test_a_task_touching_a_listing_puts_the_entry_on_its_stores_retailer():
+    listing = factories.ListingFactory()
+
+    entry = record_audit(action="listing.unlisted", target=listing)
+
+    assert (entry.actor_kind, entry.retailer_id, entry.supplier_id) == (
+        "SYSTEM",
+        listing.store.retailer_id,
+        None,
+    )

@@ -177,7 +177,8 @@ def pair_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, lis
 # --- writing -----------------------------------------------------------------------------------
 def _organisation_ids(target: models.Model | None, organisation: Any) -> tuple[Any, Any]:
     """The organisation an entry belongs to: the one given, else the acting one, else the
-    target's own (itself, or its supplier/retailer column), without reading anything."""
+    target's own (itself, its supplier/retailer column, or its loaded store's retailer),
+    without reading anything."""
     if organisation is not None:
         label = organisation._meta.label_lower
         return (
@@ -196,7 +197,14 @@ def _organisation_ids(target: models.Model | None, organisation: Any) -> tuple[A
         return target.pk, None
     if label == "retailers.retailer":
         return None, target.pk
-    return getattr(target, "supplier_id", None), getattr(target, "retailer_id", None)
+    supplier_id, retailer_id = (
+        getattr(target, "supplier_id", None),
+        getattr(target, "retailer_id", None),
+    )
+    store = target._state.fields_cache.get("store")  # a store already loaded, never a query
+    if not (supplier_id or retailer_id) and store is not None:
+        retailer_id = store.retailer_id
+    return supplier_id, retailer_id
 
 
 def build_audit_entry(
