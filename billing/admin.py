@@ -26,6 +26,7 @@ from billing.models import (
 )
 from billing.services import RefundError, RefundPending, refund_supplier_order
 from dropship.core.admin_utils import (
+    AuditedModelAdmin,
     ViewOnlyAdminMixin,
     ViewOnlyTabularInline,
     admin_link,
@@ -36,7 +37,7 @@ from orders.models import OrderItem
 
 
 @admin.register(FeeSchedule)
-class FeeScheduleAdmin(admin.ModelAdmin):
+class FeeScheduleAdmin(AuditedModelAdmin):
     list_display = [
         "plan",
         "monthly_price",
@@ -69,7 +70,7 @@ class ChargeRefundInline(ViewOnlyTabularInline):
 
 
 @admin.register(Charge)
-class ChargeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class ChargeAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """Charges are written by the payment services; support refunds them from here."""
 
     inlines = [ChargeRefundInline]
@@ -194,7 +195,7 @@ class InvoiceChargeInline(ViewOnlyTabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class InvoiceAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = [
         "number",
         "retailer",
@@ -224,12 +225,12 @@ class InvoiceAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(InvoiceCounter)
-class InvoiceCounterAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class InvoiceCounterAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = ["year", "last_sequence"]
 
 
 @admin.register(Payout)
-class PayoutAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class PayoutAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = [
         "created_at",
         "supplier",
@@ -256,7 +257,7 @@ class PayoutAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = [
         "created_at",
         "transaction_id",
@@ -285,7 +286,7 @@ class LedgerEntryAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class RefundAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = [
         "created_at",
         "supplier_order",
@@ -309,7 +310,7 @@ class RefundAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TransferReversal)
-class TransferReversalAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class TransferReversalAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = ["created_at", "payout", "status", "reversal_amount", "stripe_reversal_id"]
     list_filter = ["status", "currency"]
     search_fields = ["stripe_reversal_id", "payout__supplier_order__number"]
@@ -321,7 +322,7 @@ class TransferReversalAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ConnectedAccount)
-class ConnectedAccountAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class ConnectedAccountAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = [
         "supplier",
         "stripe_account_id",
@@ -337,7 +338,7 @@ class ConnectedAccountAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(BankPayout)
-class BankPayoutAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class BankPayoutAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = ["reported_at", "supplier", "stripe_payout_id", "status", "bank_amount"]
     list_filter = ["status", "currency"]
     search_fields = ["stripe_payout_id", "supplier__company_name"]
@@ -359,7 +360,7 @@ class MismatchInline(ViewOnlyTabularInline):
 
 
 @admin.register(ReconciliationRun)
-class ReconciliationRunAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class ReconciliationRunAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = [
         "day",
         "status",
@@ -375,7 +376,7 @@ class ReconciliationRunAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ReconciliationMismatch)
-class ReconciliationMismatchAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class ReconciliationMismatchAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """What reconciliation found; an admin marks each one resolved once it is explained."""
 
     list_display = [
@@ -409,7 +410,7 @@ class ReconciliationMismatchAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class StripeEventAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = ["event_id", "type", "created", "processed_at"]
     list_filter = ["type"]
     search_fields = ["=event_id", "type"]

@@ -21,7 +21,7 @@ from catalog.models import (
     StockMovement,
     Variant,
 )
-from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, admin_link
+from dropship.core.admin_utils import EMPTY, AuditedModelAdmin, ViewOnlyAdminMixin, admin_link
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -128,7 +128,7 @@ class ProductImageInline(admin.TabularInline):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(AuditedModelAdmin):
     list_display = ["name", "parent", "slug", "product_count"]
     search_fields = ["name", "slug"]
     list_filter = [("parent", admin.RelatedOnlyFieldListFilter)]
@@ -145,7 +145,7 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(AuditedModelAdmin):
     list_display = [
         "title",
         "supplier",
@@ -199,7 +199,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProductImage)
-class ProductImageAdmin(admin.ModelAdmin):
+class ProductImageAdmin(AuditedModelAdmin):
     list_display = ["__str__", "product", "position", "source_url"]
     search_fields = ["product__title", "alt_text", "source_url"]
     list_select_related = ["product"]
@@ -207,7 +207,7 @@ class ProductImageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Variant)
-class VariantAdmin(admin.ModelAdmin):
+class VariantAdmin(AuditedModelAdmin):
     form = VariantAdminForm
     list_display = [
         "sku",
@@ -323,7 +323,7 @@ class VariantAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class StockMovementAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = [
         "created_at",
         "variant",
@@ -358,7 +358,7 @@ class ImportRowErrorInline(admin.TabularInline):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class ImportJobAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """Supplier catalog imports: what was uploaded, how far it got, and every row's problem."""
 
     list_display = [
@@ -383,14 +383,14 @@ class ImportJobAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ImportRowError)
-class ImportRowErrorAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class ImportRowErrorAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = ["job", "row_number", "column", "message"]
     search_fields = ["message", "column", "job__original_filename", "job__supplier__company_name"]
     list_select_related = ["job__supplier"]
 
 
 @admin.register(ProductSearch)
-class ProductSearchAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class ProductSearchAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """The search row the database triggers keep for each product: read it to see why a product
     does or does not show in the retailer catalog."""
 
@@ -402,7 +402,7 @@ class ProductSearchAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SearchTerm)
-class SearchTermAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class SearchTermAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """Words known to the misspelling correction."""
 
     list_display = ["term"]

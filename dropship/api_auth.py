@@ -23,6 +23,7 @@ from dropship.accounts.models import ApiKey, Membership, User
 from dropship.accounts.services import authenticate_api_key
 from dropship.api_scopes import required_scope
 from dropship.core.api_guard import client_ip
+from dropship.core.audit import attach_api_caller
 from dropship.core.errors import PermissionDenied
 from retailers.models import Retailer
 from suppliers.models import Supplier
@@ -67,6 +68,11 @@ def _attach_organisation(
     api_request.api_key = api_key
     api_request.supplier = supplier
     api_request.retailer = retailer
+    attach_api_caller(
+        api_key=api_key,
+        supplier_id=supplier.pk if supplier is not None else None,
+        retailer_id=retailer.pk if retailer is not None else None,
+    )
     return api_request
 
 

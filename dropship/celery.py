@@ -42,3 +42,27 @@ def _drop_connections_after_failure(sender=None, **kwargs) -> None:
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
             connection.close()
+
+
+# Every task runs in its own audit context: the system acts, the task id correlates its entries
+# (a task run eagerly stays in its caller's context).
+_audit_tokens: dict[str, object] = {}
+
+
+@signals.task_prerun.connect
+def _open_audit_context(sender=None, task_id=None, **kwargs) -> None:
+    if _is_eager(sender) or task_id is None:
+        return
+    # Why a function-local import: this module is loaded before Django's apps (dropship/__init__).
+    from dropship.core.audit import enter_audit_context
+
+    _audit_tokens[task_id] = enter_audit_context(request_id=f"task-{task_id}"[:64])
+
+
+@signals.task_postrun.connect
+def _close_audit_context(sender=None, task_id=None, **kwargs) -> None:
+    token = _audit_tokens.pop(task_id, None) if task_id is not None else None
+    if token is not None:
+        from dropship.core.audit import leave_audit_context  # see _open_audit_context
+
+        leave_audit_context(token)  # type: ignore[arg-type]

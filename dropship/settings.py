@@ -101,6 +101,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who acts, from where, under which request id, for every audit entry the request writes;
+    # a change no service recorded still gets an entry (dropship/core/audit_middleware.py).
+    "dropship.core.audit_middleware.AuditContextMiddleware",
     # Rate limits and the one error shape for everything under /api/.
     "dropship.core.api_guard.ApiGuardMiddleware",
     # Inside the rate limits: a write sent again with its Idempotency-Key gets the first answer.
@@ -339,6 +342,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "privacy.tasks.delete_expired_data_exports_task",
         "schedule": timedelta(hours=1),
     },
+    # Audit log: entries older than AUDIT_RETENTION_DAYS are purged (the only deletion allowed).
+    "purge-audit-log": {
+        "task": "dropship.core.tasks.purge_audit_entries_task",
+        "schedule": crontab(hour=1, minute=30),
+    },
 }
 # Which queue each task runs on (dropship/celery.py declares the queues); the rest go to default.
 # Keyed by task name: orders.tracking_tasks.*, suppliers.feed_tasks.* and retailers.sync.tasks.* are
@@ -492,6 +500,8 @@ PAYOUT_DAYS_AFTER_DELIVERY = env.int("PAYOUT_DAYS_AFTER_DELIVERY", default=None)
 FRAUD_HOLD_RESERVATION_HOURS = env.int("FRAUD_HOLD_RESERVATION_HOURS", default=72)
 # Payment-terms retailers receive a monthly invoice due this many days after it is issued.
 INVOICE_PAYMENT_TERMS_DAYS = env.int("INVOICE_PAYMENT_TERMS_DAYS", default=30)
+# Audit log entries are kept this many days, then purged nightly (the only deletion allowed).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=400)
 
 # --- Privacy (docs/privacy.md) ------------------------------------------------------------------
 # Shopper data (name, email, address, phone) of a finished order is erased this many days after

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from dropship.core.admin_utils import ViewOnlyAdminMixin, pretty_json
+from dropship.core.admin_utils import AuditedModelAdmin, ViewOnlyAdminMixin, pretty_json
 from dropship.core.errors import DomainError
 from integrations import services
 from integrations.models import ApiVersionNotice, InboundWebhook, OutboundPush
@@ -20,7 +20,7 @@ BODY_DISPLAY_LIMIT = 20_000
 
 
 @admin.register(InboundWebhook)
-class InboundWebhookAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class InboundWebhookAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = [
         "created_at",
         "source",
@@ -92,7 +92,7 @@ class InboundWebhookAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(OutboundPush)
-class OutboundPushAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class OutboundPushAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = [
         "created_at",
         "kind",
@@ -140,7 +140,7 @@ def warn_about_api_versions(request: HttpRequest) -> None:
 
 
 @admin.register(ApiVersionNotice)
-class ApiVersionNoticeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class ApiVersionNoticeAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = ["store", "requested_version", "served_version", "created_at", "last_seen_at"]
     list_select_related = ["store"]
     search_fields = ["store__domain", "store__name"]

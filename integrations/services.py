@@ -32,7 +32,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from dropship.core.audit import record_audit
+from dropship.core.audit import acting_for_store, record_audit
 from dropship.core.errors import DomainError, PermanentError, TemporaryError
 from dropship.core.leases import held_lease, lease_until
 from dropship.core.retry import OUTBOX
@@ -231,9 +231,23 @@ def _process_claimed(webhook_id: int, attempt: int) -> InboundWebhook:
     except BadJson as exc:
         _finish(webhook, InboundWebhook.Status.FAILED, exc.message)
         return webhook
+    store = webhook.store
     try:
-        with transaction.atomic():
+        with (
+            transaction.atomic(),
+            acting_for_store(
+                retailer_id=store.retailer_id if store is not None else None,
+                request_id=f"webhook-{webhook.pk}",
+            ) as audit,
+        ):
             handler(webhook, payload)
+            if not audit.entries:  # the handler's services wrote none: one entry for the event
+                record_audit(
+                    action=f"webhook.{webhook.source.lower()}",
+                    target=webhook,
+                    summary=f"{webhook.get_source_display()} {webhook.topic} processed",
+                    data={"topic": webhook.topic},
+                )
             if not _finish(webhook, InboundWebhook.Status.PROCESSED, ""):
                 raise LeaseLost(f"Webhook {webhook.pk} was taken over by another worker.")
     except LeaseLost:

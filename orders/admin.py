@@ -10,7 +10,13 @@ from django.utils.html import format_html, format_html_join
 
 from dropship.accounts.access import AuthenticatedRequest
 from dropship.accounts.models import User
-from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, ViewOnlyTabularInline, money
+from dropship.core.admin_utils import (
+    EMPTY,
+    AuditedModelAdmin,
+    ViewOnlyAdminMixin,
+    ViewOnlyTabularInline,
+    money,
+)
 from dropship.core.errors import DomainError
 from orders.models import (
     Dispute,
@@ -118,7 +124,8 @@ class ShipmentItemInline(ViewOnlyTabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(AuditedModelAdmin):
+    shows_personal_data = True  # the shopper's name, e-mail and address: every read is logged
     list_display = [
         "number",
         "store",
@@ -212,7 +219,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(SupplierOrder)
-class SupplierOrderAdmin(admin.ModelAdmin):
+class SupplierOrderAdmin(AuditedModelAdmin):
     list_display = [
         "number",
         "order",
@@ -293,7 +300,7 @@ class SupplierOrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrderItem)
-class OrderItemAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class OrderItemAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = [
         "title",
         "order",
@@ -309,7 +316,7 @@ class OrderItemAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(admin.ModelAdmin):
+class ShipmentAdmin(AuditedModelAdmin):
     list_display = [
         "tracking_number",
         "carrier",
@@ -370,7 +377,7 @@ class ShipmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(ShipmentItem)
-class ShipmentItemAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class ShipmentItemAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = ["shipment", "order_item", "quantity"]
     search_fields = ["shipment__tracking_number", "order_item__title", "order_item__sku"]
     list_select_related = ["shipment", "order_item"]
@@ -387,7 +394,7 @@ class TrackingEventAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(FraudRule)
-class FraudRuleAdmin(admin.ModelAdmin):
+class FraudRuleAdmin(AuditedModelAdmin):
     """Staff set the platform defaults of the fraud checks (rows without a retailer) and can see
     or correct a retailer's own settings, which replace the default for that retailer."""
 
@@ -399,7 +406,7 @@ class FraudRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(StoreOrderSync)
-class StoreOrderSyncAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class StoreOrderSyncAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """Support's view of each store's order poll: its watermark, its last error, and whether its
     webhooks went quiet (the reason is the one the retailer sees)."""
 
@@ -419,7 +426,7 @@ class StoreOrderSyncAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(OrderEvent)
-class OrderEventAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class OrderEventAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = ["created_at", "order", "supplier_order", "kind", "message", "actor"]
     list_filter = ["kind"]
     search_fields = ["order__number", "supplier_order__number", "message"]
@@ -428,7 +435,7 @@ class OrderEventAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ReturnRequest)
-class ReturnRequestAdmin(admin.ModelAdmin):
+class ReturnRequestAdmin(AuditedModelAdmin):
     list_display = [
         "__str__",
         "supplier_order",
@@ -464,7 +471,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(admin.ModelAdmin):
+class DisputeAdmin(AuditedModelAdmin):
     list_display = [
         "supplier_order",
         "stripe_dispute_id",

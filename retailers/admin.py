@@ -12,7 +12,12 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from dropship.accounts.admin_view_as import ViewAsAdminMixin
-from dropship.core.admin_utils import ViewOnlyAdminMixin, ViewOnlyTabularInline, admin_link
+from dropship.core.admin_utils import (
+    AuditedModelAdmin,
+    ViewOnlyAdminMixin,
+    ViewOnlyTabularInline,
+    admin_link,
+)
 from integrations.admin import warn_about_api_versions
 from retailers.models import (
     DigestNotice,
@@ -132,7 +137,7 @@ class ListingVariantInline(ViewOnlyTabularInline):
 
 
 @admin.register(Retailer)
-class RetailerAdmin(ViewAsAdminMixin, admin.ModelAdmin):
+class RetailerAdmin(ViewAsAdminMixin, AuditedModelAdmin):
     list_display = [
         "business_name",
         "status",
@@ -216,7 +221,7 @@ class TokenMigrationFilter(admin.SimpleListFilter):
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(AuditedModelAdmin):
     list_display = [
         "name",
         "retailer",
@@ -303,7 +308,7 @@ class StoreAdmin(admin.ModelAdmin):
 
 
 @admin.register(PricingRule)
-class PricingRuleAdmin(admin.ModelAdmin):
+class PricingRuleAdmin(AuditedModelAdmin):
     form = PricingRuleForm
     list_display = [
         "name",
@@ -324,7 +329,7 @@ class PricingRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(PricingTier)
-class PricingTierAdmin(admin.ModelAdmin):
+class PricingTierAdmin(AuditedModelAdmin):
     list_display = ["rule", "retailer", "min_cost", "max_cost", "method", "value"]
     list_filter = ["method"]
     search_fields = ["rule__name", "rule__retailer__business_name"]
@@ -337,7 +342,7 @@ class PricingTierAdmin(admin.ModelAdmin):
 
 
 @admin.register(Listing)
-class ListingAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class ListingAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """Listings are created, priced and synced by the import and sync services; here support reads
     their sync state and last error."""
 
@@ -369,7 +374,7 @@ class ListingAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ListingVariant)
-class ListingVariantAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class ListingVariantAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = [
         "variant",
         "listing",
@@ -396,14 +401,14 @@ class StoreImportItemInline(ViewOnlyTabularInline):
 
 
 @admin.register(ImportListItem)
-class ImportListItemAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class ImportListItemAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = ["product", "retailer", "title", "created_at"]
     search_fields = ["product__title", "title", "retailer__business_name"]
     list_select_related = ["product", "retailer"]
 
 
 @admin.register(StoreImportJob)
-class StoreImportJobAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class StoreImportJobAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """A push of products into a store: support sees its progress, its error and each product's."""
 
     list_display = [
@@ -425,7 +430,7 @@ class StoreImportJobAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StoreImportItem)
-class StoreImportItemAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class StoreImportItemAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = ["product", "job", "status", "error"]
     list_filter = ["status"]
     search_fields = ["product__title", "error"]
@@ -433,7 +438,7 @@ class StoreImportItemAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PriceChange)
-class PriceChangeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class PriceChangeAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = [
         "listing_variant",
         "retailer",
@@ -451,7 +456,7 @@ class PriceChangeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PriceDigest)
-class PriceDigestAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class PriceDigestAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = ["retailer", "day", "change_count", "sent_at"]
     search_fields = ["retailer__business_name"]
     list_select_related = ["retailer"]

@@ -18,7 +18,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from dropship.accounts.admin_view_as import ViewAsAdminMixin
-from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, ViewOnlyTabularInline, admin_link
+from dropship.core.admin_utils import (
+    EMPTY,
+    AuditedModelAdmin,
+    ViewOnlyAdminMixin,
+    ViewOnlyTabularInline,
+    admin_link,
+)
 from dropship.core.errors import DomainError
 from retailers import catalog_events
 from suppliers import services
@@ -137,7 +143,7 @@ class SupplierStatusChangeInline(ViewOnlyTabularInline):
 
 
 @admin.register(Supplier)
-class SupplierAdmin(ViewAsAdminMixin, admin.ModelAdmin):
+class SupplierAdmin(ViewAsAdminMixin, AuditedModelAdmin):
     list_display = [
         "company_name",
         "status",
@@ -383,7 +389,7 @@ class SupplierAdmin(ViewAsAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ShippingRate)
-class ShippingRateAdmin(admin.ModelAdmin):
+class ShippingRateAdmin(AuditedModelAdmin):
     list_display = [
         "supplier",
         "carrier",
@@ -402,7 +408,7 @@ class ShippingRateAdmin(admin.ModelAdmin):
 
 
 @admin.register(SupplierVerification)
-class SupplierVerificationAdmin(admin.ModelAdmin):
+class SupplierVerificationAdmin(AuditedModelAdmin):
     list_display = ["supplier", "supplier_status", "registration_number", "country", "has_document"]
     list_filter = ["country", "supplier__status"]
     search_fields = ["supplier__company_name", "registration_number"]
@@ -420,7 +426,7 @@ class SupplierVerificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(SupplierStatusChange)
-class SupplierStatusChangeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class SupplierStatusChangeAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """Read-only: written by the review services only."""
 
     list_display = ["created_at", "supplier_link", "from_status", "to_status", "actor", "reason"]
@@ -443,7 +449,7 @@ class SupplierStatusChangeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SupplierFeed)
-class SupplierFeedAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class SupplierFeedAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """Suppliers set their feed on their own page; support reads its health here."""
 
     list_display = ["supplier", "format", "health", "is_enabled", "last_success_at", "last_status"]

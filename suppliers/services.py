@@ -73,7 +73,13 @@ def _transition(
         reason=supplier.status_reason,
         actor=actor,
     )
-    record_audit(actor=actor, action=f"supplier.{decision}", target=supplier, summary=reason[:500])
+    record_audit(
+        actor=actor,
+        action=f"supplier.{decision}",
+        target=supplier,
+        summary=reason[:500],
+        changes={"status": [previous, target]},
+    )
     return supplier
 
 

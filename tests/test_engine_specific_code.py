@@ -22,6 +22,7 @@ ENGINE_SPECIFIC = {
     "retailers/sync/status.py": "stock freshness and last reconciliation per store",
     "dropship/core/locks.py": "locks held across processes",
     "dropship/core/lookups.py": "long IN lists as one array parameter",
+    "dropship/core/append_only.py": "the audit log's purge permission, checked by its trigger",
     # PostgreSQL triggers and extensions; SQLite has no such objects to create.
     "catalog/migrations/0004_product_search.py": "search rows kept by triggers",
     "billing/migrations/0003_ledger_integrity.py": "balanced, append-only ledger triggers",

@@ -18,7 +18,14 @@ from dropship.accounts.models import (
     User,
     ViewAsSession,
 )
-from dropship.core.admin_utils import EMPTY, ViewOnlyAdminMixin, admin_link, organisation_of
+from dropship.core.admin_utils import (
+    EMPTY,
+    AuditedAdminMixin,
+    AuditedModelAdmin,
+    ViewOnlyAdminMixin,
+    admin_link,
+    organisation_of,
+)
 
 
 class EmailCleaningMixin:
@@ -57,7 +64,7 @@ class MembershipInline(admin.StackedInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
     ordering = ["email"]
@@ -108,7 +115,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedModelAdmin):
     list_display = ["user", "organisation", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "supplier__company_name", "retailer__business_name"]
@@ -122,7 +129,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(AuditedModelAdmin):
     """Invitations are sent by owners from their team page; staff can see them and delete stale ones."""
 
     list_display = ["email", "organisation", "role", "invited_by", "expires_at", "accepted_at"]
@@ -154,7 +161,7 @@ class InvitationAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class ApiKeyAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """Keys are created by their owners (the secret is shown once, only to them); staff may revoke."""
 
     list_display = ["name", "prefix", "organisation", "created_by", "last_used_at", "is_active"]
@@ -198,7 +205,7 @@ class ApiKeyAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class NotificationAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = ["created_at", "organisation", "level", "kind", "message", "read_at"]
     list_filter = ["level", "kind"]
     search_fields = ["message", "kind", "supplier__company_name", "retailer__business_name"]

@@ -182,3 +182,39 @@ class ViewAsForm(forms.Form):
         minutes.validators.append(MaxValueValidator(maximum))
         minutes.widget.attrs["max"] = str(maximum)
         minutes.help_text = f"At most {maximum}; the view ends by itself then."
+
+
+class AuditFilterForm(forms.Form):
+    """The owner's audit trail filters; the choices are what the trail holds."""
+
+    actor = forms.ChoiceField(label="Who", required=False)
+    action = forms.ChoiceField(label="Action", required=False)
+    target_type = forms.ChoiceField(label="Object type", required=False)
+    since = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="Until", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, values: dict[str, list[str]], type_labels: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = {
+            "actor": [("", "Anyone"), *((v, v) for v in values["actor_label"])],
+            "action": [("", "Any action"), *((v, v) for v in values["action"])],
+            "target_type": [
+                ("", "Any type"),
+                *((v, type_labels.get(v, v)) for v in values["target_type"]),
+            ],
+        }
+        for name, field_choices in choices.items():
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)  # noqa: S101 (declared above)
+            field.choices = field_choices
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", "“Until” must be on or after “From”.")
+        return cleaned

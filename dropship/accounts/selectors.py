@@ -1,8 +1,11 @@
 """Who the caller works for. Every organisation-scoped read starts from one of these."""
 
+from datetime import date, datetime, time, timedelta
+
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
 
 from dropship.accounts.models import (
     ApiKey,
@@ -12,6 +15,7 @@ from dropship.accounts.models import (
     User,
     ViewAsSession,
 )
+from dropship.core.models import AuditLogEntry
 from retailers.models import Retailer
 from suppliers.models import Supplier
 
@@ -86,3 +90,43 @@ def get_unended_view_as(*, staff_user: User, view_as_id: int) -> ViewAsSession |
         .filter(pk=view_as_id, staff_user=staff_user, ended_at__isnull=True)
         .first()
     )
+
+
+def _organisation_trail(organisation: Supplier | Retailer) -> QuerySet[AuditLogEntry]:
+    field = "supplier" if isinstance(organisation, Supplier) else "retailer"
+    return AuditLogEntry.objects.filter(**{field: organisation})
+
+
+def list_audit_entries_for_organisation(
+    *,
+    organisation: Supplier | Retailer,
+    actor: str = "",
+    action: str = "",
+    target_type: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[AuditLogEntry]:
+    """The organisation's own trail, newest first; the dates are whole days, both included."""
+    entries = _organisation_trail(organisation)
+    if actor:
+        entries = entries.filter(actor_label=actor)
+    if action:
+        entries = entries.filter(action=action)
+    if target_type:
+        entries = entries.filter(target_type=target_type)
+    zone = timezone.get_current_timezone()
+    if since is not None:
+        entries = entries.filter(created_at__gte=datetime.combine(since, time.min, tzinfo=zone))
+    if until is not None:
+        next_day = datetime.combine(until + timedelta(days=1), time.min, tzinfo=zone)
+        entries = entries.filter(created_at__lt=next_day)
+    return entries.order_by("-created_at", "-id")
+
+
+def list_audit_filter_values(*, organisation: Supplier | Retailer) -> dict[str, list[str]]:
+    """The actors, actions and object types that occur in the organisation's trail."""
+    trail = _organisation_trail(organisation).order_by()
+    return {
+        name: sorted(value for value in trail.values_list(name, flat=True).distinct() if value)
+        for name in ("actor_label", "action", "target_type")
+    }

@@ -9,6 +9,7 @@ urlpatterns = [
     path("two-factor/", views.team_mfa, name="team_mfa"),
     path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
     path("api-keys/", views.api_keys, name="api_keys"),
+    path("audit/", views.audit_log, name="audit_log"),
     path("api-keys/<int:api_key_id>/revoke/", views.revoke_api_key, name="revoke_api_key"),
     path("api-keys/<int:api_key_id>/rotate/", views.rotate_api_key, name="rotate_api_key"),
 ]

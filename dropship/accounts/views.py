@@ -3,18 +3,20 @@ from datetime import timedelta
 from allauth.account.views import SignupView as AllauthSignupView
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from dropship.accounts import selectors, services
 from dropship.accounts.access import AuthenticatedRequest, membership_of
 from dropship.accounts.forms import (
     INVITATION_SESSION_KEY,
     ApiKeyForm,
+    AuditFilterForm,
     InviteMemberForm,
     RotateApiKeyForm,
     TeamMfaForm,
@@ -23,6 +25,7 @@ from dropship.accounts.models import ApiKey, Membership
 from dropship.accounts.view_as import leave_view_as
 from dropship.core.admin_utils import admin_url
 from dropship.core.errors import DomainError
+from dropship.core.models import describe_target_type
 from suppliers.selectors import get_supplier_landing_url
 
 
@@ -263,3 +266,45 @@ def end_view_as(request: HttpRequest) -> HttpResponse:
         return redirect("admin:index")
     messages.success(request, f"You stopped viewing {view_as.organisation}.")
     return redirect(admin_url(view_as.organisation) or reverse("admin:index"))
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+@login_required
+@require_GET
+def audit_log(request: AuthenticatedRequest) -> HttpResponse:
+    """The owner's view of everything done in and to the organisation (docs/architecture.md)."""
+    membership = _owner_membership_or_refusal(request)
+    if isinstance(membership, HttpResponse):
+        return membership
+    organisation = membership.organisation
+    values = selectors.list_audit_filter_values(organisation=organisation)
+    form = AuditFilterForm(
+        request.GET or None,
+        values=values,
+        type_labels={value: describe_target_type(value) for value in values["target_type"]},
+    )
+    filters: dict = {}
+    status = 200
+    if form.is_bound:
+        if form.is_valid():
+            filters = {k: v for k, v in form.cleaned_data.items() if v not in ("", None)}
+        else:
+            status = 400
+    entries = selectors.list_audit_entries_for_organisation(organisation=organisation, **filters)
+    page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "accounts/audit_log.html",
+        {
+            "form": form,
+            "page": page,
+            "organisation": organisation,
+            "is_filtered": bool(filters),
+            "query": query.urlencode(),
+        },
+        status=status,
+    )

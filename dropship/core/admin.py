@@ -1,25 +1,72 @@
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
 
-from dropship.core.admin_utils import ViewOnlyAdminMixin, pretty_json
+from dropship.core.admin_utils import EMPTY, AuditedModelAdmin, ViewOnlyAdminMixin, pretty_json
 from dropship.core.models import AuditLogEntry
 
 
 @admin.register(AuditLogEntry)
-class AuditLogEntryAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "action", "target_type", "target_id", "actor", "summary"]
-    list_filter = ["action", "target_type"]
-    search_fields = ["action", "target_type", "target_id", "summary", "actor__email"]
-    date_hierarchy = "created_at"
-    list_select_related = ["actor"]
-    fields = readonly_fields = (
+class AuditLogEntryAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
+    """The whole trail, every organisation's and the platform's, read-only (append-only in the
+    database as well)."""
+
+    list_display = [
         "created_at",
-        "actor",
+        "action",
+        "target_type",
+        "target_id",
+        "actor_kind",
+        "actor_label",
+        "supplier",
+        "retailer",
+        "ip_address",
+        "summary",
+    ]
+    list_filter = ["actor_kind", "action", "target_type", "created_at"]
+    search_fields = [
         "action",
         "target_type",
         "target_id",
         "summary",
+        "actor_label",
+        "request_id",
+        "=ip_address",
+    ]
+    date_hierarchy = "created_at"
+    list_select_related = ["supplier", "retailer"]
+    show_full_result_count = False
+    fields = readonly_fields = (
+        "created_at",
+        "actor_kind",
+        "actor_label",
+        "actor",
+        "api_key",
+        "supplier",
+        "retailer",
+        "action",
+        "target_type",
+        "target_id",
+        "summary",
+        "changes_table",
+        "ip_address",
+        "request_id",
         "data_json",
     )
+
+    @admin.display(description="before → after")
+    def changes_table(self, obj: AuditLogEntry) -> str:
+        if not obj.changes:
+            return EMPTY
+        rows = format_html_join(
+            "",
+            "<tr><th scope='row'>{}</th><td>{}</td><td>{}</td></tr>",
+            ((name, before, after) for name, (before, after) in obj.changes.items()),
+        )
+        return format_html(
+            "<table><thead><tr><th scope='col'>field</th><th scope='col'>before</th>"
+            "<th scope='col'>after</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
 
     @admin.display(description="data")
     def data_json(self, obj: AuditLogEntry) -> str:

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from dropship.core import lookups
+from dropship.core import append_only, lookups
 
 
 class CoreConfig(AppConfig):
@@ -10,3 +10,4 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         lookups.register()
+        append_only.connect()

@@ -1,4 +1,6 @@
+from django.apps import apps
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -11,23 +13,98 @@ class TimeStampedModel(models.Model):
 
 
 class AuditLogEntry(models.Model):
-    """Who did what to which object, when. Written by services for decisions people ask about later."""
+    """Who did what to which object, when, from where: the audit trail (docs/architecture.md).
+
+    Append-only: a database trigger refuses UPDATE and DELETE (migration 0003); only the retention
+    purge (dropship/core/audit.py) may delete, and only entries older than its cutoff. That is why
+    the references to users, keys and organisations carry no database constraint and are never
+    cleared: deleting a user must not rewrite history, and the label keeps the entry readable.
+    """
+
+    class ActorKind(models.TextChoices):
+        USER = "USER", "User"
+        API_KEY = "API_KEY", "API key"
+        SYSTEM = "SYSTEM", "System"
+        ANONYMOUS = "ANONYMOUS", "Anonymous visitor"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor_kind = models.CharField(
+        max_length=10, choices=ActorKind.choices, default=ActorKind.SYSTEM
+    )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    api_key = models.ForeignKey(
+        "accounts.ApiKey",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    # The organisation whose trail the entry is part of (its owner sees it); none for platform rows.
+    supplier = models.ForeignKey(
+        "suppliers.Supplier",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    retailer = models.ForeignKey(
+        "retailers.Retailer",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     action = models.CharField(max_length=64, db_index=True)
     target_type = models.CharField(max_length=64)
     target_id = models.CharField(max_length=64)
     summary = models.CharField(max_length=500, blank=True)
     data = models.JSONField(default=dict, blank=True)
+    # {field: [before, after]} of the fields the action changed.
+    changes = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["target_type", "target_id"])]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"]),
+            models.Index(
+                fields=["supplier", "-created_at"],
+                name="audit_supplier_trail",
+                condition=models.Q(supplier__isnull=False),
+            ),
+            models.Index(
+                fields=["retailer", "-created_at"],
+                name="audit_retailer_trail",
+                condition=models.Q(retailer__isnull=False),
+            ),
+        ]
         verbose_name = "audit log entry"
         verbose_name_plural = "audit log"
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}#{self.target_id}"
+
+    @property
+    def target_label(self) -> str:
+        return describe_target_type(self.target_type)
+
+
+def describe_target_type(target_type: str) -> str:
+    """An audit target type in words ("order", "pricing rule"), or as stored ("request")."""
+    try:
+        model = apps.get_model(target_type)
+    except (LookupError, ValueError):
+        return target_type
+    return str(model._meta.verbose_name)

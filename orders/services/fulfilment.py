@@ -30,6 +30,7 @@ from django.utils import timezone
 from catalog.services.reservations import release_stock, ship_stock
 from dropship.accounts.models import Notification, User
 from dropship.core import spreadsheets
+from dropship.core.audit import diff, record_audit, snapshot
 from dropship.core.errors import Conflict, DomainError, NotFound
 from orders.carriers import validate_tracking_number
 from orders.models import Order, OrderItem, Shipment, ShipmentItem, SupplierOrder
@@ -105,9 +106,17 @@ def accept_supplier_order(
 
 
 def _mark_accepted(supplier_order: SupplierOrder, *, actor: User | None) -> None:
+    before = snapshot(supplier_order, ["status", "accepted_at"])
     supplier_order.status = S.ACCEPTED
     supplier_order.accepted_at = timezone.now()
     supplier_order.save(update_fields=["status", "accepted_at", "updated_at"])
+    record_audit(
+        actor=actor,
+        action="supplier_order.accepted",
+        target=supplier_order,
+        summary=f"Accepted {supplier_order.number}",
+        changes=diff(before, supplier_order),
+    )
     record_event(
         order=supplier_order.order,
         supplier_order=supplier_order,
@@ -158,9 +167,17 @@ def reject_supplier_order(
             status=OrderItem.Status.EXCEPTION,
             status_reason=f"Rejected by supplier: {reason}"[:300],
         )
+    before = snapshot(supplier_order, ["status", "status_reason"])
     supplier_order.status = S.EXCEPTION
     supplier_order.status_reason = reason
     supplier_order.save(update_fields=["status", "status_reason", "updated_at"])
+    record_audit(
+        actor=actor,
+        action="supplier_order.rejected",
+        target=supplier_order,
+        summary=f"Rejected {supplier_order.number}: {reason}",
+        changes=diff(before, supplier_order),
+    )
     order = supplier_order.order
     company = supplier_order.supplier.company_name
     record_event(

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 
 from catalog.models import Category, Product, Variant
 from dropship.accounts.models import User
-from dropship.core.audit import record_audit
+from dropship.core.audit import pair_changes, record_audit, snapshot
 from dropship.core.errors import Conflict, NotFound
 from retailers.models import Listing, PricingRule, PricingTier, Retailer, Store
 from retailers.pricing import PriceQuote, PricingRuleError, Rule, Tier, validate_rule
@@ -102,6 +102,7 @@ def save_pricing_rule(
             field="store",
         )
     rule = rule or PricingRule(retailer=retailer)
+    before = snapshot(rule, _AUDITED_RULE_FIELDS) if rule.pk else {}
     rule.name = data.name.strip()[:100]
     rule.store = data.store
     rule.category = data.category
@@ -127,8 +128,29 @@ def save_pricing_rule(
         )
         for t in data.tiers
     )
-    record_audit(actor=actor, action="pricing_rule.saved", target=rule, summary=rule.name)
+    record_audit(
+        actor=actor,
+        action="pricing_rule.saved",
+        target=rule,
+        summary=rule.name,
+        changes=pair_changes(before, snapshot(rule, _AUDITED_RULE_FIELDS)),
+    )
     return rule
+
+
+_AUDITED_RULE_FIELDS = [
+    "name",
+    "store_id",
+    "category_id",
+    "method",
+    "value",
+    "rounding",
+    "include_shipping_in_cost",
+    "include_fees_in_cost",
+    "compare_at_from_msrp",
+    "min_margin_amount",
+    "min_margin_percent",
+]
 
 
 @transaction.atomic

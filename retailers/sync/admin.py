@@ -2,12 +2,12 @@
 
 from django.contrib import admin
 
-from dropship.core.admin_utils import ViewOnlyAdminMixin
+from dropship.core.admin_utils import AuditedModelAdmin, ViewOnlyAdminMixin
 from retailers.sync.models import StockReconciliation, StoreSyncState
 
 
 @admin.register(StoreSyncState)
-class StoreSyncStateAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class StoreSyncStateAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = [
         "store",
         "last_push_at",
@@ -22,7 +22,7 @@ class StoreSyncStateAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StockReconciliation)
-class StockReconciliationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class StockReconciliationAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = [
         "store",
         "created_at",

@@ -131,6 +131,12 @@ def test_public_and_retailer_pages_work_under_the_policy(page):
     page.wait_for_load_state("networkidle")
     assert not PricingRule.objects.filter(pk=rule.pk).exists()
 
+    # The owner's audit log shows the deletion (its before/after tables styled from a file).
+    watch.visit("/team/audit/")
+    expect(page.get_by_role("table", name="Audit log entries, newest first")).to_contain_text(
+        "pricing_rule.deleted"
+    )
+
     # The menu button of narrow screens, formerly an inline onclick.
     page.set_viewport_size({"width": 500, "height": 800})
     toggle = page.get_by_role("button", name="Menu")

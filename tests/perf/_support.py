@@ -1,7 +1,8 @@
 """Shared plumbing for the benchmarks: a dedicated database per benchmark, and child processes.
 
-A benchmark never touches the database DATABASE_URL names: it creates `bench_<label>` next to it
-(same server), migrates it, and drops it afterwards. Work that is measured runs in a child
+A benchmark never touches the database DATABASE_URL names: it creates `<that name>_bench_<label>`
+next to it (same server; named after it so that runs against different databases of one server
+never drop each other's), migrates it, and drops it afterwards. Work that is measured runs in a child
 process with the production settings (DEBUG off) pointed at that database, so its peak memory
 is its own and not the harness's.
 """
@@ -60,7 +61,7 @@ def bench_database(label: str) -> Iterator[str]:
         return
     import psycopg
 
-    name = f"bench_{label}"
+    name = f"{parts.path.lstrip('/') or 'dropship'}_bench_{label}"[:63]
     admin_url = urlunsplit(parts._replace(path="/postgres"))
     url = urlunsplit(parts._replace(path=f"/{name}"))
     with psycopg.connect(admin_url, autocommit=True) as admin:

@@ -3,7 +3,7 @@
 Real processes: gunicorn (1 worker, gthread) takes the webhooks, a Celery worker on Redis
 (REDIS_URL) processes them — intake, reservation, routing, payment on terms and DASHBOARD
 dispatch in one inbox task per webhook — against PostgreSQL in a dedicated database
-(`bench_orders_pipeline`, created and dropped here). Stock is plentiful; each order has one or
+(`<DATABASE_URL name>_bench_orders_pipeline`, created and dropped here). Stock is plentiful; each order has one or
 two lines from 40 variants of 4 suppliers listed in 5 stores of retailers on payment terms.
 
 The worker runs as README recommends for the webhooks and orders queues, with server-side
