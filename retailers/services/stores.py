@@ -191,7 +191,7 @@ def start_shopify_install_for_api(*, retailer: Retailer, shop: str) -> tuple[str
     return url, domain
 
 
-def api_install_state(state: str) -> dict[str, str]:
+def api_install_state(state: str) -> dict[str, Any]:
     """The pending install an API-issued state stands for ({"state", "shop"}), or {} when the
     state is not ours or more than an hour old."""
     try:
