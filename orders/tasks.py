@@ -167,3 +167,10 @@ def check_store_webhooks_task(store_id: int) -> None:
     except (StorePermanentError, StoreTemporaryError):
         # Recorded on the store (NEEDS_RECONNECT) or tried again tomorrow; logged by the client.
         logger.warning("Webhook check of store %s failed", store_id, exc_info=True)
+
+
+@shared_task(ignore_result=True)
+def release_account_holds_task(retailer_id: int | None = None) -> int:
+    """Route the orders held while a retailer was suspended (one retailer when it is activated
+    again, or every active one from beat)."""
+    return holds.release_account_holds(retailer_id=retailer_id)

@@ -54,6 +54,7 @@ def refresh_order_status(*, order: Order) -> str:
         is_awaiting_payment=order.is_awaiting_payment,
         is_missing_address=order.is_missing_address,
         is_held_for_review=order.is_held_for_review,
+        is_held_for_account=order.is_held_for_account,
     )
     if status != order.status:
         order.status = status
