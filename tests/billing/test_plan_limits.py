@@ -53,6 +53,7 @@ def _post_order(client, offer, headers, number, quantity=1):
 
 
 # --- monthly routed orders (soft) ----------------------------------------------------------------
+@pytest.mark.embedded
 def test_orders_under_at_and_over_the_monthly_limit_are_all_routed_warned_once_and_overage_billed(
     client, custom_store, django_capture_on_commit_callbacks
 ):
@@ -222,6 +223,7 @@ def test_a_read_only_account_refuses_changes_with_the_reason_but_takes_new_order
 
 
 # --- suspended retailers -------------------------------------------------------------------------
+@pytest.mark.embedded
 def test_a_suspended_retailers_order_is_held_and_routed_when_it_is_active_again(
     client, custom_store, django_capture_on_commit_callbacks
 ):
