@@ -280,3 +280,66 @@ def test_a_checkout_of_another_account_is_refused(stripe_sandbox, owner):
     with pytest.raises(plans.PlanError, match="belongs to another account"):
         plans.complete_plan_checkout(retailer=owner.retailer, session_id=session_id)
     assert not Subscription.objects.filter(retailer=owner.retailer).exists()
+
+
+def test_the_pricing_page_shows_each_plan_with_its_limits_to_a_visitor(client):
+    FeeSchedule.objects.filter(plan="BASIC").update(store_limit=1, overage_order_fee=D("0.50"))
+
+    page = client.get("/pricing/").content.decode()
+
+    for text in (
+        "Starter",
+        "$29.00</strong> a month",
+        "100 orders a month, then $0.50 per order",
+        "5 suppliers",
+        "1 connected store",
+        "Growth",
+        "$79.00</strong> a month",
+        "Pro",
+        "$199.00</strong> a month",
+        "Unlimited orders",
+    ):
+        assert text in page, text
+
+
+def test_choosing_an_unknown_plan_says_so_and_opens_nothing(client, stripe_sandbox, owner):
+    client.force_login(owner.user)
+
+    answer = client.post("/retailer/billing/plan/checkout/", {"plan": "GOLD"}, follow=True)
+
+    assert answer.status_code == 200
+    assert "There is no plan called &#x27;GOLD&#x27;." in answer.content.decode()
+    assert not stripe_sandbox.app.objects_of("checkout.session")
+
+
+def test_the_plan_change_page_previews_the_proration_and_the_post_switches(
+    client, stripe_sandbox, owner
+):
+    subscribe(stripe_sandbox, owner.retailer, "BASIC")
+    control(
+        stripe_sandbox,
+        f"subscriptions/{Subscription.objects.get().stripe_subscription_id}/renew",
+    )  # the trial ends: proration applies from now on
+    client.force_login(owner.user)
+
+    preview = client.get("/retailer/billing/plan/change/PRO/").content.decode()
+    assert "Remaining time on Dropship Growth" in preview
+    assert "Unused time on Dropship Starter" in preview
+
+    answer = client.post("/retailer/billing/plan/change/PRO/", follow=True)
+    assert "You are now on the Growth plan." in answer.content.decode()
+    owner.retailer.refresh_from_db()
+    assert owner.retailer.plan == "PRO"
+
+
+def test_billing_pages_stay_open_while_the_account_is_read_only(client, stripe_sandbox, owner):
+    subscribe(stripe_sandbox, owner.retailer, "BASIC")
+    type(owner.retailer).objects.filter(pk=owner.retailer.pk).update(
+        read_only_reason="Your plan has ended."
+    )
+    client.force_login(owner.user)
+
+    answer = client.post("/retailer/billing/plan/cancel/", {"action": "cancel"}, follow=True)
+
+    assert "Your plan ends on" in answer.content.decode()
+    assert Subscription.objects.get().cancel_at_period_end is True
