@@ -16,7 +16,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -40,11 +39,18 @@ def month_of(when: datetime) -> date:
     return when.date().replace(day=1)
 
 
+# One statement per routed order: the month's row is created or bumped, and the order is counted
+# as overage when it is past the limit (NO_LIMIT for an unlimited plan).
 _UPSERT = (
     "INSERT INTO billing_planusage (retailer_id, month, routed_orders, overage_orders) "
-    "VALUES (%s, %s, 1, 0) ON CONFLICT (retailer_id, month) DO UPDATE SET "
-    "routed_orders = billing_planusage.routed_orders + 1 RETURNING id, routed_orders"
+    "VALUES (%s, %s, 1, CASE WHEN 1 > %s THEN 1 ELSE 0 END) "
+    "ON CONFLICT (retailer_id, month) DO UPDATE SET "
+    "routed_orders = billing_planusage.routed_orders + 1, "
+    "overage_orders = billing_planusage.overage_orders "
+    "+ CASE WHEN billing_planusage.routed_orders + 1 > %s THEN 1 ELSE 0 END "
+    "RETURNING id, routed_orders"
 )
+NO_LIMIT = 2**31 - 1
 
 
 def count_routed_order(
@@ -52,17 +58,17 @@ def count_routed_order(
 ) -> UsageCount:
     """Count one routed order against the retailer's month; returns the overage fee to add."""
     month = month_of(now or timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(_UPSERT, [retailer.pk, month])
-        usage_id, count = cursor.fetchone()
     limit = fees.monthly_order_limit
+    bound = NO_LIMIT if limit is None else limit
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT, [retailer.pk, month, bound, bound])
+        usage_id, count = cursor.fetchone()
     if limit is None:
         return UsageCount(routed_orders=count, overage_fee=ZERO)
     if count >= math.ceil(limit * NEAR_LIMIT):
         _warn_once(retailer=retailer, usage_id=usage_id, count=count, limit=limit)
     if count <= limit:
         return UsageCount(routed_orders=count, overage_fee=ZERO)
-    PlanUsage.objects.filter(pk=usage_id).update(overage_orders=F("overage_orders") + 1)
     return UsageCount(routed_orders=count, overage_fee=fees.overage_order_fee)
 
 
