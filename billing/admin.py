@@ -18,10 +18,13 @@ from billing.models import (
     InvoiceCounter,
     LedgerEntry,
     Payout,
+    PlanUsage,
     ReconciliationMismatch,
     ReconciliationRun,
     Refund,
     StripeEvent,
+    Subscription,
+    SubscriptionInvoice,
     TransferReversal,
 )
 from billing.services import RefundError, RefundPending, refund_supplier_order
@@ -45,10 +48,57 @@ class FeeScheduleAdmin(AuditedModelAdmin):
         "commission_percent",
         "monthly_order_limit",
         "supplier_limit",
+        "store_limit",
+        "overage_order_fee",
+        "trial_days",
         "currency",
         "updated_at",
     ]
-    readonly_fields = ["created_at", "updated_at"]
+    # The Stripe ids are written by `manage.py sync_stripe_plans` (run it after a price change).
+    readonly_fields = ["stripe_product_id", "stripe_price_id", "created_at", "updated_at"]
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Mirrors Stripe Billing (billing/services/plans.py): changed only by Stripe's events."""
+
+    list_display = [
+        "retailer",
+        "plan",
+        "status",
+        "current_period_end",
+        "cancel_at_period_end",
+        "past_due_since",
+    ]
+    list_filter = ["status", "plan", "cancel_at_period_end"]
+    search_fields = ["stripe_subscription_id", "retailer__business_name"]
+    list_select_related = ["retailer"]
+
+
+@admin.register(SubscriptionInvoice)
+class SubscriptionInvoiceAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "number",
+        "retailer",
+        "billing_reason",
+        "status",
+        "amount_due",
+        "amount_paid",
+        "currency",
+        "issued_at",
+        "booked_at",
+    ]
+    list_filter = ["status", "billing_reason"]
+    search_fields = ["number", "stripe_invoice_id", "retailer__business_name"]
+    list_select_related = ["retailer"]
+
+
+@admin.register(PlanUsage)
+class PlanUsageAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["retailer", "month", "routed_orders", "overage_orders"]
+    list_filter = ["month"]
+    search_fields = ["retailer__business_name"]
+    list_select_related = ["retailer"]
 
 
 class ChargeRefundInline(ViewOnlyTabularInline):

@@ -8,11 +8,15 @@ from dropship.core.money import ZERO, CurrencyField, MoneyField
 
 
 class FeeSchedule(TimeStampedModel):
-    """What the platform earns on a retailer plan: a fee per supplier order and a supplier commission."""
+    """A retailer plan: its monthly price (a Stripe Billing Price, billing/services/plans.py), its
+    limits, and what the platform earns on it (a fee per supplier order, a supplier commission).
+
+    The plan keys are the seed's (BASIC, PRO, ENTERPRISE); customers see them as Starter, Growth
+    and Pro."""
 
     plan = models.CharField(
         max_length=10,
-        choices=[("BASIC", "Basic"), ("PRO", "Pro"), ("ENTERPRISE", "Enterprise")],
+        choices=[("BASIC", "Starter"), ("PRO", "Growth"), ("ENTERPRISE", "Pro")],
         unique=True,
     )
     monthly_price = MoneyField(default=ZERO)
@@ -26,6 +30,20 @@ class FeeSchedule(TimeStampedModel):
     supplier_limit = models.PositiveIntegerField(
         null=True, blank=True, help_text="Empty means unlimited."
     )
+    store_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Connected stores; empty means unlimited."
+    )
+    overage_order_fee = MoneyField(
+        default=ZERO,
+        help_text="Added to the platform fee of each order routed over the monthly order limit.",
+    )
+    trial_days = models.PositiveSmallIntegerField(
+        default=14, help_text="Free days before the first invoice of a new subscription (0: none)."
+    )
+    stripe_product_id = models.CharField(max_length=64, blank=True)
+    stripe_price_id = models.CharField(
+        max_length=64, blank=True, help_text="Set by `manage.py sync_stripe_plans`."
+    )
     currency = CurrencyField()
 
     class Meta:
@@ -37,12 +55,17 @@ class FeeSchedule(TimeStampedModel):
             ),
             models.CheckConstraint(
                 name="fee_schedule_money_non_negative",
-                condition=Q(order_fee__gte=0, monthly_price__gte=0),
+                condition=Q(order_fee__gte=0, monthly_price__gte=0, overage_order_fee__gte=0),
             ),
         ]
 
     def __str__(self) -> str:
         return self.get_plan_display()
+
+    @property
+    def lookup_key(self) -> str:
+        """The Stripe Price's lookup key: how the sync command finds its own prices again."""
+        return f"dropship_plan_{self.plan.lower()}"
 
 
 class Charge(TimeStampedModel):
@@ -273,6 +296,7 @@ class LedgerEntry(models.Model):
         REVERSAL = "REVERSAL", "Transfer reversal"
         STRIPE_FEE = "STRIPE_FEE", "Stripe fee"
         REFUND_FAILED = "REFUND_FAIL", "Refund failed (reversed)"
+        SUBSCRIPTION = "SUBSCRIPTION", "Plan subscription"
 
     transaction_id = models.UUIDField(default=uuid.uuid4, db_index=True)
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -558,3 +582,109 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class Subscription(TimeStampedModel):
+    """A retailer's plan subscription at Stripe Billing, as Stripe last told us (webhooks and
+    reads; billing/services/plans.py). `Retailer.plan` follows its price."""
+
+    class Status(models.TextChoices):
+        INCOMPLETE = "incomplete", "Waiting for the first payment"
+        TRIALING = "trialing", "Free trial"
+        ACTIVE = "active", "Active"
+        PAST_DUE = "past_due", "Payment overdue"
+        UNPAID = "unpaid", "Unpaid"
+        CANCELED = "canceled", "Cancelled"
+        INCOMPLETE_EXPIRED = "incomplete_expired", "Expired"
+        PAUSED = "paused", "Paused"
+
+    retailer = models.OneToOneField(
+        "retailers.Retailer", on_delete=models.CASCADE, related_name="subscription"
+    )
+    stripe_subscription_id = models.CharField(max_length=64, unique=True)
+    plan = models.CharField(max_length=10)
+    status = models.CharField(max_length=20, choices=Status.choices, db_index=True)
+    trial_end = models.DateTimeField(null=True, blank=True)
+    current_period_start = models.DateTimeField(null=True, blank=True)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    past_due_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a renewal first failed; the grace period runs from it.",
+    )
+
+    def __str__(self) -> str:
+        return f"{self.plan} {self.status} ({self.stripe_subscription_id})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in (self.Status.TRIALING, self.Status.ACTIVE, self.Status.PAST_DUE)
+
+
+class SubscriptionInvoice(TimeStampedModel):
+    """A Stripe Billing invoice of a retailer's subscription (first payment, renewal, proration).
+    Paid once, it is booked once as platform revenue (`booked_at`)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        PAID = "paid", "Paid"
+        VOID = "void", "Void"
+        UNCOLLECTIBLE = "uncollectible", "Uncollectible"
+
+    retailer = models.ForeignKey(
+        "retailers.Retailer", on_delete=models.PROTECT, related_name="subscription_invoices"
+    )
+    stripe_invoice_id = models.CharField(max_length=64, unique=True)
+    stripe_subscription_id = models.CharField(max_length=64, blank=True)
+    number = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=14, choices=Status.choices)
+    billing_reason = models.CharField(max_length=40, blank=True)
+    description = models.CharField(max_length=300, blank=True)
+    amount_due = MoneyField(default=ZERO)
+    amount_paid = MoneyField(default=ZERO)
+    currency = CurrencyField()
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+    attempt_count = models.PositiveSmallIntegerField(default=0)
+    next_payment_attempt = models.DateTimeField(null=True, blank=True)
+    hosted_invoice_url = models.URLField(max_length=500, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    booked_at = models.DateTimeField(null=True, blank=True)
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="subscription_invoice_money_non_negative",
+                condition=Q(amount_due__gte=0, amount_paid__gte=0),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or self.stripe_invoice_id
+
+
+class PlanUsage(models.Model):
+    """A retailer's routed orders in one calendar month (UTC): one counter row, bumped by one
+    UPSERT per routed order (billing/services/usage.py), so a limit check never counts orders."""
+
+    retailer = models.ForeignKey(
+        "retailers.Retailer", on_delete=models.CASCADE, related_name="plan_usage"
+    )
+    month = models.DateField(help_text="The first day of the month.")
+    routed_orders = models.PositiveIntegerField(default=0)
+    overage_orders = models.PositiveIntegerField(default=0)
+    warned_near_limit_at = models.DateTimeField(null=True, blank=True)
+    warned_at_limit_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["retailer", "month"], name="plan_usage_one_per_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.retailer_id} {self.month:%Y-%m}: {self.routed_orders}"

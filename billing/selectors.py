@@ -2,6 +2,7 @@
 to its owner; another organisation's invoice is a 404."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
@@ -17,6 +18,7 @@ from billing.models import (
     LedgerEntry,
     Payout,
     Refund,
+    SubscriptionInvoice,
 )
 from dropship.core.money import ZERO
 from orders.models import SupplierOrder
@@ -44,6 +46,10 @@ class FrozenFees:
     platform_fee: Decimal
     commission_percent: Decimal
     currency: str
+    # The plan's monthly routed-order limit (None: unlimited) and what each order over it adds
+    # to the platform fee (billing/services/usage.py).
+    monthly_order_limit: int | None = None
+    overage_order_fee: Decimal = ZERO
 
 
 def get_fees_for_retailer(*, retailer: Retailer) -> FrozenFees:
@@ -53,6 +59,8 @@ def get_fees_for_retailer(*, retailer: Retailer) -> FrozenFees:
         platform_fee=schedule.order_fee,
         commission_percent=schedule.commission_percent,
         currency=schedule.currency,
+        monthly_order_limit=schedule.monthly_order_limit,
+        overage_order_fee=schedule.overage_order_fee,
     )
 
 
@@ -133,3 +141,69 @@ def payout_totals_for_supplier(*, supplier: Supplier) -> dict[str, dict[str, Dec
             group = totals["waiting"]
             group[row["currency"]] = group.get(row["currency"], ZERO) + row["amount"]
     return totals
+
+
+# --- plans ---------------------------------------------------------------------------------------
+def list_plans() -> QuerySet[FeeSchedule]:
+    return FeeSchedule.objects.order_by("monthly_price")
+
+
+def get_plan(*, plan: str) -> FeeSchedule | None:
+    return FeeSchedule.objects.filter(plan=plan).first()
+
+
+def plan_name(plan: str) -> str:
+    """Starter, Growth or Pro for a plan key (the key itself for an unknown one)."""
+    return str(dict(FeeSchedule._meta.get_field("plan").choices or []).get(plan, plan))
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of a retailer's billing history: a plan invoice or a charge for an order."""
+
+    when: datetime
+    kind: str
+    description: str
+    status: str
+    status_label: str
+    amount: Decimal
+    currency: str
+    url: str = ""
+
+
+HISTORY_LIMIT = 500
+
+
+def list_billing_history_for_retailer(*, retailer: Retailer) -> list[HistoryEntry]:
+    """Plan invoices and per-order charges in one list, newest first (the latest
+    HISTORY_LIMIT of each)."""
+    entries = [
+        HistoryEntry(
+            when=invoice.issued_at,
+            kind="Plan",
+            description=f"Plan invoice {invoice.number or invoice.stripe_invoice_id}"
+            + (f" ({invoice.description})" if invoice.description else ""),
+            status=invoice.status.upper(),
+            status_label=invoice.get_status_display(),
+            amount=invoice.amount_paid if invoice.status == "paid" else invoice.amount_due,
+            currency=invoice.currency,
+            url=invoice.hosted_invoice_url,
+        )
+        for invoice in SubscriptionInvoice.objects.filter(retailer=retailer).order_by(
+            "-issued_at", "-id"
+        )[:HISTORY_LIMIT]
+    ]
+    entries += [
+        HistoryEntry(
+            when=charge.created_at,
+            kind="Order",
+            description=f"Supplier order {charge.supplier_order.number} "
+            f"(order {charge.supplier_order.order.number})",
+            status=charge.status,
+            status_label=charge.get_status_display(),
+            amount=charge.amount,
+            currency=charge.currency,
+        )
+        for charge in list_charges_for_retailer(retailer=retailer)[:HISTORY_LIMIT]
+    ]
+    return sorted(entries, key=lambda entry: entry.when, reverse=True)

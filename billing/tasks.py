@@ -56,3 +56,8 @@ def reconcile_stripe_task(day: str | None = None) -> int:
     """Reconcile a day (ISO date; yesterday by default)."""
     target = date.fromisoformat(day) if day else timezone.localdate() - timedelta(days=1)
     return services.reconcile_day(day=target).pk
+
+
+@shared_task(ignore_result=True)
+def enforce_plan_grace_periods_task() -> int:
+    return services.plans.enforce_grace_periods()

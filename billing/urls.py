@@ -1,10 +1,16 @@
 from django.urls import path
 
-from billing.views import retailer, supplier
+from billing.views import plans, retailer, supplier
 
 app_name = "billing"
 
 urlpatterns = [
+    path("pricing/", plans.pricing, name="pricing"),
+    path("retailer/billing/plan/checkout/", plans.start_plan_checkout, name="plan_checkout"),
+    path("retailer/billing/plan/done/", plans.plan_checkout_done, name="plan_done"),
+    path("retailer/billing/plan/change/<str:plan>/", plans.change_plan, name="plan_change"),
+    path("retailer/billing/plan/cancel/", plans.cancel_plan, name="plan_cancel"),
+    path("retailer/billing/portal/", plans.billing_portal, name="portal"),
     path("retailer/billing/", retailer.retailer_billing, name="retailer"),
     path("retailer/billing/card/", retailer.start_card_setup, name="card_setup"),
     path("retailer/billing/card/done/", retailer.card_setup_done, name="card_done"),

@@ -13,10 +13,15 @@ moves a supplier order, so orders handles them and billing books the charge it i
 
 from __future__ import annotations
 
-from billing.services import cards, connect, payouts, refunds
+from billing.services import cards, connect, payouts, plans, refunds
 from billing.services.stripe_events import claim_stripe_event, event_object
 from integrations.models import InboundWebhook
-from integrations.stripe.mappers import to_bank_payout, to_connected_account, to_refund
+from integrations.stripe.mappers import (
+    to_bank_payout,
+    to_connected_account,
+    to_refund,
+    to_subscription_invoice,
+)
 from integrations.webhooks.handlers import register
 
 STRIPE = InboundWebhook.Source.STRIPE
@@ -34,6 +39,13 @@ HANDLED_EVENT_TYPES = [
     "payout.paid",
     "payout.failed",
     "checkout.session.completed",
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "invoice.finalized",
+    "invoice.paid",
+    "invoice.payment_failed",
+    "invoice.marked_uncollectible",
 ]
 
 
@@ -88,4 +100,36 @@ def handle_bank_payout(webhook: InboundWebhook, payload: dict) -> None:
 @register(STRIPE, "checkout.session.completed")
 def handle_checkout_session_completed(webhook: InboundWebhook, payload: dict) -> None:
     if claim_stripe_event(event=payload):
-        cards.apply_checkout_session_completed(session=event_object(payload))
+        session = event_object(payload)
+        if session.get("mode") == "subscription":
+            plans.apply_checkout_session_completed(session=session)
+        else:
+            cards.apply_checkout_session_completed(session=session)
+
+
+# Plans on Stripe Billing (https://docs.stripe.com/billing/subscriptions/webhooks). A subscription
+# event is a prompt to read the subscription from Stripe and apply its current state, so a
+# repeated or late event cannot move it backwards; an invoice event keeps the invoice (never
+# moving it back from paid), books a paid one once, and reads its subscription again (a failed
+# renewal makes it past_due: https://docs.stripe.com/billing/revenue-recovery/smart-retries).
+@register(STRIPE, "customer.subscription.created")
+@register(STRIPE, "customer.subscription.updated")
+@register(STRIPE, "customer.subscription.deleted")
+def handle_subscription(webhook: InboundWebhook, payload: dict) -> None:
+    if claim_stripe_event(event=payload):
+        plans.sync_subscription(subscription_id=str(event_object(payload).get("id") or ""))
+
+
+@register(STRIPE, "invoice.finalized")
+@register(STRIPE, "invoice.paid")
+@register(STRIPE, "invoice.payment_failed")
+@register(STRIPE, "invoice.marked_uncollectible")
+def handle_subscription_invoice(webhook: InboundWebhook, payload: dict) -> None:
+    if not claim_stripe_event(event=payload):
+        return
+    invoice = to_subscription_invoice(event_object(payload))
+    if not invoice.subscription:
+        return  # not a subscription's invoice: nothing of ours
+    plans.record_subscription_invoice(data=invoice)
+    if payload.get("type") != "invoice.finalized":
+        plans.sync_subscription(subscription_id=invoice.subscription)

@@ -325,6 +325,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "billing.tasks.refresh_held_accounts_task",
         "schedule": timedelta(hours=1),
     },
+    # Plans: past-due subscriptions whose grace period is over make their retailer read-only.
+    "enforce-plan-grace-periods": {
+        "task": "billing.tasks.enforce_plan_grace_periods_task",
+        "schedule": timedelta(hours=1),
+    },
+    # Orders held while their retailer was suspended are routed once it is active again.
+    "release-account-holds": {
+        "task": "orders.tasks.release_account_holds_task",
+        "schedule": timedelta(minutes=5),
+    },
     "issue-monthly-invoices": {
         "task": "billing.tasks.issue_monthly_invoices_task",
         "schedule": crontab(hour=2, minute=0),
@@ -478,6 +488,9 @@ TRACKING_POLL_BATCH = env.int("TRACKING_POLL_BATCH", default=200)
 # The watchdog flags a parcel without a carrier scan for this many days, by destination.
 TRACKING_QUIET_DAYS_DOMESTIC = env.int("TRACKING_QUIET_DAYS_DOMESTIC", default=5)
 TRACKING_QUIET_DAYS_INTERNATIONAL = env.int("TRACKING_QUIET_DAYS_INTERNATIONAL", default=14)
+# Plans (billing/services/plans.py): days a retailer whose renewal failed keeps full use while
+# Stripe retries the card; after them its pages are read-only (orders keep flowing).
+PLAN_GRACE_DAYS = env.int("PLAN_GRACE_DAYS", default=7)
 WOOCOMMERCE_API_VERSION = env.str("WOOCOMMERCE_API_VERSION", default="wc/v3")
 # The sandboxes listen on loopback; a user-typed URL may point there only when this is set
 # (`make run` and the tests set it; refused with DEBUG off, see the end of this file).

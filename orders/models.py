@@ -22,6 +22,7 @@ class Order(TimeStampedModel):
         CANCELLED = "CANCELLED", "Cancelled"
         EXCEPTION = "EXCEPTION", "Needs attention"
         HELD_FOR_REVIEW = "HELD_FOR_REVIEW", "Held for review"
+        ON_HOLD = "ON_HOLD", "On hold (account suspended)"
 
     store = models.ForeignKey("retailers.Store", on_delete=models.PROTECT, related_name="orders")
     retailer = models.ForeignKey(
@@ -65,6 +66,9 @@ class Order(TimeStampedModel):
     # Held because it matched a fraud rule (orders.services.fraud): the retailer releases or
     # cancels it; review_reasons says which rules, in words the retailer reads.
     is_held_for_review = models.BooleanField(default=False)
+    # Held because its retailer was suspended when it came in (orders.services.account_holds):
+    # routed when the retailer is active again.
+    is_held_for_account = models.BooleanField(default=False)
     review_reasons = models.CharField(max_length=500, blank=True)
     billing_country = models.CharField(max_length=2, blank=True)
     # Keyed hashes of the normalised shipping address and shopper email (both encrypted above)
@@ -81,7 +85,10 @@ class Order(TimeStampedModel):
             models.CheckConstraint(
                 name="order_held_since_when_held",
                 condition=Q(
-                    is_awaiting_payment=False, is_missing_address=False, is_held_for_review=False
+                    is_awaiting_payment=False,
+                    is_missing_address=False,
+                    is_held_for_review=False,
+                    is_held_for_account=False,
                 )
                 | Q(held_since__isnull=False),
             ),
@@ -105,7 +112,12 @@ class Order(TimeStampedModel):
 
     @property
     def is_held(self) -> bool:
-        return self.is_awaiting_payment or self.is_missing_address or self.is_held_for_review
+        return (
+            self.is_awaiting_payment
+            or self.is_missing_address
+            or self.is_held_for_review
+            or self.is_held_for_account
+        )
 
 
 class FraudRule(TimeStampedModel):

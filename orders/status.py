@@ -15,10 +15,13 @@ def derive_order_status(
     is_missing_address: bool = False,
     is_held_for_review: bool = False,
     has_delivered_parcel: bool = False,
+    is_held_for_account: bool = False,
 ) -> str:
     """PENDING → CONFIRMED → PARTIALLY_SHIPPED → SHIPPED → PARTIALLY_DELIVERED → DELIVERED, or
     CANCELLED / EXCEPTION;
-    AWAITING_PAYMENT while a held order waits for the shopper's payment; HELD_FOR_REVIEW while
+    AWAITING_PAYMENT while a held order waits for the shopper's payment; ON_HOLD while its
+    retailer is suspended (before anything else: nothing moves until it is active);
+    HELD_FOR_REVIEW while
     a fraud rule holds it for the retailer (before anything else: the retailer decides first).
 
     EXCEPTION wins while something needs the retailer's attention (an out-of-stock item, a failed
@@ -38,6 +41,8 @@ def derive_order_status(
             if any(s == OrderItem.Status.CANCELLED for s in items)
             else Order.Status.EXCEPTION
         )
+    if not statuses and is_held_for_account:
+        return Order.Status.ON_HOLD
     if not statuses and is_held_for_review:
         return Order.Status.HELD_FOR_REVIEW
     if not statuses and is_missing_address:

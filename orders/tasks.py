@@ -201,3 +201,10 @@ def purge_shopper_data_task() -> None:
             result.orders,
             result.webhooks,
         )
+
+
+@shared_task(ignore_result=True)
+def release_account_holds_task(retailer_id: int | None = None) -> int:
+    """Route the orders held while a retailer was suspended (one retailer when it is activated
+    again, or every active one from beat)."""
+    return holds.release_account_holds(retailer_id=retailer_id)

@@ -34,6 +34,7 @@ from retailers.models import (
     StoreImportItem,
     StoreImportJob,
 )
+from retailers.services.suspension import set_retailer_suspension
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -156,15 +157,31 @@ class RetailerAdmin(ViewAsAdminMixin, AuditedModelAdmin):
         "stripe_payment_method_id",
         "card_brand",
         "card_last4",
+        "read_only_reason",
+        "status",
+        "suspension_reason",
         "created_at",
         "updated_at",
     ]
+    # Suspending holds the retailer's new orders and activating routes them: only through the
+    # actions below (retailers/services/suspension.py), never by editing the status field.
+    actions = ["suspend_retailers", "activate_retailers"]
     fieldsets = [
         (
             None,
-            {"fields": ["business_name", "slug", "contact_email", "status", "plan", "currency"]},
+            {
+                "fields": [
+                    "business_name",
+                    "slug",
+                    "contact_email",
+                    "status",
+                    "suspension_reason",
+                    "plan",
+                    "currency",
+                ]
+            },
         ),
-        ("Billing", {"fields": ["has_payment_terms", *readonly_fields[:4]]}),
+        ("Billing", {"fields": ["has_payment_terms", *readonly_fields[:5]]}),
         (
             "Branding",
             {
@@ -189,6 +206,31 @@ class RetailerAdmin(ViewAsAdminMixin, AuditedModelAdmin):
     @admin.display(description="stores", ordering="_store_count")
     def store_count(self, obj: "WithAnnotations[Retailer, StoreCount]") -> int:
         return obj._store_count
+
+    @admin.action(description="Suspend: hold their new orders")
+    def suspend_retailers(self, request: HttpRequest, queryset: QuerySet[Retailer]) -> None:
+        changed = sum(
+            set_retailer_suspension(
+                retailer=retailer,
+                suspended=True,
+                reason="suspended by the Dropship team; contact support",
+                actor=request.user,  # type: ignore[arg-type]
+            )
+            for retailer in queryset
+        )
+        self.message_user(request, f"{changed} retailer(s) suspended.", messages.WARNING)
+
+    @admin.action(description="Activate: route their held orders")
+    def activate_retailers(self, request: HttpRequest, queryset: QuerySet[Retailer]) -> None:
+        changed = sum(
+            set_retailer_suspension(
+                retailer=retailer,
+                suspended=False,
+                actor=request.user,  # type: ignore[arg-type]
+            )
+            for retailer in queryset
+        )
+        self.message_user(request, f"{changed} retailer(s) activated.", messages.SUCCESS)
 
 
 class WebhooksQuietFilter(admin.SimpleListFilter):

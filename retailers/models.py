@@ -16,9 +16,10 @@ class Retailer(TimeStampedModel):
         SUSPENDED = "SUSPENDED", "Suspended"
 
     class Plan(models.TextChoices):
-        BASIC = "BASIC", "Basic"
-        PRO = "PRO", "Pro"
-        ENTERPRISE = "ENTERPRISE", "Enterprise"
+        # The seed's keys; customers see the names of the pricing page.
+        BASIC = "BASIC", "Starter"
+        PRO = "PRO", "Growth"
+        ENTERPRISE = "ENTERPRISE", "Pro"
 
     business_name = models.CharField(max_length=255)
     slug = models.SlugField(max_length=255, unique=True)
@@ -60,6 +61,15 @@ class Retailer(TimeStampedModel):
     processing_fee_fixed = MoneyField(
         default=0, help_text="Your payment processor's fixed fee per order."
     )
+    read_only_reason = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Set while the plan is unpaid past its grace period (or ended): pages refuse "
+        "changes with this reason; orders keep flowing. Empty: normal.",
+    )
+    suspension_reason = models.CharField(
+        max_length=300, blank=True, help_text="Why an admin suspended it (shown to the retailer)."
+    )
     stripe_customer_id = models.CharField(max_length=64, blank=True)
     stripe_payment_method_id = models.CharField(max_length=64, blank=True)
     card_brand = models.CharField(max_length=20, blank=True)
@@ -81,6 +91,14 @@ class Retailer(TimeStampedModel):
     @property
     def display_brand(self) -> str:
         return self.brand_name or self.business_name
+
+    @property
+    def is_read_only(self) -> bool:
+        return bool(self.read_only_reason)
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.status == self.Status.SUSPENDED
 
 
 class Store(TimeStampedModel):

@@ -68,6 +68,7 @@ import stripe
 
 from sandbox.server import Delivery, Request, Response, post
 from sandbox.state import StateFile
+from sandbox.stripe_billing import PORTAL_PATH, BillingMixin
 from sandbox.stripe_objects import (
     ACCOUNT_LINK_TTL,
     ALPHANUMERIC,
@@ -136,7 +137,7 @@ class CallRecord:
 
 
 @dataclass
-class StripeSandbox:
+class StripeSandbox(BillingMixin):
     secret_key: str = "sk_test_dropship_sandbox"  # noqa: S105 - the sandbox's test key
     webhook_secret: str = "whsec_dropship_sandbox"  # noqa: S105 - the sandbox's test secret
     webhook_url: str = ""
@@ -278,13 +279,24 @@ class StripeSandbox:
             time.sleep(0.02)
 
     # --- webhooks -----------------------------------------------------------------------------
-    def _emit(self, type_: str, obj: dict, *, account: str | None = None, request=None) -> dict:
+    def _emit(
+        self,
+        type_: str,
+        obj: dict,
+        *,
+        account: str | None = None,
+        request=None,
+        previous: dict | None = None,
+    ) -> dict:
+        data: dict[str, Any] = {"object": self._public(obj)}
+        if previous is not None:
+            data["previous_attributes"] = copy.deepcopy(previous)
         event = {
             "id": new_id("evt"),
             "object": "event",
             "api_version": API_VERSION,
             "created": self.now(),
-            "data": {"object": copy.deepcopy(obj)},
+            "data": data,
             "livemode": False,
             "pending_webhooks": 0,
             "request": request or {"id": None, "idempotency_key": None},
@@ -346,6 +358,9 @@ class StripeSandbox:
                 return self._control(request, parts[1:])
             if parts[:2] == ["c", "pay"] and len(parts) == 3:
                 return self._checkout_page(request, parts[2])
+            portal = PORTAL_PATH.match("/".join(parts))
+            if portal:
+                return self._portal_page(request, portal[1])
             if parts[:1] == ["3ds"] and len(parts) == 2:
                 return self._authentication_page(request, parts[1])
             if parts[:2] == ["setup", "e"] and len(parts) == 4:
@@ -576,6 +591,8 @@ class StripeSandbox:
         elif resource == "balance":
             if method == "GET" and not rest:
                 return self._balance(account), 200
+        elif (billing := self._route_billing(method, resource, rest, params, account)) is not None:
+            return billing, 200
         elif resource == "events" and method == "GET" and not rest:
             wanted = params.get("type")
             return self._list(
@@ -602,6 +619,10 @@ class StripeSandbox:
         "disputes": "dispute",
         "payouts": "payout",
         "checkout.session": "checkout.session",
+        "products": "product",
+        "prices": "price",
+        "subscriptions": "subscription",
+        "invoices": "invoice",
     }
 
     def _find(self, object_id: str, resource: str, account: str | None) -> dict:
@@ -776,11 +797,13 @@ class StripeSandbox:
 
     def _create_checkout_session(self, params: dict, account: str | None) -> dict:
         mode = params.get("mode")
+        if mode == "subscription":
+            return self._create_subscription_checkout(params, account)
         if mode != "setup":
             raise ApiError(
                 400,
                 "invalid_request_error",
-                "This sandbox supports Checkout in setup mode only.",
+                "This sandbox supports Checkout in setup and subscription modes only.",
                 param="mode",
             )
         if not params.get("success_url"):
@@ -828,6 +851,10 @@ class StripeSandbox:
             if card.decline_on_setup:
                 raise self._card_error(card.decline_on_setup)
             account = self.owner.get(session_id)
+            if session["mode"] == "subscription":
+                return self._complete_subscription_checkout(
+                    session, number, name=name, account=account
+                )
             method = self._new_payment_method(number, account, name=name)
             customer = session["customer"]
             if customer is None:
@@ -1804,6 +1831,9 @@ class StripeSandbox:
                 return Response.json(
                     self.top_up(int(data["amount"]), data.get("currency", "usd")), 201
                 )
+            billing = self._billing_control(request, rest, data)
+            if billing is not None:
+                return billing
             if len(rest) == 3 and rest[0] == "events" and rest[2] == "resend":
                 delivery = self.resend(rest[1], data.get("url"))
                 return Response.json({"status": delivery.status, "error": delivery.error}, 200)

@@ -741,18 +741,22 @@ def payment_intent_object(*, amount, now, currency, customer, method, params) ->
 
 # --- hosted pages --------------------------------------------------------------------------------
 def checkout_page_html(*, session: dict, customer: dict, error: str = "") -> str:
-    """The hosted Checkout page in setup mode: a card form that posts back to itself."""
+    """The hosted Checkout page (setup or subscription mode): a card form that posts back to
+    itself."""
     cancel = session.get("cancel_url")
+    who = customer.get("name") or customer.get("email") or "future payments"
+    title = session.get("_title") or f"Save a card for {who}"
+    button = session.get("_button") or "Save card"
     alert = f'<p role="alert" class="error">{html.escape(error)}</p>' if error else ""
     cancel_link = f'<a href="{html.escape(cancel)}">Cancel</a>' if cancel else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Save a card · Stripe sandbox</title>
+<title>{html.escape(title)} · Stripe sandbox</title>
 <style>body{{font:16px system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#1a1f36}}
 label{{display:block;margin:.8rem 0 .2rem;font-weight:600}}input{{width:100%;padding:.6rem;font-size:1rem;border:1px solid #8792a2;border-radius:6px;box-sizing:border-box}}
 input:focus,button:focus{{outline:3px solid #635bff;outline-offset:2px}}button{{margin-top:1.2rem;width:100%;padding:.8rem;font-size:1rem;background:#533afd;color:#fff;border:0;border-radius:6px;cursor:pointer}}
 .error{{color:#a4122a;background:#fde8ec;padding:.6rem;border-radius:6px}}.muted{{color:#4f566b;font-size:.9rem}}</style></head>
-<body><main><h1>Save a card for {html.escape(customer.get("name") or customer.get("email") or "future payments")}</h1>
+<body><main><h1>{html.escape(title)}</h1>
 <p class="muted">Stripe sandbox · test mode. Try 4242 4242 4242 4242, or 4000 0000 0000 0341 for a card that saves but declines every charge.</p>
 {alert}
 <form method="post">
@@ -760,7 +764,7 @@ input:focus,button:focus{{outline:3px solid #635bff;outline-offset:2px}}button{{
 <label for="exp">Expiry (MM / YY)</label><input id="exp" name="exp" autocomplete="cc-exp" value="12 / 34" required>
 <label for="cvc">CVC</label><input id="cvc" name="cvc" inputmode="numeric" autocomplete="cc-csc" value="123" required>
 <label for="name">Name on card</label><input id="name" name="name" autocomplete="cc-name" value="">
-<button type="submit">Save card</button></form>
+<button type="submit">{html.escape(button)}</button></form>
 <p>{cancel_link}</p></main></body></html>"""
 
 

@@ -279,6 +279,23 @@ def _populate(n: int = 0) -> dict:
         last_seen_at=timezone.now(),
     )
     SupplierFeed.objects.create(supplier=supplier, url=f"https://feeds.example.com/{n}.csv")
+    # Plans on Stripe Billing (issue 17)
+    from billing.models import PlanUsage, Subscription, SubscriptionInvoice
+
+    Subscription.objects.create(
+        retailer=retailer, stripe_subscription_id=f"sub_{n}", plan="BASIC", status="active"
+    )
+    SubscriptionInvoice.objects.create(
+        retailer=retailer,
+        stripe_invoice_id=f"in_{n}",
+        number=f"SBX-{n}",
+        status="paid",
+        amount_due=Decimal("29.00"),
+        amount_paid=Decimal("29.00"),
+        currency="USD",
+        issued_at=timezone.now(),
+    )
+    PlanUsage.objects.create(retailer=retailer, month=timezone.now().date().replace(day=1))
     record_audit(actor=superuser, action="supplier.approve", target=supplier)
     # Privacy (issue 19): an export, an erased account, a shopper request support executed.
     from privacy.models import DataExport, Erasure, ShopperDataRequest

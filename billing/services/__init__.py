@@ -3,6 +3,7 @@ charge functions of `payments`, which answer with a PaymentResult it applies to 
 order; after a retailer's card changes, `request_payment_retry` asks the pipeline to pay what was
 waiting."""
 
+from billing.services import plans, usage
 from billing.services.cards import (
     CardSetupError,
     complete_card_setup,
@@ -80,6 +81,7 @@ __all__ = [
     "issue_monthly_invoices",
     "open_card_charge",
     "pay_new_supplier_orders_on_terms",
+    "plans",
     "reconcile_day",
     "record_charge_in_ledger",
     "record_movement",
@@ -99,5 +101,6 @@ __all__ = [
     "start_payout_onboarding",
     "submit_refund",
     "transfer_payout",
+    "usage",
     "void_card_charge",
 ]

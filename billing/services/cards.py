@@ -88,18 +88,33 @@ def start_card_setup(*, retailer: Retailer, success_url: str, cancel_url: str) -
     return url
 
 
-def complete_card_setup(*, retailer: Retailer, session_id: str, actor: User | None = None) -> bool:
-    """Keep the card saved in the retailer's Checkout session. True when the card changed."""
+def retrieve_completed_session(
+    *, retailer: Retailer, session_id: str, mode: str, what: str, error: type[PaymentError]
+) -> dict[str, Any]:
+    """The retailer's own Checkout session of `mode`, completed; else `error` saying why
+    (`what` names the flow in the message: "card setup", "checkout")."""
     if not session_id or not session_id.startswith("cs_"):
-        raise CardSetupError("That card setup link is not valid. Add your card again.")
+        raise error(f"That {what} link is not valid. Start again.")
     try:
         session = stripe_client.retrieve_checkout_session(session_id)
     except stripe_client.StripeRequestError as exc:
-        raise CardSetupError(f"Stripe does not know that card setup: {exc.message}") from exc
+        raise error(f"Stripe does not know that {what}: {exc.message}") from exc
     if not retailer.stripe_customer_id or session.get("customer") != retailer.stripe_customer_id:
-        raise CardSetupError("That card setup belongs to another account.")
-    if session.get("mode") != "setup" or session.get("status") != "complete":
-        raise CardSetupError("The card was not saved: the Stripe page was left before the end.")
+        raise error(f"That {what} belongs to another account.")
+    if session.get("mode") != mode or session.get("status") != "complete":
+        raise error(f"The {what} was not finished: the Stripe page was left before the end.")
+    return session
+
+
+def complete_card_setup(*, retailer: Retailer, session_id: str, actor: User | None = None) -> bool:
+    """Keep the card saved in the retailer's Checkout session. True when the card changed."""
+    session = retrieve_completed_session(
+        retailer=retailer,
+        session_id=session_id,
+        mode="setup",
+        what="card setup",
+        error=CardSetupError,
+    )
     return _save_card_from_session(retailer_id=retailer.pk, session=session, actor=actor)
 
 

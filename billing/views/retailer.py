@@ -9,8 +9,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from billing import selectors, services
 from billing.pdf import render_invoice_pdf
+from billing.services import plans, usage
 from billing.views import STRIPE_TROUBLE, absolute_url
-from dropship.accounts.access import RetailerRequest, owner_required, retailer_required
+from dropship.accounts.access import (
+    RetailerRequest,
+    allowed_when_read_only,
+    owner_required,
+    retailer_required,
+)
 from dropship.core.errors import DomainError, PermanentError, TemporaryError
 
 
@@ -20,11 +26,22 @@ def retailer_billing(request: RetailerRequest) -> HttpResponse:
     retailer = request.retailer
     invoices = Paginator(selectors.list_invoices_for_retailer(retailer=retailer), 20)
     charges = Paginator(selectors.list_charges_for_retailer(retailer=retailer), 20)
+    history = Paginator(selectors.list_billing_history_for_retailer(retailer=retailer), 20)
+    subscription = plans.live_subscription(retailer=retailer)
+    try:
+        next_invoice = plans.preview_next_invoice(retailer=retailer)
+    except STRIPE_TROUBLE:
+        next_invoice = None  # Stripe is not answering: the page still shows the rest
     return render(
         request,
         "billing/retailer_billing.html",
         {
             "retailer": retailer,
+            "subscription": subscription,
+            "plan": selectors.get_plan(plan=retailer.plan),
+            "usage": usage.usage_for(retailer=retailer),
+            "next_invoice": next_invoice,
+            "history": history.get_page(request.GET.get("history")),
             "failures": selectors.list_payment_failures_for_retailer(retailer=retailer),
             "invoices": invoices.get_page(request.GET.get("invoices")),
             "charges": charges.get_page(request.GET.get("charges")),
@@ -35,6 +52,7 @@ def retailer_billing(request: RetailerRequest) -> HttpResponse:
 @require_POST
 @retailer_required
 @owner_required
+@allowed_when_read_only
 def start_card_setup(request: RetailerRequest) -> HttpResponse:
     try:
         url = services.start_card_setup(
@@ -80,6 +98,7 @@ def card_setup_done(request: RetailerRequest) -> HttpResponse:
 @require_POST
 @retailer_required
 @owner_required
+@allowed_when_read_only
 def retry_payments(request: RetailerRequest) -> HttpResponse:
     waiting = selectors.list_payment_failures_for_retailer(retailer=request.retailer).count()
     if not waiting:

@@ -42,6 +42,7 @@ class RetailerRequest(MemberRequest):
 _MEMBERSHIP_ATTR = "_dropship_membership"
 # Where dropship.accounts.view_as puts the open view-as session of a support request.
 VIEW_AS_ATTR = "view_as"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def membership_of(request: HttpRequest) -> Membership | None:
@@ -77,6 +78,18 @@ def _organisation_required(kind: str) -> Callable[[View], View]:
                 )
             request.membership = membership  # type: ignore[attr-defined]  # it becomes a MemberRequest
             setattr(request, kind, organisation)
+            if (
+                isinstance(organisation, Retailer)
+                and organisation.read_only_reason
+                and request.method not in SAFE_METHODS
+                and not getattr(view, "allowed_when_read_only", False)
+            ):
+                return render(
+                    request,
+                    "read_only.html",
+                    {"reason": organisation.read_only_reason},
+                    status=403,
+                )
             return view(request, *args, **kwargs)
 
         return wrapper
@@ -86,6 +99,14 @@ def _organisation_required(kind: str) -> Callable[[View], View]:
 
 supplier_required = _organisation_required("supplier")
 retailer_required = _organisation_required("retailer")
+
+
+def allowed_when_read_only(view: View) -> View:
+    """Mark a retailer page that still takes changes while the account is read-only (its plan
+    unpaid past the grace period, billing/services/plans.py): the billing pages that fix it.
+    Every other retailer page refuses POSTs then with the reason (`retailer_required`)."""
+    view.allowed_when_read_only = True  # type: ignore[attr-defined]
+    return view
 
 
 def owner_required(view: View) -> View:

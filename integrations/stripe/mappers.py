@@ -104,3 +104,121 @@ def to_refund(refund: dict[str, Any]) -> RefundData:
         our_refund_id=str((refund.get("metadata") or {}).get("refund_id") or ""),
         failure_reason=str(refund.get("failure_reason") or ""),
     )
+
+
+# --- Stripe Billing --------------------------------------------------------------------------------
+def _optional_time(value: Any) -> datetime | None:
+    return _time(value) if value else None
+
+
+@dataclass(frozen=True)
+class SubscriptionData:
+    """A subscription as Stripe reports it. The billing period is its (single) item's: since API
+    2025-03-31 it is no longer on the subscription itself."""
+
+    id: str
+    customer: str
+    status: str
+    price_id: str
+    price_lookup_key: str
+    item_id: str
+    trial_end: datetime | None
+    current_period_start: datetime | None
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    canceled_at: datetime | None
+    metadata: dict[str, str]
+
+
+def to_subscription(subscription: dict[str, Any]) -> SubscriptionData:
+    items = ((subscription.get("items") or {}).get("data")) or [{}]
+    item = items[0]
+    price = item.get("price") or {}
+    return SubscriptionData(
+        id=str(subscription.get("id") or ""),
+        customer=str(subscription.get("customer") or ""),
+        status=str(subscription.get("status") or ""),
+        price_id=str(price.get("id") or ""),
+        price_lookup_key=str(price.get("lookup_key") or ""),
+        item_id=str(item.get("id") or ""),
+        trial_end=_optional_time(subscription.get("trial_end")),
+        current_period_start=_optional_time(item.get("current_period_start")),
+        current_period_end=_optional_time(item.get("current_period_end")),
+        cancel_at_period_end=bool(subscription.get("cancel_at_period_end")),
+        canceled_at=_optional_time(subscription.get("canceled_at")),
+        metadata={str(k): str(v) for k, v in (subscription.get("metadata") or {}).items()},
+    )
+
+
+@dataclass(frozen=True)
+class SubscriptionInvoiceData:
+    """A subscription's invoice (invoice.* events). Its subscription is named under
+    `parent.subscription_details` since API 2025-03-31."""
+
+    id: str
+    customer: str
+    subscription: str
+    number: str
+    status: str
+    billing_reason: str
+    description: str
+    amount_due: int
+    amount_paid: int
+    currency: str
+    period_start: datetime | None
+    period_end: datetime | None
+    attempt_count: int
+    next_payment_attempt: datetime | None
+    hosted_invoice_url: str
+    created: datetime
+    paid_at: datetime | None
+
+
+def to_subscription_invoice(invoice: dict[str, Any]) -> SubscriptionInvoiceData:
+    parent = invoice.get("parent") or {}
+    details = parent.get("subscription_details") or {}
+    lines = ((invoice.get("lines") or {}).get("data")) or []
+    transitions = invoice.get("status_transitions") or {}
+    return SubscriptionInvoiceData(
+        id=str(invoice.get("id") or ""),
+        customer=str(invoice.get("customer") or ""),
+        subscription=str(details.get("subscription") or ""),
+        number=str(invoice.get("number") or ""),
+        status=str(invoice.get("status") or ""),
+        billing_reason=str(invoice.get("billing_reason") or ""),
+        description="; ".join(str(line.get("description") or "") for line in lines)[:300],
+        amount_due=int(invoice.get("amount_due") or 0),
+        amount_paid=int(invoice.get("amount_paid") or 0),
+        currency=str(invoice.get("currency") or "").upper(),
+        period_start=_optional_time(invoice.get("period_start")),
+        period_end=_optional_time(invoice.get("period_end")),
+        attempt_count=int(invoice.get("attempt_count") or 0),
+        next_payment_attempt=_optional_time(invoice.get("next_payment_attempt")),
+        hosted_invoice_url=str(invoice.get("hosted_invoice_url") or ""),
+        created=_time(invoice.get("created")),
+        paid_at=_optional_time(transitions.get("paid_at")),
+    )
+
+
+@dataclass(frozen=True)
+class InvoicePreviewData:
+    """What Stripe would invoice: the next renewal, or a plan change's proration."""
+
+    amount_due: int
+    total: int
+    currency: str
+    next_payment_attempt: datetime | None
+    lines: tuple[tuple[str, int], ...]  # (description, amount in minor units)
+
+
+def to_invoice_preview(invoice: dict[str, Any]) -> InvoicePreviewData:
+    lines = ((invoice.get("lines") or {}).get("data")) or []
+    return InvoicePreviewData(
+        amount_due=int(invoice.get("amount_due") or 0),
+        total=int(invoice.get("total") or 0),
+        currency=str(invoice.get("currency") or "").upper(),
+        next_payment_attempt=_optional_time(invoice.get("next_payment_attempt")),
+        lines=tuple(
+            (str(line.get("description") or ""), int(line.get("amount") or 0)) for line in lines
+        ),
+    )

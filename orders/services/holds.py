@@ -46,11 +46,13 @@ from orders.services.intake import (
     ADDRESS_KEYS,
     HOLD_RESERVATION,
     RouteLine,
+    below_minimum_reason,
     cannot_route_reason,
     clean_address,
     route_reserved_items,
 )
 from orders.services.timeline import EventKind, record_event, refresh_order_status
+from retailers.models import Retailer
 from suppliers.models import Supplier
 
 logger = logging.getLogger(__name__)
@@ -159,11 +161,25 @@ def release_order_hold(*, order: Order, actor: User | None = None) -> list[Suppl
     routable: list[OrderItem] = []
     exceptions: list[OrderItem] = []
     to_reserve: list[OrderItem] = []
+    below_minimum = {
+        supplier_id: below_minimum_reason(
+            supplier=supplier,
+            lines=[
+                RouteLine(variant=item.catalog_variant, quantity=item.quantity)
+                for item in items
+                if item.catalog_variant.supplier_id == supplier_id
+            ],
+        )
+        for supplier_id, supplier in suppliers.items()
+    }
     for item in items:
-        reason = cannot_route_reason(
-            supplier=suppliers[item.catalog_variant.supplier_id],
-            country=order.shipping_country,
-            lines=[RouteLine(variant=item.catalog_variant, quantity=item.quantity)],
+        reason = (
+            cannot_route_reason(
+                supplier=suppliers[item.catalog_variant.supplier_id],
+                country=order.shipping_country,
+                lines=[RouteLine(variant=item.catalog_variant, quantity=item.quantity)],
+            )
+            or below_minimum[item.catalog_variant.supplier_id]
         )
         if reason:
             if item.status == OrderItem.Status.RESERVED:
@@ -375,7 +391,9 @@ def lapse_held_reservations(*, now: datetime | None = None, limit: int = 200) ->
     order_ids = list(
         Order.objects.filter(
             Q(
-                Q(is_awaiting_payment=True) | Q(is_missing_address=True),
+                Q(is_awaiting_payment=True)
+                | Q(is_missing_address=True)
+                | Q(is_held_for_account=True),
                 held_since__lt=cutoffs.store,
             )
             | Q(is_held_for_review=True, held_since__lt=cutoffs.review),
@@ -400,7 +418,7 @@ class _Cutoffs:
         if order.held_since is None:
             return None
         if (
-            order.is_awaiting_payment or order.is_missing_address
+            order.is_awaiting_payment or order.is_missing_address or order.is_held_for_account
         ) and order.held_since < self.store:
             return HOLD_RESERVATION
         if order.is_held_for_review and order.held_since < self.review:
@@ -442,4 +460,41 @@ def _lapse(*, order_id: int, cutoffs: _Cutoffs) -> bool:
         f"{'s' if len(items) != 1 else ''} went back on sale. It is reserved again when the "
         "order is released.",
     )
+    return True
+
+
+# --- orders held while the retailer was suspended --------------------------------------------------
+def release_account_holds(*, retailer_id: int | None = None, limit: int = 200) -> int:
+    """Route the orders held while their retailer was suspended, now that it is active again
+    (one retailer, or every active one: beat's sweep). Each order is locked and released on its
+    own; a repeat finds nothing. Returns how many orders were released."""
+    query = Order.objects.filter(
+        is_held_for_account=True,
+        cancelled_at__isnull=True,
+        retailer__status=Retailer.Status.ACTIVE,
+    )
+    if retailer_id is not None:
+        query = query.filter(retailer_id=retailer_id)
+    order_ids = list(query.order_by("pk").values_list("pk", flat=True)[:limit])
+    return sum(_release_account_hold(order_id=order_id) for order_id in order_ids)
+
+
+@transaction.atomic
+def _release_account_hold(*, order_id: int) -> bool:
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("store", "retailer")
+        .filter(pk=order_id, is_held_for_account=True, cancelled_at__isnull=True)
+        .first()
+    )
+    if order is None or order.retailer.is_suspended:
+        return False
+    order.is_held_for_account = False
+    order.save(update_fields=["is_held_for_account", "updated_at"])
+    record_event(
+        order=order,
+        kind=EventKind.RELEASED,
+        message="Your account is active again: the order is no longer held.",
+    )
+    _release_or_refresh(order=order, actor=None)
     return True

@@ -39,6 +39,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from billing.selectors import FrozenFees, get_fees_for_retailer
+from billing.services.usage import count_routed_order
 from catalog.models import Variant
 from catalog.services.reservations import reserve_stock
 from dropship.accounts.models import Notification, User
@@ -281,6 +282,7 @@ ROUTING_FIELDS = (
     "variant__supplier__webhook_secret",
     "variant__supplier__order_email",
     "variant__supplier__contact_email",
+    "variant__supplier__min_order_value",
 )
 
 
@@ -317,11 +319,14 @@ def _insert_order(
     is_awaiting_payment: bool = False,
     is_missing_address: bool = False,
     review: Review | None = None,
+    is_held_for_account: bool = False,
 ) -> tuple[Order, bool]:
     """INSERT once per (store, store order id); a concurrent or repeated delivery gets the row."""
     address = data.shipping_address
     review = review or Review()
-    is_held = is_awaiting_payment or is_missing_address or bool(review.reasons)
+    is_held = (
+        is_awaiting_payment or is_missing_address or bool(review.reasons) or is_held_for_account
+    )
     order = Order(
         store=store,
         retailer_id=store.retailer_id,
@@ -342,6 +347,7 @@ def _insert_order(
         address_fingerprint=review.address_key,
         shopper_fingerprint=review.shopper_key,
         is_held_for_review=bool(review.reasons),
+        is_held_for_account=is_held_for_account,
         review_reasons=" ".join(review.reasons)[:500],
     )
     try:
@@ -408,6 +414,7 @@ def receive_store_order(
             is_awaiting_payment=is_awaiting_payment,
             is_missing_address=is_missing_address,
             review=review,
+            is_held_for_account=store.retailer.is_suspended,
         )
         order.store = store
         order.retailer = store.retailer
@@ -477,6 +484,11 @@ def _hold_new_order(
     from orders.tasks import fetch_shipping_address_task  # local: tasks.py imports the services
 
     reasons = []
+    if order.is_held_for_account:
+        reasons.append(
+            "because your account is suspended"
+            + (f" ({store.retailer.suspension_reason})" if store.retailer.suspension_reason else "")
+        )
     if order.is_held_for_review:
         reasons.append("for your review (fraud checks: " + order.review_reasons + ")")
     if order.is_awaiting_payment:
@@ -511,7 +523,8 @@ def _hold_new_order(
     OrderItem.objects.bulk_create(items)
     reserved = sum(1 for item in items if item.status == OrderItem.Status.RESERVED)
     window = min(
-        [HOLD_RESERVATION] * (order.is_awaiting_payment or order.is_missing_address)
+        [HOLD_RESERVATION]
+        * (order.is_awaiting_payment or order.is_missing_address or order.is_held_for_account)
         + [fraud.review_reservation()] * order.is_held_for_review
     )
     OrderEvent.objects.bulk_create(
@@ -535,6 +548,13 @@ def _hold_new_order(
         ]
     )
     refresh_order_status(order=order)
+    if order.is_held_for_account:
+        _warn_retailer(
+            order=order,
+            kind="orders.held_for_account",
+            message=f"Order {order.number} is held because your account is suspended; it is "
+            "sent to the supplier as soon as your account is active again. Contact support.",
+        )
     if order.is_held_for_review:
         _warn_retailer(
             order=order,
@@ -587,7 +607,9 @@ def _route_new_order(
     to_reserve: list[_Line] = []
     for supplier_id, supplier_lines in by_supplier.items():
         supplier = suppliers[supplier_id]
-        reason = cannot_route_reason(supplier=supplier, country=country, lines=supplier_lines)
+        reason = cannot_route_reason(
+            supplier=supplier, country=country, lines=supplier_lines
+        ) or below_minimum_reason(supplier=supplier, lines=supplier_lines)
         if reason:
             for line in supplier_lines:
                 line.status, line.reason = OrderItem.Status.EXCEPTION, reason
@@ -690,12 +712,30 @@ def cannot_route_reason(*, supplier: Supplier, country: str, lines: Sequence[Rou
     return ""
 
 
+def below_minimum_reason(*, supplier: Supplier, lines: Sequence[RouteLine]) -> str:
+    """Why these lines, together, are below the supplier's minimum order value, or "". The
+    lines become exceptions the retailer resolves like any other (substitute or cancel)."""
+    minimum = supplier.min_order_value
+    if not minimum:
+        return ""
+    wholesale = sum((line.variant.wholesale_price * line.quantity for line in lines), Decimal(0))
+    if wholesale >= minimum:
+        return ""
+    currency = lines[0].variant.currency if lines else ""
+    return (
+        f"Below {supplier.company_name}'s minimum order of {minimum} {currency}: these lines "
+        f"come to {wholesale.quantize(Decimal('0.01'))} {currency} at wholesale. Substitute "
+        "them or cancel them."
+    )
+
+
 def build_supplier_orders(
     *,
     order: Order,
     groups: Mapping[int, Sequence[RouteLine]],
     suppliers: Mapping[int, Supplier],
     part_for: Callable[[int], int] | None = None,
+    count_usage: bool = True,
 ) -> list[SupplierOrder]:
     """One SupplierOrder per supplier with reserved lines in `groups`, ordered by supplier id,
     money frozen now: wholesale, shipping from the supplier's rates, fee and commission of the
@@ -704,7 +744,11 @@ def build_supplier_orders(
     For a retailer on payment terms they are born paid and sent (nothing can refuse a terms
     payment): the caller must hand them to `settle_supplier_orders` in the same transaction,
     which writes their charges and ledger movements and tells the suppliers. Others are born
-    PENDING, to be paid by card after commit."""
+    PENDING, to be paid by card after commit.
+
+    `count_usage`: this is the order's first routing, counted against the plan's monthly order
+    limit (billing/services/usage.py); an order over it carries the plan's overage fee on its
+    first supplier order's platform fee."""
     groups = {supplier_id: lines for supplier_id, lines in groups.items() if lines}
     if not groups:
         return []
@@ -719,7 +763,12 @@ def build_supplier_orders(
         fees = FrozenFees(
             platform_fee=Decimal("0"), commission_percent=Decimal("0"), currency=order.currency
         )
-    supplier_orders = []
+    overage = (
+        count_routed_order(retailer=order.retailer, fees=fees).overage_fee
+        if count_usage
+        else Decimal(0)
+    )
+    supplier_orders: list[SupplierOrder] = []
     now = timezone.now()
     born: dict[str, Any] = (
         {"status": SupplierOrder.Status.SENT, "paid_at": now, "sent_at": now}
@@ -747,7 +796,7 @@ def build_supplier_orders(
             currency=lines[0].variant.currency,
             wholesale_total=wholesale.quantize(Decimal("0.01")),
             shipping_total=quote.total,
-            platform_fee=fees.platform_fee,
+            platform_fee=fees.platform_fee + (overage if not supplier_orders else Decimal(0)),
             commission_percent=fees.commission_percent,
             **born,
         )
@@ -788,6 +837,7 @@ def route_reserved_items(
         },
         suppliers=suppliers,
         part_for=lambda supplier_id: parts.get(supplier_id, 0) + 1,
+        count_usage=not SupplierOrder.objects.filter(order=order).exists(),
     )
     for supplier_order in supplier_orders:  # one per supplier of `by_supplier`
         for item in by_supplier[supplier_order.supplier_id]:

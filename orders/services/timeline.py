@@ -71,6 +71,7 @@ def refresh_order_status(*, order: Order) -> str:
         and Shipment.objects.filter(
             supplier_order__order=order, tracking_status=TrackingStatus.DELIVERED
         ).exists(),
+        is_held_for_account=order.is_held_for_account,
     )
     if status != order.status:
         order.status = status

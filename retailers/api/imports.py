@@ -107,12 +107,13 @@ def list_jobs(request: RetailerApiRequest, filters: Query[JobFilters]):
 
 @router.post(
     "/products/import",
-    response={202: JobCreatedOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut},
+    response={202: JobCreatedOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     operation_id="retailers_api_import_products",
 )
 def import_products(request: RetailerApiRequest, payload: ImportIn):
     """Import catalog products into one of your stores (a custom store too: its listings get
-    Dropship ids). Answers 202 with the job to follow."""
+    Dropship ids). Answers 202 with the job to follow; 403 when the products' suppliers are over
+    your plan's supplier limit, or while your account is read-only (plan unpaid)."""
     store = get_object_or_404(Store, pk=payload.store_id, retailer=request.retailer)
     rule = (
         get_object_or_404(PricingRule, pk=payload.pricing_rule_id, retailer=request.retailer)

@@ -34,6 +34,7 @@ from retailers.models import (
     StoreImportItem,
     StoreImportJob,
 )
+from retailers.plan_limits import check_can_use_suppliers, check_writable
 from retailers.services.quoting import PriceBook
 from retailers.services.store_push import (
     PricedVariant,
@@ -218,6 +219,7 @@ def start_store_imports(
     check fails) and run them after the commit."""
     from retailers.tasks import run_store_import_task  # local: tasks.py imports the services
 
+    check_writable(retailer=retailer)
     if not stores:
         raise ProductImportError("Choose at least one store to import into.", field="store_ids")
     for store in stores:
@@ -225,6 +227,7 @@ def start_store_imports(
     if pricing_rule is not None and pricing_rule.retailer_id != retailer.pk:
         raise NotFound("That pricing rule does not exist.", field="pricing_rule_id")
     products = _available_products(product_ids)
+    check_can_use_suppliers(retailer=retailer, supplier_ids={p.supplier_id for p in products})
     edits = edits or {}
     jobs = []
     for store in dict.fromkeys(stores):

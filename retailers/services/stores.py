@@ -32,6 +32,7 @@ from integrations.base import StoreAuthError, StoreInfo, StorePermanentError, St
 from integrations.registry import build_platform_client, get_store_client
 from integrations.safe_http import UnsafeURLError, validate_url
 from retailers.models import Retailer, Store
+from retailers.plan_limits import check_can_connect_store
 
 logger = logging.getLogger("retailers.services")
 
@@ -81,7 +82,9 @@ def store_webhook_url(*, store: Store) -> str:
 def start_shopify_connection(*, retailer: Retailer, shop: str) -> tuple[str, str, str]:
     """Validate the shop and build Shopify's authorize URL: (url, state nonce, shop domain)."""
     domain = connect.normalise_shopify_domain(shop)
-    _check_not_taken(retailer=retailer, platform=Store.Platform.SHOPIFY, domain=domain)
+    existing = _check_not_taken(retailer=retailer, platform=Store.Platform.SHOPIFY, domain=domain)
+    if existing is None or existing.status == Store.Status.DISCONNECTED:
+        check_can_connect_store(retailer=retailer)  # before Shopify's pages, not after them
     state = secrets.token_urlsafe(24)
     url = connect.shopify_authorize_url(
         shop=domain, state=state, redirect_uri=shopify_redirect_uri()
@@ -348,6 +351,8 @@ def _save_connected_store(
     public_id: uuid.UUID | None = None,
     actor: User | None = None,
 ) -> Store:
+    if existing is None or existing.status == Store.Status.DISCONNECTED:
+        check_can_connect_store(retailer=retailer)  # a new connection counts against the plan
     store = existing or Store(retailer=retailer, platform=platform, domain=domain)
     if public_id is not None and existing is None:
         store.public_id = public_id

@@ -229,6 +229,7 @@ def test_the_billing_jobs_are_scheduled_and_registered(settings):
         "billing.tasks.refresh_held_accounts_task",
         "billing.tasks.issue_monthly_invoices_task",
         "billing.tasks.reconcile_stripe_task",
+        "billing.tasks.enforce_plan_grace_periods_task",
     }
     assert billing_jobs <= set(app.tasks)
     assert {app.amqp.router.route({}, name)["queue"].name for name in billing_jobs} == {"billing"}

@@ -104,6 +104,10 @@ class Command(BaseCommand):
             )
         except CommandError as exc:
             self.stderr.write(f"Demo stores not connected: {exc}")
+        try:  # the plans on the pricing page, as Stripe Products and Prices in the sandbox
+            call_command("sync_stripe_plans", stdout=self.stdout)
+        except CommandError as exc:
+            self.stderr.write(f"Plans not on sale: {exc}")
 
     def _wait_until_up(self, url: str, timeout: float = 60, what: str = "The web server") -> None:
         deadline = time.monotonic() + timeout

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django import template
 
-from dropship.core.money import format_money
+from dropship.core.money import format_money, from_minor_units
 
 register = template.Library()
 
@@ -10,6 +10,12 @@ register = template.Library()
 @register.filter
 def money(amount: Decimal | None, currency: str = "USD") -> str:
     return format_money(amount, currency or "USD")
+
+
+@register.filter
+def minor_units(amount: int | None, currency: str = "USD") -> str:
+    """An amount in a currency's minor units (Stripe's cents) as money."""
+    return format_money(from_minor_units(int(amount or 0), currency or "USD"), currency or "USD")
 
 
 @register.filter
