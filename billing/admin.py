@@ -59,7 +59,7 @@ class FeeScheduleAdmin(AuditedModelAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class SubscriptionAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """Mirrors Stripe Billing (billing/services/plans.py): changed only by Stripe's events."""
 
     list_display = [
@@ -76,7 +76,7 @@ class SubscriptionAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SubscriptionInvoice)
-class SubscriptionInvoiceAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class SubscriptionInvoiceAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = [
         "number",
         "retailer",
@@ -94,7 +94,7 @@ class SubscriptionInvoiceAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PlanUsage)
-class PlanUsageAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class PlanUsageAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = ["retailer", "month", "routed_orders", "overage_orders"]
     list_filter = ["month"]
     search_fields = ["retailer__business_name"]

@@ -384,7 +384,7 @@ class ShipmentItemAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
 
 
 @admin.register(TrackingEvent)
-class TrackingEventAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class TrackingEventAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """Carrier scans and supplier delivery reports, by the carrier's time."""
 
     list_display = ["shipment", "status", "occurred_at", "source", "message"]

@@ -9,7 +9,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from dropship.core.admin_utils import ViewOnlyAdminMixin
+from dropship.core.admin_utils import AuditedModelAdmin, ViewOnlyAdminMixin
 from dropship.core.errors import DomainError
 from privacy.forms import ShopperRequestForm
 from privacy.models import DataExport, Erasure, ShopperDataRequest
@@ -17,7 +17,7 @@ from privacy.services import shopper_requests
 
 
 @admin.register(DataExport)
-class DataExportAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class DataExportAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = ["created_at", "requested_by", "scope", "status", "progress", "expires_at"]
     list_filter = ["status", "scope"]
     list_select_related = ["requested_by"]
@@ -37,7 +37,7 @@ class DataExportAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Erasure)
-class ErasureAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class ErasureAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = ["erased_at", "kind", "user", "supplier", "retailer"]
     list_filter = ["kind"]
     list_select_related = ["user", "supplier", "retailer"]
@@ -45,7 +45,7 @@ class ErasureAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ShopperDataRequest)
-class ShopperDataRequestAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class ShopperDataRequestAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """The requests executed so far; "Execute a shopper's data request" opens the form."""
 
     change_list_template = "admin/privacy/shopperdatarequest/change_list.html"

@@ -505,7 +505,7 @@ class PriceDigestAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
 
 
 @admin.register(NoticePreference)
-class NoticePreferenceAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class NoticePreferenceAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """What each retailer chose on its notification preferences page (it changes them there)."""
 
     list_display = ["retailer", "kind", "delivery"]
@@ -515,7 +515,7 @@ class NoticePreferenceAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(DigestNotice)
-class DigestNoticeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class DigestNoticeAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """Notices waiting for (or sent in) a retailer's daily digest."""
 
     list_display = ["retailer", "kind", "subject", "created_at", "sent_at"]

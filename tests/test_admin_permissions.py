@@ -35,6 +35,9 @@ def fee_schedule_form(fee: FeeSchedule, **changes) -> dict:
         "commission_percent": str(fee.commission_percent),
         "monthly_order_limit": fee.monthly_order_limit or "",
         "supplier_limit": fee.supplier_limit or "",
+        "store_limit": fee.store_limit or "",
+        "overage_order_fee": str(fee.overage_order_fee),
+        "trial_days": fee.trial_days,
         "currency": fee.currency,
     }
     return {**data, **changes}

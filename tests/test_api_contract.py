@@ -80,6 +80,11 @@ NOT_REACHED_BY_OPERATION = {
         "to send twice); tests/orders/test_api.py",
         "201": "lines that match the retailer's listings, which random bodies do not; "
         "tests/orders/test_api.py",
+        "404": "a valid order naming a custom store that is not the caller's; random bodies fail "
+        "validation first; tests/orders/test_api.py",
+    },
+    "POST /api/v1/supplier/orders/{supplier_order_id}/delivered": {
+        "200": _EXISTING + "(shipped); tests/orders/test_supplier_delivered.py"
     },
     "GET /api/v1/orders/{order_id}": {"200": _EXISTING + "tests/retailers/test_retailer_api.py"},
     "GET /api/v1/stores/{store_id}": {"200": _EXISTING + "tests/retailers/test_retailer_api.py"},

@@ -218,7 +218,7 @@ class NotificationAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class IdempotencyRecordAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """The API's remembered answers per Idempotency-Key (kept 24 hours): support reads them when
     an integrator asks why a call was replayed or refused. The stored body is not shown."""
 
@@ -253,7 +253,7 @@ class ViewAsStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(ViewAsSession)
-class ViewAsSessionAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class ViewAsSessionAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     """Support's read-only views of workspaces, open and past (started from an organisation's
     admin page; written only by accounts.services)."""
 

@@ -137,9 +137,19 @@ def _common_organisation_sections(organisation: Supplier | Retailer) -> list[Sec
         ),
         Section(
             "audit_entries",
-            ("created_at", "actor__email", "action", "target_type", "target_id", "summary", "data"),
+            (
+                "created_at",
+                "actor_label",
+                "action",
+                "target_type",
+                "target_id",
+                "summary",
+                "changes",
+                "data",
+            ),
             lambda: AuditLogEntry.objects.filter(
-                Q(target_type=organisation._meta.label_lower, target_id=str(organisation.pk))
+                Q(**{organisation._meta.model_name or "": organisation})
+                | Q(target_type=organisation._meta.label_lower, target_id=str(organisation.pk))
                 | Q(actor__in=member_ids)
             ),
         ),

@@ -51,6 +51,25 @@ def _order(offer, **changes):
     return body
 
 
+def test_an_order_for_another_retailers_custom_store_answers_404_like_a_missing_one(
+    client, custom_store
+):
+    offer = make_offer(store=custom_store, stock=5)
+    theirs = terms_store(platform="CUSTOM", domain="theirs.custom.example")
+    headers = _auth(custom_store.retailer)
+
+    for store_id in (str(theirs.public_id), "00000000-0000-4000-8000-000000000000"):
+        response = client.post(
+            "/api/v1/orders",
+            _order(offer, store=store_id),
+            content_type="application/json",
+            **headers,
+        )
+        assert response.status_code == 404, response.content
+        assert response.json()["detail"] == "No custom store of yours has that id."
+    assert Order.objects.count() == 0
+
+
 def test_custom_store_order_is_created_then_recognised_as_duplicate(client, custom_store):
     offer = make_offer(store=custom_store, stock=5)
     headers = _auth(custom_store.retailer)

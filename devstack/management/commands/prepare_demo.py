@@ -56,6 +56,10 @@ class Command(BaseCommand):
         retailer = Retailer.objects.filter(slug=demo_data.RETAILER["slug"]).first()
         if retailer is None:
             raise CommandError("Run `manage.py seed_demo` first: the demo retailer does not exist.")
+        if retailer.plan == Retailer.Plan.BASIC:
+            # Starter allows one store; the demo connects two (and the README adds a custom one).
+            retailer.plan = Retailer.Plan.PRO
+            retailer.save(update_fields=["plan"])
         try:
             token = _post_json(
                 f"{settings.SHOPIFY_BASE_URL}/_sandbox/shops/{DEMO_SHOP}/token",

@@ -236,6 +236,9 @@ class Command(BaseCommand):
                 "brand_name": spec["brand_name"],
                 "packing_slip_message": spec["packing_slip_message"],
                 "has_payment_terms": True,
+                # Growth: the demo connects a Shopify and a WooCommerce store, and the README's
+                # manual order adds a custom store (Starter allows one store).
+                "plan": Retailer.Plan.PRO,
             },
         )
         self._count(created)
