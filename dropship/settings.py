@@ -271,6 +271,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "orders.tasks.lapse_held_reservations_task",
         "schedule": timedelta(minutes=15),
     },
+    # Supplier scorecards: one row per supplier rewritten nightly (an update, safe to run twice).
+    "supplier-scorecards": {
+        "task": "orders.tasks.refresh_supplier_scorecards_task",
+        "schedule": crontab(hour=3, minute=30),
+    },
     "order-watchdog": {
         "task": "orders.tracking_tasks.run_order_watchdog_task",
         "schedule": timedelta(minutes=10),
@@ -521,6 +526,9 @@ AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=400)
 # its last delivery plus the return window; without a delivery date, this long after the last
 # shipment or the cancellation (orders.services.shopper_purge, beat, daily).
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
+# Supplier scorecards (orders/services/scorecard.py): a supplier with fewer supplier orders than
+# this in the 90-day window shows "new supplier" instead of a reliability score.
+SCORECARD_MIN_ORDERS = env.int("SCORECARD_MIN_ORDERS", default=10)
 SHOPPER_DATA_RETENTION_DAYS = env.int("SHOPPER_DATA_RETENTION_DAYS", default=30)
 SHOPPER_DATA_UNDELIVERED_DAYS = env.int("SHOPPER_DATA_UNDELIVERED_DAYS", default=90)
 SHOPPER_DATA_PURGE_BATCH = env.int("SHOPPER_DATA_PURGE_BATCH", default=200)

@@ -23,6 +23,7 @@ from orders.services import (
     payment,
     reconciliation,
     routing,
+    scorecard,
     shopper_purge,
     tracking,
     watchdog,
@@ -208,3 +209,9 @@ def release_account_holds_task(retailer_id: int | None = None) -> int:
     """Route the orders held while a retailer was suspended (one retailer when it is activated
     again, or every active one from beat)."""
     return holds.release_account_holds(retailer_id=retailer_id)
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def refresh_supplier_scorecards_task(self) -> int:
+    """Nightly: every active supplier's scorecard row rewritten (an upsert, safe to run twice)."""
+    return scorecard.refresh_supplier_scorecards()

@@ -248,3 +248,34 @@ class SupplierFeed(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Inventory feed of {self.supplier}"
+
+
+class SupplierScorecard(models.Model):
+    """A supplier's measured scorecard as of `computed_at`: the nightly job (and a staff
+    refresh) writes one row per supplier with orders/services/scorecard.py; the directory and
+    product pages read it instead of computing. `score` is empty for a new supplier (fewer
+    orders in the window than SCORECARD_MIN_ORDERS)."""
+
+    supplier = models.OneToOneField(Supplier, on_delete=models.CASCADE, related_name="scorecard")
+    computed_at = models.DateTimeField()
+    window_days = models.PositiveSmallIntegerField(default=90)
+    orders = models.PositiveIntegerField(default=0)
+    score = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(100)]
+    )
+    figures = models.JSONField(default=dict, help_text="The 30- and 90-day figures shown.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="supplier_scorecard_score_0_100",
+                condition=Q(score__isnull=True) | Q(score__gte=0, score__lte=100),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier} scorecard"
+
+    @property
+    def is_new_supplier(self) -> bool:
+        return self.score is None
