@@ -123,7 +123,7 @@ def get_listed_product(*, product_id: int) -> Product:
     )
     product = (
         listed_products()
-        .select_related("supplier", "category__parent__parent")
+        .select_related("supplier__scorecard", "category__parent__parent")
         .prefetch_related(
             Prefetch("variants", queryset=variants, to_attr="variant_list"),
             _ordered_images(),

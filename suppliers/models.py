@@ -110,6 +110,15 @@ class Supplier(TimeStampedModel):
         return self.status == self.Status.ACTIVE
 
     @property
+    def reliability(self) -> "SupplierScorecard | None":
+        """The stored measured scorecard (orders/services/scorecard.py); None until the nightly
+        job first scored the supplier. Select it with `select_related("scorecard")`."""
+        try:
+            return self.scorecard
+        except SupplierScorecard.DoesNotExist:
+            return None
+
+    @property
     def buffer_ratio(self) -> Decimal:
         return Decimal(self.stock_buffer_percent) / 100
 

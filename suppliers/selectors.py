@@ -34,8 +34,12 @@ def list_shipping_rates_for_supplier(*, supplier: Supplier) -> list[ShippingRate
 def list_public_suppliers(
     *, search: str = "", business_type: str = "", country: str = ""
 ) -> QuerySet[Supplier]:
-    suppliers = Supplier.objects.filter(status=Supplier.Status.ACTIVE).annotate(
-        active_product_count=Count("products", filter=Q(products__status=Product.Status.ACTIVE))
+    suppliers = (
+        Supplier.objects.filter(status=Supplier.Status.ACTIVE)
+        .select_related("scorecard")
+        .annotate(
+            active_product_count=Count("products", filter=Q(products__status=Product.Status.ACTIVE))
+        )
     )
     if search:
         suppliers = suppliers.filter(

@@ -5,10 +5,11 @@ from decimal import Decimal
 
 import pytest
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from catalog.models import Product, ProductImage
 from retailers.models import PricingRule
-from suppliers.models import Supplier
+from suppliers.models import Supplier, SupplierScorecard
 from tests.factories import (
     CategoryFactory,
     ProductFactory,
@@ -177,13 +178,15 @@ def test_catalog_link_in_the_retailer_nav_and_public_header(client, retailer_cli
 
 def test_product_page_for_a_visitor_shows_variants_stock_and_shipping_but_no_prices(client):
     supplier = SupplierFactory(company_name="Forest Goods", handling_days=3, rating="4.60")
+    SupplierScorecard.objects.create(supplier=supplier, computed_at=timezone.now(), score=87)
     product = _product(supplier=supplier, price="11.11")
     ShippingRateFactory(supplier=supplier, carrier="UPS", service="Ground", min_days=2, max_days=4)
     response = client.get(reverse("catalog:browse_product", args=[product.pk]))
     body = response.content.decode()
     assert response.status_code == 200
     assert "Forest Goods" in body
-    assert "rated 4.60/5" in body
+    assert "Reliability score <strong>87</strong>/100" in body  # measured, not the typed rating
+    assert "4.60" not in body
     assert "UPS Ground" in body
     assert "$29.00" in body  # MSRP is public
     assert '<td class="num">90</td>' in body  # 100 on hand × 90 % buffer
