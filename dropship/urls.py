@@ -39,6 +39,7 @@ urlpatterns = [
     path("", include("retailers.urls")),
     path("", include("billing.urls")),
     path("supplier/orders/", include("orders.urls.supplier")),
+    path("supplier/analytics/", include("orders.urls.supplier_analytics")),
     path("webhooks/supplier/<slug:slug>/", supplier_webhook, name="supplier_webhook"),
     path("", include("orders.urls.retailer")),
 ]

@@ -103,6 +103,18 @@ class Row:
     figures: Figures
 
 
+def previous_start(start: dt.date, end: dt.date) -> dt.date:
+    """The first day of the period of the same length just before start..end."""
+    return start - (end - start) - dt.timedelta(days=1)
+
+
+def change_percent(now: Decimal, before: Decimal) -> Decimal | None:
+    """How much `now` differs from `before`, in percent of `before`; None without a before."""
+    if not before:
+        return None
+    return quantize((now - before) / abs(before) * HUNDRED)
+
+
 @dataclass
 class SalesReport:
     start: dt.date
@@ -116,13 +128,10 @@ class SalesReport:
 
     @property
     def previous_start(self) -> dt.date:
-        return self.start - (self.end - self.start) - dt.timedelta(days=1)
+        return previous_start(self.start, self.end)
 
     def change_percent(self, name: str) -> Decimal | None:
-        now, before = getattr(self.total, name), getattr(self.previous, name)
-        if not before:
-            return None
-        return quantize((now - before) / abs(before) * HUNDRED)
+        return change_percent(getattr(self.total, name), getattr(self.previous, name))
 
     @property
     def top_products(self) -> list[Row]:
@@ -167,7 +176,7 @@ def parse_range(
     return start_date, end_date, interval, group_by
 
 
-def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+def day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
     tz = timezone.get_current_timezone()
     return (
         dt.datetime.combine(start, dt.time.min, tzinfo=tz),
@@ -176,7 +185,7 @@ def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 
 def _items(retailer: Retailer, start: dt.date, end: dt.date):
-    low, high = _bounds(start, end)
+    low, high = day_bounds(start, end)
     wholesale = ExpressionWrapper(
         Coalesce(F("wholesale_unit_price"), Value(ZERO)) * F("quantity"), output_field=MONEY
     )
@@ -208,7 +217,7 @@ def _items(retailer: Retailer, start: dt.date, end: dt.date):
 
 
 def _refunds(retailer: Retailer, start: dt.date, end: dt.date):
-    low, high = _bounds(start, end)
+    low, high = day_bounds(start, end)
     return (
         SupplierOrder.objects.filter(order__retailer=retailer)
         .annotate(day=Coalesce("order__placed_at", "order__created_at"))
@@ -256,7 +265,7 @@ def _total(retailer: Retailer, start: dt.date, end: dt.date) -> Figures:
     ).rounded()
 
 
-def _label_day(value) -> dt.date:
+def period_day(value) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
@@ -265,7 +274,7 @@ def get_sales_report(
 ) -> SalesReport:
     """Totals, the previous period, a row per period and a row per group: eight queries."""
     previous_end = start - dt.timedelta(days=1)
-    previous_start = previous_end - (end - start)
+    period_start = previous_start(start, end)
     trunc = INTERVALS[interval]
     items = _items(retailer, start, end)
     refunds = _refunds(retailer, start, end)
@@ -273,10 +282,10 @@ def get_sales_report(
     by_period = _sums(items.annotate(period=trunc("day")), ["period"])
     refunds_by_period = _refund_sums(refunds.annotate(period=trunc("day")), ["period"])
     periods = []
-    for key in sorted(set(by_period) | set(refunds_by_period), key=lambda k: _label_day(k[0])):
+    for key in sorted(set(by_period) | set(refunds_by_period), key=lambda k: period_day(k[0])):
         figures = by_period.get(key, Figures())
         figures.refunds = refunds_by_period.get(key, ZERO)
-        day = _label_day(key[0])
+        day = period_day(key[0])
         periods.append(Row(key=day.isoformat(), label=day.isoformat(), figures=figures.rounded()))
 
     item_key, item_label, refund_key, refund_label = GROUPS[group_by]
@@ -294,7 +303,7 @@ def get_sales_report(
         interval=interval,
         group_by=group_by,
         total=_total(retailer, start, end),
-        previous=_total(retailer, previous_start, previous_end),
+        previous=_total(retailer, period_start, previous_end),
         periods=periods,
         groups=groups,
     )

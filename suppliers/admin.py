@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -32,6 +32,7 @@ from suppliers.models import (
     ShippingRate,
     Supplier,
     SupplierFeed,
+    SupplierScorecard,
     SupplierStatusChange,
     SupplierVerification,
 )
@@ -457,3 +458,26 @@ class SupplierFeedAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     search_fields = ["supplier__company_name", "url", "last_error"]
     list_select_related = ["supplier"]
     exclude = ["last_quantities"]
+
+
+@admin.register(SupplierScorecard)
+class SupplierScorecardAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
+    """The ranking staff read: the nightly measured scorecards, best first (new suppliers last).
+    Written only by orders/services/scorecard.py."""
+
+    list_display = ["supplier_link", "score", "orders", "window_days", "computed_at"]
+    ordering = [F("score").desc(nulls_last=True), "supplier__company_name"]
+    search_fields = ["supplier__company_name"]
+    list_select_related = ["supplier"]
+    fields = readonly_fields = (
+        "supplier",
+        "score",
+        "orders",
+        "window_days",
+        "computed_at",
+        "figures",
+    )
+
+    @admin.display(description="supplier", ordering="supplier__company_name")
+    def supplier_link(self, obj: SupplierScorecard) -> str:
+        return admin_link(obj.supplier)

@@ -279,6 +279,10 @@ def _populate(n: int = 0) -> dict:
         last_seen_at=timezone.now(),
     )
     SupplierFeed.objects.create(supplier=supplier, url=f"https://feeds.example.com/{n}.csv")
+    # Measured supplier scorecards (issue 15)
+    from suppliers.models import SupplierScorecard
+
+    SupplierScorecard.objects.create(supplier=supplier, computed_at=timezone.now(), score=80)
     # Plans on Stripe Billing (issue 17)
     from billing.models import PlanUsage, Subscription, SubscriptionInvoice
 

@@ -8,15 +8,19 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from dropship.accounts.access import SupplierRequest, supplier_required
+from dropship.core import charts
 from dropship.core.errors import DomainError
+from dropship.core.spreadsheet_export import csv_response
+from orders import analytics as sales
 from orders import selectors
+from orders import supplier_analytics as supplier_sales
 from orders.carriers import CARRIER_CHOICES
 from orders.models import OrderItem, Shipment
 from orders.packing_slip import address_lines, packing_slip_pdf
-from orders.services import fulfilment, tracking
+from orders.services import fulfilment, scorecard, tracking
 
 PAGE_SIZE = 25
 
@@ -279,3 +283,55 @@ def packing_slip(request: SupplierRequest, supplier_order_id: int) -> HttpRespon
     )
     response["Content-Disposition"] = f'inline; filename="packing-slip-{supplier_order.number}.pdf"'
     return response
+
+
+@require_GET
+@supplier_required
+def analytics(request: SupplierRequest) -> HttpResponse:
+    """Sales, commission and net payouts over a range, by period and by product or retailer,
+    with a chart, its table, a CSV, and the measured scorecard with what to improve."""
+    params = request.GET
+    try:
+        start, end, interval, _ = sales.parse_range(
+            start=params.get("from"),
+            end=params.get("to"),
+            interval=params.get("interval"),
+            group_by=None,
+        )
+        group_by = supplier_sales.parse_group(params.get("group_by"))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        start, end, interval, _ = sales.parse_range(
+            start=None, end=None, interval=None, group_by=None
+        )
+        group_by = supplier_sales.parse_group(None)
+    supplier = request.supplier
+    report = supplier_sales.get_supplier_sales_report(
+        supplier=supplier, start=start, end=end, interval=interval, group_by=group_by
+    )
+    if params.get("format") == "csv":
+        return csv_response(
+            filename=f"supplier-sales-{start}-{end}-by-{group_by}.csv",
+            rows=supplier_sales.report_csv_rows(report),
+        )
+    lines, line_zero = charts.line_chart(
+        {
+            "Sales": [row.figures.sales for row in report.periods],
+            "Net payout": [row.figures.net_payout for row in report.periods],
+        }
+    )
+    return render(
+        request,
+        "orders/supplier/analytics.html",
+        {
+            "report": report,
+            "currency": supplier.currency,
+            "lines": lines,
+            "line_zero": line_zero,
+            "intervals": list(sales.INTERVALS),
+            "groups": list(supplier_sales.GROUPS),
+            "csv_query": params.urlencode(),
+            "scorecard": scorecard.compute_scorecard(supplier=supplier),
+            "score_formula": scorecard.SCORE_FORMULA,
+        },
+    )

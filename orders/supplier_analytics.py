@@ -1,0 +1,238 @@
+"""Supplier sales analytics: reads only, a fixed handful of aggregate queries whatever the volume.
+
+    sales      = what the supplier billed: wholesale + shipping of its paid supplier orders (a
+                 supplier order's shipping is split over its lines by wholesale)
+    commission = the platform's commission on the wholesale (commission_percent frozen on each
+                 supplier order)
+    net payout = sales − commission (before refunds, which billing settles per payout)
+
+A supplier order counts from when it was paid (PAID, SENT, ACCEPTED, SHIPPED or DELIVERED), on
+the day its order was placed; cancelled lines and rejected or cancelled supplier orders do not.
+Retailers are named as the supplier sees them on its orders: by their brand. Ranges, intervals
+and the previous period follow orders/analytics.py (the retailer's analytics).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum, Value
+from django.db.models.functions import Coalesce, NullIf
+
+from dropship.core.money import ZERO, quantize
+from orders.analytics import (
+    INTERVALS,
+    AnalyticsError,
+    change_percent,
+    day_bounds,
+    period_day,
+    previous_start,
+)
+from orders.models import OrderItem, SupplierOrder
+from suppliers.models import Supplier
+
+HUNDRED = Decimal(100)
+MONEY = DecimalField(max_digits=20, decimal_places=6)
+S = SupplierOrder.Status
+SOLD = (S.PAID, S.SENT, S.ACCEPTED, S.SHIPPED, S.DELIVERED)
+# group -> (key, label fields: the first non-empty one names the row)
+GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "product": ("variant__product_id", ("variant__product__title",)),
+    "retailer": (
+        "order__retailer_id",
+        ("order__retailer__brand_name", "order__retailer__business_name"),
+    ),
+}
+
+
+def parse_group(group_by: str | None) -> str:
+    group_by = group_by or "product"
+    if group_by not in GROUPS:
+        raise AnalyticsError(
+            f"Unknown group_by “{group_by}”: use product or retailer.", field="group_by"
+        )
+    return group_by
+
+
+@dataclass
+class SupplierFigures:
+    wholesale: Decimal = ZERO
+    shipping: Decimal = ZERO
+    commission: Decimal = ZERO
+    orders: int = 0
+    units: int = 0
+
+    @property
+    def sales(self) -> Decimal:
+        return self.wholesale + self.shipping
+
+    @property
+    def net_payout(self) -> Decimal:
+        return self.sales - self.commission
+
+    def rounded(self) -> SupplierFigures:
+        return SupplierFigures(
+            quantize(self.wholesale),
+            quantize(self.shipping),
+            quantize(self.commission),
+            self.orders,
+            self.units,
+        )
+
+
+@dataclass
+class SupplierRow:
+    key: str
+    label: str
+    figures: SupplierFigures
+
+
+@dataclass
+class SupplierSalesReport:
+    start: dt.date
+    end: dt.date  # inclusive
+    interval: str
+    group_by: str
+    total: SupplierFigures
+    previous: SupplierFigures
+    periods: list[SupplierRow] = field(default_factory=list)
+    groups: list[SupplierRow] = field(default_factory=list)
+
+    @property
+    def previous_start(self) -> dt.date:
+        return previous_start(self.start, self.end)
+
+    @property
+    def sales_change_percent(self) -> Decimal | None:
+        return change_percent(self.total.sales, self.previous.sales)
+
+    @property
+    def top(self) -> list[SupplierRow]:
+        return sorted(self.groups, key=lambda row: row.figures.sales, reverse=True)[:5]
+
+
+def _items(supplier: Supplier, start: dt.date, end: dt.date):
+    low, high = day_bounds(start, end)
+    wholesale = ExpressionWrapper(
+        Coalesce(F("wholesale_unit_price"), Value(ZERO)) * F("quantity"), output_field=MONEY
+    )
+    shipping = ExpressionWrapper(
+        F("supplier_order__shipping_total")
+        * wholesale
+        / NullIf(F("supplier_order__wholesale_total"), Value(ZERO)),
+        output_field=MONEY,
+    )
+    return (
+        OrderItem.objects.filter(
+            supplier_order__supplier=supplier,
+            supplier_order__status__in=SOLD,
+            variant__isnull=False,
+        )
+        .exclude(status=OrderItem.Status.CANCELLED)
+        .annotate(day=Coalesce("order__placed_at", "order__created_at"))
+        .filter(day__gte=low, day__lt=high)
+        .annotate(
+            line_wholesale=wholesale,
+            line_shipping=Coalesce(shipping, Value(ZERO), output_field=MONEY),
+            line_commission=ExpressionWrapper(
+                wholesale * F("supplier_order__commission_percent") / Value(HUNDRED),
+                output_field=MONEY,
+            ),
+        )
+    )
+
+
+AGGREGATES = {
+    "wholesale": Sum("line_wholesale"),
+    "shipping": Sum("line_shipping"),
+    "commission": Sum("line_commission"),
+    "orders": Count("supplier_order_id", distinct=True),
+    "units": Sum("quantity"),
+}
+
+
+def _figures(row: dict) -> SupplierFigures:
+    return SupplierFigures(
+        wholesale=row["wholesale"] or ZERO,
+        shipping=row["shipping"] or ZERO,
+        commission=row["commission"] or ZERO,
+        orders=row["orders"] or 0,
+        units=row["units"] or 0,
+    ).rounded()
+
+
+def get_supplier_sales_report(
+    *, supplier: Supplier, start: dt.date, end: dt.date, interval: str, group_by: str
+) -> SupplierSalesReport:
+    """Totals, the previous period, a row per period and a row per group: four queries."""
+    previous_end = start - dt.timedelta(days=1)
+    items = _items(supplier, start, end)
+    trunc = INTERVALS[interval]
+    periods = [
+        SupplierRow(
+            key=period_day(row["period"]).isoformat(),
+            label=period_day(row["period"]).isoformat(),
+            figures=_figures(row),
+        )
+        for row in items.annotate(period=trunc("day"))
+        .values("period")
+        .annotate(**AGGREGATES)
+        .order_by("period")
+    ]
+    key, labels = GROUPS[group_by]
+    groups = [
+        SupplierRow(
+            key=str(row[key]),
+            label=next((str(row[name]) for name in labels if row[name]), "—"),
+            figures=_figures(row),
+        )
+        for row in items.values(key, *labels).annotate(**AGGREGATES).order_by(*labels, key)
+    ]
+    return SupplierSalesReport(
+        start=start,
+        end=end,
+        interval=interval,
+        group_by=group_by,
+        total=_figures(items.aggregate(**AGGREGATES)),
+        previous=_figures(
+            _items(supplier, previous_start(start, end), previous_end).aggregate(**AGGREGATES)
+        ),
+        periods=periods,
+        groups=groups,
+    )
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+CSV_HEADER = [
+    "Group",
+    "Wholesale",
+    "Shipping",
+    "Sales",
+    "Commission",
+    "Net payout",
+    "Orders",
+    "Units",
+]
+
+
+def report_csv_rows(report: SupplierSalesReport) -> list[list[object]]:
+    """The report as spreadsheet rows; the caller writes them through
+    dropship.core.spreadsheet_export, which escapes the labels (user-typed names)."""
+    rows: list[list[object]] = [list(CSV_HEADER)]
+    for row in [*report.groups, SupplierRow(key="", label="Total", figures=report.total)]:
+        f = row.figures
+        rows.append(
+            [
+                row.label,
+                f.wholesale,
+                f.shipping,
+                f.sales,
+                f.commission,
+                f.net_payout,
+                f.orders,
+                f.units,
+            ]
+        )
+    return rows
