@@ -33,7 +33,7 @@ from orders.analytics import (
 from orders.models import OrderItem, SupplierOrder
 from suppliers.models import Supplier
 
-HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
 MONEY = DecimalField(max_digits=20, decimal_places=6)
 S = SupplierOrder.Status
 SOLD = (S.PAID, S.SENT, S.ACCEPTED, S.SHIPPED, S.DELIVERED)
@@ -118,10 +118,13 @@ def _items(supplier: Supplier, start: dt.date, end: dt.date):
     wholesale = ExpressionWrapper(
         Coalesce(F("wholesale_unit_price"), Value(ZERO)) * F("quantity"), output_field=MONEY
     )
+    # × CENT on both sides of a division: SQLite stores whole amounts as integers and would
+    # divide them as integers (10 × 150 / 160 = 9); a cent keeps it a decimal on both engines.
     shipping = ExpressionWrapper(
         F("supplier_order__shipping_total")
         * wholesale
-        / NullIf(F("supplier_order__wholesale_total"), Value(ZERO)),
+        * Value(CENT)
+        / NullIf(F("supplier_order__wholesale_total") * Value(CENT), Value(ZERO)),
         output_field=MONEY,
     )
     return (
@@ -137,7 +140,7 @@ def _items(supplier: Supplier, start: dt.date, end: dt.date):
             line_wholesale=wholesale,
             line_shipping=Coalesce(shipping, Value(ZERO), output_field=MONEY),
             line_commission=ExpressionWrapper(
-                wholesale * F("supplier_order__commission_percent") / Value(HUNDRED),
+                wholesale * F("supplier_order__commission_percent") * Value(CENT),
                 output_field=MONEY,
             ),
         )

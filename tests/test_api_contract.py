@@ -54,6 +54,10 @@ NOT_REACHED_BY_OPERATION = {
         "200": _EXISTING + "tests/retailers/test_catalog_api.py",
         "422": _FREE_TEXT,
     },
+    "GET /api/v1/suppliers/{supplier_id}/scorecard": {
+        "200": _EXISTING + "tests/orders/test_scorecard_api.py",
+        "422": _FREE_TEXT,
+    },
     "GET /api/v1/billing/invoices/{number}": {
         "200": _EXISTING + "tests/billing/test_invoices.py",
         "422": _FREE_TEXT,

@@ -67,6 +67,7 @@ OPERATION_IDS = {
     ("put", "/api/v1/supplier/variants/{sku}/inventory"): "catalog_api_set_variant_inventory",
     ("get", "/api/v1/suppliers"): "catalog_browse_api_list_suppliers",
     ("get", "/api/v1/suppliers/{supplier_id}/products"): "catalog_browse_api_supplier_products",
+    ("get", "/api/v1/suppliers/{supplier_id}/scorecard"): "orders_api_supplier_scorecard",
     ("get", "/api/v1/sync/status"): "retailers_sync_api_sync_status",
 }
 

@@ -183,3 +183,25 @@ def test_bad_input_is_explained_and_the_default_range_shown(supplier_client, sal
 
 def test_retailers_cannot_open_it(retailer_client):
     assert retailer_client.get(URL).status_code in (302, 403, 404)
+
+
+def test_shipping_is_split_over_products_by_wholesale(supplier_client):
+    """10.00 shipping over 100.00 + 50.00 of goods: 6.67 and 3.33 (whole amounts, which SQLite
+    stores as integers, still divide as decimals)."""
+    supplier = supplier_client.supplier
+    kettle = factories.ProductFactory(supplier=supplier, title="Kettle")
+    cup = factories.ProductFactory(supplier=supplier, title="Cup")
+    _sale(
+        supplier,
+        factories.RetailerFactory(),
+        placed="2026-11-10T10:00:00+00:00",
+        lines=[(kettle, 1, "100"), (cup, 1, "50")],
+        shipping="10",
+        commission="3",
+    )
+    report = supplier_client.get(URL, {**RANGE, "group_by": "product"}).context["report"]
+    assert [(r.label, r.figures.shipping, r.figures.commission) for r in report.groups] == [
+        ("Cup", D("3.33"), D("1.50")),
+        ("Kettle", D("6.67"), D("3.00")),
+    ]
+    assert (report.total.shipping, report.total.commission) == (D("10.00"), D("4.50"))
