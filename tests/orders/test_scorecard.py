@@ -20,7 +20,7 @@ from orders.tasks import refresh_supplier_scorecards_task
 from suppliers.models import SupplierScorecard
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 S = SupplierOrder.Status
 H = timedelta(hours=1)

@@ -10,7 +10,7 @@ from dropship.api_scopes import required_scope
 from tests import factories
 from tests.problems import problem
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 def _url(supplier_id: int) -> str:

@@ -12,7 +12,7 @@ import pytest
 from orders.models import SupplierOrder
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 RANGE = {"from": "2026-11-01", "to": "2026-11-30"}
 URL = "/supplier/analytics/"

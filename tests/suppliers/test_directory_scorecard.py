@@ -8,7 +8,7 @@ from django.utils import timezone
 from suppliers.models import SupplierScorecard
 from tests.factories import SupplierFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 def test_directory_shows_the_measured_score_or_new_supplier(client, django_assert_max_num_queries):
