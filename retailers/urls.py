@@ -1,6 +1,7 @@
 from django.urls import path
 
 from retailers.views import (
+    branding,
     catalog,
     dashboard,
     imports,
@@ -102,4 +103,9 @@ urlpatterns = [
         name="approval_accept",
     ),
     path("retailer/sync/", sync.sync_status, name="sync_status"),
+    path(
+        "retailer/packing-slip/",
+        branding.packing_slip_settings,
+        name="packing_slip_settings",
+    ),
 ]
