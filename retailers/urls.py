@@ -52,6 +52,11 @@ urlpatterns = [
         stores.manual_payments,
         name="manual_payments",
     ),
+    path(
+        "retailer/stores/<int:store_id>/out-of-stock/",
+        stores.out_of_stock,
+        name="store_out_of_stock",
+    ),
     # pricing rules
     path("retailer/pricing/", pricing.pricing_rules, name="pricing_rules"),
     path(

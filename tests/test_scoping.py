@@ -185,6 +185,26 @@ CROSS_ORGANISATION_CASES += [
 ]
 
 
+def _other_store_out_of_stock(other: Membership) -> tuple[str, Callable[[], None]]:
+    store = factories.StoreFactory(retailer=other.retailer)
+
+    def unchanged() -> None:
+        store.refresh_from_db()
+        assert store.unpublish_when_out_of_stock is None
+
+    return reverse("retailers:store_out_of_stock", args=[store.pk]), unchanged
+
+
+CROSS_ORGANISATION_CASES += [
+    CrossOrganisationCase(
+        "retailer sets another retailer's store out-of-stock behaviour",
+        "retailer",
+        "post",
+        _other_store_out_of_stock,
+    ),
+]
+
+
 # --- notification centre (issue 17, point 3) -----------------------------------------------------
 def _other_notification(other: Membership) -> tuple[str, Callable[[], None]]:
     notification = services.notify(organisation=other.organisation, kind="test", message="Theirs")
