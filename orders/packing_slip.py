@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from xml.sax.saxutils import escape
 
+from django.utils import timezone
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
@@ -94,6 +95,28 @@ def build_packing_slip(*, supplier_order: SupplierOrder) -> PackingSlip:
                 quantity=item.quantity,
             )
             for item in items
+        ],
+        message=retailer.packing_slip_message,
+        logo_path=_logo_path(retailer),
+    )
+
+
+def sample_packing_slip(*, retailer) -> PackingSlip:
+    """The retailer's brand on a made-up order: the preview of the settings page."""
+    return PackingSlip(
+        brand_name=retailer.display_brand,
+        order_number="#SAMPLE-1001",
+        order_date=timezone.localdate(),
+        ship_to_lines=address_lines(
+            {"name": "Sam Shopper", "address1": "1 Example Street", "city": "Springfield"}
+        ),
+        lines=[
+            PackingSlipLine(
+                sku="SAMPLE-MUG", title="Sample mug", options="Colour: Blue", quantity=2
+            ),
+            PackingSlipLine(
+                sku="SAMPLE-TEE", title="Sample T-shirt", options="Size: M", quantity=1
+            ),
         ],
         message=retailer.packing_slip_message,
         logo_path=_logo_path(retailer),

@@ -204,3 +204,26 @@ def rule_input(form: PricingRuleForm, tiers) -> RuleInput:
             if t.cleaned_data and not t.is_blank()
         ),
     )
+
+
+class PackingSlipBrandingForm(forms.Form):
+    brand_name = forms.CharField(
+        max_length=255,
+        required=False,
+        label="Brand name",
+        help_text="Printed at the top of every packing slip; empty means your business name.",
+    )
+    message = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Message",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="A thank-you note or returns hint printed under the items (500 characters).",
+    )
+    logo = forms.FileField(
+        required=False,
+        label="Logo",
+        help_text="PNG, JPEG or WebP, up to 5 MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+    )
+    remove_logo = forms.BooleanField(required=False, label="Remove the current logo")

@@ -150,6 +150,12 @@ class Store(TimeStampedModel):
         help_text="Route cash-on-delivery and other manual-payment orders when they are placed, "
         "before the store marks them paid.",
     )
+    unpublish_when_out_of_stock = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Unpublish this store's listings at zero stock (and republish on restock); "
+        "empty follows the retailer's default.",
+    )
 
     class Meta:
         ordering = ["retailer", "name"]
@@ -161,6 +167,13 @@ class Store(TimeStampedModel):
                 name="store_domain_unique_while_connected",
             ),
         ]
+
+    @property
+    def unpublishes_when_out_of_stock(self) -> bool:
+        """The store's own choice, else its retailer's default."""
+        if self.unpublish_when_out_of_stock is not None:
+            return self.unpublish_when_out_of_stock
+        return self.retailer.unpublish_when_out_of_stock
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_platform_display()})"

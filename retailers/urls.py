@@ -1,6 +1,7 @@
 from django.urls import path
 
 from retailers.views import (
+    branding,
     catalog,
     dashboard,
     imports,
@@ -50,6 +51,11 @@ urlpatterns = [
         "retailer/stores/<int:store_id>/manual-payments/",
         stores.manual_payments,
         name="manual_payments",
+    ),
+    path(
+        "retailer/stores/<int:store_id>/out-of-stock/",
+        stores.out_of_stock,
+        name="store_out_of_stock",
     ),
     # pricing rules
     path("retailer/pricing/", pricing.pricing_rules, name="pricing_rules"),
@@ -102,4 +108,9 @@ urlpatterns = [
         name="approval_accept",
     ),
     path("retailer/sync/", sync.sync_status, name="sync_status"),
+    path(
+        "retailer/packing-slip/",
+        branding.packing_slip_settings,
+        name="packing_slip_settings",
+    ),
 ]

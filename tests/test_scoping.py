@@ -185,6 +185,53 @@ CROSS_ORGANISATION_CASES += [
 ]
 
 
+def _other_store_out_of_stock(other: Membership) -> tuple[str, Callable[[], None]]:
+    store = factories.StoreFactory(retailer=other.retailer)
+
+    def unchanged() -> None:
+        store.refresh_from_db()
+        assert store.unpublish_when_out_of_stock is None
+
+    return reverse("retailers:store_out_of_stock", args=[store.pk]), unchanged
+
+
+CROSS_ORGANISATION_CASES += [
+    CrossOrganisationCase(
+        "retailer sets another retailer's store out-of-stock behaviour",
+        "retailer",
+        "post",
+        _other_store_out_of_stock,
+    ),
+]
+
+
+# --- notification centre (issue 17, point 3) -----------------------------------------------------
+def _other_notification(other: Membership) -> tuple[str, Callable[[], None]]:
+    notification = services.notify(organisation=other.organisation, kind="test", message="Theirs")
+
+    def unchanged() -> None:
+        notification.refresh_from_db()
+        assert notification.read_at is None
+
+    return reverse("accounts:notification_read", args=[notification.pk]), unchanged
+
+
+CROSS_ORGANISATION_CASES += [
+    CrossOrganisationCase(
+        "supplier marks another supplier's notification read",
+        "supplier",
+        "post",
+        _other_notification,
+    ),
+    CrossOrganisationCase(
+        "retailer marks another retailer's notification read",
+        "retailer",
+        "post",
+        _other_notification,
+    ),
+]
+
+
 def _owner(kind: str) -> Membership:
     factory = (
         factories.SupplierMemberFactory if kind == "supplier" else factories.RetailerMemberFactory

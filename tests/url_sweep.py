@@ -9,7 +9,7 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from dropship.accounts.services import create_api_key
+from dropship.accounts.services import create_api_key, notify
 from retailers.models import ImportListItem, PricingRule
 from suppliers.models import Supplier
 from tests import factories
@@ -54,6 +54,7 @@ def build_world() -> World:
     )
     ImportListItem.objects.create(retailer=retailer, product=variant.product)
     api_key, _ = create_api_key(organisation=retailer, name="CI", created_by=None)
+    notification = notify(organisation=retailer, kind="sweep", message="Swept")
     staff = factories.UserFactory(is_staff=True, is_superuser=True)
     values = {
         "supplier_order_id": supplier_order.pk,
@@ -68,6 +69,7 @@ def build_world() -> World:
         "public_id": store.public_id,
         "rule_id": rule.pk,
         "api_key_id": api_key.pk,
+        "notification_id": notification.pk,
         "supplier_id": supplier.pk,
         "slug": supplier.slug,
         "step_slug": "profile",

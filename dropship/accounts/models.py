@@ -370,6 +370,20 @@ class Notification(TimeStampedModel):
         constraints = [
             exactly_one_organisation("notification"),
         ]
+        # The unread count is asked on every page (the navigation's badge): these keep it an
+        # index-only count of the few unread rows, however many read ones pile up.
+        indexes = [
+            models.Index(
+                fields=["supplier"],
+                condition=models.Q(read_at__isnull=True, supplier__isnull=False),
+                name="notification_unread_supplier",
+            ),
+            models.Index(
+                fields=["retailer"],
+                condition=models.Q(read_at__isnull=True, retailer__isnull=False),
+                name="notification_unread_retailer",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.message

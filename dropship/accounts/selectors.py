@@ -5,6 +5,7 @@ from datetime import date, datetime, time, timedelta
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from dropship.accounts.models import (
@@ -80,6 +81,28 @@ def list_recent_notifications(
     return list(
         Notification.objects.filter(**{field: organisation}).order_by("-created_at", "-id")[:limit]
     )
+
+
+def _organisation_notifications(organisation: Supplier | Retailer) -> QuerySet[Notification]:
+    field = "supplier" if isinstance(organisation, Supplier) else "retailer"
+    return Notification.objects.filter(**{field: organisation})
+
+
+def list_notifications(*, organisation: Supplier | Retailer) -> QuerySet[Notification]:
+    """The notification centre: every notification of the organisation, newest first."""
+    return _organisation_notifications(organisation).order_by("-created_at", "-id")
+
+
+def count_unread_notifications(*, organisation: Supplier | Retailer) -> int:
+    """The navigation's badge: one COUNT on the partial index of unread rows."""
+    return _organisation_notifications(organisation).filter(read_at__isnull=True).count()
+
+
+def get_notification_for_organisation(
+    *, organisation: Supplier | Retailer, notification_id: int
+) -> Notification:
+    """One of the organisation's notifications; another organisation's is a 404."""
+    return get_object_or_404(_organisation_notifications(organisation), pk=notification_id)
 
 
 def get_unended_view_as(*, staff_user: User, view_as_id: int) -> ViewAsSession | None:

@@ -329,6 +329,43 @@ def notify(
     )
 
 
+@transaction.atomic
+def mark_notification_read(*, notification: Notification, user: User) -> Notification:
+    """Mark one notification read for the organisation; reading it again keeps the first time
+    it was read (and writes nothing)."""
+    now = timezone.now()
+    if Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now):
+        notification.read_at = now
+        record_audit(
+            actor=user,
+            action="notification.read",
+            target=notification,
+            summary=f"Notification “{notification.message[:80]}” marked read",
+        )
+    else:
+        notification.refresh_from_db(fields=["read_at"])
+    return notification
+
+
+@transaction.atomic
+def mark_all_notifications_read(*, organisation: Supplier | Retailer, user: User) -> int:
+    """Mark every unread notification of the organisation read, in one UPDATE; how many were."""
+    field = "supplier" if isinstance(organisation, Supplier) else "retailer"
+    marked = Notification.objects.filter(**{field: organisation}, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    record_audit(
+        actor=user,
+        action="notification.read_all",
+        organisation=organisation,
+        target_type="accounts.notification",
+        target_id="all",
+        summary=f"{marked} notification(s) marked read",
+        data={"marked": marked},
+    )
+    return marked
+
+
 def email_organisation(*, organisation: Supplier | Retailer, subject: str, message: str) -> None:
     """Email the owners (and the contact address) of an organisation, after the transaction commits."""
     email_organisations(emails=[(organisation, subject, message)])

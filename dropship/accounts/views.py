@@ -308,3 +308,79 @@ def audit_log(request: AuthenticatedRequest) -> HttpResponse:
         },
         status=status,
     )
+
+
+NOTIFICATION_PAGE_SIZE = 25
+
+
+def _member_or_refusal(request: AuthenticatedRequest) -> Membership | HttpResponse:
+    membership = membership_of(request)
+    if membership is None:
+        return render(request, "accounts/no_organisation.html", status=403)
+    return membership
+
+
+def _notifications_page_number(request: HttpRequest) -> int:
+    """The page to show again after a change (a form posts it back); bad values mean page 1."""
+    raw = request.POST.get("page") or request.GET.get("page") or "1"
+    return int(raw) if raw.isdigit() and 0 < len(raw) < 6 else 1
+
+
+@login_required
+@require_GET
+def notifications(request: AuthenticatedRequest) -> HttpResponse:
+    """The organisation's notification centre, newest first; every member sees it."""
+    membership = _member_or_refusal(request)
+    if isinstance(membership, HttpResponse):
+        return membership
+    entries = selectors.list_notifications(organisation=membership.organisation)
+    page = Paginator(entries, NOTIFICATION_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "accounts/notifications.html", {"page": page})
+
+
+@login_required
+@require_POST
+def mark_notification_read(request: AuthenticatedRequest, notification_id: int) -> HttpResponse:
+    membership = _member_or_refusal(request)
+    if isinstance(membership, HttpResponse):
+        return membership
+    notification = selectors.get_notification_for_organisation(
+        organisation=membership.organisation, notification_id=notification_id
+    )
+    services.mark_notification_read(notification=notification, user=request.user)
+    if request.htmx:
+        return render(
+            request,
+            "accounts/_notification_row.html",
+            {
+                "notification": notification,
+                "page_number": _notifications_page_number(request),
+                "oob_badge": True,
+            },
+        )
+    return redirect(
+        f"{reverse('accounts:notifications')}?page={_notifications_page_number(request)}"
+    )
+
+
+@login_required
+@require_POST
+def mark_all_notifications_read(request: AuthenticatedRequest) -> HttpResponse:
+    membership = _member_or_refusal(request)
+    if isinstance(membership, HttpResponse):
+        return membership
+    marked = services.mark_all_notifications_read(
+        organisation=membership.organisation, user=request.user
+    )
+    if request.htmx:
+        return _notifications_list_fragment(request, membership)
+    messages.success(request, f"{marked} notification{'s'[: marked != 1]} marked read.")
+    return redirect(
+        f"{reverse('accounts:notifications')}?page={_notifications_page_number(request)}"
+    )
+
+
+def _notifications_list_fragment(request: HttpRequest, membership: Membership) -> HttpResponse:
+    entries = selectors.list_notifications(organisation=membership.organisation)
+    page = Paginator(entries, NOTIFICATION_PAGE_SIZE).get_page(_notifications_page_number(request))
+    return render(request, "accounts/_notification_list.html", {"page": page, "oob_badge": True})

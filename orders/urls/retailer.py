@@ -7,6 +7,11 @@ app_name = "orders"
 urlpatterns = [
     path("retailer/analytics/", views.analytics, name="retailer_analytics"),
     path("retailer/orders/", views.order_list, name="retailer_list"),
+    path(
+        "retailer/packing-slip/preview/",
+        views.packing_slip_preview,
+        name="retailer_packing_slip_preview",
+    ),
     path("retailer/orders/manual/", views.manual_order, name="retailer_manual"),
     path(
         "retailer/orders/manual/store/",

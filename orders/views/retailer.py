@@ -22,6 +22,7 @@ from orders import analytics as sales
 from orders import selectors
 from orders.forms import ManualOrderAddressForm
 from orders.models import FraudRule, Order, OrderItem
+from orders.packing_slip import render_packing_slip_pdf, sample_packing_slip
 from orders.services import exceptions, fraud, holds, payment
 from orders.services.manual import ManualLine, place_manual_order
 from retailers import selectors as retailer_selectors
@@ -410,3 +411,13 @@ def analytics(request: RetailerRequest) -> HttpResponse:
             "csv_query": params.urlencode(),
         },
     )
+
+
+@require_GET
+@retailer_required
+def packing_slip_preview(request: RetailerRequest) -> HttpResponse:
+    """The packing slip a supplier would print for this retailer, on a sample order."""
+    pdf = render_packing_slip_pdf(sample_packing_slip(retailer=request.retailer))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = 'inline; filename="packing-slip-preview.pdf"'
+    return response

@@ -517,6 +517,24 @@ def set_manual_payment_routing(
     return store
 
 
+def set_store_out_of_stock_behaviour(
+    *, store: Store, unpublish_when_out_of_stock: bool | None, actor: User | None = None
+) -> Store:
+    """Whether the store's listings are unpublished at zero stock: True, False, or None to
+    follow the retailer's default. The inventory sync reads it on its next drain."""
+    before = store.unpublish_when_out_of_stock
+    if before != unpublish_when_out_of_stock:
+        store.unpublish_when_out_of_stock = unpublish_when_out_of_stock
+        store.save(update_fields=["unpublish_when_out_of_stock", "updated_at"])
+        record_audit(
+            actor=actor,
+            action="store.out_of_stock_behaviour",
+            target=store,
+            changes={"unpublish_when_out_of_stock": [before, unpublish_when_out_of_stock]},
+        )
+    return store
+
+
 @contextmanager
 def reconnect_on_auth_error(*, store: Store) -> Iterator[None]:
     """Around calls to a store's client: a 401/403 (StoreAuthError) marks the store as needing

@@ -213,7 +213,8 @@ def _note_store_error(
 
 # --- delist and relist ---------------------------------------------------------------------------
 def _update_publication(store: Store, client, listing_ids: set[int]) -> list[str]:
-    """At advertised 0 unpublish (if the retailer wants that); republish when stock is back."""
+    """At advertised 0 unpublish (if the store, else its retailer, wants that); republish when
+    stock is back."""
     if not listing_ids:
         return []
     listings = (
@@ -222,7 +223,7 @@ def _update_publication(store: Store, client, listing_ids: set[int]) -> list[str
         .annotate(total=Sum(listing_advertised_expression(from_listing=True)))
     )
     errors: list[str] = []
-    unpublish = store.retailer.unpublish_when_out_of_stock
+    unpublish = store.unpublishes_when_out_of_stock
     for listing in listings:
         total = listing.total or 0
         if total == 0 and unpublish and listing.is_published:

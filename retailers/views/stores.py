@@ -147,6 +147,25 @@ def disconnect(request: RetailerRequest, store_id: int) -> HttpResponse:
     return redirect("retailers:stores")
 
 
+OUT_OF_STOCK_CHOICES = {"": None, "unpublish": True, "keep": False}
+
+
+@require_POST
+@retailer_required
+@owner_required
+def out_of_stock(request: RetailerRequest, store_id: int) -> HttpResponse:
+    store = selectors.get_store_for_retailer(retailer=request.retailer, store_id=store_id)
+    choice = request.POST.get("unpublish_when_out_of_stock", "")
+    if choice not in OUT_OF_STOCK_CHOICES:
+        messages.error(request, "Choose unpublish, keep published or your default.")
+        return redirect("retailers:stores")
+    services.set_store_out_of_stock_behaviour(
+        store=store, unpublish_when_out_of_stock=OUT_OF_STOCK_CHOICES[choice], actor=request.user
+    )
+    messages.success(request, f"{store.name}: out-of-stock behaviour saved.")
+    return redirect("retailers:stores")
+
+
 @require_POST
 @retailer_required
 @owner_required

@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Variant
 from catalog.services import set_stock
-from dropship.accounts.models import Notification
+from dropship.accounts.models import Notification, Role
 from integrations.shopify.client import ShopifyClient
 from retailers.models import Listing, ListingVariant, Store
 from retailers.sync import drain as drain_module
@@ -252,6 +253,59 @@ def test_a_retailer_who_keeps_listings_published_only_gets_quantity_zero(shopify
     assert listing.is_published
     assert shown(shopify_sandbox, shop, variants[0]) == 0
     assert shopify_sandbox.app.calls_for(shop.domain, "productUpdate") == []
+
+
+@pytest.mark.django_db
+def test_each_store_can_choose_against_the_retailers_default(shopify_sandbox, woo_sandbox, client):
+    """The retailer unpublishes by default; its owner keeps the Shopify store published."""
+    product, variants = _product_with_variants(1)
+    owner = factories.RetailerMemberFactory(retailer__unpublish_when_out_of_stock=True)
+    shop = shopify_sandbox.connect_store(retailer=owner.retailer)
+    woo = woo_sandbox.connect_store(retailer=owner.retailer)
+    shop_listing = list_product(shop, product, pushed=20)
+    woo_listing = list_product(woo, product, pushed=20)
+    client.force_login(owner.user)
+
+    response = client.post(
+        reverse("retailers:store_out_of_stock", args=[shop.pk]),
+        {"unpublish_when_out_of_stock": "keep"},
+    )
+    set_stock(variant=variants[0], quantity=0, source="API")
+    kick_drains()
+
+    assert response.status_code == 302
+    shop_listing.refresh_from_db()
+    woo_listing.refresh_from_db()
+    assert (shop_listing.is_published, woo_listing.is_published) == (True, False)
+    assert shopify_sandbox.app.calls_for(shop.domain, "productUpdate") == []
+    assert shown(shopify_sandbox, shop, variants[0]) == 0
+
+
+@pytest.mark.django_db
+def test_the_out_of_stock_choice_takes_only_known_values_and_only_from_owners(client):
+    owner = factories.RetailerMemberFactory(retailer__unpublish_when_out_of_stock=False)
+    store = factories.StoreFactory(retailer=owner.retailer)
+    url = reverse("retailers:store_out_of_stock", args=[store.pk])
+    client.force_login(owner.user)
+
+    refused = client.post(url, {"unpublish_when_out_of_stock": "sometimes"}, follow=True)
+    store.refresh_from_db()
+    assert store.unpublish_when_out_of_stock is None
+    assert "Choose unpublish, keep published or your default." in refused.content.decode()
+    assert "Your default (keep published)" in refused.content.decode()
+
+    client.post(url, {"unpublish_when_out_of_stock": "unpublish"})
+    store.refresh_from_db()
+    assert store.unpublishes_when_out_of_stock is True
+    client.post(url, {"unpublish_when_out_of_stock": ""})
+    store.refresh_from_db()
+    assert (store.unpublish_when_out_of_stock, store.unpublishes_when_out_of_stock) == (None, False)
+
+    staff = factories.RetailerMemberFactory(retailer=owner.retailer, role=Role.STAFF)
+    client.force_login(staff.user)
+    assert client.post(url, {"unpublish_when_out_of_stock": "unpublish"}).status_code == 403
+    store.refresh_from_db()
+    assert store.unpublish_when_out_of_stock is None
 
 
 @pytest.mark.django_db(transaction=True)
