@@ -60,6 +60,7 @@ GROUPS = {
     ),
 }
 MONEY = DecimalField(max_digits=20, decimal_places=6)
+CENT = Decimal("0.01")
 
 
 class AnalyticsError(DomainError):
@@ -189,10 +190,13 @@ def _items(retailer: Retailer, start: dt.date, end: dt.date):
     wholesale = ExpressionWrapper(
         Coalesce(F("wholesale_unit_price"), Value(ZERO)) * F("quantity"), output_field=MONEY
     )
+    # × CENT on both sides of the division: SQLite keeps whole amounts as integers and would
+    # divide them as integers (8 × 10 / 160 = 0); a cent keeps it a decimal on both engines.
     share = ExpressionWrapper(
         (F("supplier_order__shipping_total") + F("supplier_order__platform_fee"))
         * wholesale
-        / NullIf(F("supplier_order__wholesale_total"), Value(ZERO)),
+        * Value(CENT)
+        / NullIf(F("supplier_order__wholesale_total") * Value(CENT), Value(ZERO)),
         output_field=MONEY,
     )
     return (

@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce, NullIf
 
 from dropship.core.money import ZERO, quantize
 from orders.analytics import (
+    CENT,
     INTERVALS,
     AnalyticsError,
     change_percent,
@@ -33,7 +34,6 @@ from orders.analytics import (
 from orders.models import OrderItem, SupplierOrder
 from suppliers.models import Supplier
 
-CENT = Decimal("0.01")
 MONEY = DecimalField(max_digits=20, decimal_places=6)
 S = SupplierOrder.Status
 SOLD = (S.PAID, S.SENT, S.ACCEPTED, S.SHIPPED, S.DELIVERED)

@@ -219,3 +219,33 @@ def test_an_organisation_with_no_orders_is_told_what_to_do(retailer_client):
     assert response.status_code == 200
     assert "No sales in this range" in page
     assert 'class="chart"' not in page
+
+
+@pytest.mark.embedded
+def test_an_orders_shipping_and_fee_split_between_its_lines_keeps_every_cent(
+    client, retailer_client, django_capture_on_commit_callbacks
+):
+    """Two lines of one supplier share its shipping (5.00 + 1.00) and fee (2.00) by wholesale:
+    10/160 and 150/160 of 8.00 are 0.50 and 7.50. SQLite keeps whole amounts as integers and
+    once divided them as integers (0 and 7), losing a dollar of cost."""
+    retailer = retailer_client.retailer
+    retailer.has_payment_terms = True
+    retailer.save()
+    store = factories.StoreFactory(retailer=retailer)
+    supplier = make_supplier(company_name="Maple Goods")
+    mug = make_offer(store=store, supplier=supplier)
+    lamp = make_offer(store=store, supplier=supplier, wholesale="150.00")
+    payload = shopify_order(
+        lines=[
+            (numeric(mug.store_variant_id), mug.variant.sku, 1),
+            (numeric(lamp.store_variant_id), lamp.variant.sku, 1),
+        ]
+    )
+    payload["created_at"] = "2026-11-20T10:00:00Z"
+    with django_capture_on_commit_callbacks(execute=True):
+        post_shopify(retailer_client, body(payload), topic="orders/create", shop=store.domain)
+
+    data = _api(client, retailer, **RANGE, interval="month", group_by="product").json()
+
+    assert data["total"]["cost"] == "168.00"
+    assert sorted(g["figures"]["cost"] for g in data["groups"]) == ["10.50", "157.50"]
