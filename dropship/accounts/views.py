@@ -211,9 +211,11 @@ def api_keys(request: AuthenticatedRequest) -> HttpResponse:
     return _api_keys_page(request, membership, new_secret=new_secret)
 
 
-@login_required
-@require_POST
-def rotate_api_key(request: AuthenticatedRequest, api_key_id: int) -> HttpResponse:
+def _owned_api_key(
+    request: AuthenticatedRequest, api_key_id: int
+) -> tuple[Membership, ApiKey] | HttpResponse:
+    """The owner's membership and that key of their organisation; the refusal page for a
+    non-owner, 404 for a key of another organisation."""
     membership = _owner_membership_or_refusal(request)
     if isinstance(membership, HttpResponse):
         return membership
@@ -223,6 +225,16 @@ def rotate_api_key(request: AuthenticatedRequest, api_key_id: int) -> HttpRespon
         )
     except ApiKey.DoesNotExist as exc:
         raise Http404 from exc
+    return membership, api_key
+
+
+@login_required
+@require_POST
+def rotate_api_key(request: AuthenticatedRequest, api_key_id: int) -> HttpResponse:
+    owned = _owned_api_key(request, api_key_id)
+    if isinstance(owned, HttpResponse):
+        return owned
+    membership, api_key = owned
     form = RotateApiKeyForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose how long the old key keeps working.")
@@ -243,15 +255,10 @@ def rotate_api_key(request: AuthenticatedRequest, api_key_id: int) -> HttpRespon
 @login_required
 @require_POST
 def revoke_api_key(request: AuthenticatedRequest, api_key_id: int) -> HttpResponse:
-    membership = _owner_membership_or_refusal(request)
-    if isinstance(membership, HttpResponse):
-        return membership
-    try:
-        api_key = selectors.get_api_key_for_organisation(
-            organisation=membership.organisation, api_key_id=api_key_id
-        )
-    except ApiKey.DoesNotExist as exc:
-        raise Http404 from exc
+    owned = _owned_api_key(request, api_key_id)
+    if isinstance(owned, HttpResponse):
+        return owned
+    _, api_key = owned
     services.revoke_api_key(api_key=api_key, revoked_by=request.user)
     messages.success(request, f"Key “{api_key.name}” revoked. Calls using it now get 401.")
     return redirect(reverse("accounts:api_keys"))
