@@ -30,6 +30,7 @@ CONTROLLED = {
     "ACCOUNT_EMAIL_VERIFICATION",
     "DJANGO_SETTINGS_MODULE",
     "VAR_DIR",
+    "ENV_FILE",
 }
 PRODUCTION = {"SECRET_KEY": STRONG_SECRET, "FIELD_ENCRYPTION_KEYS": KEY}
 READ_SETTINGS = (
@@ -40,7 +41,13 @@ READ_SETTINGS = (
 
 def _run(argv: list[str], var_dir: Path, **overrides: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in CONTROLLED}
-    env.update(DJANGO_SETTINGS_MODULE="dropship.settings", VAR_DIR=str(var_dir), **overrides)
+    # A developer's own .env (keys, DEBUG) must not leak into the case: none unless it says.
+    env.update(
+        DJANGO_SETTINGS_MODULE="dropship.settings",
+        VAR_DIR=str(var_dir),
+        ENV_FILE=str(var_dir / "absent.env"),
+    )
+    env.update(overrides)
     return subprocess.run(
         [sys.executable, *argv],
         cwd=REPO,
