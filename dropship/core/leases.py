@@ -38,6 +38,11 @@ def lease_seconds() -> float:
     return float(settings.WORK_LEASE_SECONDS)
 
 
+def _renew_every() -> float:
+    """How often the keeper renews: every third of the lease."""
+    return max(lease_seconds() / 3, 0.05)
+
+
 def lease_until(now: datetime | None = None) -> datetime:
     """When a lease taken (or renewed) now runs out."""
     return (now or timezone.now()) + timedelta(seconds=lease_seconds())
@@ -61,16 +66,25 @@ class _Keeper:
                 self._pid = os.getpid()
                 threading.Thread(target=self._run, name="lease-keeper", daemon=True).start()
             self._next += 1
-            self._held[self._next] = rows
-            return self._next
+            token = self._next
+            self._held[token] = rows
+        # The lease may be shorter than when the keeper last went to sleep (a setting changed):
+        # let it bring its next renewal forward.
+        self._wake.set()
+        return token
 
     def release(self, token: int) -> None:
         with self._guard:
             self._held.pop(token, None)
 
     def _run(self) -> None:
+        due = time.monotonic() + _renew_every()
         while True:
-            time.sleep(max(lease_seconds() / 3, 0.05))
+            if self._wake.wait(timeout=max(due - time.monotonic(), 0)):
+                self._wake.clear()
+                due = min(due, time.monotonic() + _renew_every())
+                continue
+            due = time.monotonic() + _renew_every()
             with self._guard:
                 held = list(self._held.items())
             if held:

@@ -108,3 +108,26 @@ def describe_target_type(target_type: str) -> str:
     except (LookupError, ValueError):
         return target_type
     return str(model._meta.verbose_name)
+
+
+class ProcessLock(models.Model):
+    """One holder of `exclusive_lock(namespace, key)` on PostgreSQL (dropship/core/locks.py).
+
+    A row, not a session advisory lock, so that the lock survives a transaction-pooling PgBouncer
+    (a session lock taken on one server connection would be released, or leaked, on another).
+    The holder renews `lease_until` while it lives; a holder that died stops renewing and the
+    next caller takes the row over once the lease has run out."""
+
+    namespace = models.IntegerField()
+    key = models.BigIntegerField()
+    holder = models.UUIDField(help_text="The acquisition that holds the lock.")
+    acquired_at = models.DateTimeField()
+    lease_until = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["namespace", "key"], name="process_lock_one_holder")
+        ]
+
+    def __str__(self) -> str:
+        return f"Lock {self.namespace}/{self.key} held until {self.lease_until:%H:%M:%S}"
