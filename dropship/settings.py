@@ -173,6 +173,25 @@ else:
         # times (Django's default: never). Unset: never.
         if env.str("DB_PREPARE_THRESHOLD", default=""):
             DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.int("DB_PREPARE_THRESHOLD")
+    # Behind a transaction-pooling PgBouncer (DB_POOL_MODE=transaction) a server connection is
+    # ours for one transaction only (https://www.pgbouncer.org/features.html): no server-side
+    # cursors (Django's .iterator() then fetches in chunks), no session locks (exclusive_lock is
+    # a leased row, dropship/core/locks.py), and no prepared statements unless the pooler keeps
+    # them per client (PgBouncer 1.21+ with max_prepared_statements: DB_POOLER_PREPARED_STATEMENTS=1).
+    DB_POOL_MODE = env.str("DB_POOL_MODE", default="session")
+    if DB_POOL_MODE not in ("session", "transaction"):
+        raise ImproperlyConfigured(
+            f"DB_POOL_MODE must be 'session' or 'transaction', not {DB_POOL_MODE!r}."
+        )
+    if DB_POOL_MODE == "transaction":
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        prepares = "prepare_threshold" in DATABASES["default"].get("OPTIONS", {})
+        if prepares and not env.bool("DB_POOLER_PREPARED_STATEMENTS", default=False):
+            raise ImproperlyConfigured(
+                "DB_PREPARE_THRESHOLD prepares statements, which a transaction-pooling PgBouncer "
+                "loses between transactions: unset it, or set DB_POOLER_PREPARED_STATEMENTS=1 "
+                "if the pooler is PgBouncer 1.21+ with max_prepared_statements."
+            )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Celery ------------------------------------------------------------------------------

@@ -31,6 +31,10 @@ CONTROLLED = {
     "DJANGO_SETTINGS_MODULE",
     "VAR_DIR",
     "ENV_FILE",
+    "DB_POOL_MODE",
+    "DB_SERVER_SIDE_BINDING",
+    "DB_PREPARE_THRESHOLD",
+    "DB_POOLER_PREPARED_STATEMENTS",
 }
 PRODUCTION = {"SECRET_KEY": STRONG_SECRET, "FIELD_ENCRYPTION_KEYS": KEY}
 READ_SETTINGS = (
@@ -305,3 +309,62 @@ def test_every_beat_entry_names_a_task_celery_autodiscovers():
     assert route({}, "orders.tracking_tasks.push_shipment_tracking_task")["queue"].name == "orders"
     assert route({}, "orders.tracking_tasks.run_order_watchdog_task")["queue"].name == "orders"
     assert route({}, "suppliers.feed_tasks.poll_feed_task")["queue"].name == "sync"
+
+
+POOLED_DATABASE = "postgres://dropship@127.0.0.1:6432/dropship"
+
+
+def test_behind_a_transaction_pooler_no_server_side_cursors_are_used(tmp_path):
+    """A server-side cursor lives in the server session, which PgBouncer hands to another
+    client after each transaction."""
+    pooled = _settings(
+        tmp_path,
+        ["DATABASES"],
+        **PRODUCTION,
+        DATABASE_URL=POOLED_DATABASE,
+        DB_POOL_MODE="transaction",
+    )
+    direct = _settings(tmp_path, ["DATABASES"], **PRODUCTION, DATABASE_URL=POOLED_DATABASE)
+
+    assert pooled["DATABASES"]["default"]["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert not direct["DATABASES"]["default"].get("DISABLE_SERVER_SIDE_CURSORS")
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"DB_POOL_MODE": "statement"}, "DB_POOL_MODE must be 'session' or 'transaction'"),
+        (
+            {
+                "DB_POOL_MODE": "transaction",
+                "DB_SERVER_SIDE_BINDING": "1",
+                "DB_PREPARE_THRESHOLD": "5",
+            },
+            "DB_PREPARE_THRESHOLD prepares statements, which a transaction-pooling PgBouncer "
+            "loses between transactions",
+        ),
+    ],
+)
+def test_a_pooler_setting_that_would_break_stops_start_up_naming_it(tmp_path, given, message):
+    refused = _run(
+        ["manage.py", "check"], tmp_path, **PRODUCTION, DATABASE_URL=POOLED_DATABASE, **given
+    )
+
+    assert refused.returncode != 0
+    assert message in refused.stderr
+
+
+def test_prepared_statements_behind_a_pooler_that_keeps_them_are_allowed(tmp_path):
+    """PgBouncer 1.21+ with max_prepared_statements tracks them per client."""
+    allowed = _settings(
+        tmp_path,
+        ["DATABASES"],
+        **PRODUCTION,
+        DATABASE_URL=POOLED_DATABASE,
+        DB_POOL_MODE="transaction",
+        DB_SERVER_SIDE_BINDING="1",
+        DB_PREPARE_THRESHOLD="5",
+        DB_POOLER_PREPARED_STATEMENTS="1",
+    )
+
+    assert allowed["DATABASES"]["default"]["OPTIONS"]["prepare_threshold"] == 5
