@@ -168,7 +168,7 @@ def _write_conditionally(
 ) -> None:
     """Conditional UPDATEs: a row is written only if it still holds the values read under the lock.
 
-    On PostgreSQL the batch is one `UPDATE … FROM (VALUES …)`; elsewhere one UPDATE per row. The
+    On PostgreSQL the batch is one `UPDATE … FROM unnest(…)`; elsewhere one UPDATE per row. The
     database's check constraints refuse reserved > on hand whatever happens, and a row that does
     not match aborts the whole change.
     """
@@ -201,16 +201,17 @@ def _update_chunk(
     rows_params: Sequence[tuple[int, int, int, int, int, bool]],
 ) -> int:
     if connection.vendor == "postgresql":
-        values = ", ".join(
-            ["(%s::bigint, %s::int, %s::int, %s::int, %s::int, %s::bool)"] * len(rows_params)
-        )
+        # One array per column, not a placeholder per value: a batch of thousands of rows stays
+        # a short statement that the driver does not have to split.
+        columns = list(zip(*rows_params, strict=True))
         cursor.execute(
             f"UPDATE {table} AS v SET stock_on_hand = d.on_hand, stock_reserved = d.reserved, "  # noqa: S608 - the values are placeholders
             "is_low_stock_alerted = d.alerted, stock_updated_at = %s "
-            f"FROM (VALUES {values}) AS d(id, old_on_hand, old_reserved, on_hand, reserved, alerted) "
+            "FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::int[], %s::int[], %s::bool[]) "
+            "AS d(id, old_on_hand, old_reserved, on_hand, reserved, alerted) "
             "WHERE v.id = d.id AND v.stock_on_hand = d.old_on_hand "
             "AND v.stock_reserved = d.old_reserved",
-            [now, *(value for row in rows_params for value in row)],
+            [now, *(list(column) for column in columns)],
         )
     else:
         cursor.executemany(
