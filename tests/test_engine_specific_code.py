@@ -17,6 +17,7 @@ VENDOR_CHECK = re.compile(r"\.vendor\s*[!=]=")
 ENGINE_SPECIFIC = {
     "catalog/services/reservations.py": "stock reserved, released and shipped for orders",
     "catalog/services/stock.py": "stock levels written in batches",
+    "catalog/imports/runner.py": "catalog import batches (COPY and set-based SQL on PostgreSQL)",
     "catalog/search.py": "catalog search (full text on PostgreSQL, the ORM elsewhere)",
     "billing/services/ledger.py": "ledger movements inserted",
     "retailers/sync/status.py": "stock freshness and last reconciliation per store",
@@ -25,6 +26,7 @@ ENGINE_SPECIFIC = {
     "dropship/core/append_only.py": "the audit log's purge permission, checked by its trigger",
     # PostgreSQL triggers and extensions; SQLite has no such objects to create.
     "catalog/migrations/0004_product_search.py": "search rows kept by triggers",
+    "catalog/migrations/0006_import_defers_search_refresh.py": "search triggers deferred by imports",
     "billing/migrations/0003_ledger_integrity.py": "balanced, append-only ledger triggers",
     "retailers/migrations/0002_inventory_sync.py": "listing variants' fillfactor for HOT updates",
 }

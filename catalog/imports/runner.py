@@ -4,14 +4,20 @@ Neither pass holds the file in memory: rows are read, checked and written BATCH_
 with a few queries per batch, and the job row is updated after each batch so the page can show
 progress. Each written batch is its own transaction: a batch is never half-written, and running
 the import again (after a crash) converges to the same catalog because rows are upserted.
+
+The catalog writer depends on the engine: on PostgreSQL a batch is streamed into a staging table
+with COPY and applied set-based (catalog/imports/postgresql.py), elsewhere (SQLite under
+`make run`) it is written through the ORM (catalog/imports/writer.py); both give each row the
+same outcome.
 """
 
 import itertools
 from collections.abc import Iterator
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from catalog.imports.postgresql import CopyCatalogWriter
 from catalog.imports.rows import CatalogChecker, CategoryIndex, RowError, RowParser, StockChecker
 from catalog.imports.writer import CREATED, FAILED, UNCHANGED, UPDATED, CatalogWriter, StockWriter
 from catalog.models import ImportJob, ImportRowError
@@ -33,6 +39,12 @@ def _file_info(job: ImportJob) -> FileInfo:
         delimiter=job.delimiter,
         headers=list(job.headers),
     )
+
+
+def catalog_writer_class() -> type[CatalogWriter] | type[CopyCatalogWriter]:
+    """The catalog writer for this database: COPY and set-based SQL on PostgreSQL, the ORM
+    elsewhere."""
+    return CopyCatalogWriter if connection.vendor == "postgresql" else CatalogWriter
 
 
 def _checker(job: ImportJob) -> CatalogChecker | StockChecker:
@@ -110,7 +122,7 @@ def import_rows(job: ImportJob) -> None:
     reference = f"Import #{job.pk} ({job.original_filename})"[:120]
     checker = _checker(job)
     stock_header = checker.parser.header("stock")
-    writer_class = CatalogWriter if job.kind == ImportJob.Kind.CATALOG else StockWriter
+    writer_class = catalog_writer_class() if job.kind == ImportJob.Kind.CATALOG else StockWriter
     writer = writer_class(
         supplier=job.supplier, actor=job.created_by, reference=reference, stock_header=stock_header
     )

@@ -10,6 +10,7 @@ written; whatever must follow a stock change (alerts today) hangs off its result
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
@@ -81,27 +82,33 @@ def below_reserved_message(*, sku: str, quantity: int, reserved: int) -> str:
     )
 
 
-def _lock_variants(variant_ids: Iterable[int]) -> list[Variant]:
-    """The rows, locked FOR UPDATE in primary-key order (the supplier row is not locked)."""
-    return list(
-        Variant.objects.select_for_update(of=("self",))
+class LockedVariant(NamedTuple):
+    """What a stock change reads of a variant row it has locked."""
+
+    pk: int
+    sku: str
+    supplier_id: int
+    stock_on_hand: int
+    stock_reserved: int
+    low_stock_threshold: int | None
+    is_low_stock_alerted: bool
+
+
+def _lock_variants(variant_ids: Iterable[int]) -> list[LockedVariant]:
+    """The rows, locked FOR UPDATE in primary-key order (the supplier row is not locked); read as
+    plain tuples, since an import locks thousands at a time."""
+    return [
+        LockedVariant(*values)
+        for values in Variant.objects.select_for_update(of=("self",))
         .filter(pk__in=set(variant_ids))
-        .only(
-            "id",
-            "sku",
-            "supplier_id",
-            "stock_on_hand",
-            "stock_reserved",
-            "low_stock_threshold",
-            "is_low_stock_alerted",
-        )
         .order_by("pk")
-    )
+        .values_list(*(name if name != "pk" else "id" for name in LockedVariant._fields))
+    ]
 
 
 def _apply_stock_changes(
     *,
-    rows: list[Variant],
+    rows: list[LockedVariant],
     targets: Mapping[int, tuple[int, int]],
     source: str,
     actor: User | None,
@@ -147,22 +154,7 @@ def _apply_stock_changes(
             alert_flags[change.variant_id] = False
 
     _write_conditionally(changes, alert_flags, by_id)
-    StockMovement.objects.bulk_create(
-        [
-            StockMovement(
-                variant_id=c.variant_id,
-                source=source,
-                on_hand_before=c.on_hand_before,
-                on_hand_after=c.on_hand_after,
-                reserved_before=c.reserved_before,
-                reserved_after=c.reserved_after,
-                actor=actor if getattr(actor, "is_authenticated", False) else None,
-                reference=reference[:120],
-            )
-            for c in changes
-        ],
-        batch_size=1000,
-    )
+    _record_movements(changes, source=source, actor=actor, reference=reference)
     for supplier_id, low in newly_low.items():
         _alert_low_stock(supplier=suppliers[supplier_id], changes=low)
     catalog_events.stock_changed(
@@ -172,11 +164,11 @@ def _apply_stock_changes(
 
 
 def _write_conditionally(
-    changes: list[StockChange], alert_flags: dict[int, bool], rows: dict[int, Variant]
+    changes: list[StockChange], alert_flags: dict[int, bool], rows: dict[int, LockedVariant]
 ) -> None:
     """Conditional UPDATEs: a row is written only if it still holds the values read under the lock.
 
-    On PostgreSQL the batch is one `UPDATE … FROM (VALUES …)`; elsewhere one UPDATE per row. The
+    On PostgreSQL the batch is one `UPDATE … FROM unnest(…)`; elsewhere one UPDATE per row. The
     database's check constraints refuse reserved > on hand whatever happens, and a row that does
     not match aborts the whole change.
     """
@@ -209,16 +201,17 @@ def _update_chunk(
     rows_params: Sequence[tuple[int, int, int, int, int, bool]],
 ) -> int:
     if connection.vendor == "postgresql":
-        values = ", ".join(
-            ["(%s::bigint, %s::int, %s::int, %s::int, %s::int, %s::bool)"] * len(rows_params)
-        )
+        # One array per column, not a placeholder per value: a batch of thousands of rows stays
+        # a short statement that the driver does not have to split.
+        columns = list(zip(*rows_params, strict=True))
         cursor.execute(
             f"UPDATE {table} AS v SET stock_on_hand = d.on_hand, stock_reserved = d.reserved, "  # noqa: S608 - the values are placeholders
             "is_low_stock_alerted = d.alerted, stock_updated_at = %s "
-            f"FROM (VALUES {values}) AS d(id, old_on_hand, old_reserved, on_hand, reserved, alerted) "
+            "FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::int[], %s::int[], %s::bool[]) "
+            "AS d(id, old_on_hand, old_reserved, on_hand, reserved, alerted) "
             "WHERE v.id = d.id AND v.stock_on_hand = d.old_on_hand "
             "AND v.stock_reserved = d.old_reserved",
-            [now, *(value for row in rows_params for value in row)],
+            [now, *(list(column) for column in columns)],
         )
     else:
         cursor.executemany(
@@ -232,6 +225,57 @@ def _update_chunk(
         )
     rowcount: int = cursor.rowcount
     return rowcount
+
+
+def _record_movements(
+    changes: list[StockChange], *, source: str, actor: User | None, reference: str
+) -> None:
+    """One StockMovement per change, in the order of the changes (primary-key order).
+
+    On PostgreSQL one INSERT of unnested arrays whatever the number of rows (an import writes
+    thousands per batch); elsewhere bulk_create.
+    """
+    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    reference = reference[:120]
+    if connection.vendor != "postgresql":
+        StockMovement.objects.bulk_create(
+            [
+                StockMovement(
+                    variant_id=c.variant_id,
+                    source=source,
+                    on_hand_before=c.on_hand_before,
+                    on_hand_after=c.on_hand_after,
+                    reserved_before=c.reserved_before,
+                    reserved_after=c.reserved_after,
+                    actor_id=actor_id,
+                    reference=reference,
+                )
+                for c in changes
+            ],
+            batch_size=1000,
+        )
+        return
+    table = connection.ops.quote_name(StockMovement._meta.db_table)  # our own model's table name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (variant_id, on_hand_before, on_hand_after, reserved_before, "  # noqa: S608 - the values are placeholders
+            "reserved_after, source, actor_id, reference, created_at) "
+            "SELECT m.variant_id, m.on_hand_before, m.on_hand_after, m.reserved_before, "
+            "m.reserved_after, %s, %s, %s, %s FROM unnest(%s::bigint[], %s::int[], %s::int[], "
+            "%s::int[], %s::int[]) WITH ORDINALITY AS m(variant_id, on_hand_before, on_hand_after, "
+            "reserved_before, reserved_after, n) ORDER BY m.n",
+            [
+                source,
+                actor_id,
+                reference,
+                timezone.now(),
+                [c.variant_id for c in changes],
+                [c.on_hand_before for c in changes],
+                [c.on_hand_after for c in changes],
+                [c.reserved_before for c in changes],
+                [c.reserved_after for c in changes],
+            ],
+        )
 
 
 def _alert_low_stock(*, supplier: Supplier, changes: list[StockChange]) -> None:

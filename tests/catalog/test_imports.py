@@ -17,7 +17,9 @@ from dropship.core.errors import DomainError
 from dropship.core.spreadsheets import ImportFileError
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+# The README flow: run on SQLite too (`make test`), where the ORM writer imports what COPY
+# imports on PostgreSQL.
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 @pytest.fixture
