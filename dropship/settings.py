@@ -292,6 +292,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "orders.tasks.lapse_held_reservations_task",
         "schedule": timedelta(minutes=15),
     },
+    # Exchange rates: the day's reference rates loaded from the provider (an upsert per pair and
+    # day, safe to run twice; nothing happens while EXCHANGE_RATES_API_BASE is empty).
+    "load-exchange-rates": {
+        "task": "integrations.tasks.load_exchange_rates_task",
+        "schedule": crontab(hour=16, minute=30),
+    },
     # Supplier scorecards: one row per supplier rewritten nightly (an update, safe to run twice).
     "supplier-scorecards": {
         "task": "orders.tasks.refresh_supplier_scorecards_task",
@@ -514,6 +520,13 @@ TRACKING_POLL_BATCH = env.int("TRACKING_POLL_BATCH", default=200)
 # The watchdog flags a parcel without a carrier scan for this many days, by destination.
 TRACKING_QUIET_DAYS_DOMESTIC = env.int("TRACKING_QUIET_DAYS_DOMESTIC", default=5)
 TRACKING_QUIET_DAYS_INTERNATIONAL = env.int("TRACKING_QUIET_DAYS_INTERNATIONAL", default=14)
+# Currencies (dropship/core/exchange.py): a rate older than this many days is no rate (a supplier
+# in another currency is then refused at import and its order lines become exceptions).
+EXCHANGE_RATE_MAX_AGE_DAYS = env.int("EXCHANGE_RATE_MAX_AGE_DAYS", default=7)
+# The daily rates provider (Frankfurter's v1 API, https://frankfurter.dev/v1/, or the rates
+# sandbox); empty = rates only as staff enter them in the admin.
+EXCHANGE_RATES_API_BASE = env.str("EXCHANGE_RATES_API_BASE", default="")
+EXCHANGE_RATES_TIMEOUT_SECONDS = env.float("EXCHANGE_RATES_TIMEOUT_SECONDS", default=10.0)
 # Plans (billing/services/plans.py): days a retailer whose renewal failed keeps full use while
 # Stripe retries the card; after them its pages are read-only (orders keep flowing).
 PLAN_GRACE_DAYS = env.int("PLAN_GRACE_DAYS", default=7)

@@ -233,10 +233,17 @@ class SupplierOrder(TimeStampedModel):
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
     )
+    # Every amount of a supplier order is in `currency`, the supplier's (its variants' currency):
+    # what the retailer is charged, what the ledger records and the supplier is paid out in.
     currency = CurrencyField()
     wholesale_total = MoneyField(default=ZERO)
     shipping_total = MoneyField(default=ZERO)
     platform_fee = MoneyField(default=ZERO)
+    # When the order (the store) is in another currency: one unit of `currency` in the order's
+    # currency, and the day of that reference rate, frozen at routing for the margin figures.
+    # Both empty when the currencies are the same.
+    exchange_rate = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
+    exchange_rate_date = models.DateField(null=True, blank=True)
     commission_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
     status_reason = models.TextField(blank=True, help_text="Why rejected, held or in exception.")
     carrier = models.CharField(max_length=32, blank=True)
@@ -265,6 +272,11 @@ class SupplierOrder(TimeStampedModel):
             models.CheckConstraint(
                 name="supplier_order_money_non_negative",
                 condition=Q(wholesale_total__gte=0, shipping_total__gte=0, platform_fee__gte=0),
+            ),
+            models.CheckConstraint(
+                name="supplier_order_rate_with_its_date",
+                condition=Q(exchange_rate__isnull=True, exchange_rate_date__isnull=True)
+                | Q(exchange_rate__gt=0, exchange_rate_date__isnull=False),
             ),
         ]
         indexes = [models.Index(fields=["supplier", "status"], name="supplier_order_inbox")]

@@ -8,6 +8,7 @@ downloaded from the supplier's order page are the same document.
 import io
 from dataclasses import dataclass
 from datetime import date
+from typing import IO
 from xml.sax.saxutils import escape
 
 from django.utils import timezone
@@ -36,7 +37,7 @@ class PackingSlip:
     ship_to_lines: list[str]
     lines: list[PackingSlipLine]
     message: str = ""
-    logo_path: str | None = None
+    logo_path: str | IO[bytes] | None = None  # a file path, or an upload being previewed
 
 
 ADDRESS_FIELDS = ("name", "company", "address1", "address2", "city", "province", "zip", "country")
@@ -101,10 +102,24 @@ def build_packing_slip(*, supplier_order: SupplierOrder) -> PackingSlip:
     )
 
 
-def sample_packing_slip(*, retailer) -> PackingSlip:
-    """The retailer's brand on a made-up order: the preview of the settings page."""
+def sample_packing_slip(
+    *,
+    retailer,
+    brand_name: str | None = None,
+    message: str | None = None,
+    logo: IO[bytes] | None = None,
+    without_logo: bool = False,
+) -> PackingSlip:
+    """The retailer's brand on a made-up order: the preview of the settings page. The keyword
+    values (the form's, not saved yet) stand in for the saved ones: the live preview."""
+    if logo is not None:
+        logo_path: str | IO[bytes] | None = logo
+    else:
+        logo_path = None if without_logo else _logo_path(retailer)
     return PackingSlip(
-        brand_name=retailer.display_brand,
+        brand_name=(brand_name.strip() or retailer.business_name)
+        if brand_name is not None
+        else retailer.display_brand,
         order_number="#SAMPLE-1001",
         order_date=timezone.localdate(),
         ship_to_lines=address_lines(
@@ -118,8 +133,8 @@ def sample_packing_slip(*, retailer) -> PackingSlip:
                 sku="SAMPLE-TEE", title="Sample T-shirt", options="Size: M", quantity=1
             ),
         ],
-        message=retailer.packing_slip_message,
-        logo_path=_logo_path(retailer),
+        message=message.strip() if message is not None else retailer.packing_slip_message,
+        logo_path=logo_path,
     )
 
 

@@ -248,8 +248,15 @@ def get_order_result(
         ),
         ZERO,
     )
+    # A supplier order is in the supplier's currency; in another currency than the order it
+    # carries the rate frozen at routing, so the cost is counted in the order's currency.
     supplier_cost = sum(
-        (so.total for so in supplier_orders if so.status != SupplierOrder.Status.CANCELLED), ZERO
+        (
+            so.total * (so.exchange_rate or 1)
+            for so in supplier_orders
+            if so.status != SupplierOrder.Status.CANCELLED
+        ),
+        ZERO,
     )
     overhead = Overhead(
         processing_percent=retailer.processing_fee_percent,

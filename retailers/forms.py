@@ -227,3 +227,28 @@ class PackingSlipBrandingForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
     )
     remove_logo = forms.BooleanField(required=False, label="Remove the current logo")
+
+
+class RetailerDefaultsForm(forms.Form):
+    """The Settings page's own fields (retailers.services.settings checks the ranges)."""
+
+    home_country = forms.CharField(
+        label="Where most of your shoppers are",
+        max_length=20,
+        required=False,
+        help_text="Two-letter country code (e.g. US, CA, DE). Margins count the supplier's "
+        "shipping rate to it; empty counts the supplier's domestic rate.",
+    )
+    processing_fee_percent = forms.DecimalField(
+        label="Payment processor: percent of each order",
+        help_text="What your own payment processor takes, e.g. 2.9 for 2.9 %.",
+    )
+    processing_fee_fixed = forms.DecimalField(
+        label="Payment processor: fixed fee per order",
+        help_text="e.g. 0.30, in your account's currency.",
+    )
+    unpublish_when_out_of_stock = forms.BooleanField(
+        label="Unpublish sold-out products (stores that follow the default)",
+        required=False,
+        help_text="Each store can choose otherwise on the Stores page.",
+    )

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from catalog.models import ProductImage, Variant
+from dropship.core.exchange import NoExchangeRate
 from integrations.models import InboundWebhook
 from orders.models import Order
 from retailers.models import (
@@ -156,7 +157,8 @@ def get_pricing_rule_for_retailer(*, retailer: Retailer, rule_id: int) -> Pricin
 class ImportListRow:
     item: ImportListItem
     images: list[ProductImage]
-    variants: list[tuple[Variant, PriceQuote, Decimal | None]]  # the rule's quote, the typed price
+    # the rule's quote (None: no exchange rate today into the retailer's currency), the typed price
+    variants: list[tuple[Variant, PriceQuote | None, Decimal | None]]
 
 
 def list_import_list_for_retailer(*, retailer: Retailer) -> list[ImportListRow]:
@@ -178,9 +180,12 @@ def list_import_list_for_retailer(*, retailer: Retailer) -> list[ImportListRow]:
     rows = []
     for item in items:
         product = item.product
-        variants: list[tuple[Variant, PriceQuote, Decimal | None]] = []
+        variants: list[tuple[Variant, PriceQuote | None, Decimal | None]] = []
         for variant in product.variants.all():
-            quote = book.quote(variant=variant, category_id=product.category_id, store=None)
+            try:
+                quote = book.quote(variant=variant, category_id=product.category_id, store=None)
+            except NoExchangeRate:
+                quote = None  # shown as "no exchange rate today", never as a wrong price
             typed = item.variant_prices.get(str(variant.pk))
             variants.append((variant, quote, Decimal(typed) if typed else None))
         rows.append(
@@ -251,10 +256,14 @@ def attach_true_margins(*, retailer: Retailer, listings: Iterable[Listing]) -> N
     """Set `economics` (true unit economics at its own price) on each prefetched listing
     variant, with two queries for the whole page (fee schedule, shipping rates)."""
     book = PriceBook(retailer=retailer)
-    rows = [lv for listing in listings for lv in listing.variants.all()]
-    book.load_shipping([lv.variant for lv in rows])
-    for lv in rows:
-        lv.economics = book.economics(variant=lv.variant, price=lv.retail_price)  # type: ignore[attr-defined]
+    rows = [(listing.store, lv) for listing in listings for lv in listing.variants.all()]
+    book.load_shipping([lv.variant for _, lv in rows])
+    for store, lv in rows:
+        try:
+            economics = book.economics(variant=lv.variant, price=lv.retail_price, store=store)
+        except NoExchangeRate:
+            economics = None  # the page says there is no rate today rather than a wrong margin
+        lv.economics = economics  # type: ignore[attr-defined]
 
 
 def get_listing_for_retailer(*, retailer: Retailer, listing_id: int) -> Listing:

@@ -8,6 +8,7 @@ from retailers.views import (
     listings,
     notices,
     pricing,
+    settings,
     shopify_install,
     stores,
     sync,
@@ -59,6 +60,7 @@ urlpatterns = [
     ),
     # pricing rules
     path("retailer/pricing/", pricing.pricing_rules, name="pricing_rules"),
+    path("retailer/settings/", settings.retailer_settings, name="settings"),
     path(
         "retailer/settings/notifications/",
         notices.notice_preferences,

@@ -27,11 +27,12 @@ from dropship.core.admin_utils import (
 )
 from dropship.core.errors import DomainError
 from retailers import catalog_events
-from suppliers import services
+from suppliers import profile, services
 from suppliers.models import (
     ShippingRate,
     Supplier,
     SupplierFeed,
+    SupplierProfileChange,
     SupplierScorecard,
     SupplierStatusChange,
     SupplierVerification,
@@ -201,6 +202,9 @@ class SupplierAdmin(ViewAsAdminMixin, AuditedModelAdmin):
                     "phone",
                     "website",
                     "ship_from_country",
+                    "tax_id",
+                    "payout_country",
+                    "return_address",
                 ]
             },
         ),
@@ -481,3 +485,87 @@ class SupplierScorecardAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     @admin.display(description="supplier", ordering="supplier__company_name")
     def supplier_link(self, obj: SupplierScorecard) -> str:
         return admin_link(obj.supplier)
+
+
+@admin.register(SupplierProfileChange)
+class SupplierProfileChangeAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
+    """Requests of approved suppliers to change legal name, tax id or payout country: the old
+    values stay in force until a reviewer approves here (suppliers/profile.py)."""
+
+    list_display = ["created_at", "supplier_link", "status", "requested", "decided_by"]
+    list_filter = ["status"]
+    search_fields = ["supplier__company_name"]
+    list_select_related = ["supplier", "decided_by"]
+    fields = readonly_fields = (
+        "created_at",
+        "supplier",
+        "status",
+        "requested",
+        "requested_by",
+        "decided_by",
+        "decided_at",
+        "decision_reason",
+    )
+    actions = ["approve_selected", "reject_selected"]
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(REVIEW_PERMISSION)
+
+    @admin.display(description="supplier", ordering="supplier__company_name")
+    def supplier_link(self, obj: SupplierProfileChange) -> str:
+        return admin_link(obj.supplier)
+
+    @admin.display(description="requested (in force → asked)")
+    def requested(self, obj: SupplierProfileChange) -> str:
+        return format_html_join(
+            "; ", "{}: “{}” → “{}”", ((f, v[0], v[1]) for f, v in obj.changes.items())
+        )
+
+    def _decide(self, request: HttpRequest, queryset, decide) -> None:
+        for change in queryset.select_related("supplier").order_by("pk"):
+            try:
+                decide(change)
+            except DomainError as exc:
+                self.message_user(request, f"{change.supplier}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"{change.supplier}: {change.get_status_display()}.", messages.SUCCESS
+                )
+
+    @admin.action(description="Approve selected profile changes", permissions=["review"])
+    def approve_selected(self, request: HttpRequest, queryset) -> None:
+        def decide(change: SupplierProfileChange) -> None:
+            profile.approve_profile_change(change=change, actor=request.user)  # type: ignore[arg-type]
+            change.refresh_from_db()
+
+        self._decide(request, queryset, decide)
+
+    @admin.action(
+        description="Reject selected profile changes (with a reason)…", permissions=["review"]
+    )
+    def reject_selected(self, request: HttpRequest, queryset):
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            reason = form.cleaned_data["reason"]
+
+            def decide(change: SupplierProfileChange) -> None:
+                profile.reject_profile_change(
+                    change=change,
+                    actor=request.user,  # type: ignore[arg-type]
+                    reason=reason,
+                )
+                change.refresh_from_db()
+
+            self._decide(request, queryset, decide)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reject profile changes",
+            "opts": self.model._meta,
+            "changes": list(queryset.select_related("supplier")),
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(
+            request, "admin/suppliers/supplierprofilechange/reject.html", context
+        )

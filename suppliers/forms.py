@@ -196,3 +196,44 @@ class BufferForm(forms.Form):
         help_text="e.g. 90: with 10 available, stores show 9, keeping a margin for stock you "
         "sell elsewhere. Every store listing is updated within a minute.",
     )
+
+
+class SupplierProfileForm(forms.Form):
+    """An approved supplier's profile (suppliers/profile.py checks and applies it)."""
+
+    description = forms.CharField(
+        label="About your company", required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    logo = forms.FileField(
+        required=False,
+        label="Logo",
+        help_text="PNG, JPEG or WebP, up to 5 MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+    )
+    contact_email = forms.CharField(label="Contact e-mail", required=False, max_length=254)
+    phone = forms.CharField(label="Phone", required=False, max_length=32)
+    website = forms.URLField(label="Website", required=False, assume_scheme="https")
+    return_address = forms.CharField(
+        label="Return address",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Where shoppers' returns are sent.",
+    )
+    handling_days = forms.IntegerField(
+        label="Handling time (days)", help_text="Business days from order to hand-over."
+    )
+    legal_name = forms.CharField(
+        label="Legal company name",
+        max_length=255,
+        required=False,  # the service says what is missing, like the other reviewed fields
+        help_text="Changes are reviewed by our staff.",
+    )
+    tax_id = forms.CharField(
+        label="Tax id", required=False, max_length=64, help_text="Changes are reviewed."
+    )
+    payout_country = forms.CharField(
+        label="Payout country",
+        required=False,
+        max_length=20,
+        help_text="Two-letter code of your bank account's country. Changes are reviewed.",
+    )

@@ -50,6 +50,17 @@ class Supplier(TimeStampedModel):
     phone = models.CharField(max_length=32, blank=True)
     website = models.URLField(blank=True)
     ship_from_country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    # Reviewed after approval: a change to legal_name, tax_id or payout_country is a
+    # SupplierProfileChange staff approve; until then these old values stay in force.
+    tax_id = models.CharField(
+        "tax id", max_length=64, blank=True, help_text="VAT, EIN or other tax number."
+    )
+    payout_country = models.CharField(
+        max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 country of the payout bank account."
+    )
+    return_address = models.TextField(
+        max_length=1000, blank=True, help_text="Where shoppers' returns are sent (profile)."
+    )
 
     handling_days = models.PositiveSmallIntegerField(default=2, validators=[MaxValueValidator(60)])
     min_order_value = MoneyField(default=ZERO)
@@ -288,3 +299,48 @@ class SupplierScorecard(models.Model):
     @property
     def is_new_supplier(self) -> bool:
         return self.score is None
+
+
+class SupplierProfileChange(TimeStampedModel):
+    """A supplier's request to change what staff verified (legal name, tax id, payout country)
+    after approval. The supplier keeps its old values until staff approve; rejecting discards
+    the request. At most one is pending per supplier (a new request replaces it)."""
+
+    REVIEWED_FIELDS = ("legal_name", "tax_id", "payout_country")
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending review"
+        APPROVED = "APPROVED", "Approved"
+        REJECTED = "REJECTED", "Rejected"
+
+    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="profile_changes")
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    changes = models.JSONField(
+        default=dict, help_text="{field: [value in force when asked, requested value]}"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True, help_text="Shown to the supplier when rejected.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier"],
+                condition=Q(status="PENDING"),
+                name="supplier_profile_change_one_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Profile change of {self.supplier} ({self.get_status_display()})"
+
+    def requested(self, field: str) -> str:
+        return str(self.changes.get(field, [None, ""])[1])

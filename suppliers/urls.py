@@ -1,6 +1,6 @@
 from django.urls import path
 
-from suppliers.views import public, supplier
+from suppliers.views import profile, public, supplier
 
 app_name = "suppliers"
 
@@ -12,5 +12,6 @@ urlpatterns = [
     ),
     path("suppliers/", public.directory, name="directory"),
     path("supplier/inventory-feed/", supplier.feed_settings, name="feed"),
+    path("supplier/profile/", profile.profile_settings, name="profile_settings"),
     path("suppliers/<slug:slug>/", public.profile, name="profile"),
 ]

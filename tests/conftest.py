@@ -143,6 +143,7 @@ def client_sleeps(monkeypatch) -> list[float]:
 # The Shopify, WooCommerce, Stripe and carrier sandboxes (tests/sandboxes.py), for every test package.
 from tests.sandboxes import (  # noqa: E402, F401
     carrier_sandbox,
+    rates_sandbox,
     shopify_sandbox,
     stripe_sandbox,
     woo_sandbox,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pytest
 
 from sandbox.carrier import CarrierSandbox
+from sandbox.rates import RatesSandbox
 from sandbox.server import SandboxServer
 from sandbox.shopify import STANDARD_PLAN, ShopifySandbox
 from sandbox.stripe import StripeSandbox
@@ -36,7 +37,7 @@ class FakeClock:
 
 @dataclass
 class RunningSandbox:
-    app: ShopifySandbox | WooCommerceSandbox | StripeSandbox | CarrierSandbox
+    app: ShopifySandbox | WooCommerceSandbox | StripeSandbox | CarrierSandbox | RatesSandbox
     server: SandboxServer
 
     @property
@@ -246,5 +247,17 @@ def carrier_sandbox(settings):
     settings.TRACKING_API_KEY = "ek_test_dropship_sandbox"
     try:
         yield CarrierHandle(app, server, clock)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def rates_sandbox(settings):
+    """The exchange-rates provider (Frankfurter's v1 shape); EXCHANGE_RATES_API_BASE points here."""
+    app = RatesSandbox()
+    server = SandboxServer(app).start()
+    settings.EXCHANGE_RATES_API_BASE = server.base_url + "/v1"
+    try:
+        yield RunningSandbox(app, server)
     finally:
         server.stop()

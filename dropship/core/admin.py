@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
 from dropship.core.admin_utils import EMPTY, AuditedModelAdmin, ViewOnlyAdminMixin, pretty_json
-from dropship.core.models import AuditLogEntry
+from dropship.core.models import AuditLogEntry, ExchangeRate
 
 
 @admin.register(AuditLogEntry)
@@ -71,3 +71,18 @@ class AuditLogEntryAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     @admin.display(description="data")
     def data_json(self, obj: AuditLogEntry) -> str:
         return pretty_json(obj.data)
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(AuditedModelAdmin):
+    """The daily rates a supplier's prices are converted with into a store's currency; staff
+    enter them here, `manage.py load_exchange_rates` loads them from the provider."""
+
+    list_display = ["day", "base", "quote", "rate", "source", "updated_at"]
+    list_filter = ["base", "quote", "source"]
+    date_hierarchy = "day"
+    ordering = ["-day", "base", "quote"]
+    fields = ["base", "quote", "day", "rate", "source"]
+
+    def get_changeform_initial_data(self, request):
+        return {"source": ExchangeRate.Source.MANUAL}

@@ -2,6 +2,9 @@ from django.apps import apps
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models import F, Q
+
+from dropship.core.money import CURRENCY_CHOICES
 
 
 class TimeStampedModel(models.Model):
@@ -131,3 +134,35 @@ class ProcessLock(models.Model):
 
     def __str__(self) -> str:
         return f"Lock {self.namespace}/{self.key} held until {self.lease_until:%H:%M:%S}"
+class ExchangeRate(TimeStampedModel):
+    """One unit of `base` is worth `rate` units of `quote` on `day` (a daily reference rate).
+
+    Rows are kept by day so an order's frozen rate can be traced to the row it came from. Staff
+    maintain them in the admin, or `manage.py load_exchange_rates` (and its beat task) loads them
+    from the provider behind integrations/exchange_rates.py. Read through dropship.core.exchange.
+    """
+
+    class Source(models.TextChoices):
+        MANUAL = "MANUAL", "Entered by staff"
+        PROVIDER = "PROVIDER", "Loaded from the rates provider"
+
+    base = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    quote = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    day = models.DateField(help_text="The day the rate is the reference rate of.")
+    rate = models.DecimalField(
+        max_digits=18, decimal_places=8, help_text="Units of the quote currency for one base unit."
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+
+    class Meta:
+        ordering = ["base", "quote", "-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["base", "quote", "day"], name="exchange_rate_per_day"),
+            models.CheckConstraint(name="exchange_rate_positive", condition=Q(rate__gt=0)),
+            models.CheckConstraint(
+                name="exchange_rate_two_currencies", condition=~Q(base=F("quote"))
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.base} = {self.rate.normalize()} {self.quote} on {self.day}"

@@ -57,6 +57,7 @@ def _cannot_route(*, variant: Variant, order: Order, quantity: int) -> str:
         supplier=supplier,
         country=order.shipping_country,
         lines=[RouteLine(variant=variant, quantity=quantity)],
+        currency=order.currency,
     )
 
 

@@ -178,6 +178,7 @@ def release_order_hold(*, order: Order, actor: User | None = None) -> list[Suppl
                 supplier=suppliers[item.catalog_variant.supplier_id],
                 country=order.shipping_country,
                 lines=[RouteLine(variant=item.catalog_variant, quantity=item.quantity)],
+                currency=order.currency,
             )
             or below_minimum[item.catalog_variant.supplier_id]
         )

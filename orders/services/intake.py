@@ -45,6 +45,7 @@ from catalog.services.reservations import reserve_stock
 from dropship.accounts.models import Notification, User
 from dropship.accounts.services import notify
 from dropship.core.errors import DomainError
+from dropship.core.exchange import NoExchangeRate, RateBook, get_rate
 from dropship.core.money import CURRENCY_CHOICES
 from integrations.base import OrderData, OrderLineData, PaymentState
 from orders.models import Order, OrderEvent, OrderItem, SupplierOrder
@@ -608,7 +609,7 @@ def _route_new_order(
     for supplier_id, supplier_lines in by_supplier.items():
         supplier = suppliers[supplier_id]
         reason = cannot_route_reason(
-            supplier=supplier, country=country, lines=supplier_lines
+            supplier=supplier, country=country, lines=supplier_lines, currency=order.currency
         ) or below_minimum_reason(supplier=supplier, lines=supplier_lines)
         if reason:
             for line in supplier_lines:
@@ -696,10 +697,23 @@ def _route_new_order(
     )
 
 
-def cannot_route_reason(*, supplier: Supplier, country: str, lines: Sequence[RouteLine]) -> str:
-    """Why the supplier cannot take these lines to `country` (not active, no shipping), or ""."""
+def cannot_route_reason(
+    *, supplier: Supplier, country: str, lines: Sequence[RouteLine], currency: str = ""
+) -> str:
+    """Why the supplier cannot take these lines to `country` (not active, no shipping, or, for
+    an order in `currency`, no exchange rate from the supplier's prices to it), or ""."""
     if supplier.status != Supplier.Status.ACTIVE:
         return f"{supplier.company_name} is not taking orders right now."
+    priced_in = lines[0].variant.currency if lines else currency
+    if currency and priced_in != currency:
+        try:
+            get_rate(base=priced_in, quote=currency)
+        except NoExchangeRate:
+            return (
+                f"{supplier.company_name} prices in {priced_in} and this order is in "
+                f"{currency}, and we have no {priced_in}→{currency} exchange rate for today. "
+                "Retry the line once support has added the rate, substitute it or cancel it."
+            )
     try:
         quote_shipping(
             supplier=supplier,
@@ -775,8 +789,15 @@ def build_supplier_orders(
         if order.retailer.has_payment_terms
         else {}
     )
+    rates = RateBook()
     for supplier_id, lines in sorted(groups.items()):
         supplier = suppliers[supplier_id]
+        currency = lines[0].variant.currency
+        # Raises NoExchangeRate (the caller's transaction writes nothing) only where the caller
+        # skipped cannot_route_reason, which turns a missing rate into an exception line.
+        rate = (
+            rates.rate(base=currency, quote=order.currency) if currency != order.currency else None
+        )
         wholesale = sum(
             (line.variant.wholesale_price * line.quantity for line in lines),
             Decimal("0"),
@@ -793,7 +814,9 @@ def build_supplier_orders(
             supplier=supplier,
             part=part,
             number=f"SO-{order.pk}-{supplier_id}" + (f"-{part}" if part > 1 else ""),
-            currency=lines[0].variant.currency,
+            currency=currency,
+            exchange_rate=rate.rate if rate else None,
+            exchange_rate_date=rate.day if rate else None,
             wholesale_total=wholesale.quantize(Decimal("0.01")),
             shipping_total=quote.total,
             platform_fee=fees.platform_fee + (overage if not supplier_orders else Decimal(0)),

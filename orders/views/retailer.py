@@ -18,6 +18,7 @@ from dropship.accounts.access import RetailerRequest, retailer_required
 from dropship.core import charts
 from dropship.core.errors import DomainError
 from dropship.core.spreadsheet_export import csv_response
+from dropship.core.uploads import check_image
 from orders import analytics as sales
 from orders import selectors
 from orders.forms import ManualOrderAddressForm
@@ -26,6 +27,7 @@ from orders.packing_slip import render_packing_slip_pdf, sample_packing_slip
 from orders.services import exceptions, fraud, holds, payment
 from orders.services.manual import ManualLine, place_manual_order
 from retailers import selectors as retailer_selectors
+from retailers.forms import PackingSlipBrandingForm
 from retailers.services import get_or_create_manual_orders_store
 
 PAGE_SIZE = 50
@@ -413,11 +415,40 @@ def analytics(request: RetailerRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @retailer_required
 def packing_slip_preview(request: RetailerRequest) -> HttpResponse:
-    """The packing slip a supplier would print for this retailer, on a sample order."""
-    pdf = render_packing_slip_pdf(sample_packing_slip(retailer=request.retailer))
+    """The packing slip a supplier would print for this retailer, on a sample order: with the
+    saved brand (GET), or with the settings form's values before they are saved (POST, the live
+    preview: nothing is written; a logo that is not an image is refused as saving refuses it)."""
+    retailer = request.retailer
+    slip = sample_packing_slip(retailer=retailer)
+    if request.method == "POST":
+        form = PackingSlipBrandingForm(request.POST, request.FILES)
+        logo = None
+        if form.is_valid() and form.cleaned_data["logo"]:
+            try:
+                check_image(form.cleaned_data["logo"], field="logo")
+            except DomainError as exc:
+                form.add_error("logo", exc.message)
+            else:
+                logo = form.cleaned_data["logo"]
+                logo.seek(0)
+        if not form.is_valid():
+            return render(
+                request,
+                "orders/retailer/packing_slip_preview_error.html",
+                {"form": form},
+                status=400,
+            )
+        slip = sample_packing_slip(
+            retailer=retailer,
+            brand_name=form.cleaned_data["brand_name"],
+            message=form.cleaned_data["message"],
+            logo=logo,
+            without_logo=form.cleaned_data["remove_logo"],
+        )
+    pdf = render_packing_slip_pdf(slip)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = 'inline; filename="packing-slip-preview.pdf"'
     return response

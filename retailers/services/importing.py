@@ -10,6 +10,7 @@ product's error and leaves nothing behind.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -21,6 +22,7 @@ from django.utils import timezone
 from catalog.models import Product, Variant
 from dropship.accounts.models import User
 from dropship.core.errors import DomainError, NotFound
+from dropship.core.exchange import NoExchangeRate, RateBook
 from dropship.core.locks import exclusive_lock
 from dropship.core.money import quantize
 from integrations.base import StoreAuthError, StoreClient, StorePermanentError, chunked
@@ -159,6 +161,7 @@ def update_import_list_item(
     """Save the retailer's edits. A price below the variant's wholesale cost is refused."""
     product = item.product
     variants = {v.pk: v for v in Variant.objects.filter(product=product)}
+    rates = RateBook()  # typed prices are in the retailer's currency, like the list shows them
     prices: dict[str, str] = {}
     for variant_id, price in variant_prices.items():
         variant = variants.get(variant_id)
@@ -166,10 +169,13 @@ def update_import_list_item(
             raise NotFound("That variant is not part of this product.")
         if price is None:
             continue
-        if price < variant.wholesale_price:
+        cost = rates.convert(
+            variant.wholesale_price, base=variant.currency, quote=item.retailer.currency
+        )
+        if price < cost:
             raise ProductImportError(
-                f"{variant.sku}: {price} is below its wholesale cost {variant.wholesale_price}; "
-                "you would sell at a loss.",
+                f"{variant.sku}: {price} is below its wholesale cost {cost} "
+                f"{item.retailer.currency}; you would sell at a loss.",
                 field=f"price_{variant_id}",
             )
         prices[str(variant_id)] = str(price)
@@ -205,6 +211,36 @@ def check_store_can_import(*, retailer: Retailer, store: Store) -> None:
         )
 
 
+def check_store_currencies(*, stores: list[Store], products: list[Product]) -> None:
+    """Every product priced in another currency than a store's has today's rate into it, or
+    the import is refused naming the store, the currencies and the products (one query)."""
+    priced_in: dict[str, list[str]] = defaultdict(list)
+    for currency, title in (
+        Variant.objects.filter(product__in=products)
+        .values_list("currency", "product__title")
+        .distinct()
+        .order_by("product__title")
+    ):
+        priced_in[currency].append(title)
+    rates = RateBook()
+    for store in dict.fromkeys(stores):
+        for currency, titles in sorted(priced_in.items()):
+            try:
+                rates.rate(base=currency, quote=store.currency)
+            except NoExchangeRate as exc:
+                if currency == store.currency:  # pragma: no cover - same currency has a rate
+                    raise
+                names = ", ".join(f"“{title}”" for title in dict.fromkeys(titles))
+                raise ProductImportError(
+                    f"{store.name} sells in {store.currency} and {names} "
+                    f"{'is' if len(titles) == 1 else 'are'} priced in {currency}; we have no "
+                    f"{currency}→{store.currency} exchange rate for today, so we cannot price "
+                    "them for this store. Try again once support has added the rate, or import "
+                    f"into a {currency} store.",
+                    field="store_ids",
+                ) from exc
+
+
 @transaction.atomic
 def start_store_imports(
     *,
@@ -228,6 +264,7 @@ def start_store_imports(
         raise NotFound("That pricing rule does not exist.", field="pricing_rule_id")
     products = _available_products(product_ids)
     check_can_use_suppliers(retailer=retailer, supplier_ids={p.supplier_id for p in products})
+    check_store_currencies(stores=stores, products=products)
     edits = edits or {}
     jobs = []
     for store in dict.fromkeys(stores):
@@ -388,18 +425,20 @@ def build_push(
     variants = []
     for variant in product.variants.all():
         lv = held.get(variant.pk)
-        quote = book.quote(variant=variant, category_id=product.category_id, store=store, rule=rule)
         if keep_listing_prices and lv is not None:
             price, compare_at = lv.retail_price, lv.compare_at_price
         elif str(variant.pk) in overrides:
             price = Decimal(overrides[str(variant.pk)])
-            wants_msrp = rule.compare_at_from_msrp
-            compare_at = (
-                variant.msrp
-                if wants_msrp and variant.msrp is not None and variant.msrp > price
+            msrp = (
+                book.in_currency(variant.msrp, variant=variant, currency=store.currency)
+                if rule.compare_at_from_msrp and variant.msrp is not None
                 else None
             )
+            compare_at = msrp if msrp is not None and msrp > price else None
         else:
+            quote = book.quote(
+                variant=variant, category_id=product.category_id, store=store, rule=rule
+            )
             price, compare_at = quote.price, quote.compare_at
         variants.append(
             PricedVariant(
@@ -497,17 +536,21 @@ def _push_batch(
         if product is None or reason:
             _item_failed(job=job, item=item, error=reason, listing=None)
             continue
-        push = build_push(
-            store=store,
-            book=book,
-            product=product,
-            listing=listings.get(product.pk),
-            reference=str(item.pk),
-            title=item.title,
-            description=item.description,
-            image_order=item.image_order,
-            price_overrides=item.variant_prices,
-        )
+        try:
+            push = build_push(
+                store=store,
+                book=book,
+                product=product,
+                listing=listings.get(product.pk),
+                reference=str(item.pk),
+                title=item.title,
+                description=item.description,
+                image_order=item.image_order,
+                price_overrides=item.variant_prices,
+            )
+        except NoExchangeRate as exc:  # the rate ran out between the start and this run
+            _item_failed(job=job, item=item, error=exc.message, listing=listings.get(product.pk))
+            continue
         pushes[push.reference] = (item, push)
     if not pushes:
         return

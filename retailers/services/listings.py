@@ -18,6 +18,7 @@ from dropship.accounts.models import Notification, User
 from dropship.accounts.services import notify
 from dropship.core.audit import record_audit
 from dropship.core.errors import DomainError, TemporaryError
+from dropship.core.exchange import NoExchangeRate, get_rate
 from integrations.base import InventoryChange, StoreAuthError, StoreClient, StorePermanentError
 from integrations.registry import get_store_client
 from retailers.models import Listing, ListingVariant, PriceChange, Retailer, Store
@@ -69,11 +70,15 @@ def resync_listing(*, listing: Listing) -> Listing:
 
 
 def _check_price(*, listing_variant: ListingVariant, price: Decimal) -> None:
-    cost = listing_variant.variant.wholesale_price
+    """The price (in the listing's currency) against the wholesale cost in that currency."""
+    variant = listing_variant.variant
+    cost = get_rate(base=variant.currency, quote=listing_variant.currency).convert(
+        variant.wholesale_price
+    )
     if price < cost:
         raise ListingError(
-            f"{listing_variant.variant.sku}: {price} is below its wholesale cost {cost}; "
-            "you would sell at a loss.",
+            f"{variant.sku}: {price} is below its wholesale cost {cost} "
+            f"{listing_variant.currency}; you would sell at a loss.",
             field="price",
         )
 
@@ -310,9 +315,16 @@ def reprice_variants(*, variant_ids: list[int]) -> dict[int, list[int]]:
         retailers[retailer.pk] = retailer
         book = books.setdefault(retailer.pk, PriceBook(retailer=retailer))
         rule = _listing_rule(book=book, listing=listing)
-        quote = book.quote(
-            variant=variant, category_id=listing.product.category_id, store=listing.store, rule=rule
-        )
+        try:
+            quote = book.quote(
+                variant=variant,
+                category_id=listing.product.category_id,
+                store=listing.store,
+                rule=rule,
+            )
+        except NoExchangeRate as exc:  # the price stays; the next cost change tries again
+            logger.warning("Listing %s not re-priced: %s", listing.pk, exc.message)
+            continue
         old_cost, old_price = lv.last_cost, lv.retail_price
         lv.last_cost = variant.wholesale_price
         if quote.meets_minimum_margin and listing.pk not in paused:

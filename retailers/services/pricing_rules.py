@@ -12,6 +12,7 @@ from catalog.models import Category, Product, Variant
 from dropship.accounts.models import User
 from dropship.core.audit import pair_changes, record_audit, snapshot
 from dropship.core.errors import Conflict, NotFound
+from dropship.core.exchange import NoExchangeRate
 from retailers.models import Listing, PricingRule, PricingTier, Retailer, Store
 from retailers.pricing import PriceQuote, PricingRuleError, Rule, Tier, validate_rule
 from retailers.services.quoting import PriceBook
@@ -178,16 +179,21 @@ def preview_pricing_rule(
     variants = sample_variants(retailer=retailer, category=data.category, limit=limit)
     book = PriceBook(retailer=retailer)
     book.load_shipping(variants)
-    rows = [
-        PreviewRow(
-            title=v.product.title,
-            sku=v.sku,
-            options=v.options_label,
-            wholesale=v.wholesale_price,
-            quote=book.quote(variant=v, category_id=v.product.category_id, store=None, rule=rule),
+    rows = []
+    for v in variants:
+        try:
+            quote = book.quote(variant=v, category_id=v.product.category_id, store=None, rule=rule)
+        except NoExchangeRate:
+            continue  # no rate today into the retailer's currency: left out, never mispriced
+        rows.append(
+            PreviewRow(
+                title=v.product.title,
+                sku=v.sku,
+                options=v.options_label,
+                wholesale=v.wholesale_price,
+                quote=quote,
+            )
         )
-        for v in variants
-    ]
     listed = Listing.objects.filter(store__retailer=retailer).exists()
     return rows, ("your listed products" if listed else "products from the catalog")
 

@@ -4,6 +4,11 @@ A `PriceBook` loads a retailer's rules (with tiers), the category tree, its plan
 and the suppliers' cheapest first-item rates once, then quotes any variant for a store: the most
 specific rule (retailers.rules) applied by the pure math in retailers.pricing, with the true unit
 economics (wholesale, shipping to the destination, platform fee, processing estimate).
+
+Every figure of a quote is in the store's currency (the retailer's without a store): a supplier
+pricing in another currency has its wholesale, shipping and MSRP converted at the day's rate
+(dropship.core.exchange, one query per currency pair per book), and with no rate the quote
+raises NoExchangeRate — a USD wholesale is never priced as if it were CAD.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from django.db.models import F, Min
 
 from billing.models import FeeSchedule
 from catalog.models import Category, Variant
+from dropship.core.exchange import RateBook
 from dropship.core.money import ZERO
 from retailers.models import PricingRule, Retailer, Store
 from retailers.pricing import (
@@ -46,6 +52,16 @@ class PriceBook:
         self._ship_from: dict[int, str] = {}
         self._math: dict[int, Rule] = {}
         self._overhead: Overhead | None = None
+        self.rates = RateBook()
+
+    # --- currency -----------------------------------------------------------------------------
+    def currency_for(self, store: Store | None) -> str:
+        """What the figures are in: the store's currency, else the retailer's."""
+        return store.currency if store is not None else self.retailer.currency
+
+    def in_currency(self, amount: Decimal, *, variant: Variant, currency: str) -> Decimal:
+        """A supplier amount of `variant` (in the variant's currency) in `currency`."""
+        return self.rates.convert(amount, base=variant.currency, quote=currency)
 
     # --- overhead -----------------------------------------------------------------------------
     @property
@@ -128,13 +144,24 @@ class PriceBook:
         return self._shipping.get((variant.supplier_id, variant.shipping_class, zone), ZERO)
 
     def economics(
-        self, *, variant: Variant, price: Decimal, destination_country: str | None = None
+        self,
+        *,
+        variant: Variant,
+        price: Decimal,
+        destination_country: str | None = None,
+        store: Store | None = None,
     ) -> UnitEconomics:
-        """True unit economics of selling this variant at `price` (e.g. a listing's own price)."""
+        """True unit economics of selling this variant at `price` (e.g. a listing's own price,
+        in the store's currency)."""
+        currency = self.currency_for(store)
         return unit_economics(
             price=price,
-            wholesale=variant.wholesale_price,
-            shipping=self.shipping_for(variant, destination_country=destination_country),
+            wholesale=self.in_currency(variant.wholesale_price, variant=variant, currency=currency),
+            shipping=self.in_currency(
+                self.shipping_for(variant, destination_country=destination_country),
+                variant=variant,
+                currency=currency,
+            ),
             overhead=self.overhead,
         )
 
@@ -149,10 +176,19 @@ class PriceBook:
         destination_country: str | None = None,
     ) -> PriceQuote:
         rule = rule or self.rule_for(category_id=category_id, store=store)
+        currency = self.currency_for(store)
         return quote_price(
             rule=rule,
-            wholesale=variant.wholesale_price,
-            shipping=self.shipping_for(variant, destination_country=destination_country),
-            msrp=variant.msrp,
+            wholesale=self.in_currency(variant.wholesale_price, variant=variant, currency=currency),
+            shipping=self.in_currency(
+                self.shipping_for(variant, destination_country=destination_country),
+                variant=variant,
+                currency=currency,
+            ),
+            msrp=(
+                self.in_currency(variant.msrp, variant=variant, currency=currency)
+                if variant.msrp is not None
+                else None
+            ),
             overhead=self.overhead,
         )

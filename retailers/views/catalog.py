@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 
 from catalog.search import PRICE_SORTS, SORTS, SearchError, parse_criteria
 from dropship.accounts.access import membership_of
+from dropship.core.exchange import NoExchangeRate
 from retailers import priced_catalog
 from retailers.models import Retailer
 from suppliers.models import Supplier
@@ -109,11 +110,12 @@ def catalog_search(request: HttpRequest) -> HttpResponse:
 def catalog_product(request: HttpRequest, product_id: int) -> HttpResponse:
     retailer = _viewer_retailer(request)
     product = priced_catalog.get_listed_product(product_id=product_id)
-    quotes = (
-        priced_catalog.quote_product_for_retailer(retailer=retailer, product=product)
-        if retailer is not None
-        else None
-    )
+    quotes, quote_error = None, ""
+    if retailer is not None:
+        try:
+            quotes = priced_catalog.quote_product_for_retailer(retailer=retailer, product=product)
+        except NoExchangeRate as exc:  # wholesale still shows, in the supplier's currency
+            quote_error = exc.message
     return render(
         request,
         "catalog/browse/product.html",
@@ -123,5 +125,6 @@ def catalog_product(request: HttpRequest, product_id: int) -> HttpResponse:
             "retailer": retailer,
             "can_see_prices": retailer is not None,
             "quotes": quotes,
+            "quote_error": quote_error,
         },
     )
