@@ -344,10 +344,8 @@ def _drain(store_id: int, time_budget: float) -> DrainResult:
         return result
     # Read before the first claim: a mark committed after this moves it, and is either claimed
     # below or queues the next drain at the end.
-    pending_version = (
-        StoreSyncState.objects.filter(store_id=store_id)
-        .values_list("pending_version", flat=True)
-        .first()
+    pending_version: int = StoreSyncState.objects.values_list("pending_version", flat=True).get(
+        store_id=store_id
     )
     started = time.monotonic()
     try:
@@ -411,7 +409,7 @@ def _reschedule(store_id: int) -> None:
     drain_store_task.apply_async(args=(store_id,), countdown=1)
 
 
-def _settle_pending(store_id: int, pending_version: int | None) -> None:
+def _settle_pending(store_id: int, pending_version: int) -> None:
     """After a drain that ran out of work: if nothing was marked since it started, the store's
     flag is cleared, or moved to the first retry time of rows put aside after a refusal (beat
     retries them then, not in a loop); if something was, queue the next drain (its own may have
