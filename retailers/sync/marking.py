@@ -182,7 +182,8 @@ def flag_stores(*, store_ids: list[int]) -> None:
             ),
             pending_version=F("pending_version") + 1,
         )
-    transaction.on_commit(partial(queue_drains_for_changes, store_ids=ids))
+    # Robust: a broker hiccup after commit is logged, not raised into the caller; beat catches up.
+    transaction.on_commit(partial(queue_drains_for_changes, store_ids=ids), robust=True)
 
 
 def queue_drains_for_changes(*, store_ids: list[int]) -> int:
@@ -267,7 +268,7 @@ def record_variant_changes(*, variant_ids: Iterable[int]) -> int:
 
 def changes_recorded() -> None:
     """Changes were recorded in the current transaction: fan them out once it commits."""
-    transaction.on_commit(queue_fan_out)
+    transaction.on_commit(queue_fan_out, robust=True)  # beat sweeps what a hiccup leaves
 
 
 def queue_fan_out() -> None:
