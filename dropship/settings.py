@@ -232,6 +232,16 @@ else:
 # but Redis would also hand out again any ETA/countdown message older than it (kombu#337,
 # celery#2599). A killed worker's work is recovered by leases instead (WORK_LEASE_SECONDS).
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Event-driven inventory push: a stock change queues each affected store's drain after commit,
+# to run INVENTORY_PUSH_WINDOW_SECONDS later (changes inside the window join that one push);
+# beat's kick every 10 seconds is only the safety net. Off only where tasks run in-line (tests).
+INVENTORY_PUSH_ON_CHANGE = env.bool("INVENTORY_PUSH_ON_CHANGE", default=True)
+INVENTORY_PUSH_WINDOW_SECONDS = env.float("INVENTORY_PUSH_WINDOW_SECONDS", default=0.5)
+if not 0 <= INVENTORY_PUSH_WINDOW_SECONDS <= 60:
+    raise ImproperlyConfigured(
+        "INVENTORY_PUSH_WINDOW_SECONDS must be between 0 and 60 seconds, "
+        f"not {INVENTORY_PUSH_WINDOW_SECONDS}."
+    )
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -307,7 +317,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "orders.tracking_tasks.run_order_watchdog_task",
         "schedule": timedelta(minutes=10),
     },
-    # Inventory sync: drains for stores with dirty rows, read-back reconciliation, supplier feeds.
+    # Inventory sync, the safety net (changes queue their own drains): fan out changes a dead
+    # worker left, drain flagged stores; read-back reconciliation, supplier feeds.
     "kick-inventory-drains": {
         "task": "retailers.sync.tasks.kick_inventory_drains_task",
         "schedule": timedelta(seconds=10),

@@ -4,16 +4,22 @@ means for the listings that show it.
 Catalog and suppliers sit below retailers and otherwise never call it. Four catalog facts matter
 to retailers, and each is told here, by name, in the transaction that changes it:
 
-- `stock_changed`: a variant's advertised quantity changed (page, import, API, feed,
-  reservation, release, shipment): its listing variants are marked for the next inventory push;
+- `stock_changed`: a variant's advertised quantity changed (page, import, API, feed): its
+  listing variants are marked for the next inventory push, and each affected store's drain is
+  queued after commit (one per store per short window);
+- `stock_changed_by_orders`: the same for a reservation, release or shipment, recorded as a
+  change that retailers' sync fans out to the listings after commit;
 - `products_changed`: a product was activated, drafted or discontinued;
 - `suppliers_changed`: a supplier's stock buffer or status changed (its whole catalog);
 - `wholesale_prices_changed`: the listings are re-priced after the transaction commits.
 
-Why a call and not a recorded fact that retailers picks up later: marking is one UPDATE in the
-same transaction, and the per-store drain already is the asynchronous step, so the stock-sync
-latency stays one drain away; a reservation even marks its listings inside its own SQL statement
-(`MARK_LISTINGS_DIRTY_SQL`), which keeps the order hot path at a constant number of queries.
+Orders' stock changes are a recorded fact (`retailers.sync.models.VariantChange`) that
+retailers' sync fans out after commit: marking a variant listed in 5,000 stores inside the
+reservation's transaction held the variant's row lock for the whole UPDATE and capped a popular
+product at a few dozen orders a second. A reservation records its changes inside its own SQL
+statement (`RECORD_STOCK_CHANGES_SQL`), which keeps the order hot path at a constant number of
+queries. The rarer supplier-side changes (page, import, API, feed, status, buffer) hold no
+order's lock and still mark in their own transaction, one UPDATE.
 The import contract allows catalog/ and suppliers/ to import this module and nothing else of
 retailers/ (models aside), so the door stays single and visible.
 """
@@ -22,20 +28,34 @@ from collections.abc import Iterable
 
 from retailers.services.listings import reprice_listings_for_variants
 from retailers.sync.marking import (
-    MARK_DIRTY_SQL,
+    RECORD_CHANGES_SQL,
+    changes_recorded,
     mark_products_dirty,
     mark_suppliers_dirty,
     mark_variants_dirty,
+    record_variant_changes,
 )
 
-# The statement `stock_changed` runs, as SQL to end a statement that changes stock (`WHERE
-# variant_id IN (...)` follows), for catalog.services.reservations on PostgreSQL.
-MARK_LISTINGS_DIRTY_SQL = MARK_DIRTY_SQL
+# What `stock_changed` records, as SQL to end a statement that changes stock (`FROM changed`
+# follows: a relation with the variants' `id`), for catalog.services.reservations on PostgreSQL;
+# the statement's caller then calls `stock_changes_recorded()`.
+RECORD_STOCK_CHANGES_SQL = RECORD_CHANGES_SQL
 
 
 def stock_changed(*, variant_ids: Iterable[int]) -> int:
     """Advertised quantities of these variants changed. Returns the listing variants marked."""
     return mark_variants_dirty(variant_ids=variant_ids)
+
+
+def stock_changed_by_orders(*, variant_ids: Iterable[int]) -> int:
+    """Orders reserved, released or shipped these variants' stock (under their row locks):
+    record the changes; their listings are marked after commit. Returns the changes recorded."""
+    return record_variant_changes(variant_ids=variant_ids)
+
+
+def stock_changes_recorded() -> None:
+    """A statement recorded changes with `RECORD_STOCK_CHANGES_SQL`: fan them out after commit."""
+    changes_recorded()
 
 
 def products_changed(*, product_ids: Iterable[int]) -> int:

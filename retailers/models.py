@@ -547,7 +547,11 @@ class PriceChange(models.Model):
         return f"{self.listing_variant_id}: {self.old_price} → {self.new_price} ({self.outcome})"
 
 
-from retailers.sync.models import StockReconciliation, StoreSyncState  # noqa: E402, F401
+from retailers.sync.models import (  # noqa: E402, F401
+    StockReconciliation,
+    StoreSyncState,
+    VariantChange,
+)
 
 
 class NoticeKind(models.TextChoices):

@@ -10,7 +10,7 @@ from celery import shared_task
 from dropship.core.errors import TemporaryError
 from dropship.core.retry import STORE_TASKS, RetryOnTemporaryError
 from retailers import services
-from retailers.sync import drain, reconcile
+from retailers.sync import drain, marking, reconcile
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=STORE_TASKS.max_retries)
@@ -71,6 +71,17 @@ def keep_shopify_tokens_alive_task(self) -> dict[str, int]:
 )
 def drain_store_task(self, store_id: int) -> str:
     return drain.drain_store(store_id=store_id).outcome
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    name="retailers.sync.tasks.fan_out_variant_changes_task",
+)
+def fan_out_variant_changes_task(self) -> int:
+    """Queued after a stock change commits: mark the listings of every queued change."""
+    return marking.fan_out_variant_changes().marked
 
 
 @shared_task(

@@ -4,13 +4,15 @@ DESIGN.md invariant 1: a reservation is a conditional UPDATE per line
 (`stock_reserved + n WHERE on_hand - reserved >= n`) inside the order's transaction, rows locked
 in primary-key order so concurrent orders never deadlock; the CheckConstraint
 `variant_reserved_within_on_hand` backs it in the database. Shipping moves the quantity out of
-on-hand and reserved together. Each successful line appends a StockMovement and marks the
-variant's listings dirty so every store shows the new advertised quantity.
+on-hand and reserved together. Each successful line appends a StockMovement and records the
+variant's change (one row, however many stores list it); retailers' sync marks its listings after
+commit, outside the variant's row lock, so every store shows the new advertised quantity.
 
 Both engines' paths live here, side by side, behind the three functions below:
 - PostgreSQL (`_apply_in_one_statement`): one statement for all the lines of a call (this is the
   order hot path): the rows are locked in primary-key order, each is updated only if its own
-  condition holds, and the movements and listing marks are written from what the UPDATE returned.
+  condition holds, and the movements and recorded changes are written from what the UPDATE
+  returned.
 - Any engine (`_apply_line_by_line`): one portable `UPDATE … RETURNING` per line. SQLite (the
   embedded `make run` default) always takes it, PostgreSQL when a call names a variant twice.
   Its SQL uses only what both engines understand: the time is a bound parameter, never `now()`.
@@ -161,9 +163,9 @@ def _apply_in_one_statement(
               FROM changed c
              ORDER BY c.id
         ),
-        marked AS (
-            {catalog_events.MARK_LISTINGS_DIRTY_SQL}
-             WHERE variant_id IN (SELECT id FROM changed)
+        recorded AS (
+            {catalog_events.RECORD_STOCK_CHANGES_SQL}
+              FROM changed
         )
         SELECT id FROM changed
     """  # noqa: S608
@@ -179,6 +181,8 @@ def _apply_in_one_statement(
             },
         )
         done = {row[0] for row in cursor.fetchall()}
+    if done:
+        catalog_events.stock_changes_recorded()
     return [variant_id in done for variant_id, _ in lines]
 
 
@@ -214,5 +218,7 @@ def _apply_line_by_line(
             )
     if movements:
         StockMovement.objects.bulk_create(movements)
-        catalog_events.stock_changed(variant_ids={movement.variant_id for movement in movements})
+        catalog_events.stock_changed_by_orders(
+            variant_ids={movement.variant_id for movement in movements}
+        )
     return applied

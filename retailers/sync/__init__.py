@@ -1,6 +1,8 @@
 """Inventory synchronisation (DESIGN.md flow 5).
 
-- `marking`: a change of advertised quantity marks the affected listing variants dirty.
+- `marking`: a change of advertised quantity marks the affected listing variants dirty (orders'
+  changes through the `VariantChange` queue and its fan-out), flags their stores and queues one
+  drain per store after commit.
 - `drain`: one drain at a time per store pushes the latest quantities in API-sized batches.
 - `reconcile`: reads quantities back from each store and re-marks what drifted.
 - `status`: per-store pending changes, last push, errors and freshness for pages and the API.

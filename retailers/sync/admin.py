@@ -10,6 +10,7 @@ from retailers.sync.models import StockReconciliation, StoreSyncState
 class StoreSyncStateAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_display = [
         "store",
+        "pending_since",
         "last_push_at",
         "consecutive_failures",
         "next_attempt_at",

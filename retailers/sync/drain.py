@@ -23,9 +23,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
+from django.db.models import Case, F, IntegerField, Min, Q, Sum, Value, When
 from django.utils import timezone
 
 from catalog.inventory import listing_advertised_expression
@@ -36,11 +35,11 @@ from integrations.base import (
     StoreClient,
     StorePermanentError,
     StoreTemporaryError,
-    chunked,
 )
 from integrations.registry import get_store_client
 from retailers.models import Listing, ListingVariant, Store
 from retailers.services.stores import mark_store_needs_reconnect
+from retailers.sync import marking
 from retailers.sync.models import StoreSyncState
 
 logger = logging.getLogger(__name__)
@@ -48,7 +47,6 @@ logger = logging.getLogger(__name__)
 LEASE_SECONDS = 120
 TIME_BUDGET_SECONDS = 45.0  # then hand over to a fresh task (other stores get workers too)
 ITEM_RETRY_AFTER = timedelta(minutes=10)
-KICK_KEY_SECONDS = 120
 
 
 @dataclass
@@ -323,10 +321,8 @@ def _push_batch(client: StoreClient, rows: list[dict], result: DrainResult) -> N
 def drain_store(*, store_id: int, time_budget: float = TIME_BUDGET_SECONDS) -> DrainResult:
     """Push what is dirty for one store until done or out of time. Safe to run twice at once:
     the second one finds the lease taken and returns "busy"."""
-    try:
-        return _drain(store_id, time_budget)
-    finally:
-        cache.delete(_queued_key(store_id))  # beat may queue this store again
+    marking.drain_started(store_id=store_id)  # changes from now on queue the next drain
+    return _drain(store_id, time_budget)
 
 
 def _drain(store_id: int, time_budget: float) -> DrainResult:
@@ -346,6 +342,11 @@ def _drain(store_id: int, time_budget: float) -> DrainResult:
     if token is None:
         result.outcome = "busy"
         return result
+    # Read before the first claim: a mark committed after this moves it, and is either claimed
+    # below or queues the next drain at the end.
+    pending_version: int = StoreSyncState.objects.values_list("pending_version", flat=True).get(
+        store_id=store_id
+    )
     started = time.monotonic()
     try:
         try:
@@ -398,6 +399,8 @@ def _drain(store_id: int, time_budget: float) -> DrainResult:
         _release_lease(store_id, token)
         if result.outcome == "more":
             transaction.on_commit(lambda: _reschedule(store_id))
+        elif result.outcome == "done":
+            _settle_pending(store_id, pending_version)
 
 
 def _reschedule(store_id: int) -> None:
@@ -406,44 +409,28 @@ def _reschedule(store_id: int) -> None:
     drain_store_task.apply_async(args=(store_id,), countdown=1)
 
 
-def stores_with_work() -> list[int]:
-    """Connected store ids with rows to push now and no backoff in force."""
+def _settle_pending(store_id: int, pending_version: int) -> None:
+    """After a drain that ran out of work: if nothing was marked since it started, the store's
+    flag is cleared, or moved to the first retry time of rows put aside after a refusal (beat
+    retries them then, not in a loop); if something was, queue the next drain (its own may have
+    found this one busy)."""
     now = timezone.now()
-    ids = set(
-        ListingVariant.objects.filter(is_inventory_dirty=True)
-        .filter(Q(inventory_retry_at__isnull=True) | Q(inventory_retry_at__lte=now))
-        .values_list("store_id", flat=True)
-        .distinct()
-    )
-    if not ids:
-        return []
-    blocked = set(
-        StoreSyncState.objects.filter(store_id__in=ids)
-        .filter(Q(next_attempt_at__gt=now) | Q(lease_expires_at__gt=now))
-        .values_list("store_id", flat=True)
-    )
-    return sorted(
-        Store.objects.filter(
-            pk__in=ids - blocked,
-            status=Store.Status.CONNECTED,
-            platform__in=[Store.Platform.SHOPIFY, Store.Platform.WOOCOMMERCE],
-        ).values_list("pk", flat=True)
-    )
+    remaining = ListingVariant.objects.filter(store_id=store_id, is_inventory_dirty=True)
+    if remaining.filter(
+        Q(inventory_retry_at__isnull=True) | Q(inventory_retry_at__lte=now)
+    ).exists():
+        due = now
+    else:
+        due = remaining.aggregate(first=Min("inventory_retry_at"))["first"]
+    settled = StoreSyncState.objects.filter(
+        store_id=store_id, pending_version=pending_version
+    ).update(pending_since=due)
+    if not settled:
+        marking.queue_drains_for_changes(store_ids=[store_id])
 
 
 def kick_drains() -> int:
-    """Beat: start a drain for each store with work (a running drain just answers "busy")."""
-    from retailers.tasks import drain_store_task  # local: tasks.py imports the services
-
-    kicked = 0
-    for batch in chunked(stores_with_work(), 500):
-        for store_id in batch:
-            # One queued drain per store: the key is dropped when that drain ends (or expires).
-            if cache.add(_queued_key(store_id), 1, timeout=KICK_KEY_SECONDS):
-                drain_store_task.delay(store_id)
-                kicked += 1
-    return kicked
-
-
-def _queued_key(store_id: int) -> str:
-    return f"inventory-drain-queued:{store_id}"
+    """Beat, the safety net: fan out changes a dead worker left queued, then start a drain for
+    each flagged store with none queued (a running drain just answers "busy")."""
+    marking.fan_out_variant_changes()
+    return marking.schedule_drains(store_ids=marking.stores_with_work(), countdown=0)

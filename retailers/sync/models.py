@@ -1,9 +1,11 @@
-"""What the inventory sync remembers per store (lease, pacing, errors) and what reconciliation found.
+"""What the inventory sync remembers per store (lease, pacing, errors, pending work), the queue of
+catalog variants whose stock changed, and what reconciliation found.
 
 Imported by retailers/models.py so Django registers them in the `retailers` app.
 """
 
 from django.db import models
+from django.db.models import Q
 
 from dropship.core.models import TimeStampedModel
 
@@ -25,9 +27,52 @@ class StoreSyncState(models.Model):
     last_error_at = models.DateTimeField(null=True, blank=True)
     pushed_total = models.BigIntegerField(default=0)
     calls_total = models.BigIntegerField(default=0)
+    # The dirty set, per store: set when any of the store's listing variants is marked, cleared by
+    # a drain that found nothing left and saw the version unchanged since it started. Beat's
+    # safety net reads this (a partial index), never the listing table.
+    pending_since = models.DateTimeField(
+        null=True, blank=True, help_text="Rows of this store wait for a push since then."
+    )
+    pending_version = models.BigIntegerField(default=0)
+    drain_scheduled_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A drain is queued to run at this time: changes before it join that drain.",
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["pending_since"],
+                condition=Q(pending_since__isnull=False),
+                name="store_sync_pending",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Sync state of store {self.store_id}"
+
+
+class VariantChange(models.Model):
+    """A catalog variant's advertised quantity changed: one row per change, written in the
+    transaction that changed it (a reservation writes one row instead of marking every store's
+    listing under the variant's row lock). The sync worker fans the rows out to listing variants
+    and deletes them in one transaction, so a worker killed mid-fan-out loses nothing."""
+
+    id = models.BigAutoField(primary_key=True)
+    # No foreign-key constraint: the insert stays one index-free append on the order hot path; a
+    # change of a variant deleted meanwhile fans out to nothing.
+    variant = models.ForeignKey(
+        "catalog.Variant",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Stock of variant {self.variant_id} changed"
 
 
 class StockReconciliation(TimeStampedModel):

@@ -11,6 +11,7 @@ from catalog.services.reservations import (
     reserve_stock,
     ship_stock,
 )
+from retailers.models import ListingVariant, VariantChange
 from tests import factories
 
 
@@ -97,7 +98,7 @@ def test_concurrent_reservations_never_oversell():
 
 @pytest.mark.django_db
 def test_many_lines_are_applied_each_on_its_own_condition_in_one_statement(
-    django_assert_num_queries,
+    django_assert_num_queries, django_capture_on_commit_callbacks
 ):
     plenty = factories.VariantFactory(stock_on_hand=10)
     short = factories.VariantFactory(stock_on_hand=1)
@@ -105,11 +106,18 @@ def test_many_lines_are_applied_each_on_its_own_condition_in_one_statement(
     listed = factories.ListingVariantFactory(variant=plenty, is_inventory_dirty=False)
     version = listed.inventory_version
     actor = factories.UserFactory()
-    with transaction.atomic(), django_assert_num_queries(1):
-        applied = reserve_stock(
-            lines=[(short.pk, 2), (shelved.pk, 1), (plenty.pk, 4)], reference="#7", actor=actor
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic(), django_assert_num_queries(1):
+            applied = reserve_stock(
+                lines=[(short.pk, 2), (shelved.pk, 1), (plenty.pk, 4)], reference="#7", actor=actor
+            )
+        # Recorded in the statement, one change per variant; no store's listing touched yet.
+        assert sorted(VariantChange.objects.values_list("variant_id", flat=True)) == sorted(
+            [plenty.pk, shelved.pk]
         )
+        assert not ListingVariant.objects.get(pk=listed.pk).is_inventory_dirty
     assert applied == [False, True, True]
+    assert not VariantChange.objects.exists()  # fanned out after commit
     stock = dict(Variant.objects.values_list("pk", "stock_reserved"))
     assert (stock[plenty.pk], stock[short.pk], stock[shelved.pk]) == (4, 0, 4)
     moves = {m.variant_id: m for m in StockMovement.objects.all()}

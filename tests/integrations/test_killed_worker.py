@@ -28,16 +28,8 @@ def live_urls():
     if connection.vendor != "postgresql" or not settings.REDIS_URL:
         pytest.skip("needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL)")
     workers.clear_broker(settings.REDIS_URL)
-    yield _database_url(), settings.REDIS_URL
+    yield workers.database_url_of_tests(), settings.REDIS_URL
     workers.clear_broker(settings.REDIS_URL)
-
-
-def _database_url() -> str:
-    """The test database, as the worker processes reach it."""
-    db = connection.settings_dict
-    port = db.get("PORT") or 5432
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{port}/{db['NAME']}"
 
 
 def _state(webhook_id: int) -> InboundWebhook:

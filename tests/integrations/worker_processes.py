@@ -48,6 +48,16 @@ def worker_env(*, database_url: str, redis_url: str, **extra: str) -> dict[str, 
     return env
 
 
+def database_url_of_tests() -> str:
+    """The test database, as worker processes reach it."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    port = db.get("PORT") or 5432
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{port}/{db['NAME']}"
+
+
 def start_worker(
     *, name: str, env: dict[str, str], log: IO[str], queues: str = "webhooks", beat_dir: str = ""
 ) -> subprocess.Popen[bytes]:
