@@ -288,7 +288,7 @@ def test_any_search_text_is_safe(text):
         (
             {"sort": "random"},
             "sort",
-            "Unknown sort “random”; use one of: relevance, newest, price, price_desc, margin.",
+            "Unknown sort “random”; use one of: relevance, newest, price, price_desc, margin, score.",
         ),
     ],
 )
