@@ -54,12 +54,13 @@ FACET_LIMIT = 1000
 FACETS_SHOWN = 20
 MAX_CORRECTED_WORDS = 8
 
-RELEVANCE, NEWEST, PRICE, PRICE_DESC, MARGIN = (
+RELEVANCE, NEWEST, PRICE, PRICE_DESC, MARGIN, SCORE = (
     "relevance",
     "newest",
     "price",
     "price_desc",
     "margin",
+    "score",
 )
 SORTS = {
     RELEVANCE: "Best match",
@@ -67,6 +68,7 @@ SORTS = {
     PRICE: "Wholesale price: low to high",
     PRICE_DESC: "Wholesale price: high to low",
     MARGIN: "Estimated margin (MSRP − wholesale)",
+    SCORE: "Supplier reliability score",
 }
 PRICE_SORTS = {PRICE, PRICE_DESC, MARGIN}
 TRUE_WORDS = {"1", "true", "on", "yes"}
@@ -81,6 +83,13 @@ _SORT_SQL = {
     PRICE: ("ps.min_price", "ASC"),
     PRICE_DESC: ("ps.min_price", "DESC"),
     MARGIN: ("ps.est_margin", "DESC"),
+    # The supplier's measured score (suppliers.SupplierScorecard, refreshed nightly); a new
+    # supplier, without a score, after every scored one.
+    SCORE: (
+        "COALESCE((SELECT sc.score FROM suppliers_supplierscorecard sc"
+        " WHERE sc.supplier_id = ps.supplier_id), -1)",
+        "DESC",
+    ),
 }
 _TSQUERY = "websearch_to_tsquery('english'::regconfig, %s)"
 
@@ -99,6 +108,7 @@ class SearchCriteria:
     in_stock: bool = False
     max_handling_days: int | None = None
     ship_from: str = ""
+    min_score: int | None = None
     sort: str = NEWEST
 
     @property
@@ -113,6 +123,7 @@ class SearchCriteria:
                 self.in_stock,
                 self.max_handling_days is not None,
                 self.ship_from,
+                self.min_score is not None,
             )
         )
 
@@ -204,6 +215,14 @@ def parse_criteria(params: Mapping[str, str], *, can_see_prices: bool) -> Search
             "Shipping origin must be a two-letter country code such as US or DE.",
             field="ship_from",
         )
+    raw_score = _text(params, "min_score")
+    min_score = None
+    if raw_score:
+        if not raw_score.isdigit() or int(raw_score) > 100:
+            raise SearchError(
+                "Minimum supplier score must be a whole number from 0 to 100.", field="min_score"
+            )
+        min_score = int(raw_score)
     in_stock_raw = _text(params, "in_stock").lower()
     if in_stock_raw not in TRUE_WORDS | FALSE_WORDS:
         raise SearchError("“In stock only” must be true or false.", field="in_stock")
@@ -225,6 +244,7 @@ def parse_criteria(params: Mapping[str, str], *, can_see_prices: bool) -> Search
         in_stock=in_stock_raw in TRUE_WORDS,
         max_handling_days=max_handling_days,
         ship_from=ship_from,
+        min_score=min_score,
         sort=sort,
     )
 
@@ -319,6 +339,13 @@ def _where(
     if criteria.ship_from:
         clauses.append("ps.ship_from = %s")
         params.append(criteria.ship_from)
+    if criteria.min_score is not None:
+        # New suppliers (no score yet) are left out: they have not earned one.
+        clauses.append(
+            "ps.supplier_id IN (SELECT sc.supplier_id FROM suppliers_supplierscorecard sc"
+            " WHERE sc.score >= %s)"
+        )
+        params.append(criteria.min_score)
     return " AND ".join(clauses), params
 
 
@@ -605,6 +632,8 @@ def run_search_portable(
         products = products.filter(supplier__handling_days__lte=criteria.max_handling_days)
     if criteria.ship_from:
         products = products.filter(supplier__ship_from_country=criteria.ship_from)
+    if criteria.min_score is not None:
+        products = products.filter(supplier__scorecard__score__gte=criteria.min_score)
     matches = list(
         products.order_by().values_list(
             "category_id", "category__name", "supplier_id", "supplier__company_name"
@@ -644,7 +673,16 @@ def run_search_portable(
             PRICE: ("min_price", False),
             PRICE_DESC: ("min_price", True),
             MARGIN: ("est_margin", True),
+            SCORE: ("supplier_score", True),
         }[criteria.sort]
+        if criteria.sort == SCORE:
+            products = products.annotate(
+                supplier_score=Coalesce(
+                    F("supplier__scorecard__score"),
+                    Value(-1),
+                    output_field=IntegerField(),
+                )
+            )
     if after:
         beyond = "lt" if descending else "gt"
         products = products.filter(

@@ -345,6 +345,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "retailers.tasks.send_notice_digests_task",
         "schedule": crontab(hour=7, minute=10),
     },
+    # Orders whose real result is a loss are flagged to the retailer (by default in the daily
+    # digest) before the digest goes out; hourly, over the last two days, once per order.
+    "flag-loss-orders": {
+        "task": "orders.tasks.flag_loss_orders_task",
+        "schedule": timedelta(hours=1),
+    },
     # Carrier tracking: parcels whose webhooks went quiet are read back from the provider, and
     # shipments whose tracker could not be registered are registered again.
     "poll-quiet-parcels": {

@@ -9,6 +9,7 @@ from dropship.accounts import views as account_views
 from dropship.api import api
 from dropship.api_guide import api_guide
 from dropship.core import views as core_views
+from dropship.operations import operations_index
 from orders.webhooks.supplier import supplier_webhook
 from retailers.urls import catalog_browse_urlpatterns
 
@@ -18,6 +19,9 @@ admin.site.index_title = "Marketplace"
 # The admin's own login form would sign staff in with a password only: it sends them to allauth's
 # login, which asks for the second factor (dropship/accounts/mfa.py gates the admin on it).
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+# The index is the staff operations home: what needs attention, platform figures, grouped links.
+admin.site.index = operations_index(admin.site.index)  # type: ignore[method-assign,assignment]
+admin.site.index_template = "admin/operations_home.html"
 
 urlpatterns = [
     path("", core_views.home, name="home"),

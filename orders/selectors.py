@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from billing.models import Charge
@@ -267,3 +268,46 @@ def get_order_result(
         supplier_cost=quantize(supplier_cost),
         processing=overhead.processing(revenue) if revenue else ZERO,
     )
+
+
+def list_loss_orders(*, since: datetime, until: datetime) -> list[tuple[Order, OrderResult]]:
+    """Orders placed in [since, until) and routed to suppliers whose real result (as
+    get_order_result computes it) is a loss, with that result: three grouped reads whatever the
+    number of orders, then the losing orders with their retailer."""
+    cancelled = OrderItem.Status.CANCELLED
+    placed = (
+        Order.objects.annotate(placed=Coalesce("placed_at", "created_at"))
+        .filter(placed__gte=since, placed__lt=until)
+        .exclude(status=Order.Status.CANCELLED)
+        .values("pk")
+    )
+    cost = {
+        row["order_id"]: Decimal(str(row["charged"]))
+        for row in SupplierOrder.objects.filter(order_id__in=placed)
+        .exclude(status=SupplierOrder.Status.CANCELLED)
+        .values("order_id")
+        .annotate(charged=Sum(F("wholesale_total") + F("shipping_total") + F("platform_fee")))
+    }
+    revenue = {
+        row["order_id"]: Decimal(str(row["paid"]))
+        for row in OrderItem.objects.filter(order_id__in=list(cost), variant__isnull=False)
+        .exclude(status=cancelled)
+        .values("order_id")
+        .annotate(paid=Sum(F("retail_unit_price") * F("quantity")))
+    }
+    losses: dict[int, OrderResult] = {}
+    for order_id, percent, fixed in Order.objects.filter(pk__in=list(cost)).values_list(
+        "pk", "retailer__processing_fee_percent", "retailer__processing_fee_fixed"
+    ):
+        sold = revenue.get(order_id, ZERO)
+        result = OrderResult(
+            revenue=quantize(sold),
+            supplier_cost=quantize(cost[order_id]),
+            processing=Overhead(processing_percent=percent, processing_fixed=fixed).processing(sold)
+            if sold
+            else ZERO,
+        )
+        if result.is_loss:
+            losses[order_id] = result
+    orders = Order.objects.filter(pk__in=list(losses)).select_related("retailer").order_by("pk")
+    return [(order, losses[order.pk]) for order in orders]

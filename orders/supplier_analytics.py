@@ -15,12 +15,15 @@ and the previous period follow orders/analytics.py (the retailer's analytics).
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
+from django.utils import timezone
 
+from catalog.models import StockMovement, Variant
 from dropship.core.money import ZERO, quantize
 from orders.analytics import (
     CENT,
@@ -239,3 +242,89 @@ def report_csv_rows(report: SupplierSalesReport) -> list[list[object]]:
             ]
         )
     return rows
+
+
+# --- stock turnover ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TurnoverRow:
+    product_id: int
+    title: str
+    units_sold: int
+    average_on_hand: Decimal
+    turnover: Decimal | None  # units sold / average on hand; None when nothing was on hand
+
+
+def _average_on_hand(
+    *,
+    current: int,
+    changes: list[tuple[dt.datetime, int, int]],
+    low: dt.datetime,
+    high: dt.datetime,
+) -> Decimal:
+    """The time-weighted on-hand quantity of one variant over [low, high): `changes` are its
+    on-hand changes since `low` (time, before, after) in time order, `current` its on-hand now.
+    Before the first change the level was that change's `before`; with no change, `current`."""
+    if high <= low:
+        return Decimal(0)
+    level = changes[0][1] if changes else current
+    weighted = Decimal(0)
+    cursor = low
+    for at, _before, after in changes:
+        if at >= high:
+            break
+        weighted += Decimal(level) * Decimal((at - cursor).total_seconds())
+        level, cursor = after, at
+    weighted += Decimal(level) * Decimal((high - cursor).total_seconds())
+    return weighted / Decimal((high - low).total_seconds())
+
+
+def get_stock_turnover(
+    *, supplier: Supplier, start: dt.date, end: dt.date, now: dt.datetime | None = None
+) -> list[TurnoverRow]:
+    """Per product of the supplier: units sold over the range (as in the sales report) divided by
+    the time-weighted average quantity on hand over it, rebuilt from the stock movements (the
+    level between two on-hand changes is the first one's `after`). Three queries: units sold,
+    the variants, their on-hand changes since the range began. Highest turnover first; products
+    without sales or stock in the range are left out."""
+    now = now or timezone.now()
+    low, high = day_bounds(start, end)
+    high = min(high, now)
+    sold = dict(
+        _items(supplier, start, end)
+        .values("variant__product_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("variant__product_id", "units")
+    )
+    variants = list(
+        Variant.objects.filter(supplier=supplier).values_list(
+            "pk", "product_id", "product__title", "stock_on_hand"
+        )
+    )
+    changes: dict[int, list[tuple[dt.datetime, int, int]]] = defaultdict(list)
+    for variant_id, at, before, after in (
+        StockMovement.objects.filter(variant__supplier=supplier, created_at__gte=low)
+        .exclude(on_hand_before=F("on_hand_after"))  # reservations move only the reserved count
+        .order_by("variant_id", "created_at", "id")
+        .values_list("variant_id", "created_at", "on_hand_before", "on_hand_after")
+    ):
+        changes[variant_id].append((at, before, after))
+    on_hand: dict[int, Decimal] = defaultdict(Decimal)
+    titles: dict[int, str] = {}
+    for variant_id, product_id, title, current in variants:
+        titles[product_id] = title
+        on_hand[product_id] += _average_on_hand(
+            current=current, changes=changes.get(variant_id, []), low=low, high=high
+        )
+    rows = []
+    for product_id, title in titles.items():
+        units = int(sold.get(product_id) or 0)
+        average = on_hand[product_id].quantize(Decimal("0.1"))
+        if not units and not average:
+            continue
+        turnover = (
+            (Decimal(units) / on_hand[product_id]).quantize(Decimal("0.01"))
+            if on_hand[product_id]
+            else None
+        )
+        rows.append(TurnoverRow(product_id, title, units, average, turnover))
+    return sorted(rows, key=lambda row: (row.turnover is None, -(row.turnover or 0), row.title))

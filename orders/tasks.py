@@ -20,6 +20,7 @@ from orders.services import (
     dispatch,
     exceptions,
     holds,
+    losses,
     payment,
     reconciliation,
     routing,
@@ -130,6 +131,12 @@ def push_shipment_tracking_task(self, shipment_id: int) -> None:
 )
 def run_order_watchdog_task(self) -> int:
     return watchdog.run_watchdog()
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def flag_loss_orders_task(self) -> int:
+    """Orders whose real result is a loss, flagged to the retailer (its daily digest)."""
+    return losses.flag_loss_orders()
 
 
 # --- carrier tracking (orders/services/delivery.py) -----------------------------------------------

@@ -561,6 +561,7 @@ class NoticeKind(models.TextChoices):
     ORDER_DELIVERED = "order_delivered", "An order was delivered"
     DELIVERY_EXCEPTION = "delivery_exception", "A parcel is in trouble (exception, returned, quiet)"
     NEEDS_DECISION = "needs_decision", "An order needs your decision"
+    ORDER_LOSS = "order_loss", "An order lost money (shopper paid less than it cost you)"
 
 
 class NoticeDelivery(models.TextChoices):

@@ -60,7 +60,7 @@ def search_catalog(
     by_id = {
         product.pk: product
         for product in Product.objects.filter(pk__in=[hit.product_id for hit in result.hits])
-        .select_related("supplier", "category")
+        .select_related("supplier__scorecard", "category")
         .prefetch_related(_ordered_images())
     }
     products = []

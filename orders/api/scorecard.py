@@ -23,6 +23,8 @@ class WindowOut(Schema):
     rejected_after_order_percent: float | None
     cancelled_by_supplier_percent: float | None
     returns_disputes_percent: float | None
+    valid_tracking_first_try_percent: float | None
+    stock_out_at_order_percent: float | None
 
 
 class ScorecardOut(Schema):
@@ -36,8 +38,10 @@ class ScorecardOut(Schema):
     last_90_days: WindowOut
 
 
-def _window(figures: scorecard.WindowFigures) -> dict:
+def _window(figures: scorecard.WindowFigures, accuracy: scorecard.AccuracyFigures | None) -> dict:
     return {
+        "valid_tracking_first_try_percent": accuracy and accuracy.tracking_first_try_percent,
+        "stock_out_at_order_percent": accuracy and accuracy.stock_out_percent,
         "days": figures.days,
         "orders": figures.orders,
         "acceptance_p50_hours": figures.acceptance_p50_hours,
@@ -67,6 +71,6 @@ def supplier_scorecard(request: HttpRequest, supplier_id: int):
         "min_orders": card.min_orders,
         "reliability_score": card.score,
         "score_formula": scorecard.SCORE_FORMULA,
-        "last_30_days": _window(card.last_30),
-        "last_90_days": _window(card.last_90),
+        "last_30_days": _window(card.last_30, card.accuracy_30),
+        "last_90_days": _window(card.last_90, card.accuracy_90),
     }

@@ -12,7 +12,15 @@ accepted straight from PAID, paid) inside it. Per window:
 - rejected after order: the share the supplier rejected (a rejection is how a supplier reports
   stock it no longer has, so it covers out-of-stock after order too);
 - cancelled by the supplier: the share cancelled by a member of the supplier's organisation;
-- returns and disputes: not yet measured (the after-sale flow does not record them yet).
+- returns and disputes: not yet measured (the after-sale flow does not record them yet);
+- valid tracking on first try: of the parcels shipped on these orders, the share whose tracking
+  number was taken as given: the tracking provider did not refuse it (`Shipment.tracker_error`
+  empty) and the store did not refuse the fulfilment for good (push not FAILED);
+- stock accuracy: of the order lines for the supplier's variants received in the window, the
+  share that found no stock at reservation though the store still offered the product (intake
+  marks such a line EXCEPTION with an "Out of stock" reason), and the inventory feed's freshness
+  (health and hours since its last good fetch; none when the supplier keeps stock by hand).
+  These are shown with the figures (`AccuracyFigures`, `FeedFreshness`), not in the score yet.
 
 The reliability score (0-100) uses the 90-day window; SCORE_FORMULA is the sentence shown on
 the pages. A supplier with fewer than settings.SCORECARD_MIN_ORDERS orders in that window is a
@@ -29,16 +37,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from orders.models import OrderEvent, SupplierOrder
+from orders.models import OrderEvent, OrderItem, Shipment, SupplierOrder
 from orders.services.timeline import EventKind
-from suppliers.models import Supplier, SupplierScorecard
+from suppliers.models import Supplier, SupplierFeed, SupplierScorecard
 
 WINDOWS = (30, 90)
 SCORE_WINDOW = 90
@@ -91,6 +100,8 @@ class Scorecard:
     min_orders: int
     score: int | None
     improvements: list[str] = field(default_factory=list)
+    accuracy: dict[int, AccuracyFigures] = field(default_factory=dict)  # by window (days)
+    feed: FeedFreshness | None = None
 
     @property
     def is_new_supplier(self) -> bool:
@@ -104,9 +115,20 @@ class Scorecard:
     def last_90(self) -> WindowFigures:
         return self.windows[90]
 
+    @property
+    def accuracy_30(self) -> AccuracyFigures | None:
+        return self.accuracy.get(30)
+
+    @property
+    def accuracy_90(self) -> AccuracyFigures | None:
+        return self.accuracy.get(90)
+
     def figures(self) -> dict[str, dict[str, object]]:
         """The figures as JSON (what the nightly row stores)."""
-        return {str(days): asdict(figures) for days, figures in self.windows.items()}
+        figures = {str(days): asdict(window) for days, window in self.windows.items()}
+        for days, accuracy in self.accuracy.items():
+            figures[str(days)].update(asdict(accuracy), days=days)
+        return figures
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -181,6 +203,8 @@ def compute_scorecards(
         ).values_list("supplier_order_id", flat=True)
     )
     min_orders = settings.SCORECARD_MIN_ORDERS
+    accuracy = compute_accuracy(supplier_ids=supplier_ids, now=now)
+    feeds = feed_freshness(supplier_ids=supplier_ids, now=now)
     result = {}
     for supplier_id in supplier_ids:
         rows = rows_by_supplier.get(supplier_id, [])
@@ -202,7 +226,10 @@ def compute_scorecards(
             windows=windows,
             min_orders=min_orders,
             score=score,
-            improvements=_improvements(scored, rows[0].handling_days if rows else None),
+            improvements=_improvements(scored, rows[0].handling_days if rows else None)
+            + _accuracy_improvements(accuracy.get(supplier_id, {}).get(SCORE_WINDOW)),
+            accuracy=accuracy.get(supplier_id, {}),
+            feed=feeds.get(supplier_id),
         )
     return result
 
@@ -316,6 +343,137 @@ def _improvements(figures: WindowFigures, handling_days: int | None) -> list[str
             )
         )
     return [text for _, text in sorted(tips, key=lambda tip: -tip[0])]
+
+
+# --- tracking and stock accuracy -----------------------------------------------------------------
+@dataclass(frozen=True)
+class AccuracyFigures:
+    days: int
+    parcels: int
+    tracking_first_try: int
+    tracking_first_try_percent: float | None
+    lines: int
+    stock_outs: int
+    stock_out_percent: float | None
+
+
+@dataclass(frozen=True)
+class FeedFreshness:
+    health: str
+    last_success_at: datetime | None
+    hours_since_success: float | None
+
+
+# The reason intake writes on a line it could not reserve (orders/services/intake.py).
+OUT_OF_STOCK_REASON = "Out of stock"
+
+
+def compute_accuracy(
+    *, supplier_ids: Iterable[int], now: datetime
+) -> dict[int, dict[int, AccuracyFigures]]:
+    """Valid tracking on first try and stock-outs at reservation per supplier and window: two
+    aggregate queries (one row per supplier each), whatever the number of orders."""
+    supplier_ids = list(supplier_ids)
+    since = {days: now - timedelta(days=days) for days in WINDOWS}
+    refused = Q(push_status=Shipment.PushStatus.FAILED) | ~Q(tracker_error="")
+    parcels = (
+        Shipment.objects.filter(supplier_order__supplier_id__in=supplier_ids)
+        .annotate(start=Coalesce("supplier_order__sent_at", "supplier_order__paid_at"))
+        .filter(start__gte=since[max(WINDOWS)], start__lte=now)
+        .values("supplier_order__supplier_id")
+        .annotate(
+            **{
+                f"parcels_{days}": Count("pk", filter=Q(start__gte=since[days])) for days in WINDOWS
+            },
+            **{
+                f"valid_{days}": Count("pk", filter=Q(start__gte=since[days]) & ~refused)
+                for days in WINDOWS
+            },
+        )
+    )
+    by_parcels = _counts_by(parcels, "supplier_order__supplier_id")
+    out_of_stock = Q(
+        status=OrderItem.Status.EXCEPTION, status_reason__startswith=OUT_OF_STOCK_REASON
+    )
+    lines = (
+        OrderItem.objects.filter(
+            variant__supplier_id__in=supplier_ids,
+            order__created_at__gte=since[max(WINDOWS)],
+            order__created_at__lte=now,
+        )
+        .values("variant__supplier_id")
+        .annotate(
+            **{
+                f"lines_{days}": Count("pk", filter=Q(order__created_at__gte=since[days]))
+                for days in WINDOWS
+            },
+            **{
+                f"outs_{days}": Count(
+                    "pk", filter=Q(order__created_at__gte=since[days]) & out_of_stock
+                )
+                for days in WINDOWS
+            },
+        )
+    )
+    by_lines = _counts_by(lines, "variant__supplier_id")
+    result: dict[int, dict[int, AccuracyFigures]] = {}
+    for supplier_id in supplier_ids:
+        parcel_row = by_parcels.get(supplier_id, {})
+        line_row = by_lines.get(supplier_id, {})
+        result[supplier_id] = {}
+        for days in WINDOWS:
+            n_parcels = parcel_row.get(f"parcels_{days}", 0)
+            valid = parcel_row.get(f"valid_{days}", 0)
+            n_lines = line_row.get(f"lines_{days}", 0)
+            outs = line_row.get(f"outs_{days}", 0)
+            result[supplier_id][days] = AccuracyFigures(
+                days=days,
+                parcels=n_parcels,
+                tracking_first_try=valid,
+                tracking_first_try_percent=_percent(valid, n_parcels),
+                lines=n_lines,
+                stock_outs=outs,
+                stock_out_percent=_percent(outs, n_lines),
+            )
+    return result
+
+
+def _counts_by(rows: Iterable[Any], key: str) -> dict[int, dict[str, int]]:
+    return {int(row[key]): {k: int(v) for k, v in row.items() if k != key} for row in rows}
+
+
+def feed_freshness(*, supplier_ids: Iterable[int], now: datetime) -> dict[int, FeedFreshness]:
+    """The inventory feed's health and age of its last good fetch, for suppliers with a feed."""
+    result = {}
+    for supplier_id, health, last_success_at in SupplierFeed.objects.filter(
+        supplier_id__in=list(supplier_ids), is_enabled=True
+    ).values_list("supplier_id", "health", "last_success_at"):
+        hours = (
+            round((now - last_success_at).total_seconds() / 3600, 1)
+            if last_success_at is not None
+            else None
+        )
+        result[supplier_id] = FeedFreshness(health, last_success_at, hours)
+    return result
+
+
+def _accuracy_improvements(figures: AccuracyFigures | None) -> list[str]:
+    """Tips on tracking and stock accuracy (after the score's own, which cost points)."""
+    if figures is None:
+        return []
+    tips = []
+    if figures.parcels and figures.tracking_first_try < figures.parcels:
+        tips.append(
+            f"Check tracking numbers before you ship: {figures.tracking_first_try_percent} % "
+            f"of parcels had a valid tracking number on the first try in the last "
+            f"{figures.days} days."
+        )
+    if figures.stock_outs:
+        tips.append(
+            f"Update your stock sooner: {figures.stock_out_percent} % of order lines found no "
+            "stock though stores still offered the product."
+        )
+    return tips
 
 
 # --- nightly rows --------------------------------------------------------------------------------

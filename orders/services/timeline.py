@@ -29,6 +29,7 @@ class EventKind:
     RELEASED = "released"  # the hold ended: the order is routed
     REVIEWED = "reviewed"  # the retailer released an order a fraud rule held
     REFUNDED = "refunded"  # the store refunded lines
+    LOSS = "loss"  # the order's real result is a loss; the retailer was told (services/losses.py)
 
 
 def record_event(

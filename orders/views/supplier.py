@@ -331,6 +331,7 @@ def analytics(request: SupplierRequest) -> HttpResponse:
             "intervals": list(sales.INTERVALS),
             "groups": list(supplier_sales.GROUPS),
             "csv_query": params.urlencode(),
+            "turnover": supplier_sales.get_stock_turnover(supplier=supplier, start=start, end=end),
             "scorecard": scorecard.compute_scorecard(supplier=supplier),
             "score_formula": scorecard.SCORE_FORMULA,
         },

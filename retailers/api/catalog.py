@@ -42,6 +42,7 @@ class SearchParams(Schema):
     in_stock: str | None = None
     max_handling_days: str | None = None
     ship_from: str | None = None
+    min_score: str | None = None
     sort: str | None = None
     cursor: str | None = None
     limit: str | None = None

@@ -2,7 +2,8 @@
 needed), sent as each retailer chose on its notification preferences page: off, immediately
 (in-app and e-mail) or in the daily digest (in-app at once, one e-mail a day listing them).
 
-Every sender calls `send_retailer_notice`; a kind without a saved preference is IMMEDIATE.
+Every sender calls `send_retailer_notice`; a kind without a saved preference is IMMEDIATE, but
+an order at a loss (orders/services/losses.py), which goes to the daily digest.
 `send_notice_digests` (beat, daily) sends each retailer's waiting notices in one e-mail; a notice
 is marked sent in the same transaction that queues the e-mail, so running it twice sends nothing
 twice.
@@ -35,13 +36,21 @@ class NoticePreferenceRow:
     delivery: str
 
 
+# How a kind is sent until the retailer chooses: a loss is a daily digest line, not an alarm.
+DEFAULT_DELIVERY: dict[str, str] = {NoticeKind.ORDER_LOSS.value: NoticeDelivery.DIGEST.value}
+
+
+def default_delivery(kind: str) -> str:
+    return DEFAULT_DELIVERY.get(kind, NoticeDelivery.IMMEDIATE.value)
+
+
 def notice_delivery(*, retailer: Retailer, kind: str) -> str:
     chosen = (
         NoticePreference.objects.filter(retailer=retailer, kind=kind)
         .values_list("delivery", flat=True)
         .first()
     )
-    return chosen or NoticeDelivery.IMMEDIATE
+    return chosen or default_delivery(kind)
 
 
 def list_notice_preferences(*, retailer: Retailer) -> list[NoticePreferenceRow]:
@@ -52,7 +61,7 @@ def list_notice_preferences(*, retailer: Retailer) -> list[NoticePreferenceRow]:
         NoticePreferenceRow(
             kind=kind.value,
             label=kind.label,
-            delivery=chosen.get(kind.value, NoticeDelivery.IMMEDIATE),
+            delivery=chosen.get(kind.value, default_delivery(kind.value)),
         )
         for kind in NoticeKind
     ]

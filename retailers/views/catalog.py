@@ -25,8 +25,12 @@ FILTER_FIELDS = (
     "in_stock",
     "max_handling_days",
     "ship_from",
+    "min_score",
     "sort",
 )
+
+# The choices of the minimum supplier score filter (the API takes any whole number 0-100).
+SCORE_OPTIONS = ("90", "80", "70", "50")
 
 
 def _viewer_retailer(request: HttpRequest) -> Retailer | None:
@@ -86,6 +90,7 @@ def catalog_search(request: HttpRequest) -> HttpResponse:
         "retailer": retailer,
         "can_see_prices": can_see_prices,
         "sorts": sorts,
+        "score_options": SCORE_OPTIONS,
         "category_options": format_html_join(
             "",
             '<option value="{}"{}>{}</option>',

@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from catalog.models import Product, ProductSearch
 from catalog.search import (
@@ -17,7 +18,7 @@ from catalog.search import (
     run_search,
     run_search_portable,
 )
-from suppliers.models import Supplier
+from suppliers.models import Supplier, SupplierScorecard
 from tests.factories import CategoryFactory, ProductFactory, SupplierFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -287,7 +288,7 @@ def test_any_search_text_is_safe(text):
         (
             {"sort": "random"},
             "sort",
-            "Unknown sort “random”; use one of: relevance, newest, price, price_desc, margin.",
+            "Unknown sort “random”; use one of: relevance, newest, price, price_desc, margin, score.",
         ),
     ],
 )
@@ -412,3 +413,44 @@ def test_with_more_matches_than_are_ranked_title_matches_are_ranked_first(monkey
     seen = _all_pages(SearchCriteria(q="ladle", sort="relevance"), limit=2)
     assert len(seen) == len(set(seen)) == 4
     assert set(seen) <= {p.pk for p in in_descriptions} | {in_title.pk}
+
+
+# ---------------------------------------------------------------- supplier score
+
+
+def _scored(score: int | None) -> Supplier:
+    supplier = SupplierFactory()
+    SupplierScorecard.objects.create(
+        supplier=supplier, computed_at=timezone.now(), orders=30, score=score
+    )
+    return supplier
+
+
+@pytest.mark.parametrize("search", [run_search, run_search_portable])
+def test_sort_and_filter_by_supplier_score_put_new_suppliers_last_or_out(search):
+    reliable = _product(title="Lamp reliable", supplier=_scored(92))
+    middling = _product(title="Lamp middling", supplier=_scored(71))
+    new = _product(title="Lamp new", supplier=_scored(None))
+    unscored = _product(title="Lamp never scored")
+
+    def ids(**params):
+        criteria = parse_criteria({"sort": "score", **params}, can_see_prices=False)
+        return [hit.product_id for hit in search(criteria=criteria).hits]
+
+    assert ids()[:2] == [reliable.pk, middling.pk]
+    assert set(ids()[2:]) == {new.pk, unscored.pk}
+    assert ids(min_score="80") == [reliable.pk]
+    assert ids(min_score="0") == [reliable.pk, middling.pk]
+    # Keyset paging walks the same order, scored first.
+    criteria = parse_criteria({"sort": "score"}, can_see_prices=False)
+    first = search(criteria=criteria, limit=1)
+    second = search(criteria=criteria, cursor=first.next_cursor, limit=1)
+    assert [first.hits[0].product_id, second.hits[0].product_id] == [reliable.pk, middling.pk]
+
+
+@pytest.mark.parametrize("raw", ["101", "-1", "high", "7.5"])
+def test_a_bad_minimum_score_names_the_field(raw):
+    with pytest.raises(SearchError) as error:
+        parse_criteria({"min_score": raw}, can_see_prices=False)
+    assert error.value.field == "min_score"
+    assert "0 to 100" in str(error.value)

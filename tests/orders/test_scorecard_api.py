@@ -49,6 +49,8 @@ def test_public_scorecard_of_an_active_supplier(client, settings):
         "rejected_after_order_percent": 0.0,
         "cancelled_by_supplier_percent": 0.0,
         "returns_disputes_percent": None,
+        "valid_tracking_first_try_percent": None,  # no parcel rows: nothing to measure
+        "stock_out_at_order_percent": None,
     }
     assert "improvements" not in body  # the supplier's tips are not public
 
