@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from django.db.models import QuerySet
-from ninja import Field, Path, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import ConfigDict
 
@@ -138,7 +138,11 @@ def _supplier_order(request: ApiRequest, supplier_order_id: int) -> SupplierOrde
     )
 
 
-@router.get("", operation_id="orders_cases_api_list_cases", response={200: list[CaseOut], **ERRORS})
+@router.get(
+    "",
+    operation_id="orders_cases_api_list_cases",
+    response={200: list[CaseOut], 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},
+)
 @paginate(CursorPagination, ordering=("-created_at", "-id"))
 def list_cases(request: ApiRequest, filters: Query[CaseFilters]):
     """Your cases, mediation and chargebacks together, newest first."""
@@ -167,7 +171,7 @@ def open_case(request: ApiRequest, payload: CaseIn):
         actor=api_actor(request),
         return_request=return_request,
     )
-    return 201, _case(request, case.pk)
+    return Status(201, _case(request, case.pk))
 
 
 @router.get(
@@ -191,4 +195,4 @@ def add_statement(
     statement = cases.add_statement(
         case=case, party=_party(request), body=payload.body, actor=api_actor(request)
     )
-    return 201, statement
+    return Status(201, statement)
