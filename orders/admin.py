@@ -28,6 +28,8 @@ from dropship.core.admin_utils import (
 from dropship.core.errors import DomainError
 from orders import selectors
 from orders.models import (
+    CaseAttachment,
+    CaseStatement,
     Dispute,
     FraudRule,
     Order,
@@ -478,6 +480,34 @@ class ReturnRequestAdmin(AuditedModelAdmin):
         if not change and isinstance(request.user, User):  # always: the admin signs users in
             obj.requested_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(CaseStatement)
+class CaseStatementAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
+    """Statements are added through the case services (parties' pages, API, the case desk)."""
+
+    list_display = ["created_at", "case", "party", "author"]
+    list_filter = ["party"]
+    search_fields = ["case__supplier_order__number", "body"]
+    list_select_related = ["case__supplier_order", "author"]
+
+
+@admin.register(CaseAttachment)
+class CaseAttachmentAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
+    """Private files: no public URL, downloaded from the case desk only."""
+
+    list_display = ["name", "statement", "content_type", "size", "download"]
+    search_fields = ["name", "statement__case__supplier_order__number"]
+    list_select_related = ["statement"]
+    fields = ["name", "statement", "content_type", "size", "download"]
+    readonly_fields = ["name", "statement", "content_type", "size", "download"]
+
+    @admin.display(description="file")
+    def download(self, obj: CaseAttachment) -> str:
+        return format_html(
+            '<a href="{}">Download</a>',
+            reverse("admin:orders_dispute_attachment", args=[obj.statement.case_id, obj.pk]),
+        )
 
 
 class DecideCaseForm(forms.Form):

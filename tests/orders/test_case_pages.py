@@ -42,6 +42,7 @@ def _auth(organisation) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
 
 
+@pytest.mark.embedded
 def test_retailer_opens_a_case_both_parties_add_statements_and_read_attachments(shipped):
     retailer_client = _member_client(shipped.order.retailer)
     supplier_client = _member_client(shipped.supplier)
@@ -155,6 +156,7 @@ def test_another_organisation_gets_404_on_every_case_page_and_call(shipped):
     assert case.statements.count() == 1
 
 
+@pytest.mark.embedded
 def test_api_open_read_and_add_statements_for_both_keys_with_chargebacks_listed(shipped):
     chargeback = Dispute.objects.create(
         supplier_order=shipped,
@@ -224,6 +226,7 @@ def support_client(db):
     return client
 
 
+@pytest.mark.embedded
 def test_support_works_the_queue_oldest_first_assigns_and_decides(shipped, support_client):
     newer = ship(paid_supplier_order_for_same(shipped))
     first = cases.open_case(

@@ -85,6 +85,7 @@ def test_an_open_case_holds_only_its_supplier_order_and_the_other_payout_flows(t
     ).exists()
 
 
+@pytest.mark.embedded
 def test_full_refund_closes_the_case_refunds_everything_and_cancels_the_payout(
     two_orders, agent, django_capture_on_commit_callbacks
 ):
@@ -164,6 +165,7 @@ def test_partial_refund_after_the_transfer_is_taken_back_from_it(stripe_sandbox,
     assert unbalanced_transactions() == {}
 
 
+@pytest.mark.embedded
 def test_release_pays_the_supplier(two_orders, agent, django_capture_on_commit_callbacks):
     disputed, _ = two_orders
     case = _open(disputed)
