@@ -6,6 +6,7 @@ stays balanced and closing is audited. Bad input answers clearly and writes noth
 from decimal import Decimal as D
 
 import pytest
+from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from billing.models import Payout, Refund, TransferReversal
@@ -18,6 +19,7 @@ from dropship.core.uploads import UploadError
 from orders.models import CaseStatement, Dispute, OrderEvent, ReturnRequest
 from orders.services import cases
 from orders.services.cases import CaseError
+from retailers.models import NoticeDelivery, NoticeKind, NoticePreference
 from tests import factories
 from tests.billing.helpers import paid_supplier_order, ship
 
@@ -282,3 +284,27 @@ def test_a_declined_return_is_escalated_with_the_case(stripe_sandbox):
     assert (attachment.name, attachment.content_type) == ("broken.png", "image/png")
     with attachment.file.open("rb") as handle:
         assert handle.read() == PNG
+
+
+def test_notices_reach_both_parties_as_the_retailer_chose(
+    two_orders, agent, django_capture_on_commit_callbacks
+):
+    disputed, _ = two_orders
+    retailer = disputed.order.retailer
+    NoticePreference.objects.create(
+        retailer=retailer, kind=NoticeKind.NEEDS_DECISION, delivery=NoticeDelivery.OFF
+    )
+    case = _open(disputed, party=Dispute.Party.SUPPLIER)
+    cases.add_statement(case=case, party="RETAILER", body="It was blue.")
+    with django_capture_on_commit_callbacks(execute=True):
+        cases.decide_case(case=case, outcome=Outcome.RELEASE, resolution="White.", actor=agent)
+
+    supplier_notices = Notification.objects.filter(supplier=disputed.supplier, kind="orders.case")
+    assert [n.message.split(":")[0] for n in supplier_notices.order_by("pk")] == [
+        f"Case #{case.pk} opened by the supplier on {disputed.number}",
+        f"Retailer added a statement to case #{case.pk} on {disputed.number}.",
+        f"Case #{case.pk} on {disputed.number} decided",
+    ]
+    assert not Notification.objects.filter(retailer=retailer, kind="orders.case").exists()
+    subjects = [m.subject for m in mail.outbox]
+    assert f"Case #{case.pk} on {disputed.number}: Release to the supplier" in subjects
