@@ -277,7 +277,7 @@ def get_order_result(
 # --- cases (mediation and chargebacks) ------------------------------------------------------------
 def _cases() -> QuerySet[Dispute]:
     return Dispute.objects.select_related(
-        "supplier_order", "supplier_order__order", "supplier_order__supplier", "assigned_to"
+        "supplier_order__order__retailer", "supplier_order__supplier", "assigned_to"
     ).annotate(statement_count=Count("statements", distinct=True))
 
 
@@ -298,7 +298,7 @@ def list_cases_for_supplier(*, supplier: Supplier, open_only: bool = False) -> Q
 
 def list_case_queue(*, open_only: bool = True) -> QuerySet[Dispute]:
     """Support's queue: oldest first (the SLA clock runs from opening)."""
-    queryset = _cases().select_related("supplier_order__order__retailer")
+    queryset = _cases()
     if open_only:
         queryset = queryset.filter(status__in=Dispute.OPEN_STATUSES)
     return queryset.order_by("created_at", "pk")

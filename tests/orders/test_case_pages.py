@@ -6,7 +6,9 @@ from decimal import Decimal as D
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from billing.models import Refund
@@ -277,3 +279,27 @@ def paid_supplier_order_for_same(supplier_order):
     result = pay_supplier_order(supplier_order=another)
     assert result.is_paid, result.message
     return result.supplier_order
+
+
+def test_the_case_lists_read_a_fixed_number_of_queries(stripe_sandbox):
+    first = ship(paid_supplier_order(stripe_sandbox))
+    retailer, supplier = first.order.retailer, first.supplier
+    clients = {
+        "cases:retailer_list": _member_client(retailer),
+        "cases:supplier_list": _member_client(supplier),
+    }
+
+    def counts() -> dict[str, int]:
+        found = {}
+        for name, client in clients.items():
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(reverse(name)).status_code == 200
+            found[name] = len(queries)
+        return found
+
+    cases.open_case(supplier_order=first, party="RETAILER", reason="other", statement="One.")
+    with_one = counts()
+    for _ in range(4):
+        more = ship(paid_supplier_order_for_same(first))
+        cases.open_case(supplier_order=more, party="SUPPLIER", reason="other", statement="More.")
+    assert counts() == with_one
