@@ -39,6 +39,8 @@ AREA_BY_PREFIX: dict[str, str] = {
     "/sync": "stores",
     "/orders": "orders",
     "/analytics": "orders",
+    # both sides
+    "/cases": "orders",
     "/billing": "billing",
 }
 

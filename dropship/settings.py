@@ -559,6 +559,8 @@ WEBHOOK_STORE_CACHE_SECONDS = env.float("WEBHOOK_STORE_CACHE_SECONDS", default=1
 # --- Marketplace rules --------------------------------------------------------------------------
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
 PAYOUT_HOLDBACK_DAYS = env.int("PAYOUT_HOLDBACK_DAYS", default=7)
+# Support answers a mediation case within this many hours of its opening (the queue's SLA clock).
+CASE_RESPONSE_SLA_HOURS = env.int("CASE_RESPONSE_SLA_HOURS", default=48)
 # Support's read-only "view as" of a workspace lasts at most this long (30 at most).
 VIEW_AS_MAX_MINUTES = env.int("VIEW_AS_MAX_MINUTES", default=30)
 # Delivered supplier orders may be paid out earlier: this many days after delivery (0 = at

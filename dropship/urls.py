@@ -46,6 +46,7 @@ urlpatterns = [
     path("supplier/analytics/", include("orders.urls.supplier_analytics")),
     path("webhooks/supplier/<slug:slug>/", supplier_webhook, name="supplier_webhook"),
     path("", include("orders.urls.retailer")),
+    path("", include("orders.urls.cases")),
 ]
 
 if settings.DEBUG:

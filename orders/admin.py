@@ -2,12 +2,20 @@
 so statuses, money and tracking are read-only here. The shopper's name and address are shown to
 staff (support needs them) but never editable."""
 
-from django.contrib import admin
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from billing.models import Charge
 from dropship.accounts.access import AuthenticatedRequest
 from dropship.accounts.models import User
 from dropship.core.admin_utils import (
@@ -18,7 +26,10 @@ from dropship.core.admin_utils import (
     money,
 )
 from dropship.core.errors import DomainError
+from orders import selectors
 from orders.models import (
+    CaseAttachment,
+    CaseStatement,
     Dispute,
     FraudRule,
     Order,
@@ -31,8 +42,9 @@ from orders.models import (
     SupplierOrder,
     TrackingEvent,
 )
-from orders.services import tracking
+from orders.services import cases, tracking
 from orders.services.watchdog import clear_flag
+from orders.views.cases import attachment_response
 
 ORDER_ITEM_FIELDS: tuple[str, ...] = (
     "title",
@@ -470,37 +482,224 @@ class ReturnRequestAdmin(AuditedModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+@admin.register(CaseStatement)
+class CaseStatementAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
+    """Statements are added through the case services (parties' pages, API, the case desk)."""
+
+    list_display = ["created_at", "case", "party", "author"]
+    list_filter = ["party"]
+    search_fields = ["case__supplier_order__number", "body"]
+    list_select_related = ["case__supplier_order", "author"]
+
+
+@admin.register(CaseAttachment)
+class CaseAttachmentAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
+    """Private files: no public URL, downloaded from the case desk only."""
+
+    list_display = ["name", "statement", "content_type", "size", "download"]
+    search_fields = ["name", "statement__case__supplier_order__number"]
+    list_select_related = ["statement"]
+    fields = ["name", "statement", "content_type", "size", "download"]
+    readonly_fields = ["name", "statement", "content_type", "size", "download"]
+
+    @admin.display(description="file")
+    def download(self, obj: CaseAttachment) -> str:
+        return format_html(
+            '<a href="{}">Download</a>',
+            reverse("admin:orders_dispute_attachment", args=[obj.statement.case_id, obj.pk]),
+        )
+
+
+class DecideCaseForm(forms.Form):
+    outcome = forms.ChoiceField(choices=Dispute.Outcome.choices)
+    amount = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0.01"),
+        decimal_places=2,
+        help_text="Only for a partial refund.",
+    )
+    resolution = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="Shown to both parties."
+    )
+
+
+class AssignCaseForm(forms.Form):
+    agent = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_staff=True, is_active=True).order_by("email"),
+        label="Support agent",
+    )
+
+
+class SupportStatementForm(forms.Form):
+    body = forms.CharField(label="Statement as support", widget=forms.Textarea(attrs={"rows": 3}))
+
+
 @admin.register(Dispute)
 class DisputeAdmin(AuditedModelAdmin):
+    """Support's case queue: mediation cases and chargebacks, oldest first with the SLA clock.
+    A mediation case is worked on its case desk (statements, attachments, assign, decide);
+    chargebacks follow Stripe's events."""
+
     list_display = [
+        "case_label",
+        "kind",
         "supplier_order",
-        "stripe_dispute_id",
         "reason",
         "disputed_amount",
         "status",
+        "assigned_to",
+        "sla",
         "created_at",
-        "closed_at",
     ]
-    list_filter = ["status", "currency"]
+    list_filter = ["kind", "status", "assigned_to", "currency"]
     search_fields = ["supplier_order__number", "stripe_dispute_id", "reason", "notes"]
     date_hierarchy = "created_at"
-    list_select_related = ["supplier_order"]
-    autocomplete_fields = ["supplier_order"]
-    # Amount and status follow Stripe's dispute events; support writes notes.
+    ordering = ["created_at", "pk"]
+    list_select_related = ["supplier_order", "assigned_to"]
+    # Status, outcome and money follow the case services and Stripe's dispute events; support
+    # writes notes here and decides on the case desk.
     readonly_fields = [
+        "supplier_order",
+        "kind",
         "stripe_dispute_id",
+        "reason",
         "amount",
         "currency",
         "status",
+        "opened_by",
+        "opened_by_user",
+        "return_request",
+        "assigned_to",
+        "outcome",
+        "outcome_amount",
+        "resolution",
+        "decided_by",
+        "decided_at",
+        "reship_carrier",
+        "reship_tracking_number",
         "closed_at",
         "created_at",
         "updated_at",
     ]
-    fields = ["supplier_order", "reason", "notes", *readonly_fields]
+    fields = ["notes", *readonly_fields]
 
-    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
-        return self.readonly_fields if obj is None else [*self.readonly_fields, "supplier_order"]
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # parties open cases from their order pages; Stripe opens chargebacks
+
+    @admin.display(description="case", ordering="pk")
+    def case_label(self, obj: Dispute) -> str:
+        if obj.kind != Dispute.Kind.MEDIATION:
+            return f"#{obj.pk}"
+        return format_html(
+            '<a href="{}">#{} case desk</a>',
+            reverse("admin:orders_dispute_case", args=[obj.pk]),
+            obj.pk,
+        )
+
+    @admin.display(description="SLA")
+    def sla(self, obj: Dispute) -> str:
+        label, overdue = selectors.sla_clock(obj)
+        if overdue:
+            return format_html('<strong style="color:#a00">{}</strong>', label)
+        return label
 
     @admin.display(description="amount", ordering="amount")
     def disputed_amount(self, obj: Dispute) -> str:
         return money(obj.amount, obj.currency)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:case_id>/case/",
+                self.admin_site.admin_view(self.case_view),
+                name="orders_dispute_case",
+            ),
+            path(
+                "<int:case_id>/case/attachments/<int:attachment_id>/",
+                self.admin_site.admin_view(self.attachment_view),
+                name="orders_dispute_attachment",
+            ),
+            *super().get_urls(),
+        ]
+
+    def attachment_view(
+        self, request: HttpRequest, case_id: int, attachment_id: int
+    ) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        case = selectors.get_case_for_staff(case_id=case_id)
+        return attachment_response(
+            selectors.get_case_attachment(case=case, attachment_id=attachment_id)
+        )
+
+    def case_view(self, request: HttpRequest, case_id: int) -> HttpResponse:
+        """One mediation case: both parties' statements, assign, add support's word, decide."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        case = selectors.get_case_for_staff(case_id=case_id)
+        if case.kind != Dispute.Kind.MEDIATION:
+            return redirect("admin:orders_dispute_change", case.pk)
+        can_act = self.has_change_permission(request, case)
+        action = request.POST.get("action", "") if request.method == "POST" else ""
+        decide_form = DecideCaseForm(request.POST if action == "decide" else None)
+        assign_form = AssignCaseForm(
+            request.POST if action == "assign" else None,
+            initial={"agent": case.assigned_to_id or request.user.pk},
+        )
+        statement_form = SupportStatementForm(request.POST if action == "statement" else None)
+        forms_by_action = {
+            "decide": decide_form,
+            "assign": assign_form,
+            "statement": statement_form,
+        }
+        form = forms_by_action.get(action)
+        if form is not None:
+            if not can_act:
+                raise PermissionDenied
+            if form.is_valid():
+                try:
+                    done = self._act(request, case=case, action=action, data=form.cleaned_data)
+                except DomainError as exc:
+                    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                else:
+                    self.message_user(request, done, messages.SUCCESS)
+                    return redirect("admin:orders_dispute_case", case.pk)
+        charge = case.supplier_order.charges.filter(status__in=Charge.PAID_STATUSES).first()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Case #{case.pk} on {case.supplier_order.number}",
+            "case": case,
+            "statements": list(case.statements.all()),
+            "charge": charge,
+            "sla": selectors.sla_clock(case),
+            "can_act": can_act and case.is_open,
+            "decide_form": decide_form,
+            "assign_form": assign_form,
+            "statement_form": statement_form,
+        }
+        status = 400 if form is not None else 200
+        return TemplateResponse(request, "admin/orders/dispute/case.html", context, status=status)
+
+    def _act(self, request: HttpRequest, *, case: Dispute, action: str, data: dict) -> str:
+        actor = request.user if isinstance(request.user, User) else None
+        if action == "assign":
+            cases.assign_case(case=case, agent=data["agent"], actor=actor)
+            return f"Case #{case.pk} assigned to {data['agent'].email}."
+        if action == "statement":
+            cases.add_statement(
+                case=case,
+                party=Dispute.Party.SUPPORT,
+                body=data["body"],
+                actor=actor,
+                attachments=request.FILES.getlist("attachments"),
+            )
+            return "Your statement was added; both parties are told."
+        decided = cases.decide_case(
+            case=case,
+            outcome=data["outcome"],
+            resolution=data["resolution"],
+            amount=data["amount"],
+            actor=actor,
+        )
+        return f"Case #{decided.pk} decided: {decided.get_outcome_display()}."

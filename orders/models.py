@@ -6,6 +6,7 @@ from catalog.models import Variant
 from dropship.core.fields import EncryptedJSONField, EncryptedTextField
 from dropship.core.models import TimeStampedModel
 from dropship.core.money import ZERO, CurrencyField, MoneyField
+from dropship.core.storage import private_storage
 
 
 class Order(TimeStampedModel):
@@ -561,16 +562,48 @@ class ReturnRequest(TimeStampedModel):
 
 
 class Dispute(TimeStampedModel):
-    """A chargeback opened by the retailer's bank, or a case support mediates."""
+    """A case on a supplier order: a chargeback opened by the retailer's bank (Stripe decides it,
+    billing/services/refunds.py apply_dispute), or a mediation between retailer and supplier that
+    a support agent decides (orders/services/cases.py). Both hold that supplier order's payout,
+    and only that one, while open."""
+
+    class Kind(models.TextChoices):
+        CHARGEBACK = "CHARGEBACK", "Chargeback"
+        MEDIATION = "MEDIATION", "Mediation"
 
     class Status(models.TextChoices):
         OPEN = "OPEN", "Open"
+        RESHIP = "RESHIP", "Awaiting reshipment"
         WON = "WON", "Won"
         LOST = "LOST", "Lost"
         CLOSED = "CLOSED", "Closed"
 
+    class Reason(models.TextChoices):
+        """Why a party asks for mediation (a chargeback keeps Stripe's reason as it came)."""
+
+        RETURN_DECLINED = "return_declined", "Return declined"
+        NOT_AS_DESCRIBED = "not_as_described", "Item not as described"
+        NEVER_ARRIVED = "never_arrived", "Never arrived"
+        OTHER = "other", "Other"
+
+    class Party(models.TextChoices):
+        RETAILER = "RETAILER", "Retailer"
+        SUPPLIER = "SUPPLIER", "Supplier"
+        SUPPORT = "SUPPORT", "Support"
+
+    class Outcome(models.TextChoices):
+        REFUND_FULL = "REFUND_FULL", "Refund the retailer in full"
+        REFUND_PARTIAL = "REFUND_PARTIAL", "Refund the retailer in part"
+        RELEASE = "RELEASE", "Release to the supplier"
+        RESHIP = "RESHIP", "Reship by the supplier"
+
+    OPEN_STATUSES = (Status.OPEN, Status.RESHIP)
+
     supplier_order = models.ForeignKey(
         SupplierOrder, on_delete=models.CASCADE, related_name="disputes"
+    )
+    kind = models.CharField(
+        max_length=10, choices=Kind.choices, default=Kind.CHARGEBACK, db_index=True
     )
     stripe_dispute_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     reason = models.CharField(max_length=100, blank=True)
@@ -581,12 +614,111 @@ class Dispute(TimeStampedModel):
     )
     notes = models.TextField(blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    opened_by = models.CharField(max_length=8, choices=Party.choices, blank=True)
+    opened_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    return_request = models.ForeignKey(
+        ReturnRequest,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        help_text="The declined return this case escalates, if any.",
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_cases",
+        limit_choices_to={"is_staff": True},
+    )
+    outcome = models.CharField(max_length=14, choices=Outcome.choices, blank=True)
+    outcome_amount = MoneyField(null=True, blank=True)
+    resolution = models.TextField(
+        blank=True, help_text="Support's decision, shown to both parties."
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reship_carrier = models.CharField(max_length=50, blank=True)
+    reship_tracking_number = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="dispute_chargeback_has_stripe_id",
+                condition=Q(kind="CHARGEBACK", stripe_dispute_id__isnull=False)
+                | Q(kind="MEDIATION", stripe_dispute_id__isnull=True),
+            ),
+            models.UniqueConstraint(
+                fields=["supplier_order"],
+                condition=Q(kind="MEDIATION", status__in=["OPEN", "RESHIP"]),
+                name="one_open_case_per_supplier_order",
+            ),
+            models.CheckConstraint(
+                name="dispute_outcome_matches_status",
+                condition=Q(kind="CHARGEBACK")
+                | Q(status="OPEN", outcome="")
+                | Q(status="RESHIP", outcome="RESHIP")
+                | Q(status="CLOSED"),
+            ),
+        ]
 
     def __str__(self) -> str:
+        if self.kind == self.Kind.MEDIATION:
+            return f"Case #{self.pk} on {self.supplier_order}"
         return f"Dispute on {self.supplier_order}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def reason_label(self) -> str:
+        labels = dict(self.Reason.choices)
+        return str(labels.get(self.reason, self.reason.replace("_", " ") or "no reason given"))
+
+
+def case_attachment_path(instance: "CaseAttachment", filename: str) -> str:
+    return f"cases/{instance.statement.case_id}/{instance.statement_id}/{filename}"
+
+
+class CaseStatement(models.Model):
+    """What one party (or support) says on a mediation case; append-only."""
+
+    case = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="statements")
+    party = models.CharField(max_length=8, choices=Dispute.Party.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_party_display()} statement on case #{self.case_id}"
+
+
+class CaseAttachment(models.Model):
+    """A photo or document given with a statement: private storage, served only to the parties
+    of the case and staff."""
+
+    statement = models.ForeignKey(
+        CaseStatement, on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField(upload_to=case_attachment_path, storage=private_storage)
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class StoreOrderSync(TimeStampedModel):

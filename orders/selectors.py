@@ -12,13 +12,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from billing.models import Charge
 from dropship.core.money import ZERO, quantize
-from orders.models import Order, OrderEvent, OrderItem, Shipment, ShipmentItem, SupplierOrder
+from orders.models import (
+    CaseAttachment,
+    CaseStatement,
+    Dispute,
+    Order,
+    OrderEvent,
+    OrderItem,
+    Shipment,
+    ShipmentItem,
+    SupplierOrder,
+)
 from retailers.models import Retailer, Store
 from retailers.pricing import Overhead
 from suppliers.models import Supplier
@@ -311,3 +323,78 @@ def list_loss_orders(*, since: datetime, until: datetime) -> list[tuple[Order, O
             losses[order_id] = result
     orders = Order.objects.filter(pk__in=list(losses)).select_related("retailer").order_by("pk")
     return [(order, losses[order.pk]) for order in orders]
+
+
+# --- cases (mediation and chargebacks) ------------------------------------------------------------
+def _cases() -> QuerySet[Dispute]:
+    return Dispute.objects.select_related(
+        "supplier_order__order__retailer", "supplier_order__supplier", "assigned_to"
+    ).annotate(statement_count=Count("statements", distinct=True))
+
+
+def list_cases_for_retailer(*, retailer: Retailer, open_only: bool = False) -> QuerySet[Dispute]:
+    """The retailer's cases, mediation and chargebacks together, newest first."""
+    queryset = _cases().filter(supplier_order__order__retailer=retailer)
+    if open_only:
+        queryset = queryset.filter(status__in=Dispute.OPEN_STATUSES)
+    return queryset.order_by("-created_at", "-pk")
+
+
+def list_cases_for_supplier(*, supplier: Supplier, open_only: bool = False) -> QuerySet[Dispute]:
+    queryset = _cases().filter(supplier_order__supplier=supplier)
+    if open_only:
+        queryset = queryset.filter(status__in=Dispute.OPEN_STATUSES)
+    return queryset.order_by("-created_at", "-pk")
+
+
+def list_case_queue(*, open_only: bool = True) -> QuerySet[Dispute]:
+    """Support's queue: oldest first (the SLA clock runs from opening)."""
+    queryset = _cases()
+    if open_only:
+        queryset = queryset.filter(status__in=Dispute.OPEN_STATUSES)
+    return queryset.order_by("created_at", "pk")
+
+
+def _with_statements(queryset: QuerySet[Dispute]) -> QuerySet[Dispute]:
+    return queryset.prefetch_related(
+        Prefetch(
+            "statements",
+            queryset=CaseStatement.objects.select_related("author")
+            .prefetch_related("attachments")
+            .order_by("created_at", "pk"),
+        )
+    )
+
+
+def get_case_for_retailer(*, retailer: Retailer, case_id: int) -> Dispute:
+    """One of the retailer's cases with its statements (404 for anyone else's)."""
+    return get_object_or_404(
+        _with_statements(list_cases_for_retailer(retailer=retailer)), pk=case_id
+    )
+
+
+def get_case_for_supplier(*, supplier: Supplier, case_id: int) -> Dispute:
+    return get_object_or_404(
+        _with_statements(list_cases_for_supplier(supplier=supplier)), pk=case_id
+    )
+
+
+def get_case_for_staff(*, case_id: int) -> Dispute:
+    return get_object_or_404(_with_statements(list_case_queue(open_only=False)), pk=case_id)
+
+
+def get_case_attachment(*, case: Dispute, attachment_id: int) -> CaseAttachment:
+    """An attachment of a case the caller may already see (404 otherwise)."""
+    return get_object_or_404(CaseAttachment, pk=attachment_id, statement__case=case)
+
+
+def sla_clock(case: Dispute, *, now: datetime | None = None) -> tuple[str, bool]:
+    """('due in 5 h' | 'overdue by 3 h' | 'closed', overdue?) against CASE_RESPONSE_SLA_HOURS."""
+    if not case.is_open:
+        return "closed", False
+    now = now or timezone.now()
+    hours = (now - case.created_at).total_seconds() / 3600
+    left = settings.CASE_RESPONSE_SLA_HOURS - hours
+    if left >= 0:
+        return f"due in {int(left)} h", False
+    return f"overdue by {int(-left)} h", True

@@ -39,6 +39,8 @@ from dropship.accounts.models import (
 from dropship.core.audit import record_audit
 from integrations.models import ApiVersionNotice, InboundWebhook, OutboundPush
 from orders.models import (
+    CaseAttachment,
+    CaseStatement,
     Dispute,
     OrderEvent,
     ReturnRequest,
@@ -138,6 +140,17 @@ def _populate(n: int = 0) -> dict:
         order_item=item, supplier_order=supplier_order, quantity=1, reason="Too small"
     )
     Dispute.objects.create(supplier_order=supplier_order, stripe_dispute_id=f"dp_{n}", amount=10)
+    case = Dispute.objects.create(
+        supplier_order=supplier_order, kind=Dispute.Kind.MEDIATION, reason="other", amount=10
+    )
+    statement = CaseStatement.objects.create(case=case, party="RETAILER", body="Broken")
+    CaseAttachment.objects.create(
+        statement=statement,
+        file=f"cases/{case.pk}/photo.png",
+        name="photo.png",
+        content_type="image/png",
+        size=10,
+    )
     charge = Charge.objects.create(
         supplier_order=supplier_order,
         retailer=retailer,

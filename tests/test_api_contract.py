@@ -143,6 +143,14 @@ NOT_REACHED_BY_OPERATION = {
         "200": _EXISTING + "tests/orders/test_supplier_api.py"
     },
     "GET /api/v1/supplier/shipping-rates": {"422": _FREE_TEXT},
+    "GET /api/v1/cases/{case_id}": {"200": _EXISTING + "tests/orders/test_case_pages.py"},
+    "POST /api/v1/cases": {
+        "201": _EXISTING + "(a shipped supplier order of the caller's); "
+        "tests/orders/test_case_pages.py"
+    },
+    "POST /api/v1/cases/{case_id}/statements": {
+        "201": _EXISTING + "(an open case of the caller's); tests/orders/test_case_pages.py"
+    },
     "POST /api/v1/products/import": {
         "202": _EXISTING + "(products of active suppliers and a store); "
         "tests/retailers/test_import_api.py"

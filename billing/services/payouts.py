@@ -6,7 +6,8 @@ in its own task. The amount is what the ledger says the platform owes the suppli
 at transfer time (wholesale + shipping − commission, less its share of refunds), so a refund made
 before the payout simply lowers it. A payout waits (HELD, with the reason shown to the supplier)
 while the supplier has no connected account that can receive transfers, or while the retailer's
-bank disputes the payment; it is released when that changes.
+bank disputes the payment, or while support mediates a case on that supplier order (only that
+order: the supplier's other payouts go on); it is released when that changes.
 
 Stripe refusing a transfer because the platform's available balance is short
 (`balance_insufficient`, a transfer without a source charge: payment terms) is temporary: the
@@ -179,15 +180,22 @@ def settle_payouts(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def _hold_reason(*, supplier_order: SupplierOrder) -> str:
+    # Only this supplier order's own open cases hold its payout: the supplier's other orders
+    # are paid out as usual.
     dispute = (
-        Dispute.objects.filter(supplier_order=supplier_order, status=Dispute.Status.OPEN)
+        Dispute.objects.filter(supplier_order=supplier_order, status__in=Dispute.OPEN_STATUSES)
         .order_by("created_at")
         .first()
     )
-    if dispute is not None:
+    if dispute is not None and dispute.kind == Dispute.Kind.CHARGEBACK:
         return (
             "Frozen while the retailer's bank disputes the payment "
-            f"({dispute.stripe_dispute_id or 'dispute'}); released when the dispute closes."
+            f"({dispute.stripe_dispute_id}); released when the dispute closes."
+        )
+    if dispute is not None:
+        return (
+            f"Held while support mediates case #{dispute.pk} on {supplier_order.number}; "
+            "released when the case is decided."
         )
     account = ConnectedAccount.objects.filter(supplier_id=supplier_order.supplier_id).first()
     if account is None:
@@ -243,7 +251,8 @@ def release_held_payouts(*, supplier: Supplier | None = None) -> int:
 
 
 def freeze_payout(*, supplier_order: SupplierOrder) -> Payout | None:
-    """A dispute opened: a payout not yet transferred waits until it closes."""
+    """A dispute or case opened: this order's payout, if not transferred yet, waits until it
+    closes."""
     payout = Payout.objects.select_for_update().filter(supplier_order=supplier_order).first()
     if payout is None or payout.status not in (Payout.Status.SCHEDULED, Payout.Status.HELD):
         return payout

@@ -85,7 +85,7 @@ def orders_due_for_purge(*, now: datetime) -> QuerySet[Order]:
         .exclude(
             Exists(
                 Dispute.objects.filter(
-                    supplier_order__order=OuterRef("pk"), status=Dispute.Status.OPEN
+                    supplier_order__order=OuterRef("pk"), status__in=Dispute.OPEN_STATUSES
                 )
             )
         )
