@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('retailers', '0011_store_unpublish_when_out_of_stock'),
+        ("retailers", "0012_variant_change_queue_and_pending_stores"),
     ]
 
     operations = [

@@ -20,7 +20,7 @@ def mark_support_cases(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0010_order_held_for_account'),
+        ("orders", "0011_supplier_order_exchange_rate"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
