@@ -134,6 +134,8 @@ class ProcessLock(models.Model):
 
     def __str__(self) -> str:
         return f"Lock {self.namespace}/{self.key} held until {self.lease_until:%H:%M:%S}"
+
+
 class ExchangeRate(TimeStampedModel):
     """One unit of `base` is worth `rate` units of `quote` on `day` (a daily reference rate).
 
