@@ -206,3 +206,28 @@ def test_an_order_in_the_supplier_currency_freezes_no_rate(
 
     supplier_order = SupplierOrder.objects.get()
     assert (supplier_order.exchange_rate, supplier_order.exchange_rate_date) == (None, None)
+
+
+def test_the_catalog_prices_a_usd_product_in_the_retailers_cad_or_says_there_is_no_rate(
+    client, usd_product
+):
+    member = factories.RetailerMemberFactory(retailer__currency="CAD", retailer__home_country="CA")
+    client.force_login(member.user)
+    url = f"/catalog/{usd_product.pk}/"
+
+    without = client.get(url)
+
+    assert without.status_code == 200
+    assert without.context["quotes"] is None
+    assert without.context["quote_error"].startswith("We have no exchange rate from USD to CAD")
+    assert "We have no exchange rate from USD to CAD" in without.content.decode()
+    assert "$10.00" in without.content.decode()  # wholesale still shown, as USD
+
+    _rate("1.40")
+    priced = client.get(url)
+
+    [row] = priced.context["quotes"]
+    assert row.quote.economics.wholesale == Decimal("14.00")
+    body = priced.content.decode()
+    assert f"CA${row.quote.price}" in body
+    assert "at today's USD→CAD exchange rate" in body
