@@ -33,6 +33,7 @@ from retailers.services.store_push import (
 )
 from retailers.services.stores import reconnect_on_auth_error
 from retailers.sync import mark_listings_dirty
+from retailers.sync.marking import hold_marking_lock
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -296,6 +297,7 @@ def reprice_variants(*, variant_ids: list[int]) -> dict[int, list[int]]:
     """Re-price every active listing variant of these variants by its rule. Below the minimum
     margin the listing is paused (quantity 0) and waits for the retailer's approval. Returns the
     listings to push, by store. A second run finds nothing left to do (last_cost is current)."""
+    hold_marking_lock()  # before the rows it may mark: a fan-out holding it may wait for them
     rows = list(
         ListingVariant.objects.select_for_update(of=("self",))
         .filter(variant_id__in=variant_ids, listing__status=Listing.Status.ACTIVE)

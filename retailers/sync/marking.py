@@ -49,9 +49,10 @@ FAN_OUT_BATCH = 10_000  # queued changes per fan-out transaction
 FAN_OUT_TIME_BUDGET_SECONDS = 30.0  # then hand over to a fresh task
 FAN_OUT_QUEUED_KEY = "inventory-fan-out-queued"
 FAN_OUT_QUEUED_SECONDS = 60  # a lost task's key expires; beat's sweep runs the fan-out anyway
-# One fan-out at a time (transaction-level lock: safe behind a pooler): two would mark the same
-# listing rows in different orders and could deadlock.
-FAN_OUT_LOCK_KEY = 7_220_020
+# One marker at a time on PostgreSQL (a transaction-level lock: safe behind a pooler): two
+# UPDATEs of the same listing rows (a fan-out and a supplier's stock change of the same variant)
+# can meet them in different orders and deadlock. Held until the marker's transaction ends.
+MARKING_LOCK_KEY = 7_220_020
 # A queued drain that never started (its worker died before taking it) stops blocking new ones.
 DRAIN_QUEUED_STALE = timedelta(seconds=60)
 PUSHED_PLATFORMS = (Store.Platform.SHOPIFY, Store.Platform.WOOCOMMERCE)
@@ -66,14 +67,26 @@ def _postgres() -> bool:
 
 
 # --- marking -------------------------------------------------------------------------------------
-def _mark(rows: QuerySet) -> int:
-    """One UPDATE: dirty, first-dirty time kept, version bumped; the stores flagged. Returns the
-    rows marked."""
+def hold_marking_lock() -> None:
+    """Take the marking lock (PostgreSQL; SQLite runs one writer at a time anyway) inside the
+    caller's transaction. A transaction that locks listing rows and then marks them takes it
+    first: locking rows, then waiting for a fan-out that waits for those rows, would deadlock."""
+    if _postgres():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MARKING_LOCK_KEY])
+
+
+@transaction.atomic
+def _mark(rows: QuerySet, **also: object) -> int:
+    """One UPDATE: dirty, first-dirty time kept, version bumped (and the fields in `also`); the
+    stores flagged. Returns the rows marked."""
+    hold_marking_lock()
     store_ids = list(rows.order_by().values_list("store_id", flat=True).distinct())
     marked = rows.update(
         is_inventory_dirty=True,
         inventory_dirty_since=Coalesce("inventory_dirty_since", Now()),
         inventory_version=F("inventory_version") + 1,
+        **also,
     )
     flag_stores(store_ids=store_ids)
     return marked
@@ -83,7 +96,8 @@ def _mark_variants(variant_ids: list[int]) -> int:
     if not _postgres():
         return _mark(ListingVariant.objects.filter(variant_id__in=variant_ids))
     # One statement marks and names the stores (the portable path reads them first).
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MARKING_LOCK_KEY])
         cursor.execute(
             """
             WITH marked AS (
@@ -141,16 +155,7 @@ def mark_rows_dirty(*, listing_variant_ids: Iterable[int], forget_pushed: bool =
         return 0
     rows = ListingVariant.objects.filter(pk__in=ids)
     if forget_pushed:
-        store_ids = list(rows.order_by().values_list("store_id", flat=True).distinct())
-        marked = rows.update(
-            is_inventory_dirty=True,
-            inventory_dirty_since=Coalesce("inventory_dirty_since", Now()),
-            inventory_version=F("inventory_version") + 1,
-            last_pushed_quantity=None,
-            inventory_retry_at=None,
-        )
-        flag_stores(store_ids=store_ids)
-        return marked
+        return _mark(rows, last_pushed_quantity=None, inventory_retry_at=None)
     return _mark(rows)
 
 
@@ -315,7 +320,6 @@ def _take_changes(limit: int) -> tuple[list[int], int]:
     returns their distinct variant ids and how many changes there were."""
     with connection.cursor() as cursor:
         if _postgres():
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FAN_OUT_LOCK_KEY])
             cursor.execute(
                 """
                 DELETE FROM retailers_variantchange

@@ -32,7 +32,7 @@ from integrations.registry import get_store_client
 from retailers.models import ListingVariant, Store
 from retailers.services.stores import mark_store_needs_reconnect, reconnect_on_auth_error
 from retailers.sync.drain import lock_free_rows
-from retailers.sync.marking import mark_rows_dirty
+from retailers.sync.marking import hold_marking_lock, mark_rows_dirty
 from retailers.sync.models import StockReconciliation
 
 MAX_SAMPLES = 50
@@ -126,6 +126,7 @@ def _compare(
             if quantity == advertised:
                 confirmed.append((row["id"], row["inventory_version"]))
     with transaction.atomic():  # never wait on a stock change's row locks (no deadlock)
+        hold_marking_lock()  # before the rows: a fan-out holding it may wait for them
         free = set(lock_free_rows([row["id"] for row in rows]))
         # What the store shows is what the next push compares against (compare-and-swap).
         read = {row["id"]: quantity for row, quantity in zip(rows, shown, strict=True)}

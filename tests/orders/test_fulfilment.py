@@ -125,7 +125,9 @@ def test_ship_whole_order_moves_stock_out_and_records_one_shipment(
     assert kinds == ["accepted", "shipped"]
     push = OutboundPush.objects.get(shipment=shipment)
     assert push.kind == OutboundPush.Kind.STORE_FULFILLMENT
-    assert len(callbacks) == 2  # the push and the retailer's "shipped" e-mail go after commit
+    # After commit: the push, the retailer's "shipped" e-mail and the stock change's fan-out to
+    # the listings.
+    assert len(callbacks) == 3
 
 
 def test_ship_per_line_with_partial_quantities():
