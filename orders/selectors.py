@@ -31,6 +31,7 @@ from orders.models import (
     ShipmentItem,
     SupplierOrder,
 )
+from orders.services.timeline import EventKind
 from retailers.models import Retailer, Store
 from retailers.pricing import Overhead
 from suppliers.models import Supplier
@@ -207,10 +208,12 @@ def get_supplier_order_detail(*, supplier: Supplier, supplier_order_id: int) -> 
 
 
 def list_timeline_for_supplier_order(*, supplier_order: SupplierOrder) -> QuerySet[OrderEvent]:
-    """Order-wide events (received ...) and this supplier order's own; never another supplier's."""
+    """Order-wide events (received ...) and this supplier order's own; never another supplier's,
+    nor the retailer's own result (a loss line names the retail price and the profit)."""
     return (
         OrderEvent.objects.filter(order_id=supplier_order.order_id)
         .filter(Q(supplier_order__isnull=True) | Q(supplier_order=supplier_order))
+        .exclude(kind=EventKind.LOSS)
         .select_related("actor")
         .order_by("created_at", "pk")
     )

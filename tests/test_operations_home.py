@@ -5,13 +5,19 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from dropship.accounts.roles import SUPPORT_AGENT
-from dropship.operations import STUCK_AFTER, platform_figures
+from dropship.operations import (
+    PLATFORM_CACHE_KEY,
+    STUCK_AFTER,
+    cached_platform_figures,
+    platform_figures,
+)
 from integrations.models import InboundWebhook
 from orders.models import Order, SupplierOrder
 from retailers.models import Store
@@ -88,6 +94,7 @@ def test_the_home_costs_the_same_queries_whatever_the_number_of_rows(admin_clien
         admin_client.get(reverse("admin:index"))
     for n in range(1, 4):
         _trouble(n)
+    cache.delete(PLATFORM_CACHE_KEY)
     with CaptureQueriesContext(connection) as many:
         response = admin_client.get(reverse("admin:index"))
 
@@ -169,3 +176,16 @@ def test_an_empty_marketplace_says_when_the_charts_appear(admin_client):
 
     assert "the charts appear with the first order" in html
     assert 'id="gmv-chart"' not in html
+
+
+def test_platform_figures_are_cached_and_tiles_stay_live(admin_client, django_assert_num_queries):
+    first = cached_platform_figures()
+    factories.OrderFactory(retail_total=Decimal("30.00"), currency="USD")
+    with django_assert_num_queries(0):
+        again = cached_platform_figures()
+    assert again.orders == first.orders == 0
+
+    response = admin_client.get(reverse("admin:index"))
+    assert response.context["platform"].orders == 0  # until the cache expires
+    factories.OrderFactory(status=Order.Status.EXCEPTION)
+    assert _tiles(admin_client.get(reverse("admin:index")))["Orders needing attention"][0] == 1

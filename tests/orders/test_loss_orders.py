@@ -110,3 +110,18 @@ def test_the_preferences_page_offers_the_loss_notice_as_a_digest_by_default(reta
     rows = {row.kind: row.delivery for row in notices.list_notice_preferences(retailer=retailer)}
     assert rows["order_loss"] == "DIGEST"
     assert rows["order_shipped"] == "IMMEDIATE"
+
+
+def test_the_supplier_never_sees_the_retailers_loss(retailer, client):
+    loss = _order(retailer, retail="24.99")
+    flag_loss_orders()
+    supplier_order = loss.supplier_orders.get()
+    member = factories.SupplierMemberFactory(supplier=supplier_order.supplier)
+    client.force_login(member.user)
+
+    page = client.get(f"/supplier/orders/{supplier_order.pk}/")
+
+    assert page.status_code == 200
+    assert "lost" not in page.content.decode()
+    assert loss.number in page.content.decode()
+    assert OrderEvent.objects.filter(order=loss, kind=EventKind.LOSS).exists()
