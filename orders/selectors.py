@@ -17,7 +17,16 @@ from django.shortcuts import get_object_or_404
 
 from billing.models import Charge
 from dropship.core.money import ZERO, quantize
-from orders.models import Order, OrderEvent, OrderItem, Shipment, ShipmentItem, SupplierOrder
+from orders.models import (
+    Order,
+    OrderEvent,
+    OrderItem,
+    ReturnLine,
+    ReturnRequest,
+    Shipment,
+    ShipmentItem,
+    SupplierOrder,
+)
 from retailers.models import Retailer, Store
 from retailers.pricing import Overhead
 from suppliers.models import Supplier
@@ -259,4 +268,62 @@ def get_order_result(
         revenue=quantize(revenue),
         supplier_cost=quantize(supplier_cost),
         processing=overhead.processing(revenue) if revenue else ZERO,
+    )
+
+
+# --- returns -------------------------------------------------------------------------------------
+def _returns() -> QuerySet[ReturnRequest]:
+    return ReturnRequest.objects.select_related(
+        "supplier_order__supplier", "supplier_order__order__retailer", "refund"
+    )
+
+
+def _with_lines(queryset: QuerySet[ReturnRequest]) -> QuerySet[ReturnRequest]:
+    return queryset.prefetch_related(
+        Prefetch(
+            "lines",
+            queryset=ReturnLine.objects.select_related("order_item").order_by("pk"),
+        ),
+        "photos",
+    )
+
+
+def list_returns_for_retailer(*, retailer: Retailer, status: str = "") -> QuerySet[ReturnRequest]:
+    returns = _with_lines(_returns().filter(supplier_order__order__retailer=retailer))
+    return returns.filter(status=status) if status else returns
+
+
+def get_return_for_retailer(*, retailer: Retailer, return_id: int) -> ReturnRequest:
+    return get_object_or_404(
+        _with_lines(_returns()), pk=return_id, supplier_order__order__retailer=retailer
+    )
+
+
+def list_returns_for_supplier(*, supplier: Supplier, status: str = "") -> QuerySet[ReturnRequest]:
+    returns = _with_lines(_returns().filter(supplier_order__supplier=supplier))
+    return returns.filter(status=status) if status else returns
+
+
+def get_return_for_supplier(*, supplier: Supplier, return_id: int) -> ReturnRequest:
+    return get_object_or_404(
+        _with_lines(_returns()), pk=return_id, supplier_order__supplier=supplier
+    )
+
+
+def list_returns_for_order(*, order: Order) -> list[ReturnRequest]:
+    return list(
+        _with_lines(_returns().filter(supplier_order__order=order)).order_by("-created_at", "-pk")
+    )
+
+
+def list_return_events(*, return_request: ReturnRequest) -> list[OrderEvent]:
+    """The timeline lines of this return (each names its number)."""
+    return list(
+        OrderEvent.objects.filter(
+            supplier_order_id=return_request.supplier_order_id,
+            kind__startswith="return_",
+            message__contains=return_request.number,
+        )
+        .select_related("actor")
+        .order_by("created_at", "pk")
     )

@@ -557,6 +557,7 @@ class NoticeKind(models.TextChoices):
     ORDER_DELIVERED = "order_delivered", "An order was delivered"
     DELIVERY_EXCEPTION = "delivery_exception", "A parcel is in trouble (exception, returned, quiet)"
     NEEDS_DECISION = "needs_decision", "An order needs your decision"
+    RETURN_UPDATE = "return_update", "A return moved (approved, declined, offer, refunded)"
 
 
 class NoticeDelivery(models.TextChoices):

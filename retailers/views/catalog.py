@@ -14,6 +14,7 @@ from dropship.accounts.access import membership_of
 from retailers import priced_catalog
 from retailers.models import Retailer
 from suppliers.models import Supplier
+from suppliers.return_policies import policy_terms
 
 FILTER_FIELDS = (
     "q",
@@ -109,6 +110,7 @@ def catalog_search(request: HttpRequest) -> HttpResponse:
 def catalog_product(request: HttpRequest, product_id: int) -> HttpResponse:
     retailer = _viewer_retailer(request)
     product = priced_catalog.get_listed_product(product_id=product_id)
+    terms = policy_terms(supplier=product.supplier)
     quotes = (
         priced_catalog.quote_product_for_retailer(retailer=retailer, product=product)
         if retailer is not None
@@ -123,5 +125,7 @@ def catalog_product(request: HttpRequest, product_id: int) -> HttpResponse:
             "retailer": retailer,
             "can_see_prices": retailer is not None,
             "quotes": quotes,
+            "return_terms": terms,
+            "product_returnable": terms.takes_back(product.category),
         },
     )
