@@ -133,3 +133,20 @@ def pdf_label(name="label.pdf") -> SimpleUploadedFile:
     return SimpleUploadedFile(
         name, b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", content_type="application/pdf"
     )
+
+
+def delivered_to_members(client, stripe_sandbox, carrier_sandbox, capture):
+    """A delivered supplier order between a retailer member and a supplier member (the
+    supplier with a saved policy): (supplier order, retailer member, supplier member)."""
+    supplier = supplier_with_policy()
+    retailer_member = factories.RetailerMemberFactory()
+    supplier_member = factories.SupplierMemberFactory(supplier=supplier)
+    supplier_order = delivered_supplier_order(
+        client,
+        stripe_sandbox,
+        carrier_sandbox,
+        capture,
+        supplier=supplier,
+        retailer=retailer_member.retailer,
+    )
+    return supplier_order, retailer_member, supplier_member

@@ -15,10 +15,9 @@ from suppliers.models import ReturnPolicy
 from tests import factories
 from tests.orders.returns_helpers import (
     UPS_BACK,
-    delivered_supplier_order,
+    delivered_to_members,
     pdf_label,
     photo,
-    supplier_with_policy,
 )
 
 pytestmark = pytest.mark.django_db
@@ -33,16 +32,8 @@ def _logged_in(membership) -> Client:
 @pytest.fixture
 def parties(client, stripe_sandbox, carrier_sandbox, django_capture_on_commit_callbacks):
     """A delivered supplier order with a logged-in retailer and supplier of it."""
-    supplier = supplier_with_policy()
-    retailer_member = factories.RetailerMemberFactory()
-    supplier_member = factories.SupplierMemberFactory(supplier=supplier)
-    supplier_order = delivered_supplier_order(
-        client,
-        stripe_sandbox,
-        carrier_sandbox,
-        django_capture_on_commit_callbacks,
-        supplier=supplier,
-        retailer=retailer_member.retailer,
+    supplier_order, retailer_member, supplier_member = delivered_to_members(
+        client, stripe_sandbox, carrier_sandbox, django_capture_on_commit_callbacks
     )
     return supplier_order, _logged_in(retailer_member), _logged_in(supplier_member)
 
