@@ -62,6 +62,7 @@ def _stock(supplier_order):
     return variant.stock_on_hand, variant.stock_reserved
 
 
+@pytest.mark.embedded  # the README's return flow runs on SQLite too
 def test_the_whole_return_path_refunds_net_of_the_fee_lowers_the_payout_and_restocks(
     delivered, django_capture_on_commit_callbacks
 ):
@@ -170,6 +171,7 @@ def test_a_return_after_the_payout_is_reversed_from_the_suppliers_transfer(
     assert _stock(supplier_order) == (8, 0)  # not resellable: nothing back on hand
 
 
+@pytest.mark.embedded  # the README's return flow runs on SQLite too
 def test_a_partial_receipt_refunds_only_the_units_that_came_back(
     delivered, django_capture_on_commit_callbacks
 ):
@@ -305,6 +307,7 @@ def _nothing_written(supplier_order):
     assert not ReturnPhoto.objects.exists()
 
 
+@pytest.mark.embedded  # the README's return flow runs on SQLite too
 def test_more_units_than_delivered_are_refused(delivered):
     supplier_order = delivered()
     with pytest.raises(

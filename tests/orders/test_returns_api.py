@@ -125,6 +125,11 @@ def test_bad_input_answers_400_and_the_wrong_state_409(client, keys):
     )
     assert too_much.status_code == 400
     assert "more than the $20.00 the returned goods cost" in too_much.json()["detail"]
+    unknown = client.get("/api/v1/returns", {"status": "LOST"}, **retailer)
+    assert unknown.status_code == 400
+    assert unknown.json()["detail"].startswith("Unknown status “LOST”. Use one of: REQUESTED")
+    listed = client.get("/api/v1/supplier/returns", {"status": "REQUESTED"}, **supplier).json()
+    assert [r["id"] for r in listed["items"]] == [return_id]
     twice = _open(client, supplier_order, retailer, quantity=1)
     assert twice.status_code == 400
     assert "already in a return" in twice.json()["detail"]
