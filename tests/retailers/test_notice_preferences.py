@@ -120,6 +120,7 @@ def test_the_preferences_page_saves_the_owners_choices(client):
             "order_delivered": "OFF",
             "delivery_exception": "IMMEDIATE",
             "needs_decision": "IMMEDIATE",
+            "return_update": "DIGEST",
         },
     )
     assert saved.status_code == 302
@@ -128,6 +129,7 @@ def test_the_preferences_page_saves_the_owners_choices(client):
         "order_delivered": "OFF",
         "delivery_exception": "IMMEDIATE",
         "needs_decision": "IMMEDIATE",
+        "return_update": "DIGEST",
     }
 
 
