@@ -181,6 +181,7 @@ class StockMovement(models.Model):
         RELEASE = "RELEASE", "Reservation released"
         SHIPMENT = "SHIPMENT", "Shipment"
         ADMIN = "ADMIN", "Admin"
+        RETURN = "RETURN", "Return received"
 
     variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="stock_movements")
     source = models.CharField(max_length=12, choices=Source.choices)

@@ -27,6 +27,7 @@ AREA_BY_PREFIX: dict[str, str] = {
     "/supplier/variants/*/inventory": "stock",
     "/supplier/inventory": "stock",
     "/supplier/orders": "orders",
+    "/supplier/returns": "orders",
     "/supplier/shipping-rates": "catalog",
     # retailer side
     "/suppliers": "catalog",
@@ -38,6 +39,7 @@ AREA_BY_PREFIX: dict[str, str] = {
     "/pricing-rules": "catalog",
     "/sync": "stores",
     "/orders": "orders",
+    "/returns": "orders",
     "/analytics": "orders",
     # both sides
     "/cases": "orders",

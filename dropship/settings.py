@@ -298,6 +298,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "orders.tasks.retry_waiting_items_task",
         "schedule": timedelta(minutes=5),
     },
+    # A return whose refund Stripe confirmed later (it was pending) is marked refunded.
+    "settle-return-refunds": {
+        "task": "orders.tasks.settle_return_refunds_task",
+        "schedule": timedelta(minutes=10),
+    },
     "lapse-held-order-reservations": {
         "task": "orders.tasks.lapse_held_reservations_task",
         "schedule": timedelta(minutes=15),

@@ -44,6 +44,7 @@ urlpatterns = [
     path("", include("billing.urls")),
     path("supplier/orders/", include("orders.urls.supplier")),
     path("supplier/analytics/", include("orders.urls.supplier_analytics")),
+    path("supplier/returns/", include("orders.urls.supplier_returns")),
     path("webhooks/supplier/<slug:slug>/", supplier_webhook, name="supplier_webhook"),
     path("", include("orders.urls.retailer")),
     path("", include("orders.urls.cases")),

@@ -17,7 +17,6 @@ from django.utils.html import format_html, format_html_join
 
 from billing.models import Charge
 from dropship.accounts.access import AuthenticatedRequest
-from dropship.accounts.models import User
 from dropship.core.admin_utils import (
     EMPTY,
     AuditedModelAdmin,
@@ -35,6 +34,8 @@ from orders.models import (
     Order,
     OrderEvent,
     OrderItem,
+    ReturnLine,
+    ReturnPhoto,
     ReturnRequest,
     Shipment,
     ShipmentItem,
@@ -446,40 +447,62 @@ class OrderEventAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
     list_select_related = ["order", "supplier_order", "actor"]
 
 
+class ReturnLineInline(ViewOnlyTabularInline):
+    model = ReturnLine
+    fields = readonly_fields = ("order_item", "quantity", "quantity_received")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ReturnLine]:
+        return super().get_queryset(request).select_related("order_item")
+
+
+@admin.register(ReturnLine)
+class ReturnLineAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
+    list_display = ["return_request", "order_item", "quantity", "quantity_received"]
+    search_fields = ["return_request__number", "order_item__title", "order_item__sku"]
+    list_select_related = ["return_request", "order_item"]
+
+
+@admin.register(ReturnPhoto)
+class ReturnPhotoAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
+    """The photos are private files, served to the two parties by the return pages; staff see
+    which return has how many here (and open them from the parties' pages when viewing as)."""
+
+    list_display = ["return_request", "content_type", "created_at"]
+    search_fields = ["return_request__number"]
+    list_select_related = ["return_request"]
+    exclude = ["image"]
+
+
 @admin.register(ReturnRequest)
-class ReturnRequestAdmin(AuditedModelAdmin):
+class ReturnRequestAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
+    """Returns move only through orders.services.returns (retailer and supplier pages and API):
+    support reads them here, with the lines, the policy applied and the refund."""
+
     list_display = [
-        "__str__",
+        "number",
         "supplier_order",
-        "quantity",
+        "supplier_name",
+        "reason_code",
         "status",
-        "requested_by",
+        "refund_amount",
         "created_at",
     ]
-    list_filter = ["status"]
-    search_fields = ["supplier_order__number", "order_item__title", "order_item__sku", "reason"]
-    date_hierarchy = "created_at"
-    list_select_related = ["order_item", "supplier_order", "requested_by"]
-    autocomplete_fields = ["order_item", "supplier_order"]
-    readonly_fields = ["status", "requested_by", "created_at", "updated_at"]
-    fields = [
-        "supplier_order",
-        "order_item",
-        "quantity",
+    list_filter = ["status", "reason_code", "condition", "return_shipping_paid_by"]
+    search_fields = [
+        "number",
+        "supplier_order__number",
+        "supplier_order__order__number",
+        "return_tracking_number",
         "reason",
-        "supplier_instructions",
-        *readonly_fields,
     ]
+    date_hierarchy = "created_at"
+    list_select_related = ["supplier_order__supplier"]
+    inlines = [ReturnLineInline]
+    exclude = ["label_file"]
 
-    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
-        if obj is None:
-            return self.readonly_fields
-        return [*self.readonly_fields, "supplier_order", "order_item", "quantity"]
-
-    def save_model(self, request: HttpRequest, obj: ReturnRequest, form, change: bool) -> None:
-        if not change and isinstance(request.user, User):  # always: the admin signs users in
-            obj.requested_by = request.user
-        super().save_model(request, obj, form, change)
+    @admin.display(description="supplier", ordering="supplier_order__supplier__company_name")
+    def supplier_name(self, obj: ReturnRequest) -> str:
+        return obj.supplier_order.supplier.company_name
 
 
 @admin.register(CaseStatement)

@@ -1,3 +1,6 @@
+import uuid
+from pathlib import Path
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -529,36 +532,208 @@ class OrderEvent(models.Model):
         return f"{self.kind}: {self.message}"
 
 
+def return_file_path(instance: models.Model, filename: str) -> str:
+    """Private path of a return's photo or label: a random name, the extension kept."""
+    extension = Path(filename).suffix.lower()[:8]
+    return f"returns/{uuid.uuid4().hex}{extension}"
+
+
 class ReturnRequest(TimeStampedModel):
+    """A return (RMA) of delivered lines of one supplier order. Every change of `status` goes
+    through orders.services.returns, the one place that knows the transitions; the constraints
+    below keep each state's facts in the database."""
+
     class Status(models.TextChoices):
         REQUESTED = "REQUESTED", "Requested"
-        APPROVED = "APPROVED", "Approved"
+        APPROVED = "APPROVED", "Approved: send it back"
+        OFFERED = "OFFERED", "Partial refund offered"
+        SHIPPED_BACK = "SHIPPED_BACK", "On its way back"
         RECEIVED = "RECEIVED", "Received by supplier"
         REFUNDED = "REFUNDED", "Refunded"
-        REJECTED = "REJECTED", "Rejected"
+        # Declined by the supplier (or its partial offer refused by the retailer): the parties
+        # disagree, and either may escalate it to support.
+        REJECTED = "REJECTED", "Declined"
+        CANCELLED = "CANCELLED", "Withdrawn"
 
-    order_item = models.ForeignKey(OrderItem, on_delete=models.CASCADE, related_name="returns")
+    class Reason(models.TextChoices):
+        DEFECTIVE = "DEFECTIVE", "Defective or does not work"
+        DAMAGED = "DAMAGED", "Arrived damaged"
+        WRONG_ITEM = "WRONG_ITEM", "Wrong item sent"
+        NOT_AS_DESCRIBED = "NOT_AS_DESCRIBED", "Not as described"
+        NO_LONGER_WANTED = "NO_LONGER_WANTED", "Shopper no longer wants it"
+        OTHER = "OTHER", "Other"
+
+    class Condition(models.TextChoices):
+        FULL = "FULL", "Everything came back"
+        PARTIAL = "PARTIAL", "Only part came back"
+        DAMAGED = "DAMAGED", "Came back damaged"
+
+    # Reasons that are the supplier's doing: no restocking fee is kept on them.
+    SUPPLIER_FAULT = (
+        Reason.DEFECTIVE,
+        Reason.DAMAGED,
+        Reason.WRONG_ITEM,
+        Reason.NOT_AS_DESCRIBED,
+    )
+    # Not settled yet (a RECEIVED one waits for its refund); the shopper purge waits for them.
+    OPEN_STATUSES = (
+        Status.REQUESTED,
+        Status.APPROVED,
+        Status.OFFERED,
+        Status.SHIPPED_BACK,
+        Status.RECEIVED,
+    )
+    # Ended without goods or money moving: their units may be returned again.
+    VOID_STATUSES = (Status.REJECTED, Status.CANCELLED)
+
     supplier_order = models.ForeignKey(
         SupplierOrder, on_delete=models.CASCADE, related_name="returns"
     )
-    quantity = models.PositiveIntegerField()
-    reason = models.TextField()
+    number = models.CharField(max_length=40, unique=True)
     status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.REQUESTED, db_index=True
+        max_length=12, choices=Status.choices, default=Status.REQUESTED, db_index=True
     )
-    supplier_instructions = models.TextField(blank=True)
+    reason_code = models.CharField(max_length=20, choices=Reason.choices)
+    reason = models.TextField(blank=True, max_length=2000, help_text="In the retailer's words.")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The supplier's policy when the return was opened (it may change later).
+    window_days = models.PositiveSmallIntegerField(default=0)
+    restocking_fee_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    return_shipping_paid_by = models.CharField(max_length=8, blank=True)
+    return_address = models.TextField(blank=True)
+    # The supplier's answer.
+    decided_at = models.DateTimeField(null=True, blank=True)
+    supplier_instructions = models.TextField(blank=True)
+    label_file = models.FileField(
+        upload_to=return_file_path, storage=private_storage, blank=True, max_length=200
+    )
+    label_content_type = models.CharField(max_length=64, blank=True)
+    label_number = models.CharField(
+        max_length=100, blank=True, help_text="A prepaid label's tracking number."
+    )
+    decline_reason = models.TextField(blank=True)
+    offered_amount = MoneyField(null=True, blank=True)
+    # The way back.
+    return_carrier = models.CharField(max_length=32, blank=True)
+    return_tracking_number = models.CharField(max_length=100, blank=True)
+    return_tracking_url = models.URLField(max_length=500, blank=True)
+    shipped_back_at = models.DateTimeField(null=True, blank=True)
+    # Receipt and refund.
+    received_at = models.DateTimeField(null=True, blank=True)
+    condition = models.CharField(max_length=8, choices=Condition.choices, blank=True)
+    is_resellable = models.BooleanField(default=False)
+    restocking_fee = MoneyField(default=ZERO)
+    refund_amount = MoneyField(null=True, blank=True)
+    refund = models.ForeignKey(
+        "billing.Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(name="return_quantity_positive", condition=Q(quantity__gt=0))
+            models.CheckConstraint(
+                name="return_status_allowed",
+                condition=Q(
+                    status__in=[
+                        "REQUESTED",
+                        "APPROVED",
+                        "OFFERED",
+                        "SHIPPED_BACK",
+                        "RECEIVED",
+                        "REFUNDED",
+                        "REJECTED",
+                        "CANCELLED",
+                    ]
+                ),
+            ),
+            models.CheckConstraint(
+                name="return_declined_with_reason",
+                condition=~Q(status="REJECTED") | ~Q(decline_reason=""),
+            ),
+            models.CheckConstraint(
+                name="return_offer_has_amount",
+                condition=~Q(status="OFFERED") | Q(offered_amount__gt=0),
+            ),
+            models.CheckConstraint(
+                name="return_shipped_back_with_tracking",
+                condition=~Q(status__in=["SHIPPED_BACK", "RECEIVED"])
+                | ~Q(return_tracking_number=""),
+            ),
+            models.CheckConstraint(
+                name="return_received_with_condition",
+                condition=~Q(status="RECEIVED") | (Q(received_at__isnull=False) & ~Q(condition="")),
+            ),
+            models.CheckConstraint(
+                name="return_refunded_with_refund",
+                condition=~Q(status="REFUNDED")
+                | Q(refund__isnull=False, refund_amount__gt=0, refunded_at__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="return_money_non_negative",
+                condition=Q(restocking_fee__gte=0)
+                & (Q(refund_amount__isnull=True) | Q(refund_amount__gte=0)),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["supplier_order", "status"], name="return_by_supplier_order"),
         ]
 
     def __str__(self) -> str:
-        return f"Return of {self.quantity} × {self.order_item}"
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class ReturnLine(models.Model):
+    """Units of one order line in a return, and how many of them came back."""
+
+    return_request = models.ForeignKey(
+        ReturnRequest, on_delete=models.CASCADE, related_name="lines"
+    )
+    order_item = models.ForeignKey(OrderItem, on_delete=models.PROTECT, related_name="returns")
+    quantity = models.PositiveIntegerField()
+    quantity_received = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["return_request", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["return_request", "order_item"], name="return_line_once_per_item"
+            ),
+            models.CheckConstraint(
+                name="return_line_quantity_positive", condition=Q(quantity__gt=0)
+            ),
+            models.CheckConstraint(
+                name="return_line_received_within_quantity",
+                condition=Q(quantity_received__lte=F("quantity")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.order_item_id}"
+
+
+class ReturnPhoto(models.Model):
+    """A photo the retailer attached to its return: private, served only to the two parties."""
+
+    return_request = models.ForeignKey(
+        ReturnRequest, on_delete=models.CASCADE, related_name="photos"
+    )
+    image = models.FileField(upload_to=return_file_path, storage=private_storage, max_length=200)
+    content_type = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Photo {self.pk} of {self.return_request_id}"
 
 
 class Dispute(TimeStampedModel):

@@ -27,6 +27,8 @@ from orders.models import (
     Order,
     OrderEvent,
     OrderItem,
+    ReturnLine,
+    ReturnRequest,
     Shipment,
     ShipmentItem,
     SupplierOrder,
@@ -401,3 +403,59 @@ def sla_clock(case: Dispute, *, now: datetime | None = None) -> tuple[str, bool]
     if left >= 0:
         return f"due in {int(left)} h", False
     return f"overdue by {int(-left)} h", True
+# --- returns -------------------------------------------------------------------------------------
+def _returns() -> QuerySet[ReturnRequest]:
+    return ReturnRequest.objects.select_related(
+        "supplier_order__supplier", "supplier_order__order__retailer", "refund"
+    )
+
+
+def _with_lines(queryset: QuerySet[ReturnRequest]) -> QuerySet[ReturnRequest]:
+    return queryset.prefetch_related(
+        Prefetch(
+            "lines",
+            queryset=ReturnLine.objects.select_related("order_item").order_by("pk"),
+        ),
+        "photos",
+    )
+
+
+def list_returns_for_retailer(*, retailer: Retailer, status: str = "") -> QuerySet[ReturnRequest]:
+    returns = _with_lines(_returns().filter(supplier_order__order__retailer=retailer))
+    return returns.filter(status=status) if status else returns
+
+
+def get_return_for_retailer(*, retailer: Retailer, return_id: int) -> ReturnRequest:
+    return get_object_or_404(
+        _with_lines(_returns()), pk=return_id, supplier_order__order__retailer=retailer
+    )
+
+
+def list_returns_for_supplier(*, supplier: Supplier, status: str = "") -> QuerySet[ReturnRequest]:
+    returns = _with_lines(_returns().filter(supplier_order__supplier=supplier))
+    return returns.filter(status=status) if status else returns
+
+
+def get_return_for_supplier(*, supplier: Supplier, return_id: int) -> ReturnRequest:
+    return get_object_or_404(
+        _with_lines(_returns()), pk=return_id, supplier_order__supplier=supplier
+    )
+
+
+def list_returns_for_order(*, order: Order) -> list[ReturnRequest]:
+    return list(
+        _with_lines(_returns().filter(supplier_order__order=order)).order_by("-created_at", "-pk")
+    )
+
+
+def list_return_events(*, return_request: ReturnRequest) -> list[OrderEvent]:
+    """The timeline lines of this return (each names its number)."""
+    return list(
+        OrderEvent.objects.filter(
+            supplier_order_id=return_request.supplier_order_id,
+            kind__startswith="return_",
+            message__contains=return_request.number,
+        )
+        .select_related("actor")
+        .order_by("created_at", "pk")
+    )

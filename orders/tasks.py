@@ -23,6 +23,7 @@ from orders.services import (
     losses,
     payment,
     reconciliation,
+    returns,
     routing,
     scorecard,
     shopper_purge,
@@ -94,6 +95,11 @@ def sweep_undispatched_supplier_orders_task(self) -> int:
 @shared_task(bind=True, acks_late=True, ignore_result=True)
 def retry_waiting_items_task(self) -> int:
     return exceptions.retry_waiting_items()
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def settle_return_refunds_task(self) -> int:
+    return returns.settle_return_refunds()
 
 
 @shared_task(

@@ -562,6 +562,7 @@ class NoticeKind(models.TextChoices):
     DELIVERY_EXCEPTION = "delivery_exception", "A parcel is in trouble (exception, returned, quiet)"
     NEEDS_DECISION = "needs_decision", "An order needs your decision"
     ORDER_LOSS = "order_loss", "An order lost money (shopper paid less than it cost you)"
+    RETURN_UPDATE = "return_update", "A return moved (approved, declined, offer, refunded)"
 
 
 class NoticeDelivery(models.TextChoices):

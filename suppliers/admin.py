@@ -29,6 +29,7 @@ from dropship.core.errors import DomainError
 from retailers import catalog_events
 from suppliers import profile, services
 from suppliers.models import (
+    ReturnPolicy,
     ShippingRate,
     Supplier,
     SupplierFeed,
@@ -410,6 +411,22 @@ class ShippingRateAdmin(AuditedModelAdmin):
     search_fields = ["supplier__company_name", "carrier", "service"]
     list_select_related = ["supplier"]
     autocomplete_fields = ["supplier"]
+
+
+@admin.register(ReturnPolicy)
+class ReturnPolicyAdmin(AuditedModelAdmin):
+    list_display = [
+        "supplier",
+        "window_days",
+        "restocking_fee_percent",
+        "return_shipping_paid_by",
+        "updated_at",
+    ]
+    list_filter = ["return_shipping_paid_by"]
+    search_fields = ["supplier__company_name"]
+    list_select_related = ["supplier"]
+    autocomplete_fields = ["supplier"]
+    filter_horizontal = ["non_returnable_categories"]
 
 
 @admin.register(SupplierVerification)

@@ -344,3 +344,58 @@ class SupplierProfileChange(TimeStampedModel):
 
     def requested(self, field: str) -> str:
         return str(self.changes.get(field, [None, ""])[1])
+
+
+class ReturnPolicy(TimeStampedModel):
+    """The supplier's return terms, shown on its product pages and in the catalog API and
+    applied when a retailer opens a return (orders.services.returns). A supplier that never
+    saved one has the platform default: RETURN_WINDOW_DAYS, no restocking fee, the retailer pays
+    the return shipping, every category returnable."""
+
+    class ShippingPaidBy(models.TextChoices):
+        RETAILER = "RETAILER", "The retailer pays return shipping"
+        SUPPLIER = "SUPPLIER", "The supplier pays return shipping"
+
+    supplier = models.OneToOneField(
+        Supplier, on_delete=models.CASCADE, related_name="return_policy"
+    )
+    window_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MaxValueValidator(365)],
+        help_text="Days from delivery in which a return can be opened (0: no returns).",
+    )
+    restocking_fee_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("50"))],
+        help_text="Kept from the refund of returned goods the retailer no longer wanted "
+        "(not for defective, wrong or not-as-described goods).",
+    )
+    return_shipping_paid_by = models.CharField(
+        max_length=8, choices=ShippingPaidBy.choices, default=ShippingPaidBy.RETAILER
+    )
+    return_address = models.TextField(
+        blank=True, max_length=1000, help_text="Where returned goods go."
+    )
+    non_returnable_categories = models.ManyToManyField(
+        "catalog.Category",
+        blank=True,
+        related_name="+",
+        help_text="Products in these categories (or below them) cannot be returned.",
+    )
+
+    class Meta:
+        verbose_name_plural = "return policies"
+        constraints = [
+            models.CheckConstraint(
+                name="return_policy_window_within_a_year", condition=Q(window_days__lte=365)
+            ),
+            models.CheckConstraint(
+                name="return_policy_fee_0_to_50_percent",
+                condition=Q(restocking_fee_percent__gte=0, restocking_fee_percent__lte=50),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Return policy of {self.supplier}"

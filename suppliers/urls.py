@@ -13,5 +13,6 @@ urlpatterns = [
     path("suppliers/", public.directory, name="directory"),
     path("supplier/inventory-feed/", supplier.feed_settings, name="feed"),
     path("supplier/profile/", profile.profile_settings, name="profile_settings"),
+    path("supplier/return-policy/", supplier.return_policy, name="return_policy"),
     path("suppliers/<slug:slug>/", public.profile, name="profile"),
 ]

@@ -43,6 +43,8 @@ from orders.models import (
     CaseStatement,
     Dispute,
     OrderEvent,
+    ReturnLine,
+    ReturnPhoto,
     ReturnRequest,
     Shipment,
     ShipmentItem,
@@ -59,7 +61,7 @@ from retailers.models import (
     StoreImportItem,
     StoreImportJob,
 )
-from suppliers.models import SupplierStatusChange, SupplierVerification
+from suppliers.models import ReturnPolicy, SupplierStatusChange, SupplierVerification
 from tests import factories
 from tests.mfa import login_with_second_factor
 
@@ -136,9 +138,17 @@ def _populate(n: int = 0) -> dict:
     OrderEvent.objects.create(
         order=order, supplier_order=supplier_order, kind="received", message="Order received"
     )
-    ReturnRequest.objects.create(
-        order_item=item, supplier_order=supplier_order, quantity=1, reason="Too small"
+    return_request = ReturnRequest.objects.create(
+        supplier_order=supplier_order,
+        number=f"RMA-{supplier_order.number}-1",
+        reason_code=ReturnRequest.Reason.NO_LONGER_WANTED,
+        reason="Too small",
     )
+    ReturnLine.objects.create(return_request=return_request, order_item=item, quantity=1)
+    ReturnPhoto.objects.create(
+        return_request=return_request, image="returns/scratch.png", content_type="image/png"
+    )
+    ReturnPolicy.objects.create(supplier=supplier, window_days=30, return_address="1 Dock Road")
     Dispute.objects.create(supplier_order=supplier_order, stripe_dispute_id=f"dp_{n}", amount=10)
     case = Dispute.objects.create(
         supplier_order=supplier_order, kind=Dispute.Kind.MEDIATION, reason="other", amount=10

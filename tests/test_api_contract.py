@@ -87,6 +87,41 @@ NOT_REACHED_BY_OPERATION = {
         "404": "a valid order naming a custom store that is not the caller's; random bodies fail "
         "validation first; tests/orders/test_api.py",
     },
+    "POST /api/v1/returns": {
+        "201": "lines of the retailer's own delivered order, which random ids do not name; "
+        "tests/orders/test_returns_api.py",
+        "404": "a valid body naming another retailer's order; tests/orders/test_returns_api.py",
+    },
+    "GET /api/v1/returns/{return_id}": {
+        "200": _EXISTING + "tests/orders/test_returns_api.py",
+        "422": "the only parameter is the id in the path, matched as a number by the URL",
+    },
+    "POST /api/v1/returns/{return_id}/tracking": {
+        "200": _EXISTING + "(approved); tests/orders/test_returns_api.py"
+    },
+    "POST /api/v1/returns/{return_id}/accept-offer": {
+        "200": _EXISTING + "(with an offer); tests/orders/test_returns_api.py",
+        "422": "no body and a numeric path id: nothing the fuzzer can make invalid",
+    },
+    "POST /api/v1/returns/{return_id}/refuse-offer": {
+        "200": _EXISTING + "(with an offer); tests/orders/test_returns.py"
+    },
+    "GET /api/v1/supplier/returns/{return_id}": {
+        "200": _EXISTING + "tests/orders/test_returns_api.py",
+        "422": "the only parameter is the id in the path, matched as a number by the URL",
+    },
+    "POST /api/v1/supplier/returns/{return_id}/approve": {
+        "200": _EXISTING + "tests/orders/test_returns_api.py"
+    },
+    "POST /api/v1/supplier/returns/{return_id}/decline": {
+        "200": _EXISTING + "tests/orders/test_returns.py, tests/orders/test_returns_api.py"
+    },
+    "POST /api/v1/supplier/returns/{return_id}/offer": {
+        "200": _EXISTING + "tests/orders/test_returns_api.py"
+    },
+    "POST /api/v1/supplier/returns/{return_id}/receive": {
+        "200": _EXISTING + "(sent back); tests/orders/test_returns_api.py"
+    },
     "POST /api/v1/supplier/orders/{supplier_order_id}/delivered": {
         "200": _EXISTING + "(shipped); tests/orders/test_supplier_delivered.py"
     },

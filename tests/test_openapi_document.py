@@ -69,6 +69,18 @@ OPERATION_IDS = {
     ("get", "/api/v1/suppliers/{supplier_id}/products"): "catalog_browse_api_supplier_products",
     ("get", "/api/v1/suppliers/{supplier_id}/scorecard"): "orders_api_supplier_scorecard",
     ("get", "/api/v1/sync/status"): "retailers_sync_api_sync_status",
+    ("get", "/api/v1/returns"): "returns_api_list_returns",
+    ("post", "/api/v1/returns"): "returns_api_open_return",
+    ("get", "/api/v1/returns/{return_id}"): "returns_api_get_return",
+    ("post", "/api/v1/returns/{return_id}/tracking"): "returns_api_submit_tracking",
+    ("post", "/api/v1/returns/{return_id}/accept-offer"): "returns_api_accept_offer",
+    ("post", "/api/v1/returns/{return_id}/refuse-offer"): "returns_api_refuse_offer",
+    ("get", "/api/v1/supplier/returns"): "returns_supplier_api_list_returns",
+    ("get", "/api/v1/supplier/returns/{return_id}"): "returns_supplier_api_get_return",
+    ("post", "/api/v1/supplier/returns/{return_id}/approve"): "returns_supplier_api_approve",
+    ("post", "/api/v1/supplier/returns/{return_id}/decline"): "returns_supplier_api_decline",
+    ("post", "/api/v1/supplier/returns/{return_id}/offer"): "returns_supplier_api_offer",
+    ("post", "/api/v1/supplier/returns/{return_id}/receive"): "returns_supplier_api_receive",
 }
 
 SECURITY_SCHEMES = {

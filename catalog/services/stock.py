@@ -388,6 +388,31 @@ def _set_levels(
 
 
 @transaction.atomic
+def restock_returned_units(
+    *, lines: Sequence[tuple[int, int]], reference: str, actor: User | None = None
+) -> list[StockChange]:
+    """Units a supplier took back as resellable go back on hand: (variant id, units) pairs,
+    each recorded as a RETURN movement (listings see the new quantity like any stock change)."""
+    added: dict[int, int] = defaultdict(int)
+    for variant_id, units in lines:
+        added[variant_id] += _validate_quantity(units, field_name="quantity_received")
+    rows = _lock_variants(added)
+    if len(rows) != len(added):
+        raise StockError("Some of these variants no longer exist.")
+    targets = {
+        row.pk: (row.stock_on_hand + added[row.pk], row.stock_reserved)
+        for row in rows
+        if added[row.pk]
+    }
+    for row in rows:
+        if row.pk in targets and targets[row.pk][0] > MAX_STOCK_QUANTITY:
+            raise StockError(f"{row.sku} would hold more than {MAX_STOCK_QUANTITY:,} units.")
+    return _apply_stock_changes(
+        rows=rows, targets=targets, source=Source.RETURN, actor=actor, reference=reference
+    )
+
+
+@transaction.atomic
 def set_stock_buffer(*, supplier: Supplier, percent: object, actor: User | None = None) -> bool:
     """Change the share of available stock advertised to retailers (1–100 %). Every listing of
     the supplier's catalog then shows a new number: they are marked for the inventory sync in

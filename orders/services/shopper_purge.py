@@ -33,11 +33,7 @@ from orders.models import Dispute, Order, ReturnRequest
 from orders.privacy import redact_orders
 from retailers.models import Store
 
-OPEN_RETURNS = [
-    ReturnRequest.Status.REQUESTED,
-    ReturnRequest.Status.APPROVED,
-    ReturnRequest.Status.RECEIVED,
-]
+OPEN_RETURNS = list(ReturnRequest.OPEN_STATUSES)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,30 @@ urlpatterns = [
         views.order_review_cancel,
         name="retailer_review_cancel",
     ),
+    path(
+        "retailer/orders/<int:order_id>/supplier-orders/<int:supplier_order_id>/return/",
+        views.return_start,
+        name="retailer_return_start",
+    ),
+    path("retailer/returns/", views.return_list, name="retailer_returns"),
+    path("retailer/returns/<int:return_id>/", views.return_detail, name="retailer_return"),
+    path(
+        "retailer/returns/<int:return_id>/<slug:step>/",
+        views.return_step,
+        name="retailer_return_step",
+    ),
+    path(
+        "retailer/returns/<int:return_id>/files/label/",
+        views.return_file,
+        {"kind": "label"},
+        name="retailer_return_label",
+    ),
+    path(
+        "retailer/returns/<int:return_id>/files/photos/<int:file_id>/",
+        views.return_file,
+        {"kind": "photo"},
+        name="retailer_return_photo",
+    ),
     path("retailer/settings/fraud-checks/", views.fraud_rules, name="retailer_fraud_rules"),
     path(
         "retailer/orders/<int:order_id>/items/<int:item_id>/wait/",

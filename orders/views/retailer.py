@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -21,14 +21,17 @@ from dropship.core.spreadsheet_export import csv_response
 from dropship.core.uploads import check_image
 from orders import analytics as sales
 from orders import selectors
+from orders.carriers import CARRIER_CHOICES
 from orders.forms import ManualOrderAddressForm
-from orders.models import FraudRule, Order, OrderItem
+from orders.models import FraudRule, Order, OrderItem, ReturnRequest
 from orders.packing_slip import render_packing_slip_pdf, sample_packing_slip
-from orders.services import exceptions, fraud, holds, payment
+from orders.services import exceptions, fraud, holds, payment, returns
 from orders.services.manual import ManualLine, place_manual_order
+from orders.views.files import return_file_response
 from retailers import selectors as retailer_selectors
 from retailers.forms import PackingSlipBrandingForm
 from retailers.services import get_or_create_manual_orders_store
+from suppliers.return_policies import policy_terms
 
 PAGE_SIZE = 50
 
@@ -149,6 +152,7 @@ def order_detail(request: RetailerRequest, order_id: int) -> HttpResponse:
             ),
             "supplier_orders": supplier_orders,
             "events": list(order.events.all()),
+            "returns": selectors.list_returns_for_order(order=order),
         },
     )
 
@@ -452,3 +456,136 @@ def packing_slip_preview(request: RetailerRequest) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = 'inline; filename="packing-slip-preview.pdf"'
     return response
+
+
+# --- returns -------------------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+@retailer_required
+def return_start(request: RetailerRequest, order_id: int, supplier_order_id: int) -> HttpResponse:
+    """Start a return of delivered lines of one supplier order: quantities, reason, photos."""
+    order = selectors.get_order_for_retailer(retailer=request.retailer, order_id=order_id)
+    supplier_order = next(
+        (so for so in order.supplier_orders.all() if so.pk == supplier_order_id), None
+    )
+    if supplier_order is None:
+        raise Http404("No such supplier order in this order.")
+    rows = returns.returnable_lines(supplier_order=supplier_order)
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            return_request = returns.open_return(
+                order=order,
+                lines=[
+                    returns.ReturnLineRequest(
+                        order_item_id=row.item.pk,
+                        quantity=request.POST.get(f"qty_{row.item.pk}", "0") or "0",
+                    )
+                    for row in rows
+                ],
+                reason_code=request.POST.get("reason_code", ""),
+                reason=request.POST.get("reason", ""),
+                photos=request.FILES.getlist("photos"),
+                actor=request.user,
+            )
+        except DomainError as exc:
+            error, status = exc.message, 400
+        else:
+            messages.success(
+                request,
+                f"Return {return_request.number} is sent to "
+                f"{supplier_order.supplier.company_name}; you are told when they answer.",
+            )
+            return redirect("orders:retailer_return", return_id=return_request.pk)
+    return render(
+        request,
+        "orders/retailer/return_form.html",
+        {
+            "order": order,
+            "supplier_order": supplier_order,
+            "rows": [(row, request.POST.get(f"qty_{row.item.pk}", "0")) for row in rows],
+            "terms": policy_terms(supplier=supplier_order.supplier),
+            "reasons": ReturnRequest.Reason.choices,
+            "error": error,
+            "posted": request.POST,
+        },
+        status=status,
+    )
+
+
+@require_GET
+@retailer_required
+def return_list(request: RetailerRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status not in ReturnRequest.Status.values:
+        status = ""
+    page = Paginator(
+        selectors.list_returns_for_retailer(retailer=request.retailer, status=status), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "orders/retailer/return_list.html",
+        {"page": page, "status": status, "statuses": ReturnRequest.Status.choices},
+    )
+
+
+@require_GET
+@retailer_required
+def return_detail(request: RetailerRequest, return_id: int) -> HttpResponse:
+    return_request = selectors.get_return_for_retailer(
+        retailer=request.retailer, return_id=return_id
+    )
+    return render(
+        request,
+        "orders/retailer/return_detail.html",
+        {
+            "rma": return_request,
+            "carriers": CARRIER_CHOICES,
+            "events": selectors.list_return_events(return_request=return_request),
+        },
+    )
+
+
+RETAILER_RETURN_STEPS: dict[str, tuple[Callable[..., object], str]] = {
+    "tracking": (returns.submit_return_tracking, "Return tracking saved; the supplier is told."),
+    "accept": (returns.accept_offer, "Offer accepted: the refund is on its way."),
+    "refuse": (returns.refuse_offer, "Offer refused; you can escalate the return to support."),
+    "cancel": (returns.cancel_return, "Return withdrawn."),
+}
+
+
+@require_POST
+@retailer_required
+def return_step(request: RetailerRequest, return_id: int, step: str) -> HttpResponse:
+    """One of the retailer's steps on a return: tracking, accept or refuse the offer, withdraw."""
+    return_request = selectors.get_return_for_retailer(
+        retailer=request.retailer, return_id=return_id
+    )
+    if step not in RETAILER_RETURN_STEPS:
+        raise Http404("No such step.")
+    service, done = RETAILER_RETURN_STEPS[step]
+    arguments: dict[str, object] = {"return_request": return_request, "actor": request.user}
+    if step == "tracking":
+        arguments |= {
+            "carrier": request.POST.get("carrier", ""),
+            "tracking_number": request.POST.get("tracking_number", ""),
+        }
+    elif step == "refuse":
+        arguments["reason"] = request.POST.get("reason", "")
+    try:
+        service(**arguments)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return redirect("orders:retailer_return", return_id=return_id)
+
+
+@require_GET
+@retailer_required
+def return_file(
+    request: RetailerRequest, return_id: int, kind: str, file_id: int = 0
+) -> HttpResponse:
+    return_request = selectors.get_return_for_retailer(
+        retailer=request.retailer, return_id=return_id
+    )
+    return return_file_response(return_request, kind=kind, file_id=file_id)

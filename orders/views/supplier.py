@@ -5,7 +5,7 @@ whole order) and bulk ship by CSV. Thin: parse, call one service, render."""
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -18,9 +18,10 @@ from orders import analytics as sales
 from orders import selectors
 from orders import supplier_analytics as supplier_sales
 from orders.carriers import CARRIER_CHOICES
-from orders.models import OrderItem, Shipment
+from orders.models import OrderItem, ReturnRequest, Shipment
 from orders.packing_slip import address_lines, packing_slip_pdf
-from orders.services import fulfilment, scorecard, tracking
+from orders.services import fulfilment, returns, scorecard, tracking
+from orders.views.files import return_file_response
 
 PAGE_SIZE = 25
 
@@ -336,3 +337,116 @@ def analytics(request: SupplierRequest) -> HttpResponse:
             "score_formula": scorecard.SCORE_FORMULA,
         },
     )
+
+
+# --- returns -------------------------------------------------------------------------------------
+@require_GET
+@supplier_required
+def return_list(request: SupplierRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status not in ReturnRequest.Status.values:
+        status = ""
+    page = Paginator(
+        selectors.list_returns_for_supplier(supplier=request.supplier, status=status), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "orders/supplier/return_list.html",
+        {"page": page, "status": status, "statuses": ReturnRequest.Status.choices},
+    )
+
+
+def _return_context(request: SupplierRequest, return_id: int, **extra: object) -> dict:
+    return_request = selectors.get_return_for_supplier(
+        supplier=request.supplier, return_id=return_id
+    )
+    return {
+        "rma": return_request,
+        "goods_value": returns.goods_value(return_request=return_request),
+        "refundable": returns.refundable_left(supplier_order=return_request.supplier_order),
+        "conditions": ReturnRequest.Condition.choices,
+        "events": selectors.list_return_events(return_request=return_request),
+        "error": "",
+        "posted": {},
+        **extra,
+    }
+
+
+@require_GET
+@supplier_required
+def return_detail(request: SupplierRequest, return_id: int) -> HttpResponse:
+    return render(
+        request, "orders/supplier/return_detail.html", _return_context(request, return_id)
+    )
+
+
+SUPPLIER_RETURN_STEPS = {
+    "approve": "Return approved; the retailer has your instructions.",
+    "decline": "Return declined; the retailer is told why.",
+    "offer": "Offer sent to the retailer.",
+    "receive": "Return received and the retailer refunded.",
+}
+
+
+def _run_return_step(request: SupplierRequest, return_request: ReturnRequest, step: str) -> None:
+    post = request.POST
+    if step == "approve":
+        returns.approve_return(
+            return_request=return_request,
+            instructions=post.get("instructions", ""),
+            label_file=request.FILES.get("label_file"),
+            label_number=post.get("label_number", ""),
+            actor=request.user,
+        )
+    elif step == "decline":
+        returns.decline_return(
+            return_request=return_request, reason=post.get("reason", ""), actor=request.user
+        )
+    elif step == "offer":
+        returns.offer_partial_refund(
+            return_request=return_request,
+            amount=post.get("amount", ""),
+            message=post.get("message", ""),
+            actor=request.user,
+        )
+    else:
+        returns.receive_return(
+            return_request=return_request,
+            condition=post.get("condition", ""),
+            is_resellable=post.get("is_resellable") == "on",
+            quantities={
+                line.pk: post.get(f"received_{line.pk}", "0") or "0"
+                for line in return_request.lines.all()
+            },
+            actor=request.user,
+        )
+
+
+@require_POST
+@supplier_required
+def return_step(request: SupplierRequest, return_id: int, step: str) -> HttpResponse:
+    """approve (instructions, label), decline (reason), offer (amount) or receive (condition)."""
+    if step not in SUPPLIER_RETURN_STEPS:
+        raise Http404("No such step.")
+    return_request = selectors.get_return_for_supplier(
+        supplier=request.supplier, return_id=return_id
+    )
+    try:
+        _run_return_step(request, return_request, step)
+    except DomainError as exc:
+        context = _return_context(request, return_id, error=exc.message, posted=request.POST)
+        status = 409 if isinstance(exc, returns.ReturnStateError) else 400
+        return render(request, "orders/supplier/return_detail.html", context, status=status)
+    messages.success(request, SUPPLIER_RETURN_STEPS[step])
+    return redirect("supplier_returns:detail", return_id=return_id)
+
+
+@require_GET
+@supplier_required
+def return_file(
+    request: SupplierRequest, return_id: int, kind: str, file_id: int = 0
+) -> HttpResponse:
+    return_request = selectors.get_return_for_supplier(
+        supplier=request.supplier, return_id=return_id
+    )
+    return return_file_response(return_request, kind=kind, file_id=file_id)

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from catalog.search import SearchError, parse_criteria
 from dropship.api import ErrorOut
@@ -19,6 +19,7 @@ from dropship.api_auth import viewing_retailer
 from retailers import priced_catalog
 from retailers.priced_catalog import CatalogPage
 from suppliers.models import Supplier
+from suppliers.return_policies import PolicyTerms, policy_terms_by_supplier
 
 MAX_LIMIT = 100
 
@@ -63,6 +64,16 @@ class FacetOut(Schema):
     count: int
 
 
+class ReturnPolicyOut(Schema):
+    window_days: int = Field(description="Days from delivery a return can be opened; 0: none.")
+    restocking_fee_percent: Decimal = Field(
+        description="Kept from refunds of goods the shopper no longer wanted (not on "
+        "defective, damaged, wrong or not-as-described goods)."
+    )
+    return_shipping_paid_by: str = Field(description="RETAILER or SUPPLIER.")
+    non_returnable_categories: list[str]
+
+
 class ProductHitOut(Schema):
     id: int
     title: str
@@ -76,6 +87,7 @@ class ProductHitOut(Schema):
     currency: str
     wholesale_price_from: Decimal | None = None
     estimated_margin: Decimal | None = None
+    return_policy: ReturnPolicyOut
 
 
 class FacetsOut(Schema):
@@ -103,6 +115,12 @@ class SupplierOut(Schema):
     handling_days: int
     rating: Decimal | None
     listed_product_count: int
+    return_policy: ReturnPolicyOut
+
+    @staticmethod
+    def resolve_return_policy(supplier: Supplier) -> dict:
+        """Read in one query for the page by `list_suppliers`."""
+        return supplier.return_policy_out  # type: ignore[attr-defined]
 
 
 class SuppliersOut(Schema):
@@ -110,8 +128,18 @@ class SuppliersOut(Schema):
     next_cursor: str | None
 
 
+def _policy_out(terms: PolicyTerms) -> dict:
+    return {
+        "window_days": terms.window_days,
+        "restocking_fee_percent": terms.restocking_fee_percent,
+        "return_shipping_paid_by": terms.return_shipping_paid_by,
+        "non_returnable_categories": list(terms.non_returnable_categories),
+    }
+
+
 def _search_out(page: CatalogPage, *, with_prices: bool) -> dict:
     items = []
+    policies = policy_terms_by_supplier(supplier_ids={p.supplier_id for p in page.products})
     for product in page.products:
         image = product.image_list[0] if product.image_list else None
         supplier = product.supplier
@@ -131,6 +159,7 @@ def _search_out(page: CatalogPage, *, with_prices: bool) -> dict:
                 "currency": supplier.currency,
                 "wholesale_price_from": product.hit.min_price if with_prices else None,
                 "estimated_margin": product.hit.est_margin if with_prices else None,
+                "return_policy": _policy_out(policies[product.supplier_id]),
             }
         )
     return {
@@ -213,6 +242,9 @@ def list_suppliers(
     )
     has_more = len(suppliers) > size
     suppliers = suppliers[:size]
+    policies = policy_terms_by_supplier(supplier_ids=[s.pk for s in suppliers])
+    for supplier in suppliers:
+        supplier.return_policy_out = _policy_out(policies[supplier.pk])  # type: ignore[attr-defined]
     return {
         "items": suppliers,
         "next_cursor": str(suppliers[-1].pk) if has_more else None,

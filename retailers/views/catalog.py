@@ -15,6 +15,7 @@ from dropship.core.exchange import NoExchangeRate
 from retailers import priced_catalog
 from retailers.models import Retailer
 from suppliers.models import Supplier
+from suppliers.return_policies import policy_terms
 
 FILTER_FIELDS = (
     "q",
@@ -115,6 +116,7 @@ def catalog_search(request: HttpRequest) -> HttpResponse:
 def catalog_product(request: HttpRequest, product_id: int) -> HttpResponse:
     retailer = _viewer_retailer(request)
     product = priced_catalog.get_listed_product(product_id=product_id)
+    terms = policy_terms(supplier=product.supplier)
     quotes, quote_error = None, ""
     if retailer is not None:
         try:
@@ -131,5 +133,7 @@ def catalog_product(request: HttpRequest, product_id: int) -> HttpResponse:
             "can_see_prices": retailer is not None,
             "quotes": quotes,
             "quote_error": quote_error,
+            "return_terms": terms,
+            "product_returnable": terms.takes_back(product.category),
         },
     )

@@ -10,11 +10,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from catalog import selectors as catalog_selectors
+from catalog.models import Category
 from catalog.services.stock import set_stock_buffer
 from dropship.accounts.access import SupplierRequest, supplier_required
 from dropship.accounts.selectors import list_recent_notifications
 from dropship.core.errors import DomainError
-from suppliers import feeds, selectors, services
+from suppliers import feeds, return_policies, selectors, services
 from suppliers.forms import (
     BufferForm,
     ChannelForm,
@@ -25,7 +26,7 @@ from suppliers.forms import (
     shipping_rate_formset,
     shipping_rate_initial,
 )
-from suppliers.models import Supplier, SupplierFeed, SupplierVerification
+from suppliers.models import ReturnPolicy, Supplier, SupplierFeed, SupplierVerification
 
 Step = Supplier.OnboardingStep
 
@@ -359,5 +360,60 @@ def feed_settings(request: SupplierRequest) -> HttpResponse:
         request,
         "suppliers/feed.html",
         {"form": form, "feed": feed, "preview": preview, "buffer_form": buffer_form},
+        status=status,
+    )
+
+
+# --- Return policy --------------------------------------------------------------------------------
+@supplier_required
+@require_http_methods(["GET", "POST"])
+def return_policy(request: SupplierRequest) -> HttpResponse:
+    """The supplier's return terms: window, restocking fee, who pays the way back, address and
+    the categories it does not take back. Retailers see them on product pages and in the API."""
+    supplier = request.supplier
+    policy = return_policies.policy_for(supplier=supplier)
+    error, status = "", 200
+    values: dict[str, Any] = {
+        "window_days": policy.window_days,
+        "restocking_fee_percent": policy.restocking_fee_percent,
+        "return_shipping_paid_by": policy.return_shipping_paid_by,
+        "return_address": policy.return_address,
+        "categories": return_policies.non_returnable_category_ids(policy=policy),
+    }
+    if request.method == "POST":
+        post = request.POST
+        chosen = [int(pk) for pk in post.getlist("non_returnable_categories") if pk.isdigit()]
+        values = {
+            "window_days": post.get("window_days", ""),
+            "restocking_fee_percent": post.get("restocking_fee_percent", ""),
+            "return_shipping_paid_by": post.get("return_shipping_paid_by", ""),
+            "return_address": post.get("return_address", ""),
+            "categories": set(chosen),
+        }
+        try:
+            return_policies.save_return_policy(
+                supplier=supplier,
+                window_days=values["window_days"],
+                restocking_fee_percent=values["restocking_fee_percent"],
+                return_shipping_paid_by=values["return_shipping_paid_by"],
+                return_address=values["return_address"],
+                non_returnable_category_ids=chosen,
+                actor=request.user,
+            )
+        except DomainError as exc:
+            error, status = exc.message, 400
+        else:
+            messages.success(request, "Return policy saved; retailers see it on your products.")
+            return redirect("suppliers:return_policy")
+    return render(
+        request,
+        "suppliers/return_policy.html",
+        {
+            "values": values,
+            "error": error,
+            "paid_by_choices": ReturnPolicy.ShippingPaidBy.choices,
+            "categories": Category.objects.order_by("name").only("pk", "name"),
+            "is_saved": policy.pk is not None,
+        },
         status=status,
     )

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from dropship.core.models import AuditLogEntry
 from integrations.models import InboundWebhook
-from orders.models import Order, ReturnRequest, SupplierOrder
+from orders.models import Order, ReturnLine, ReturnRequest, SupplierOrder
 from orders.services.shopper_purge import purge_expired_shopper_data
 from orders.tasks import purge_shopper_data_task
 from retailers.models import Store
@@ -105,9 +105,15 @@ def test_open_orders_and_open_returns_keep_their_data():
     )
     supplier_order = returning.supplier_orders.get()
     item = factories.OrderItemFactory(order=returning, supplier_order=supplier_order)
-    ReturnRequest.objects.create(
-        order_item=item, supplier_order=supplier_order, quantity=1, reason="Broken"
+    return_request = ReturnRequest.objects.create(
+        supplier_order=supplier_order,
+        number="RMA-1",
+        reason_code=ReturnRequest.Reason.DEFECTIVE,
+        reason="Broken",
+        status=ReturnRequest.Status.SHIPPED_BACK,
+        return_tracking_number="1Z999AA10123456784",
     )
+    ReturnLine.objects.create(return_request=return_request, order_item=item, quantity=1)
 
     assert purge_expired_shopper_data(now=NOW).orders == 0
     assert not _is_erased(open_order)

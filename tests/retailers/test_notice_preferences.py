@@ -121,6 +121,7 @@ def test_the_preferences_page_saves_the_owners_choices(client):
             "delivery_exception": "IMMEDIATE",
             "needs_decision": "IMMEDIATE",
             "order_loss": "OFF",
+            "return_update": "DIGEST",
         },
     )
     assert saved.status_code == 302
@@ -130,6 +131,7 @@ def test_the_preferences_page_saves_the_owners_choices(client):
         "delivery_exception": "IMMEDIATE",
         "needs_decision": "IMMEDIATE",
         "order_loss": "OFF",
+        "return_update": "DIGEST",
     }
 
 
