@@ -267,7 +267,13 @@ class SupplierOrder(TimeStampedModel):
                 condition=Q(wholesale_total__gte=0, shipping_total__gte=0, platform_fee__gte=0),
             ),
         ]
-        indexes = [models.Index(fields=["supplier", "status"], name="supplier_order_inbox")]
+        indexes = [
+            models.Index(fields=["supplier", "status"], name="supplier_order_inbox"),
+            # The operations home counts the watchdog's flags: a few rows among millions.
+            models.Index(
+                fields=["is_flagged"], condition=Q(is_flagged=True), name="supplier_order_flagged"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number
