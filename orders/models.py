@@ -283,7 +283,13 @@ class SupplierOrder(TimeStampedModel):
                 | Q(exchange_rate__gt=0, exchange_rate_date__isnull=False),
             ),
         ]
-        indexes = [models.Index(fields=["supplier", "status"], name="supplier_order_inbox")]
+        indexes = [
+            models.Index(fields=["supplier", "status"], name="supplier_order_inbox"),
+            # The operations home counts the watchdog's flags: a few rows among millions.
+            models.Index(
+                fields=["is_flagged"], condition=Q(is_flagged=True), name="supplier_order_flagged"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number
