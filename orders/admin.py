@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 
 from billing.models import Charge
 from dropship.accounts.access import AuthenticatedRequest
+from dropship.accounts.models import User
 from dropship.core.admin_utils import (
     EMPTY,
     AuditedModelAdmin,

@@ -403,6 +403,8 @@ def sla_clock(case: Dispute, *, now: datetime | None = None) -> tuple[str, bool]
     if left >= 0:
         return f"due in {int(left)} h", False
     return f"overdue by {int(-left)} h", True
+
+
 # --- returns -------------------------------------------------------------------------------------
 def _returns() -> QuerySet[ReturnRequest]:
     return ReturnRequest.objects.select_related(

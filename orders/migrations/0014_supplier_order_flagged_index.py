@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0010_order_held_for_account'),
+        ("orders", "0013_returns_rma"),
         ('suppliers', '0006_supplier_scorecard'),
     ]
 

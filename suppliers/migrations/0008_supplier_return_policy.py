@@ -8,8 +8,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0006_stock_movement_from_returns"),
-        ("suppliers", "0006_supplier_scorecard"),
+        ("catalog", "0007_stock_movement_from_returns"),
+        ("suppliers", "0007_supplier_profile_review"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0005_remove_product_search_vector"),
+        ("catalog", "0006_import_defers_search_refresh"),
     ]
 
     operations = [

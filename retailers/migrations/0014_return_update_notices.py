@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("retailers", "0011_store_unpublish_when_out_of_stock"),
+        ("retailers", "0013_notice_kind_order_loss"),
     ]
 
     operations = [

@@ -27,7 +27,7 @@ def lines_from_single_item_returns(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("billing", "0010_plans_on_stripe_billing"),
-        ("orders", "0010_order_held_for_account"),
+        ("orders", "0012_mediation_cases"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
