@@ -42,6 +42,7 @@ urlpatterns = [
     path("supplier/analytics/", include("orders.urls.supplier_analytics")),
     path("webhooks/supplier/<slug:slug>/", supplier_webhook, name="supplier_webhook"),
     path("", include("orders.urls.retailer")),
+    path("", include("messaging.urls")),
 ]
 
 if settings.DEBUG:
