@@ -40,6 +40,8 @@ AREA_BY_PREFIX: dict[str, str] = {
     "/orders": "orders",
     "/analytics": "orders",
     "/billing": "billing",
+    # both sides
+    "/threads": "orders",
 }
 
 _PATTERNS = {
