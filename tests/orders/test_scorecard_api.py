@@ -49,6 +49,8 @@ def test_public_scorecard_of_an_active_supplier(client, settings):
         "rejected_after_order_percent": 0.0,
         "cancelled_by_supplier_percent": 0.0,
         "returns_disputes_percent": None,
+        "messages_awaiting_first_reply": 0,
+        "first_reply_p50_hours": None,
     }
     assert "improvements" not in body  # the supplier's tips are not public
 
