@@ -44,6 +44,8 @@ AREA_BY_PREFIX: dict[str, str] = {
     # both sides
     "/cases": "orders",
     "/billing": "billing",
+    # both sides
+    "/threads": "orders",
 }
 
 _PATTERNS = {

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "retailers",
     "orders",
     "billing",
+    "messaging",
     "privacy",
     "integrations",
 ]
@@ -137,6 +138,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dropship.accounts.context_processors.organisation",
+                "messaging.context_processors.unread_messages",
                 "csp.context_processors.nonce",
             ],
         },
@@ -587,6 +589,9 @@ RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
 # Supplier scorecards (orders/services/scorecard.py): a supplier with fewer supplier orders than
 # this in the 90-day window shows "new supplier" instead of a reliability score.
 SCORECARD_MIN_ORDERS = env.int("SCORECARD_MIN_ORDERS", default=10)
+# Messages (messaging/): the support inbox shows a thread as overdue when a message has waited
+# this many hours for an answer.
+MESSAGE_REPLY_SLA_HOURS = env.int("MESSAGE_REPLY_SLA_HOURS", default=24)
 SHOPPER_DATA_RETENTION_DAYS = env.int("SHOPPER_DATA_RETENTION_DAYS", default=30)
 SHOPPER_DATA_UNDELIVERED_DAYS = env.int("SHOPPER_DATA_UNDELIVERED_DAYS", default=90)
 SHOPPER_DATA_PURGE_BATCH = env.int("SHOPPER_DATA_PURGE_BATCH", default=200)
@@ -725,6 +730,11 @@ if not DEBUG and ACCOUNT_EMAIL_VERIFICATION != "mandatory":
     raise ImproperlyConfigured(
         f"ACCOUNT_EMAIL_VERIFICATION is {ACCOUNT_EMAIL_VERIFICATION!r} with DEBUG off: signup "
         "would reveal which emails are registered. Production requires 'mandatory'."
+    )
+if MESSAGE_REPLY_SLA_HOURS < 1:
+    raise ImproperlyConfigured(
+        f"MESSAGE_REPLY_SLA_HOURS is {MESSAGE_REPLY_SLA_HOURS}: the support inbox's reply "
+        "clock needs at least 1 hour."
     )
 if not 1 <= VIEW_AS_MAX_MINUTES <= 30:
     raise ImproperlyConfigured(

@@ -48,6 +48,7 @@ urlpatterns = [
     path("webhooks/supplier/<slug:slug>/", supplier_webhook, name="supplier_webhook"),
     path("", include("orders.urls.retailer")),
     path("", include("orders.urls.cases")),
+    path("", include("messaging.urls")),
 ]
 
 if settings.DEBUG:

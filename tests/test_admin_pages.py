@@ -332,6 +332,18 @@ def _populate(n: int = 0) -> dict:
     ShopperDataRequest.objects.create(
         store=store, action="REDACT", shopper_fingerprint="f" * 64, orders=1, handled_by=superuser
     )
+    # Messages (issue 16): a conversation on the supplier order.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from messaging.services import post_message
+
+    post_message(
+        supplier_order=supplier_order,
+        side="RETAILER",
+        body="Swept",
+        author=member.user,
+        files=[SimpleUploadedFile("slip.pdf", b"%PDF-1.4\n%%EOF\n")],
+    )
     assert FeeSchedule.objects.exists()  # created by billing's data migration
     return {"superuser": superuser}
 
@@ -348,6 +360,7 @@ def test_every_model_of_every_app_is_registered():
 
     ours = {"core", "accounts", "suppliers", "catalog", "retailers", "orders", "billing"}
     ours.add("integrations")
+    ours.add("messaging")
     missing = [
         model._meta.label
         for model in apps.get_models()

@@ -125,6 +125,22 @@ NOT_REACHED_BY_OPERATION = {
     "POST /api/v1/supplier/orders/{supplier_order_id}/delivered": {
         "200": _EXISTING + "(shipped); tests/orders/test_supplier_delivered.py"
     },
+    "GET /api/v1/threads/{thread_id}": {
+        "200": _EXISTING + "tests/messaging/test_api.py",
+        "422": "the only parameters are ids in the path, which the URL pattern matches as numbers "
+        "(anything else is a 404)",
+    },
+    "GET /api/v1/threads/{thread_id}/attachments/{attachment_id}": {
+        "200": _EXISTING + "tests/messaging/test_api.py",
+        "422": "the only parameters are ids in the path, which the URL pattern matches as numbers "
+        "(anything else is a 404)",
+    },
+    "POST /api/v1/threads": {
+        "201": "a supplier order of the caller's, which random ids do not find; "
+        "tests/messaging/test_api.py"
+    },
+    "POST /api/v1/threads/{thread_id}/messages": {"201": _EXISTING + "tests/messaging/test_api.py"},
+    "POST /api/v1/threads/{thread_id}/read": {"200": _EXISTING + "tests/messaging/test_api.py"},
     "GET /api/v1/orders/{order_id}": {"200": _EXISTING + "tests/retailers/test_retailer_api.py"},
     "GET /api/v1/stores/{store_id}": {"200": _EXISTING + "tests/retailers/test_retailer_api.py"},
     "POST /api/v1/stores": {

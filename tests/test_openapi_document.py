@@ -16,6 +16,14 @@ OPERATION_IDS = {
     ("patch", "/api/v1/listings/{listing_id}"): "retailers_api_update_listing",
     ("post", "/api/v1/listings/{listing_id}/unlist"): "retailers_api_unlist_listing",
     ("post", "/api/v1/listings/{listing_id}/resync"): "retailers_api_resync_listing",
+    ("get", "/api/v1/threads"): "messaging_api_list_threads",
+    ("post", "/api/v1/threads"): "messaging_api_start_thread",
+    ("get", "/api/v1/threads/{thread_id}"): "messaging_api_get_thread",
+    ("post", "/api/v1/threads/{thread_id}/messages"): "messaging_api_post_message",
+    ("post", "/api/v1/threads/{thread_id}/read"): "messaging_api_mark_read",
+    ("get", "/api/v1/threads/{thread_id}/attachments/{attachment_id}"): (
+        "messaging_api_get_attachment"
+    ),
     ("get", "/api/v1/orders"): "orders_api_list_orders",
     ("get", "/api/v1/orders/{order_id}"): "orders_api_get_order",
     ("get", "/api/v1/pricing-rules"): "retailers_api_list_pricing_rules",

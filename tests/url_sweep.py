@@ -10,6 +10,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from dropship.accounts.services import create_api_key, notify
+from messaging.models import Side
+from messaging.services import post_message
 from retailers.models import ImportListItem, PricingRule
 from suppliers.models import Supplier
 from tests import factories
@@ -55,6 +57,7 @@ def build_world() -> World:
     ImportListItem.objects.create(retailer=retailer, product=variant.product)
     api_key, _ = create_api_key(organisation=retailer, name="CI", created_by=None)
     notification = notify(organisation=retailer, kind="sweep", message="Swept")
+    message = post_message(supplier_order=supplier_order, side=Side.RETAILER, body="Swept")
     staff = factories.UserFactory(is_staff=True, is_superuser=True)
     values = {
         "supplier_order_id": supplier_order.pk,
@@ -70,6 +73,7 @@ def build_world() -> World:
         "rule_id": rule.pk,
         "api_key_id": api_key.pk,
         "notification_id": notification.pk,
+        "thread_id": message.thread_id,
         "supplier_id": supplier.pk,
         "slug": supplier.slug,
         "step_slug": "profile",

@@ -18,6 +18,7 @@ MARKETPLACE_APPS = (
     "orders",
     "billing",
     "integrations",
+    "messaging",
     "privacy",
 )
 
@@ -31,6 +32,8 @@ SUPPORT_AGENT_ACTIONS = {
         "returnrequest": {"add", "change"},
         "dispute": {"add", "change"},
     },
+    # Support reads every conversation, writes in it as "Support" and closes settled ones.
+    "messaging": {"message": {"add"}, "thread": {"change"}},
 }
 SUPPORT_AGENT_EXTRA = {
     ("billing", "refund_charge"),

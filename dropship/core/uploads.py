@@ -144,3 +144,19 @@ def make_thumbnail(uploaded: File, *, size: tuple[int, int] = THUMBNAIL_SIZE) ->
         image.save(buffer, format="WEBP", quality=82, method=4)
     uploaded.seek(0)
     return ContentFile(buffer.getvalue())
+
+
+def check_attachment(uploaded: UploadedFile, *, field: str = "attachments") -> FileKind:
+    """A file sent with a message: a PDF (checked as a document, ≤ 10 MB) or a JPEG, PNG or WebP
+    image (checked as an image, ≤ 5 MB); anything else is refused, whatever its name says."""
+    if _sniff(_head(uploaded), (PDF,)) is not None:
+        return check_document(uploaded, field=field)
+    if uploaded.size and _sniff(_head(uploaded), (PNG, JPEG)) is None:
+        head = _head(uploaded)
+        if not (head.startswith(b"RIFF") and head[8:12] == b"WEBP"):
+            raise UploadError(
+                f"“{uploaded.name}” is not a PDF or a JPEG, PNG or WebP image (its content says "
+                "otherwise, whatever its name).",
+                field=field,
+            )
+    return check_image(uploaded, field=field)

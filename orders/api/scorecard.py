@@ -25,6 +25,8 @@ class WindowOut(Schema):
     returns_disputes_percent: float | None
     valid_tracking_first_try_percent: float | None
     stock_out_at_order_percent: float | None
+    messages_awaiting_first_reply: int
+    first_reply_p50_hours: float | None
 
 
 class ScorecardOut(Schema):
@@ -50,6 +52,8 @@ def _window(figures: scorecard.WindowFigures, accuracy: scorecard.AccuracyFigure
         "rejected_after_order_percent": figures.rejected_percent,
         "cancelled_by_supplier_percent": figures.cancelled_by_supplier_percent,
         "returns_disputes_percent": figures.returns_disputes_percent,
+        "messages_awaiting_first_reply": figures.questions - figures.replied,
+        "first_reply_p50_hours": figures.first_reply_p50_hours,
     }
 
 

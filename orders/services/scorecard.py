@@ -21,6 +21,10 @@ accepted straight from PAID, paid) inside it. Per window:
   marks such a line EXCEPTION with an "Out of stock" reason), and the inventory feed's freshness
   (health and hours since its last good fetch; none when the supplier keeps stock by hand).
   These are shown with the figures (`AccuracyFigures`, `FeedFreshness`), not in the score yet.
+- first reply time to retailers' messages (messaging.Message): for each retailer message that
+  opened a question in the window (the first one of a conversation, or the first after the
+  supplier last answered), the time to the supplier's next message; the median over the answered
+  ones, with how many were asked and answered. Shown, not part of the score.
 
 The reliability score (0-100) uses the 90-day window; SCORE_FORMULA is the sentence shown on
 the pages. A supplier with fewer than settings.SCORECARD_MIN_ORDERS orders in that window is a
@@ -45,6 +49,7 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from messaging.models import Message, Side
 from orders.models import OrderEvent, OrderItem, Shipment, SupplierOrder
 from orders.services.timeline import EventKind
 from suppliers.models import Supplier, SupplierFeed, SupplierScorecard
@@ -90,6 +95,9 @@ class WindowFigures:
     cancelled_by_supplier_percent: float | None
     # Not recorded yet: shown as "not yet measured".
     returns_disputes_percent: None = None
+    questions: int = 0  # retailer messages that waited for the supplier's answer
+    replied: int = 0
+    first_reply_p50_hours: float | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +210,7 @@ def compute_scorecards(
             actor__membership__supplier_id=F("supplier_order__supplier_id"),
         ).values_list("supplier_order_id", flat=True)
     )
+    questions = _questions_by_supplier(supplier_ids=supplier_ids, since=since, now=now)
     min_orders = settings.SCORECARD_MIN_ORDERS
     accuracy = compute_accuracy(supplier_ids=supplier_ids, now=now)
     feeds = feed_freshness(supplier_ids=supplier_ids, now=now)
@@ -215,6 +224,11 @@ def compute_scorecards(
                 now=now,
                 rejected=rejected,
                 cancelled_by_supplier=cancelled_by_supplier,
+                questions=[
+                    question
+                    for question in questions.get(supplier_id, [])
+                    if question.asked_at >= now - timedelta(days=days)
+                ],
             )
             for days in WINDOWS
         }
@@ -234,6 +248,41 @@ def compute_scorecards(
     return result
 
 
+@dataclass
+class _Question:
+    supplier_id: int
+    asked_at: datetime
+    answered_at: datetime | None = None
+
+
+def _questions_by_supplier(
+    *, supplier_ids: list[int], since: datetime, now: datetime
+) -> dict[int, list[_Question]]:
+    """{supplier id: its questions}: a question is a retailer message the supplier had not
+    answered yet (the first of a run) with the supplier's next message, in one query."""
+    open_questions: dict[int, _Question] = {}  # by thread id
+    by_supplier: dict[int, list[_Question]] = defaultdict(list)
+    messages = (
+        Message.objects.filter(
+            thread__supplier_id__in=supplier_ids,
+            side__in=(Side.RETAILER, Side.SUPPLIER),
+            created_at__gte=since,
+            created_at__lte=now,
+        )
+        .order_by("created_at", "id")
+        .values_list("thread_id", "thread__supplier_id", "side", "created_at")
+    )
+    for thread_id, supplier_id, side, created_at in messages:
+        question = open_questions.get(thread_id)
+        if side == Side.RETAILER and question is None:
+            open_questions[thread_id] = question = _Question(supplier_id, created_at)
+            by_supplier[supplier_id].append(question)
+        elif side == Side.SUPPLIER and question is not None:
+            question.answered_at = created_at
+            del open_questions[thread_id]
+    return by_supplier
+
+
 def compute_scorecard(*, supplier: Supplier, now: datetime | None = None) -> Scorecard:
     return compute_scorecards(supplier_ids=[supplier.pk], now=now)[supplier.pk]
 
@@ -245,6 +294,7 @@ def _window(
     now: datetime,
     rejected: set[int],
     cancelled_by_supplier: set[int],
+    questions: list[_Question],
 ) -> WindowFigures:
     acceptance = [
         (row.accepted_at - row.start).total_seconds() / 3600
@@ -261,6 +311,11 @@ def _window(
             on_time += row.shipped_at <= deadline
         elif deadline < now:
             due += 1
+    replies = [
+        (question.answered_at - question.asked_at).total_seconds() / 3600
+        for question in questions
+        if question.answered_at is not None
+    ]
     n_rejected = sum(row.pk in rejected for row in rows)
     n_cancelled = sum(row.pk in cancelled_by_supplier for row in rows)
     return WindowFigures(
@@ -276,6 +331,9 @@ def _window(
         rejected_percent=_percent(n_rejected, len(rows)),
         cancelled_by_supplier=n_cancelled,
         cancelled_by_supplier_percent=_percent(n_cancelled, len(rows)),
+        questions=len(questions),
+        replied=len(replies),
+        first_reply_p50_hours=_hours(percentile(replies, 0.5)),
     )
 
 

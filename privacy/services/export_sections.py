@@ -21,6 +21,7 @@ from billing.models import Charge, Invoice, LedgerEntry, Payout, Refund
 from catalog.models import Product, Variant
 from dropship.accounts.models import ApiKey, Invitation, Membership, User
 from dropship.core.models import AuditLogEntry
+from messaging.models import Message
 from orders.models import Order, OrderItem, Shipment, SupplierOrder
 from privacy.models import DataExport
 from retailers.models import Listing, PricingRule, Retailer, Store
@@ -94,6 +95,11 @@ def user_sections(user: User) -> list[Section]:
             ),
         ),
         Section(
+            "messages_written",
+            ("thread__supplier_order__number", "side", "body", "created_at"),
+            lambda: Message.objects.filter(author=user),
+        ),
+        Section(
             "data_exports",
             ("scope", "status", "created_at", "finished_at", "expires_at"),
             lambda: DataExport.objects.filter(requested_by=user),
@@ -120,6 +126,18 @@ def _common_organisation_sections(organisation: Supplier | Retailer) -> list[Sec
             "api_keys",
             ("name", "prefix", "created_by__email", "created_at", "last_used_at", "revoked_at"),
             lambda: ApiKey.objects.filter(**scope),
+        ),
+        Section(
+            "messages",
+            (
+                "thread__supplier_order__number",
+                "side",
+                "author__email",
+                "body",
+                "created_at",
+                "attachments__name",
+            ),
+            lambda: Message.objects.filter(**{f"thread__{key}": organisation}),
         ),
         Section(
             "ledger_lines",

@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from messaging.models import Message, Side, Thread
+from messaging.services import post_message
 from orders.models import OrderEvent, SupplierOrder
 from orders.services.scorecard import (
     acceptance_speed,
@@ -176,8 +178,55 @@ def test_many_suppliers_in_a_fixed_number_of_queries(history, django_assert_num_
     now = timezone.now()
     for supplier in others:
         _order(supplier, now, sent_ago=2 * D, accepted=1 * H, shipped=1 * D)
-    # three for the score's figures, two for tracking and stock accuracy, one for the feeds
-    with django_assert_num_queries(6):
+    # three for the score's figures, two for tracking and stock accuracy, one for the feeds, one
+    # for the first replies to retailers' messages
+    with django_assert_num_queries(7):
         cards = compute_scorecards(supplier_ids=[history.pk, *(s.pk for s in others)])
     assert len(cards) == 4
     assert cards[others[0].pk].last_30.on_time_percent == 100.0
+
+
+def test_median_first_reply_time_to_retailers_messages():
+    """Each retailer question (the first message of a run) is timed to the supplier's next
+    message; unanswered ones are counted, not timed; support's messages are not answers."""
+    now = timezone.now()
+    supplier = factories.SupplierFactory()
+    asked = [
+        # (asked ago, supplier answers after, by support first)
+        (10 * D, 2 * H),
+        (5 * D, 6 * H),
+        (40 * D, 20 * H),  # 90-day window only
+        (2 * D, None),  # not answered yet
+    ]
+    for ago, answer_after in asked:
+        supplier_order = factories.SupplierOrderFactory(supplier=supplier)
+        thread = Thread.objects.create(
+            supplier_order=supplier_order,
+            retailer=supplier_order.order.retailer,
+            supplier=supplier,
+            created_at=now - ago,
+            last_message_at=now - ago,
+            last_message_side=Side.RETAILER,
+        )
+        Message.objects.create(thread=thread, side=Side.RETAILER, body="?", created_at=now - ago)
+        # A second retailer message before the answer does not restart the clock; support's
+        # message in between is no answer from the supplier.
+        Message.objects.create(
+            thread=thread, side=Side.RETAILER, body="??", created_at=now - ago + H / 2
+        )
+        Message.objects.create(thread=thread, side=Side.SUPPORT, body="!", created_at=now - ago + H)
+        if answer_after is not None:
+            Message.objects.create(
+                thread=thread, side=Side.SUPPLIER, body="ok", created_at=now - ago + answer_after
+            )
+    # Another supplier's slow answer changes nothing here.
+    other = factories.SupplierOrderFactory()
+    post_message(supplier_order=other, side=Side.RETAILER, body="?")
+
+    card = compute_scorecard(supplier=supplier, now=now)
+
+    assert (card.last_30.questions, card.last_30.replied) == (3, 2)
+    assert card.last_30.first_reply_p50_hours == 4.0  # 2 h and 6 h
+    assert (card.last_90.questions, card.last_90.replied) == (4, 3)
+    assert card.last_90.first_reply_p50_hours == 6.0  # 2, 6, 20 h
+    assert card.figures()["30"]["first_reply_p50_hours"] == 4.0

@@ -51,6 +51,8 @@ def test_public_scorecard_of_an_active_supplier(client, settings):
         "returns_disputes_percent": None,
         "valid_tracking_first_try_percent": None,  # no parcel rows: nothing to measure
         "stock_out_at_order_percent": None,
+        "messages_awaiting_first_reply": 0,
+        "first_reply_p50_hours": None,
     }
     assert "improvements" not in body  # the supplier's tips are not public
 

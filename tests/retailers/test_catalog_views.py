@@ -247,7 +247,8 @@ def test_product_page_has_no_n_plus_one(retailer_client, django_assert_max_num_q
         ProductImage.objects.create(product=product, source_url=f"https://img.example/{i}.jpg")
     for service in ("Ground", "Express", "Overnight"):
         ShippingRateFactory(supplier=supplier, service=service)
-    # 12 before returns; +1: the supplier's return policy, one query whatever the page holds.
-    with django_assert_max_num_queries(13):
+    # 12 before returns and messages; +1 the supplier's return policy, +1 the navigation's unread
+    # message count: one query each whatever the page holds.
+    with django_assert_max_num_queries(14):
         response = retailer_client.get(reverse("catalog:browse_product", args=[product.pk]))
     assert len(response.context["quotes"]) == 12
