@@ -23,7 +23,7 @@ from dropship.accounts.access import (
 from dropship.core.errors import DomainError
 from orders import selectors
 from orders.carriers import CARRIER_CHOICES
-from orders.models import CaseAttachment, Dispute, SupplierOrder
+from orders.models import CaseAttachment, Dispute, ReturnRequest, SupplierOrder
 from orders.services import cases
 
 PAGE_SIZE = 25
@@ -127,8 +127,14 @@ def _detail_name(request: HttpRequest) -> str:
     return "cases:supplier_detail" if _side(request) == Party.SUPPLIER else "cases:retailer_detail"
 
 
-def _open(request: HttpRequest, supplier_order: SupplierOrder) -> HttpResponse:
-    form = OpenCaseForm(request.POST or None)
+def _open(
+    request: HttpRequest,
+    supplier_order: SupplierOrder,
+    *,
+    return_request: ReturnRequest | None = None,
+) -> HttpResponse:
+    initial = {"reason": Dispute.Reason.RETURN_DECLINED} if return_request else {}
+    form = OpenCaseForm(request.POST or None, initial=initial)
     status = 200
     if request.method == "POST":
         status = 400
@@ -141,6 +147,7 @@ def _open(request: HttpRequest, supplier_order: SupplierOrder) -> HttpResponse:
                     statement=form.cleaned_data["statement"],
                     actor=request.user,  # type: ignore[arg-type]
                     attachments=request.FILES.getlist("attachments"),
+                    return_request=return_request,
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)
@@ -153,6 +160,7 @@ def _open(request: HttpRequest, supplier_order: SupplierOrder) -> HttpResponse:
         {
             "form": form,
             "supplier_order": supplier_order,
+            "return_request": return_request,
             "side": _side(request),
             "max_attachments": cases.MAX_ATTACHMENTS,
         },
@@ -203,7 +211,14 @@ def retailer_open(request: RetailerRequest, supplier_order_id: int) -> HttpRespo
     supplier_order = selectors.get_supplier_order_for_retailer(
         retailer=request.retailer, supplier_order_id=supplier_order_id
     )
-    return _open(request, supplier_order)
+    # ?return=<id>: escalating a declined return of this order (another retailer's return: 404).
+    return_id = request.GET.get("return", "")
+    return_request = (
+        selectors.get_return_for_retailer(retailer=request.retailer, return_id=int(return_id))
+        if return_id.isdigit()
+        else None
+    )
+    return _open(request, supplier_order, return_request=return_request)
 
 
 @require_GET

@@ -17,11 +17,13 @@ from dropship.core.errors import Conflict, DomainError
 from dropship.core.models import AuditLogEntry
 from dropship.core.uploads import UploadError
 from orders.models import CaseStatement, Dispute, OrderEvent, ReturnRequest
-from orders.services import cases
+from orders.services import cases, returns
 from orders.services.cases import CaseError
+from orders.services.returns import ReturnLineRequest
 from retailers.models import NoticeDelivery, NoticeKind, NoticePreference
 from tests import factories
 from tests.billing.helpers import paid_supplier_order, ship
+from tests.orders.returns_helpers import delivered_supplier_order, supplier_with_policy
 
 pytestmark = pytest.mark.django_db
 Outcome = Dispute.Outcome
@@ -260,16 +262,24 @@ def test_a_case_needs_a_shipped_order_a_statement_and_real_attachments(stripe_sa
     assert Dispute.objects.count() == 0
 
 
-def test_a_declined_return_is_escalated_with_the_case(stripe_sandbox):
-    supplier_order = ship(paid_supplier_order(stripe_sandbox))
-    item = factories.OrderItemFactory(order=supplier_order.order, supplier_order=supplier_order)
-    declined = ReturnRequest.objects.create(
-        order_item=item,
-        supplier_order=supplier_order,
-        quantity=1,
-        reason="Broken",
-        status=ReturnRequest.Status.REJECTED,
+def test_a_declined_return_is_escalated_with_the_case(
+    client, stripe_sandbox, carrier_sandbox, django_capture_on_commit_callbacks
+):
+    supplier_order = delivered_supplier_order(
+        client,
+        stripe_sandbox,
+        carrier_sandbox,
+        django_capture_on_commit_callbacks,
+        supplier=supplier_with_policy(),
     )
+    item = supplier_order.items.get()
+    declined = returns.open_return(
+        order=supplier_order.order,
+        lines=[ReturnLineRequest(order_item_id=item.pk, quantity=1)],
+        reason_code=ReturnRequest.Reason.DEFECTIVE,
+        reason="Broken",
+    )
+    returns.decline_return(return_request=declined, reason="Worked when it left us")
     photo = SimpleUploadedFile("broken.png", PNG, content_type="image/png")
 
     case = _open(

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from orders.models import ReturnRequest
+from orders.models import Dispute, ReturnRequest
 from orders.services import returns
 from orders.services.returns import ReturnLineRequest
 from suppliers.models import ReturnPolicy
@@ -233,3 +233,37 @@ def test_the_supplier_saves_its_policy_and_retailers_read_it(client, supplier_cl
         ]
         == 14
     )
+
+
+def test_a_declined_return_is_escalated_to_a_case_from_its_page(parties):
+    """Declined → the retailer's 'escalate to support' opens a case on that supplier order that
+    carries the return; another retailer's return in the link is 404 and opens nothing."""
+    from orders.models import Dispute
+
+    supplier_order, retailer, _ = parties
+    item = supplier_order.items.get()
+    rma = returns.open_return(
+        order=supplier_order.order,
+        lines=[ReturnLineRequest(order_item_id=item.pk, quantity=1)],
+        reason_code="NOT_AS_DESCRIBED",
+        reason="Colour differs",
+    )
+    returns.decline_return(return_request=rma, reason="Colour is as pictured")
+
+    detail = retailer.get(reverse("orders:retailer_return", args=[rma.pk]))
+    escalate = reverse("cases:retailer_open", args=[supplier_order.pk]) + f"?return={rma.pk}"
+    assert escalate in detail.content.decode()
+    assert "escalates the declined return" in retailer.get(escalate).content.decode()
+
+    outsider = _logged_in(factories.RetailerMemberFactory())
+    assert outsider.get(escalate).status_code == 404
+
+    answer = retailer.post(
+        escalate, {"reason": "return_declined", "statement": "The colour is clearly different."}
+    )
+
+    case = Dispute.objects.get()
+    assert answer.status_code == 302
+    assert case.return_request == rma
+    assert case.supplier_order == supplier_order
+    assert case.kind == Dispute.Kind.MEDIATION
