@@ -238,7 +238,6 @@ def test_the_supplier_saves_its_policy_and_retailers_read_it(client, supplier_cl
 def test_a_declined_return_is_escalated_to_a_case_from_its_page(parties):
     """Declined → the retailer's 'escalate to support' opens a case on that supplier order that
     carries the return; another retailer's return in the link is 404 and opens nothing."""
-    from orders.models import Dispute
 
     supplier_order, retailer, _ = parties
     item = supplier_order.items.get()
