@@ -18,6 +18,16 @@ def _queries(client, path: str, secret: str) -> tuple[int, list[str], dict]:
     return len(captured), [query["sql"] for query in captured.captured_queries], answer.json()
 
 
+def _with_2_then_20(client, path: str, secret: str, add) -> tuple[int, int, list[str]]:
+    """The page's queries with 2 rows, then with 20 (`add(n)` creates n more): (few, many, SQL)."""
+    add(2)
+    few, _, first = _queries(client, path, secret)
+    add(18)
+    many, sql, second = _queries(client, path, secret)
+    assert (len(first["items"]), len(second["items"])) == (2, 20)
+    return few, many, sql
+
+
 @pytest.mark.django_db
 def test_supplier_products_page_costs_the_same_queries_for_2_or_20_products(client):
     supplier = factories.SupplierFactory()
@@ -27,12 +37,8 @@ def test_supplier_products_page_costs_the_same_queries_for_2_or_20_products(clie
         for product in factories.ProductFactory.create_batch(count, supplier=supplier):
             factories.VariantFactory.create_batch(2, product=product, supplier=supplier)
 
-    add(2)
-    few, _, first = _queries(client, "/api/v1/supplier/products?limit=50", secret)
-    add(18)
-    many, sql, second = _queries(client, "/api/v1/supplier/products?limit=50", secret)
+    few, many, sql = _with_2_then_20(client, "/api/v1/supplier/products?limit=50", secret, add)
 
-    assert (len(first["items"]), len(second["items"])) == (2, 20)
     # the key, the page of products, their variants, their images
     assert many == few <= 4, sql
 
@@ -46,11 +52,7 @@ def test_retailer_orders_page_costs_the_same_queries_for_2_or_20_orders(client):
         for order in factories.OrderFactory.create_batch(count, store=store):
             factories.SupplierOrderFactory(order=order)
 
-    add(2)
-    few, _, first = _queries(client, "/api/v1/orders?limit=50", secret)
-    add(18)
-    many, sql, second = _queries(client, "/api/v1/orders?limit=50", secret)
+    few, many, sql = _with_2_then_20(client, "/api/v1/orders?limit=50", secret, add)
 
-    assert (len(first["items"]), len(second["items"])) == (2, 20)
     # the key (with its organisation), the page of orders
     assert many == few <= 2, sql

@@ -195,6 +195,13 @@ def _load(
                 if round_number >= WARMUP:
                     latencies[index].append(elapsed)
 
+    _run_clients(client, calls)
+    elapsed = time.perf_counter() - min(timed_from)
+    return (*_halves(latencies), statuses, elapsed)
+
+
+def _run_clients(client, calls: list[tuple[str, str | None]]) -> None:
+    """client(index, url, key) for every call, each in its own thread, until all are done."""
     threads = [
         threading.Thread(target=client, args=(i, url, key)) for i, (url, key) in enumerate(calls)
     ]
@@ -202,8 +209,6 @@ def _load(
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - min(timed_from)
-    return (*_halves(latencies), statuses, elapsed)
 
 
 def _halves(latencies: list[list[float]]) -> tuple[list[float], list[float]]:
@@ -240,13 +245,7 @@ def _open_loop(
             latencies[index].append((time.perf_counter() - due) * 1000)
             statuses.add(response.status_code)
 
-    threads = [
-        threading.Thread(target=client, args=(i, url, key)) for i, (url, key) in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _run_clients(client, calls)
     elapsed = time.perf_counter() - start
     for session in sessions:
         session.close()
