@@ -4,6 +4,7 @@ from functools import partialmethod
 import pytest
 from django.apps import apps
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.management import call_command
 from django.core.management.color import no_style
 from django.db import connection
@@ -87,7 +88,7 @@ def _isolated_cache(settings):
     yield
     for alias in settings.CACHES:
         backend = caches[alias]
-        if hasattr(backend, "_cache"):  # RedisCache: delete this test's keys, and only those
+        if isinstance(backend, RedisCache):  # delete this test's keys, and only those
             client = backend._cache.get_client(write=True)
             keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
             if keys:

@@ -2,6 +2,8 @@
 failed authentication. django-ratelimit counts in fixed windows on the wall clock; the tests move
 its clock instead of waiting."""
 
+import uuid
+
 import django_ratelimit.core
 import pytest
 
@@ -183,3 +185,54 @@ def test_webhooks_are_limited_per_source(client, settings, clock, db):
     assert burst[2].json()["code"] == "rate_limited"
     assert other_source.status_code == 404
     assert later.status_code == 404
+
+
+@pytest.fixture
+def local_cache(settings):
+    """The embedded setup's cache: no Redis, so the limits are counted one budget at a time."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"rate-limits-{uuid.uuid4().hex}",
+        }
+    }
+
+
+def test_without_redis_the_key_ip_and_failure_budgets_hold_the_same(
+    client, settings, clock, supplier_secret, local_cache
+):
+    settings.API_RATE_LIMIT_PER_KEY = "2/m"
+    settings.API_RATE_LIMIT_AUTH_FAILURES_PER_IP = "2/m"
+
+    allowed = [_me(client, supplier_secret) for _ in range(2)]
+    refused = _me(client, supplier_secret)
+    guesses = [_me(client, "dsk_guess", ip="198.51.100.9") for _ in range(2)]
+    gated = _me(client, supplier_secret, ip="198.51.100.9")
+    clock.now += 60
+    recovered = _me(client, supplier_secret)
+
+    assert [r.status_code for r in allowed] == [200, 200]
+    assert [r["RateLimit-Remaining"] for r in allowed] == ["1", "0"]
+    assert refused.status_code == 429
+    assert [r.status_code for r in guesses] == [401, 401]
+    assert gated.status_code == 429
+    assert problem(gated)["detail"].startswith("Too many failed authentication attempts")
+    assert recovered.status_code == 200
+
+
+def test_on_redis_a_closed_failure_gate_counts_nothing_else(
+    client, settings, clock, supplier_secret
+):
+    """The one-round-trip script reads the failed-authentication gate first: a refused call
+    spends none of the key's budget."""
+    settings.API_RATE_LIMIT_AUTH_FAILURES_PER_IP = "1/m"
+    settings.API_RATE_LIMIT_PER_KEY = "5/m"
+
+    guess = _me(client, "dsk_guess")
+    refused = [_me(client, supplier_secret) for _ in range(3)]
+    elsewhere = _me(client, supplier_secret, ip="198.51.100.9")
+
+    assert guess.status_code == 401
+    assert [r.status_code for r in refused] == [429, 429, 429]
+    # the key's first counted call: nothing was spent while its address was refused
+    assert (elsewhere.status_code, elsewhere["RateLimit-Remaining"]) == (200, "4")

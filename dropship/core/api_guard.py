@@ -2,8 +2,8 @@
 Django gives before or instead of the API (an unknown path's 404, a 405, a CSRF 403, a 500).
 Around every inbound webhook under /webhooks/: a generous rate limit per source.
 
-Limits (settings API_RATE_LIMIT_*, counted by django-ratelimit in the default cache, Redis in
-production and the local cache in the embedded setup, in fixed windows):
+Limits (settings API_RATE_LIMIT_*, counted in django-ratelimit's fixed windows and cache keys in
+the default cache, Redis in production and the local cache in the embedded setup):
 - per API key (a bearer token; a dashboard session counts per user),
 - per client IP: every call from one address whatever its credentials, and a tighter budget for
   calls without credentials,
@@ -17,17 +17,27 @@ Every API answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Re
 until the window ends) and `RateLimit-Policy` (`600;w=60`) for the budget closest to its end (the
 IETF httpapi rate-limit fields; the same values as `X-RateLimit-*` for older clients); a refused
 call answers 429 with `Retry-After` too.
+
+On Redis all the budgets of a call are read and counted in ONE round trip (a Lua script: the
+failed-authentication gate is read first and, when it is closed, nothing is counted); other
+caches count each budget through django-ratelimit (an add and an increment per budget, correct
+but several round trips, which only matters on a cache that has round trips).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import Any
 
+import django_ratelimit.core as ratelimit_core
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest, HttpResponse
 from django_ratelimit.core import _split_rate, get_usage
 
@@ -92,15 +102,115 @@ def _caller(request: HttpRequest) -> tuple[str, str]:
     return "api-ip", client_ip(request)
 
 
-def _usage(request: HttpRequest, *, group: str, key: str, rate: str, increment: bool) -> Usage:
+@dataclass(frozen=True)
+class Budget:
+    """One fixed-window counter: django-ratelimit's group, the caller's key in it, the rate."""
+
+    group: str
+    key: str
+    rate: str
+
+
+# KEYS: the budgets' counters; ARGV[1]: the limit of the gate KEYS[1] (read, never counted: a
+# gate at or over its limit answers its count alone and nothing is counted), or "" for no gate;
+# ARGV[1 + i]: the seconds KEYS[i] lives once created. Answers the counts in KEYS order.
+_COUNT_SCRIPT = """
+local counts = {}
+local first = 1
+if ARGV[1] ~= '' then
+  counts[1] = tonumber(redis.call('GET', KEYS[1]) or '0')
+  if counts[1] >= tonumber(ARGV[1]) then return counts end
+  first = 2
+end
+for i = first, #KEYS do
+  counts[i] = redis.call('INCR', KEYS[i])
+  if counts[i] == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1 + i]) end
+end
+return counts
+"""
+_scripts: dict[str, Any] = {}
+_scripts_lock = threading.Lock()
+
+
+def _redis_script(cache: RedisCache) -> Any:
+    """The counting script bound to one redis-py client per Redis location, made once per process:
+    Django's cache builds a new client object for every command, which costs more CPU than the
+    round trip (redis-py fills a table of ~170 response callbacks each time)."""
+    location = str(cache._servers[0])  # type: ignore[attr-defined]
+    script = _scripts.get(location)
+    if script is None:
+        with _scripts_lock:
+            script = _scripts.get(location)
+            if script is None:
+                client = cache._cache.get_client(write=True)
+                script = _scripts[location] = client.register_script(_COUNT_SCRIPT)
+    return script
+
+
+def _window(budget: Budget) -> tuple[str, int, int]:
+    """(django-ratelimit's cache key, its window's end, the window's seconds) for this call."""
+    period = rate_of(budget.rate)[1]
+    window = ratelimit_core._get_window(budget.key, period)
+    key = ratelimit_core._make_cache_key(
+        budget.group, window, budget.rate, budget.key, ratelimit_core.ALL
+    )
+    return key, window, period
+
+
+def _count(
+    request: HttpRequest, budgets: Sequence[Budget], *, gate: Budget | None = None
+) -> list[Usage]:
+    """Count this call against every budget; with a gate, read the gate's budget first and, when
+    it is used up, count nothing and answer the gate's usage alone. Usages in order (gate first)."""
+    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    if not isinstance(cache, RedisCache):
+        return _count_one_by_one(request, budgets, gate=gate)
+    everything = [gate, *budgets] if gate is not None else list(budgets)
+    windows = [_window(budget) for budget in everything]
+    counts = _redis_script(cache)(
+        keys=[cache.make_and_validate_key(key) for key, _, _ in windows],
+        args=[
+            rate_of(gate.rate)[0] if gate is not None else "",
+            *(period + ratelimit_core.EXPIRATION_FUDGE for _, _, period in windows),
+        ],
+    )
+    now = int(ratelimit_core.time.time())
+    return [
+        Usage(
+            limit=rate_of(budget.rate)[0],
+            count=int(count),
+            seconds_left=max(window - now, 0),
+            window=period,
+        )
+        for budget, (_, window, period), count in zip(everything, windows, counts, strict=False)
+    ]
+
+
+def _count_one_by_one(
+    request: HttpRequest, budgets: Sequence[Budget], *, gate: Budget | None
+) -> list[Usage]:
+    """`_count` through django-ratelimit, one budget at a time (the local caches)."""
+    usages = []
+    if gate is not None:
+        usages.append(_usage(request, gate, increment=False))
+        if usages[0].count >= usages[0].limit:
+            return usages
+    return usages + [_usage(request, budget, increment=True) for budget in budgets]
+
+
+def _usage(request: HttpRequest, budget: Budget, *, increment: bool) -> Usage:
     usage = get_usage(
-        request, group=group, key=lambda _group, _request: key, rate=rate, increment=increment
+        request,
+        group=budget.group,
+        key=lambda _group, _request: budget.key,
+        rate=budget.rate,
+        increment=increment,
     )
     return Usage(
         limit=usage["limit"],
         count=usage["count"],
         seconds_left=max(usage["time_left"], 0),
-        window=rate_of(rate)[1],
+        window=rate_of(budget.rate)[1],
     )
 
 
@@ -160,47 +270,44 @@ class ApiGuardMiddleware:
         if not request.path.startswith(API_PREFIX):
             return self.get_response(request)
         ip = client_ip(request)
-        failures_rate = settings.API_RATE_LIMIT_AUTH_FAILURES_PER_IP
-        failures = _usage(
-            request, group="api-auth-failures", key=ip, rate=failures_rate, increment=False
-        )
-        if failures.count >= failures.limit:
-            return _too_many(failures, "Too many failed authentication attempts from your address.")
+        failures = Budget("api-auth-failures", ip, settings.API_RATE_LIMIT_AUTH_FAILURES_PER_IP)
         group, key = _caller(request)
         budgets = (
             [
-                (group, key, settings.API_RATE_LIMIT_PER_KEY),
-                ("api-ip-total", ip, settings.API_RATE_LIMIT_PER_IP_TOTAL),
+                Budget(group, key, settings.API_RATE_LIMIT_PER_KEY),
+                Budget("api-ip-total", ip, settings.API_RATE_LIMIT_PER_IP_TOTAL),
             ]
             if group == "api-key"
-            else [(group, key, settings.API_RATE_LIMIT_PER_IP)]
+            else [Budget(group, key, settings.API_RATE_LIMIT_PER_IP)]
         )
         if expensive := _expensive_rate(request):
             operation, rate = expensive
-            budgets.append((f"api-cost:{operation}", key, rate))
-        usages = [
-            _usage(request, group=name, key=value, rate=rate, increment=True)
-            for name, value, rate in budgets
-        ]
+            budgets.append(Budget(f"api-cost:{operation}", key, rate))
+        gate, *usages = _count(request, budgets, gate=failures)
+        if not usages:
+            return _too_many(gate, "Too many failed authentication attempts from your address.")
         if over := [usage for usage in usages if usage.is_over]:
             return _too_many(
                 max(over, key=lambda usage: usage.seconds_left), "Rate limit exceeded."
             )
         response = _as_problem(self.get_response(request))
         if response.status_code == 401:
-            _usage(request, group="api-auth-failures", key=ip, rate=failures_rate, increment=True)
+            _count(request, [failures])
         closest = min(usages, key=lambda usage: (usage.remaining, -usage.seconds_left))
         for name, value in closest.headers().items():
             response[name] = value
         return response
 
     def _webhook(self, request: HttpRequest) -> HttpResponse:
-        usage = _usage(
+        (usage,) = _count(
             request,
-            group="webhook-source",
-            key=_webhook_source(request),
-            rate=settings.WEBHOOK_RATE_LIMIT_PER_SOURCE,
-            increment=True,
+            [
+                Budget(
+                    "webhook-source",
+                    _webhook_source(request),
+                    settings.WEBHOOK_RATE_LIMIT_PER_SOURCE,
+                )
+            ],
         )
         if usage.is_over:
             return _too_many(usage, "Too many webhook deliveries from this source.")

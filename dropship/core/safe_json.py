@@ -33,8 +33,20 @@ def load_json(body: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
         raise BadJson(f"The body is nested too deeply (more than {max_depth} levels).") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadJson("The body is not valid JSON.") from exc
-    _check(value, max_depth=max_depth)
+    _check(value, max_depth=max_depth, strings=_may_hold_nul(body))
     return value
+
+
+def _may_hold_nul(body: bytes | str) -> bool:
+    """Whether a decoded string can hold NUL: json.loads refuses raw control characters in
+    strings, so NUL arrives only as the escape \\u0000. Without one in the text (a substring
+    search, in C) the walk skips the strings, which are most of a payload's values. Bodies that
+    are not UTF-8 (JSON allows UTF-16 and -32) are always walked."""
+    if isinstance(body, bytes | bytearray):
+        if json.detect_encoding(body) != "utf-8":
+            return True
+        return b"\\u0000" in body
+    return "\\u0000" in body
 
 
 def load_json_object(body: bytes | str, *, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
@@ -45,19 +57,25 @@ def load_json_object(body: bytes | str, *, max_depth: int = MAX_DEPTH) -> dict[s
     return value
 
 
-def _check(value: Any, *, max_depth: int) -> None:
-    """Depth and NUL characters, walked without recursion (the depth is what is checked)."""
+def _check(value: Any, *, max_depth: int, strings: bool = True) -> None:
+    """Depth and (when `strings`) NUL characters, walked without recursion (the depth is what is
+    checked). Without `strings` only the objects and arrays are visited."""
     pending: list[tuple[Any, int]] = [(value, 1)]
+    containers = (dict, list)
     while pending:
         item, depth = pending.pop()
         if isinstance(item, str):
             if "\x00" in item:
                 raise BadJson("The body contains a NUL character (\\u0000).")
-        elif isinstance(item, dict | list):
+        elif isinstance(item, containers):
             if depth > max_depth:
                 raise BadJson(f"The body is nested too deeply (more than {max_depth} levels).")
-            if isinstance(item, dict):
-                pending.extend((key, depth) for key in item)
-                pending.extend((child, depth + 1) for child in item.values())
+            children = item.values() if isinstance(item, dict) else item
+            if strings:
+                if isinstance(item, dict):
+                    pending.extend((key, depth) for key in item)
+                pending.extend((child, depth + 1) for child in children)
             else:
-                pending.extend((child, depth + 1) for child in item)
+                pending.extend(
+                    (child, depth + 1) for child in children if isinstance(child, containers)
+                )

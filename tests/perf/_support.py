@@ -111,3 +111,19 @@ def gunicorn_argv(*, port: int, threads: int = 8) -> list[str]:
         "--workers", "1", "--worker-class", "gthread", "--threads", str(threads),
         "--log-level", "warning",
     ]  # fmt: skip
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (all its threads) and its descendants so far (Linux /proc)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            for child in children.read().split():
+                total += cpu_seconds(int(child))
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        pass
+    return total

@@ -45,7 +45,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.perf._support import bench_database, gunicorn_argv  # noqa: E402
+from tests.perf._support import bench_database, cpu_seconds, gunicorn_argv  # noqa: E402
 
 SECRET = "bench-app-secret"
 STORES = 5
@@ -275,22 +275,6 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its descendants so far (Linux /proc)."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / tick
-        with open(f"/proc/{pid}/task/{pid}/children") as children:
-            for child in children.read().split():
-                total += _cpu_seconds(int(child))
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        pass
-    return total
-
-
 def _start(argv, env, log):
     return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -362,10 +346,10 @@ def run() -> dict:
             _wait_dispatched(set(sent), timeout=120)
 
             burst = _bodies(stores, BURST, start=2_000_000)
-            cpu_before = [_cpu_seconds(process.pid) for process in processes]
+            cpu_before = [cpu_seconds(process.pid) for process in processes]
             burst_sent, burst_errors = _post_all(port, burst, rate=None)
             burst_done = _wait_dispatched(set(burst_sent), timeout=300)
-            cpu_after = [_cpu_seconds(process.pid) for process in processes]
+            cpu_after = [cpu_seconds(process.pid) for process in processes]
             spent = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
             web_cpu = spent[0] / max(len(burst_done), 1)
             worker_cpu = sum(spent[1:]) / max(len(burst_done), 1)
