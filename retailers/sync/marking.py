@@ -95,18 +95,20 @@ def _mark(rows: QuerySet, **also: object) -> int:
 def _mark_variants(variant_ids: list[int]) -> int:
     if not _postgres():
         return _mark(ListingVariant.objects.filter(variant_id__in=variant_ids))
-    # One statement marks and names the stores (the portable path reads them first).
+    # One statement marks and names the stores (the portable path reads them first), through a
+    # hash join with the changed ids rather than `= ANY(array)` on a long array parameter.
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MARKING_LOCK_KEY])
         cursor.execute(
             """
             WITH marked AS (
-                UPDATE retailers_listingvariant
+                UPDATE retailers_listingvariant lv
                    SET is_inventory_dirty = true,
-                       inventory_dirty_since = COALESCE(inventory_dirty_since, now()),
-                       inventory_version = inventory_version + 1
-                 WHERE variant_id = ANY(%s::bigint[])
-             RETURNING store_id
+                       inventory_dirty_since = COALESCE(lv.inventory_dirty_since, now()),
+                       inventory_version = lv.inventory_version + 1
+                  FROM unnest(%s::bigint[]) AS changed(id)
+                 WHERE lv.variant_id = changed.id
+             RETURNING lv.store_id
             )
             SELECT store_id, count(*) FROM marked GROUP BY store_id
             """,
