@@ -33,6 +33,7 @@ from retailers.models import (
     Store,
     StoreImportItem,
     StoreImportJob,
+    VariantChange,
 )
 from retailers.services.suspension import set_retailer_suspension
 
@@ -525,3 +526,13 @@ class DigestNoticeAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
 
 
 from retailers.sync import admin as _sync_admin  # noqa: E402, F401 - registers the sync pages
+
+
+@admin.register(VariantChange)
+class VariantChangeAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
+    """Stock changes from orders waiting for the sync worker to fan them out to listings
+    (retailers/sync/marking.py): rows that stay here mean the fan-out is not running."""
+
+    list_display = ["id", "variant_id", "created_at"]
+    ordering = ["id"]
+    show_full_result_count = False  # the queue can be long; counting it would be the slow part

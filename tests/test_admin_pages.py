@@ -37,6 +37,7 @@ from dropship.accounts.models import (
     ViewAsSession,
 )
 from dropship.core.audit import record_audit
+from dropship.core.models import ExchangeRate, ProcessLock
 from integrations.models import ApiVersionNotice, InboundWebhook, OutboundPush
 from orders.models import (
     CaseAttachment,
@@ -60,8 +61,14 @@ from retailers.models import (
     PricingTier,
     StoreImportItem,
     StoreImportJob,
+    VariantChange,
 )
-from suppliers.models import ReturnPolicy, SupplierStatusChange, SupplierVerification
+from suppliers.models import (
+    ReturnPolicy,
+    SupplierProfileChange,
+    SupplierStatusChange,
+    SupplierVerification,
+)
 from tests import factories
 from tests.mfa import login_with_second_factor
 
@@ -149,6 +156,18 @@ def _populate(n: int = 0) -> dict:
         return_request=return_request, image="returns/scratch.png", content_type="image/png"
     )
     ReturnPolicy.objects.create(supplier=supplier, window_days=30, return_address="1 Dock Road")
+    ExchangeRate.objects.get_or_create(
+        base="USD", quote="EUR", day=timezone.localdate(), defaults={"rate": Decimal("0.92")}
+    )
+    SupplierProfileChange.objects.create(supplier=supplier, changes={"tax_id": ["", "GB123456789"]})
+    ProcessLock.objects.create(
+        namespace=1,
+        key=n,
+        holder=uuid.uuid4(),
+        acquired_at=timezone.now(),
+        lease_until=timezone.now() + timedelta(seconds=30),
+    )
+    VariantChange.objects.create(variant=variant, created_at=timezone.now())
     Dispute.objects.create(supplier_order=supplier_order, stripe_dispute_id=f"dp_{n}", amount=10)
     case = Dispute.objects.create(
         supplier_order=supplier_order, kind=Dispute.Kind.MEDIATION, reason="other", amount=10

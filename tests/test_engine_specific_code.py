@@ -21,6 +21,7 @@ ENGINE_SPECIFIC = {
     "catalog/search.py": "catalog search (full text on PostgreSQL, the ORM elsewhere)",
     "billing/services/ledger.py": "ledger movements inserted",
     "retailers/sync/status.py": "stock freshness and last reconciliation per store",
+    "retailers/sync/marking.py": "listings marked for the sync (set-based, one marker at a time)",
     "dropship/core/locks.py": "locks held across processes",
     "dropship/core/lookups.py": "long IN lists as one array parameter",
     "dropship/core/append_only.py": "the audit log's purge permission, checked by its trigger",

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
 from dropship.core.admin_utils import EMPTY, AuditedModelAdmin, ViewOnlyAdminMixin, pretty_json
-from dropship.core.models import AuditLogEntry, ExchangeRate
+from dropship.core.models import AuditLogEntry, ExchangeRate, ProcessLock
 
 
 @admin.register(AuditLogEntry)
@@ -86,3 +86,12 @@ class ExchangeRateAdmin(AuditedModelAdmin):
 
     def get_changeform_initial_data(self, request):
         return {"source": ExchangeRate.Source.MANUAL}
+
+
+@admin.register(ProcessLock)
+class ProcessLockAdmin(ViewOnlyAdminMixin, AuditedModelAdmin):
+    """Who holds which cross-process lock (dropship/core/locks.py), until when: a row whose lease
+    has run out is a holder that died and is taken over by the next caller."""
+
+    list_display = ["namespace", "key", "holder", "acquired_at", "lease_until"]
+    ordering = ["namespace", "key"]

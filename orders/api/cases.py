@@ -32,7 +32,7 @@ router = Router(tags=["cases"], auth=organisation_auth)
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
-class AttachmentOut(Schema):
+class CaseAttachmentOut(Schema):
     id: int
     name: str
     content_type: str
@@ -44,7 +44,7 @@ class StatementOut(Schema):
     party: str = Field(description="RETAILER, SUPPLIER or SUPPORT.")
     body: str
     created_at: datetime
-    attachments: list[AttachmentOut]
+    attachments: list[CaseAttachmentOut]
 
     @staticmethod
     def resolve_attachments(obj) -> list:

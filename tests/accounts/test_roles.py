@@ -34,7 +34,7 @@ def test_platform_admin_holds_every_marketplace_permission(db):
     assert not any(p.startswith(("auth.", "sessions.", "admin.")) for p in granted)
 
 
-def test_support_agent_views_everything_and_acts_only_on_orders_refunds_and_disputes(db):
+def test_support_agent_views_everything_and_acts_only_on_orders_refunds_disputes_and_messages(db):
     granted = codenames(SUPPORT_AGENT)
     views = {
         f"{app}.{codename}"
@@ -58,6 +58,8 @@ def test_support_agent_views_everything_and_acts_only_on_orders_refunds_and_disp
         "billing.refund_charge",
         "integrations.replay_webhook",
         "privacy.execute_shopper_request",
+        "messaging.add_message",  # answer in a retailer-supplier conversation, shown as support
+        "messaging.change_thread",  # close it
     }
     assert "suppliers.review_supplier" not in granted
     assert "billing.change_feeschedule" not in granted

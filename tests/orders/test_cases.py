@@ -279,7 +279,7 @@ def test_a_declined_return_is_escalated_with_the_case(
         reason_code=ReturnRequest.Reason.DEFECTIVE,
         reason="Broken",
     )
-    returns.decline_return(return_request=declined, reason="Worked when it left us")
+    declined = returns.decline_return(return_request=declined, reason="Worked when it left us")
     photo = SimpleUploadedFile("broken.png", PNG, content_type="image/png")
 
     case = _open(

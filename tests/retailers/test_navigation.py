@@ -25,6 +25,10 @@ PAGES = {
     "Fraud checks": "orders:retailer_fraud_rules",
     "Billing": "billing:retailer",
     "Notifications": "retailers:notice_preferences",
+    "Settings": "retailers:settings",
+    "Messages": "messaging:retailer_inbox",
+    "Returns": "orders:retailer_returns",
+    "Cases": "cases:retailer_list",
 }
 OWNER_ONLY = {
     "Packing slip": "retailers:packing_slip_settings",
@@ -46,7 +50,7 @@ def test_an_owner_reaches_every_page_from_the_grouped_menus(client):
 
     for label, name in {**PAGES, **OWNER_ONLY}.items():
         assert nav.count(f'href="{reverse(name)}"') == 1, label
-    assert nav.count('class="nav-menu-button') == 3
+    assert nav.count('class="nav-menu-button') == 4
     assert 'aria-controls="nav-sell"' in nav
     assert '<ul class="nav-submenu" id="nav-sell" hidden>' in nav
 
