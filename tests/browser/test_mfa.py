@@ -55,10 +55,10 @@ def test_admin_adds_a_passkey_then_signs_in_with_it_and_opens_the_admin(page):
     assert Authenticator.objects.filter(user=admin, type=Authenticator.Type.WEBAUTHN).count() == 1
 
     page.goto("/admin/")
-    expect(page.get_by_role("heading", name="Marketplace")).to_be_visible()
+    expect(page.get_by_role("heading", name="Marketplace", exact=True)).to_be_visible()
 
     page.get_by_role("button", name="Log out").first.click()
     page.goto("/accounts/login/?next=/admin/")
     page.get_by_role("button", name="Sign in with a passkey").click()
     page.wait_for_url("**/admin/")
-    expect(page.get_by_role("heading", name="Marketplace")).to_be_visible()
+    expect(page.get_by_role("heading", name="Marketplace", exact=True)).to_be_visible()
