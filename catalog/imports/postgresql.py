@@ -22,12 +22,16 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from catalog.imports.rows import ParsedRow, RowError
-from catalog.imports.writer import CREATED, FAILED, UNCHANGED, UPDATED, BatchResult
-from catalog.models import StockMovement
+from catalog.imports.writer import (
+    CREATED,
+    FAILED,
+    UNCHANGED,
+    UPDATED,
+    BatchResult,
+    BatchWriterBase,
+)
 from catalog.services.stock import set_stock_levels
-from dropship.accounts.models import User
 from retailers import catalog_events
-from suppliers.models import Supplier
 
 STAGED_COLUMNS = (
     "row_number",
@@ -175,21 +179,8 @@ def refresh_search_rows(cursor: CursorWrapper, *, product_ids: set[int], with_te
         )
 
 
-class CopyCatalogWriter:
-    def __init__(
-        self,
-        *,
-        supplier: Supplier,
-        actor: User | None,
-        reference: str,
-        stock_header: str,
-        source: str = StockMovement.Source.IMPORT,
-    ):
-        self.supplier = supplier
-        self.actor = actor
-        self.reference = reference
-        self.stock_header = stock_header
-        self.source = source
+class CopyCatalogWriter(BatchWriterBase):
+    """The PostgreSQL writer: each batch COPYed into staging, applied with set-based SQL."""
 
     def write(self, rows: list[ParsedRow]) -> BatchResult:
         """Call inside a transaction: the batch is written whole or not at all."""

@@ -41,7 +41,10 @@ class BatchResult:
     outcomes: dict[int, str] = field(default_factory=dict)  # row number -> CREATED, UPDATED...
 
 
-class CatalogWriter:
+class BatchWriterBase:
+    """What every catalog batch writer is told: whose catalog, who imports, the job's reference
+    for stock movements, the column stock came from and the movements' source."""
+
     def __init__(
         self,
         *,
@@ -56,6 +59,10 @@ class CatalogWriter:
         self.reference = reference
         self.stock_header = stock_header
         self.source = source
+
+
+class CatalogWriter(BatchWriterBase):
+    """The row-wise writer: ORM statements per batch (imports on SQLite, the API's bulk upsert)."""
 
     def write(self, rows: list[ParsedRow]) -> BatchResult:
         """Call inside a transaction: the batch is written whole or not at all."""
